@@ -1,0 +1,306 @@
+"""The typed experiment config: the single source of truth that travels from the widgets or CLI to the run record.
+
+Every field carries its help text, choices and bounds in ``metadata`` so the CLI, the dashboard's widgets and the
+validation below all read the same facts. Configs are frozen; change one with ``dataclasses.replace`` or
+:func:`apply_overrides`. ``ExperimentConfig.from_dict(config.to_dict()) == config`` always holds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Literal, Optional, Union, get_args, get_origin
+
+from core.errors import ConfigError
+
+NORMALIZERS = ("none", "porter", "snowball", "lancaster", "lemmatize")
+RESAMPLING_STRATEGIES = (
+    "none",
+    "class_weights",
+    "random_over",
+    "random_under",
+    "smote",
+    "borderline_smote",
+    "adasyn",
+)
+ATTENTION_KINDS = ("none", "additive", "multihead")
+OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
+LR_SCHEDULES = ("constant", "exponential", "cosine", "plateau")
+MONITORS = ("val_loss", "val_accuracy", "val_macro_f1")
+
+
+def _field(default: Any, help: str, **limits: Any) -> Any:
+    """A dataclass field whose metadata holds help text and limits (choices, min, max)."""
+    return field(default=default, metadata={"help": help, **limits})
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    text_column: Optional[str] = _field(None, "Column holding the text; empty means the engine's guess.")
+    label_column: Optional[str] = _field(None, "Column holding the class label; empty means the engine's guess.")
+
+
+@dataclass(frozen=True)
+class PreprocessingConfig:
+    lowercase: bool = _field(True, "Fold case so 'Theft' and 'theft' share one embedding.")
+    strip_urls_html: bool = _field(True, "Remove URLs and HTML tags before tokenizing.")
+    strip_punctuation: bool = _field(True, "Drop punctuation tokens.")
+    strip_numbers: bool = _field(False, "Drop tokens made only of digits (keep them when numbers carry meaning).")
+    remove_stopwords: bool = _field(False, "Drop very common words; helps bag-of-words more than LSTMs.")
+    keep_negations: bool = _field(True, "When removing stop words, keep not / no / never / n't, which flip meaning.")
+    normalizer: str = _field(
+        "none",
+        "Reduce words to a stem (Porter, Snowball, Lancaster) or a dictionary lemma; shrinks the vocabulary.",
+        choices=NORMALIZERS,
+    )
+
+
+@dataclass(frozen=True)
+class VectorizingConfig:
+    max_vocab_size: int = _field(20000, "Largest vocabulary, counting padding and the out-of-vocabulary token.", min=3, max=1_000_000)
+    min_token_frequency: int = _field(1, "Tokens seen fewer times in training become out-of-vocabulary.", min=1, max=1000)
+    max_length: Optional[int] = _field(None, "Tokens kept per text; empty means the suggested length.", min=1, max=2000)
+    length_percentile: float = _field(95.0, "The suggested length covers this percentile of training lengths.", min=50.0, max=100.0)
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    validation_fraction: float = _field(0.15, "Share of rows for validation (early stopping, curves).", min=0.05, max=0.5)
+    test_fraction: float = _field(0.2, "Share of rows sealed for the final test.", min=0.05, max=0.5)
+    k_folds: int = _field(0, "Stratified k-fold cross-validation on the non-test rows; 0 or 1 means off.", min=0, max=10)
+
+
+@dataclass(frozen=True)
+class ResamplingConfig:
+    strategy: str = _field(
+        "class_weights",
+        "How the training split is rebalanced; validation and test are never touched.",
+        choices=RESAMPLING_STRATEGIES,
+    )
+    k_neighbors: int = _field(5, "Neighbours for SMOTE-family methods; lowered for tiny classes.", min=1, max=50)
+    embedding_warmup_epochs: int = _field(
+        3, "Epochs of the small model whose frozen embedding gives SMOTE its continuous space.", min=1, max=50
+    )
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    embedding_dim: int = _field(128, "Size of each token's learned vector.", min=2, max=1024)
+    lstm_units: int = _field(64, "Units per LSTM layer (per direction).", min=1, max=1024)
+    lstm_layers: int = _field(1, "Stacked LSTM layers; two rarely beat one on small data.", min=1, max=4)
+    bidirectional: bool = _field(True, "Read the text both ways; usually worth its 2x cost.")
+    dropout: float = _field(0.3, "Dropout after the embedding and each LSTM layer; 0.2-0.5 is typical.", min=0.0, max=0.9)
+    recurrent_dropout: float = _field(
+        0.0, "Dropout inside the recurrence. Slow: it disables the fused cuDNN kernel.", min=0.0, max=0.9
+    )
+    attention: str = _field(
+        "additive",
+        "Additive attention pooling weighs tokens (and gives heatmaps); multihead adds self-attention first.",
+        choices=ATTENTION_KINDS,
+    )
+    attention_units: int = _field(64, "Hidden size of the additive attention scorer.", min=1, max=1024)
+    attention_heads: int = _field(4, "Heads of the multi-head self-attention.", min=1, max=16)
+    l2: float = _field(1e-4, "L2 penalty on the output layer's weights; 0 turns it off.", min=0.0, max=1.0)
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    optimizer: str = _field("adam", "Adam is the dependable default; AdamW adds decoupled weight decay.", choices=OPTIMIZERS)
+    learning_rate: float = _field(2e-3, "Initial learning rate.", min=1e-6, max=1.0)
+    lr_schedule: str = _field(
+        "cosine", "How the learning rate changes: decaying schedules usually help Adam settle.", choices=LR_SCHEDULES
+    )
+    decay_rate: float = _field(0.9, "Exponential schedule: factor applied each epoch.", min=0.01, max=1.0)
+    plateau_factor: float = _field(0.5, "Reduce-on-plateau: factor applied when validation loss stalls.", min=0.01, max=0.99)
+    plateau_patience: int = _field(1, "Reduce-on-plateau: epochs without improvement before reducing.", min=0, max=50)
+    weight_decay: float = _field(1e-4, "AdamW's decoupled weight decay.", min=0.0, max=1.0)
+    momentum: float = _field(0.9, "SGD momentum.", min=0.0, max=0.999)
+    batch_size: int = _field(64, "Examples per gradient step; 32-128 suits a CPU.", min=1, max=8192)
+    epochs: int = _field(15, "Most epochs to train; early stopping usually ends sooner.", min=1, max=1000)
+    early_stopping: bool = _field(True, "Stop when the monitored validation metric stops improving and restore the best weights.")
+    monitor: str = _field("val_loss", "Validation metric that early stopping and the best weights follow.", choices=MONITORS)
+    patience: int = _field(3, "Epochs without improvement before early stopping.", min=0, max=100)
+    progress_every_batches: int = _field(10, "Send a live progress update every N batches.", min=1, max=100000)
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    seed: int = _field(42, "One seed for the split, resampling and weight initialisation.", min=0, max=2**31 - 1)
+    data: DataConfig = field(default_factory=DataConfig)
+    preprocessing: PreprocessingConfig = field(default_factory=PreprocessingConfig)
+    vectorizing: VectorizingConfig = field(default_factory=VectorizingConfig)
+    split: SplitConfig = field(default_factory=SplitConfig)
+    resampling: ResamplingConfig = field(default_factory=ResamplingConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, sort_keys=False)
+
+    @classmethod
+    def from_dict(cls, raw: Any) -> "ExperimentConfig":
+        return _build(cls, raw, path="config")
+
+    @classmethod
+    def from_json(cls, text: str) -> "ExperimentConfig":
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"The config is not valid JSON ({exc.msg} at line {exc.lineno}); fix the file or start from `config --defaults`.") from None
+        return cls.from_dict(raw)
+
+
+def _section_types() -> dict[str, type]:
+    hints = typing.get_type_hints(ExperimentConfig)
+    return {name: hint for name, hint in hints.items() if dataclasses.is_dataclass(hint)}
+
+
+SECTIONS: dict[str, type] = _section_types()
+
+
+def field_info(section: str, name: str) -> dict[str, Any]:
+    """Help text, choices and bounds of one field, for widgets and error messages."""
+    cls = SECTIONS[section] if section else ExperimentConfig
+    for f in dataclasses.fields(cls):
+        if f.name == name:
+            return dict(f.metadata)
+    raise KeyError(f"{section}.{name}")
+
+
+def _unwrap_optional(hint: Any) -> tuple[Any, bool]:
+    if get_origin(hint) in (Union, types.UnionType):
+        args = [a for a in get_args(hint) if a is not type(None)]
+        if len(args) == 1:
+            return args[0], True
+    return hint, False
+
+
+def _coerce(value: Any, hint: Any, path: str) -> Any:
+    """Turn a JSON value into the field's type, or say which type was expected."""
+    base, optional = _unwrap_optional(hint)
+    if value is None or (optional and value == ""):
+        if optional:
+            return None
+        raise ConfigError(f"{path} cannot be empty; give a {base.__name__}.")
+    if base is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+            return value.lower() in ("true", "1", "yes", "on")
+        raise ConfigError(f"{path} must be true or false, not {value!r}.")
+    if base is int:
+        if isinstance(value, bool):
+            raise ConfigError(f"{path} must be a whole number, not {value!r}.")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str):
+            try:
+                return int(value)
+            except ValueError:
+                pass
+        raise ConfigError(f"{path} must be a whole number, not {value!r}.")
+    if base is float:
+        if isinstance(value, bool):
+            raise ConfigError(f"{path} must be a number, not {value!r}.")
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        raise ConfigError(f"{path} must be a number, not {value!r}.")
+    if base is str:
+        if isinstance(value, str):
+            return value
+        raise ConfigError(f"{path} must be text, not {value!r}.")
+    raise TypeError(f"unsupported config type {hint!r} at {path}")  # a bug in this module, not a user error
+
+
+def _build(cls: type, raw: Any, path: str) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path} must be a JSON object with named settings, not {type(raw).__name__}.")
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ConfigError(f"{path} has no setting {unknown[0]!r}; valid settings are: {', '.join(sorted(known))}.")
+    values = {}
+    for name, value in raw.items():
+        hint = hints[name]
+        if dataclasses.is_dataclass(hint):
+            values[name] = _build(hint, value, f"{path}.{name}")
+        else:
+            values[name] = _coerce(value, hint, f"{path}.{name}".removeprefix("config."))
+    return cls(**values)
+
+
+def _check_field(section: str, obj: Any) -> None:
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        meta = f.metadata
+        where = f"{section}.{f.name}" if section else f.name
+        if value is None:
+            continue
+        if "choices" in meta and value not in meta["choices"]:
+            raise ConfigError(f"{where} must be one of {', '.join(meta['choices'])}; got {value!r}.")
+        if "min" in meta and value < meta["min"]:
+            raise ConfigError(f"{where} must be at least {meta['min']}; got {value!r}.")
+        if "max" in meta and value > meta["max"]:
+            raise ConfigError(f"{where} must be at most {meta['max']}; got {value!r}.")
+
+
+def validate(config: ExperimentConfig) -> None:
+    """Raise ConfigError with one sentence for the first impossible setting."""
+    _check_field("", config)
+    for section in SECTIONS:
+        _check_field(section, getattr(config, section))
+    split = config.split
+    if split.validation_fraction + split.test_fraction >= 0.8:
+        raise ConfigError(
+            "split.validation_fraction plus split.test_fraction leaves under 20% of rows for training; lower one of them."
+        )
+    if config.model.attention == "multihead" and config.model.lstm_units * (2 if config.model.bidirectional else 1) < config.model.attention_heads:
+        raise ConfigError("model.attention_heads exceeds the LSTM output size; use fewer heads or more lstm_units.")
+
+
+def apply_overrides(config: ExperimentConfig, assignments: list[str]) -> ExperimentConfig:
+    """Apply ``section.field=value`` strings (values parsed as JSON when they can be, else as text)."""
+    raw = config.to_dict()
+    for assignment in assignments:
+        key, sep, text = assignment.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set expects section.field=value, got {assignment!r}.")
+        parts = key.strip().split(".")
+        target = raw
+        for depth, part in enumerate(parts[:-1]):
+            if part not in target or not isinstance(target[part], dict):
+                valid = ", ".join(k for k, v in target.items() if isinstance(v, dict))
+                raise ConfigError(f"Unknown config section {'.'.join(parts[:depth + 1])!r}; sections are: {valid}.")
+            target = target[part]
+        leaf = parts[-1]
+        if leaf not in target or isinstance(target[leaf], dict):
+            valid = ", ".join(k for k, v in target.items() if not isinstance(v, dict))
+            raise ConfigError(f"Unknown setting {key.strip()!r}; settings here are: {valid}.")
+        target[leaf] = _parse_value(text.strip())
+    return ExperimentConfig.from_dict(raw)
+
+
+def _parse_value(text: str) -> Any:
+    if text.lower() in ("none", "null", ""):
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text

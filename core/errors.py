@@ -1,0 +1,30 @@
+"""Errors a user can cause. Each carries one sentence that says what is wrong and what to do.
+
+The CLI prints them as ``error: <sentence>`` with exit status 2; the dashboard shows the sentence next to
+the control that caused it. Anything that is *not* a ``UserError`` is a bug in this project.
+"""
+
+from __future__ import annotations
+
+
+class UserError(Exception):
+    """Base class for mistakes a user can make (bad file, impossible setting, missing run)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class DataError(UserError):
+    """The data cannot be read or cannot be classified as it is."""
+
+
+class ConfigError(UserError):
+    """An experiment setting is unknown, of the wrong type or impossible."""
+
+
+class RunError(UserError):
+    """A saved run is missing, incomplete or unreadable."""
