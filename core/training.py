@@ -1,0 +1,281 @@
+"""Fitting the classifier: optimizer and schedule, early stopping, live progress events and a cooperative stop.
+
+The listener is any callable taking a :class:`ProgressEvent`. It hears one event when training starts, one every
+``progress_every_batches`` batches, one per epoch (with validation metrics and the early-stopping state) and one at
+the end. The stop signal is anything with ``is_set()`` (a ``threading.Event`` or a ``multiprocessing.Event``):
+training ends after the current batch, keeps the finished epochs, and the model keeps its best weights.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Optional, Protocol
+
+import numpy as np
+
+import keras
+from keras import layers
+from sklearn.metrics import f1_score
+
+from core.config import ModelConfig, TrainingConfig
+from core.model import EMBEDDING, ClassifierModels
+
+_determinism_enabled = False
+
+
+class StopSignal(Protocol):
+    def is_set(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    kind: str  # "start" | "batch" | "epoch" | "end"
+    epoch: int  # 1-based epoch in progress (or just finished)
+    epochs: int  # planned epochs
+    batch: int  # batches done in this epoch
+    batches: int  # batches per epoch
+    logs: dict = field(default_factory=dict)  # loss, accuracy, val_loss, val_accuracy, (val_macro_f1), learning_rate
+    elapsed_s: float = 0.0
+    fold: Optional[int] = None  # 1-based fold during k-fold
+    folds: Optional[int] = None
+    phase: str = "train"  # "warmup" while SMOTE's embedding is trained, else "train"
+    best_epoch: Optional[int] = None
+    epochs_without_improvement: int = 0
+    patience: Optional[int] = None
+    message: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+Listener = Callable[[ProgressEvent], None]
+
+
+@dataclass
+class TrainingOutcome:
+    history: dict[str, list[float]]
+    epochs_run: int
+    best_epoch: Optional[int]  # 1-based epoch whose weights the model holds, when early stopping tracked one
+    stopped_by_user: bool
+    early_stopped: bool
+    duration_s: float
+    samples_per_second: float
+
+
+def seed_everything(seed: int) -> None:
+    """Same seed, same metrics on CPU: Python, NumPy and backend seeds, and TensorFlow's deterministic ops."""
+    global _determinism_enabled
+    keras.utils.set_random_seed(seed)
+    if keras.backend.backend() == "tensorflow" and not _determinism_enabled:
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+        _determinism_enabled = True
+
+
+def make_optimizer(config: TrainingConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
+    rate: float | keras.optimizers.schedules.LearningRateSchedule = config.learning_rate
+    if config.lr_schedule == "exponential":
+        rate = keras.optimizers.schedules.ExponentialDecay(config.learning_rate, steps_per_epoch, config.decay_rate)
+    elif config.lr_schedule == "cosine":
+        rate = keras.optimizers.schedules.CosineDecay(config.learning_rate, steps_per_epoch * config.epochs, alpha=0.05)
+    clip = {"clipnorm": 1.0}  # LSTM gradients can spike on long texts; clipping keeps one bad batch from wrecking training
+    if config.optimizer == "adam":
+        return keras.optimizers.Adam(rate, **clip)
+    if config.optimizer == "adamw":
+        return keras.optimizers.AdamW(rate, weight_decay=config.weight_decay, **clip)
+    if config.optimizer == "rmsprop":
+        return keras.optimizers.RMSprop(rate, **clip)
+    return keras.optimizers.SGD(rate, momentum=config.momentum, nesterov=config.momentum > 0, **clip)
+
+
+def _floats(logs: dict | None) -> dict[str, float]:
+    return {key: float(value) for key, value in (logs or {}).items() if np.ndim(value) == 0}
+
+
+class _MacroF1(keras.callbacks.Callback):
+    """Adds val_macro_f1 to the epoch logs, for early stopping on imbalanced data."""
+
+    def __init__(self, x_val: np.ndarray, y_val: np.ndarray, batch_size: int) -> None:
+        super().__init__()
+        self.x_val, self.y_val, self.batch_size = x_val, y_val, batch_size
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None and len(self.y_val):
+            predicted = self.model.predict(self.x_val, batch_size=self.batch_size * 4, verbose=0).argmax(axis=1)
+            logs["val_macro_f1"] = float(f1_score(self.y_val, predicted, average="macro", zero_division=0))
+
+
+class _Progress(keras.callbacks.Callback):
+    """Turns Keras callbacks into ProgressEvents and a stop request into ``stop_training``."""
+
+    def __init__(self, emit: Callable[..., None], stop: Optional[StopSignal], every: int, early_stopping) -> None:
+        super().__init__()
+        self.emit, self.stop, self.every, self.early_stopping = emit, stop, every, early_stopping
+        self.stopped_by_user = False
+        self.history: dict[str, list[float]] = {}
+        self.epochs_done = 0
+
+    def _check_stop(self) -> None:
+        if self.stop is not None and self.stop.is_set():
+            self.model.stop_training = True
+            self.stopped_by_user = True
+
+    def on_train_begin(self, logs=None):
+        self.emit("start", epoch=1, batch=0)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._check_stop()
+        if (batch + 1) % self.every == 0 or self.stopped_by_user:
+            self.emit("batch", epoch=self.epochs_done + 1, batch=batch + 1, logs=_floats(logs))
+        self._check_stop()  # a listener may have asked to stop while handling this batch
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._check_stop()
+        values = _floats(logs)
+        values["learning_rate"] = _current_learning_rate(self.model)
+        for key, value in values.items():
+            self.history.setdefault(key, []).append(value)
+        self.epochs_done = epoch + 1
+        best_epoch, waiting = None, 0
+        if self.early_stopping is not None and self.early_stopping.best_epoch is not None:
+            best_epoch, waiting = self.early_stopping.best_epoch + 1, self.early_stopping.wait
+        self.emit("epoch", epoch=epoch + 1, batch=-1, logs=values, best_epoch=best_epoch, epochs_without_improvement=waiting)
+
+
+def _current_learning_rate(model: keras.Model) -> float:
+    optimizer = model.optimizer
+    rate = optimizer.learning_rate
+    return float(keras.ops.convert_to_numpy(rate))
+
+
+def train(
+    models: ClassifierModels,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    config: TrainingConfig,
+    *,
+    embedded: bool = False,
+    class_weight: Optional[dict[int, float]] = None,
+    listener: Optional[Listener] = None,
+    stop: Optional[StopSignal] = None,
+    fold: Optional[int] = None,
+    folds: Optional[int] = None,
+) -> TrainingOutcome:
+    """Fit ``models.model`` (or, for embedded inputs from SMOTE, ``models.embedded_model``) with validation."""
+    network = models.embedded_model if embedded else models.model
+    batches = max(1, math.ceil(len(y_train) / config.batch_size))
+    network.compile(optimizer=make_optimizer(config, batches), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    started = time.perf_counter()
+    has_validation = len(y_val) > 0
+
+    def emit(kind: str, *, epoch: int, batch: int, logs: dict | None = None, **extra) -> None:
+        if listener is not None:
+            event = ProgressEvent(
+                kind=kind, epoch=epoch, epochs=config.epochs, batch=batch if batch >= 0 else batches, batches=batches,
+                logs=logs or {}, elapsed_s=time.perf_counter() - started, fold=fold, folds=folds,
+                patience=config.patience if early_stopping is not None else None, **extra,
+            )
+            listener(event)
+
+    callbacks: list[keras.callbacks.Callback] = []
+    if config.monitor == "val_macro_f1" and has_validation:
+        callbacks.append(_MacroF1(x_val, y_val, config.batch_size))
+    early_stopping = None
+    if config.early_stopping and has_validation:
+        mode = "min" if config.monitor == "val_loss" else "max"
+        early_stopping = keras.callbacks.EarlyStopping(
+            monitor=config.monitor, mode=mode, patience=config.patience, restore_best_weights=True
+        )
+        callbacks.append(early_stopping)
+    if config.lr_schedule == "plateau" and has_validation:
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor="val_loss", factor=config.plateau_factor, patience=config.plateau_patience,
+                min_lr=config.learning_rate * 1e-3,
+            )
+        )
+    progress = _Progress(emit, stop, config.progress_every_batches, early_stopping)
+    callbacks.append(progress)
+
+    if stop is not None and stop.is_set():
+        return TrainingOutcome({}, 0, None, True, False, 0.0, 0.0)
+    network.fit(
+        x_train, y_train,
+        validation_data=(x_val, y_val) if has_validation else None,
+        epochs=config.epochs, batch_size=config.batch_size, class_weight=class_weight,
+        callbacks=callbacks, shuffle=True, verbose=0,
+    )
+    duration = time.perf_counter() - started
+    best_epoch = early_stopping.best_epoch + 1 if early_stopping is not None and early_stopping.best_epoch is not None else None
+    early_stopped = bool(early_stopping is not None and early_stopping.stopped_epoch > 0 and not progress.stopped_by_user)
+    outcome = TrainingOutcome(
+        history=progress.history,
+        epochs_run=progress.epochs_done,
+        best_epoch=best_epoch,
+        stopped_by_user=progress.stopped_by_user,
+        early_stopped=early_stopped,
+        duration_s=duration,
+        samples_per_second=len(y_train) * progress.epochs_done / duration if duration > 0 else 0.0,
+    )
+    emit("end", epoch=progress.epochs_done, batch=-1, best_epoch=best_epoch, message=_end_message(outcome))
+    return outcome
+
+
+def _end_message(outcome: TrainingOutcome) -> str:
+    if outcome.stopped_by_user:
+        return f"Stopped by request after {outcome.epochs_run} epoch(s)."
+    if outcome.early_stopped:
+        return f"Early stopping after {outcome.epochs_run} epochs; kept the weights of epoch {outcome.best_epoch}."
+    return f"Finished {outcome.epochs_run} epoch(s)."
+
+
+def warm_up_embedding(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    vocab_size: int,
+    num_classes: int,
+    model_config: ModelConfig,
+    epochs: int,
+    batch_size: int,
+    seed: int,
+    listener: Optional[Listener] = None,
+) -> np.ndarray:
+    """Briefly train a bag-of-embeddings classifier and return its embedding matrix (SMOTE's continuous space)."""
+    token_ids = keras.Input(shape=(x_train.shape[1],), dtype="int32")
+    vectors = layers.Embedding(vocab_size, model_config.embedding_dim, mask_zero=True, name="warmup_embedding")(token_ids)
+    pooled = layers.GlobalAveragePooling1D()(vectors)
+    probabilities = layers.Dense(num_classes, activation="softmax")(pooled)
+    warmup = keras.Model(token_ids, probabilities)
+    warmup.compile(optimizer=keras.optimizers.Adam(5e-3), loss="sparse_categorical_crossentropy")
+    present = np.unique(y_train)
+    counts = np.bincount(y_train, minlength=num_classes)
+    class_weight = {int(c): float(len(y_train) / (len(present) * counts[c])) for c in present}
+    for epoch in range(epochs):
+        warmup.fit(x_train, y_train, epochs=1, batch_size=batch_size, class_weight=class_weight, shuffle=True, verbose=0)
+        if listener is not None:
+            listener(ProgressEvent(kind="batch", epoch=0, epochs=0, batch=epoch + 1, batches=epochs, phase="warmup",
+                                   message=f"Training the embedding for SMOTE ({epoch + 1}/{epochs})"))
+    return np.asarray(warmup.get_layer("warmup_embedding").get_weights()[0])
+
+
+def embedder(weights: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """Token IDs → token vectors, zero on padding (so the embedded model's Masking layer recovers the mask)."""
+
+    def embed(token_ids: np.ndarray) -> np.ndarray:
+        vectors = weights[token_ids].astype(np.float32)
+        vectors[token_ids == 0] = 0.0
+        return vectors
+
+    return embed
+
+
+def freeze_embedding(models: ClassifierModels, weights: np.ndarray) -> None:
+    layer = models.model.get_layer(EMBEDDING)
+    layer.set_weights([weights])
+    layer.trainable = False
+

@@ -1,0 +1,106 @@
+"""Token IDs for the LSTM: a vocabulary built from the training split only, post-padded sequences.
+
+Conventions the model relies on: ID 0 is padding, ID 1 is the out-of-vocabulary token, sequences are padded and
+truncated at the *end* (so the mask is strictly right-padded, which the fused cuDNN kernel requires), and no row is
+all padding (an empty text becomes a single out-of-vocabulary token).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+
+PAD_TOKEN = "[PAD]"
+OOV_TOKEN = "[UNK]"
+PAD_ID = 0
+OOV_ID = 1
+MIN_SUGGESTED_LENGTH = 8
+MAX_SUGGESTED_LENGTH = 400
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    tokens: tuple[str, ...]  # index = token ID; tokens[0] is padding, tokens[1] the OOV token
+
+    @property
+    def size(self) -> int:
+        return len(self.tokens)
+
+    def index(self) -> dict[str, int]:
+        return {token: token_id for token_id, token in enumerate(self.tokens)}
+
+    def to_dict(self) -> dict:
+        return {"tokens": list(self.tokens)}
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> "Vocabulary":
+        tokens = tuple(raw["tokens"])
+        if len(tokens) < 2 or tokens[0] != PAD_TOKEN or tokens[1] != OOV_TOKEN:
+            raise ValueError("vocabulary must start with the padding and OOV tokens")
+        return cls(tokens)
+
+
+def build_vocabulary(train_texts: Iterable[str], max_size: int, min_frequency: int = 1) -> Vocabulary:
+    """Most frequent training tokens (ties broken alphabetically, so the result is deterministic)."""
+    counts = Counter(token for text in train_texts for token in text.split())
+    kept = sorted((item for item in counts.items() if item[1] >= min_frequency), key=lambda item: (-item[1], item[0]))
+    room = max(0, max_size - 2)
+    return Vocabulary((PAD_TOKEN, OOV_TOKEN, *(token for token, _ in kept[:room])))
+
+
+def token_lengths(texts: Iterable[str]) -> np.ndarray:
+    return np.fromiter((len(text.split()) for text in texts), dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class LengthSuggestion:
+    max_length: int
+    percentile: float
+    truncated_share: float  # share of the given texts longer than max_length
+
+
+def suggest_max_length(lengths: np.ndarray, percentile: float = 95.0) -> LengthSuggestion:
+    """A length that covers ``percentile`` of texts: longer sequences cost time even with a mask."""
+    lengths = np.asarray(lengths)
+    if lengths.size == 0:
+        return LengthSuggestion(MIN_SUGGESTED_LENGTH, percentile, 0.0)
+    raw = math.ceil(float(np.percentile(lengths, percentile)))
+    suggested = int(min(MAX_SUGGESTED_LENGTH, max(MIN_SUGGESTED_LENGTH, raw)))
+    return LengthSuggestion(suggested, percentile, truncated_share(lengths, suggested))
+
+
+def truncated_share(lengths: np.ndarray, max_length: int) -> float:
+    lengths = np.asarray(lengths)
+    return float((lengths > max_length).mean()) if lengths.size else 0.0
+
+
+def encode(texts: Sequence[str], vocabulary: Vocabulary, max_length: int) -> np.ndarray:
+    """int32 matrix (rows, max_length): post-truncated, post-padded, never an all-padding row."""
+    index = vocabulary.index()
+    matrix = np.zeros((len(texts), max_length), dtype=np.int32)
+    for row, text in enumerate(texts):
+        ids = [index.get(token, OOV_ID) for token in text.split()[:max_length]]
+        if not ids:
+            ids = [OOV_ID]
+        matrix[row, : len(ids)] = ids
+    return matrix
+
+
+def decode_tokens(row: np.ndarray, vocabulary: Vocabulary) -> list[str]:
+    """The tokens of one encoded row, padding removed."""
+    return [vocabulary.tokens[token_id] for token_id in row if token_id != PAD_ID]
+
+
+def oov_rate(texts: Sequence[str], vocabulary: Vocabulary) -> float:
+    """Share of token occurrences that the vocabulary does not know."""
+    index = vocabulary.index()
+    total = unknown = 0
+    for text in texts:
+        for token in text.split():
+            total += 1
+            unknown += token not in index
+    return unknown / total if total else 0.0
