@@ -1,0 +1,324 @@
+"""``python -m core``: the experiment engine, headless.
+
+  inspect DATA.csv | --demo     triage report
+  train   DATA.csv | --demo     train, evaluate and save a run (with --json, the last stdout line is JSON)
+  predict RUN_DIR TEXT...       label, probabilities and per-token attention
+  runs                          list saved runs
+  config  --defaults            the default experiment config (the schema --config reads)
+
+Mistakes a user can make end with exit status 2 and one stderr line starting with ``error:``.
+Progress goes to stderr so that stdout stays machine-readable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Optional, Sequence
+
+EXIT_USER_ERROR = 2
+EXIT_INTERNAL_ERROR = 1
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one ``error:`` line, like every other user error."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise _UsageError(f"{message}; run `{self.prog} --help` for usage.")
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _quiet_backends() -> None:
+    """Keep TensorFlow's start-up chatter off stderr (set before it is imported)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
+
+
+def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("data", nargs="?", help="CSV file (comma, semicolon, tab or pipe delimited)")
+    parser.add_argument("--demo", action="store_true", help="use the built-in dataset instead of a file")
+    parser.add_argument("--dataset", default=None, help="which built-in dataset --demo uses (see `inspect --help`)")
+    parser.add_argument("--text-col", dest="text_column", help="column holding the text (default: guessed)")
+    parser.add_argument("--label-col", dest="label_column", help="column holding the class (default: guessed)")
+    parser.add_argument("--config", dest="config_file", help="experiment config JSON (see `config --defaults`)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                        help="override one config setting, e.g. --set model.lstm_units=32 (repeatable)")
+    parser.add_argument("--seed", type=int, help="random seed (split, resampling, weights)")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from core.datasets import BUILTIN_DATASETS, DEFAULT_DATASET
+
+    builtins = ", ".join(BUILTIN_DATASETS)
+    parser = _Parser(prog="python -m core", description="LSTM Text Lab: multi-class text classification experiments.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    inspect = commands.add_parser("inspect", help="triage report of a CSV", epilog=f"Built-in datasets: {builtins} (default {DEFAULT_DATASET}).")
+    _add_data_arguments(inspect)
+    inspect.add_argument("--no-baseline", action="store_true", help="skip the TF-IDF + logistic regression baseline")
+
+    train = commands.add_parser("train", help="train, evaluate and save a run", epilog=f"Built-in datasets: {builtins}.")
+    _add_data_arguments(train)
+    train.add_argument("--epochs", type=int, help="most epochs (training.epochs)")
+    train.add_argument("--runs-dir", default=None, help="where runs are saved (default: runs/ or $LSTM_TEXT_LAB_RUNS)")
+
+    predict = commands.add_parser("predict", help="predict with a saved run")
+    predict.add_argument("run_dir", help="a run folder, e.g. runs/20261127-101500-ab12cd")
+    predict.add_argument("texts", nargs="+", metavar="TEXT", help="one or more texts to classify")
+    predict.add_argument("--json", action="store_true", help="print JSON")
+
+    runs = commands.add_parser("runs", help="list saved runs")
+    runs.add_argument("--runs-dir", default=None, help="runs folder (default: runs/)")
+    runs.add_argument("--json", action="store_true", help="print JSON")
+
+    config = commands.add_parser("config", help="print the default experiment config")
+    config.add_argument("--defaults", action="store_true", required=True, help="print the defaults as JSON")
+    return parser
+
+
+def runs_dir_from(argument: Optional[str]) -> Path:
+    from core.runs import DEFAULT_RUNS_DIR
+
+    return Path(argument or os.environ.get("LSTM_TEXT_LAB_RUNS") or DEFAULT_RUNS_DIR)
+
+
+def _load_config(args: argparse.Namespace):
+    from core.config import ExperimentConfig, apply_overrides
+    from core.errors import ConfigError
+
+    config = ExperimentConfig()
+    if args.config_file:
+        try:
+            text = Path(args.config_file).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError(f"There is no config file at {args.config_file!r}; write one with `python -m core config --defaults > config.json`.") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"The config file {args.config_file!r} cannot be read ({exc.__class__.__name__}); save it as UTF-8 JSON.") from None
+        config = ExperimentConfig.from_json(text)
+    overrides = list(args.overrides)
+    if args.text_column:
+        overrides.append(f"data.text_column={json.dumps(args.text_column)}")
+    if args.label_column:
+        overrides.append(f"data.label_column={json.dumps(args.label_column)}")
+    if args.seed is not None:
+        overrides.append(f"seed={args.seed}")
+    if getattr(args, "epochs", None) is not None:
+        overrides.append(f"training.epochs={args.epochs}")
+    return apply_overrides(config, overrides) if overrides else config
+
+
+def _load_dataset(args: argparse.Namespace, config):
+    from core.data import build_dataset, read_csv_path
+    from core.datasets import DEFAULT_DATASET, load_builtin
+    from core.errors import DataError
+
+    if args.demo and args.data:
+        raise DataError("Give either a CSV file or --demo, not both.")
+    if not args.demo and not args.data:
+        raise DataError("No data given: pass a CSV file, or --demo for the built-in dataset.")
+    if args.dataset and not args.demo:
+        raise DataError("--dataset picks a built-in dataset and needs --demo.")
+    table = load_builtin(args.dataset or DEFAULT_DATASET) if args.demo else read_csv_path(args.data)
+    return build_dataset(table, config.data.text_column, config.data.label_column)
+
+
+# ------------------------------------------------------------------------------------------------- inspect
+
+
+def _print_inspect(report) -> None:
+    source = report.source
+    print(f"{source['name']}: {source['rows_kept']} rows kept of {source['rows_read']} "
+          f"({source['rows_missing_text']} without text, {source['rows_missing_label']} without label, "
+          f"{source['malformed_lines_skipped']} malformed lines skipped); encoding {source['encoding']}, "
+          f"delimiter {source['delimiter']!r}")
+    print(f"text column: {source['text_column']!r}   label column: {source['label_column']!r}")
+    print(f"\nclasses ({len(report.classes)}), imbalance {report.imbalance_ratio:.1f}:1, "
+          f"majority-class accuracy {report.majority_accuracy:.3f}")
+    width = max(len(c["class"]) for c in report.classes)
+    for row in report.classes:
+        print(f"  {row['class']:<{width}}  {row['count']:>7}  {row['share']:6.1%}")
+    overall = report.lengths["overall"]
+    print(f"\ntokens per text (after preprocessing): median {overall.get('p50', 0):.0f}, p95 {overall.get('p95', 0):.0f}, "
+          f"max {overall.get('max', 0)}; vocabulary {report.vocabulary_size} distinct tokens")
+    suggestion = report.suggested_max_length
+    print(f"suggested max length {suggestion['max_length']} (p{suggestion['percentile']:.0f}; truncates {suggestion['truncated_share']:.1%})")
+    duplicates, conflicts = report.duplicates, report.conflicts
+    print(f"exact duplicate rows {duplicates['exact_duplicate_rows']}; texts with conflicting labels {conflicts['texts']} ({conflicts['rows']} rows)")
+    for small in report.small_classes:
+        print(f"  small class {small['class']!r} ({small['rows']} rows): {small['action']}")
+    if report.baseline and report.baseline.get("available"):
+        print(f"\nbaseline ({report.baseline['description']}): macro-F1 {report.baseline['macro_f1']:.3f}, accuracy {report.baseline['accuracy']:.3f}")
+    for warning in report.warnings:
+        print(f"warning: {warning}")
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from core.triage import triage
+
+    config = _load_config(args)
+    dataset = _load_dataset(args, config)
+    report = triage(dataset, config, include_baseline=not args.no_baseline)
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False))
+    else:
+        _print_inspect(report)
+    return 0
+
+
+# --------------------------------------------------------------------------------------------------- train
+
+
+class _ProgressPrinter:
+    """One line per epoch on stderr; on a terminal, a bar that fills as batches finish."""
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.live = self.stream.isatty()
+
+    def __call__(self, event) -> None:
+        if event.phase == "warmup":
+            self._live_line(event.message)
+            return
+        fold = f"fold {event.fold}/{event.folds} " if event.folds else ""
+        if event.kind == "batch" and self.live:
+            self._live_line(f"{fold}epoch {event.epoch}/{event.epochs} {self._bar(event.batch / event.batches)} "
+                            f"loss {event.logs.get('loss', float('nan')):.4f}")
+        elif event.kind == "epoch":
+            logs = event.logs
+            parts = [f"loss {logs.get('loss', float('nan')):.4f}", f"acc {logs.get('accuracy', float('nan')):.3f}"]
+            if "val_loss" in logs:
+                parts += [f"val_loss {logs['val_loss']:.4f}", f"val_acc {logs.get('val_accuracy', float('nan')):.3f}"]
+            if "val_macro_f1" in logs:
+                parts.append(f"val_macro_f1 {logs['val_macro_f1']:.3f}")
+            best = f" best {event.best_epoch}" if event.best_epoch else ""
+            self._final_line(f"{fold}epoch {event.epoch}/{event.epochs} {self._bar(1.0)} {'  '.join(parts)}  "
+                             f"({event.elapsed_s:.1f}s){best}")
+        elif event.kind == "end" and event.message:
+            self._final_line(f"{fold}{event.message}")
+
+    @staticmethod
+    def _bar(fraction: float, width: int = 20) -> str:
+        filled = int(round(max(0.0, min(1.0, fraction)) * width))
+        return "[" + "#" * filled + "." * (width - filled) + "]"
+
+    def _live_line(self, text: str) -> None:
+        if self.live:
+            self.stream.write("\r\033[K" + text)
+            self.stream.flush()
+
+    def _final_line(self, text: str) -> None:
+        self.stream.write(("\r\033[K" if self.live else "") + text + "\n")
+        self.stream.flush()
+
+
+def train_json(result) -> dict:
+    """The machine-readable result of ``train --json``."""
+    metrics = result.metrics
+    return {
+        "run_dir": str(result.run_dir) if result.run_dir else None,
+        "status": result.status,
+        "duration_s": round(result.duration_s, 2),
+        **{key: metrics[key] for key in ("test", "validation", "baseline", "majority", "training", "resampling", "split", "vectorizing", "preprocessing") if key in metrics},
+        **({"folds": metrics["folds"]} if "folds" in metrics else {}),
+    }
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from core.experiment import run_experiment
+
+    config = _load_config(args)
+    dataset = _load_dataset(args, config)
+    print(f"training on {dataset.source_name}: {len(dataset.texts)} rows, {len(dataset.class_names)} classes "
+          f"(text {dataset.text_column!r}, label {dataset.label_column!r})", file=sys.stderr)
+    result = run_experiment(dataset, config, listener=_ProgressPrinter(), runs_dir=runs_dir_from(args.runs_dir))
+    test, baseline = result.metrics["test"], result.metrics["baseline"]
+    if args.json:
+        print(json.dumps(train_json(result), ensure_ascii=False))
+        return 0
+    print(f"test accuracy {test['accuracy']:.3f}  balanced accuracy {test['balanced_accuracy']:.3f}  "
+          f"macro-F1 {test['macro_f1']:.3f}  weighted-F1 {test['weighted_f1']:.3f}")
+    if baseline.get("available"):
+        print(f"baseline (TF-IDF + LR) macro-F1 {baseline['macro_f1']:.3f}  accuracy {baseline['accuracy']:.3f}")
+    width = max(len(row["class"]) for row in test["per_class"])
+    print(f"  {'class':<{width}}  precision  recall     f1  support")
+    for row in test["per_class"]:
+        print(f"  {row['class']:<{width}}  {row['precision']:9.3f}  {row['recall']:6.3f}  {row['f1']:5.3f}  {row['support']:7d}")
+    print(f"run saved to {result.run_dir}")
+    return 0
+
+
+# ------------------------------------------------------------------------------------------- predict / runs
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from core.inference import Predictor
+    from core.runs import load_run
+
+    predictor = Predictor.from_run(load_run(args.run_dir))
+    results = predictor.predict(args.texts)
+    if args.json:
+        print(json.dumps(results, ensure_ascii=False))
+        return 0
+    for result in results:
+        ranked = sorted(result["probabilities"].items(), key=lambda item: -item[1])
+        print(f"{result['label']}  ({', '.join(f'{name} {p:.3f}' for name, p in ranked)})")
+        if "weights" in result:
+            print("  attention: " + " ".join(f"{token}:{weight:.2f}" for token, weight in zip(result["tokens"], result["weights"])))
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from core.runs import list_runs
+
+    runs = list_runs(runs_dir_from(args.runs_dir))
+    if args.json:
+        print(json.dumps([{"path": str(run.path), **run.info} for run in runs], ensure_ascii=False))
+        return 0
+    if not runs:
+        print(f"no runs in {runs_dir_from(args.runs_dir)}")
+    for run in runs:
+        info = run.info
+        print(f"{run.path}  {info.get('status', '?'):9}  macro-F1 {info.get('test_macro_f1', 0):.3f}  "
+              f"acc {info.get('test_accuracy', 0):.3f}  {info.get('data', '')}  {info.get('duration_s', 0):.0f}s")
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    from core.config import ExperimentConfig
+
+    print(ExperimentConfig().to_json())
+    return 0
+
+
+COMMANDS = {"inspect": cmd_inspect, "train": cmd_train, "predict": cmd_predict, "runs": cmd_runs, "config": cmd_config}
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    _quiet_backends()
+    from core.errors import UserError
+
+    try:
+        args = build_parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except (UserError, _UsageError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("error: interrupted; nothing was saved for the unfinished run.", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print("error: out of memory; use a smaller file, a shorter vectorizing.max_length or a smaller model.", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except Exception as exc:  # a bug, not the user's doing: one line unless debugging is asked for
+        if os.environ.get("LSTM_TEXT_LAB_DEBUG"):
+            raise
+        print(f"error: internal error ({type(exc).__name__}: {exc}); rerun with LSTM_TEXT_LAB_DEBUG=1 for details and report it.", file=sys.stderr)
+        return EXIT_INTERNAL_ERROR

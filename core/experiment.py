@@ -1,0 +1,307 @@
+"""One experiment, end to end: preprocessing → split → vectorizing → resampling → model → training → evaluation →
+run record. The dashboard and the CLI both drive this module; each stage also has its own entry point so pages can
+preview a stage without training.
+
+The test split is sealed at :func:`split_rows`: vocabulary, resampling, training and early stopping only ever see
+training (and validation) rows; the test rows are encoded with the training vocabulary and scored once at the end.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+
+from core import resampling as resampling_module
+from core.baseline import tfidf_baseline
+from core.config import DataConfig, ExperimentConfig, VectorizingConfig
+from core.data import Dataset
+from core.errors import ConfigError
+from core.evaluation import classification_metrics, majority_class_metrics, prediction_records
+from core.preprocessing import PreprocessingReport, preprocess
+from core.runs import DEFAULT_RUNS_DIR, save_run
+from core.splitting import Split, class_counts, stratified_folds, stratified_split
+from core.vectorizing import LengthSuggestion, Vocabulary, build_vocabulary, encode, suggest_max_length, token_lengths
+
+STATUS_COMPLETED = "completed"
+STATUS_STOPPED = "stopped"
+
+
+@dataclass
+class Vectorized:
+    vocabulary: Vocabulary
+    max_length: int
+    suggestion: LengthSuggestion  # computed on the training rows, whether or not max_length was set by hand
+    x: dict[str, np.ndarray]  # split name → token IDs
+
+
+def split_rows(dataset: Dataset, config: ExperimentConfig) -> Split:
+    return stratified_split(dataset.y, config.split, config.seed, dataset.class_names)
+
+
+def vectorize(processed: Sequence[str], rows: dict[str, np.ndarray], config: VectorizingConfig) -> Vectorized:
+    """Vocabulary and suggested length from ``rows['train']`` only; every named split encoded with them."""
+    train_texts = [processed[i] for i in rows["train"]]
+    vocabulary = build_vocabulary(train_texts, config.max_vocab_size, config.min_token_frequency)
+    suggestion = suggest_max_length(token_lengths(train_texts), config.length_percentile)
+    max_length = config.max_length or suggestion.max_length
+    x = {name: encode([processed[i] for i in indices], vocabulary, max_length) for name, indices in rows.items()}
+    return Vectorized(vocabulary, max_length, suggestion, x)
+
+
+@dataclass
+class TrainedModel:
+    """One fitted model and everything needed to describe and reuse it."""
+
+    models: object  # core.model.ClassifierModels
+    vectorized: Vectorized
+    resampled: resampling_module.ResampledTraining
+    outcome: object  # core.training.TrainingOutcome
+    validation_metrics: Optional[dict]
+    test_probabilities: np.ndarray
+    test_metrics: dict
+
+
+@dataclass
+class ExperimentResult:
+    config: ExperimentConfig
+    class_names: tuple[str, ...]
+    metrics: dict  # what metrics.json holds: test, validation, baseline, majority, split, resampling, training, ...
+    history: dict
+    predictions: list[dict]
+    trained: TrainedModel
+    status: str
+    run_dir: Optional[Path] = None
+    duration_s: float = 0.0
+    summary: dict = field(default_factory=dict)
+
+
+def _check_feasible(dataset: Dataset, config: ExperimentConfig, split: Split) -> None:
+    if config.split.k_folds >= 2:
+        development = np.concatenate([split.train, split.validation])
+        counts = np.bincount(dataset.y[development], minlength=len(dataset.class_names))
+        if (counts >= config.split.k_folds).sum() < 2:
+            raise ConfigError(
+                f"{config.split.k_folds}-fold cross-validation needs at least two classes with {config.split.k_folds} "
+                "non-test rows each; lower split.k_folds or turn it off."
+            )
+
+
+def _fit_one(
+    processed: Sequence[str],
+    y: np.ndarray,
+    rows: dict[str, np.ndarray],
+    class_names: Sequence[str],
+    config: ExperimentConfig,
+    listener,
+    stop,
+    fold: Optional[int] = None,
+    folds: Optional[int] = None,
+) -> TrainedModel:
+    """Vectorize, resample the training rows, build, train and score one model."""
+    from core.model import build_classifier
+    from core.training import embedder, freeze_embedding, seed_everything, train, warm_up_embedding
+
+    seed = config.seed + (fold or 0)
+    seed_everything(seed)
+    num_classes = len(class_names)
+    vectorized = vectorize(processed, rows, config.vectorizing)
+    x_train, y_train = vectorized.x["train"], y[rows["train"]]
+    x_val, y_val = vectorized.x["validation"], y[rows["validation"]]
+
+    embed = None
+    warm_weights = None
+    if config.resampling.strategy in resampling_module.SYNTHETIC:
+        warm_weights = warm_up_embedding(
+            x_train, y_train, vectorized.vocabulary.size, num_classes, config.model,
+            config.resampling.embedding_warmup_epochs, config.training.batch_size, seed, listener,
+        )
+        embed = embedder(warm_weights)
+    resampled = resampling_module.resample_training(x_train, y_train, num_classes, config.resampling, seed, embed)
+
+    models = build_classifier(config.model, vectorized.vocabulary.size, num_classes, vectorized.max_length, seed)
+    if warm_weights is not None:
+        freeze_embedding(models, warm_weights)
+        x_val = embed(x_val)
+    outcome = train(
+        models, resampled.x, resampled.y, x_val, y_val, config.training,
+        embedded=resampled.embedded, class_weight=resampled.class_weight,
+        listener=listener, stop=stop, fold=fold, folds=folds,
+    )
+    batch = config.training.batch_size * 4
+    validation_metrics = None
+    if len(y_val):
+        network = models.embedded_model if resampled.embedded else models.model
+        validation_metrics = classification_metrics(y_val, network.predict(x_val, batch_size=batch, verbose=0), class_names)
+    test_probabilities = models.model.predict(vectorized.x["test"], batch_size=batch, verbose=0)
+    test_metrics = classification_metrics(y[rows["test"]], test_probabilities, class_names)
+    return TrainedModel(models, vectorized, resampled, outcome, validation_metrics, test_probabilities, test_metrics)
+
+
+def _fold_summary(fold_models: list[TrainedModel]) -> dict:
+    keys = ("accuracy", "balanced_accuracy", "macro_f1", "weighted_f1")
+    per_fold = [
+        {
+            "fold": i + 1,
+            "epochs": fold.outcome.epochs_run,
+            "validation": {k: fold.validation_metrics[k] for k in keys} if fold.validation_metrics else None,
+            "test": {k: fold.test_metrics[k] for k in keys},
+        }
+        for i, fold in enumerate(fold_models)
+    ]
+
+    def spread(part: str) -> dict:
+        values = {k: [f[part][k] for f in per_fold if f[part]] for k in keys}
+        return {k: {"mean": float(np.mean(v)), "sd": float(np.std(v, ddof=1)) if len(v) > 1 else 0.0} for k, v in values.items() if v}
+
+    return {"k": len(fold_models), "per_fold": per_fold, "validation": spread("validation"), "test": spread("test")}
+
+
+def run_experiment(
+    dataset: Dataset,
+    config: ExperimentConfig,
+    *,
+    listener=None,
+    stop=None,
+    runs_dir: str | Path | None = DEFAULT_RUNS_DIR,
+    preprocessed: Optional[tuple[list[str], PreprocessingReport]] = None,
+) -> ExperimentResult:
+    """Run the whole path and (unless ``runs_dir`` is None) save a run record."""
+    started = time.perf_counter()
+    # The record names the columns actually used, so the config alone reproduces the run.
+    config = replace(config, data=DataConfig(text_column=dataset.text_column, label_column=dataset.label_column))
+    processed, preprocessing_report = preprocessed or preprocess(dataset.texts, config.preprocessing)
+    y = dataset.y
+    class_names = dataset.class_names
+    split = split_rows(dataset, config)
+    _check_feasible(dataset, config, split)
+
+    fold_models: list[TrainedModel] = []
+    if config.split.k_folds >= 2:
+        development = np.concatenate([split.train, split.validation])
+        folds = stratified_folds(y[development], config.split.k_folds, config.seed)
+        for number, (train_part, held_out) in enumerate(folds, start=1):
+            rows = {"train": development[train_part], "validation": development[held_out], "test": split.test}
+            fold_models.append(_fit_one(processed, y, rows, class_names, config, listener, stop, number, len(folds)))
+            if fold_models[-1].outcome.stopped_by_user:
+                break
+        # The run keeps the fold model that did best on its own held-out part (never chosen on the test split).
+        trained = max(fold_models, key=lambda m: m.validation_metrics["macro_f1"] if m.validation_metrics else -1.0)
+    else:
+        rows = {"train": split.train, "validation": split.validation, "test": split.test}
+        trained = _fit_one(processed, y, rows, class_names, config, listener, stop)
+
+    baseline = tfidf_baseline(
+        [processed[i] for i in split.train], y[split.train], [processed[i] for i in split.test], y[split.test], class_names
+    )
+    stopped = any(m.outcome.stopped_by_user for m in fold_models) or trained.outcome.stopped_by_user
+    status = STATUS_STOPPED if stopped else STATUS_COMPLETED
+    metrics = _metrics_record(dataset, config, split, trained, baseline, preprocessing_report, fold_models, status)
+    predictions = prediction_records(
+        [dataset.texts[i] for i in split.test], y[split.test], trained.test_probabilities, class_names, split.test
+    )
+    history = trained.outcome.history
+    result = ExperimentResult(config, class_names, metrics, history, predictions, trained, status)
+    result.duration_s = time.perf_counter() - started
+    metrics["training"]["total_seconds"] = round(result.duration_s, 2)
+    result.summary = _summary(dataset, config, metrics, status, result.duration_s)
+    if runs_dir is not None:
+        result.run_dir = save_run(
+            runs_dir, summary=result.summary, config=config, history=history, metrics=metrics, predictions=predictions,
+            vocabulary=trained.vectorized.vocabulary, class_names=class_names, model=trained.models.model,
+        )
+    return result
+
+
+def _metrics_record(dataset, config, split, trained: TrainedModel, baseline, preprocessing_report, fold_models, status) -> dict:
+    names = dataset.class_names
+    n = len(names)
+    y = dataset.y
+    outcome = trained.outcome
+    record = {
+        "status": status,
+        "test": trained.test_metrics,
+        "validation": trained.validation_metrics,
+        "baseline": baseline,
+        "majority": majority_class_metrics(y[split.train], y[split.test], names),
+        "split": {
+            "class_names": list(names),
+            "train": class_counts(y[split.train], n),
+            "validation": class_counts(y[split.validation], n),
+            "test": class_counts(y[split.test], n),
+            "notes": list(split.notes),
+        },
+        "resampling": {
+            "strategy": config.resampling.strategy,
+            "method": trained.resampled.method,
+            "embedded": trained.resampled.embedded,
+            "train_before": trained.resampled.counts_before,
+            "train_after": trained.resampled.counts_after,
+            "class_weight": trained.resampled.class_weight,
+            "notes": trained.resampled.notes,
+        },
+        "training": {
+            "epochs_run": outcome.epochs_run,
+            "best_epoch": outcome.best_epoch,
+            "stopped_by_user": outcome.stopped_by_user,
+            "early_stopped": outcome.early_stopped,
+            "train_seconds": round(outcome.duration_s, 2),
+            "samples_per_second": round(outcome.samples_per_second, 1),
+            "parameters": int(trained.models.model.count_params()),
+        },
+        "vectorizing": {
+            "vocabulary_size": trained.vectorized.vocabulary.size,
+            "max_length": trained.vectorized.max_length,
+            "suggested_max_length": trained.vectorized.suggestion.max_length,
+            "truncated_share": trained.vectorized.suggestion.truncated_share
+            if trained.vectorized.max_length == trained.vectorized.suggestion.max_length
+            else None,
+        },
+        "preprocessing": asdict(preprocessing_report),
+        "data": {
+            "source": dataset.source_name,
+            "text_column": dataset.text_column,
+            "label_column": dataset.label_column,
+            "rows": len(dataset.texts),
+            "hash": dataset.data_hash,
+        },
+    }
+    if fold_models:
+        record["folds"] = _fold_summary(fold_models)
+    return record
+
+
+def _summary(dataset: Dataset, config: ExperimentConfig, metrics: dict, status: str, duration: float) -> dict:
+    """The one-line view of a run shown in the runs table."""
+    model = config.model
+    return {
+        "status": status,
+        "data": dataset.source_name,
+        "rows": len(dataset.texts),
+        "classes": len(dataset.class_names),
+        "settings": {
+            "resampling": config.resampling.strategy,
+            "embedding_dim": model.embedding_dim,
+            "lstm_units": model.lstm_units,
+            "lstm_layers": model.lstm_layers,
+            "bidirectional": model.bidirectional,
+            "attention": model.attention,
+            "dropout": model.dropout,
+            "optimizer": config.training.optimizer,
+            "learning_rate": config.training.learning_rate,
+            "lr_schedule": config.training.lr_schedule,
+            "batch_size": config.training.batch_size,
+            "k_folds": config.split.k_folds,
+            "normalizer": config.preprocessing.normalizer,
+            "max_length": metrics["vectorizing"]["max_length"],
+        },
+        "test_accuracy": metrics["test"]["accuracy"],
+        "test_macro_f1": metrics["test"]["macro_f1"],
+        "test_balanced_accuracy": metrics["test"]["balanced_accuracy"],
+        "baseline_macro_f1": metrics["baseline"].get("macro_f1"),
+        "epochs_run": metrics["training"]["epochs_run"],
+        "duration_s": round(duration, 1),
+    }

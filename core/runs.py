@@ -1,0 +1,220 @@
+"""Run records: one folder per run, written atomically, listed and loaded back without pickle.
+
+A run folder holds ``run.json`` (summary), ``config.json``, ``history.json``, ``metrics.json``,
+``predictions.json`` (test split), ``vocabulary.json``, ``labels.json`` and ``model.keras``. Everything is first
+written to a hidden temporary folder and then renamed into place, so a crash mid-save leaves nothing that listing
+or loading would trip over. Models load with Keras safe mode.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import shutil
+import time
+import uuid
+import zipfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from core.config import ExperimentConfig
+from core.errors import ConfigError, RunError
+from core.vectorizing import Vocabulary
+
+DEFAULT_RUNS_DIR = "runs"
+RUN_FILES = ("run.json", "config.json", "history.json", "metrics.json", "predictions.json", "vocabulary.json", "labels.json", "model.keras")
+_STALE_TEMP_SECONDS = 3600
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN/inf: store them as null."""
+    if isinstance(value, dict):
+        return {str(k): _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, (np.floating, float)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.ndarray):
+        return _finite(value.tolist())
+    return value
+
+
+def write_json(path: Path, payload: Any) -> None:
+    path.write_text(json.dumps(_finite(payload), indent=1, ensure_ascii=False, allow_nan=False), encoding="utf-8")
+
+
+def new_run_id() -> str:
+    return f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+
+
+def save_run(
+    runs_dir: str | os.PathLike,
+    *,
+    summary: dict,
+    config: ExperimentConfig,
+    history: dict,
+    metrics: dict,
+    predictions: list[dict],
+    vocabulary: Vocabulary,
+    class_names: Sequence[str],
+    model,
+    run_id: Optional[str] = None,
+) -> Path:
+    """Write a complete run folder and return its path; the folder appears in one atomic rename."""
+    root = Path(runs_dir)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RunError(f"Cannot create the runs folder {str(root)!r} ({exc.strerror}); choose a writable folder with --runs-dir.") from None
+    run_id = run_id or new_run_id()
+    temporary = root / f".tmp-{run_id}-{os.getpid()}"
+    temporary.mkdir()
+    try:
+        write_json(temporary / "config.json", config.to_dict())
+        write_json(temporary / "history.json", history)
+        write_json(temporary / "metrics.json", metrics)
+        write_json(temporary / "predictions.json", predictions)
+        write_json(temporary / "vocabulary.json", vocabulary.to_dict())
+        write_json(temporary / "labels.json", {"class_names": list(class_names)})
+        model.save(temporary / "model.keras")
+        write_json(temporary / "run.json", {"id": run_id, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), **summary})
+        final = root / run_id
+        while final.exists():
+            final = root / f"{run_id}-{uuid.uuid4().hex[:4]}"
+        os.replace(temporary, final)
+        return final
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+
+
+@dataclass
+class RunSummary:
+    path: Path
+    info: dict  # contents of run.json
+
+    @property
+    def run_id(self) -> str:
+        return self.info.get("id", self.path.name)
+
+
+def list_runs(runs_dir: str | os.PathLike = DEFAULT_RUNS_DIR) -> list[RunSummary]:
+    """Complete runs, newest first. Hidden temporary folders and unreadable folders are skipped."""
+    root = Path(runs_dir)
+    if not root.is_dir():
+        return []
+    _remove_stale_temporaries(root)
+    runs = []
+    for folder in root.iterdir():
+        if folder.name.startswith(".") or not folder.is_dir():
+            continue
+        try:
+            info = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(info, dict) and all((folder / name).is_file() for name in RUN_FILES):
+            runs.append(RunSummary(folder, info))
+    return sorted(runs, key=lambda run: run.info.get("created", ""), reverse=True)
+
+
+def _remove_stale_temporaries(root: Path) -> None:
+    """Leftovers of a crash mid-save: invisible to listing, removed once clearly abandoned."""
+    for folder in root.glob(".tmp-*"):
+        try:
+            if time.time() - folder.stat().st_mtime > _STALE_TEMP_SECONDS:
+                shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            pass
+
+
+@dataclass
+class LoadedRun:
+    path: Path
+    info: dict
+    config: ExperimentConfig
+    history: dict
+    metrics: dict
+    vocabulary: Vocabulary
+    class_names: list[str]
+    _model: Any = field(default=None, repr=False)
+    _predictions: Optional[list[dict]] = field(default=None, repr=False)
+
+    @property
+    def model(self):
+        """The Keras model, loaded on first use with safe mode on."""
+        if self._model is None:
+            self._model = load_model(self.path / "model.keras")
+        return self._model
+
+    @property
+    def predictions(self) -> list[dict]:
+        if self._predictions is None:
+            self._predictions = _read_json(self.path / "predictions.json")
+        return self._predictions
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RunError(f"The run folder {str(path.parent)!r} has no {path.name}; it is not a complete run — pick one listed by the Runs page.") from None
+    except (OSError, ValueError) as exc:
+        raise RunError(f"{path.name} in {str(path.parent)!r} cannot be read ({exc}); the run is damaged — train it again.") from None
+
+
+def load_run(run_dir: str | os.PathLike) -> LoadedRun:
+    """Read a run folder (the model itself loads lazily)."""
+    path = Path(run_dir)
+    if not path.is_dir():
+        raise RunError(f"No run folder at {str(path)!r}; give a folder under your runs directory (for example runs/<run id>).")
+    try:
+        config = ExperimentConfig.from_dict(_read_json(path / "config.json"))
+    except ConfigError as exc:
+        raise RunError(f"The run's config.json is not valid for this version ({exc}).") from None
+    return LoadedRun(
+        path=path,
+        info=_read_json(path / "run.json"),
+        config=config,
+        history=_read_json(path / "history.json"),
+        metrics=_read_json(path / "metrics.json"),
+        vocabulary=Vocabulary.from_dict(_read_json(path / "vocabulary.json")),
+        class_names=list(_read_json(path / "labels.json")["class_names"]),
+    )
+
+
+def load_model(path: str | os.PathLike):
+    """Load a model this app saved, with safe mode (no arbitrary code); our custom layers are registered first."""
+    import keras
+
+    import core.layers  # noqa: F401  registers the custom layers for deserialization
+
+    if not Path(path).is_file():
+        raise RunError(f"The run has no model file at {str(path)!r}; train it again.")
+    return keras.saving.load_model(path, safe_mode=True, compile=False)
+
+
+def zip_run(run_dir: str | os.PathLike) -> bytes:
+    """The whole run folder as a zip archive (model, config, metrics, ...), for download."""
+    path = Path(run_dir)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name in RUN_FILES:
+            if (path / name).is_file():
+                archive.write(path / name, arcname=f"{path.name}/{name}")
+    return buffer.getvalue()
+
+
+def delete_run(run_dir: str | os.PathLike, runs_dir: str | os.PathLike) -> None:
+    """Remove a run folder that lives directly under ``runs_dir``."""
+    path, root = Path(run_dir).resolve(), Path(runs_dir).resolve()
+    if path.parent != root or not (path / "run.json").is_file():
+        raise RunError("Only run folders inside the runs directory can be deleted.")
+    shutil.rmtree(path)

@@ -1,0 +1,35 @@
+"""House rules that keep the engine usable headless."""
+
+import os
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+import core
+
+ROOT = Path(__file__).parent.parent
+
+
+def test_core_source_never_mentions_a_streamlit_import():
+    for path in (ROOT / "core").glob("*.py"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            stripped = line.strip()
+            assert not stripped.startswith(("import streamlit", "from streamlit")), f"{path.name}: {line}"
+
+
+def test_importing_every_core_module_loads_no_streamlit():
+    modules = [f"core.{m.name}" for m in pkgutil.iter_modules(core.__path__) if m.name != "__main__"]
+    code = "import sys\n" + "".join(f"import {m}\n" for m in modules) + "print('streamlit' in sys.modules)"
+    completed = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                               env={**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"})
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "False"
+
+
+def test_importing_core_config_does_not_load_tensorflow():
+    """The dashboard's first page must not wait for TensorFlow."""
+    code = "import sys, core.config, core.data, core.triage, core.preprocessing; print('tensorflow' in sys.modules, 'keras' in sys.modules)"
+    completed = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert completed.stdout.strip() == "False False", completed.stderr
