@@ -1,0 +1,327 @@
+"""Training jobs in spawned processes, for the dashboard (and anything else that must stay responsive).
+
+Why a process: training inline in a Streamlit script dies at the first widget click (Streamlit raises a rerun
+exception inside the callback), and a training *thread* deadlocks against Streamlit's end-of-run
+``keras.backend.clear_session()``. A spawned process whose module never imports streamlit avoids both: it trains,
+sends progress messages over a queue, stops cooperatively when asked, and saves the run itself.
+
+A :class:`JobScheduler` caps how many jobs train at once (two CPU cores cannot train two models well) and gives
+queued jobs a position. Everything here is thread-safe: Streamlit serves each browser session from its own thread.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import os
+import queue
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+QUEUED, STARTING, RUNNING, FINISHED, STOPPED, FAILED = "queued", "starting", "running", "finished", "stopped", "failed"
+ACTIVE = (QUEUED, STARTING, RUNNING)
+_MAX_BATCH_POINTS = 2000
+_ids = itertools.count(1)
+
+
+@dataclass
+class JobSpec:
+    """What a worker needs, in picklable form (no Dataset object crosses the process boundary)."""
+
+    texts: tuple[str, ...]
+    labels: tuple[str, ...]
+    class_names: tuple[str, ...]
+    text_column: str
+    label_column: str
+    source_name: str
+    config: dict
+    runs_dir: str
+
+
+def _worker(spec: JobSpec, messages, stop) -> None:
+    """Runs in the child process: train, stream progress, save, report the run folder or one error sentence."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        from core.config import ExperimentConfig
+        from core.data import Dataset, data_hash
+        from core.errors import UserError
+        from core.experiment import run_experiment
+
+        dataset = Dataset(
+            texts=spec.texts, labels=spec.labels, class_names=spec.class_names, text_column=spec.text_column,
+            label_column=spec.label_column, source_name=spec.source_name, rows_total=len(spec.texts),
+            rows_missing_text=0, rows_missing_label=0, encoding="", delimiter="", skipped_lines=0,
+            data_hash=data_hash(spec.texts, spec.labels),
+        )
+        messages.put({"type": "status", "status": RUNNING})
+        result = run_experiment(
+            dataset, ExperimentConfig.from_dict(spec.config),
+            listener=lambda event: messages.put({"type": "event", "event": event.to_dict()}),
+            stop=stop, runs_dir=spec.runs_dir,
+        )
+        messages.put({"type": "result", "run_dir": str(result.run_dir), "status": result.status, "summary": result.summary})
+    except UserError as exc:
+        messages.put({"type": "error", "message": str(exc)})
+    except MemoryError:
+        messages.put({"type": "error", "message": "Training ran out of memory: lower the batch size, max length or model size."})
+    except BaseException as exc:  # noqa: BLE001 - the parent must hear about every failure, in one sentence
+        messages.put({"type": "error", "message": f"Training failed unexpectedly ({type(exc).__name__}: {exc}).",
+                      "detail": traceback.format_exc()})
+
+
+@dataclass
+class JobView:
+    """A snapshot of a job for drawing: plain data, safe to read while the job goes on."""
+
+    job_id: int
+    status: str
+    queue_position: Optional[int]
+    history: dict[str, list[float]]
+    batch_points: list[dict]
+    last_event: Optional[dict]
+    warmup_message: str
+    run_dir: Optional[str]
+    error: Optional[str]
+    started_at: Optional[float]
+    finished_at: Optional[float]
+    stop_requested: bool
+    fold: Optional[int] = None
+    folds: Optional[int] = None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+
+class TrainingJob:
+    """One training run in its own process. Create it, hand it to a scheduler, then poll ``view()``."""
+
+    def __init__(self, spec: JobSpec, *, context: str = "spawn") -> None:
+        self.job_id = next(_ids)
+        self.spec = spec
+        self._context = multiprocessing.get_context(context)
+        self._lock = threading.Lock()
+        self._process = None
+        self._messages = None
+        self._stop = None
+        self.status = QUEUED
+        self.history: dict[str, list[float]] = {}
+        self.batch_points: list[dict] = []
+        self.last_event: Optional[dict] = None
+        self.warmup_message = ""
+        self.run_dir: Optional[str] = None
+        self.error: Optional[str] = None
+        self.error_detail: Optional[str] = None
+        self.started_at: Optional[float] = None
+        self.finished_at: Optional[float] = None
+        self.stop_requested = False
+        self._fold: Optional[int] = None
+        self._folds: Optional[int] = None
+        self._fold_offset = 0.0
+
+    # -- lifecycle (called by the scheduler) ---------------------------------------------------------------
+    def start(self) -> None:
+        with self._lock:
+            if self.status != QUEUED:
+                return
+            self._messages = self._context.Queue()
+            self._stop = self._context.Event()
+            if self.stop_requested:
+                self._stop.set()
+            self._process = self._context.Process(target=_worker, args=(self.spec, self._messages, self._stop), daemon=True,
+                                                  name=f"lstm-text-lab-job-{self.job_id}")
+            self._process.start()
+            self.status = STARTING
+            self.started_at = time.time()
+
+    def request_stop(self) -> None:
+        """Ask the worker to stop after its current batch; a queued job is cancelled outright."""
+        with self._lock:
+            self.stop_requested = True
+            if self.status == QUEUED:
+                self.status = STOPPED
+                self.error = None
+                self.finished_at = time.time()
+            elif self._stop is not None:
+                self._stop.set()
+
+    def poll(self) -> None:
+        """Drain the worker's messages and notice a worker that died without a word."""
+        with self._lock:
+            if self._messages is None:
+                return
+            while True:
+                try:
+                    message = self._messages.get_nowait()
+                except queue.Empty:
+                    break
+                except (EOFError, OSError):
+                    break
+                self._handle(message)
+            if self.status in (STARTING, RUNNING) and self._process is not None and not self._process.is_alive():
+                self._drain_after_exit()
+
+    def _drain_after_exit(self) -> None:
+        # The process can exit a moment before its last message is readable.
+        deadline = time.time() + 1.0
+        while self.status in (STARTING, RUNNING) and time.time() < deadline:
+            try:
+                self._handle(self._messages.get(timeout=0.1))
+            except queue.Empty:
+                continue
+            except (EOFError, OSError):
+                break
+        if self.status in (STARTING, RUNNING):
+            self.status = FAILED
+            self.error = f"The training process ended unexpectedly (exit code {self._process.exitcode}); it may have run out of memory."
+            self.finished_at = time.time()
+
+    def _handle(self, message: dict) -> None:
+        kind = message.get("type")
+        if kind == "status":
+            self.status = message["status"]
+        elif kind == "event":
+            self._record_event(message["event"])
+        elif kind == "result":
+            self.run_dir = message["run_dir"]
+            self.status = STOPPED if message["status"] == "stopped" else FINISHED
+            self.finished_at = time.time()
+        elif kind == "error":
+            self.status = FAILED
+            self.error = message["message"]
+            self.error_detail = message.get("detail")
+            self.finished_at = time.time()
+
+    def _record_event(self, event: dict) -> None:
+        self.status = RUNNING
+        if event.get("phase") == "warmup":
+            self.warmup_message = event.get("message", "")
+            return
+        self.warmup_message = ""
+        if event.get("fold") != self._fold:  # a new fold starts a fresh set of curves
+            self._fold, self._folds = event.get("fold"), event.get("folds")
+            self.history, self.batch_points = {}, []
+        self.last_event = event
+        if event["kind"] == "epoch":
+            for key, value in event["logs"].items():
+                self.history.setdefault(key, []).append(value)
+        elif event["kind"] == "batch" and "loss" in event["logs"] and len(self.batch_points) < _MAX_BATCH_POINTS:
+            fraction = event["epoch"] - 1 + event["batch"] / max(1, event["batches"])
+            self.batch_points.append({"epoch_fraction": fraction, "loss": event["logs"]["loss"],
+                                      "accuracy": event["logs"].get("accuracy")})
+
+    def view(self, queue_position: Optional[int] = None) -> JobView:
+        with self._lock:
+            return JobView(
+                job_id=self.job_id, status=self.status, queue_position=queue_position,
+                history={k: list(v) for k, v in self.history.items()}, batch_points=list(self.batch_points),
+                last_event=dict(self.last_event) if self.last_event else None, warmup_message=self.warmup_message,
+                run_dir=self.run_dir, error=self.error, started_at=self.started_at, finished_at=self.finished_at,
+                stop_requested=self.stop_requested, fold=self._fold, folds=self._folds,
+            )
+
+    def is_active(self) -> bool:
+        with self._lock:
+            return self.status in ACTIVE
+
+    def is_queued(self) -> bool:
+        with self._lock:
+            return self.status == QUEUED
+
+    def kill(self) -> None:
+        """Last resort (shutdown): end the process without waiting for a batch boundary."""
+        with self._lock:
+            if self._process is not None and self._process.is_alive():
+                self._process.terminate()
+
+
+@dataclass
+class JobScheduler:
+    """Starts queued jobs while fewer than ``max_running`` train; shared by every session of one server."""
+
+    max_running: int = 1
+    _jobs: list[TrainingJob] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def submit(self, job: TrainingJob) -> TrainingJob:
+        with self._lock:
+            self._jobs.append(job)
+        self.tick()
+        return job
+
+    def tick(self) -> None:
+        """Poll running jobs, forget finished ones, start queued ones if there is room."""
+        with self._lock:
+            for job in self._jobs:
+                job.poll()
+            self._jobs = [job for job in self._jobs if job.is_active()]
+            running = sum(not job.is_queued() for job in self._jobs)
+            for job in self._jobs:
+                if running >= self.max_running:
+                    break
+                if job.is_queued():
+                    job.start()
+                    running += 1
+
+    def queue_position(self, job: TrainingJob) -> Optional[int]:
+        """1 for the next job to start, None when the job is not waiting."""
+        with self._lock:
+            waiting = [j for j in self._jobs if j.is_queued()]
+        return waiting.index(job) + 1 if job in waiting else None
+
+    def view(self, job: TrainingJob) -> JobView:
+        self.tick()
+        job.poll()
+        return job.view(self.queue_position(job))
+
+    def running_count(self) -> int:
+        with self._lock:
+            return sum(job.is_active() and not job.is_queued() for job in self._jobs)
+
+
+def spec_for(dataset, config, runs_dir: str | Path) -> JobSpec:
+    """A JobSpec from a :class:`core.data.Dataset` and an :class:`ExperimentConfig`."""
+    return JobSpec(
+        texts=tuple(dataset.texts), labels=tuple(dataset.labels), class_names=tuple(dataset.class_names), text_column=dataset.text_column,
+        label_column=dataset.label_column, source_name=dataset.source_name, config=config.to_dict(),
+        runs_dir=str(runs_dir),
+    )
+
+
+def wait(job: TrainingJob, scheduler: JobScheduler, timeout: float = 600.0, interval: float = 0.2) -> JobView:
+    """Block until the job ends (tests and scripts)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        view = scheduler.view(job)
+        if not view.active:
+            return view
+        time.sleep(interval)
+    raise TimeoutError(f"job {job.job_id} still {job.status} after {timeout} s")
+
+
+def describe(view: JobView) -> dict[str, Any]:
+    """Progress figures for a progress bar: fraction done, ETA, early-stopping state."""
+    event = view.last_event or {}
+    epochs = event.get("epochs") or 0
+    done = 0.0
+    if event:
+        batch_fraction = event.get("batch", 0) / max(1, event.get("batches", 1))
+        done = ((event.get("epoch", 1) - 1) + (1.0 if event.get("kind") in ("epoch", "end") else batch_fraction)) / max(1, epochs)
+        if view.folds:
+            done = ((view.fold or 1) - 1 + done) / view.folds
+    elapsed = (time.time() if view.active else (view.finished_at or time.time())) - (view.started_at or time.time())
+    eta = elapsed * (1 - done) / done if 0 < done < 1 and view.active else None
+    return {
+        "fraction": max(0.0, min(1.0, done)),
+        "elapsed_s": max(0.0, elapsed),
+        "eta_s": eta,
+        "epoch": event.get("epoch"),
+        "epochs": epochs or None,
+        "best_epoch": event.get("best_epoch"),
+        "epochs_without_improvement": event.get("epochs_without_improvement", 0),
+        "patience": event.get("patience"),
+    }
