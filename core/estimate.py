@@ -1,0 +1,349 @@
+"""Pre-flight numbers for the Model page, computed from the config alone: parameter count, a layer summary, and an
+estimate of seconds per epoch and peak memory for training.
+
+Nothing here imports TensorFlow or Keras (importing Keras costs ~5 s; the page must stay instant). The parameter
+count mirrors ``core.model.build_model`` layer by layer and equals Keras's ``count_params()`` exactly
+(``tests/test_estimate.py`` checks a grid). The time and memory figures come from a cost model whose constants
+were fitted to measured training on a 2-core CPU (``bench/calibrate_estimate.py``); they are estimates for that
+kind of machine, not promises.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+from core.config import ExperimentConfig, ModelConfig
+
+# Same names as core.resampling.SYNTHETIC (importing that module would pull in imbalanced-learn and scikit-learn).
+SYNTHETIC_STRATEGIES = ("smote", "borderline_smote", "adasyn")
+SYNTHETIC_NAMES = {"smote": "SMOTE", "borderline_smote": "Borderline-SMOTE", "adasyn": "ADASYN"}
+UNDERSAMPLE_FLOOR = 20  # core.resampling.UNDERSAMPLE_FLOOR
+FLOAT_BYTES = 4
+MB = 1024 * 1024
+
+# ---------------------------------------------------------------------------------------------------------------
+# Calibration. Measured by `bench/calibrate_estimate.py` on 2026-11-27: a 2-core x86-64 CPU (shared with other
+# work), Python 3.11, tensorflow-cpu 2.21, keras 3.15.1, training through core.training.train (Adam, clipnorm,
+# op determinism on, progress callback), 13 configs; epoch time = the faster of epochs 2 and 3 (epoch 1 includes
+# graph tracing; other work on the shared machine only adds time). Fit errors: -32%..+20% on seconds, -11%..+6% on RSS.
+# Seconds per epoch = sum over the terms of _time_terms() of coefficient x term (a non-negative least-squares fit
+# on relative error). The memory constants come from the same runs' peak RSS (resource.getrusage ru_maxrss).
+# ---------------------------------------------------------------------------------------------------------------
+TIME_COEFFICIENTS: dict[str, float] = {
+    "batches": 1.536e-3,  # seconds per batch (graph launch, callbacks, slicing the batch)
+    "recurrent_steps": 9.686e-5,  # seconds per LSTM loop iteration (one step of one direction of one layer) per batch
+    "recurrent_steps_dropout": 5.752e-4,  # the same with recurrent_dropout > 0 (Keras's per-gate LSTM step)
+    "multiply_adds": 5.246e-11,  # seconds per multiply-add (per sample: forward pass x1, training x3)
+    "optimizer_updates": 4.343e-9,  # seconds per trainable parameter per training step (Adam + gradient clipping)
+}
+TRACING_FIXED_SECONDS = 2.2  # extra time of the first epoch (tracing and compiling the train and validation graphs)
+TRACING_SECONDS_PER_LOOP = 1.3  # ... and per LSTM layer-direction
+RUNTIME_BASELINE_MB = 655.0  # peak RSS after importing core.training, core.model, core.resampling (bare
+#                              `import tensorflow`: 621 MB)
+FIXED_OVERHEAD_MB = 94.0  # graphs, traced functions and allocator pools of a training process beyond the baseline
+ACTIVATION_FACTOR = 0.886  # measured RSS growth per byte of _activation_bytes() (allocator reuse, gradient buffers)
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    name: str  # the Keras layer name used in core/model.py
+    kind: str  # the Keras class name
+    output_shape: str
+    parameters: int
+
+
+@dataclass(frozen=True)
+class EpochEstimate:
+    seconds_per_epoch: float  # training plus the validation pass (what a progress bar's epoch takes)
+    samples_per_second: float  # training rows (after resampling) per second of epoch, as TrainingOutcome reports it
+    memory_mb: float  # peak resident memory of the training process, *including* the TensorFlow runtime baseline
+    memory_breakdown: dict[str, float]  # MB per part; the parts add up to memory_mb
+    notes: list[str] = field(default_factory=list)  # plain sentences for the page
+    rows_trained: int = 0  # training rows per epoch after resampling
+    first_epoch_extra_seconds: float = 0.0  # graph tracing in the first epoch
+    total_seconds: float = 0.0  # all configured epochs (and folds), if early stopping does not end sooner
+
+
+# --- parameters and summary -------------------------------------------------------------------------------------
+
+
+def _width(config: ModelConfig) -> int:
+    return config.lstm_units * (2 if config.bidirectional else 1)
+
+
+def _lstm_parameters(inputs: int, units: int) -> int:
+    """One keras LSTM: kernel (inputs, 4u), recurrent kernel (u, 4u), bias (4u)."""
+    return 4 * units * (inputs + units + 1)
+
+
+def _key_dim(config: ModelConfig) -> int:
+    return max(1, _width(config) // config.attention_heads)
+
+
+def _shape(*dims: int) -> str:
+    return "(" + ", ".join(["None", *(str(d) for d in dims)]) + ")"
+
+
+def model_summary(config: ModelConfig, *, vocab_size: int, num_classes: int, max_length: int) -> list[LayerRow]:
+    """The layers of ``core.model.build_model`` in order, with Keras's names, output shapes and parameter counts."""
+    steps, width, directions = max_length, _width(config), 2 if config.bidirectional else 1
+    rows = [
+        LayerRow("token_ids", "InputLayer", _shape(steps), 0),
+        LayerRow("embedding", "Embedding", _shape(steps, config.embedding_dim), vocab_size * config.embedding_dim),
+        LayerRow("embedding_dropout", "Dropout", _shape(steps, config.embedding_dim), 0),
+    ]
+    inputs = config.embedding_dim
+    for depth in range(config.lstm_layers):
+        sequences = depth < config.lstm_layers - 1 or config.attention != "none"
+        shape = _shape(steps, width) if sequences else _shape(width)
+        name = f"lstm_{depth + 1}"
+        rows.append(LayerRow(name, "LengthAwareLSTM", shape, directions * _lstm_parameters(inputs, config.lstm_units)))
+        rows.append(LayerRow(f"{name}_dropout", "Dropout", shape, 0))
+        inputs = width
+    if config.attention == "multihead":
+        heads, key_dim = config.attention_heads, _key_dim(config)
+        projections = 3 * (width * heads * key_dim + heads * key_dim)  # query, key, value (value_dim = key_dim)
+        output = heads * key_dim * width + width
+        rows.append(LayerRow("self_attention", "MultiHeadAttention", _shape(steps, width), projections + output))
+        rows.append(LayerRow("self_attention_residual", "Add", _shape(steps, width), 0))
+        rows.append(LayerRow("self_attention_norm", "LayerNormalization", _shape(steps, width), 2 * width))
+    if config.attention != "none":
+        units = config.attention_units
+        rows.append(LayerRow("attention", "AttentionPooling", f"[{_shape(width)}, {_shape(steps)}]", width * units + 2 * units))
+    rows.append(LayerRow("probabilities", "Dense", _shape(num_classes), width * num_classes + num_classes))
+    return rows
+
+
+def parameter_count(config: ModelConfig, *, vocab_size: int, num_classes: int, max_length: int) -> int:
+    """Equals ``build_model(config, vocab_size, num_classes, max_length).count_params()``."""
+    return sum(row.parameters for row in model_summary(config, vocab_size=vocab_size, num_classes=num_classes, max_length=max_length))
+
+
+# --- cost model -------------------------------------------------------------------------------------------------
+
+
+def _forward_multiply_adds(config: ModelConfig, num_classes: int, max_length: int, embedded: bool) -> float:
+    """Multiply-adds (elementwise work counted as one each) of one sample's forward pass."""
+    steps, width, units = max_length, _width(config), config.lstm_units
+    directions = 2 if config.bidirectional else 1
+    total = 0.0 if embedded else steps * config.embedding_dim  # embedding gather
+    total += steps * config.embedding_dim  # dropout
+    inputs = config.embedding_dim
+    for _ in range(config.lstm_layers):
+        per_direction = steps * (4 * units * (inputs + units) + 12 * units)  # two matmuls + gate arithmetic
+        reversal = (directions - 1) * steps * (inputs + units)  # reversing the backward direction within length
+        total += directions * per_direction + reversal + steps * width  # + dropout
+        inputs = width
+    if config.attention == "multihead":
+        heads, key_dim = config.attention_heads, _key_dim(config)
+        total += 4 * steps * width * heads * key_dim  # query/key/value/output projections
+        total += 2 * steps * steps * heads * key_dim + 5 * steps * steps * heads  # scores, softmax, weighted sum
+        total += 8 * steps * width  # residual and layer normalisation
+    if config.attention != "none":
+        total += steps * width * config.attention_units + 2 * steps * config.attention_units + 3 * steps * width
+    return total + width * num_classes
+
+
+def _trainable_parameters(config: ModelConfig, vocab_size: int, num_classes: int, max_length: int, embedded: bool) -> int:
+    total = parameter_count(config, vocab_size=vocab_size, num_classes=num_classes, max_length=max_length)
+    return total - vocab_size * config.embedding_dim if embedded else total
+
+
+def _time_terms(
+    config: ExperimentConfig, *, train_rows: int, validation_rows: int, vocab_size: int, num_classes: int, max_length: int
+) -> dict[str, float]:
+    """The quantities whose weighted sum (``TIME_COEFFICIENTS``) is one epoch's seconds."""
+    model, batch = config.model, config.training.batch_size
+    embedded = config.resampling.strategy in SYNTHETIC_STRATEGIES
+    train_batches = math.ceil(train_rows / batch) if train_rows else 0
+    validation_batches = math.ceil(validation_rows / batch) if validation_rows else 0
+    forward = _forward_multiply_adds(model, num_classes, max_length, embedded)
+    evaluated_rows, evaluated_batches = validation_rows, validation_batches
+    if config.training.monitor == "val_macro_f1" and validation_rows:  # a second forward pass, at 4x the batch
+        evaluated_rows += validation_rows
+        evaluated_batches += math.ceil(validation_rows / (4 * batch))
+    loops = model.lstm_layers * (2 if model.bidirectional else 1)
+    # Training runs each loop forward and again backward for the gradients; evaluation runs it forward only.
+    steps = max_length * loops * (2 * train_batches + evaluated_batches)
+    dropout = model.recurrent_dropout > 0
+    return {
+        "batches": float(train_batches + evaluated_batches),
+        "recurrent_steps": 0.0 if dropout else float(steps),
+        "recurrent_steps_dropout": float(steps) if dropout else 0.0,
+        "multiply_adds": forward * (3 * train_rows + evaluated_rows),
+        "optimizer_updates": float(train_batches) * _trainable_parameters(model, vocab_size, num_classes, max_length, embedded),
+    }
+
+
+def _seconds(terms: dict[str, float], coefficients: dict[str, float] = TIME_COEFFICIENTS) -> float:
+    return sum(coefficients[name] * value for name, value in terms.items())
+
+
+def _activation_bytes(config: ModelConfig, batch: int, max_length: int, embedded: bool) -> float:
+    """Floats a training step keeps for backpropagation, times 2 for the gradients flowing back, in bytes."""
+    steps, width, units = max_length, _width(config), config.lstm_units
+    directions = 2 if config.bidirectional else 1
+    floats = steps * config.embedding_dim * (2 if embedded else 3)  # embedding output, dropout mask and output
+    inputs = config.embedding_dim
+    for _ in range(config.lstm_layers):
+        # per step and direction: input, 4 pre-activations, 4 gates, carry, tanh(carry), output
+        floats += directions * steps * (inputs + 11 * units)
+        floats += (directions - 1) * steps * (inputs + 2 * units) + 3 * steps * width  # reversals, concat, dropout
+        inputs = width
+    if config.attention == "multihead":
+        heads, key_dim = config.attention_heads, _key_dim(config)
+        floats += 3 * steps * heads * key_dim + 2 * steps * steps * heads + 6 * steps * width
+    if config.attention != "none":
+        floats += 2 * steps * config.attention_units + 3 * steps
+    return 2.0 * batch * floats * FLOAT_BYTES
+
+
+def _optimizer_slots(config: ExperimentConfig) -> int:
+    optimizer = config.training.optimizer
+    if optimizer in ("adam", "adamw"):
+        return 2
+    if optimizer == "rmsprop":
+        return 1
+    return 1 if config.training.momentum > 0 else 0
+
+
+def rows_after_resampling_estimate(strategy: str, train_rows: int, class_counts: Optional[Sequence[int]]) -> Optional[int]:
+    """Training rows after ``strategy`` given the training split's rows per class; None when it cannot be known."""
+    if strategy in ("none", "class_weights"):
+        return train_rows
+    if not class_counts:
+        return None
+    present = [int(c) for c in class_counts if c > 0]
+    if not present:
+        return train_rows
+    if strategy == "random_under":
+        target = max(min(present), UNDERSAMPLE_FLOOR)
+        return sum(min(c, target) for c in present)
+    return max(present) * len(present)  # random_over and the SMOTE family grow every class to the majority
+
+
+def estimate_epoch(
+    config: ExperimentConfig,
+    *,
+    train_rows: int,
+    vocab_size: int,
+    num_classes: int,
+    max_length: int,
+    rows_after_resampling: Optional[int] = None,
+    class_counts: Optional[Sequence[int]] = None,
+    validation_rows: Optional[int] = None,
+) -> EpochEstimate:
+    """Seconds per epoch and peak training memory on a 2-core CPU like the one the constants were measured on.
+
+    ``memory_mb`` is the whole training process's peak RSS, the TensorFlow runtime baseline included (its own row
+    of ``memory_breakdown``); the dataset's texts and the dashboard process are not counted.
+
+    ``train_rows`` is the training split before resampling. Give ``rows_after_resampling`` when it is known, or the
+    training split's ``class_counts`` so it can be worked out; otherwise oversampling is assumed not to change the
+    row count (and a note says so). ``validation_rows`` defaults to what the split fractions (or k folds) leave.
+    """
+    model, training, strategy = config.model, config.training, config.resampling.strategy
+    embedded = strategy in SYNTHETIC_STRATEGIES
+    notes: list[str] = []
+    rows = rows_after_resampling
+    if rows is None:
+        rows = rows_after_resampling_estimate(strategy, train_rows, class_counts)
+        if rows is None:
+            rows = train_rows
+            notes.append(
+                f"The row count after {strategy.replace('_', ' ')} depends on the class counts; the estimate assumes "
+                f"{train_rows:,} rows (oversampling grows it to classes x majority-class rows)."
+            )
+    folds = config.split.k_folds if config.split.k_folds >= 2 else 1
+    if validation_rows is None:
+        if folds > 1:
+            validation_rows = math.ceil(train_rows / (folds - 1))
+        else:
+            split = config.split
+            validation_rows = round(train_rows * split.validation_fraction / (1 - split.validation_fraction - split.test_fraction))
+    test_rows = round((train_rows + validation_rows) * config.split.test_fraction / (1 - config.split.test_fraction))
+
+    terms = _time_terms(config, train_rows=rows, validation_rows=validation_rows, vocab_size=vocab_size,
+                        num_classes=num_classes, max_length=max_length)
+    seconds = _seconds(terms)
+    loops = model.lstm_layers * (2 if model.bidirectional else 1)
+    tracing = TRACING_FIXED_SECONDS + TRACING_SECONDS_PER_LOOP * loops
+
+    # memory
+    total_parameters = parameter_count(model, vocab_size=vocab_size, num_classes=num_classes, max_length=max_length)
+    trainable = _trainable_parameters(model, vocab_size, num_classes, max_length, embedded)
+    # weights; per trainable weight: optimizer slots, the gradient and its clipped copy
+    weight_bytes = FLOAT_BYTES * (total_parameters + trainable * (_optimizer_slots(config) + 2))
+    activation_bytes = ACTIVATION_FACTOR * _activation_bytes(model, training.batch_size, max_length, embedded)
+    id_bytes = 4 * max_length * (train_rows + validation_rows + test_rows)  # int32 token IDs of every split
+    if embedded:
+        sequence_bytes = FLOAT_BYTES * max_length * model.embedding_dim
+        # resampling holds the embedded rows, their flattened copy, SMOTE's output and its reshaped copy at once;
+        # training then keeps the resampled rows (plus TensorFlow's copy of them) and the embedded validation rows
+        data_bytes = id_bytes + sequence_bytes * max(2 * train_rows + 2 * rows, 2 * rows + validation_rows)
+    else:
+        data_bytes = id_bytes + 4 * max_length * rows  # TensorFlow's copy of the training matrix
+    breakdown = {
+        "TensorFlow runtime": RUNTIME_BASELINE_MB + FIXED_OVERHEAD_MB,
+        "weights and optimizer": weight_bytes / MB,
+        "activations": activation_bytes / MB,
+        "training data": data_bytes / MB,
+    }
+    memory = sum(breakdown.values())
+
+    notes.append(
+        "Estimated for a 2-core CPU with TensorFlow (the machine the constants were measured on); more cores or a GPU "
+        "train faster, and other work on the machine slows it down."
+    )
+    if model.recurrent_dropout > 0:
+        without = dict(terms, recurrent_steps=terms["recurrent_steps_dropout"], recurrent_steps_dropout=0.0)
+        notes.append(
+            f"Recurrent dropout switches Keras to its slower per-gate LSTM step: expect about "
+            f"{seconds / _seconds(without):.1f}x the epoch time here; on a GPU it also disables the fused cuDNN kernel "
+            "(far slower still)."
+        )
+    if embedded:
+        notes.append(
+            f"{SYNTHETIC_NAMES[strategy]} trains on "
+            f"embedded sequences: {rows:,} x {max_length} x {model.embedding_dim} floats = "
+            f"{rows * max_length * model.embedding_dim * FLOAT_BYTES / MB:,.0f} MB, instead of token IDs."
+        )
+        notes.append(
+            f"Before training, a small embedding model trains for {config.resampling.embedding_warmup_epochs} epoch(s) "
+            "and the nearest-neighbour search runs once; neither is in the per-epoch figure."
+        )
+    if training.batch_size < 32:
+        notes.append(f"Batch size {training.batch_size} spends much of each epoch on per-step overhead; 64-128 is faster on a CPU.")
+    if tracing >= 1:
+        notes.append(f"The first epoch also spends about {tracing:.0f} s building the graph.")
+    total = (seconds * training.epochs + tracing) * folds
+    if folds > 1:
+        notes.append(f"{folds}-fold cross-validation trains {folds} models: the total covers all of them.")
+    return EpochEstimate(
+        seconds_per_epoch=seconds,
+        samples_per_second=rows / seconds if seconds > 0 else 0.0,
+        memory_mb=memory,
+        memory_breakdown=breakdown,
+        notes=notes,
+        rows_trained=rows,
+        first_epoch_extra_seconds=tracing,
+        total_seconds=total,
+    )
+
+
+def format_seconds(seconds: float) -> str:
+    """'0.8 s', '42 s', '3 min 5 s', '2 h 7 min'."""
+    if seconds < 0 or math.isnan(seconds):
+        raise ValueError(f"seconds must be a non-negative number, got {seconds}")
+    if seconds < 9.95:
+        return f"{seconds:.1f} s"
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        minutes, rest = divmod(whole, 60)
+        return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+    hours, rest = divmod(round(seconds / 60), 60)
+    return f"{hours} h {rest} min" if rest else f"{hours} h"
