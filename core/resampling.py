@@ -221,3 +221,17 @@ STRATEGIES: dict[str, Callable[..., ResampledTraining]] = {
     "borderline_smote": _synthetic,
     "adasyn": _synthetic,
 }
+
+
+def preview_counts(y_train: np.ndarray, num_classes: int, config: ResamplingConfig, seed: int) -> tuple[list[int], bool]:
+    """Training class counts after resampling, without training anything; the flag says whether they are exact.
+
+    Row-picking strategies run for real on row indices (cheap). SMOTE brings every class to the majority count.
+    Borderline-SMOTE and ADASYN decide per row during training, so their counts here are the upper bound.
+    """
+    if config.strategy in SYNTHETIC:
+        counts = np.bincount(y_train, minlength=num_classes)
+        target = int(counts.max())
+        return [target if c > 0 else 0 for c in counts.tolist()], config.strategy == "smote"
+    rows = np.arange(len(y_train)).reshape(-1, 1)
+    return resample_training(rows, np.asarray(y_train), num_classes, config, seed).counts_after, True
