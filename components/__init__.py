@@ -1,0 +1,1 @@
+"""Reusable dashboard pieces: controls that return config sections, renderers, and pure Altair chart builders."""

@@ -1,0 +1,68 @@
+"""Page frame pieces: the error guard, the current dataset, navigation hints."""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable
+
+import streamlit as st
+
+from components import cached, state
+from components.safe import plain
+from core.data import Dataset
+from core.errors import UserError
+
+log = logging.getLogger("lstm_text_lab")
+
+PAGES = {
+    "data": "pages/data.py",
+    "preprocess": "pages/preprocess.py",
+    "resample": "pages/resample.py",
+    "model": "pages/model.py",
+    "train": "pages/train.py",
+    "evaluate": "pages/evaluate.py",
+    "runs": "pages/runs.py",
+}
+
+
+def run_page(title: str, body: Callable[[], None], *, caption: str = "") -> None:
+    """Title, one-shot notice, then the page body; a user error shows as one sentence, never a traceback."""
+    st.title(title)
+    if caption:
+        st.caption(caption)
+    message = state.notice()
+    if message:
+        st.success(plain(message))
+    try:
+        body()
+    except UserError as exc:
+        st.error(plain(exc))
+    except Exception as exc:  # noqa: BLE001 - a bug must not show Streamlit's exception box
+        log.exception("page %s failed", title)
+        st.error(plain(f"Something went wrong on this page ({type(exc).__name__}). Your settings are kept; "
+                       "try again or reload the page."))
+
+
+def current_dataset(*, stop: bool = True) -> tuple[Dataset, str] | tuple[None, None]:
+    """The dataset the config's columns select from the current source, and its cache key."""
+    source = state.source()
+    config = state.config()
+    try:
+        data = cached.dataset(source, config.data.text_column, config.data.label_column)
+    except UserError as exc:
+        if not stop:
+            return None, None
+        st.error(plain(exc))
+        st.page_link(PAGES["data"], label="Fix the data on the Data page", icon="↩️")
+        st.stop()
+    return data, cached.dataset_key(source, data)
+
+
+def next_step(page: str, label: str) -> None:
+    st.divider()
+    st.page_link(PAGES[page], label=label, icon="➡️")
+
+
+def dataset_caption(data: Dataset) -> None:
+    st.caption(plain(f"{data.source_name} — text column {data.text_column!r}, label column {data.label_column!r}, "
+                     f"{len(data.texts):,} rows, {len(data.class_names)} classes"))

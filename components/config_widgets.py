@@ -1,0 +1,164 @@
+"""One widget per config field, built from the field's own type, choices, bounds and help text.
+
+Each widget writes its value back into the session's ExperimentConfig when it changes. An impossible value (say,
+validation + test fractions leaving no room for training) is refused: the config keeps its last valid value, the
+widget snaps back to it, and one sentence appears right under the widget.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from typing import Any, Optional
+
+import streamlit as st
+
+from components import state
+from components.safe import plain
+from core.config import SECTIONS, ExperimentConfig, field_info
+from core.errors import ConfigError
+
+LABELS = {
+    "lstm_units": "LSTM units",
+    "lstm_layers": "LSTM layers",
+    "l2": "L2 penalty (output layer)",
+    "strip_urls_html": "Strip URLs and HTML",
+    "max_vocab_size": "Max vocabulary size",
+    "min_token_frequency": "Min token frequency",
+    "max_length": "Max length (tokens)",
+    "length_percentile": "Suggested length percentile",
+    "k_folds": "K-fold cross-validation (folds)",
+    "k_neighbors": "k neighbours",
+    "lr_schedule": "Learning-rate schedule",
+    "learning_rate": "Learning rate",
+    "progress_every_batches": "Live update every N batches",
+    "embedding_warmup_epochs": "Embedding warm-up epochs (SMOTE space)",
+}
+CHOICE_LABELS = {
+    "none": "None",
+    "porter": "Porter stemmer",
+    "snowball": "Snowball stemmer",
+    "lancaster": "Lancaster stemmer (aggressive)",
+    "lemmatize": "Lemmatize",
+    "class_weights": "Class weights",
+    "random_over": "Random oversampling",
+    "random_under": "Random undersampling",
+    "smote": "SMOTE",
+    "borderline_smote": "Borderline-SMOTE",
+    "adasyn": "ADASYN",
+    "additive": "Additive attention pooling",
+    "multihead": "Multi-head self-attention + pooling",
+    "adam": "Adam",
+    "adamw": "AdamW",
+    "rmsprop": "RMSprop",
+    "sgd": "SGD with momentum",
+    "constant": "Constant",
+    "exponential": "Exponential decay",
+    "cosine": "Cosine decay",
+    "plateau": "Reduce on plateau",
+    "val_loss": "Validation loss",
+    "val_accuracy": "Validation accuracy",
+    "val_macro_f1": "Validation macro-F1",
+}
+
+
+def label_for(name: str) -> str:
+    return LABELS.get(name, name.replace("_", " ").capitalize())
+
+
+def _field_type(section: str, name: str) -> tuple[Any, bool]:
+    cls = SECTIONS[section] if section else ExperimentConfig
+    hint = typing.get_type_hints(cls)[name]
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if args and len(args) == 1:
+        return args[0], True
+    return hint, False
+
+
+def _current(section: str, name: str) -> Any:
+    config = state.config()
+    return getattr(getattr(config, section), name) if section else getattr(config, name)
+
+
+def _key(section: str, name: str) -> str:
+    return f"cfg_{state.widget_version()}_{section or 'top'}_{name}"
+
+
+def _on_change(section: str, name: str, key: str) -> None:
+    errors = state.field_errors()
+    where = f"{section}.{name}" if section else name
+    try:
+        state.update_field(section, name, st.session_state[key])
+        errors.pop(where, None)
+    except ConfigError as exc:
+        errors[where] = str(exc)
+        # Snap the widget back to the value the config kept.
+        st.session_state[key] = _current(section, name)
+
+
+def config_input(
+    section: str,
+    name: str,
+    *,
+    label: Optional[str] = None,
+    slider: bool = False,
+    step: Optional[float] = None,
+    format: Optional[str] = None,
+    disabled: bool = False,
+    help_extra: str = "",
+) -> Any:
+    """Draw the widget for ``section.name`` and return the config's current value."""
+    info = field_info(section, name)
+    kind, optional = _field_type(section, name)
+    key = _key(section, name)
+    value = _current(section, name)
+    text = label or label_for(name)
+    help_text = info.get("help", "") + (f" {help_extra}" if help_extra else "")
+    common: dict[str, Any] = dict(key=key, help=help_text, disabled=disabled, on_change=_on_change, args=(section, name, key))
+    if key not in st.session_state:
+        st.session_state[key] = value
+    if "choices" in info:
+        choices = list(info["choices"])
+        st.selectbox(text, choices, format_func=lambda c: CHOICE_LABELS.get(c, c), **common)
+    elif kind is bool:
+        st.toggle(text, **common)
+    elif kind is int:
+        bounds = dict(min_value=int(info.get("min", 0)), max_value=int(info.get("max", 10**9)))
+        if slider:
+            st.slider(text, step=int(step or 1), **bounds, **common)
+        else:
+            st.number_input(text, step=int(step or 1), placeholder="automatic" if optional else None, **bounds, **common)
+    elif kind is float:
+        bounds = dict(min_value=float(info.get("min", 0.0)), max_value=float(info.get("max", 1e9)))
+        if slider:
+            st.slider(text, step=float(step or 0.05), format=format or "%.2f", **bounds, **common)
+        else:
+            st.number_input(text, step=step, format=format or "%g", **bounds, **common)
+    else:
+        st.text_input(text, **common)
+    error = state.field_errors().get(f"{section}.{name}" if section else name)
+    if error:
+        st.error(plain(error))
+    return _current(section, name)
+
+
+def section_inputs(section: str, names: list[str], *, columns: int = 2, overrides: Optional[dict[str, dict]] = None) -> None:
+    """Several fields of one section laid out in columns."""
+    overrides = overrides or {}
+    cols = st.columns(columns)
+    for index, name in enumerate(names):
+        with cols[index % columns]:
+            config_input(section, name, **overrides.get(name, {}))
+
+
+def apply_recommended(sections: tuple[str, ...]) -> None:
+    """Reset the given sections to the recommended defaults and refresh every widget."""
+    defaults = ExperimentConfig()
+    current = state.config()
+    state.set_config(dataclasses.replace(current, **{s: getattr(defaults, s) for s in sections}))
+
+
+def recommended_button(sections: tuple[str, ...], *, label: str = "Recommended settings", key: str) -> None:
+    st.button(label, key=key, on_click=apply_recommended, args=(sections,),
+              help="Reset these settings to the ones we recommend as a starting point (not the smallest model).")
+

@@ -1,0 +1,173 @@
+"""The Data page's pieces: choosing the source, picking columns, and drawing the triage report."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pandas as pd
+import streamlit as st
+
+from components import cached, charts, state
+from components.safe import plain
+from core.config import DataConfig
+from core.data import Dataset
+from core.datasets import BUILTIN_DATASETS
+from core.errors import UserError
+
+MAX_UPLOAD_NOTE = "CSV, TSV or TXT; comma, semicolon, tab or pipe separated; any common encoding."
+
+
+def _use_source(new: state.DataSource) -> None:
+    """Switch to a new source and let the engine guess its columns again."""
+    state.set_source(new)
+    config = state.config()
+    state.set_config(dataclasses.replace(config, data=DataConfig()))
+
+
+def source_picker() -> None:
+    """Built-in dataset or upload. A file that cannot be read leaves the current data in place."""
+    current = state.source()
+    choice = st.segmented_control(
+        "Data source", ["Built-in dataset", "Upload a CSV"], key="data_source_choice",
+        default="Upload a CSV" if current.kind == "upload" else "Built-in dataset",
+    )
+    if choice == "Upload a CSV":
+        upload = st.file_uploader("Upload a CSV", type=["csv", "tsv", "txt"], key="data_upload", help=MAX_UPLOAD_NOTE)
+        if upload is not None:
+            candidate = state.DataSource("upload", upload.name, upload.getvalue())
+            if candidate.source_id != current.source_id:
+                try:
+                    cached.table(candidate)
+                except UserError as exc:
+                    st.error(plain(exc))
+                    st.caption("The data below is unchanged.")
+                    return
+                _use_source(candidate)
+        elif current.kind == "upload":
+            st.caption(plain(f"Using the uploaded file {current.name}."))
+    else:
+        keys = list(BUILTIN_DATASETS)
+        index = keys.index(current.name) if current.kind == "builtin" and current.name in keys else 0
+        key = st.selectbox("Built-in dataset", keys, index=index, key="data_builtin",
+                           format_func=lambda k: BUILTIN_DATASETS[k].title)
+        st.caption(BUILTIN_DATASETS[key].description)
+        if current.kind != "builtin" or current.name != key:
+            _use_source(state.DataSource("builtin", key))
+
+
+def _set_column(field: str, widget_key: str) -> None:
+    state.update_field("data", field, st.session_state[widget_key])
+
+
+def column_pickers() -> Dataset | None:
+    """Text and label column pickers, prefilled with the engine's guess; returns the dataset or None on error."""
+    source = state.source()
+    table = cached.table(source)
+    columns = list(table.frame.columns)
+    config = state.config()
+    try:
+        guess = cached.column_guess(source.source_id, table)
+    except UserError as exc:
+        guess = {"text_column": columns[0], "label_column": columns[-1], "reason": ""}
+        guess_error = str(exc)
+    else:
+        guess_error = ""
+    text_column = config.data.text_column or guess["text_column"]
+    label_column = config.data.label_column or guess["label_column"]
+    left, right = st.columns(2)
+    version = state.widget_version()
+    with left:
+        key = f"data_text_col_{version}"
+        st.selectbox("Text column", columns, index=columns.index(text_column) if text_column in columns else 0,
+                     key=key, on_change=_set_column, args=("text_column", key))
+    with right:
+        key = f"data_label_col_{version}"
+        st.selectbox("Label column", columns, index=columns.index(label_column) if label_column in columns else 0,
+                     key=key, on_change=_set_column, args=("label_column", key))
+    if guess.get("reason") and not (config.data.text_column or config.data.label_column):
+        st.caption(plain("Guessed: " + guess["reason"]))
+    try:
+        data = cached.dataset(source, config.data.text_column or text_column, config.data.label_column or label_column)
+    except UserError as exc:
+        st.error(plain(exc))
+        if guess_error:
+            st.caption(plain(guess_error))
+        return None
+    if not config.data.text_column or not config.data.label_column:
+        # Record the columns in use so every later page and the run record agree.
+        state.set_config(dataclasses.replace(config, data=DataConfig(data.text_column, data.label_column)), refresh_widgets=False)
+    return data
+
+
+def render_triage(report: dict, vocabulary: dict) -> None:
+    source = report["source"]
+    baseline = report.get("baseline") or {}
+    cols = st.columns(5)
+    cols[0].metric("Rows kept", f"{source['rows_kept']:,}", help="Rows with both a text and a label.")
+    cols[1].metric("Classes", len(report["classes"]))
+    cols[2].metric("Imbalance", f"{report['imbalance_ratio']:.1f} : 1", help="Largest class ÷ smallest class.")
+    cols[3].metric("Majority-class accuracy", f"{report['majority_accuracy']:.1%}",
+                   help="What always predicting the largest class scores: any model must beat this.")
+    if baseline.get("available"):
+        cols[4].metric("Baseline macro-F1", f"{baseline['macro_f1']:.3f}",
+                       help=f"{baseline['description']}, trained on the training split and scored on the test split the LSTM will use.")
+    dropped = source["rows_missing_text"] + source["rows_missing_label"]
+    details = [f"{source['rows_read']:,} rows read"]
+    if dropped:
+        details.append(f"{source['rows_missing_text']:,} dropped without text, {source['rows_missing_label']:,} without label")
+    if source["malformed_lines_skipped"]:
+        details.append(f"{source['malformed_lines_skipped']:,} malformed lines skipped")
+    if source["encoding"] not in ("builtin", ""):
+        details.append(f"encoding {source['encoding']}, delimiter {source['delimiter']!r}")
+    st.caption(plain("; ".join(details)))
+    for warning in report["warnings"]:
+        st.warning(plain(warning))
+
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Class distribution")
+        st.altair_chart(charts.class_distribution(report["classes"]), width="stretch")
+    with right:
+        st.subheader("Text length")
+        st.altair_chart(
+            charts.length_histogram(vocabulary["train_lengths"], max_length=vocabulary["max_length"],
+                                    truncated_share=vocabulary["truncated_share"]),
+            width="stretch",
+        )
+        overall = report["lengths"]["overall"]
+        st.caption(plain(f"Tokens per text after preprocessing (training split): median {overall.get('p50', 0):.0f}, "
+                         f"95th percentile {overall.get('p95', 0):.0f}, longest {overall.get('max', 0)}. "
+                         f"Vocabulary: {report['vocabulary_size']:,} distinct tokens."))
+    _per_class_lengths(report)
+    _duplicates_and_conflicts(report)
+    if report["small_classes"]:
+        st.subheader("Small classes")
+        st.dataframe(pd.DataFrame(report["small_classes"]), hide_index=True, width="stretch")
+    if baseline.get("available"):
+        with st.expander("Baseline per class"):
+            st.dataframe(pd.DataFrame(baseline["per_class"]).round(3), hide_index=True, width="stretch")
+
+
+def _per_class_lengths(report: dict) -> None:
+    rows = [{"class": name, **stats} for name, stats in report["lengths"]["per_class"].items()]
+    with st.expander("Length percentiles per class"):
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+
+def _duplicates_and_conflicts(report: dict) -> None:
+    duplicates, conflicts = report["duplicates"], report["conflicts"]
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Duplicates")
+        st.caption(plain(f"{duplicates['exact_duplicate_rows']:,} rows repeat an earlier row exactly; "
+                         f"{duplicates['repeated_texts']:,} texts occur more than once."))
+        if duplicates["examples"]:
+            st.dataframe(pd.DataFrame(duplicates["examples"]), hide_index=True, width="stretch")
+    with right:
+        st.subheader("Conflicting labels")
+        st.caption(plain(f"{conflicts['texts']:,} identical texts carry different labels ({conflicts['rows']:,} rows)."))
+        if conflicts["examples"]:
+            rows = [{"text": c["text"], "labels": ", ".join(f"{name} × {n}" for name, n in c["labels"].items())}
+                    for c in conflicts["examples"]]
+            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+

@@ -1,0 +1,110 @@
+"""The Model page's pieces: every architecture and training lever, the live size, and a pre-flight estimate.
+
+Sizes and estimates are computed analytically (core.estimate) so this page never waits for TensorFlow.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from components import cached, state
+from components.config_widgets import config_input, recommended_button
+from components.safe import plain
+from core.data import Dataset
+
+PRACTICE = """
+- **Softmax + cross-entropy** is the output for multi-class problems (one probability per class, summing to 1).
+- **Dropout 0.2–0.5** after the embedding and each LSTM layer is the main defence against overfitting small data.
+- **Adam with a decaying learning rate** (cosine or exponential) converges reliably; lower the rate if the loss jumps.
+- **L2 on the dense output layer** (1e-4 to 1e-3) keeps the final weights small without slowing the LSTM.
+- **Bidirectional** reading usually helps classification; a **second layer** rarely pays off under ~10k rows.
+- **Attention pooling** lets the model weigh the words that matter, and gives you the heatmaps on the Evaluate page.
+- **Early stopping** on validation loss, restoring the best weights, makes the epoch count a ceiling, not a guess.
+"""
+
+
+def architecture_inputs() -> None:
+    left, right = st.columns(2)
+    with left:
+        config_input("model", "embedding_dim", step=16)
+        config_input("model", "lstm_units", step=16)
+        config_input("model", "lstm_layers", slider=True)
+        config_input("model", "bidirectional")
+    with right:
+        config_input("model", "dropout", slider=True)
+        recurrent = config_input("model", "recurrent_dropout", slider=True)
+        if recurrent > 0:
+            st.warning("Recurrent dropout disables the fused cuDNN kernel and the unmasked fast path: expect training several times slower.")
+        config_input("model", "l2", format="%.5f", step=1e-4)
+    attention = config_input("model", "attention")
+    if attention != "none":
+        cols = st.columns(2)
+        with cols[0]:
+            config_input("model", "attention_units", step=16)
+        if attention == "multihead":
+            with cols[1]:
+                config_input("model", "attention_heads")
+
+
+def training_inputs() -> None:
+    left, right = st.columns(2)
+    with left:
+        optimizer = config_input("training", "optimizer")
+        config_input("training", "learning_rate", format="%.5f", step=1e-4)
+        if optimizer == "adamw":
+            config_input("training", "weight_decay", format="%.5f", step=1e-4)
+        if optimizer == "sgd":
+            config_input("training", "momentum", step=0.05)
+        schedule = config_input("training", "lr_schedule")
+        if schedule == "exponential":
+            config_input("training", "decay_rate", step=0.05)
+        if schedule == "plateau":
+            config_input("training", "plateau_factor", step=0.05)
+            config_input("training", "plateau_patience")
+    with right:
+        config_input("training", "batch_size", step=16)
+        config_input("training", "epochs")
+        if config_input("training", "early_stopping"):
+            config_input("training", "monitor")
+            config_input("training", "patience")
+
+
+def size_and_estimate(data: Dataset, key: str) -> None:
+    from core.estimate import estimate_epoch, format_seconds, model_summary, parameter_count
+    from core.resampling import SYNTHETIC
+
+    config = state.config()
+    vocabulary = cached.vocabulary_for(key, data, config)
+    shape = dict(vocab_size=vocabulary["vocabulary_size"], num_classes=len(data.class_names), max_length=vocabulary["max_length"])
+    rows_after = None
+    if config.resampling.strategy in SYNTHETIC or config.resampling.strategy == "random_over":
+        counts = pd.Series(data.y[cached.split_for(key, data, config)["train"]]).value_counts()
+        rows_after = int(counts.max() * len(counts))
+    estimate = estimate_epoch(config, train_rows=vocabulary["train_rows"], rows_after_resampling=rows_after, **shape)
+    cols = st.columns(3)
+    cols[0].metric("Parameters", f"{parameter_count(config.model, **shape):,}")
+    cols[1].metric("Per epoch (estimate)", format_seconds(estimate.seconds_per_epoch),
+                   help=f"About {estimate.samples_per_second:,.0f} samples/s on a 2-core CPU like this server's.")
+    cols[2].metric("Memory (estimate)", f"{estimate.memory_mb:,.0f} MB")
+    folds = max(1, config.split.k_folds)
+    total = estimate.seconds_per_epoch * config.training.epochs * folds
+    st.caption(plain(f"Up to {config.training.epochs} epochs" + (f" × {folds} folds" if folds > 1 else "") +
+                     f": at most {format_seconds(total)} of training; early stopping usually ends sooner."))
+    for note in estimate.notes:
+        st.caption(plain(note))
+    with st.expander("Model summary"):
+        rows = [{"layer": r.name, "kind": r.kind, "output shape": r.output_shape, "parameters": r.parameters}
+                for r in model_summary(config.model, **shape)]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        breakdown = pd.DataFrame({"part": list(estimate.memory_breakdown), "MB": list(estimate.memory_breakdown.values())})
+        st.dataframe(breakdown.round(1), hide_index=True)
+
+
+def practice_notes() -> None:
+    with st.expander("What usually works"):
+        st.markdown(PRACTICE)
+
+
+def recommended() -> None:
+    recommended_button(("model", "training"), key="model_recommended")

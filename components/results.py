@@ -1,0 +1,186 @@
+"""The Evaluate page's pieces: headline metrics against the baseline, the confusion matrix with drill-down,
+per-class scores, misclassified examples with token heatmaps, and predictions on typed text.
+
+Token explanations come from the inference server (a separate process holding TensorFlow): attention weights
+when the model has attention, leave-one-token-out (occlusion) importance otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import pandas as pd
+import streamlit as st
+
+from components import cached, charts, state
+from components.safe import plain
+from core.errors import UserError
+from core.runs import list_runs
+
+
+def runs_dir() -> str:
+    return os.environ.get("LSTM_TEXT_LAB_RUNS", "runs")
+
+
+def run_picker() -> Optional[str]:
+    runs = list_runs(runs_dir())
+    if not runs:
+        st.info("No saved runs yet: train one on the Train page.")
+        return None
+    paths = [str(run.path) for run in runs]
+    selected = state.selected_run()
+    index = paths.index(selected) if selected in paths else 0
+    labels = {str(run.path): f"{run.run_id} · {run.info.get('data', '')} · macro-F1 {run.info.get('test_macro_f1', 0):.3f}"
+              for run in runs}
+    choice = st.selectbox("Run", paths, index=index, format_func=labels.get, key="evaluate_run")
+    state.select_run(choice)
+    return choice
+
+
+def headline(metrics: dict, imbalanced: bool) -> None:
+    test, baseline = metrics["test"], metrics.get("baseline") or {}
+    order = ["macro_f1", "accuracy", "balanced_accuracy", "weighted_f1"] if imbalanced else ["accuracy", "macro_f1", "balanced_accuracy", "weighted_f1"]
+    names = {"macro_f1": "Macro-F1", "accuracy": "Accuracy", "balanced_accuracy": "Balanced accuracy", "weighted_f1": "Weighted F1"}
+    cols = st.columns(len(order))
+    for col, key in zip(cols, order):
+        delta = None
+        if baseline.get("available") and key in baseline:
+            delta = f"{test[key] - baseline[key]:+.3f} vs baseline"
+        col.metric(names[key], f"{test[key]:.3f}", delta=delta)
+    if baseline.get("available"):
+        st.caption(plain(f"Baseline: {baseline['description']} on the same split — macro-F1 {baseline['macro_f1']:.3f}, "
+                         f"accuracy {baseline['accuracy']:.3f}. Majority class '{metrics['majority']['class']}' alone "
+                         f"scores accuracy {metrics['majority']['accuracy']:.3f}."))
+    training = metrics["training"]
+    status = "stopped by request" if training["stopped_by_user"] else ("early-stopped" if training["early_stopped"] else "completed")
+    st.caption(plain(f"{training['epochs_run']} epoch(s), {status}" +
+                     (f", best epoch {training['best_epoch']}" if training.get("best_epoch") else "") +
+                     f"; {training['parameters']:,} parameters; {training['train_seconds']:.0f} s of training."))
+
+
+def confusion(metrics: dict, predictions: list[dict]) -> None:
+    matrix = metrics["test"]["confusion"]
+    mode = st.segmented_control("Show", ["counts", "percent"], default="counts", key="cm_mode",
+                                format_func={"counts": "Counts", "percent": "Row-normalized"}.get) or "counts"
+    chart = charts.confusion_matrix(matrix["labels"], matrix["counts"], matrix["normalized"], mode=mode)
+    event = st.altair_chart(chart, on_select="rerun", key="cm_chart", width="stretch")
+    chosen = _chosen_cell(event)
+    if chosen is None:
+        st.caption("Click a cell to list its examples.")
+        return
+    true_label, predicted_label = chosen
+    rows = [p for p in predictions if p["true"] == true_label and p["predicted"] == predicted_label]
+    st.markdown(f"**{len(rows)}** test example(s) of class **{plain(true_label)}** predicted as **{plain(predicted_label)}**")
+    if rows:
+        table = pd.DataFrame(rows)[["text", "confidence"]].sort_values("confidence", ascending=False)
+        st.dataframe(table, hide_index=True, width="stretch")
+
+
+def _chosen_cell(event) -> Optional[tuple[str, str]]:
+    selection = (event or {}).get("selection", {}) if isinstance(event, dict) else getattr(event, "selection", {})
+    points = (selection or {}).get("cell") or []
+    if not points:
+        return None
+    point = points[0]
+    if "true" in point and "predicted" in point:
+        return point["true"], point["predicted"]
+    return None
+
+
+def per_class(metrics: dict) -> None:
+    per_class_rows = metrics["test"]["per_class"]
+    st.altair_chart(charts.per_class_scores(per_class_rows), width="stretch")
+    st.dataframe(pd.DataFrame(per_class_rows).round(3), hide_index=True, width="stretch")
+
+
+@st.cache_data(max_entries=256, show_spinner="Loading the model and explaining…")
+def explain(run_dir: str, text: str, occlusion: bool) -> dict:
+    return cached.inference_server().predict(run_dir, [text], occlusion=occlusion)[0]
+
+
+def heatmap(result: dict, *, key: str) -> None:
+    if "weights" not in result:
+        return
+    what = "attention weight" if result.get("explanation") == "attention" else "probability drop without the token"
+    with st.container(key=key):
+        st.altair_chart(charts.token_heatmap(result["tokens"], result["weights"]), width="stretch")
+        st.caption(f"Shading: {what}. Hover a token for its value.")
+
+
+def misclassified(run_dir: str, predictions: list[dict], has_attention: bool) -> None:
+    if not predictions:
+        st.info("The test split of this run is empty.")
+        return
+    wrong = [p for p in predictions if p["true"] != p["predicted"]]
+    if wrong:
+        st.caption(plain(f"{len(wrong)} of {len(predictions)} test examples are misclassified; the most confident mistakes "
+                         "come first. Select a row to see which tokens drove the prediction."))
+    else:
+        st.success("No test example is misclassified; here are the correct ones, least confident first.")
+    shown = wrong or sorted(predictions, key=lambda p: p["confidence"])
+    table = pd.DataFrame(shown)[["text", "true", "predicted", "confidence"]]
+    table = table.sort_values("confidence", ascending=not wrong).reset_index(drop=True)
+    event = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun",
+                         selection_mode="single-row", key="wrong_table")
+    chosen_rows = event.selection.rows if event is not None else []
+    row = table.iloc[chosen_rows[0] if chosen_rows else 0]
+    try:
+        result = explain(run_dir, row["text"], not has_attention)
+    except UserError as exc:
+        st.error(plain(exc))
+        return
+    st.markdown(f"True **{plain(row['true'])}**, predicted **{plain(row['predicted'])}** ({row['confidence']:.0%})")
+    heatmap(result, key="token_heatmap_example")
+
+
+def typed_text(run_dir: str, has_attention: bool) -> None:
+    with st.form("typed_text_form"):
+        text = st.text_area("Type any text", key="typed_text", placeholder="e.g. bird struck the engine on take-off roll")
+        submitted = st.form_submit_button("Predict")
+    if not submitted and not st.session_state.get("typed_result"):
+        return
+    if submitted:
+        if not text.strip():
+            st.error("Type some text first.")
+            return
+        try:
+            st.session_state["typed_result"] = (run_dir, explain(run_dir, text, not has_attention))
+        except UserError as exc:
+            st.error(plain(exc))
+            return
+    stored_run, result = st.session_state["typed_result"]
+    if stored_run != run_dir:
+        return
+    st.markdown(f"Predicted **{plain(result['label'])}** ({result['confidence']:.0%})")
+    st.altair_chart(charts.probability_bars(result["probabilities"]), width="stretch")
+    heatmap(result, key="token_heatmap_typed")
+
+
+def curves_and_audit(record: dict) -> None:
+    metrics = record["metrics"]
+    history = record["history"]
+    best = metrics["training"].get("best_epoch")
+    left, right = st.columns(2)
+    with left:
+        st.altair_chart(charts.training_curves(history, metric="loss", best_epoch=best), width="stretch")
+    with right:
+        st.altair_chart(charts.training_curves(history, metric="accuracy", best_epoch=best), width="stretch")
+    split = metrics["split"]
+    resampling = metrics["resampling"]
+    stages = {"train (before)": resampling["train_before"], "train (after)": resampling["train_after"],
+              "validation": split["validation"], "test": split["test"]}
+    st.altair_chart(charts.split_counts(split["class_names"], stages), width="stretch")
+    st.caption(plain(f"Resampling: {resampling['method']}." + (" " + " ".join(resampling["notes"]) if resampling["notes"] else "")))
+    if "folds" in metrics:
+        folds = metrics["folds"]
+        rows = [{"fold": f["fold"], "epochs": f["epochs"], **{f"test {k}": v for k, v in f["test"].items()}} for f in folds["per_fold"]]
+        st.dataframe(pd.DataFrame(rows).round(3), hide_index=True, width="stretch")
+        summary = folds["test"]["macro_f1"]
+        st.caption(plain(f"{folds['k']}-fold test macro-F1: {summary['mean']:.3f} ± {summary['sd']:.3f} (mean ± sd); "
+                         "the run keeps the fold model with the best held-out macro-F1."))
+
+
+def run_name(run_dir: str) -> str:
+    return Path(run_dir).name

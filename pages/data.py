@@ -1,0 +1,24 @@
+"""Data: pick a built-in dataset or upload a CSV, choose the columns, and triage it."""
+
+import streamlit as st
+
+from components import cached, state
+from components.common import next_step, run_page
+from components.data_panel import column_pickers, render_triage, source_picker
+
+
+def body() -> None:
+    source_picker()
+    data = column_pickers()
+    if data is None:
+        return
+    key = cached.dataset_key(state.source(), data)
+    config = state.config()
+    vocabulary = cached.vocabulary_for(key, data, config)
+    report = cached.triage_for(key, data, config)
+    render_triage(report, vocabulary)
+    next_step("preprocess", "Next: preprocessing")
+
+
+if __name__ == "__main__":
+    run_page("Data", body, caption="Load a labelled text dataset and see what you are up against before training.")

@@ -1,0 +1,21 @@
+"""Preprocess: normalization toggles with a live before/after preview and vocabulary figures."""
+
+import streamlit as st
+
+from components import preprocess_panel
+from components.common import current_dataset, dataset_caption, next_step, run_page
+
+
+def body() -> None:
+    data, key = current_dataset()
+    dataset_caption(data)
+    st.subheader("Text normalization")
+    preprocess_panel.toggles()
+    st.subheader("Vocabulary and length")
+    preprocess_panel.vectorizing_inputs()
+    preprocess_panel.render(data, key)
+    next_step("resample", "Next: resampling")
+
+
+if __name__ == "__main__":
+    run_page("Preprocess", body, caption="What the LSTM reads: toggle each step and watch the sample rows change.")

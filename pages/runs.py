@@ -1,0 +1,20 @@
+"""Runs: every saved run; compare several, download one, or load its settings back into the widgets."""
+
+import streamlit as st
+
+from components import runs_panel
+from components.common import run_page
+
+
+def body() -> None:
+    selected = runs_panel.runs_table()
+    if len(selected) == 1:
+        runs_panel.single_run_actions(selected[0])
+    if selected:
+        st.subheader("Comparison" if len(selected) > 1 else "Curves and scores")
+        runs_panel.compare(selected)
+    runs_panel.config_upload()
+
+
+if __name__ == "__main__":
+    run_page("Runs", body, caption="What changed, and did it help?")
