@@ -12,7 +12,7 @@ import json
 import types
 import typing
 from dataclasses import dataclass, field
-from typing import Any, Literal, Optional, Union, get_args, get_origin
+from typing import Any, Optional, Union, get_args, get_origin
 
 from core.errors import ConfigError
 
@@ -293,13 +293,19 @@ def apply_overrides(config: ExperimentConfig, assignments: list[str]) -> Experim
         if leaf not in target or isinstance(target[leaf], dict):
             valid = ", ".join(k for k, v in target.items() if not isinstance(v, dict))
             raise ConfigError(f"Unknown setting {key.strip()!r}; settings here are: {valid}.")
-        target[leaf] = _parse_value(text.strip())
+        owner = SECTIONS[parts[0]] if len(parts) > 1 else ExperimentConfig
+        target[leaf] = _parse_value(text.strip(), typing.get_type_hints(owner)[leaf])
     return ExperimentConfig.from_dict(raw)
 
 
-def _parse_value(text: str) -> Any:
-    if text.lower() in ("none", "null", ""):
+def _parse_value(text: str, hint: Any) -> Any:
+    """JSON when it parses, else the text itself; 'none'/'null'/'auto' mean empty only for optional settings
+    (for a choice such as model.attention, "none" is a value)."""
+    base, optional = _unwrap_optional(hint)
+    if optional and text.lower() in ("none", "null", "auto", ""):
         return None
+    if base is str:
+        return text[1:-1] if len(text) >= 2 and text[0] == text[-1] == '"' else text
     try:
         return json.loads(text)
     except json.JSONDecodeError:

@@ -69,3 +69,12 @@ def test_every_field_documents_itself():
 def test_configs_are_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
         ExperimentConfig().model.lstm_units = 3  # type: ignore[misc]
+
+
+def test_none_is_a_value_for_choices_and_empty_for_optional_settings():
+    config = apply_overrides(ExperimentConfig(), ["model.attention=none", "resampling.strategy=none",
+                                                  "preprocessing.normalizer=none", "vectorizing.max_length=none"])
+    assert config.model.attention == "none" and config.resampling.strategy == "none"
+    assert config.preprocessing.normalizer == "none" and config.vectorizing.max_length is None
+    assert apply_overrides(ExperimentConfig(), ["vectorizing.max_length=auto"]).vectorizing.max_length is None
+    assert apply_overrides(ExperimentConfig(), ['data.text_column="42"']).data.text_column == "42"
