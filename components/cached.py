@@ -65,18 +65,39 @@ def processed_for(key: str, data: Dataset, config: ExperimentConfig) -> tuple[li
     return processed(key, json.dumps(asdict(config.preprocessing), sort_keys=True), data)
 
 
-@st.cache_data(max_entries=16, show_spinner="Triaging the data and fitting the TF-IDF baseline…")
+@st.cache_data(max_entries=16, show_spinner="Triaging the data…")
 def triage_report(key: str, config_json: str, _data: Dataset) -> dict:
     from core.triage import triage
 
-    return triage(_data, ExperimentConfig.from_json(config_json)).to_dict()
+    # The baseline is fitted separately (baseline_for) so the report can be drawn before it is ready.
+    return triage(_data, ExperimentConfig.from_json(config_json), include_baseline=False).to_dict()
+
+
+def _relevant(config: ExperimentConfig) -> str:
+    """Only the settings triage and the baseline depend on, as the cache key."""
+    return ExperimentConfig(seed=config.seed, preprocessing=config.preprocessing, split=config.split,
+                            vectorizing=config.vectorizing, resampling=config.resampling).to_json()
 
 
 def triage_for(key: str, data: Dataset, config: ExperimentConfig) -> dict:
-    # Only the settings the report depends on go into the cache key.
-    relevant = ExperimentConfig(seed=config.seed, preprocessing=config.preprocessing, split=config.split,
-                                vectorizing=config.vectorizing, resampling=config.resampling)
-    return triage_report(key, relevant.to_json(), data)
+    return triage_report(key, _relevant(config), data)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def baseline_report(key: str, config_json: str, _data: Dataset) -> dict:
+    from core.baseline import tfidf_baseline
+
+    config = ExperimentConfig.from_json(config_json)
+    texts, _ = processed_for(key, _data, config)
+    rows = split_for(key, _data, config)
+    y = _data.y
+    return tfidf_baseline([texts[i] for i in rows["train"]], y[rows["train"]], [texts[i] for i in rows["test"]],
+                          y[rows["test"]], _data.class_names)
+
+
+def baseline_for(key: str, data: Dataset, config: ExperimentConfig) -> dict:
+    """TF-IDF + logistic regression on the split and preprocessing the LSTM will use."""
+    return baseline_report(key, _relevant(config), data)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

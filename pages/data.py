@@ -1,6 +1,5 @@
 """Data: pick a built-in dataset or upload a CSV, choose the columns, and triage it."""
 
-import streamlit as st
 
 from components import cached, state
 from components.common import next_step, run_page
@@ -16,7 +15,7 @@ def body() -> None:
     config = state.config()
     vocabulary = cached.vocabulary_for(key, data, config)
     report = cached.triage_for(key, data, config)
-    render_triage(report, vocabulary)
+    render_triage(report, vocabulary, lambda: cached.baseline_for(key, data, config))
     next_step("preprocess", "Next: preprocessing")
 
 
