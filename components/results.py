@@ -8,7 +8,6 @@ when the model has attention, leave-one-token-out (occlusion) importance otherwi
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Optional
 
 import pandas as pd
@@ -181,6 +180,3 @@ def curves_and_audit(record: dict) -> None:
         st.caption(plain(f"{folds['k']}-fold test macro-F1: {summary['mean']:.3f} ± {summary['sd']:.3f} (mean ± sd); "
                          "the run keeps the fold model with the best held-out macro-F1."))
 
-
-def run_name(run_dir: str) -> str:
-    return Path(run_dir).name

@@ -91,6 +91,7 @@ class JobView:
     stop_requested: bool
     fold: Optional[int] = None
     folds: Optional[int] = None
+    epoch_ends: list[float] = field(default_factory=list)  # seconds since training started, at each epoch's end
 
     @property
     def active(self) -> bool:
@@ -111,6 +112,7 @@ class TrainingJob:
         self.status = QUEUED
         self.history: dict[str, list[float]] = {}
         self.batch_points: list[dict] = []
+        self.epoch_ends: list[float] = []
         self.last_event: Optional[dict] = None
         self.warmup_message = ""
         self.run_dir: Optional[str] = None
@@ -204,11 +206,12 @@ class TrainingJob:
         self.warmup_message = ""
         if event.get("fold") != self._fold:  # a new fold starts a fresh set of curves
             self._fold, self._folds = event.get("fold"), event.get("folds")
-            self.history, self.batch_points = {}, []
+            self.history, self.batch_points, self.epoch_ends = {}, [], []
         self.last_event = event
         if event["kind"] == "epoch":
             for key, value in event["logs"].items():
                 self.history.setdefault(key, []).append(value)
+            self.epoch_ends.append(event["elapsed_s"])
         elif event["kind"] == "batch" and "loss" in event["logs"] and len(self.batch_points) < _MAX_BATCH_POINTS:
             fraction = event["epoch"] - 1 + event["batch"] / max(1, event["batches"])
             self.batch_points.append({"epoch_fraction": fraction, "loss": event["logs"]["loss"],
@@ -221,7 +224,7 @@ class TrainingJob:
                 history={k: list(v) for k, v in self.history.items()}, batch_points=list(self.batch_points),
                 last_event=dict(self.last_event) if self.last_event else None, warmup_message=self.warmup_message,
                 run_dir=self.run_dir, error=self.error, started_at=self.started_at, finished_at=self.finished_at,
-                stop_requested=self.stop_requested, fold=self._fold, folds=self._folds,
+                stop_requested=self.stop_requested, fold=self._fold, folds=self._folds, epoch_ends=list(self.epoch_ends),
             )
 
     def is_active(self) -> bool:

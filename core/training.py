@@ -72,6 +72,8 @@ def seed_everything(seed: int) -> None:
         import tensorflow as tf
 
         tf.config.experimental.enable_op_determinism()
+        # Each run builds fresh models, so predict() retraces; TensorFlow warns about it on stderr. It is expected.
+        tf.get_logger().setLevel("ERROR")
         _determinism_enabled = True
 
 

@@ -117,3 +117,14 @@ def test_real_process_exit_status_and_stderr(tmp_path):
                                capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert completed.returncode == 2
     assert completed.stderr.count("\n") == 1 and completed.stderr.startswith("error: ")
+
+
+@pytest.mark.parametrize("path", [p for p in sorted(CORPUS.iterdir()) if not p.name.startswith(".")], ids=lambda p: p.name)
+def test_train_every_corpus_file_works_or_says_error(capsys, path, tmp_path):
+    """Even a 3-row file with a 1-row class either trains (1 tiny epoch) or stops with one error line."""
+    code, out, err = _run(capsys, "train", str(path), "--epochs", "1", "--json", "--runs-dir", str(tmp_path), *TINY_SETS)
+    if code != 0:
+        _assert_user_error(code, err)
+    else:
+        result = json.loads(out.strip().splitlines()[-1])
+        assert Path(result["run_dir"]).is_dir() and "Traceback" not in err
