@@ -1,0 +1,125 @@
+"""Training overhead: the engine's training path exactly as the dashboard runs it (a spawned worker from core.jobs,
+progress events every N batches flowing over a queue to the parent) against a bare ``model.fit`` of the identical
+model on identical data in a spawned process of its own. Runs alternate A/B; the first epoch (graph tracing) is
+excluded; medians of the per-epoch times are compared. Target: throughput ratio (engine / bare) >= 0.95.
+
+    .venv/bin/python bench/training_overhead.py              # 3 alternating pairs, 5 epochs each (about 3 min)
+    .venv/bin/python bench/training_overhead.py --pairs 5 --epochs 6
+
+Exits non-zero if a run failed, not if the target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from core.config import ExperimentConfig, apply_overrides  # noqa: E402
+from core.data import build_dataset  # noqa: E402
+from core.datasets import load_builtin  # noqa: E402
+
+
+def bench_config(epochs: int) -> ExperimentConfig:
+    # Fixed epoch count so both sides do the same work; everything else is the recommended setting.
+    return apply_overrides(ExperimentConfig(), [f"training.epochs={epochs}", "training.early_stopping=false"])
+
+
+def _bare_fit(config_dict: dict, results) -> None:
+    """Child process: the same preprocessing, split, vectorizing, class weights and model, then plain fit."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    sys.path.insert(0, str(ROOT))
+    import math
+
+    from core.experiment import split_rows, vectorize
+    from core.model import build_classifier
+    from core.preprocessing import preprocess
+    from core.resampling import resample_training
+    from core.training import make_optimizer, seed_everything
+
+    config = ExperimentConfig.from_dict(config_dict)
+    dataset = build_dataset(load_builtin())
+    seed_everything(config.seed)
+    processed, _ = preprocess(dataset.texts, config.preprocessing)
+    split = split_rows(dataset, config)
+    rows = {"train": split.train, "validation": split.validation, "test": split.test}
+    vectorized = vectorize(processed, rows, config.vectorizing)
+    y = dataset.y
+    x_train, y_train = vectorized.x["train"], y[split.train]
+    resampled = resample_training(x_train, y_train, len(dataset.class_names), config.resampling, config.seed)
+    models = build_classifier(config.model, vectorized.vocabulary.size, len(dataset.class_names), vectorized.max_length, config.seed)
+    model = models.model
+    batches = math.ceil(len(y_train) / config.training.batch_size)
+    model.compile(optimizer=make_optimizer(config.training, batches), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    fit = dict(validation_data=(vectorized.x["validation"], y[split.validation]), batch_size=config.training.batch_size,
+               class_weight=resampled.class_weight, shuffle=True, verbose=0)
+    model.fit(resampled.x, resampled.y, epochs=1, **fit)  # first epoch: tracing, excluded like the engine's
+    started = time.perf_counter()
+    model.fit(resampled.x, resampled.y, epochs=config.training.epochs - 1, **fit)
+    results.put((time.perf_counter() - started) / (config.training.epochs - 1))
+
+
+def bare_epoch_seconds(config: ExperimentConfig) -> float:
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    process = context.Process(target=_bare_fit, args=(config.to_dict(), results))
+    process.start()
+    value = results.get(timeout=900)
+    process.join()
+    return value
+
+
+def engine_epoch_seconds(config: ExperimentConfig, runs_dir: str) -> tuple[float, int]:
+    from core.jobs import FINISHED, JobScheduler, TrainingJob, spec_for, wait
+
+    dataset = build_dataset(load_builtin())
+    scheduler = JobScheduler(max_running=1)
+    job = scheduler.submit(TrainingJob(spec_for(dataset, config, runs_dir)))
+    view = wait(job, scheduler, timeout=900, interval=0.1)
+    if view.status != FINISHED:
+        raise RuntimeError(f"engine run ended {view.status}: {view.error}")
+    ends = view.epoch_ends
+    durations = [later - earlier for earlier, later in zip(ends, ends[1:])]  # epochs 2..N
+    return statistics.mean(durations), len(view.batch_points)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pairs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=5)
+    args = parser.parse_args(argv)
+    config = bench_config(args.epochs)
+    engine, bare, events = [], [], 0
+    with tempfile.TemporaryDirectory() as runs_dir:
+        for pair in range(args.pairs):
+            order = [("engine", "bare"), ("bare", "engine")][pair % 2]  # alternate who goes first
+            for side in order:
+                if side == "engine":
+                    seconds, events = engine_epoch_seconds(config, runs_dir)
+                    engine.append(seconds)
+                else:
+                    bare.append(bare_epoch_seconds(config))
+                print(f"pair {pair + 1}: {side} {(engine if side == 'engine' else bare)[-1]:.3f} s/epoch", file=sys.stderr)
+    engine_median, bare_median = statistics.median(engine), statistics.median(bare)
+    ratio = bare_median / engine_median
+    print(f"\nBuilt-in dataset, recommended model, {args.epochs} epochs per run (first excluded), {args.pairs} A/B pairs; "
+          f"the engine side streamed {events} batch events per run.\n")
+    print("| side | s/epoch (median) | all runs |")
+    print("|---|---|---|")
+    print(f"| engine (spawned worker, events to a queue) | {engine_median:.3f} | {', '.join(f'{v:.3f}' for v in engine)} |")
+    print(f"| bare model.fit (spawned process) | {bare_median:.3f} | {', '.join(f'{v:.3f}' for v in bare)} |")
+    print(f"\nthroughput ratio engine / bare = {ratio:.3f} (target >= 0.95: {'met' if ratio >= 0.95 else 'not met'})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
