@@ -33,8 +33,8 @@ def run_picker() -> Optional[str]:
     index = paths.index(selected) if selected in paths else 0
     labels = {str(run.path): f"{run.run_id} · {run.info.get('data', '')} · macro-F1 {run.info.get('test_macro_f1', 0):.3f}"
               for run in runs}
-    choice = st.selectbox("Run", paths, index=index, format_func=labels.get, key="evaluate_run")
-    state.select_run(choice)
+    choice = st.selectbox("Run", paths, index=index, format_func=labels.get, key=state.run_picker_key())
+    state.select_run(choice, from_picker=True)
     return choice
 
 

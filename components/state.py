@@ -22,6 +22,7 @@ CONFIG = "lab_config"
 SOURCE = "lab_source"
 JOB = "lab_job"
 SELECTED_RUN = "lab_selected_run"
+RUN_PICKER_VERSION = "lab_run_picker_version"
 WIDGET_VERSION = "lab_widget_version"
 FIELD_ERRORS = "lab_field_errors"
 NOTICE = "lab_notice"
@@ -101,8 +102,16 @@ def selected_run() -> Optional[str]:
     return st.session_state.get(SELECTED_RUN)
 
 
-def select_run(run_dir: Optional[str]) -> None:
+def select_run(run_dir: Optional[str], *, from_picker: bool = False) -> None:
+    """Choose the run the Evaluate page shows; a choice made elsewhere (a run just finished, "Open in Evaluate")
+    also resets the run picker so it shows that run."""
+    if not from_picker and st.session_state.get(SELECTED_RUN) != run_dir:
+        st.session_state[RUN_PICKER_VERSION] = st.session_state.get(RUN_PICKER_VERSION, 0) + 1
     st.session_state[SELECTED_RUN] = run_dir
+
+
+def run_picker_key() -> str:
+    return f"evaluate_run_{st.session_state.get(RUN_PICKER_VERSION, 0)}"
 
 
 def notice(message: Optional[str] = None) -> Optional[str]:
