@@ -46,7 +46,8 @@ LEVERS: dict[str, list[str]] = {
     "no L2": ["model.l2=0"],
     "L2 1e-3": ["model.l2=0.001"],
     "dropout 0.1": ["model.dropout=0.1"],
-    "dropout 0.5": ["model.dropout=0.5"],
+    "dropout 0.3": ["model.dropout=0.3"],
+    "keep one-off tokens": ["vectorizing.min_token_frequency=1"],
 }
 
 

@@ -61,7 +61,9 @@ class PreprocessingConfig:
 @dataclass(frozen=True)
 class VectorizingConfig:
     max_vocab_size: int = _field(20000, "Largest vocabulary, counting padding and the out-of-vocabulary token.", min=3, max=1_000_000)
-    min_token_frequency: int = _field(1, "Tokens seen fewer times in training become out-of-vocabulary.", min=1, max=1000)
+    min_token_frequency: int = _field(
+        2, "Tokens seen fewer times in training become out-of-vocabulary (2 stops the model memorising one-off words).", min=1, max=1000
+    )
     max_length: Optional[int] = _field(None, "Tokens kept per text; empty means the suggested length.", min=1, max=2000)
     length_percentile: float = _field(95.0, "The suggested length covers this percentile of training lengths.", min=50.0, max=100.0)
 
@@ -92,7 +94,9 @@ class ModelConfig:
     lstm_units: int = _field(64, "Units per LSTM layer (per direction).", min=1, max=1024)
     lstm_layers: int = _field(1, "Stacked LSTM layers; two rarely beat one on small data.", min=1, max=4)
     bidirectional: bool = _field(True, "Read the text both ways; usually worth its 2x cost.")
-    dropout: float = _field(0.3, "Dropout after the embedding and each LSTM layer; 0.2-0.5 is typical.", min=0.0, max=0.9)
+    dropout: float = _field(
+        0.5, "Dropout after the embedding and each LSTM layer; 0.2-0.5 is typical, the high end for small datasets.", min=0.0, max=0.9
+    )
     recurrent_dropout: float = _field(
         0.0, "Dropout inside the recurrence. Slow: it disables the fused cuDNN kernel.", min=0.0, max=0.9
     )
