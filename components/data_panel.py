@@ -8,7 +8,7 @@ from typing import Callable
 import pandas as pd
 import streamlit as st
 
-from components import cached, charts, state
+from components import cached, state
 from components.safe import plain
 from core.config import DataConfig
 from core.data import Dataset
@@ -122,6 +122,8 @@ def render_triage(report: dict, vocabulary: dict, baseline_fn: Callable[[], dict
     st.caption(plain("; ".join(details)))
     for warning in report["warnings"]:
         st.warning(plain(warning))
+
+    from components import charts  # Altair loads after the figures above are on screen
 
     left, right = st.columns(2)
     with left:

@@ -63,33 +63,34 @@ def _class_body(ranges: Iterable[tuple[int, int]]) -> str:
     return "".join(parts)
 
 
-def _category_ranges(prefixes: tuple[str, ...]) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    """Code-point ranges whose Unicode category starts with one of ``prefixes``, split into BMP and astral."""
-    bmp: list[tuple[int, int]] = []
-    astral: list[tuple[int, int]] = []
-    category = unicodedata.category
+def _category_ranges(*groups: tuple[str, ...]) -> list[tuple[list[tuple[int, int]], list[tuple[int, int]]]]:
+    """For each group of category prefixes, the code-point ranges whose Unicode category starts with one of them,
+    split into BMP and astral.
+
+    This runs at import time (on the dashboard's first page), so it stays in C as far as it can: the two-letter
+    category codes of every code point are joined into one string and the runs found with a regex.
+    """
     # Planes 4-13 are unassigned; plane 14 holds tags and variation selectors, planes 15-16 private use.
-    for span in (range(0x0, 0x32400), range(0xE0000, 0xE0200)):
-        start = previous = None
-        for cp in span:
-            if category(chr(cp)).startswith(prefixes):
-                if start is None:
-                    start = previous = cp
-                elif cp == previous + 1:
-                    previous = cp
-                else:
-                    (bmp if start <= 0xFFFF else astral).append((start, previous))
-                    start = previous = cp
-        if start is not None:
-            (bmp if start <= 0xFFFF else astral).append((start, previous))
-    return bmp, astral
+    spans = (range(0x0, 0x32400), range(0xE0000, 0xE0200))
+    codes = [(span.start, "".join(map(unicodedata.category, map(chr, span)))) for span in spans]
+    found = []
+    for prefixes in groups:
+        # A code is an upper-case letter then a lower-case one, so a match always starts on a code boundary.
+        runs = re.compile("(?:" + "|".join(p if len(p) == 2 else f"{p}[a-z]" for p in prefixes) + ")+")
+        bmp: list[tuple[int, int]] = []
+        astral: list[tuple[int, int]] = []
+        for first, joined in codes:
+            for match in runs.finditer(joined):
+                start, end = first + match.start() // 2, first + match.end() // 2 - 1
+                (bmp if start <= 0xFFFF else astral).append((start, end))
+        found.append((bmp, astral))
+    return found
 
 
 def _build_token_pattern() -> re.Pattern[str]:
     # Python's charsets keep a fast bitmap for the BMP only; astral ranges are tested one by one. Each class is
     # therefore split so that common BMP characters never walk the astral list.
-    marks_bmp, marks_astral = _category_ranges(("M",))
-    control_bmp, control_astral = _category_ranges(("Cc", "Cf", "Cs", "Co"))
+    (marks_bmp, marks_astral), (control_bmp, control_astral) = _category_ranges(("M",), ("Cc", "Cf", "Cs", "Co"))
     control_astral.append((0xF0000, 0x10FFFF))  # private-use planes
     han = _class_body(_HAN_RANGES)
     # A word character: \w (letters, digits, underscore) minus Han ideographs.

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.model_selection import StratifiedKFold
 
 from core.config import SplitConfig
 
@@ -68,6 +67,8 @@ def stratified_split(y: np.ndarray, config: SplitConfig, seed: int, class_names:
 
 def stratified_folds(y: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """k (train, held-out) index pairs over ``y``; classes with fewer rows than k stay in every training part."""
+    from sklearn.model_selection import StratifiedKFold  # imported here: the dashboard's first page never needs it
+
     y = np.asarray(y)
     counts = np.bincount(y)
     foldable = counts[y] >= k

@@ -12,7 +12,6 @@ from typing import Optional
 
 import numpy as np
 
-from core.baseline import tfidf_baseline
 from core.config import ExperimentConfig
 from core.data import Dataset
 from core.preprocessing import preprocess
@@ -146,6 +145,8 @@ def triage(dataset: Dataset, config: ExperimentConfig | None = None, *, include_
 
     baseline = None
     if include_baseline:
+        from core.baseline import tfidf_baseline  # scikit-learn takes ~1.5 s to import; only the baseline needs it
+
         baseline = tfidf_baseline(
             [processed[i] for i in split.train], y[split.train], [processed[i] for i in split.test], y[split.test], names
         )

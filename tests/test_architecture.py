@@ -33,3 +33,16 @@ def test_importing_core_config_does_not_load_tensorflow():
     completed = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                                env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert completed.stdout.strip() == "False False", completed.stderr
+
+
+def test_the_first_page_imports_no_heavy_library_before_it_draws():
+    """Cold start: the Data page's modules load without scikit-learn (1.5 s), Altair or TensorFlow; those load
+    after the first figures are on screen (see bench/cold_start.py)."""
+    modules = ["app", "components.state", "components.cached", "components.common", "components.sidebar",
+               "components.data_panel", "core.triage", "core.splitting", "core.vectorizing"]
+    code = ("import sys\n" + "".join(f"import {m}\n" for m in modules) +
+            "print(sorted(m for m in ('sklearn', 'altair', 'tensorflow', 'keras', 'imblearn') if m in sys.modules))")
+    completed = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "[]"
