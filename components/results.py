@@ -108,6 +108,15 @@ def heatmap(result: dict, *, key: str) -> None:
         st.caption(f"Shading: {what}. Hover a token for its value.")
 
 
+def predictions_download(run_dir: str, predictions: list[dict], class_names: list[str]) -> None:
+    from core.export import predictions_csv
+
+    st.download_button("Download test predictions (CSV)", data=predictions_csv(predictions, class_names),
+                       file_name=f"{os.path.basename(run_dir)}-predictions.csv", mime="text/csv", key="download_predictions",
+                       help="Every test text with its true and predicted class and each class's probability; cells that "
+                            "a spreadsheet would run as formulas are prefixed with an apostrophe.")
+
+
 def misclassified(run_dir: str, predictions: list[dict], has_attention: bool) -> None:
     if not predictions:
         st.info("The test split of this run is empty.")

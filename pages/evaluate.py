@@ -25,6 +25,7 @@ def body() -> None:
         results.per_class(metrics)
     st.subheader("Misclassified examples")
     results.misclassified(run_dir, record["predictions"], has_attention)
+    results.predictions_download(run_dir, record["predictions"], record["class_names"])
     st.subheader("Try your own text")
     results.typed_text(run_dir, has_attention)
     with st.expander("Training curves, split and resampling audit"):

@@ -142,6 +142,7 @@ def test_train_evaluate_predict_and_reuse_a_config(app, tmp_path):
     metrics = _metrics(app)
     assert {"Macro-F1", "Accuracy", "Balanced accuracy", "Weighted F1"} <= set(metrics)
     assert "vs baseline" in app.metric[0].proto.delta
+    assert any(b.label == "Download test predictions (CSV)" for b in app.get("download_button"))
     _assert_escaped(app)
     app.text_area(key="typed_text").input("goal match team coach")
     app.button(key="FormSubmitter:typed_text_form-Predict").click().run()
