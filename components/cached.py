@@ -70,7 +70,9 @@ def triage_report(key: str, config_json: str, _data: Dataset) -> dict:
     from core.triage import triage
 
     # The baseline is fitted separately (baseline_for) so the report can be drawn before it is ready.
-    return triage(_data, ExperimentConfig.from_json(config_json), include_baseline=False).to_dict()
+    config = ExperimentConfig.from_json(config_json)
+    texts, _ = processed_for(key, _data, config)
+    return triage(_data, config, include_baseline=False, processed=texts).to_dict()
 
 
 def _relevant(config: ExperimentConfig) -> str:

@@ -100,8 +100,9 @@ def column_pickers() -> Dataset | None:
     return data
 
 
-def render_triage(report: dict, vocabulary: dict, baseline_fn: Callable[[], dict]) -> None:
-    """The report; the baseline (a model fit, the slow part) fills its metric last, once everything else shows."""
+def render_triage(report: dict, vocabulary_fn: Callable[[], dict], baseline_fn: Callable[[], dict]) -> None:
+    """The report, headline figures first; the length chart's training-split figures and the baseline (a model fit,
+    the slow part) are computed only once the figures above them are on screen."""
     source = report["source"]
     cols = st.columns(5)
     cols[0].metric("Rows kept", f"{source['rows_kept']:,}", help="Rows with both a text and a label.")
@@ -125,6 +126,7 @@ def render_triage(report: dict, vocabulary: dict, baseline_fn: Callable[[], dict
 
     from components import charts  # Altair loads after the figures above are on screen
 
+    vocabulary = vocabulary_fn()
     left, right = st.columns(2)
     with left:
         st.subheader("Class distribution")

@@ -126,15 +126,25 @@ def _warnings(report: TriageReport, rows: int) -> list[str]:
     return notes
 
 
-def triage(dataset: Dataset, config: ExperimentConfig | None = None, *, include_baseline: bool = True) -> TriageReport:
-    """Describe ``dataset``; the baseline uses ``config``'s preprocessing and split (defaults when omitted)."""
+def triage(
+    dataset: Dataset,
+    config: ExperimentConfig | None = None,
+    *,
+    include_baseline: bool = True,
+    processed: list[str] | None = None,
+) -> TriageReport:
+    """Describe ``dataset``; the baseline uses ``config``'s preprocessing and split (defaults when omitted).
+
+    ``processed`` may pass texts already preprocessed with ``config.preprocessing`` (the dashboard caches them).
+    """
     config = config or ExperimentConfig()
     y = dataset.y
     names = dataset.class_names
     counts = np.bincount(y, minlength=len(names))
     total = int(counts.sum())
     # Lengths and vocabulary as the LSTM will see them: after the configured preprocessing.
-    processed, _ = preprocess(dataset.texts, config.preprocessing)
+    if processed is None:
+        processed, _ = preprocess(dataset.texts, config.preprocessing)
     tokenized = [text.split() for text in processed]
     lengths = np.fromiter((len(tokens) for tokens in tokenized), dtype=np.int64, count=len(tokenized))
     vocabulary = {token for tokens in tokenized for token in tokens}

@@ -13,9 +13,8 @@ def body() -> None:
         return
     key = cached.dataset_key(state.source(), data)
     config = state.config()
-    vocabulary = cached.vocabulary_for(key, data, config)
     report = cached.triage_for(key, data, config)
-    render_triage(report, vocabulary, lambda: cached.baseline_for(key, data, config))
+    render_triage(report, lambda: cached.vocabulary_for(key, data, config), lambda: cached.baseline_for(key, data, config))
     next_step("preprocess", "Next: preprocessing")
 
 
