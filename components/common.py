@@ -25,8 +25,33 @@ PAGES = {
 }
 
 
+def _routed_through_app() -> bool:
+    """Run this request through ``app.py`` when Streamlit ran a page on its own; True when that happened.
+
+    Until some session of the server has called ``st.navigation``, Streamlit treats a folder named ``pages/`` as
+    the old automatic multipage app: a first request for ``/train`` (a reload or a bookmark after the server
+    restarted; also every AppTest run) executes ``pages/train.py`` alone, without ``app.py``'s page config, state,
+    sidebar or titled navigation. The flag is Streamlit's own switch for that mode (``st.navigation`` clears it the
+    same way). ``app.main`` then runs this same page inside its frame, in this same script run, so nothing the
+    user just clicked is lost.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # a Streamlit without the legacy mode
+        return False
+    if not getattr(PagesManager, "uses_pages_directory", False):
+        return False
+    PagesManager.uses_pages_directory = False
+    from app import main  # the entry script; imported here only, so components never depend on it otherwise
+
+    main()
+    return True
+
+
 def run_page(title: str, body: Callable[[], None], *, caption: str = "") -> None:
     """Title, one-shot notice, then the page body; a user error shows as one sentence, never a traceback."""
+    if _routed_through_app():
+        return
     st.title(title)
     if caption:
         st.caption(caption)

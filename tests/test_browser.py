@@ -128,3 +128,24 @@ def test_live_curves_stop_button_and_a_second_session_stay_responsive(tmp_path):
     assert len(runs) == 1
     info = json.loads((runs[0] / "run.json").read_text())
     assert info["status"] == "stopped" and 2 <= info["epochs_run"] < 40
+
+
+def test_a_reload_on_an_inner_page_of_a_fresh_server_keeps_the_app(tmp_path):
+    """The first request a server gets is for /model (a reload or a bookmark after a restart). Streamlit would run
+    pages/model.py alone as an old-style multipage app; the page must come back through app.py instead: the
+    titled navigation, the sidebar, and the Model page with its widgets."""
+    require_browser()
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=60_000)
+    with streamlit_server(tmp_path / "runs") as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1024, "height": 768})
+        page.goto(f"{url}/model")
+        expect(page.get_by_role("heading", name="Model")).to_be_visible()
+        expect(page.get_by_role("spinbutton", name="Epochs")).to_be_visible()
+        navigation = page.get_by_test_id("stSidebarNavItems")
+        expect(navigation.get_by_role("link", name="Evaluate", exact=True)).to_be_visible()
+        expect(navigation.get_by_role("link", name="app", exact=True)).to_have_count(0)
+        _no_injection(page)
+        browser.close()
