@@ -383,11 +383,15 @@ def confusion_matrix(
             )
     frame = pd.DataFrame(rows, columns=["true", "predicted", "true_index", "predicted_index", "count", "share",
                                         "outcome", "text", "dark_cell"])
-    cell_size = max(26, min(64, 520 // max(1, size)))
+    # Shown at its natural size (stretching squeezes fixed steps to nothing), so it must fit a 1024-px projector
+    # with the sidebar open (~560 px of content): 21 classes get 20-px cells, 120-px row labels, the legend below.
+    cell_size = max(20, min(64, 440 // max(1, size)))
+    label_limit = 160 if size <= 8 else 120
     base = alt.Chart(frame).encode(
         x=alt.X("predicted:N", sort=_by("predicted_index"), title="predicted class",
-                axis=alt.Axis(orient="top", labelAngle=-40, labelLimit=160, labelOverlap=False)),
-        y=alt.Y("true:N", sort=_by("true_index"), title="true class", axis=alt.Axis(labelLimit=160, labelOverlap=False)),
+                axis=alt.Axis(orient="top", labelAngle=-40, labelLimit=label_limit, labelOverlap=False)),
+        y=alt.Y("true:N", sort=_by("true_index"), title="true class",
+                axis=alt.Axis(labelLimit=label_limit, labelOverlap=False)),
         tooltip=[
             alt.Tooltip("true:N", title="true"),
             alt.Tooltip("predicted:N", title="predicted"),
@@ -398,7 +402,7 @@ def confusion_matrix(
     rect = base.mark_rect(stroke="#ffffff", strokeWidth=1).encode(
         color=alt.Color("share:Q", title="share of true class",
                         scale=alt.Scale(scheme=SEQUENTIAL_SCHEME, domain=[0, 1]),
-                        legend=alt.Legend(format="%", orient="right")),
+                        legend=alt.Legend(format="%", orient="bottom", gradientLength=min(200, cell_size * size))),
     )
     if selectable:
         cell = alt.selection_point(name="cell", fields=["true", "predicted"])
@@ -409,7 +413,7 @@ def confusion_matrix(
         .mark_rect(fillOpacity=0, stroke=OKABE_ITO[5], strokeWidth=2)
         .encode(x=alt.X("predicted:N", sort=_by("predicted_index")), y=alt.Y("true:N", sort=_by("true_index")))
     )
-    text = base.mark_text(baseline="middle", fontSize=11).encode(
+    text = base.mark_text(baseline="middle", fontSize=11 if cell_size >= 28 else 9).encode(
         text=alt.Text("text:N"), color=_text_colour()
     )
     title = "confusion matrix (counts)" if mode == "counts" else "confusion matrix (% of each true class)"

@@ -64,7 +64,8 @@ def confusion(metrics: dict, predictions: list[dict]) -> None:
     mode = st.segmented_control("Show", ["counts", "percent"], default="counts", key="cm_mode",
                                 format_func={"counts": "Counts", "percent": "Row-normalized"}.get) or "counts"
     chart = charts.confusion_matrix(matrix["labels"], matrix["counts"], matrix["normalized"], mode=mode)
-    event = st.altair_chart(chart, on_select="rerun", key="cm_chart", width="stretch")
+    # Natural size: each cell is a fixed step, and stretching to a narrow column would squeeze the cells to nothing.
+    event = st.altair_chart(chart, on_select="rerun", key="cm_chart", width="content")
     chosen = _chosen_cell(event)
     if chosen is None:
         st.caption("Click a cell to list its examples.")

@@ -16,13 +16,11 @@ def body() -> None:
     imbalanced = max(counts) >= 1.5 * max(1, min(c for c in counts if c > 0))
     has_attention = config["model"]["attention"] != "none"
     results.headline(metrics, imbalanced)
-    left, right = st.columns(2)
-    with left:
-        st.subheader("Confusion matrix")
-        results.confusion(metrics, record["predictions"])
-    with right:
-        st.subheader("Per-class precision, recall, F1")
-        results.per_class(metrics)
+    # Full width, one after the other: a projector at 1024 px leaves too little room for both side by side.
+    st.subheader("Confusion matrix")
+    results.confusion(metrics, record["predictions"])
+    st.subheader("Per-class precision, recall, F1")
+    results.per_class(metrics)
     st.subheader("Misclassified examples")
     results.misclassified(run_dir, record["predictions"], has_attention)
     results.predictions_download(run_dir, record["predictions"], record["class_names"])
