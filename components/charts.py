@@ -202,7 +202,7 @@ def split_counts(class_names: Sequence[str], counts: Mapping[str, Sequence[int]]
             yOffset=alt.YOffset("stage:N", sort=stage_sort),
             x=alt.X("count:Q", title="rows", axis=alt.Axis(tickMinStep=1)),
             color=alt.Color("stage:N", sort=stage_sort, title="stage", scale=_category_scale(),
-                            legend=alt.Legend(orient="top")),
+                            legend=alt.Legend(orient="top", columns=1)),  # side by side, four stages overflow a narrow column
             tooltip=[
                 alt.Tooltip("class:N", title="class"),
                 alt.Tooltip("stage:N", title="stage"),
@@ -320,12 +320,13 @@ def run_curves(runs: list[dict], *, metric: str = "loss") -> alt.Chart:
             x=_epoch_x(frame["epoch"].max() if len(frame) else 0),
             y=alt.Y("value:Q", title=metric.replace("_", " "), scale=alt.Scale(zero=False)),
             color=alt.Color("run:N", sort=_by("run_index"), title="run", scale=_category_scale(),
-                            legend=alt.Legend(orient="top", labelLimit=240)),
+                            legend=alt.Legend(orient="top", labelLimit=240, columns=2)),
             strokeDash=alt.StrokeDash(
                 "split:N",
                 title=None,
                 scale=alt.Scale(domain=["training", "validation"], range=[[1, 0], [6, 4]]),
-                legend=alt.Legend(symbolType="stroke", symbolStrokeColor="#666666", symbolStrokeWidth=2, orient="top"),
+                # Below the plot: beside the run legend at the top it was clipped on narrow screens.
+                legend=alt.Legend(symbolType="stroke", symbolStrokeColor="#666666", symbolStrokeWidth=2, orient="bottom"),
             ),
             detail="run_index:N",
             order="epoch:Q",
@@ -509,7 +510,7 @@ def metric_comparison(rows: list[dict]) -> alt.LayerChart:
     )
     bars = base.mark_bar().encode(
         color=alt.Color("run:N", sort=run_sort, title="run", scale=_category_scale(),
-                        legend=alt.Legend(orient="top", labelLimit=240))
+                        legend=alt.Legend(orient="top", labelLimit=240, columns=2))
     )
     labels = base.mark_text(baseline="bottom", dy=-2, fontSize=10).encode(text=alt.Text("label:N"))
     return alt.layer(bars, labels).properties(width="container", height=240 + _CHROME + _LEGEND, title="metrics by run")

@@ -27,18 +27,21 @@ def runs_table() -> list[str]:
     rows = []
     for run in runs:
         info, settings = run.info, run.info.get("settings", {})
+        # Scores first, next to the run's name (which already holds its date and time): on a narrow screen they
+        # are what stays in view.
         rows.append({
-            "run": run.run_id, "created": info.get("created", ""), "data": info.get("data", ""), "status": info.get("status", ""),
-            "macro-F1": info.get("test_macro_f1"), "accuracy": info.get("test_accuracy"),
-            "baseline macro-F1": info.get("baseline_macro_f1"), "resampling": settings.get("resampling"),
-            "layers": settings.get("lstm_layers"), "units": settings.get("lstm_units"), "bidirectional": settings.get("bidirectional"),
+            "run": run.run_id, "macro-F1": info.get("test_macro_f1"), "baseline macro-F1": info.get("baseline_macro_f1"),
+            "accuracy": info.get("test_accuracy"), "data": info.get("data", ""), "status": info.get("status", ""),
+            "resampling": settings.get("resampling"), "layers": settings.get("lstm_layers"),
+            "units": settings.get("lstm_units"), "bidirectional": settings.get("bidirectional"),
             "attention": settings.get("attention"), "dropout": settings.get("dropout"), "optimizer": settings.get("optimizer"),
-            "epochs": info.get("epochs_run"), "seconds": info.get("duration_s"),
+            "epochs": info.get("epochs_run"), "seconds": info.get("duration_s"), "created": info.get("created", ""),
         })
     table = pd.DataFrame(rows)
     st.caption("Select one run to download or reuse it, several to compare them.")
     event = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun", selection_mode="multi-row",
                          key="runs_table", column_config={
+                             "run": st.column_config.TextColumn(pinned=True),
                              "macro-F1": st.column_config.NumberColumn(format="%.3f"),
                              "accuracy": st.column_config.NumberColumn(format="%.3f"),
                              "baseline macro-F1": st.column_config.NumberColumn(format="%.3f"),
