@@ -100,6 +100,11 @@ def column_pickers() -> Dataset | None:
     return data
 
 
+def _ratio(value: float) -> str:
+    """'8.1:1', or '60:1' from 10 up (a metric tile holds about six characters on a 1024-px screen)."""
+    return f"{value:.1f}:1" if value < 10 else f"{value:,.0f}:1"
+
+
 def render_triage(report: dict, vocabulary_fn: Callable[[], dict], baseline_fn: Callable[[], dict]) -> None:
     """The report, headline figures first; the length chart's training-split figures and the baseline (a model fit,
     the slow part) are computed only once the figures above them are on screen."""
@@ -107,7 +112,7 @@ def render_triage(report: dict, vocabulary_fn: Callable[[], dict], baseline_fn: 
     cols = st.columns(5)
     cols[0].metric("Rows kept", f"{source['rows_kept']:,}", help="Rows with both a text and a label.")
     cols[1].metric("Classes", len(report["classes"]))
-    cols[2].metric("Imbalance", f"{report['imbalance_ratio']:.1f} : 1", help="Largest class ÷ smallest class.")
+    cols[2].metric("Imbalance", _ratio(report["imbalance_ratio"]), help="Largest class ÷ smallest class.")
     cols[3].metric("Majority-class accuracy", f"{report['majority_accuracy']:.1%}",
                    help="What always predicting the largest class scores: any model must beat this.")
     baseline_slot = cols[4].empty()
