@@ -386,8 +386,8 @@ def confusion_matrix(
                                         "outcome", "text", "dark_cell"])
     # Shown at its natural size (stretching squeezes fixed steps to nothing), so it must fit a 1024-px projector
     # with the sidebar open (~560 px of content): 21 classes get 20-px cells, 120-px row labels, the legend below.
-    cell_size = max(20, min(64, 440 // max(1, size)))
-    label_limit = 160 if size <= 8 else 120
+    label_limit = 160 if size <= 6 else 120
+    cell_size = max(20, min(64, (560 - label_limit) // max(1, size)))
     base = alt.Chart(frame).encode(
         x=alt.X("predicted:N", sort=_by("predicted_index"), title="predicted class",
                 axis=alt.Axis(orient="top", labelAngle=-40, labelLimit=label_limit, labelOverlap=False)),

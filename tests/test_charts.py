@@ -202,6 +202,23 @@ def test_confusion_matrix_selection_order_and_modes():
         charts.confusion_matrix(labels, counts[:2], normalized)
 
 
+
+@pytest.mark.parametrize("classes", [2, 4, 8, 21, 30])
+def test_confusion_matrix_fits_a_projector_width_with_the_sidebar_open(classes):
+    """The matrix is drawn at its natural size (fixed cell steps); cells plus row labels must fit the ~560 px a
+    1024-px screen leaves beside the sidebar up to 21 classes, and cells never shrink below a readable 20 px."""
+    labels = [f"class {i} with a long descriptive name" for i in range(classes)]
+    counts = [[1] * classes for _ in range(classes)]
+    normalized = [[1 / classes] * classes for _ in range(classes)]
+    specification = spec(charts.confusion_matrix(labels, counts, normalized))
+    cell = specification["width"]["step"]
+    assert specification["height"]["step"] == cell >= 20
+    label_limit = specification["layer"][0]["encoding"]["y"]["axis"]["labelLimit"]
+    if classes <= 21:
+        assert cell * classes + label_limit <= 560
+    legend = specification["layer"][0]["encoding"]["color"]["legend"]
+    assert legend["orient"] == "bottom"  # a legend on the right would add ~100 px of width
+
 def colour_scale(specification: dict) -> dict:
     return specification["layer"][0]["encoding"]["color"]["scale"]
 
