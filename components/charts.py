@@ -26,6 +26,7 @@ SPLIT_COLOURS = {"training": OKABE_ITO[0], "validation": OKABE_ITO[1], "training
 CONFUSION_MODES = ("counts", "percent")
 MAX_TOKEN_CHARS = 14
 MAX_HISTOGRAM_BINS = 60
+NARROW_CONTENT_WIDTH = 560  # px of page content on a 1024-px screen (a classroom projector) with the sidebar open
 _DARK_TEXT, _LIGHT_TEXT = "#1a1a1a", "#ffffff"
 
 
@@ -385,9 +386,9 @@ def confusion_matrix(
     frame = pd.DataFrame(rows, columns=["true", "predicted", "true_index", "predicted_index", "count", "share",
                                         "outcome", "text", "dark_cell"])
     # Shown at its natural size (stretching squeezes fixed steps to nothing), so it must fit a 1024-px projector
-    # with the sidebar open (~560 px of content): 21 classes get 20-px cells, 120-px row labels, the legend below.
+    # with the sidebar open: 21 classes get 20-px cells, 120-px row labels, the legend below.
     label_limit = 160 if size <= 6 else 120
-    cell_size = max(20, min(64, (560 - label_limit) // max(1, size)))
+    cell_size = max(20, min(64, (NARROW_CONTENT_WIDTH - label_limit) // max(1, size)))
     base = alt.Chart(frame).encode(
         x=alt.X("predicted:N", sort=_by("predicted_index"), title="predicted class",
                 axis=alt.Axis(orient="top", labelAngle=-40, labelLimit=label_limit, labelOverlap=False)),

@@ -352,7 +352,7 @@ class TextPreprocessor:
     def _normalize_token(self, token: str) -> str | None:
         config = self.config
         # Most tokens are plain letters: then they are neither punctuation nor a number and they have a letter,
-        # so three per-character predicates can be skipped (same result; 40% of the per-token cost).
+        # so three per-character predicates can be skipped (same result, a third less time per distinct token).
         plain_word = token.isalpha()
         if not plain_word:
             if config.strip_punctuation and _is_punctuation(token):

@@ -202,7 +202,6 @@ def test_confusion_matrix_selection_order_and_modes():
         charts.confusion_matrix(labels, counts[:2], normalized)
 
 
-
 @pytest.mark.parametrize("classes", [2, 4, 8, 21, 30])
 def test_confusion_matrix_fits_a_projector_width_with_the_sidebar_open(classes):
     """The matrix is drawn at its natural size (fixed cell steps); cells plus row labels must fit the ~560 px a
@@ -218,6 +217,7 @@ def test_confusion_matrix_fits_a_projector_width_with_the_sidebar_open(classes):
         assert cell * classes + label_limit <= 560
     legend = specification["layer"][0]["encoding"]["color"]["legend"]
     assert legend["orient"] == "bottom"  # a legend on the right would add ~100 px of width
+
 
 def colour_scale(specification: dict) -> dict:
     return specification["layer"][0]["encoding"]["color"]["scale"]
