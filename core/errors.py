@@ -28,3 +28,11 @@ class ConfigError(UserError):
 
 class RunError(UserError):
     """A saved run is missing, incomplete or unreadable."""
+
+
+def shown(value: object, *, limit: int = 60, quote: bool = True) -> str:
+    """A user-derived string made safe for a one-line message: whitespace collapsed, long values cut."""
+    text = " ".join(str(value).split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return f"'{text}'" if quote else text
