@@ -8,21 +8,14 @@ from typing import Callable
 import streamlit as st
 
 from components import cached, state
+from components.navigation import PAGE_PATHS, run_app
 from components.safe import plain
 from core.data import Dataset
 from core.errors import UserError
 
 log = logging.getLogger("lstm_text_lab")
 
-PAGES = {
-    "data": "pages/data.py",
-    "preprocess": "pages/preprocess.py",
-    "resample": "pages/resample.py",
-    "model": "pages/model.py",
-    "train": "pages/train.py",
-    "evaluate": "pages/evaluate.py",
-    "runs": "pages/runs.py",
-}
+PAGES = PAGE_PATHS
 
 
 def _routed_through_app() -> bool:
@@ -32,7 +25,7 @@ def _routed_through_app() -> bool:
     the old automatic multipage app: a first request for ``/train`` (a reload or a bookmark after the server
     restarted; also every AppTest run) executes ``pages/train.py`` alone, without ``app.py``'s page config, state,
     sidebar or titled navigation. The flag is Streamlit's own switch for that mode (``st.navigation`` clears it the
-    same way). ``app.main`` then runs this same page inside its frame, in this same script run, so nothing the
+    same way). :func:`run_app` then runs this same page inside its frame, in this same script run, so nothing the
     user just clicked is lost.
     """
     try:
@@ -42,9 +35,7 @@ def _routed_through_app() -> bool:
     if not getattr(PagesManager, "uses_pages_directory", False):
         return False
     PagesManager.uses_pages_directory = False
-    from app import main  # the entry script; imported here only, so components never depend on it otherwise
-
-    main()
+    run_app()
     return True
 
 
@@ -78,14 +69,14 @@ def current_dataset(*, stop: bool = True) -> tuple[Dataset, str] | tuple[None, N
         if not stop:
             return None, None
         st.error(plain(exc))
-        st.page_link(PAGES["data"], label="Fix the data on the Data page", icon="↩️")
+        st.page_link(PAGES["data"], label="Fix the data on the Data page", icon=":material/undo:")
         st.stop()
     return data, cached.dataset_key(source, data)
 
 
 def next_step(page: str, label: str) -> None:
     st.divider()
-    st.page_link(PAGES[page], label=label, icon="➡️")
+    st.page_link(PAGES[page], label=label, icon=":material/arrow_forward:")
 
 
 def dataset_caption(data: Dataset) -> None:
