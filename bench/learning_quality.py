@@ -23,16 +23,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from core.config import ExperimentConfig, apply_overrides  # noqa: E402
 from core.data import build_dataset  # noqa: E402
 from core.datasets import DEFAULT_DATASET, load_builtin  # noqa: E402
+from core.resampling import RESAMPLERS  # noqa: E402
 
-# Each lever changes one thing relative to the recommended settings (the config defaults).
+# Each lever changes one thing relative to the recommended settings (the config defaults); every other resampling
+# strategy of the registry is one lever.
 LEVERS: dict[str, list[str]] = {
     "recommended": [],
-    "no class weights": ["resampling.strategy=none"],
-    "random oversampling": ["resampling.strategy=random_over"],
-    "random undersampling": ["resampling.strategy=random_under"],
-    "SMOTE": ["resampling.strategy=smote"],
-    "Borderline-SMOTE": ["resampling.strategy=borderline_smote"],
-    "ADASYN": ["resampling.strategy=adasyn"],
+    **{record.title: [f"resampling.strategy={record.key}"] for record in RESAMPLERS
+       if record.key != ExperimentConfig().resampling.strategy},
     "no attention": ["model.attention=none"],
     "multi-head attention": ["model.attention=multihead"],
     "unidirectional": ["model.bidirectional=false"],
@@ -57,10 +55,10 @@ def run_lever(dataset, overrides: list[str], seed: int) -> dict:
     config = apply_overrides(ExperimentConfig(), [*overrides, f"seed={seed}"])
     result = run_experiment(dataset, config, runs_dir=None)
     return {
-        "macro_f1": result.metrics["test"]["macro_f1"],
-        "accuracy": result.metrics["test"]["accuracy"],
-        "baseline": result.metrics["baseline"]["macro_f1"],
-        "epochs": result.metrics["training"]["epochs_run"],
+        "macro_f1": result.metrics.test.macro_f1,
+        "accuracy": result.metrics.test.accuracy,
+        "baseline": result.metrics.baseline.macro_f1,
+        "epochs": result.metrics.training.epochs_run,
         "seconds": result.duration_s,
     }
 

@@ -94,8 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     stages.append(("one training epoch (incl. validation)", fit, peak_mb()))
     stages.append(("evaluate + baseline + save run", ended - timings["fit_ended"], peak_mb()))
     print(f"\n{len(dataset.texts):,} rows, {len(dataset.class_names)} classes, {report.vocabulary_size:,} distinct tokens; "
-          f"max length {result.metrics['vectorizing']['max_length']}; test macro-F1 after one epoch "
-          f"{result.metrics['test']['macro_f1']:.3f} (baseline {result.metrics['baseline']['macro_f1']:.3f}).\n")
+          f"max length {result.metrics.vectorizing.max_length}; test macro-F1 after one epoch "
+          f"{result.metrics.test.macro_f1:.3f} (baseline {result.metrics.baseline.macro_f1:.3f}).\n")
     print("| stage | seconds | peak RSS after (MB) |")
     print("|---|---|---|")
     for name, seconds, peak in stages:

@@ -34,36 +34,17 @@ LABELS = {
     "progress_every_batches": "Live update every N batches",
     "embedding_warmup_epochs": "Embedding warm-up epochs (SMOTE space)",
 }
-CHOICE_LABELS = {
-    "none": "None",
-    "porter": "Porter stemmer",
-    "snowball": "Snowball stemmer",
-    "lancaster": "Lancaster stemmer (aggressive)",
-    "lemmatize": "Lemmatize",
-    "class_weights": "Class weights",
-    "random_over": "Random oversampling",
-    "random_under": "Random undersampling",
-    "smote": "SMOTE",
-    "borderline_smote": "Borderline-SMOTE",
-    "adasyn": "ADASYN",
-    "additive": "Additive attention pooling",
-    "multihead": "Multi-head self-attention + pooling",
-    "adam": "Adam",
-    "adamw": "AdamW",
-    "rmsprop": "RMSprop",
-    "sgd": "SGD with momentum",
-    "constant": "Constant",
-    "exponential": "Exponential decay",
-    "cosine": "Cosine decay",
-    "plateau": "Reduce on plateau",
-    "val_loss": "Validation loss",
-    "val_accuracy": "Validation accuracy",
-    "val_macro_f1": "Validation macro-F1",
-}
 
 
 def label_for(name: str) -> str:
     return LABELS.get(name, name.replace("_", " ").capitalize())
+
+
+def choice_title(info: dict, choice: str) -> str:
+    """A choice's title: its registry record's, or the field's own titles, or the key itself."""
+    if "registry" in info:
+        return info["registry"].title(choice)
+    return info.get("titles", {}).get(choice, choice)
 
 
 def _field_type(section: str, name: str) -> tuple[Any, bool]:
@@ -109,6 +90,10 @@ def config_input(
 ) -> Any:
     """Draw the widget for ``section.name`` and return the config's current value."""
     info = field_info(section, name)
+    # The field's own widget hints (config metadata), unless the caller asks otherwise.
+    slider = slider or info.get("slider", False)
+    step = step if step is not None else info.get("step")
+    format = format or info.get("format")
     kind, optional = _field_type(section, name)
     key = _key(section, name)
     value = _current(section, name)
@@ -119,7 +104,7 @@ def config_input(
         st.session_state[key] = value
     if "choices" in info:
         choices = list(info["choices"])
-        st.selectbox(text, choices, format_func=lambda c: CHOICE_LABELS.get(c, c), **common)
+        st.selectbox(text, choices, format_func=lambda c: choice_title(info, c), **common)
     elif kind is bool:
         st.toggle(text, **common)
     elif kind is int:
@@ -140,6 +125,16 @@ def config_input(
     if error:
         st.error(plain(error))
     return _current(section, name)
+
+
+def choice_with_settings(section: str, name: str, *, label: Optional[str] = None, columns: int = 1) -> Any:
+    """A choice backed by a registry, then exactly the settings its chosen record reads (no hand-written
+    conditions: a new record's settings appear by themselves). Returns the chosen record."""
+    choice = config_input(section, name, label=label)
+    record = field_info(section, name)["registry"].get(choice)
+    if record.settings:
+        section_inputs(section, list(record.settings), columns=columns)
+    return record
 
 
 def section_inputs(section: str, names: list[str], *, columns: int = 2, overrides: Optional[dict[str, dict]] = None) -> None:

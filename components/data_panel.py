@@ -11,9 +11,12 @@ import streamlit as st
 from components import cached, state
 from components.safe import plain
 from core.config import DataConfig
-from core.data import Dataset
+from core.data import ColumnGuess, Dataset
 from core.datasets import BUILTIN_DATASETS
 from core.errors import UserError
+from core.results import BaselineResult
+from core.triage import TriageReport
+from core.vectorizing import VocabularyPreview
 
 MAX_UPLOAD_NOTE = "CSV, TSV or TXT; comma, semicolon, tab or pipe separated; any common encoding."
 
@@ -69,12 +72,12 @@ def column_pickers() -> Dataset | None:
     try:
         guess = cached.column_guess(source.source_id, table)
     except UserError as exc:
-        guess = {"text_column": columns[0], "label_column": columns[-1], "reason": ""}
+        guess = ColumnGuess(columns[0], columns[-1], "")
         guess_error = str(exc)
     else:
         guess_error = ""
-    text_column = config.data.text_column or guess["text_column"]
-    label_column = config.data.label_column or guess["label_column"]
+    text_column = config.data.text_column or guess.text_column
+    label_column = config.data.label_column or guess.label_column
     left, right = st.columns(2)
     version = state.widget_version()
     with left:
@@ -85,8 +88,8 @@ def column_pickers() -> Dataset | None:
         key = f"data_label_col_{version}"
         st.selectbox("Label column", columns, index=columns.index(label_column) if label_column in columns else 0,
                      key=key, on_change=_set_column, args=("label_column", key))
-    if guess.get("reason") and not (config.data.text_column or config.data.label_column):
-        st.caption(plain("Guessed: " + guess["reason"]))
+    if guess.reason and not (config.data.text_column or config.data.label_column):
+        st.caption(plain("Guessed: " + guess.reason))
     try:
         data = cached.dataset(source, config.data.text_column or text_column, config.data.label_column or label_column)
     except UserError as exc:
@@ -105,28 +108,29 @@ def _ratio(value: float) -> str:
     return f"{value:.1f}:1" if value < 10 else f"{value:,.0f}:1"
 
 
-def render_triage(report: dict, vocabulary_fn: Callable[[], dict], baseline_fn: Callable[[], dict]) -> None:
+def render_triage(report: TriageReport, vocabulary_fn: Callable[[], VocabularyPreview],
+                  baseline_fn: Callable[[], BaselineResult]) -> None:
     """The report, headline figures first; the length chart's training-split figures and the baseline (a model fit,
     the slow part) are computed only once the figures above them are on screen."""
-    source = report["source"]
+    source = report.source
     cols = st.columns(5)
-    cols[0].metric("Rows kept", f"{source['rows_kept']:,}", help="Rows with both a text and a label.")
-    cols[1].metric("Classes", len(report["classes"]))
-    cols[2].metric("Imbalance", _ratio(report["imbalance_ratio"]), help="Largest class ÷ smallest class.")
-    cols[3].metric("Majority-class accuracy", f"{report['majority_accuracy']:.1%}",
+    cols[0].metric("Rows kept", f"{source.rows_kept:,}", help="Rows with both a text and a label.")
+    cols[1].metric("Classes", len(report.classes))
+    cols[2].metric("Imbalance", _ratio(report.imbalance_ratio), help="Largest class ÷ smallest class.")
+    cols[3].metric("Majority-class accuracy", f"{report.majority_accuracy:.1%}",
                    help="What always predicting the largest class scores: any model must beat this.")
     baseline_slot = cols[4].empty()
     baseline_slot.metric("Baseline macro-F1", "…", help="Fitting the TF-IDF + logistic-regression baseline…")
-    dropped = source["rows_missing_text"] + source["rows_missing_label"]
-    details = [f"{source['rows_read']:,} rows read"]
+    dropped = source.rows_missing_text + source.rows_missing_label
+    details = [f"{source.rows_read:,} rows read"]
     if dropped:
-        details.append(f"{source['rows_missing_text']:,} dropped without text, {source['rows_missing_label']:,} without label")
-    if source["malformed_lines_skipped"]:
-        details.append(f"{source['malformed_lines_skipped']:,} malformed lines skipped")
-    if source["encoding"] not in ("builtin", ""):
-        details.append(f"encoding {source['encoding']}, delimiter {source['delimiter']!r}")
+        details.append(f"{source.rows_missing_text:,} dropped without text, {source.rows_missing_label:,} without label")
+    if source.malformed_lines_skipped:
+        details.append(f"{source.malformed_lines_skipped:,} malformed lines skipped")
+    if source.encoding not in ("builtin", ""):
+        details.append(f"encoding {source.encoding}, delimiter {source.delimiter!r}")
     st.caption(plain("; ".join(details)))
-    for warning in report["warnings"]:
+    for warning in report.warnings:
         st.warning(plain(warning))
 
     from components import charts  # Altair loads after the figures above are on screen
@@ -135,54 +139,54 @@ def render_triage(report: dict, vocabulary_fn: Callable[[], dict], baseline_fn: 
     left, right = st.columns(2)
     with left:
         st.subheader("Class distribution")
-        st.altair_chart(charts.class_distribution(report["classes"]), width="stretch")
+        st.altair_chart(charts.class_distribution([c.to_dict() for c in report.classes]), width="stretch")
     with right:
         st.subheader("Text length")
         st.altair_chart(
-            charts.length_histogram(vocabulary["train_lengths"], max_length=vocabulary["max_length"],
-                                    truncated_share=vocabulary["truncated_share"]),
+            charts.length_histogram(vocabulary.train_lengths, max_length=vocabulary.max_length,
+                                    truncated_share=vocabulary.truncated_share),
             width="stretch",
         )
-        overall = report["lengths"]["overall"]
+        overall = report.lengths.overall
         st.caption(plain(f"Tokens per text after preprocessing (training split): median {overall.get('p50', 0):.0f}, "
                          f"95th percentile {overall.get('p95', 0):.0f}, longest {overall.get('max', 0)}. "
-                         f"Vocabulary: {report['vocabulary_size']:,} distinct tokens."))
+                         f"Vocabulary: {report.vocabulary_size:,} distinct tokens."))
     _per_class_lengths(report)
     _duplicates_and_conflicts(report)
-    if report["small_classes"]:
+    if report.small_classes:
         st.subheader("Small classes")
-        st.dataframe(pd.DataFrame(report["small_classes"]), hide_index=True, width="stretch")
+        st.dataframe(pd.DataFrame([c.to_dict() for c in report.small_classes]), hide_index=True, width="stretch")
     baseline_expander = st.empty()
     baseline = baseline_fn()
-    if baseline.get("available"):
-        baseline_slot.metric("Baseline macro-F1", f"{baseline['macro_f1']:.3f}",
-                             help=f"{baseline['description']}, trained on the training split and scored on the test split the LSTM will use.")
+    if baseline.available:
+        baseline_slot.metric("Baseline macro-F1", f"{baseline.macro_f1:.3f}",
+                             help=f"{baseline.description}, fitted on {baseline.fitted_on} and scored on the test split the LSTM will use.")
         with baseline_expander.expander("Baseline per class"):
-            st.dataframe(pd.DataFrame(baseline["per_class"]).round(3), hide_index=True, width="stretch")
+            st.dataframe(pd.DataFrame([c.to_dict() for c in baseline.per_class]).round(3), hide_index=True, width="stretch")
     else:
         baseline_slot.metric("Baseline macro-F1", "n/a", help="No baseline: the training texts are empty after preprocessing.")
 
 
-def _per_class_lengths(report: dict) -> None:
-    rows = [{"class": name, **stats} for name, stats in report["lengths"]["per_class"].items()]
+def _per_class_lengths(report: TriageReport) -> None:
+    rows = [{"class": name, **stats} for name, stats in report.lengths.per_class.items()]
     with st.expander("Length percentiles per class"):
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 
-def _duplicates_and_conflicts(report: dict) -> None:
-    duplicates, conflicts = report["duplicates"], report["conflicts"]
+def _duplicates_and_conflicts(report: TriageReport) -> None:
+    duplicates, conflicts = report.duplicates, report.conflicts
     left, right = st.columns(2)
     with left:
         st.subheader("Duplicates")
-        st.caption(plain(f"{duplicates['exact_duplicate_rows']:,} rows repeat an earlier row exactly; "
-                         f"{duplicates['repeated_texts']:,} texts occur more than once."))
-        if duplicates["examples"]:
-            st.dataframe(pd.DataFrame(duplicates["examples"]), hide_index=True, width="stretch")
+        st.caption(plain(f"{duplicates.exact_duplicate_rows:,} rows repeat an earlier row exactly; "
+                         f"{duplicates.repeated_texts:,} texts occur more than once."))
+        if duplicates.examples:
+            st.dataframe(pd.DataFrame([e.to_dict() for e in duplicates.examples]), hide_index=True, width="stretch")
     with right:
         st.subheader("Conflicting labels")
-        st.caption(plain(f"{conflicts['texts']:,} identical texts carry different labels ({conflicts['rows']:,} rows)."))
-        if conflicts["examples"]:
-            rows = [{"text": c["text"], "labels": ", ".join(f"{name} × {n}" for name, n in c["labels"].items())}
-                    for c in conflicts["examples"]]
+        st.caption(plain(f"{conflicts.texts:,} identical texts carry different labels ({conflicts.rows:,} rows)."))
+        if conflicts.examples:
+            rows = [{"text": c.text, "labels": ", ".join(f"{name} × {n}" for name, n in c.labels.items())}
+                    for c in conflicts.examples]
             st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 

@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from components import cached, state
-from components.config_widgets import config_input, recommended_button
+from components.config_widgets import choice_with_settings, config_input, recommended_button
 from components.safe import plain
 from core.data import Dataset
 
@@ -27,43 +27,28 @@ PRACTICE = """
 def architecture_inputs() -> None:
     left, right = st.columns(2)
     with left:
-        config_input("model", "embedding_dim", step=16)
-        config_input("model", "lstm_units", step=16)
-        config_input("model", "lstm_layers", slider=True)
+        config_input("model", "embedding_dim")
+        config_input("model", "lstm_units")
+        config_input("model", "lstm_layers")
         config_input("model", "bidirectional")
     with right:
-        config_input("model", "dropout", slider=True)
-        recurrent = config_input("model", "recurrent_dropout", slider=True)
+        config_input("model", "dropout")
+        recurrent = config_input("model", "recurrent_dropout")
         if recurrent > 0:
             st.warning("Recurrent dropout disables the fused cuDNN kernel and the unmasked fast path: expect training several times slower.")
-        config_input("model", "l2", format="%.5f", step=1e-4)
-    attention = config_input("model", "attention")
-    if attention != "none":
-        cols = st.columns(2)
-        with cols[0]:
-            config_input("model", "attention_units", step=16)
-        if attention == "multihead":
-            with cols[1]:
-                config_input("model", "attention_heads")
+        config_input("model", "l2")
+    attention = choice_with_settings("model", "attention", columns=2)
+    st.caption(plain(attention.texts.what))
 
 
 def training_inputs() -> None:
     left, right = st.columns(2)
     with left:
-        optimizer = config_input("training", "optimizer")
-        config_input("training", "learning_rate", format="%.5f", step=1e-4)
-        if optimizer == "adamw":
-            config_input("training", "weight_decay", format="%.5f", step=1e-4)
-        if optimizer == "sgd":
-            config_input("training", "momentum", step=0.05)
-        schedule = config_input("training", "lr_schedule")
-        if schedule == "exponential":
-            config_input("training", "decay_rate", step=0.05)
-        if schedule == "plateau":
-            config_input("training", "plateau_factor", step=0.05)
-            config_input("training", "plateau_patience")
+        choice_with_settings("training", "optimizer")
+        config_input("training", "learning_rate")
+        choice_with_settings("training", "lr_schedule")
     with right:
-        config_input("training", "batch_size", step=16)
+        config_input("training", "batch_size")
         config_input("training", "epochs")
         if config_input("training", "early_stopping"):
             config_input("training", "monitor")
@@ -72,21 +57,20 @@ def training_inputs() -> None:
 
 def size_and_estimate(data: Dataset, key: str) -> None:
     from core.estimate import estimate_epoch, format_seconds, model_summary, parameter_count
-    from core.resampling import SYNTHETIC
 
     config = state.config()
     vocabulary = cached.vocabulary_for(key, data, config)
-    shape = dict(vocab_size=vocabulary["vocabulary_size"], num_classes=len(data.class_names), max_length=vocabulary["max_length"])
-    rows_after = None
-    if config.resampling.strategy in SYNTHETIC or config.resampling.strategy == "random_over":
-        counts = pd.Series(data.y[cached.split_for(key, data, config)["train"]]).value_counts()
-        rows_after = int(counts.max() * len(counts))
-    estimate = estimate_epoch(config, train_rows=vocabulary["train_rows"], rows_after_resampling=rows_after, **shape)
-    cols = st.columns(3)
+    train_counts = cached.split_for(key, data, config).class_counts("train", data.y, len(data.class_names))
+    shape = dict(vocab_size=vocabulary.vocabulary_size, num_classes=len(data.class_names), max_length=vocabulary.max_length)
+    estimate = estimate_epoch(config, train_counts=train_counts, **shape)
+    cols = st.columns(4)
     cols[0].metric("Parameters", f"{parameter_count(config.model, **shape):,}")
-    cols[1].metric("Per epoch (estimate)", format_seconds(estimate.seconds_per_epoch),
+    prefix = {"at most": "≤ ", "about": "≈ "}.get(estimate.rows_kind, "")
+    cols[1].metric("Rows per epoch", f"{prefix}{estimate.rows_trained:,}",
+                   help="Training rows after the chosen resampling (the resampler's own preview).")
+    cols[2].metric("Per epoch (estimate)", format_seconds(estimate.seconds_per_epoch),
                    help=f"About {estimate.samples_per_second:,.0f} samples/s on a 2-core CPU like this server's.")
-    cols[2].metric("Memory (estimate)", f"{estimate.memory_mb:,.0f} MB")
+    cols[3].metric("Memory (estimate)", f"{estimate.memory_mb:,.0f} MB")
     folds = max(1, config.split.k_folds)
     total = estimate.seconds_per_epoch * config.training.epochs * folds
     st.caption(plain(f"Up to {config.training.epochs} epochs" + (f" × {folds} folds" if folds > 1 else "") +

@@ -6,9 +6,11 @@ import pandas as pd
 import streamlit as st
 
 from components import cached, state
-from components.config_widgets import config_input, section_inputs
+from components.config_widgets import choice_with_settings, config_input, section_inputs
 from components.safe import plain
 from core.data import Dataset
+from core.preprocessing import PreprocessingReport
+from core.vectorizing import VocabularyPreview
 
 PREVIEW_ROWS = 8
 
@@ -21,7 +23,8 @@ def toggles() -> None:
     with right:
         remove = config_input("preprocessing", "remove_stopwords")
         config_input("preprocessing", "keep_negations", disabled=not remove)
-        config_input("preprocessing", "normalizer")
+        normalizer = choice_with_settings("preprocessing", "normalizer")
+        st.caption(plain(f"{normalizer.texts.what} Risk: {normalizer.texts.risk}"))
 
 
 def vectorizing_inputs() -> None:
@@ -45,19 +48,19 @@ def before_after(data: Dataset, processed: list[str]) -> None:
         st.rerun()
 
 
-def figures(report: dict, vocabulary: dict) -> None:
+def figures(report: PreprocessingReport, vocabulary: VocabularyPreview) -> None:
     cols = st.columns(4)
-    cols[0].metric("Vocabulary (training split)", f"{vocabulary['vocabulary_size']:,}",
-                   help=f"{vocabulary['distinct_train_tokens']:,} distinct training tokens; the vocabulary keeps the most frequent, "
+    cols[0].metric("Vocabulary (training split)", f"{vocabulary.vocabulary_size:,}",
+                   help=f"{vocabulary.distinct_train_tokens:,} distinct training tokens; the vocabulary keeps the most frequent, "
                         "plus padding and an out-of-vocabulary token.")
-    cols[1].metric("Out-of-vocabulary rate", f"{vocabulary['oov_rate_validation']:.1%}",
+    cols[1].metric("Out-of-vocabulary rate", f"{vocabulary.oov_rate_validation:.1%}",
                    help="Share of validation-split tokens the training vocabulary does not know.")
-    cols[2].metric("Max length", vocabulary["max_length"],
-                   help=f"Suggested {vocabulary['suggested_max_length']} from the training lengths.")
-    cols[3].metric("Texts truncated", f"{vocabulary['truncated_share']:.1%}")
-    stop_words = report["stopword_source"] or "off"
-    st.caption(plain(f"Stop words: {stop_words}. Normalizer: {report['normalizer']}. "
-                     f"Negations {'kept' if report['negations_kept'] else 'removed'}."))
+    cols[2].metric("Max length", vocabulary.max_length,
+                   help=f"Suggested {vocabulary.suggested_max_length} from the training lengths.")
+    cols[3].metric("Texts truncated", f"{vocabulary.truncated_share:.1%}")
+    stop_words = report.stopword_source or "off"
+    st.caption(plain(f"Stop words: {stop_words}. Normalizer: {report.normalizer}. "
+                     f"Negations {'kept' if report.negations_kept else 'removed'}."))
 
 
 def render(data: Dataset, key: str) -> None:

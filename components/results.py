@@ -16,54 +16,47 @@ import streamlit as st
 from components import cached, charts, state
 from components.safe import plain
 from core.errors import UserError
+from core.results import Prediction, RunMetrics
 from core.runs import list_runs
 
 
-def runs_dir() -> str:
-    return os.environ.get("LSTM_TEXT_LAB_RUNS", "runs")
-
-
 def run_picker() -> Optional[str]:
-    runs = list_runs(runs_dir())
+    runs = list_runs()
     if not runs:
         st.info("No saved runs yet: train one on the Train page.")
         return None
     paths = [str(run.path) for run in runs]
     selected = state.selected_run()
     index = paths.index(selected) if selected in paths else 0
-    labels = {str(run.path): f"{run.run_id} · {run.info.get('data', '')} · macro-F1 {run.info.get('test_macro_f1', 0):.3f}"
-              for run in runs}
+    labels = {str(run.path): f"{run.run_id} · {run.info.data} · macro-F1 {run.info.test_macro_f1:.3f}" for run in runs}
     choice = st.selectbox("Run", paths, index=index, format_func=labels.get, key=state.run_picker_key())
     state.select_run(choice, from_picker=True)
     return choice
 
 
-def headline(metrics: dict, imbalanced: bool) -> None:
-    test, baseline = metrics["test"], metrics.get("baseline") or {}
-    order = ["macro_f1", "accuracy", "balanced_accuracy", "weighted_f1"] if imbalanced else ["accuracy", "macro_f1", "balanced_accuracy", "weighted_f1"]
+def headline(metrics: RunMetrics) -> None:
+    test, baseline = metrics.test, metrics.baseline
+    order = ["macro_f1", "accuracy", "balanced_accuracy", "weighted_f1"] if metrics.imbalanced else ["accuracy", "macro_f1", "balanced_accuracy", "weighted_f1"]
     names = {"macro_f1": "Macro-F1", "accuracy": "Accuracy", "balanced_accuracy": "Balanced accuracy", "weighted_f1": "Weighted F1"}
     cols = st.columns(len(order))
     for col, key in zip(cols, order):
-        delta = None
-        if baseline.get("available") and key in baseline:
-            delta = f"{test[key] - baseline[key]:+.3f} vs baseline"
-        col.metric(names[key], f"{test[key]:.3f}", delta=delta)
-    if baseline.get("available"):
-        st.caption(plain(f"Baseline: {baseline['description']} on the same split — macro-F1 {baseline['macro_f1']:.3f}, "
-                         f"accuracy {baseline['accuracy']:.3f}. Majority class '{metrics['majority']['class']}' alone "
-                         f"scores accuracy {metrics['majority']['accuracy']:.3f}."))
-    training = metrics["training"]
-    status = "stopped by request" if training["stopped_by_user"] else ("early-stopped" if training["early_stopped"] else "completed")
-    st.caption(plain(f"{training['epochs_run']} epoch(s), {status}" +
-                     (f", best epoch {training['best_epoch']}" if training.get("best_epoch") else "") +
-                     f"; {training['parameters']:,} parameters; {training['train_seconds']:.0f} s of training."))
+        delta = metrics.baseline_delta(key)
+        col.metric(names[key], f"{getattr(test, key):.3f}", delta=None if delta is None else f"{delta:+.3f} vs baseline")
+    if baseline.available:
+        st.caption(plain(f"Baseline: {baseline.description}, fitted on {baseline.fitted_on} and scored on the same test rows "
+                         f"— macro-F1 {baseline.macro_f1:.3f}, accuracy {baseline.accuracy:.3f}. Majority class "
+                         f"'{metrics.majority.name}' alone scores accuracy {metrics.majority.accuracy:.3f}."))
+    training = metrics.training
+    st.caption(plain(f"{training.epochs_run} epoch(s), {training.status_words}" +
+                     (f", best epoch {training.best_epoch}" if training.best_epoch else "") +
+                     f"; {training.parameters:,} parameters; {training.train_seconds:.0f} s of training."))
 
 
-def confusion(metrics: dict, predictions: list[dict]) -> None:
-    matrix = metrics["test"]["confusion"]
+def confusion(metrics: RunMetrics, predictions: list[Prediction]) -> None:
+    matrix = metrics.test.confusion
     mode = st.segmented_control("Show", ["counts", "percent"], default="counts", key="cm_mode",
                                 format_func={"counts": "Counts", "percent": "Row-normalized"}.get) or "counts"
-    chart = charts.confusion_matrix(matrix["labels"], matrix["counts"], matrix["normalized"], mode=mode)
+    chart = charts.confusion_matrix(matrix.labels, matrix.counts, matrix.normalized, mode=mode)
     # Natural size: each cell is a fixed step, and stretching to a narrow column would squeeze the cells to nothing.
     event = st.altair_chart(chart, on_select="rerun", key="cm_chart", width="content")
     chosen = _chosen_cell(event)
@@ -71,10 +64,10 @@ def confusion(metrics: dict, predictions: list[dict]) -> None:
         st.caption("Click a cell to list its examples.")
         return
     true_label, predicted_label = chosen
-    rows = [p for p in predictions if p["true"] == true_label and p["predicted"] == predicted_label]
+    rows = [p for p in predictions if p.true == true_label and p.predicted == predicted_label]
     st.markdown(f"**{len(rows)}** test example(s) of class **{plain(true_label)}** predicted as **{plain(predicted_label)}**")
     if rows:
-        table = pd.DataFrame(rows)[["text", "confidence"]].sort_values("confidence", ascending=False)
+        table = pd.DataFrame([{"text": p.text, "confidence": p.confidence} for p in rows]).sort_values("confidence", ascending=False)
         st.dataframe(table, hide_index=True, width="stretch")
 
 
@@ -89,8 +82,8 @@ def _chosen_cell(event) -> Optional[tuple[str, str]]:
     return None
 
 
-def per_class(metrics: dict) -> None:
-    per_class_rows = metrics["test"]["per_class"]
+def per_class(metrics: RunMetrics) -> None:
+    per_class_rows = [row.to_dict() for row in metrics.test.per_class]
     st.altair_chart(charts.per_class_scores(per_class_rows), width="stretch")
     st.dataframe(pd.DataFrame(per_class_rows).round(3), hide_index=True, width="stretch")
 
@@ -109,7 +102,7 @@ def heatmap(result: dict, *, key: str) -> None:
         st.caption(f"Shading: {what}. Hover a token for its value.")
 
 
-def predictions_download(run_dir: str, predictions: list[dict], class_names: list[str]) -> None:
+def predictions_download(run_dir: str, predictions: list[Prediction], class_names: list[str]) -> None:
     from core.export import predictions_csv
 
     st.download_button("Download test predictions (CSV)", data=predictions_csv(predictions, class_names),
@@ -118,18 +111,18 @@ def predictions_download(run_dir: str, predictions: list[dict], class_names: lis
                             "a spreadsheet would run as formulas are prefixed with an apostrophe.")
 
 
-def misclassified(run_dir: str, predictions: list[dict], has_attention: bool) -> None:
+def misclassified(run_dir: str, predictions: list[Prediction], has_attention: bool) -> None:
     if not predictions:
         st.info("The test split of this run is empty.")
         return
-    wrong = [p for p in predictions if p["true"] != p["predicted"]]
+    wrong = [p for p in predictions if not p.correct]
     if wrong:
         st.caption(plain(f"{len(wrong)} of {len(predictions)} test examples are misclassified; the most confident mistakes "
                          "come first. Select a row to see which tokens drove the prediction."))
     else:
         st.success("No test example is misclassified; here are the correct ones, least confident first.")
-    shown = wrong or sorted(predictions, key=lambda p: p["confidence"])
-    table = pd.DataFrame(shown)[["text", "true", "predicted", "confidence"]]
+    shown = wrong or sorted(predictions, key=lambda p: p.confidence)
+    table = pd.DataFrame([{"text": p.text, "true": p.true, "predicted": p.predicted, "confidence": p.confidence} for p in shown])
     table = table.sort_values("confidence", ascending=not wrong).reset_index(drop=True)
     event = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun",
                          selection_mode="single-row", key="wrong_table")
@@ -167,26 +160,24 @@ def typed_text(run_dir: str, has_attention: bool) -> None:
     heatmap(result, key="token_heatmap_typed")
 
 
-def curves_and_audit(record: dict) -> None:
-    metrics = record["metrics"]
-    history = record["history"]
-    best = metrics["training"].get("best_epoch")
+def curves_and_audit(run) -> None:
+    metrics, history = run.metrics, run.history
+    best = metrics.training.best_epoch
     left, right = st.columns(2)
     with left:
         st.altair_chart(charts.training_curves(history, metric="loss", best_epoch=best), width="stretch")
     with right:
         st.altair_chart(charts.training_curves(history, metric="accuracy", best_epoch=best), width="stretch")
-    split = metrics["split"]
-    resampling = metrics["resampling"]
-    stages = {"train (before)": resampling["train_before"], "train (after)": resampling["train_after"],
-              "validation": split["validation"], "test": split["test"]}
-    st.altair_chart(charts.split_counts(split["class_names"], stages), width="stretch")
-    st.caption(plain(f"Resampling: {resampling['method']}." + (" " + " ".join(resampling["notes"]) if resampling["notes"] else "")))
-    if "folds" in metrics:
-        folds = metrics["folds"]
-        rows = [{"fold": f["fold"], "epochs": f["epochs"], **{f"test {k}": v for k, v in f["test"].items()}} for f in folds["per_fold"]]
+    split, resampling = metrics.split, metrics.resampling
+    stages = {"train (before)": resampling.train_before, "train (after)": resampling.train_after,
+              "validation": split.validation, "test": split.test}
+    st.altair_chart(charts.split_counts(split.class_names, stages), width="stretch")
+    st.caption(plain(f"Resampling: {resampling.method}." + (" " + " ".join(resampling.notes) if resampling.notes else "")))
+    folds = metrics.folds
+    if folds is not None:
+        rows = [{"fold": f.fold, "epochs": f.epochs, **{f"test {k}": v for k, v in f.test.items()}} for f in folds.per_fold]
         st.dataframe(pd.DataFrame(rows).round(3), hide_index=True, width="stretch")
-        summary = folds["test"]["macro_f1"]
-        st.caption(plain(f"{folds['k']}-fold test macro-F1: {summary['mean']:.3f} ± {summary['sd']:.3f} (mean ± sd); "
+        summary = folds.test["macro_f1"]
+        st.caption(plain(f"{folds.k}-fold test macro-F1: {summary.mean:.3f} ± {summary.sd:.3f} (mean ± sd); "
                          "the run keeps the fold model with the best held-out macro-F1."))
 

@@ -11,7 +11,6 @@ import streamlit as st
 
 from components import cached, charts, state
 from components.common import PAGES
-from components.results import runs_dir
 from components.safe import plain
 from core.config import ExperimentConfig
 from core.errors import ConfigError, UserError
@@ -20,22 +19,22 @@ from core.runs import delete_run, list_runs, zip_run
 
 def runs_table() -> list[str]:
     """The table of runs; returns the folders of the selected rows."""
-    runs = list_runs(runs_dir())
+    runs = list_runs()
     if not runs:
         st.info("No saved runs yet: train one on the Train page.")
         return []
     rows = []
     for run in runs:
-        info, settings = run.info, run.info.get("settings", {})
+        info, settings = run.info, run.info.settings
         # Scores first, next to the run's name (which already holds its date and time): on a narrow screen they
         # are what stays in view.
         rows.append({
-            "run": run.run_id, "macro-F1": info.get("test_macro_f1"), "baseline macro-F1": info.get("baseline_macro_f1"),
-            "accuracy": info.get("test_accuracy"), "data": info.get("data", ""), "status": info.get("status", ""),
+            "run": run.run_id, "macro-F1": info.test_macro_f1, "baseline macro-F1": info.baseline_macro_f1,
+            "accuracy": info.test_accuracy, "data": info.data, "status": info.status,
             "resampling": settings.get("resampling"), "layers": settings.get("lstm_layers"),
             "units": settings.get("lstm_units"), "bidirectional": settings.get("bidirectional"),
             "attention": settings.get("attention"), "dropout": settings.get("dropout"), "optimizer": settings.get("optimizer"),
-            "epochs": info.get("epochs_run"), "seconds": info.get("duration_s"), "created": info.get("created", ""),
+            "epochs": info.epochs_run, "seconds": info.duration_s, "created": info.created,
         })
     table = pd.DataFrame(rows)
     st.caption("Select one run to download or reuse it, several to compare them.")
@@ -50,16 +49,16 @@ def runs_table() -> list[str]:
 
 
 def compare(run_dirs: list[str]) -> None:
-    records = {Path(d).name: cached.run_record_for(d) for d in run_dirs}
+    records = {Path(d).name: cached.run_for(d) for d in run_dirs}
     for metric in ("loss", "accuracy"):
-        st.altair_chart(charts.run_curves([{"run": name, "history": r["history"]} for name, r in records.items()], metric=metric),
+        st.altair_chart(charts.run_curves([{"run": name, "history": r.history} for name, r in records.items()], metric=metric),
                         width="stretch")
-    metric_rows = [{"run": name, "metric": label, "value": r["metrics"]["test"][key]}
+    metric_rows = [{"run": name, "metric": label, "value": getattr(r.metrics.test, key)}
                    for name, r in records.items()
                    for key, label in (("macro_f1", "macro-F1"), ("accuracy", "accuracy"), ("balanced_accuracy", "balanced accuracy"))]
     st.altair_chart(charts.metric_comparison(metric_rows), width="stretch")
     st.markdown("**Settings that differ**")
-    flat = {name: _flatten(r["config"]) for name, r in records.items()}
+    flat = {name: _flatten(r.config.to_dict()) for name, r in records.items()}
     keys = sorted({k for f in flat.values() for k in f})
     differing = [k for k in keys if len({json.dumps(f.get(k)) for f in flat.values()}) > 1]
     if differing:
@@ -101,21 +100,21 @@ def _open_in_evaluate(run_dir: str) -> None:
 
 def single_run_actions(run_dir: str) -> None:
     name = Path(run_dir).name
-    record = cached.run_record_for(run_dir)
+    run = cached.run_for(run_dir)
     cols = st.columns(4)
     cols[0].download_button("Download run (.zip)", data=zip_run(run_dir), file_name=f"{name}.zip", mime="application/zip",
                             key="download_zip")
-    cols[1].download_button("Download config (.json)", data=json.dumps(record["config"], indent=2), file_name=f"{name}-config.json",
+    cols[1].download_button("Download config (.json)", data=run.config.to_json(), file_name=f"{name}-config.json",
                             mime="application/json", key="download_config")
     if cols[2].button("Load config into widgets", key="load_run_config"):
-        _load_config(ExperimentConfig.from_dict(record["config"]), f"run {name}")
+        _load_config(run.config, f"run {name}")
         st.rerun()
     if cols[3].button("Open in Evaluate", key="open_evaluate", on_click=_open_in_evaluate, args=(run_dir,)):
         st.switch_page(PAGES["evaluate"])
     with st.expander("Delete this run"):
         if st.button("Delete permanently", key="delete_run", type="secondary"):
             try:
-                delete_run(run_dir, runs_dir())
+                delete_run(run_dir)
             except UserError as exc:
                 st.error(plain(exc))
             else:

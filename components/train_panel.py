@@ -16,12 +16,9 @@ from components.safe import plain
 from core.data import Dataset
 from core.estimate import format_seconds
 from core.jobs import TrainingJob, describe, spec_for
+from core.runs import runs_dir
 
 POLL_SECONDS = 0.5
-
-
-def runs_dir() -> str:
-    return os.environ.get("LSTM_TEXT_LAB_RUNS", "runs")
 
 
 def settings_summary(data: Dataset) -> None:
@@ -117,7 +114,7 @@ def _outcome(view) -> None:
     elif view.status in ("finished", "stopped") and view.run_dir:
         verb = "stopped early by request" if view.status == "stopped" else "finished"
         st.success(plain(f"Training {verb}; the run is saved as {os.path.basename(view.run_dir)}."))
-        st.page_link(PAGES["evaluate"], label="See the results", icon="🎯")
+        st.page_link(PAGES["evaluate"], label="See the results", icon=":material/target:")
     elif view.status == "stopped":
         st.info("The queued training was cancelled before it started.")
 

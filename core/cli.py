@@ -78,15 +78,31 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("--runs-dir", default=None, help="runs folder (default: runs/)")
     runs.add_argument("--json", action="store_true", help="print JSON")
 
-    config = commands.add_parser("config", help="print the default experiment config")
-    config.add_argument("--defaults", action="store_true", required=True, help="print the defaults as JSON")
+    config = commands.add_parser("config", help="print the default experiment config, or every setting's schema",
+                                 epilog=_choices_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
+    shown = config.add_mutually_exclusive_group(required=True)
+    shown.add_argument("--defaults", action="store_true", help="print the defaults as JSON")
+    shown.add_argument("--schema", action="store_true", help="print every setting with its help, default, choices and limits as JSON")
     return parser
 
 
-def runs_dir_from(argument: Optional[str]) -> Path:
-    from core.runs import DEFAULT_RUNS_DIR
+def _choices_epilog() -> str:
+    """The settings that take a choice, each choice with its title (read from the registries at call time)."""
+    from core.config import config_schema
 
-    return Path(argument or os.environ.get("LSTM_TEXT_LAB_RUNS") or DEFAULT_RUNS_DIR)
+    lines = ["settings with choices (--set SECTION.FIELD=CHOICE):"]
+    for entry in config_schema():
+        if entry.get("choices"):
+            titles = entry.get("titles", {})
+            choices = ", ".join(f"{key} ({titles[key]})" if key in titles else key for key in entry["choices"])
+            lines.append(f"  {entry['setting']}: {choices}")
+    return "\n".join(lines)
+
+
+def runs_dir_from(argument: Optional[str]) -> Path:
+    from core.runs import runs_dir
+
+    return runs_dir(argument)
 
 
 def _load_config(args: argparse.Namespace):
@@ -134,27 +150,28 @@ def _load_dataset(args: argparse.Namespace, config):
 
 def _print_inspect(report) -> None:
     source = report.source
-    print(f"{source['name']}: {source['rows_kept']} rows kept of {source['rows_read']} "
-          f"({source['rows_missing_text']} without text, {source['rows_missing_label']} without label, "
-          f"{source['malformed_lines_skipped']} malformed lines skipped); encoding {source['encoding']}, "
-          f"delimiter {source['delimiter']!r}")
-    print(f"text column: {source['text_column']!r}   label column: {source['label_column']!r}")
+    print(f"{source.name}: {source.rows_kept} rows kept of {source.rows_read} "
+          f"({source.rows_missing_text} without text, {source.rows_missing_label} without label, "
+          f"{source.malformed_lines_skipped} malformed lines skipped); encoding {source.encoding}, "
+          f"delimiter {source.delimiter!r}")
+    print(f"text column: {source.text_column!r}   label column: {source.label_column!r}")
     print(f"\nclasses ({len(report.classes)}), imbalance {report.imbalance_ratio:.1f}:1, "
           f"majority-class accuracy {report.majority_accuracy:.3f}")
-    width = max(len(c["class"]) for c in report.classes)
+    width = max(len(c.name) for c in report.classes)
     for row in report.classes:
-        print(f"  {row['class']:<{width}}  {row['count']:>7}  {row['share']:6.1%}")
-    overall = report.lengths["overall"]
+        print(f"  {row.name:<{width}}  {row.count:>7}  {row.share:6.1%}")
+    overall = report.lengths.overall
     print(f"\ntokens per text (after preprocessing): median {overall.get('p50', 0):.0f}, p95 {overall.get('p95', 0):.0f}, "
           f"max {overall.get('max', 0)}; vocabulary {report.vocabulary_size} distinct tokens")
     suggestion = report.suggested_max_length
-    print(f"suggested max length {suggestion['max_length']} (p{suggestion['percentile']:.0f}; truncates {suggestion['truncated_share']:.1%})")
+    print(f"suggested max length {suggestion.max_length} (p{suggestion.percentile:.0f}; truncates {suggestion.truncated_share:.1%})")
     duplicates, conflicts = report.duplicates, report.conflicts
-    print(f"exact duplicate rows {duplicates['exact_duplicate_rows']}; texts with conflicting labels {conflicts['texts']} ({conflicts['rows']} rows)")
+    print(f"exact duplicate rows {duplicates.exact_duplicate_rows}; texts with conflicting labels {conflicts.texts} ({conflicts.rows} rows)")
     for small in report.small_classes:
-        print(f"  small class {small['class']!r} ({small['rows']} rows): {small['action']}")
-    if report.baseline and report.baseline.get("available"):
-        print(f"\nbaseline ({report.baseline['description']}): macro-F1 {report.baseline['macro_f1']:.3f}, accuracy {report.baseline['accuracy']:.3f}")
+        print(f"  small class {small.name!r} ({small.rows} rows): {small.action}")
+    if report.baseline and report.baseline.available:
+        print(f"\nbaseline ({report.baseline.description}, fitted on {report.baseline.fitted_on}): "
+              f"macro-F1 {report.baseline.macro_f1:.3f}, accuracy {report.baseline.accuracy:.3f}")
     for warning in report.warnings:
         print(f"warning: {warning}")
 
@@ -220,13 +237,14 @@ class _ProgressPrinter:
 
 def train_json(result) -> dict:
     """The machine-readable result of ``train --json``."""
-    metrics = result.metrics
+    metrics = result.metrics.to_dict()
+    keys = ("test", "validation", "baseline", "majority", "training", "resampling", "split", "vectorizing", "preprocessing")
     return {
         "run_dir": str(result.run_dir) if result.run_dir else None,
         "status": result.status,
         "duration_s": round(result.duration_s, 2),
-        **{key: metrics[key] for key in ("test", "validation", "baseline", "majority", "training", "resampling", "split", "vectorizing", "preprocessing") if key in metrics},
-        **({"folds": metrics["folds"]} if "folds" in metrics else {}),
+        **{key: metrics[key] for key in keys},
+        **({"folds": metrics["folds"]} if metrics.get("folds") else {}),
     }
 
 
@@ -238,18 +256,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"training on {dataset.source_name}: {len(dataset.texts)} rows, {len(dataset.class_names)} classes "
           f"(text {dataset.text_column!r}, label {dataset.label_column!r})", file=sys.stderr)
     result = run_experiment(dataset, config, listener=_ProgressPrinter(), runs_dir=runs_dir_from(args.runs_dir))
-    test, baseline = result.metrics["test"], result.metrics["baseline"]
+    test, baseline = result.metrics.test, result.metrics.baseline
     if args.json:
         print(json.dumps(train_json(result), ensure_ascii=False))
         return 0
-    print(f"test accuracy {test['accuracy']:.3f}  balanced accuracy {test['balanced_accuracy']:.3f}  "
-          f"macro-F1 {test['macro_f1']:.3f}  weighted-F1 {test['weighted_f1']:.3f}")
-    if baseline.get("available"):
-        print(f"baseline (TF-IDF + LR) macro-F1 {baseline['macro_f1']:.3f}  accuracy {baseline['accuracy']:.3f}")
-    width = max(len(row["class"]) for row in test["per_class"])
+    print(f"test accuracy {test.accuracy:.3f}  balanced accuracy {test.balanced_accuracy:.3f}  "
+          f"macro-F1 {test.macro_f1:.3f}  weighted-F1 {test.weighted_f1:.3f}")
+    if baseline.available:
+        print(f"baseline (TF-IDF + LR, fitted on {baseline.fitted_on}) macro-F1 {baseline.macro_f1:.3f}  accuracy {baseline.accuracy:.3f}")
+    width = max(len(row.name) for row in test.per_class)
     print(f"  {'class':<{width}}  precision  recall     f1  support")
-    for row in test["per_class"]:
-        print(f"  {row['class']:<{width}}  {row['precision']:9.3f}  {row['recall']:6.3f}  {row['f1']:5.3f}  {row['support']:7d}")
+    for row in test.per_class:
+        print(f"  {row.name:<{width}}  {row.precision:9.3f}  {row.recall:6.3f}  {row.f1:5.3f}  {row.support:7d}")
     print(f"run saved to {result.run_dir}")
     return 0
 
@@ -279,21 +297,24 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
     runs = list_runs(runs_dir_from(args.runs_dir))
     if args.json:
-        print(json.dumps([{"path": str(run.path), **run.info} for run in runs], ensure_ascii=False))
+        print(json.dumps([{"path": str(run.path), **run.info.to_dict()} for run in runs], ensure_ascii=False))
         return 0
     if not runs:
         print(f"no runs in {runs_dir_from(args.runs_dir)}")
     for run in runs:
         info = run.info
-        print(f"{run.path}  {info.get('status', '?'):9}  macro-F1 {info.get('test_macro_f1', 0):.3f}  "
-              f"acc {info.get('test_accuracy', 0):.3f}  {info.get('data', '')}  {info.get('duration_s', 0):.0f}s")
+        print(f"{run.path}  {info.status:9}  macro-F1 {info.test_macro_f1:.3f}  "
+              f"acc {info.test_accuracy:.3f}  {info.data}  {info.duration_s:.0f}s")
     return 0
 
 
 def cmd_config(args: argparse.Namespace) -> int:
-    from core.config import ExperimentConfig
+    from core.config import ExperimentConfig, config_schema
 
-    print(ExperimentConfig().to_json())
+    if args.schema:
+        print(json.dumps(config_schema(), ensure_ascii=False, indent=1))
+    else:
+        print(ExperimentConfig().to_json())
     return 0
 
 
@@ -313,6 +334,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted; nothing was saved for the unfinished run.", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`... | head`): not an error worth a line
+        sys.stdout = open(os.devnull, "w")
+        return 0
     except MemoryError:
         print("error: out of memory; use a smaller file, a shorter vectorizing.max_length or a smaller model.", file=sys.stderr)
         return EXIT_USER_ERROR

@@ -14,27 +14,32 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union, get_args, get_origin
 
+from core.attention import ATTENTION_KINDS
 from core.errors import ConfigError
+from core.normalizers import NORMALIZERS
+from core.optimization import LR_SCHEDULES, OPTIMIZERS
+from core.registry import Registry
+from core.resampling import RESAMPLERS
 
-NORMALIZERS = ("none", "porter", "snowball", "lancaster", "lemmatize")
-RESAMPLING_STRATEGIES = (
-    "none",
-    "class_weights",
-    "random_over",
-    "random_under",
-    "smote",
-    "borderline_smote",
-    "adasyn",
-)
-ATTENTION_KINDS = ("none", "additive", "multihead")
-OPTIMIZERS = ("adam", "adamw", "rmsprop", "sgd")
-LR_SCHEDULES = ("constant", "exponential", "cosine", "plateau")
 MONITORS = ("val_loss", "val_accuracy", "val_macro_f1")
 
 
 def _field(default: Any, help: str, **limits: Any) -> Any:
-    """A dataclass field whose metadata holds help text and limits (choices, min, max)."""
+    """A dataclass field whose metadata holds help text, limits (choices, min, max) and widget hints (step,
+    format, slider) that every widget of the field follows.
+
+    ``choices`` may be a :class:`~core.registry.Registry`: its keys are read when needed, so a choice registered
+    later is valid (and offered by every widget) at once.
+    """
     return field(default=default, metadata={"help": help, **limits})
+
+
+def _resolved(metadata: Any) -> dict[str, Any]:
+    info = dict(metadata)
+    if isinstance(info.get("choices"), Registry):
+        info["registry"] = info["choices"]
+        info["choices"] = info["choices"].keys()
+    return info
 
 
 @dataclass(frozen=True)
@@ -60,18 +65,18 @@ class PreprocessingConfig:
 
 @dataclass(frozen=True)
 class VectorizingConfig:
-    max_vocab_size: int = _field(20000, "Largest vocabulary, counting padding and the out-of-vocabulary token.", min=3, max=1_000_000)
+    max_vocab_size: int = _field(20000, "Largest vocabulary, counting padding and the out-of-vocabulary token.", min=3, max=1_000_000, step=1000)
     min_token_frequency: int = _field(
         2, "Tokens seen fewer times in training become out-of-vocabulary (2 stops the model memorising one-off words).", min=1, max=1000
     )
     max_length: Optional[int] = _field(None, "Tokens kept per text; empty means the suggested length.", min=1, max=2000)
-    length_percentile: float = _field(95.0, "The suggested length covers this percentile of training lengths.", min=50.0, max=100.0)
+    length_percentile: float = _field(95.0, "The suggested length covers this percentile of training lengths.", min=50.0, max=100.0, step=1.0)
 
 
 @dataclass(frozen=True)
 class SplitConfig:
-    validation_fraction: float = _field(0.15, "Share of rows for validation (early stopping, curves).", min=0.05, max=0.5)
-    test_fraction: float = _field(0.2, "Share of rows sealed for the final test.", min=0.05, max=0.5)
+    validation_fraction: float = _field(0.15, "Share of rows for validation (early stopping, curves).", min=0.05, max=0.5, step=0.05, format="%.2f")
+    test_fraction: float = _field(0.2, "Share of rows sealed for the final test.", min=0.05, max=0.5, step=0.05, format="%.2f")
     k_folds: int = _field(0, "Stratified k-fold cross-validation on the non-test rows; 0 or 1 means off.", min=0, max=10)
 
 
@@ -80,7 +85,7 @@ class ResamplingConfig:
     strategy: str = _field(
         "class_weights",
         "How the training split is rebalanced; validation and test are never touched.",
-        choices=RESAMPLING_STRATEGIES,
+        choices=RESAMPLERS,
     )
     k_neighbors: int = _field(5, "Neighbours for SMOTE-family methods; lowered for tiny classes.", min=1, max=50)
     embedding_warmup_epochs: int = _field(
@@ -90,42 +95,45 @@ class ResamplingConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    embedding_dim: int = _field(128, "Size of each token's learned vector.", min=2, max=1024)
-    lstm_units: int = _field(64, "Units per LSTM layer (per direction).", min=1, max=1024)
-    lstm_layers: int = _field(1, "Stacked LSTM layers; two rarely beat one on small data.", min=1, max=4)
+    embedding_dim: int = _field(128, "Size of each token's learned vector.", min=2, max=1024, step=16)
+    lstm_units: int = _field(64, "Units per LSTM layer (per direction).", min=1, max=1024, step=16)
+    lstm_layers: int = _field(1, "Stacked LSTM layers; two rarely beat one on small data.", min=1, max=4, slider=True)
     bidirectional: bool = _field(True, "Read the text both ways; usually worth its 2x cost.")
     dropout: float = _field(
-        0.5, "Dropout after the embedding and each LSTM layer; 0.2-0.5 is typical, the high end for small datasets.", min=0.0, max=0.9
+        0.5, "Dropout after the embedding and each LSTM layer; 0.2-0.5 is typical, the high end for small datasets.", min=0.0, max=0.9,
+        slider=True,
     )
     recurrent_dropout: float = _field(
-        0.0, "Dropout inside the recurrence. Slow: it disables the fused cuDNN kernel.", min=0.0, max=0.9
+        0.0, "Dropout inside the recurrence. Slow: it disables the fused cuDNN kernel.", min=0.0, max=0.9, slider=True
     )
     attention: str = _field(
         "additive",
         "Additive attention pooling weighs tokens (and gives heatmaps); multihead adds self-attention first.",
         choices=ATTENTION_KINDS,
     )
-    attention_units: int = _field(64, "Hidden size of the additive attention scorer.", min=1, max=1024)
+    attention_units: int = _field(64, "Hidden size of the additive attention scorer.", min=1, max=1024, step=16)
     attention_heads: int = _field(4, "Heads of the multi-head self-attention.", min=1, max=16)
-    l2: float = _field(1e-4, "L2 penalty on the output layer's weights; 0 turns it off.", min=0.0, max=1.0)
+    l2: float = _field(1e-4, "L2 penalty on the output layer's weights; 0 turns it off.", min=0.0, max=1.0, step=1e-4, format="%.5f")
 
 
 @dataclass(frozen=True)
 class TrainingConfig:
     optimizer: str = _field("adam", "Adam is the dependable default; AdamW adds decoupled weight decay.", choices=OPTIMIZERS)
-    learning_rate: float = _field(2e-3, "Initial learning rate.", min=1e-6, max=1.0)
+    learning_rate: float = _field(2e-3, "Initial learning rate.", min=1e-6, max=1.0, step=1e-4, format="%.5f")
     lr_schedule: str = _field(
         "cosine", "How the learning rate changes: decaying schedules usually help Adam settle.", choices=LR_SCHEDULES
     )
-    decay_rate: float = _field(0.9, "Exponential schedule: factor applied each epoch.", min=0.01, max=1.0)
-    plateau_factor: float = _field(0.5, "Reduce-on-plateau: factor applied when validation loss stalls.", min=0.01, max=0.99)
+    decay_rate: float = _field(0.9, "Exponential schedule: factor applied each epoch.", min=0.01, max=1.0, step=0.05)
+    plateau_factor: float = _field(0.5, "Reduce-on-plateau: factor applied when validation loss stalls.", min=0.01, max=0.99, step=0.05)
     plateau_patience: int = _field(1, "Reduce-on-plateau: epochs without improvement before reducing.", min=0, max=50)
-    weight_decay: float = _field(1e-4, "AdamW's decoupled weight decay.", min=0.0, max=1.0)
-    momentum: float = _field(0.9, "SGD momentum.", min=0.0, max=0.999)
-    batch_size: int = _field(64, "Examples per gradient step; 32-128 suits a CPU.", min=1, max=8192)
+    weight_decay: float = _field(1e-4, "AdamW's decoupled weight decay.", min=0.0, max=1.0, step=1e-4, format="%.5f")
+    momentum: float = _field(0.9, "SGD momentum.", min=0.0, max=0.999, step=0.05)
+    batch_size: int = _field(64, "Examples per gradient step; 32-128 suits a CPU.", min=1, max=8192, step=16)
     epochs: int = _field(15, "Most epochs to train; early stopping usually ends sooner.", min=1, max=1000)
     early_stopping: bool = _field(True, "Stop when the monitored validation metric stops improving and restore the best weights.")
-    monitor: str = _field("val_loss", "Validation metric that early stopping and the best weights follow.", choices=MONITORS)
+    monitor: str = _field("val_loss", "Validation metric that early stopping and the best weights follow.", choices=MONITORS,
+                          titles={"val_loss": "Validation loss", "val_accuracy": "Validation accuracy",
+                                  "val_macro_f1": "Validation macro-F1"})
     patience: int = _field(3, "Epochs without improvement before early stopping.", min=0, max=100)
     progress_every_batches: int = _field(10, "Send a live progress update every N batches.", min=1, max=100000)
 
@@ -172,12 +180,45 @@ SECTIONS: dict[str, type] = _section_types()
 
 
 def field_info(section: str, name: str) -> dict[str, Any]:
-    """Help text, choices and bounds of one field, for widgets and error messages."""
+    """Help text, choices and bounds of one field, for widgets and error messages; a field whose choices come
+    from a registry also gets ``registry`` (its records hold titles and explanations)."""
     cls = SECTIONS[section] if section else ExperimentConfig
     for f in dataclasses.fields(cls):
         if f.name == name:
-            return dict(f.metadata)
+            return _resolved(f.metadata)
     raise KeyError(f"{section}.{name}")
+
+
+def config_schema() -> list[dict[str, Any]]:
+    """Every setting in order: its dotted name, type, default, help, choices (with titles for registry choices)
+    and bounds. The CLI's ``config --schema`` prints it; studies read ranges from it."""
+    defaults = ExperimentConfig()
+    entries = []
+    for section in [""] + list(SECTIONS):
+        cls = SECTIONS[section] if section else ExperimentConfig
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            if dataclasses.is_dataclass(hints[f.name]):
+                continue
+            info = field_info(section, f.name)
+            base, optional = _unwrap_optional(hints[f.name])
+            entry: dict[str, Any] = {
+                "setting": f"{section}.{f.name}" if section else f.name,
+                "type": base.__name__ + (" or empty" if optional else ""),
+                "default": getattr(getattr(defaults, section) if section else defaults, f.name),
+                "help": info.get("help", ""),
+            }
+            if "choices" in info:
+                entry["choices"] = list(info["choices"])
+                if "registry" in info:
+                    entry["titles"] = {record.key: record.title for record in info["registry"]}
+                elif "titles" in info:
+                    entry["titles"] = dict(info["titles"])
+            for bound in ("min", "max"):
+                if bound in info:
+                    entry[bound] = info[bound]
+            entries.append(entry)
+    return entries
 
 
 def _unwrap_optional(hint: Any) -> tuple[Any, bool]:
@@ -253,7 +294,7 @@ def _build(cls: type, raw: Any, path: str) -> Any:
 def _check_field(section: str, obj: Any) -> None:
     for f in dataclasses.fields(obj):
         value = getattr(obj, f.name)
-        meta = f.metadata
+        meta = _resolved(f.metadata)
         where = f"{section}.{f.name}" if section else f.name
         if value is None:
             continue
@@ -275,8 +316,9 @@ def validate(config: ExperimentConfig) -> None:
         raise ConfigError(
             "split.validation_fraction plus split.test_fraction leaves under 20% of rows for training; lower one of them."
         )
-    if config.model.attention == "multihead" and config.model.lstm_units * (2 if config.model.bidirectional else 1) < config.model.attention_heads:
-        raise ConfigError("model.attention_heads exceeds the LSTM output size; use fewer heads or more lstm_units.")
+    problem = ATTENTION_KINDS.get(config.model.attention).check(config.model)
+    if problem:
+        raise ConfigError(problem)
 
 
 def apply_overrides(config: ExperimentConfig, assignments: list[str]) -> ExperimentConfig:

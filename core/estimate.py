@@ -14,12 +14,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
+from core.attention import ATTENTION_KINDS
 from core.config import ExperimentConfig, ModelConfig
+from core.optimization import OPTIMIZERS
+from core.resampling import RESAMPLERS, preview_counts
 
-# Same names as core.resampling.SYNTHETIC (importing that module would pull in imbalanced-learn and scikit-learn).
-SYNTHETIC_STRATEGIES = ("smote", "borderline_smote", "adasyn")
-SYNTHETIC_NAMES = {"smote": "SMOTE", "borderline_smote": "Borderline-SMOTE", "adasyn": "ADASYN"}
-UNDERSAMPLE_FLOOR = 20  # core.resampling.UNDERSAMPLE_FLOOR
 FLOAT_BYTES = 4
 MB = 1024 * 1024
 
@@ -62,6 +61,7 @@ class EpochEstimate:
     memory_breakdown: dict[str, float]  # MB per part; the parts add up to memory_mb
     notes: list[str] = field(default_factory=list)  # plain sentences for the page
     rows_trained: int = 0  # training rows per epoch after resampling
+    rows_kind: str = "exact"  # how rows_trained relates to the real count: "exact", "at most" or "about"
     first_epoch_extra_seconds: float = 0.0  # graph tracing in the first epoch
     total_seconds: float = 0.0  # all configured epochs (and folds), if early stopping does not end sooner
 
@@ -78,10 +78,6 @@ def _lstm_parameters(inputs: int, units: int) -> int:
     return 4 * units * (inputs + units + 1)
 
 
-def _key_dim(config: ModelConfig) -> int:
-    return max(1, _width(config) // config.attention_heads)
-
-
 def _shape(*dims: int) -> str:
     return "(" + ", ".join(["None", *(str(d) for d in dims)]) + ")"
 
@@ -94,24 +90,16 @@ def model_summary(config: ModelConfig, *, vocab_size: int, num_classes: int, max
         LayerRow("embedding", "Embedding", _shape(steps, config.embedding_dim), vocab_size * config.embedding_dim),
         LayerRow("embedding_dropout", "Dropout", _shape(steps, config.embedding_dim), 0),
     ]
+    attention = ATTENTION_KINDS.get(config.attention)
     inputs = config.embedding_dim
     for depth in range(config.lstm_layers):
-        sequences = depth < config.lstm_layers - 1 or config.attention != "none"
+        sequences = depth < config.lstm_layers - 1 or attention.pools
         shape = _shape(steps, width) if sequences else _shape(width)
         name = f"lstm_{depth + 1}"
         rows.append(LayerRow(name, "LengthAwareLSTM", shape, directions * _lstm_parameters(inputs, config.lstm_units)))
         rows.append(LayerRow(f"{name}_dropout", "Dropout", shape, 0))
         inputs = width
-    if config.attention == "multihead":
-        heads, key_dim = config.attention_heads, _key_dim(config)
-        projections = 3 * (width * heads * key_dim + heads * key_dim)  # query, key, value (value_dim = key_dim)
-        output = heads * key_dim * width + width
-        rows.append(LayerRow("self_attention", "MultiHeadAttention", _shape(steps, width), projections + output))
-        rows.append(LayerRow("self_attention_residual", "Add", _shape(steps, width), 0))
-        rows.append(LayerRow("self_attention_norm", "LayerNormalization", _shape(steps, width), 2 * width))
-    if config.attention != "none":
-        units = config.attention_units
-        rows.append(LayerRow("attention", "AttentionPooling", f"[{_shape(width)}, {_shape(steps)}]", width * units + 2 * units))
+    rows.extend(LayerRow(*row) for row in attention.summary(config, steps, width))
     rows.append(LayerRow("probabilities", "Dense", _shape(num_classes), width * num_classes + num_classes))
     return rows
 
@@ -136,13 +124,7 @@ def _forward_multiply_adds(config: ModelConfig, num_classes: int, max_length: in
         reversal = (directions - 1) * steps * (inputs + units)  # reversing the backward direction within length
         total += directions * per_direction + reversal + steps * width  # + dropout
         inputs = width
-    if config.attention == "multihead":
-        heads, key_dim = config.attention_heads, _key_dim(config)
-        total += 4 * steps * width * heads * key_dim  # query/key/value/output projections
-        total += 2 * steps * steps * heads * key_dim + 5 * steps * steps * heads  # scores, softmax, weighted sum
-        total += 8 * steps * width  # residual and layer normalisation
-    if config.attention != "none":
-        total += steps * width * config.attention_units + 2 * steps * config.attention_units + 3 * steps * width
+    total += ATTENTION_KINDS.get(config.attention).multiply_adds(config, steps, width)
     return total + width * num_classes
 
 
@@ -156,14 +138,11 @@ def _time_terms(
 ) -> dict[str, float]:
     """The quantities whose weighted sum (``TIME_COEFFICIENTS``) is one epoch's seconds."""
     model, batch = config.model, config.training.batch_size
-    embedded = config.resampling.strategy in SYNTHETIC_STRATEGIES
+    embedded = RESAMPLERS.get(config.resampling.strategy).embedded
     train_batches = math.ceil(train_rows / batch) if train_rows else 0
-    validation_batches = math.ceil(validation_rows / batch) if validation_rows else 0
     forward = _forward_multiply_adds(model, num_classes, max_length, embedded)
-    evaluated_rows, evaluated_batches = validation_rows, validation_batches
-    if config.training.monitor == "val_macro_f1" and validation_rows:  # a second forward pass, at 4x the batch
-        evaluated_rows += validation_rows
-        evaluated_batches += math.ceil(validation_rows / (4 * batch))
+    evaluated_rows = validation_rows
+    evaluated_batches = math.ceil(validation_rows / (4 * batch)) if validation_rows else 0  # one pass at 4x the batch
     loops = model.lstm_layers * (2 if model.bidirectional else 1)
     # Training runs each loop forward and again backward for the gradients; evaluation runs it forward only.
     steps = max_length * loops * (2 * train_batches + evaluated_batches)
@@ -192,47 +171,25 @@ def _activation_bytes(config: ModelConfig, batch: int, max_length: int, embedded
         floats += directions * steps * (inputs + 11 * units)
         floats += (directions - 1) * steps * (inputs + 2 * units) + 3 * steps * width  # reversals, concat, dropout
         inputs = width
-    if config.attention == "multihead":
-        heads, key_dim = config.attention_heads, _key_dim(config)
-        floats += 3 * steps * heads * key_dim + 2 * steps * steps * heads + 6 * steps * width
-    if config.attention != "none":
-        floats += 2 * steps * config.attention_units + 3 * steps
+    floats += ATTENTION_KINDS.get(config.attention).activation_floats(config, steps, width)
     return 2.0 * batch * floats * FLOAT_BYTES
 
 
-def _optimizer_slots(config: ExperimentConfig) -> int:
-    optimizer = config.training.optimizer
-    if optimizer in ("adam", "adamw"):
-        return 2
-    if optimizer == "rmsprop":
-        return 1
-    return 1 if config.training.momentum > 0 else 0
-
-
-def rows_after_resampling_estimate(strategy: str, train_rows: int, class_counts: Optional[Sequence[int]]) -> Optional[int]:
-    """Training rows after ``strategy`` given the training split's rows per class; None when it cannot be known."""
-    if strategy in ("none", "class_weights"):
-        return train_rows
-    if not class_counts:
-        return None
-    present = [int(c) for c in class_counts if c > 0]
-    if not present:
-        return train_rows
-    if strategy == "random_under":
-        target = max(min(present), UNDERSAMPLE_FLOOR)
-        return sum(min(c, target) for c in present)
-    return max(present) * len(present)  # random_over and the SMOTE family grow every class to the majority
+def resampled_rows(config: ExperimentConfig, train_counts: Sequence[int]) -> tuple[int, str]:
+    """Training rows per epoch after the configured resampling, from the training split's rows per class (the
+    resampler's own preview), and whether that is "exact", "at most" or "about" the real count."""
+    counts, kind = preview_counts(train_counts, config.resampling)
+    return int(sum(counts)), kind
 
 
 def estimate_epoch(
     config: ExperimentConfig,
     *,
-    train_rows: int,
+    train_counts: Sequence[int],
     vocab_size: int,
     num_classes: int,
     max_length: int,
     rows_after_resampling: Optional[int] = None,
-    class_counts: Optional[Sequence[int]] = None,
     validation_rows: Optional[int] = None,
 ) -> EpochEstimate:
     """Seconds per epoch and peak training memory on a 2-core CPU like the one the constants were measured on.
@@ -240,22 +197,21 @@ def estimate_epoch(
     ``memory_mb`` is the whole training process's peak RSS, the TensorFlow runtime baseline included (its own row
     of ``memory_breakdown``); the dataset's texts and the dashboard process are not counted.
 
-    ``train_rows`` is the training split before resampling. Give ``rows_after_resampling`` when it is known, or the
-    training split's ``class_counts`` so it can be worked out; otherwise oversampling is assumed not to change the
-    row count (and a note says so). ``validation_rows`` defaults to what the split fractions (or k folds) leave.
+    ``train_counts`` are the training split's rows per class before resampling; the resampler's own preview turns
+    them into the rows trained per epoch (``rows_after_resampling`` overrides it when the real count is known).
+    ``validation_rows`` defaults to what the split fractions (or k folds) leave.
     """
-    model, training, strategy = config.model, config.training, config.resampling.strategy
-    embedded = strategy in SYNTHETIC_STRATEGIES
+    model, training = config.model, config.training
+    resampler = RESAMPLERS.get(config.resampling.strategy)
+    embedded = resampler.embedded
     notes: list[str] = []
-    rows = rows_after_resampling
+    train_rows = int(sum(train_counts))
+    rows, rows_kind = rows_after_resampling, "exact"
     if rows is None:
-        rows = rows_after_resampling_estimate(strategy, train_rows, class_counts)
-        if rows is None:
-            rows = train_rows
-            notes.append(
-                f"The row count after {strategy.replace('_', ' ')} depends on the class counts; the estimate assumes "
-                f"{train_rows:,} rows (oversampling grows it to classes x majority-class rows)."
-            )
+        rows, rows_kind = resampled_rows(config, train_counts)
+        if rows_kind != "exact":
+            notes.append(f"{resampler.title} decides while training how many rows to create: the figures assume "
+                         f"{rows_kind} {rows:,} rows per epoch.")
     folds = config.split.k_folds if config.split.k_folds >= 2 else 1
     if validation_rows is None:
         if folds > 1:
@@ -275,7 +231,8 @@ def estimate_epoch(
     total_parameters = parameter_count(model, vocab_size=vocab_size, num_classes=num_classes, max_length=max_length)
     trainable = _trainable_parameters(model, vocab_size, num_classes, max_length, embedded)
     # weights; per trainable weight: optimizer slots, the gradient and its clipped copy
-    weight_bytes = FLOAT_BYTES * (total_parameters + trainable * (_optimizer_slots(config) + 2))
+    slots = OPTIMIZERS.get(training.optimizer).slots(training)
+    weight_bytes = FLOAT_BYTES * (total_parameters + trainable * (slots + 2))
     activation_bytes = ACTIVATION_FACTOR * _activation_bytes(model, training.batch_size, max_length, embedded)
     id_bytes = 4 * max_length * (train_rows + validation_rows + test_rows)  # int32 token IDs of every split
     if embedded:
@@ -306,7 +263,7 @@ def estimate_epoch(
         )
     if embedded:
         notes.append(
-            f"{SYNTHETIC_NAMES[strategy]} trains on "
+            f"{resampler.title} trains on "
             f"embedded sequences: {rows:,} x {max_length} x {model.embedding_dim} floats = "
             f"{rows * max_length * model.embedding_dim * FLOAT_BYTES / MB:,.0f} MB, instead of token IDs."
         )
@@ -328,6 +285,7 @@ def estimate_epoch(
         memory_breakdown=breakdown,
         notes=notes,
         rows_trained=rows,
+        rows_kind=rows_kind,
         first_epoch_extra_seconds=tracing,
         total_seconds=total,
     )

@@ -1,6 +1,7 @@
 """Scoring on the sealed test split, and per-token explanations (attention weights or occlusion).
 
-Computing is kept apart from drawing: everything here returns plain numbers and lists that serialise to JSON.
+Computing is kept apart from drawing: everything here returns numbers or typed records (core.results) that
+serialise to JSON.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from sklearn.metrics import (
     precision_recall_fscore_support,
 )
 
+from core.results import ClassificationMetrics, ClassScore, Confusion, MajorityResult, Prediction
 from core.vectorizing import PAD_ID
 
 
-def classification_metrics(y_true: np.ndarray, probabilities: np.ndarray, class_names: Sequence[str]) -> dict:
+def classification_metrics(y_true: np.ndarray, probabilities: np.ndarray, class_names: Sequence[str]) -> ClassificationMetrics:
     """Headline metrics, per-class precision/recall/F1/support and the confusion matrix (counts and row-normalised).
 
     Macro averages run over the classes present in ``y_true``: a class with no test rows cannot be scored, and
@@ -41,53 +43,39 @@ def classification_metrics(y_true: np.ndarray, probabilities: np.ndarray, class_
     counts = confusion_matrix(y_true, y_pred, labels=all_labels) if len(y_true) else np.zeros((len(all_labels),) * 2, int)
     row_totals = counts.sum(axis=1, keepdims=True)
     normalized = np.divide(counts, row_totals, out=np.zeros(counts.shape, dtype=float), where=row_totals > 0)
-    return {
-        "accuracy": float(accuracy_score(y_true, y_pred)) if len(y_true) else 0.0,
-        "balanced_accuracy": float(balanced),
-        "macro_f1": float(macro),
-        "weighted_f1": float(weighted),
-        "support": int(len(y_true)),
-        "per_class": [
-            {
-                "class": name,
-                "precision": float(precision[i]),
-                "recall": float(recall[i]),
-                "f1": float(f1[i]),
-                "support": int(support[i]),
-            }
+    return ClassificationMetrics(
+        accuracy=float(accuracy_score(y_true, y_pred)) if len(y_true) else 0.0,
+        balanced_accuracy=float(balanced),
+        macro_f1=float(macro),
+        weighted_f1=float(weighted),
+        support=int(len(y_true)),
+        per_class=[
+            ClassScore(name=name, precision=float(precision[i]), recall=float(recall[i]), f1=float(f1[i]), support=int(support[i]))
             for i, name in enumerate(class_names)
         ],
-        "confusion": {
-            "labels": list(class_names),
-            "counts": counts.astype(int).tolist(),
-            "normalized": np.round(normalized, 4).tolist(),
-        },
-    }
+        confusion=Confusion(labels=list(class_names), counts=counts.astype(int).tolist(),
+                            normalized=np.round(normalized, 4).tolist()),
+    )
 
 
-def majority_class_metrics(y_train: np.ndarray, y_test: np.ndarray, class_names: Sequence[str]) -> dict:
+def majority_class_metrics(y_train: np.ndarray, y_test: np.ndarray, class_names: Sequence[str]) -> MajorityResult:
     """What always predicting the most common training class scores on the test split."""
     majority = int(np.bincount(y_train, minlength=len(class_names)).argmax())
     probabilities = np.zeros((len(y_test), len(class_names)))
     probabilities[:, majority] = 1.0
     metrics = classification_metrics(y_test, probabilities, class_names)
-    return {"class": class_names[majority], **{k: metrics[k] for k in ("accuracy", "balanced_accuracy", "macro_f1")}}
+    return MajorityResult(name=class_names[majority], accuracy=metrics.accuracy, balanced_accuracy=metrics.balanced_accuracy,
+                          macro_f1=metrics.macro_f1)
 
 
 def prediction_records(
     texts: Sequence[str], y_true: np.ndarray, probabilities: np.ndarray, class_names: Sequence[str], row_ids: Sequence[int]
-) -> list[dict]:
+) -> list[Prediction]:
     """One record per example: the text, true and predicted class, and every class's probability."""
     predicted = probabilities.argmax(axis=1)
     return [
-        {
-            "row": int(row),
-            "text": text,
-            "true": class_names[int(truth)],
-            "predicted": class_names[int(guess)],
-            "confidence": round(float(probs[guess]), 4),
-            "probabilities": [round(float(p), 4) for p in probs],
-        }
+        Prediction(row=int(row), text=text, true=class_names[int(truth)], predicted=class_names[int(guess)],
+                   confidence=round(float(probs[guess]), 4), probabilities=[round(float(p), 4) for p in probs])
         for row, text, truth, guess, probs in zip(row_ids, texts, y_true, predicted, probabilities)
     ]
 

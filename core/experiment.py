@@ -9,20 +9,34 @@ training (and validation) rows; the test rows are encoded with the training voca
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
 
 from core import resampling as resampling_module
-from core.baseline import tfidf_baseline
+from core.baseline import baseline_on_split
 from core.config import DataConfig, ExperimentConfig, VectorizingConfig
 from core.data import Dataset
 from core.errors import ConfigError
 from core.evaluation import classification_metrics, majority_class_metrics, prediction_records
 from core.preprocessing import PreprocessingReport, preprocess
-from core.runs import DEFAULT_RUNS_DIR, save_run
+from core.results import (
+    ClassificationMetrics,
+    DataSummary,
+    FoldScores,
+    FoldSummary,
+    MeanSd,
+    Prediction,
+    ResamplingAudit,
+    RunInfo,
+    RunMetrics,
+    SplitCounts,
+    TrainingSummary,
+    VectorizingSummary,
+)
+from core.runs import runs_dir as default_runs_dir, save_run
 from core.splitting import Split, class_counts, stratified_folds, stratified_split
 from core.vectorizing import LengthSuggestion, Vocabulary, build_vocabulary, encode, suggest_max_length, token_lengths
 
@@ -60,23 +74,23 @@ class TrainedModel:
     vectorized: Vectorized
     resampled: resampling_module.ResampledTraining
     outcome: object  # core.training.TrainingOutcome
-    validation_metrics: Optional[dict]
+    validation_metrics: Optional[ClassificationMetrics]
     test_probabilities: np.ndarray
-    test_metrics: dict
+    test_metrics: ClassificationMetrics
 
 
 @dataclass
 class ExperimentResult:
     config: ExperimentConfig
     class_names: tuple[str, ...]
-    metrics: dict  # what metrics.json holds: test, validation, baseline, majority, split, resampling, training, ...
+    metrics: RunMetrics  # what metrics.json holds
     history: dict
-    predictions: list[dict]
+    predictions: list[Prediction]
     trained: TrainedModel
     status: str
+    summary: RunInfo
     run_dir: Optional[Path] = None
     duration_s: float = 0.0
-    summary: dict = field(default_factory=dict)
 
 
 def _check_feasible(dataset: Dataset, config: ExperimentConfig, split: Split) -> None:
@@ -114,7 +128,7 @@ def _fit_one(
 
     embed = None
     warm_weights = None
-    if config.resampling.strategy in resampling_module.SYNTHETIC:
+    if resampling_module.RESAMPLERS.get(config.resampling.strategy).embedded:
         warm_weights = warm_up_embedding(
             x_train, y_train, vectorized.vocabulary.size, num_classes, config.model,
             config.resampling.embedding_warmup_epochs, config.training.batch_size, seed, listener,
@@ -141,23 +155,22 @@ def _fit_one(
     return TrainedModel(models, vectorized, resampled, outcome, validation_metrics, test_probabilities, test_metrics)
 
 
-def _fold_summary(fold_models: list[TrainedModel]) -> dict:
+def _fold_summary(fold_models: list[TrainedModel]) -> FoldSummary:
     keys = ("accuracy", "balanced_accuracy", "macro_f1", "weighted_f1")
     per_fold = [
-        {
-            "fold": i + 1,
-            "epochs": fold.outcome.epochs_run,
-            "validation": {k: fold.validation_metrics[k] for k in keys} if fold.validation_metrics else None,
-            "test": {k: fold.test_metrics[k] for k in keys},
-        }
+        FoldScores(
+            fold=i + 1, epochs=fold.outcome.epochs_run,
+            validation={k: getattr(fold.validation_metrics, k) for k in keys} if fold.validation_metrics else None,
+            test={k: getattr(fold.test_metrics, k) for k in keys},
+        )
         for i, fold in enumerate(fold_models)
     ]
 
-    def spread(part: str) -> dict:
-        values = {k: [f[part][k] for f in per_fold if f[part]] for k in keys}
-        return {k: {"mean": float(np.mean(v)), "sd": float(np.std(v, ddof=1)) if len(v) > 1 else 0.0} for k, v in values.items() if v}
+    def spread(part: str) -> dict[str, MeanSd]:
+        values = {k: [getattr(f, part)[k] for f in per_fold if getattr(f, part)] for k in keys}
+        return {k: MeanSd(float(np.mean(v)), float(np.std(v, ddof=1)) if len(v) > 1 else 0.0) for k, v in values.items() if v}
 
-    return {"k": len(fold_models), "per_fold": per_fold, "validation": spread("validation"), "test": spread("test")}
+    return FoldSummary(k=len(fold_models), per_fold=per_fold, validation=spread("validation"), test=spread("test"))
 
 
 def run_experiment(
@@ -166,10 +179,15 @@ def run_experiment(
     *,
     listener=None,
     stop=None,
-    runs_dir: str | Path | None = DEFAULT_RUNS_DIR,
+    runs_dir: str | Path | None = "",
     preprocessed: Optional[tuple[list[str], PreprocessingReport]] = None,
+    tags: Optional[dict] = None,
 ) -> ExperimentResult:
-    """Run the whole path and (unless ``runs_dir`` is None) save a run record."""
+    """Run the whole path and (unless ``runs_dir`` is None) save a run record (in ``runs_dir``, or by default the
+    lab's runs folder, :func:`core.runs.runs_dir`).
+
+    ``tags`` (plain JSON values, e.g. ``{"study": "levers-1", "trial": 3}``) are stored in the run's summary.
+    """
     started = time.perf_counter()
     # The record names the columns actually used, so the config alone reproduces the run.
     config = replace(config, data=DataConfig(text_column=dataset.text_column, label_column=dataset.label_column))
@@ -189,14 +207,12 @@ def run_experiment(
             if fold_models[-1].outcome.stopped_by_user:
                 break
         # The run keeps the fold model that did best on its own held-out part (never chosen on the test split).
-        trained = max(fold_models, key=lambda m: m.validation_metrics["macro_f1"] if m.validation_metrics else -1.0)
+        trained = max(fold_models, key=lambda m: m.validation_metrics.macro_f1 if m.validation_metrics else -1.0)
     else:
         rows = {"train": split.train, "validation": split.validation, "test": split.test}
         trained = _fit_one(processed, y, rows, class_names, config, listener, stop)
 
-    baseline = tfidf_baseline(
-        [processed[i] for i in split.train], y[split.train], [processed[i] for i in split.test], y[split.test], class_names
-    )
+    baseline = baseline_on_split(processed, y, split, class_names)
     stopped = any(m.outcome.stopped_by_user for m in fold_models) or trained.outcome.stopped_by_user
     status = STATUS_STOPPED if stopped else STATUS_COMPLETED
     metrics = _metrics_record(dataset, config, split, trained, baseline, preprocessing_report, fold_models, status)
@@ -204,85 +220,65 @@ def run_experiment(
         [dataset.texts[i] for i in split.test], y[split.test], trained.test_probabilities, class_names, split.test
     )
     history = trained.outcome.history
-    result = ExperimentResult(config, class_names, metrics, history, predictions, trained, status)
-    result.duration_s = time.perf_counter() - started
-    metrics["training"]["total_seconds"] = round(result.duration_s, 2)
-    result.summary = _summary(dataset, config, metrics, status, result.duration_s)
+    duration = time.perf_counter() - started
+    metrics = replace(metrics, training=replace(metrics.training, total_seconds=round(duration, 2)))
+    summary = _summary(dataset, config, metrics, status, duration, tags)
+    result = ExperimentResult(config, class_names, metrics, history, predictions, trained, status, summary, duration_s=duration)
     if runs_dir is not None:
         result.run_dir = save_run(
-            runs_dir, summary=result.summary, config=config, history=history, metrics=metrics, predictions=predictions,
+            runs_dir or default_runs_dir(), summary=result.summary, config=config, history=history, metrics=metrics, predictions=predictions,
             vocabulary=trained.vectorized.vocabulary, class_names=class_names, model=trained.models.model,
         )
     return result
 
 
-def _metrics_record(dataset, config, split, trained: TrainedModel, baseline, preprocessing_report, fold_models, status) -> dict:
+def _metrics_record(dataset, config, split, trained: TrainedModel, baseline, preprocessing_report, fold_models, status) -> RunMetrics:
     names = dataset.class_names
     n = len(names)
     y = dataset.y
     outcome = trained.outcome
-    record = {
-        "status": status,
-        "test": trained.test_metrics,
-        "validation": trained.validation_metrics,
-        "baseline": baseline,
-        "majority": majority_class_metrics(y[split.train], y[split.test], names),
-        "split": {
-            "class_names": list(names),
-            "train": class_counts(y[split.train], n),
-            "validation": class_counts(y[split.validation], n),
-            "test": class_counts(y[split.test], n),
-            "notes": list(split.notes),
-        },
-        "resampling": {
-            "strategy": config.resampling.strategy,
-            "method": trained.resampled.method,
-            "embedded": trained.resampled.embedded,
-            "train_before": trained.resampled.counts_before,
-            "train_after": trained.resampled.counts_after,
-            "class_weight": trained.resampled.class_weight,
-            "notes": trained.resampled.notes,
-        },
-        "training": {
-            "epochs_run": outcome.epochs_run,
-            "best_epoch": outcome.best_epoch,
-            "stopped_by_user": outcome.stopped_by_user,
-            "early_stopped": outcome.early_stopped,
-            "train_seconds": round(outcome.duration_s, 2),
-            "samples_per_second": round(outcome.samples_per_second, 1),
-            "parameters": int(trained.models.model.count_params()),
-        },
-        "vectorizing": {
-            "vocabulary_size": trained.vectorized.vocabulary.size,
-            "max_length": trained.vectorized.max_length,
-            "suggested_max_length": trained.vectorized.suggestion.max_length,
-            "truncated_share": trained.vectorized.suggestion.truncated_share
-            if trained.vectorized.max_length == trained.vectorized.suggestion.max_length
-            else None,
-        },
-        "preprocessing": asdict(preprocessing_report),
-        "data": {
-            "source": dataset.source_name,
-            "text_column": dataset.text_column,
-            "label_column": dataset.label_column,
-            "rows": len(dataset.texts),
-            "hash": dataset.data_hash,
-        },
-    }
-    if fold_models:
-        record["folds"] = _fold_summary(fold_models)
-    return record
+    vectorized = trained.vectorized
+    return RunMetrics(
+        status=status,
+        test=trained.test_metrics,
+        validation=trained.validation_metrics,
+        baseline=baseline,
+        majority=majority_class_metrics(y[split.train], y[split.test], names),
+        split=SplitCounts(class_names=list(names), train=class_counts(y[split.train], n),
+                          validation=class_counts(y[split.validation], n), test=class_counts(y[split.test], n),
+                          notes=list(split.notes)),
+        resampling=ResamplingAudit(
+            strategy=config.resampling.strategy, method=trained.resampled.method, embedded=trained.resampled.embedded,
+            train_before=trained.resampled.counts_before, train_after=trained.resampled.counts_after,
+            class_weight=trained.resampled.class_weight, notes=list(trained.resampled.notes),
+        ),
+        training=TrainingSummary(
+            epochs_run=outcome.epochs_run, best_epoch=outcome.best_epoch, stopped_by_user=outcome.stopped_by_user,
+            early_stopped=outcome.early_stopped, train_seconds=round(outcome.duration_s, 2),
+            samples_per_second=round(outcome.samples_per_second, 1), parameters=int(trained.models.model.count_params()),
+        ),
+        vectorizing=VectorizingSummary(
+            vocabulary_size=vectorized.vocabulary.size, max_length=vectorized.max_length,
+            suggested_max_length=vectorized.suggestion.max_length,
+            truncated_share=vectorized.suggestion.truncated_share if vectorized.max_length == vectorized.suggestion.max_length else None,
+        ),
+        preprocessing=preprocessing_report,
+        data=DataSummary(source=dataset.source_name, text_column=dataset.text_column, label_column=dataset.label_column,
+                         rows=len(dataset.texts), hash=dataset.data_hash),
+        folds=_fold_summary(fold_models) if fold_models else None,
+    )
 
 
-def _summary(dataset: Dataset, config: ExperimentConfig, metrics: dict, status: str, duration: float) -> dict:
+def _summary(dataset: Dataset, config: ExperimentConfig, metrics: RunMetrics, status: str, duration: float,
+             tags: Optional[dict]) -> RunInfo:
     """The one-line view of a run shown in the runs table."""
     model = config.model
-    return {
-        "status": status,
-        "data": dataset.source_name,
-        "rows": len(dataset.texts),
-        "classes": len(dataset.class_names),
-        "settings": {
+    return RunInfo(
+        status=status,
+        data=dataset.source_name,
+        rows=len(dataset.texts),
+        classes=len(dataset.class_names),
+        settings={
             "resampling": config.resampling.strategy,
             "embedding_dim": model.embedding_dim,
             "lstm_units": model.lstm_units,
@@ -296,12 +292,14 @@ def _summary(dataset: Dataset, config: ExperimentConfig, metrics: dict, status: 
             "batch_size": config.training.batch_size,
             "k_folds": config.split.k_folds,
             "normalizer": config.preprocessing.normalizer,
-            "max_length": metrics["vectorizing"]["max_length"],
+            "max_length": metrics.vectorizing.max_length,
         },
-        "test_accuracy": metrics["test"]["accuracy"],
-        "test_macro_f1": metrics["test"]["macro_f1"],
-        "test_balanced_accuracy": metrics["test"]["balanced_accuracy"],
-        "baseline_macro_f1": metrics["baseline"].get("macro_f1"),
-        "epochs_run": metrics["training"]["epochs_run"],
-        "duration_s": round(duration, 1),
-    }
+        test_accuracy=metrics.test.accuracy,
+        test_macro_f1=metrics.test.macro_f1,
+        test_balanced_accuracy=metrics.test.balanced_accuracy,
+        baseline_macro_f1=metrics.baseline.macro_f1,
+        epochs_run=metrics.training.epochs_run,
+        duration_s=round(duration, 1),
+        data_hash=dataset.data_hash,
+        tags=dict(tags or {}),
+    )

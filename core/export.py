@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
+
+if TYPE_CHECKING:
+    from core.results import Prediction
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\x00")
 
@@ -29,11 +32,8 @@ def to_csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
-def predictions_csv(predictions: Sequence[dict], class_names: Sequence[str]) -> bytes:
+def predictions_csv(predictions: Sequence["Prediction"], class_names: Sequence[str]) -> bytes:
     """A run's test-split predictions: text, true and predicted class, confidence and each class's probability."""
     header = ["row", "text", "true", "predicted", "correct", "confidence", *[f"p({name})" for name in class_names]]
-    rows = (
-        [p["row"], p["text"], p["true"], p["predicted"], p["true"] == p["predicted"], p["confidence"], *p["probabilities"]]
-        for p in predictions
-    )
+    rows = ([p.row, p.text, p.true, p.predicted, p.correct, p.confidence, *p.probabilities] for p in predictions)
     return to_csv(header, rows)

@@ -20,7 +20,11 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
+
+if TYPE_CHECKING:
+    from core.config import ExperimentConfig
+    from core.data import Dataset
 
 QUEUED, STARTING, RUNNING, FINISHED, STOPPED, FAILED = "queued", "starting", "running", "finished", "stopped", "failed"
 ACTIVE = (QUEUED, STARTING, RUNNING)
@@ -28,40 +32,28 @@ _MAX_BATCH_POINTS = 2000
 _ids = itertools.count(1)
 
 
-@dataclass
+@dataclass(frozen=True)
 class JobSpec:
-    """What a worker needs, in picklable form (no Dataset object crosses the process boundary)."""
+    """What a worker needs: the dataset and the config travel as they are (both pickle), with where to save."""
 
-    texts: tuple[str, ...]
-    labels: tuple[str, ...]
-    class_names: tuple[str, ...]
-    text_column: str
-    label_column: str
-    source_name: str
-    config: dict
+    dataset: "Dataset"
+    config: "ExperimentConfig"
     runs_dir: str
+    tags: Optional[dict] = None  # stored in the run record (e.g. study and trial)
 
 
 def _worker(spec: JobSpec, messages, stop) -> None:
     """Runs in the child process: train, stream progress, save, report the run folder or one error sentence."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
-        from core.config import ExperimentConfig
-        from core.data import Dataset, data_hash
         from core.errors import UserError
         from core.experiment import run_experiment
 
-        dataset = Dataset(
-            texts=spec.texts, labels=spec.labels, class_names=spec.class_names, text_column=spec.text_column,
-            label_column=spec.label_column, source_name=spec.source_name, rows_total=len(spec.texts),
-            rows_missing_text=0, rows_missing_label=0, encoding="", delimiter="", skipped_lines=0,
-            data_hash=data_hash(spec.texts, spec.labels),
-        )
         messages.put({"type": "status", "status": RUNNING})
         result = run_experiment(
-            dataset, ExperimentConfig.from_dict(spec.config),
+            spec.dataset, spec.config,
             listener=lambda event: messages.put({"type": "event", "event": event.to_dict()}),
-            stop=stop, runs_dir=spec.runs_dir,
+            stop=stop, runs_dir=spec.runs_dir, tags=spec.tags,
         )
         messages.put({"type": "result", "run_dir": str(result.run_dir), "status": result.status, "summary": result.summary})
     except UserError as exc:
@@ -286,13 +278,8 @@ class JobScheduler:
             return sum(job.is_active() and not job.is_queued() for job in self._jobs)
 
 
-def spec_for(dataset, config, runs_dir: str | Path) -> JobSpec:
-    """A JobSpec from a :class:`core.data.Dataset` and an :class:`ExperimentConfig`."""
-    return JobSpec(
-        texts=tuple(dataset.texts), labels=tuple(dataset.labels), class_names=tuple(dataset.class_names), text_column=dataset.text_column,
-        label_column=dataset.label_column, source_name=dataset.source_name, config=config.to_dict(),
-        runs_dir=str(runs_dir),
-    )
+def spec_for(dataset: "Dataset", config: "ExperimentConfig", runs_dir: str | Path, tags: Optional[dict] = None) -> JobSpec:
+    return JobSpec(dataset=dataset, config=config, runs_dir=str(runs_dir), tags=tags)
 
 
 def wait(job: TrainingJob, scheduler: JobScheduler, timeout: float = 600.0, interval: float = 0.2) -> JobView:

@@ -1,7 +1,7 @@
 """The LSTM classifier, built with the Keras 3 Functional API.
 
-token IDs → mask-aware Embedding → dropout → 1–4 LSTM layers (each followed by dropout) → optional attention
-(additive pooling, or multi-head self-attention + layer normalisation followed by that pooling) → softmax.
+token IDs → mask-aware Embedding → dropout → 1–4 LSTM layers (each followed by dropout) → the attention kind's
+layers (``core.attention``: none, additive pooling, or multi-head self-attention followed by that pooling) → softmax.
 
 The layers after the embedding (the "body") are built once and can be applied to two inputs: token IDs through the
 embedding (the model that is saved and served), or already-embedded sequences (what SMOTE-family resampling
@@ -16,12 +16,13 @@ from typing import Callable
 import keras
 from keras import layers, regularizers
 
+from core.attention import ATTENTION_KINDS, ATTENTION_LAYER
 from core.config import ModelConfig
-from core.layers import AttentionPooling, LengthAwareLSTM
+from core.layers import LengthAwareLSTM
 
 TOKEN_INPUT = "token_ids"
 EMBEDDING = "embedding"
-ATTENTION = "attention"
+ATTENTION = ATTENTION_LAYER
 OUTPUT = "probabilities"
 
 
@@ -35,6 +36,7 @@ class ClassifierModels:
 def _body(config: ModelConfig, num_classes: int, seed: int) -> Callable:
     """Create the body's layers once and return a function that applies them to a (masked) sequence tensor."""
     embedding_dropout = layers.Dropout(config.dropout, seed=seed, name="embedding_dropout")
+    pools = ATTENTION_KINDS.get(config.attention).pools
     recurrent = []
     for depth in range(config.lstm_layers):
         last = depth == config.lstm_layers - 1
@@ -43,7 +45,7 @@ def _body(config: ModelConfig, num_classes: int, seed: int) -> Callable:
                 LengthAwareLSTM(
                     config.lstm_units,
                     bidirectional=config.bidirectional,
-                    return_sequences=not last or config.attention != "none",
+                    return_sequences=not last or pools,
                     recurrent_dropout=config.recurrent_dropout,
                     seed=seed + depth,
                     name=f"lstm_{depth + 1}",
@@ -52,14 +54,7 @@ def _body(config: ModelConfig, num_classes: int, seed: int) -> Callable:
             )
         )
     width = config.lstm_units * (2 if config.bidirectional else 1)
-    self_attention = norm = add = None
-    if config.attention == "multihead":
-        self_attention = layers.MultiHeadAttention(
-            num_heads=config.attention_heads, key_dim=max(1, width // config.attention_heads), seed=seed, name="self_attention"
-        )
-        add = layers.Add(name="self_attention_residual")
-        norm = layers.LayerNormalization(name="self_attention_norm")
-    pooling = AttentionPooling(config.attention_units, name=ATTENTION) if config.attention != "none" else None
+    attention = ATTENTION_KINDS.get(config.attention).build(config, width, seed)
     output = layers.Dense(
         num_classes,
         activation="softmax",
@@ -72,11 +67,7 @@ def _body(config: ModelConfig, num_classes: int, seed: int) -> Callable:
         x = embedding_dropout(sequence)
         for lstm, dropout in recurrent:
             x = dropout(lstm(x))
-        if self_attention is not None:
-            x = norm(add([x, self_attention(x, x)]))
-        weights = None
-        if pooling is not None:
-            x, weights = pooling(x)
+        x, weights = attention(x)
         return output(x), weights
 
     return apply

@@ -20,8 +20,9 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from core.config import NORMALIZERS, PreprocessingConfig
-from core.errors import ConfigError
+from core.config import PreprocessingConfig
+from core.normalizers import NORMALIZERS
+from core.records import Record
 
 __all__ = [
     "NEGATIONS",
@@ -211,57 +212,9 @@ def stopword_list() -> tuple[frozenset[str], str]:
         return frozenset(ENGLISH_STOP_WORDS), f"scikit-learn ENGLISH_STOP_WORDS ({len(ENGLISH_STOP_WORDS)})"
 
 
-@functools.lru_cache(maxsize=None)
-def _lemmatizer() -> tuple[Callable[[str], str], str]:
-    """NLTK's WordNet lemmatizer when WordNet is installed, else simplemma's offline English lemmas."""
-    try:
-        from nltk.stem import WordNetLemmatizer
-
-        lemmatizer = WordNetLemmatizer()
-        lemmatizer.lemmatize("dogs")  # raises LookupError when the WordNet corpus is missing
-        return lemmatizer.lemmatize, "WordNet lemmatizer (NLTK data)"
-    except Exception:
-        import simplemma
-
-        return (
-            functools.partial(simplemma.lemmatize, lang="en"),
-            "simplemma English lemmatizer (offline; WordNet data not installed)",
-        )
-
-
-def _porter() -> tuple[Callable[[str], str], str]:
-    from nltk.stem.porter import PorterStemmer
-
-    return PorterStemmer().stem, "Porter stemmer (NLTK)"
-
-
-def _snowball() -> tuple[Callable[[str], str], str]:
-    from nltk.stem.snowball import SnowballStemmer
-
-    return SnowballStemmer("english").stem, "Snowball English stemmer (NLTK)"
-
-
-def _lancaster() -> tuple[Callable[[str], str], str]:
-    from nltk.stem.lancaster import LancasterStemmer
-
-    return LancasterStemmer().stem, "Lancaster stemmer (NLTK)"
-
-
-_NORMALIZER_FACTORIES: dict[str, Callable[[], tuple[Callable[[str], str], str]]] = {
-    "porter": _porter,
-    "snowball": _snowball,
-    "lancaster": _lancaster,
-    "lemmatize": _lemmatizer,
-}
-
-
 def _make_normalizer(name: str) -> tuple[Callable[[str], str] | None, str]:
     """The word -> stem/lemma function for a config name (None for "none") and its human-readable label."""
-    if name == "none":
-        return None, "none"
-    if name not in _NORMALIZER_FACTORIES:
-        raise ConfigError(f"preprocessing.normalizer must be one of {', '.join(NORMALIZERS)}; got {name!r}.")
-    return _NORMALIZER_FACTORIES[name]()
+    return NORMALIZERS.get(name).make()
 
 
 def _apply(normalize: Callable[[str], str], token: str) -> str:
@@ -280,7 +233,7 @@ def _apply(normalize: Callable[[str], str], token: str) -> str:
 
 
 @dataclass(frozen=True)
-class PreprocessingReport:
+class PreprocessingReport(Record):
     """What actually ran, for the UI and the run record."""
 
     stopword_source: str | None  # e.g. "scikit-learn ENGLISH_STOP_WORDS (318)"; None when stop words are kept

@@ -16,7 +16,7 @@ import shutil
 import time
 import uuid
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -25,9 +25,11 @@ import numpy as np
 
 from core.config import ExperimentConfig
 from core.errors import ConfigError, RunError
+from core.results import Prediction, RunInfo, RunMetrics
 from core.vectorizing import Vocabulary
 
 DEFAULT_RUNS_DIR = "runs"
+RUNS_DIR_VARIABLE = "LSTM_TEXT_LAB_RUNS"
 RUN_FILES = ("run.json", "config.json", "history.json", "metrics.json", "predictions.json", "vocabulary.json", "labels.json", "model.keras")
 _STALE_TEMP_SECONDS = 3600
 
@@ -51,25 +53,31 @@ def write_json(path: Path, payload: Any) -> None:
     path.write_text(json.dumps(_finite(payload), indent=1, ensure_ascii=False, allow_nan=False), encoding="utf-8")
 
 
+def runs_dir(argument: str | os.PathLike | None = None) -> Path:
+    """The runs folder: an explicit choice (``--runs-dir``), else $LSTM_TEXT_LAB_RUNS, else ``runs/``. The one place
+    this is decided, for the CLI, the dashboard and the workers alike."""
+    return Path(argument or os.environ.get(RUNS_DIR_VARIABLE) or DEFAULT_RUNS_DIR)
+
+
 def new_run_id() -> str:
     return f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
 
 
 def save_run(
-    runs_dir: str | os.PathLike,
+    folder: str | os.PathLike,
     *,
-    summary: dict,
+    summary: RunInfo,
     config: ExperimentConfig,
     history: dict,
-    metrics: dict,
-    predictions: list[dict],
+    metrics: RunMetrics,
+    predictions: Sequence[Prediction],
     vocabulary: Vocabulary,
     class_names: Sequence[str],
     model,
     run_id: Optional[str] = None,
 ) -> Path:
     """Write a complete run folder and return its path; the folder appears in one atomic rename."""
-    root = Path(runs_dir)
+    root = Path(folder)
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -80,12 +88,13 @@ def save_run(
     try:
         write_json(temporary / "config.json", config.to_dict())
         write_json(temporary / "history.json", history)
-        write_json(temporary / "metrics.json", metrics)
-        write_json(temporary / "predictions.json", predictions)
+        write_json(temporary / "metrics.json", metrics.to_dict())
+        write_json(temporary / "predictions.json", [prediction.to_dict() for prediction in predictions])
         write_json(temporary / "vocabulary.json", vocabulary.to_dict())
         write_json(temporary / "labels.json", {"class_names": list(class_names)})
         model.save(temporary / "model.keras")
-        write_json(temporary / "run.json", {"id": run_id, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), **summary})
+        created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        write_json(temporary / "run.json", replace(summary, id=run_id, created=created).to_dict())
         final = root / run_id
         while final.exists():
             final = root / f"{run_id}-{uuid.uuid4().hex[:4]}"
@@ -96,19 +105,20 @@ def save_run(
         raise
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunSummary:
     path: Path
-    info: dict  # contents of run.json
+    info: RunInfo  # contents of run.json
 
     @property
     def run_id(self) -> str:
-        return self.info.get("id", self.path.name)
+        return self.info.id or self.path.name
 
 
-def list_runs(runs_dir: str | os.PathLike = DEFAULT_RUNS_DIR) -> list[RunSummary]:
-    """Complete runs, newest first. Hidden temporary folders and unreadable folders are skipped."""
-    root = Path(runs_dir)
+def list_runs(folder: str | os.PathLike | None = None) -> list[RunSummary]:
+    """Complete runs, newest first (in ``folder``, default :func:`runs_dir`). Hidden temporary folders and
+    unreadable folders are skipped."""
+    root = runs_dir(folder)
     if not root.is_dir():
         return []
     _remove_stale_temporaries(root)
@@ -117,12 +127,12 @@ def list_runs(runs_dir: str | os.PathLike = DEFAULT_RUNS_DIR) -> list[RunSummary
         if folder.name.startswith(".") or not folder.is_dir():
             continue
         try:
-            info = json.loads((folder / "run.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            info = RunInfo.from_dict(json.loads((folder / "run.json").read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
             continue
-        if isinstance(info, dict) and all((folder / name).is_file() for name in RUN_FILES):
+        if all((folder / name).is_file() for name in RUN_FILES):
             runs.append(RunSummary(folder, info))
-    return sorted(runs, key=lambda run: run.info.get("created", ""), reverse=True)
+    return sorted(runs, key=lambda run: run.info.created, reverse=True)
 
 
 def _remove_stale_temporaries(root: Path) -> None:
@@ -138,14 +148,14 @@ def _remove_stale_temporaries(root: Path) -> None:
 @dataclass
 class LoadedRun:
     path: Path
-    info: dict
+    info: RunInfo
     config: ExperimentConfig
     history: dict
-    metrics: dict
+    metrics: RunMetrics
     vocabulary: Vocabulary
     class_names: list[str]
     _model: Any = field(default=None, repr=False)
-    _predictions: Optional[list[dict]] = field(default=None, repr=False)
+    _predictions: Optional[list[Prediction]] = field(default=None, repr=False)
 
     @property
     def model(self):
@@ -155,9 +165,9 @@ class LoadedRun:
         return self._model
 
     @property
-    def predictions(self) -> list[dict]:
+    def predictions(self) -> list[Prediction]:
         if self._predictions is None:
-            self._predictions = _read_json(self.path / "predictions.json")
+            self._predictions = _read_record(self.path / "predictions.json", lambda raw: [Prediction.from_dict(p) for p in raw])
         return self._predictions
 
 
@@ -168,6 +178,15 @@ def _read_json(path: Path) -> Any:
         raise RunError(f"The run folder {str(path.parent)!r} has no {path.name}; it is not a complete run — pick one listed by the Runs page.") from None
     except (OSError, ValueError) as exc:
         raise RunError(f"{path.name} in {str(path.parent)!r} cannot be read ({exc}); the run is damaged — train it again.") from None
+
+
+def _read_record(path: Path, build):
+    """A JSON file turned into a typed record; a file of the wrong shape is a damaged run, said in one sentence."""
+    raw = _read_json(path)
+    try:
+        return build(raw)
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise RunError(f"{path.name} in {str(path.parent)!r} is not a run record this version can read ({exc}); train it again.") from None
 
 
 def load_run(run_dir: str | os.PathLike) -> LoadedRun:
@@ -181,10 +200,10 @@ def load_run(run_dir: str | os.PathLike) -> LoadedRun:
         raise RunError(f"The run's config.json is not valid for this version ({exc}).") from None
     return LoadedRun(
         path=path,
-        info=_read_json(path / "run.json"),
+        info=_read_record(path / "run.json", RunInfo.from_dict),
         config=config,
         history=_read_json(path / "history.json"),
-        metrics=_read_json(path / "metrics.json"),
+        metrics=_read_record(path / "metrics.json", RunMetrics.from_dict),
         vocabulary=Vocabulary.from_dict(_read_json(path / "vocabulary.json")),
         class_names=list(_read_json(path / "labels.json")["class_names"]),
     )
@@ -212,9 +231,9 @@ def zip_run(run_dir: str | os.PathLike) -> bytes:
     return buffer.getvalue()
 
 
-def delete_run(run_dir: str | os.PathLike, runs_dir: str | os.PathLike) -> None:
-    """Remove a run folder that lives directly under ``runs_dir``."""
-    path, root = Path(run_dir).resolve(), Path(runs_dir).resolve()
+def delete_run(run_dir: str | os.PathLike, folder: str | os.PathLike | None = None) -> None:
+    """Remove a run folder that lives directly under the runs folder."""
+    path, root = Path(run_dir).resolve(), runs_dir(folder).resolve()
     if path.parent != root or not (path / "run.json").is_file():
         raise RunError("Only run folders inside the runs directory can be deleted.")
     shutil.rmtree(path)

@@ -28,6 +28,10 @@ class Split:
     def indices(self, name: str) -> np.ndarray:
         return {"train": self.train, "validation": self.validation, "test": self.test}[name]
 
+    def class_counts(self, name: str, y: np.ndarray, num_classes: int) -> list[int]:
+        """Rows per class in one split."""
+        return class_counts(np.asarray(y)[self.indices(name)], num_classes)
+
 
 def _allocate(count: int, validation_fraction: float, test_fraction: float) -> tuple[int, int, int]:
     """How many rows of one class go to (train, validation, test)."""

@@ -21,6 +21,8 @@ from sklearn.metrics import f1_score
 
 from core.config import ModelConfig, TrainingConfig
 from core.model import EMBEDDING, ClassifierModels
+from core.optimization import make_optimizer, schedule_callbacks
+from core.resampling import balanced_class_weights
 
 _determinism_enabled = False
 
@@ -77,37 +79,45 @@ def seed_everything(seed: int) -> None:
         _determinism_enabled = True
 
 
-def make_optimizer(config: TrainingConfig, steps_per_epoch: int) -> keras.optimizers.Optimizer:
-    rate: float | keras.optimizers.schedules.LearningRateSchedule = config.learning_rate
-    if config.lr_schedule == "exponential":
-        rate = keras.optimizers.schedules.ExponentialDecay(config.learning_rate, steps_per_epoch, config.decay_rate)
-    elif config.lr_schedule == "cosine":
-        rate = keras.optimizers.schedules.CosineDecay(config.learning_rate, steps_per_epoch * config.epochs, alpha=0.05)
-    clip = {"clipnorm": 1.0}  # LSTM gradients can spike on long texts; clipping keeps one bad batch from wrecking training
-    if config.optimizer == "adam":
-        return keras.optimizers.Adam(rate, **clip)
-    if config.optimizer == "adamw":
-        return keras.optimizers.AdamW(rate, weight_decay=config.weight_decay, **clip)
-    if config.optimizer == "rmsprop":
-        return keras.optimizers.RMSprop(rate, **clip)
-    return keras.optimizers.SGD(rate, momentum=config.momentum, nesterov=config.momentum > 0, **clip)
-
-
 def _floats(logs: dict | None) -> dict[str, float]:
     return {key: float(value) for key, value in (logs or {}).items() if np.ndim(value) == 0}
 
 
-class _MacroF1(keras.callbacks.Callback):
-    """Adds val_macro_f1 to the epoch logs, for early stopping on imbalanced data."""
+class _Validation(keras.callbacks.Callback):
+    """Scores the validation rows once per epoch, in one prediction pass: val_loss (cross-entropy plus the model's
+    regularisation, as Keras reports it), val_accuracy and val_macro_f1 (for early stopping on imbalanced data, and
+    for studies that report it each epoch).
 
-    def __init__(self, x_val: np.ndarray, y_val: np.ndarray, batch_size: int) -> None:
+    An epoch cut short by a stop request gets no validation scores: it is partial, so early stopping never picks it
+    as the best epoch (Keras skips an epoch whose monitored value is missing).
+    """
+
+    def __init__(self, x_val: np.ndarray, y_val: np.ndarray, batch_size: int, progress: "_Progress") -> None:
         super().__init__()
-        self.x_val, self.y_val, self.batch_size = x_val, y_val, batch_size
+        self.x_val, self.y_val, self.batch_size, self.progress = x_val, np.asarray(y_val), batch_size, progress
 
     def on_epoch_end(self, epoch, logs=None):
-        if logs is not None and len(self.y_val):
-            predicted = self.model.predict(self.x_val, batch_size=self.batch_size * 4, verbose=0).argmax(axis=1)
-            logs["val_macro_f1"] = float(f1_score(self.y_val, predicted, average="macro", zero_division=0))
+        if logs is None or self.progress.stop_requested():
+            return
+        probabilities = np.asarray(self.model.predict(self.x_val, batch_size=self.batch_size * 4, verbose=0), dtype=np.float64)
+        picked = np.clip(probabilities[np.arange(len(self.y_val)), self.y_val], 1e-7, 1.0)
+        regularisation = sum(float(keras.ops.convert_to_numpy(loss)) for loss in self.model.losses)
+        predicted = probabilities.argmax(axis=1)
+        logs["val_loss"] = float(-np.log(picked).mean()) + regularisation
+        logs["val_accuracy"] = float((predicted == self.y_val).mean())
+        logs["val_macro_f1"] = float(f1_score(self.y_val, predicted, average="macro", zero_division=0))
+
+
+class _EarlyStopping(keras.callbacks.EarlyStopping):
+    """Keras's early stopping, silent about (and blind to) an epoch cut short by a stop request."""
+
+    def __init__(self, progress_of_stop: Callable[[], bool], **options) -> None:
+        super().__init__(**options)
+        self.progress_of_stop = progress_of_stop
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self.progress_of_stop():
+            super().on_epoch_end(epoch, logs)
 
 
 class _Progress(keras.callbacks.Callback):
@@ -119,6 +129,9 @@ class _Progress(keras.callbacks.Callback):
         self.stopped_by_user = False
         self.history: dict[str, list[float]] = {}
         self.epochs_done = 0
+
+    def stop_requested(self) -> bool:
+        return self.stopped_by_user or (self.stop is not None and self.stop.is_set())
 
     def _check_stop(self) -> None:
         if self.stop is not None and self.stop.is_set():
@@ -184,31 +197,25 @@ def train(
             )
             listener(event)
 
-    callbacks: list[keras.callbacks.Callback] = []
-    if config.monitor == "val_macro_f1" and has_validation:
-        callbacks.append(_MacroF1(x_val, y_val, config.batch_size))
     early_stopping = None
+    stop_requested = lambda: progress.stop_requested()  # noqa: E731 - progress is created just below
     if config.early_stopping and has_validation:
         mode = "min" if config.monitor == "val_loss" else "max"
-        early_stopping = keras.callbacks.EarlyStopping(
-            monitor=config.monitor, mode=mode, patience=config.patience, restore_best_weights=True
-        )
-        callbacks.append(early_stopping)
-    if config.lr_schedule == "plateau" and has_validation:
-        callbacks.append(
-            keras.callbacks.ReduceLROnPlateau(
-                monitor="val_loss", factor=config.plateau_factor, patience=config.plateau_patience,
-                min_lr=config.learning_rate * 1e-3,
-            )
-        )
+        early_stopping = _EarlyStopping(stop_requested, monitor=config.monitor, mode=mode, patience=config.patience,
+                                        restore_best_weights=True)
     progress = _Progress(emit, stop, config.progress_every_batches, early_stopping)
+    # Order matters: validation scores enter the logs first, then the callbacks that read them.
+    callbacks: list[keras.callbacks.Callback] = [_Validation(x_val, y_val, config.batch_size, progress)] if has_validation else []
+    if early_stopping is not None:
+        callbacks.append(early_stopping)
+    if has_validation:
+        callbacks.extend(schedule_callbacks(config))
     callbacks.append(progress)
 
     if stop is not None and stop.is_set():
         return TrainingOutcome({}, 0, None, True, False, 0.0, 0.0)
     network.fit(
         x_train, y_train,
-        validation_data=(x_val, y_val) if has_validation else None,
         epochs=config.epochs, batch_size=config.batch_size, class_weight=class_weight,
         callbacks=callbacks, shuffle=True, verbose=0,
     )
@@ -254,9 +261,7 @@ def warm_up_embedding(
     probabilities = layers.Dense(num_classes, activation="softmax")(pooled)
     warmup = keras.Model(token_ids, probabilities)
     warmup.compile(optimizer=keras.optimizers.Adam(5e-3), loss="sparse_categorical_crossentropy")
-    present = np.unique(y_train)
-    counts = np.bincount(y_train, minlength=num_classes)
-    class_weight = {int(c): float(len(y_train) / (len(present) * counts[c])) for c in present}
+    class_weight = balanced_class_weights(np.bincount(y_train, minlength=num_classes))
     for epoch in range(epochs):
         warmup.fit(x_train, y_train, epochs=1, batch_size=batch_size, class_weight=class_weight, shuffle=True, verbose=0)
         if listener is not None:

@@ -7,7 +7,7 @@ TF-IDF + logistic-regression baseline on the same split the LSTM will use. Every
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional
 
 import numpy as np
@@ -15,6 +15,8 @@ import numpy as np
 from core.config import ExperimentConfig
 from core.data import Dataset
 from core.preprocessing import preprocess
+from core.records import Record
+from core.results import CLASS, BaselineResult
 from core.splitting import stratified_split
 from core.vectorizing import suggest_max_length
 
@@ -22,24 +24,90 @@ PERCENTILES = (5, 25, 50, 75, 95, 99)
 EXAMPLES_SHOWN = 20
 
 
-@dataclass
-class TriageReport:
-    source: dict
-    classes: list[dict]  # name, count, share
+@dataclass(frozen=True)
+class SourceFacts(Record):
+    name: str
+    text_column: str
+    label_column: str
+    rows_read: int
+    rows_kept: int
+    rows_missing_text: int
+    rows_missing_label: int
+    malformed_lines_skipped: int
+    encoding: str
+    delimiter: str
+
+
+@dataclass(frozen=True)
+class ClassShare(Record):
+    name: str = field(metadata=CLASS)
+    count: int
+    share: float  # fraction of all rows
+
+
+@dataclass(frozen=True)
+class RepeatedText(Record):
+    text: str
+    count: int
+
+
+@dataclass(frozen=True)
+class DuplicateSummary(Record):
+    exact_duplicate_rows: int  # rows repeating an earlier (text, label) pair
+    repeated_texts: int
+    rows_with_repeated_text: int
+    examples: list[RepeatedText]
+
+
+@dataclass(frozen=True)
+class ConflictingText(Record):
+    text: str
+    labels: dict[str, int]
+
+
+@dataclass(frozen=True)
+class ConflictSummary(Record):
+    texts: int
+    rows: int
+    examples: list[ConflictingText]
+
+
+@dataclass(frozen=True)
+class LengthProfile(Record):
+    overall: dict[str, float]  # p5 … p99, min, max, mean
+    per_class: dict[str, dict[str, float]]
+
+
+@dataclass(frozen=True)
+class SuggestedLength(Record):
+    max_length: int
+    percentile: float
+    truncated_share: float
+
+
+@dataclass(frozen=True)
+class SmallClass(Record):
+    name: str = field(metadata=CLASS)
+    rows: int
+    train_rows: int
+    action: str
+
+
+@dataclass(frozen=True)
+class TriageReport(Record):
+    source: SourceFacts
+    classes: list[ClassShare]  # largest first
     imbalance_ratio: float  # largest class / smallest class
     majority_class: str
     majority_accuracy: float  # accuracy of always predicting the largest class
-    duplicates: dict  # exact (text, label) duplicates and repeated texts
-    conflicts: dict  # identical texts carrying different labels
-    lengths: dict  # token-length percentiles overall and per class, after preprocessing
+    duplicates: DuplicateSummary  # exact (text, label) duplicates and repeated texts
+    conflicts: ConflictSummary  # identical texts carrying different labels
+    lengths: LengthProfile  # token-length percentiles overall and per class, after preprocessing
     vocabulary_size: int  # distinct tokens after preprocessing
-    suggested_max_length: dict
-    small_classes: list[dict]
-    baseline: Optional[dict]
+    suggested_max_length: SuggestedLength
+    small_classes: list[SmallClass]
+    baseline: Optional[BaselineResult]
     warnings: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def _percentiles(lengths: np.ndarray) -> dict:
@@ -50,34 +118,31 @@ def _percentiles(lengths: np.ndarray) -> dict:
     return values
 
 
-def _duplicates(texts: tuple[str, ...], labels: tuple[str, ...]) -> tuple[dict, dict]:
+def _duplicates(texts: tuple[str, ...], labels: tuple[str, ...]) -> tuple[DuplicateSummary, ConflictSummary]:
     pair_counts = Counter(zip(texts, labels))
     labels_by_text: dict[str, Counter] = defaultdict(Counter)
     for text, label in zip(texts, labels):
         labels_by_text[text][label] += 1
     repeated = {text: sum(c.values()) for text, c in labels_by_text.items() if sum(c.values()) > 1}
     conflicting = {text: c for text, c in labels_by_text.items() if len(c) > 1}
-    duplicates = {
-        "exact_duplicate_rows": int(sum(count - 1 for count in pair_counts.values())),
-        "repeated_texts": len(repeated),
-        "rows_with_repeated_text": int(sum(repeated.values())),
-        "examples": [
-            {"text": text, "count": count}
-            for text, count in sorted(repeated.items(), key=lambda item: -item[1])[:EXAMPLES_SHOWN]
-        ],
-    }
-    conflicts = {
-        "texts": len(conflicting),
-        "rows": int(sum(sum(c.values()) for c in conflicting.values())),
-        "examples": [
-            {"text": text, "labels": dict(c.most_common())}
+    duplicates = DuplicateSummary(
+        exact_duplicate_rows=int(sum(count - 1 for count in pair_counts.values())),
+        repeated_texts=len(repeated),
+        rows_with_repeated_text=int(sum(repeated.values())),
+        examples=[RepeatedText(text, count) for text, count in sorted(repeated.items(), key=lambda item: -item[1])[:EXAMPLES_SHOWN]],
+    )
+    conflicts = ConflictSummary(
+        texts=len(conflicting),
+        rows=int(sum(sum(c.values()) for c in conflicting.values())),
+        examples=[
+            ConflictingText(text, dict(c.most_common()))
             for text, c in sorted(conflicting.items(), key=lambda item: -sum(item[1].values()))[:EXAMPLES_SHOWN]
         ],
-    }
+    )
     return duplicates, conflicts
 
 
-def _small_classes(counts: np.ndarray, names: tuple[str, ...], train_counts: np.ndarray, k_neighbors: int) -> list[dict]:
+def _small_classes(counts: np.ndarray, names: tuple[str, ...], train_counts: np.ndarray, k_neighbors: int) -> list[SmallClass]:
     """Classes that the split or SMOTE cannot treat normally, and what the engine will do."""
     found = []
     for i, name in enumerate(names):
@@ -94,7 +159,7 @@ def _small_classes(counts: np.ndarray, names: tuple[str, ...], train_counts: np.
             )
         else:
             continue
-        found.append({"class": name, "rows": total, "train_rows": train, "action": action})
+        found.append(SmallClass(name=name, rows=total, train_rows=train, action=action))
     return found
 
 
@@ -105,22 +170,22 @@ def _warnings(report: TriageReport, rows: int) -> list[str]:
             f"Classes are imbalanced {report.imbalance_ratio:.0f}:1 — accuracy flatters the majority class, so compare "
             f"macro-F1, and try class weights or resampling."
         )
-    if report.duplicates["exact_duplicate_rows"]:
+    if report.duplicates.exact_duplicate_rows:
         notes.append(
-            f"{report.duplicates['exact_duplicate_rows']} rows repeat an earlier row exactly; duplicates split across "
+            f"{report.duplicates.exact_duplicate_rows} rows repeat an earlier row exactly; duplicates split across "
             "train and test inflate test scores."
         )
-    if report.conflicts["texts"]:
+    if report.conflicts.texts:
         notes.append(
-            f"{report.conflicts['texts']} texts appear with different labels ({report.conflicts['rows']} rows): no model "
+            f"{report.conflicts.texts} texts appear with different labels ({report.conflicts.rows} rows): no model "
             "can get them all right; check the labelling."
         )
     if report.small_classes:
-        names = ", ".join(f"'{c['class']}'" for c in report.small_classes[:5])
+        names = ", ".join(f"'{c.name}'" for c in report.small_classes[:5])
         notes.append(f"Very small classes ({names}) get special handling in the split and in SMOTE; see the table.")
     if rows < 500:
         notes.append(f"Only {rows} rows: an LSTM learns its word vectors from scratch, so expect the bag-of-words baseline to be hard to beat.")
-    truncated = report.suggested_max_length.get("truncated_share", 0)
+    truncated = report.suggested_max_length.truncated_share
     if truncated > 0.1:
         notes.append(f"The suggested length cuts {truncated:.0%} of texts; raise vectorizing.max_length if endings matter.")
     return notes
@@ -155,27 +220,25 @@ def triage(
 
     baseline = None
     if include_baseline:
-        from core.baseline import tfidf_baseline  # scikit-learn takes ~1.5 s to import; only the baseline needs it
+        from core.baseline import baseline_on_split  # the baseline's scikit-learn loads when it is fitted
 
-        baseline = tfidf_baseline(
-            [processed[i] for i in split.train], y[split.train], [processed[i] for i in split.test], y[split.test], names
-        )
+        baseline = baseline_on_split(processed, y, split, names)
     present = counts[counts > 0]
     report = TriageReport(
-        source={
-            "name": dataset.source_name,
-            "text_column": dataset.text_column,
-            "label_column": dataset.label_column,
-            "rows_read": dataset.rows_total,
-            "rows_kept": len(dataset.texts),
-            "rows_missing_text": dataset.rows_missing_text,
-            "rows_missing_label": dataset.rows_missing_label,
-            "malformed_lines_skipped": dataset.skipped_lines,
-            "encoding": dataset.encoding,
-            "delimiter": dataset.delimiter,
-        },
+        source=SourceFacts(
+            name=dataset.source_name,
+            text_column=dataset.text_column,
+            label_column=dataset.label_column,
+            rows_read=dataset.rows_total,
+            rows_kept=len(dataset.texts),
+            rows_missing_text=dataset.rows_missing_text,
+            rows_missing_label=dataset.rows_missing_label,
+            malformed_lines_skipped=dataset.skipped_lines,
+            encoding=dataset.encoding,
+            delimiter=dataset.delimiter,
+        ),
         classes=[
-            {"class": name, "count": int(counts[i]), "share": float(counts[i] / total)}
+            ClassShare(name=name, count=int(counts[i]), share=float(counts[i] / total))
             for i, name in sorted(enumerate(names), key=lambda item: -counts[item[0]])
         ],
         imbalance_ratio=float(present.max() / present.min()),
@@ -183,19 +246,14 @@ def triage(
         majority_accuracy=float(counts.max() / total),
         duplicates=duplicates,
         conflicts=conflicts,
-        lengths={
-            "overall": _percentiles(lengths),
-            "per_class": {name: _percentiles(lengths[y == i]) for i, name in enumerate(names)},
-        },
+        lengths=LengthProfile(
+            overall=_percentiles(lengths),
+            per_class={name: _percentiles(lengths[y == i]) for i, name in enumerate(names)},
+        ),
         vocabulary_size=len(vocabulary),
-        suggested_max_length={
-            "max_length": suggestion.max_length,
-            "percentile": suggestion.percentile,
-            "truncated_share": suggestion.truncated_share,
-        },
+        suggested_max_length=SuggestedLength(suggestion.max_length, suggestion.percentile, suggestion.truncated_share),
         small_classes=_small_classes(counts, names, train_counts, config.resampling.k_neighbors),
         baseline=baseline,
     )
-    report.warnings = _warnings(report, total)
-    return report
+    return replace(report, warnings=_warnings(report, total))
 

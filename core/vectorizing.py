@@ -104,3 +104,36 @@ def oov_rate(texts: Sequence[str], vocabulary: Vocabulary) -> float:
             total += 1
             unknown += token not in index
     return unknown / total if total else 0.0
+
+
+@dataclass(frozen=True)
+class VocabularyPreview:
+    """What the Preprocess and Model pages show before training: the vocabulary the training split gives, how much
+    of the validation split it misses, and the length the model will read."""
+
+    vocabulary_size: int
+    distinct_train_tokens: int
+    oov_rate_validation: float
+    suggested_max_length: int
+    max_length: int
+    truncated_share: float
+    train_lengths: np.ndarray
+    train_rows: int
+
+
+def preview_vocabulary(train_texts: Sequence[str], held_out_texts: Sequence[str], config) -> VocabularyPreview:
+    """The vocabulary and length facts of ``config`` (a VectorizingConfig) from preprocessed training texts only."""
+    vocabulary = build_vocabulary(train_texts, config.max_vocab_size, config.min_token_frequency)
+    lengths = token_lengths(train_texts)
+    suggestion = suggest_max_length(lengths, config.length_percentile)
+    max_length = config.max_length or suggestion.max_length
+    return VocabularyPreview(
+        vocabulary_size=vocabulary.size,
+        distinct_train_tokens=len({token for text in train_texts for token in text.split()}),
+        oov_rate_validation=oov_rate(held_out_texts, vocabulary),
+        suggested_max_length=suggestion.max_length,
+        max_length=max_length,
+        truncated_share=truncated_share(lengths, max_length),
+        train_lengths=lengths,
+        train_rows=len(train_texts),
+    )

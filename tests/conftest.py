@@ -50,6 +50,18 @@ def make_dataset(counts: dict[str, int], seed: int = 0) -> Dataset:
     return build_dataset(read_csv_bytes(csv_bytes(generated_texts(counts, seed)), source_name="generated.csv"))
 
 
+@pytest.fixture(autouse=True)
+def _restore_main_module():
+    """AppTest runs a script as ``__main__`` and leaves it there; a training job spawned later would re-run that
+    script in its child. Every test starts and ends with the interpreter's own ``__main__``."""
+    import sys
+
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None:
+        sys.modules["__main__"] = main
+
+
 TINY_MODEL = [
     "model.embedding_dim=16",
     "model.lstm_units=8",

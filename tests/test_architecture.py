@@ -2,6 +2,7 @@
 
 import os
 import pkgutil
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -46,3 +47,44 @@ def test_the_first_page_imports_no_heavy_library_before_it_draws():
                                env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip() == "[]"
+
+
+def _python_sources() -> list[Path]:
+    return [path for folder in ("core", "components", "pages", "bench") for path in (ROOT / folder).glob("*.py")] + [ROOT / "app.py"]
+
+
+def test_nothing_imports_the_entry_file():
+    """Imports run downward only: the entry file routes, nothing depends on it."""
+    for path in _python_sources():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            stripped = line.strip()
+            assert not stripped.startswith(("import app", "from app import", "from app ")), f"{path.name}: {line}"
+
+
+def test_the_page_list_exists_once():
+    """Every page's path is written in components/navigation.py and nowhere else."""
+    page_paths = sorted(path.relative_to(ROOT).as_posix() for path in (ROOT / "pages").glob("*.py"))
+    for path in _python_sources():
+        if path.name == "navigation.py":
+            text = path.read_text(encoding="utf-8")
+            assert all(f'"{page}"' in text for page in page_paths)
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert not [page for page in page_paths if f'"{page}"' in text], path.name
+
+
+def test_strategy_names_live_in_their_registry_record():
+    """A resampling strategy's key is written in its record only (tests and docs aside): adding one is one place."""
+    from core.resampling import RESAMPLERS
+
+    mentions = {}
+    for path in _python_sources():
+        if path in (ROOT / "core" / "resampling.py", ROOT / "core" / "config.py"):
+            continue  # the records themselves, and the config's recommended default strategy
+        text = path.read_text(encoding="utf-8")
+        for record in RESAMPLERS:
+            if record.key == "none":  # the word is everywhere ("attention none"); the others are names of their own
+                continue
+            if re.search(rf"(?<![\w.]){re.escape(record.key)}(?!\w)", text):
+                mentions.setdefault(path.relative_to(ROOT).as_posix(), []).append(record.key)
+    assert mentions == {}

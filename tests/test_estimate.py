@@ -88,19 +88,12 @@ def test_l2_does_not_change_the_count():
     assert len(counts) == 1
 
 
-def test_duplicated_constants_match_the_resampling_module():
-    from core import resampling
-
-    assert estimate.SYNTHETIC_STRATEGIES == resampling.SYNTHETIC
-    assert estimate.UNDERSAMPLE_FLOOR == resampling.UNDERSAMPLE_FLOOR
-
-
 SIZES = {"vocab_size": 5000, "num_classes": 4, "max_length": 100}
 
 
 def seconds(*overrides: str, rows: int = 1000, **size_overrides) -> float:
     config = apply_overrides(ExperimentConfig(), list(overrides))
-    return estimate.estimate_epoch(config, train_rows=rows, **{**SIZES, **size_overrides}).seconds_per_epoch
+    return estimate.estimate_epoch(config, train_counts=[rows // 2, rows - rows // 2], **{**SIZES, **size_overrides}).seconds_per_epoch
 
 
 def test_more_work_takes_longer():
@@ -118,7 +111,7 @@ def test_more_work_takes_longer():
 
 def test_estimate_is_self_consistent():
     config = ExperimentConfig()
-    result = estimate.estimate_epoch(config, train_rows=1200, **SIZES)
+    result = estimate.estimate_epoch(config, train_counts=[600, 600], **SIZES)
     assert result.seconds_per_epoch > 0
     assert result.samples_per_second == pytest.approx(1200 / result.seconds_per_epoch)
     assert result.memory_mb == pytest.approx(sum(result.memory_breakdown.values()))
@@ -129,39 +122,44 @@ def test_estimate_is_self_consistent():
 
 def test_smote_trains_on_more_rows_and_more_memory():
     counts = [600, 300, 200, 100]
-    plain = estimate.estimate_epoch(ExperimentConfig(), train_rows=1200, class_counts=counts, **SIZES)
+    plain = estimate.estimate_epoch(ExperimentConfig(), train_counts=counts, **SIZES)
     smote_config = apply_overrides(ExperimentConfig(), ["resampling.strategy=smote"])
-    smote = estimate.estimate_epoch(smote_config, train_rows=1200, class_counts=counts, **SIZES)
+    smote = estimate.estimate_epoch(smote_config, train_counts=counts, **SIZES)
     assert plain.rows_trained == 1200
     assert smote.rows_trained == 2400  # every class grown to the majority
     assert smote.memory_breakdown["training data"] > plain.memory_breakdown["training data"]
     assert smote.memory_mb > plain.memory_mb
     assert smote.seconds_per_epoch > plain.seconds_per_epoch
     assert any("embedded sequences" in note and "2,400 x 100 x 128" in note for note in smote.notes)
-    given = estimate.estimate_epoch(smote_config, train_rows=1200, rows_after_resampling=3000, class_counts=counts, **SIZES)
+    given = estimate.estimate_epoch(smote_config, train_counts=counts, rows_after_resampling=3000, **SIZES)
     assert given.rows_trained == 3000
 
 
 def test_rows_after_resampling_per_strategy():
     counts = [500, 40, 5, 0]
-    assert estimate.rows_after_resampling_estimate("class_weights", 545, counts) == 545
-    assert estimate.rows_after_resampling_estimate("random_over", 545, counts) == 1500
-    assert estimate.rows_after_resampling_estimate("random_under", 545, counts) == 20 + 20 + 5
-    assert estimate.rows_after_resampling_estimate("adasyn", 545, None) is None
-    unknown = estimate.estimate_epoch(apply_overrides(ExperimentConfig(), ["resampling.strategy=random_over"]), train_rows=545, **SIZES)
-    assert unknown.rows_trained == 545 and any("depends on the class counts" in note for note in unknown.notes)
+
+    def rows(strategy):
+        return estimate.resampled_rows(apply_overrides(ExperimentConfig(), [f"resampling.strategy={strategy}"]), counts)
+
+    assert rows("class_weights") == (545, "exact")
+    assert rows("random_over") == (1500, "exact")
+    assert rows("random_under") == (20 + 20 + 5, "exact")
+    assert rows("adasyn") == (1500, "about")
+    adasyn = estimate.estimate_epoch(apply_overrides(ExperimentConfig(), ["resampling.strategy=adasyn"]), train_counts=counts, **SIZES)
+    assert adasyn.rows_trained == 1500 and adasyn.rows_kind == "about"
+    assert any("decides while training" in note for note in adasyn.notes)
 
 
 def test_recurrent_dropout_note():
-    slow = estimate.estimate_epoch(apply_overrides(ExperimentConfig(), ["model.recurrent_dropout=0.25"]), train_rows=800, **SIZES)
-    fast = estimate.estimate_epoch(ExperimentConfig(), train_rows=800, **SIZES)
+    slow = estimate.estimate_epoch(apply_overrides(ExperimentConfig(), ["model.recurrent_dropout=0.25"]), train_counts=[400, 400], **SIZES)
+    fast = estimate.estimate_epoch(ExperimentConfig(), train_counts=[400, 400], **SIZES)
     assert any("Recurrent dropout" in note and "cuDNN" in note for note in slow.notes)
     assert not any("Recurrent dropout" in note for note in fast.notes)
 
 
 def test_k_folds_multiply_the_total():
     config = apply_overrides(ExperimentConfig(), ["split.k_folds=5"])
-    result = estimate.estimate_epoch(config, train_rows=800, **SIZES)
+    result = estimate.estimate_epoch(config, train_counts=[400, 400], **SIZES)
     assert result.total_seconds == pytest.approx(5 * (result.seconds_per_epoch * config.training.epochs + result.first_epoch_extra_seconds))
 
 

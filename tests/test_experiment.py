@@ -42,12 +42,12 @@ def test_nothing_from_the_test_split_reaches_training(monkeypatch, strategy):
     assert np.array_equal(seen["y"], dataset.y[split.train])
     assert np.array_equal(seen["x"], result.trained.vectorized.x["train"])
     # resampling changed training counts only; validation and test counts are the split's
-    counts = result.metrics["split"]
-    assert counts["test"] == np.bincount(dataset.y[split.test], minlength=3).tolist()
-    assert counts["validation"] == np.bincount(dataset.y[split.validation], minlength=3).tolist()
-    assert result.metrics["resampling"]["train_before"] == counts["train"]
-    assert result.metrics["resampling"]["train_after"] != counts["train"]
-    assert result.metrics["test"]["support"] == len(split.test)
+    counts = result.metrics.split
+    assert counts.test == np.bincount(dataset.y[split.test], minlength=3).tolist()
+    assert counts.validation == np.bincount(dataset.y[split.validation], minlength=3).tolist()
+    assert result.metrics.resampling.train_before == counts.train
+    assert result.metrics.resampling.train_after != counts.train
+    assert result.metrics.test.support == len(split.test)
 
 
 def test_progress_events_flow_to_the_listener(imbalanced_dataset):
@@ -57,7 +57,7 @@ def test_progress_events_flow_to_the_listener(imbalanced_dataset):
     assert kinds[0] == "start" and kinds[-1] == "end"
     epochs = [e for e in events if e.kind == "epoch"]
     assert [e.epoch for e in epochs] == [1, 2]
-    assert {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"} <= set(epochs[0].logs)
+    assert {"loss", "accuracy", "val_loss", "val_accuracy", "val_macro_f1", "learning_rate"} <= set(epochs[0].logs)
     assert sum(k == "batch" for k in kinds) >= 2  # progress_every_batches=1: one per batch
     assert result.history["loss"] == [e.logs["loss"] for e in epochs]
 
@@ -74,9 +74,9 @@ def test_stop_ends_after_the_current_batch_and_keeps_the_model(imbalanced_datase
     result = run_experiment(imbalanced_dataset, tiny_config("training.epochs=5"), listener=listener, stop=stop, runs_dir=tmp_path)
     assert result.status == STATUS_STOPPED
     assert len(batches) == 1  # no second batch ran
-    assert result.metrics["training"]["epochs_run"] == 1 and result.metrics["training"]["stopped_by_user"]
+    assert result.metrics.training.epochs_run == 1 and result.metrics.training.stopped_by_user
     assert result.run_dir is not None and (result.run_dir / "model.keras").is_file()
-    assert result.metrics["test"]["support"] > 0  # the kept model was evaluated
+    assert result.metrics.test.support > 0  # the kept model was evaluated
 
 
 def test_same_seed_same_metrics(balanced_dataset):
@@ -84,7 +84,7 @@ def test_same_seed_same_metrics(balanced_dataset):
     first = run_experiment(balanced_dataset, config, runs_dir=None)
     second = run_experiment(balanced_dataset, config, runs_dir=None)
     assert first.history == second.history
-    assert first.metrics["test"] == second.metrics["test"]
+    assert first.metrics.test == second.metrics.test
 
 
 def test_k_fold_reports_each_fold_and_resamples_inside_folds(monkeypatch, imbalanced_dataset):
@@ -98,11 +98,11 @@ def test_k_fold_reports_each_fold_and_resamples_inside_folds(monkeypatch, imbala
     monkeypatch.setattr(core.resampling, "resample_training", spy)
     config = tiny_config("split.k_folds=3", "resampling.strategy=random_over", "training.epochs=1")
     result = run_experiment(imbalanced_dataset, config, runs_dir=None)
-    folds = result.metrics["folds"]
+    folds = result.metrics.folds
     split = split_rows(imbalanced_dataset, config)
     development = len(split.train) + len(split.validation)
-    assert folds["k"] == 3 and len(folds["per_fold"]) == 3
-    assert {"mean", "sd"} <= set(folds["test"]["macro_f1"])
+    assert folds.k == 3 and len(folds.per_fold) == 3
+    assert folds.test["macro_f1"].sd >= 0
     assert len(calls) == 3 and all(n < development for n in calls)  # each fold's training part only
 
 

@@ -2,6 +2,7 @@ import csv
 import io
 
 from core.export import predictions_csv, safe_cell, to_csv
+from core.results import Prediction
 
 
 def test_formula_cells_are_neutralised_and_other_cells_untouched():
@@ -11,8 +12,8 @@ def test_formula_cells_are_neutralised_and_other_cells_untouched():
 
 
 def test_predictions_csv_round_trips_with_safe_cells():
-    predictions = [{"row": 3, "text": "=HYPERLINK(\"http://x\")", "true": "a", "predicted": "b", "confidence": 0.7,
-                    "probabilities": [0.3, 0.7]}]
+    predictions = [Prediction(row=3, text="=HYPERLINK(\"http://x\")", true="a", predicted="b", confidence=0.7,
+                              probabilities=[0.3, 0.7])]
     data = predictions_csv(predictions, ["a", "-minus class"])
     assert data.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))

@@ -3,9 +3,18 @@ import dataclasses
 import numpy as np
 import pytest
 
-from core.config import RESAMPLING_STRATEGIES, ResamplingConfig
+from core.config import ResamplingConfig
 from core.errors import ConfigError
-from core.resampling import EXPLANATIONS, SYNTHETIC, UNDERSAMPLE_FLOOR, resample_training
+from core.resampling import (
+    ABOUT,
+    AT_MOST,
+    EXACT,
+    RESAMPLERS,
+    UNDERSAMPLE_FLOOR,
+    balanced_class_weights,
+    preview_counts,
+    resample_training,
+)
 
 STEPS, DIM, VOCAB = 10, 6, 30
 
@@ -34,13 +43,35 @@ class SpyEmbedder:
         return vectors
 
 
-@pytest.mark.parametrize("strategy", RESAMPLING_STRATEGIES)
-def test_every_strategy_runs_on_imbalanced_data_with_a_two_row_class(strategy):
+def assert_preview_holds(preview: list[int], kind: str, actual: list[int]) -> None:
+    """The preview is what training receives: exactly, as an upper bound, or within rounding (5% or 2 rows)."""
+    if kind == EXACT:
+        assert preview == actual
+    elif kind == AT_MOST:
+        assert all(after <= bound for after, bound in zip(actual, preview)), (preview, actual)
+    else:
+        assert kind == ABOUT
+        assert all(abs(after - guess) <= max(2, 0.05 * guess) for after, guess in zip(actual, preview)), (preview, actual)
+
+
+# The contract every record of the registry meets (imbalanced-learn's habit: one test over every sampler).
+@pytest.mark.parametrize("strategy", RESAMPLERS.keys())
+def test_every_strategy_meets_the_contract_on_a_three_class_set_with_a_two_row_class(strategy):
+    record = RESAMPLERS.get(strategy)
     x, y = _training_rows()
     embed = SpyEmbedder()
-    result = resample_training(x, y, 3, ResamplingConfig(strategy=strategy, k_neighbors=5), seed=0, embed=embed)
+    config = ResamplingConfig(strategy=strategy, k_neighbors=5)
+    result = resample_training(x, y, 3, config, seed=0, embed=embed)
     assert result.counts_before == [40, 12, 2]
     assert len(result.x) == len(result.y) == sum(result.counts_after)
+    assert result.embedded == record.embedded
+    preview, kind = preview_counts([40, 12, 2], config)
+    assert kind == record.preview_kind
+    assert_preview_holds(preview, kind, result.counts_after)
+    assert record.title and record.texts.what and record.texts.when and record.texts.risk
+    assert set(record.settings) <= {f.name for f in dataclasses.fields(ResamplingConfig)}
+    if record.weights is not None:
+        assert result.class_weight == record.weights(result.counts_before)
     if strategy in ("none", "class_weights"):
         assert result.counts_after == [40, 12, 2] and result.x is x
     if strategy == "class_weights":
@@ -49,8 +80,8 @@ def test_every_strategy_runs_on_imbalanced_data_with_a_two_row_class(strategy):
         assert result.counts_after == [40, 40, 40]
     if strategy == "random_under":
         assert result.counts_after == [UNDERSAMPLE_FLOOR, 12, 2]
-    if strategy in SYNTHETIC:
-        assert result.embedded and result.x.shape[1:] == (STEPS, DIM)
+    if record.embedded:
+        assert result.x.shape[1:] == (STEPS, DIM)
         assert result.counts_after[0] == 40 and result.counts_after[2] >= 2
         assert any("lowered" in note for note in result.notes)  # k went from 5 to 1 for the 2-row class
         # every row keeps at least one real step and its padding strictly at the end
@@ -63,7 +94,7 @@ def test_every_strategy_runs_on_imbalanced_data_with_a_two_row_class(strategy):
         assert not embed.seen
 
 
-@pytest.mark.parametrize("strategy", SYNTHETIC)
+@pytest.mark.parametrize("strategy", [r.key for r in RESAMPLERS if r.embedded])
 def test_synthetic_rows_interpolate_between_real_training_rows(strategy):
     x, y = _training_rows(counts=(30, 8, 6), seed=3)
     embed = SpyEmbedder()
@@ -96,6 +127,8 @@ def test_same_seed_same_resampling():
     assert np.array_equal(a.x, b.x) and np.array_equal(a.y, b.y)
 
 
-def test_every_strategy_is_explained():
-    for strategy in RESAMPLING_STRATEGIES:
-        assert set(EXPLANATIONS[strategy]) == {"title", "what", "when", "risk"}
+def test_class_weights_make_every_class_weigh_the_same():
+    weights = balanced_class_weights([40, 12, 2, 0])
+    assert set(weights) == {0, 1, 2}  # an absent class gets no weight
+    assert weights[0] * 40 == pytest.approx(weights[1] * 12) == pytest.approx(weights[2] * 2)
+    assert sum(weights[c] * n for c, n in ((0, 40), (1, 12), (2, 2))) == pytest.approx(54)

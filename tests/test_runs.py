@@ -25,7 +25,11 @@ def test_a_run_folder_holds_every_record(saved_run):
     result, runs_dir = saved_run
     assert sorted(p.name for p in result.run_dir.iterdir()) == sorted(RUN_FILES)
     metrics = json.loads((result.run_dir / "metrics.json").read_text())
-    assert metrics["test"]["macro_f1"] == pytest.approx(result.metrics["test"]["macro_f1"])
+    assert metrics["test"]["macro_f1"] == pytest.approx(result.metrics.test.macro_f1)
+    loaded = load_run(result.run_dir)
+    assert loaded.metrics == result.metrics  # the typed record round-trips through metrics.json
+    assert loaded.info.id == result.run_dir.name and loaded.info.test_macro_f1 == result.metrics.test.macro_f1
+    assert [p.to_dict() for p in loaded.predictions] == [p.to_dict() for p in result.predictions]
     config = json.loads((result.run_dir / "config.json").read_text())
     assert config["data"]["text_column"] == "text"  # the columns actually used are recorded
     assert [run.path for run in list_runs(runs_dir)] == [result.run_dir]
@@ -67,7 +71,7 @@ def test_a_crash_mid_save_leaves_nothing_listed(saved_run, tmp_path, monkeypatch
             raise OSError("disk full")
 
     with pytest.raises(OSError):
-        runs_module.save_run(tmp_path, summary={}, config=result.config, history={}, metrics={}, predictions=[],
+        runs_module.save_run(tmp_path, summary=result.summary, config=result.config, history={}, metrics=result.metrics, predictions=[],
                              vocabulary=result.trained.vectorized.vocabulary, class_names=result.class_names, model=Exploding())
     assert list(tmp_path.iterdir()) == []
     assert list_runs(tmp_path) == []
