@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from components import cached, state
+from core import lazy
 from components.safe import plain
 from core.config import DataConfig
 from core.data import ColumnGuess, Dataset
@@ -133,7 +134,8 @@ def render_triage(report: TriageReport, vocabulary_fn: Callable[[], VocabularyPr
     for warning in report.warnings:
         st.warning(plain(warning))
 
-    from components import charts  # Altair loads after the figures above are on screen
+    lazy.load("altair")  # Altair loads after the figures above are on screen, one session at a time
+    from components import charts
 
     vocabulary = vocabulary_fn()
     left, right = st.columns(2)

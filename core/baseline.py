@@ -10,6 +10,7 @@ from typing import Sequence
 
 import numpy as np
 
+from core import lazy
 from core.results import BaselineResult
 
 DESCRIPTION = "TF-IDF on words and word pairs + one-vs-rest logistic regression with balanced class weights"
@@ -18,6 +19,7 @@ FITTED_ON_TRAIN = "the training split"
 
 def tfidf_pipeline():
     """The baseline's unfitted pipeline (also used for out-of-fold probabilities in label-noise triage)."""
+    lazy.load("sklearn")
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.multiclass import OneVsRestClassifier
@@ -41,6 +43,7 @@ def tfidf_baseline(
     fitted_on: str = FITTED_ON_TRAIN,
 ) -> BaselineResult:
     """Train on the training texts, score on the test texts; returns headline metrics and the time taken."""
+    lazy.load("sklearn")
     from core.evaluation import classification_metrics
 
     started = time.perf_counter()

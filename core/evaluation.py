@@ -10,7 +10,11 @@ import warnings
 from typing import Sequence
 
 import numpy as np
-from sklearn.metrics import (
+
+from core import lazy
+
+lazy.load("sklearn")  # this module may be imported from several dashboard threads at once
+from sklearn.metrics import (  # noqa: E402
     accuracy_score,
     balanced_accuracy_score,
     confusion_matrix,
@@ -19,7 +23,7 @@ from sklearn.metrics import (
 )
 
 from core.results import ClassificationMetrics, ClassScore, Confusion, MajorityResult, Prediction
-from core.vectorizing import PAD_ID
+from core.vectorizing import OOV_ID, PAD_ID
 
 
 def classification_metrics(y_true: np.ndarray, probabilities: np.ndarray, class_names: Sequence[str]) -> ClassificationMetrics:
@@ -89,17 +93,18 @@ def token_weights(weights_row: np.ndarray, ids_row: np.ndarray) -> list[float]:
 def occlusion_importance(predict, ids_row: np.ndarray, class_index: int) -> list[float]:
     """Leave-one-token-out importance: how much the probability of ``class_index`` drops without each token.
 
-    ``predict`` maps an int matrix of token IDs to probabilities. All variants run in one batch.
+    ``predict`` maps an int matrix of token IDs to probabilities. All variants run in one batch. A text left with
+    no token is read as the single out-of-vocabulary token, exactly as an empty text is encoded.
     """
     ids_row = np.asarray(ids_row)
     length = int((ids_row != PAD_ID).sum())
-    if length <= 1:
-        return [1.0] * length
     variants = np.zeros((length + 1, ids_row.shape[0]), dtype=ids_row.dtype)
     variants[0] = ids_row
     for position in range(length):
         kept = np.delete(ids_row[:length], position)
-        variants[position + 1, : length - 1] = kept
+        if kept.size == 0:
+            kept = np.array([OOV_ID], dtype=ids_row.dtype)
+        variants[position + 1, : kept.size] = kept
     probabilities = np.asarray(predict(variants))
     full = probabilities[0, class_index]
     return [float(full - probabilities[i + 1, class_index]) for i in range(length)]

@@ -9,7 +9,7 @@ training (and validation) rows; the test rows are encoded with the training voca
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -19,10 +19,11 @@ from core import resampling as resampling_module
 from core.baseline import baseline_on_split
 from core.config import DataConfig, ExperimentConfig, VectorizingConfig
 from core.data import Dataset
-from core.errors import ConfigError
 from core.evaluation import classification_metrics, majority_class_metrics, prediction_records
 from core.preprocessing import PreprocessingReport, preprocess
+from core.progress import BUILDING, EVALUATING, PREPARING, SAVING, WARMUP, phase_event
 from core.results import (
+    BaselineResult,
     ClassificationMetrics,
     DataSummary,
     FoldScores,
@@ -36,9 +37,10 @@ from core.results import (
     TrainingSummary,
     VectorizingSummary,
 )
-from core.runs import runs_dir as default_runs_dir, save_run
+from core.runs import ensure_writable, runs_dir as default_runs_dir, save_run
 from core.splitting import Split, class_counts, stratified_folds, stratified_split
-from core.vectorizing import LengthSuggestion, Vocabulary, build_vocabulary, encode, suggest_max_length, token_lengths
+from core.trainability import assess
+from core.vectorizing import LengthSuggestion, Vocabulary, build_vocabulary, decode_tokens, encode, suggest_max_length, token_lengths
 
 STATUS_COMPLETED = "completed"
 STATUS_STOPPED = "stopped"
@@ -77,6 +79,7 @@ class TrainedModel:
     validation_metrics: Optional[ClassificationMetrics]
     test_probabilities: np.ndarray
     test_metrics: ClassificationMetrics
+    replay: dict = field(default_factory=dict)  # per-epoch validation predictions and example token weights
 
 
 @dataclass
@@ -93,15 +96,19 @@ class ExperimentResult:
     duration_s: float = 0.0
 
 
-def _check_feasible(dataset: Dataset, config: ExperimentConfig, split: Split) -> None:
-    if config.split.k_folds >= 2:
-        development = np.concatenate([split.train, split.validation])
-        counts = np.bincount(dataset.y[development], minlength=len(dataset.class_names))
-        if (counts >= config.split.k_folds).sum() < 2:
-            raise ConfigError(
-                f"{config.split.k_folds}-fold cross-validation needs at least two classes with {config.split.k_folds} "
-                "non-test rows each; lower split.k_folds or turn it off."
-            )
+REPLAY_EXAMPLES = 6  # validation examples whose token weights are kept for every epoch
+
+
+def _announce(listener, phase: str, message: str, fold: Optional[int] = None, folds: Optional[int] = None) -> None:
+    if listener is not None:
+        listener(phase_event(phase, message, fold=fold, folds=folds))
+
+
+def _replay_rows(y_val: np.ndarray, limit: int = REPLAY_EXAMPLES) -> np.ndarray:
+    """Positions (within the validation rows) of a few fixed examples: one per class first, then the next rows."""
+    first_of_class = [int(np.flatnonzero(y_val == c)[0]) for c in np.unique(y_val)]
+    rest = [i for i in range(len(y_val)) if i not in set(first_of_class)]
+    return np.array(sorted((first_of_class + rest)[:limit]), dtype=np.int64)
 
 
 def _fit_one(
@@ -117,7 +124,7 @@ def _fit_one(
 ) -> TrainedModel:
     """Vectorize, resample the training rows, build, train and score one model."""
     from core.model import build_classifier
-    from core.training import embedder, freeze_embedding, seed_everything, train, warm_up_embedding
+    from core.training import ExampleReplay, embedder, freeze_embedding, seed_everything, train, warm_up_embedding
 
     seed = config.seed + (fold or 0)
     seed_everything(seed)
@@ -129,6 +136,7 @@ def _fit_one(
     embed = None
     warm_weights = None
     if resampling_module.RESAMPLERS.get(config.resampling.strategy).embedded:
+        _announce(listener, WARMUP, "Training the embedding that gives SMOTE-family resampling its space", fold, folds)
         warm_weights = warm_up_embedding(
             x_train, y_train, vectorized.vocabulary.size, num_classes, config.model,
             config.resampling.embedding_warmup_epochs, config.training.batch_size, seed, listener,
@@ -136,23 +144,48 @@ def _fit_one(
         embed = embedder(warm_weights)
     resampled = resampling_module.resample_training(x_train, y_train, num_classes, config.resampling, seed, embed)
 
+    _announce(listener, BUILDING, "Building the model", fold, folds)
     models = build_classifier(config.model, vectorized.vocabulary.size, num_classes, vectorized.max_length, seed)
     if warm_weights is not None:
         freeze_embedding(models, warm_weights)
         x_val = embed(x_val)
+    example_rows = _replay_rows(y_val)
+    replay = ExampleReplay(models, vectorized.x["validation"][example_rows])
     outcome = train(
         models, resampled.x, resampled.y, x_val, y_val, config.training,
         embedded=resampled.embedded, class_weight=resampled.class_weight,
-        listener=listener, stop=stop, fold=fold, folds=folds,
+        listener=listener, stop=stop, fold=fold, folds=folds, scored_rows=len(y_val) + len(rows["test"]), replay=replay,
     )
+    _announce(listener, EVALUATING, "Scoring the validation and test splits", fold, folds)
     batch = config.training.batch_size * 4
     validation_metrics = None
     if len(y_val):
-        network = models.embedded_model if resampled.embedded else models.model
-        validation_metrics = classification_metrics(y_val, network.predict(x_val, batch_size=batch, verbose=0), class_names)
+        probabilities = outcome.validation_probabilities
+        if probabilities is None:  # the final weights were never scored during training (an epoch cut short)
+            network = models.embedded_model if resampled.embedded else models.model
+            probabilities = network.predict(x_val, batch_size=batch, verbose=0)
+        validation_metrics = classification_metrics(y_val, probabilities, class_names)
     test_probabilities = models.model.predict(vectorized.x["test"], batch_size=batch, verbose=0)
     test_metrics = classification_metrics(y[rows["test"]], test_probabilities, class_names)
-    return TrainedModel(models, vectorized, resampled, outcome, validation_metrics, test_probabilities, test_metrics)
+    replay_record = _replay_record(rows["validation"], y_val, outcome, example_rows, vectorized, replay)
+    return TrainedModel(models, vectorized, resampled, outcome, validation_metrics, test_probabilities, test_metrics, replay_record)
+
+
+def _replay_record(validation_rows, y_val, outcome, example_rows, vectorized, replay) -> dict:
+    """What Evaluate's epoch slider replays: each epoch's validation predictions and a few examples' token weights."""
+    example_ids = vectorized.x["validation"][example_rows]
+    return {
+        "validation_rows": [int(r) for r in validation_rows],
+        "labels": [int(v) for v in y_val],
+        "predictions_by_epoch": outcome.validation_predictions_by_epoch,
+        "partial_epoch": outcome.partial_epoch,
+        "examples": {
+            "positions": example_rows.tolist(),
+            "tokens": [decode_tokens(row, vectorized.vocabulary) for row in example_ids],
+            "method": replay.method,
+            "by_epoch": replay.by_epoch,
+        },
+    }
 
 
 def _fold_summary(fold_models: list[TrainedModel]) -> FoldSummary:
@@ -182,20 +215,31 @@ def run_experiment(
     runs_dir: str | Path | None = "",
     preprocessed: Optional[tuple[list[str], PreprocessingReport]] = None,
     tags: Optional[dict] = None,
+    baseline: Optional[BaselineResult] = None,
 ) -> ExperimentResult:
     """Run the whole path and (unless ``runs_dir`` is None) save a run record (in ``runs_dir``, or by default the
     lab's runs folder, :func:`core.runs.runs_dir`).
 
     ``tags`` (plain JSON values, e.g. ``{"study": "levers-1", "trial": 3}``) are stored in the run's summary.
+    ``baseline`` may pass the TF-IDF baseline already fitted on this data, preprocessing and split (the dashboard
+    has it from the Data page); otherwise it is fitted before training, so nothing slow waits after the last epoch.
+    Data that cannot be trained and scored with these settings is refused before anything runs.
     """
     started = time.perf_counter()
     # The record names the columns actually used, so the config alone reproduces the run.
     config = replace(config, data=DataConfig(text_column=dataset.text_column, label_column=dataset.label_column))
+    assess(dataset.y, dataset.class_names, config).raise_if_not()
+    folder = None if runs_dir is None else (Path(runs_dir) if runs_dir else default_runs_dir())
+    if folder is not None:
+        ensure_writable(folder)  # before training, not after: a long run must not be lost to a read-only folder
+    _announce(listener, PREPARING, "Preparing the data: preprocessing, split and vocabulary")
     processed, preprocessing_report = preprocessed or preprocess(dataset.texts, config.preprocessing)
     y = dataset.y
     class_names = dataset.class_names
     split = split_rows(dataset, config)
-    _check_feasible(dataset, config, split)
+    if baseline is None:
+        _announce(listener, PREPARING, "Fitting the TF-IDF + logistic-regression baseline")
+        baseline = baseline_on_split(processed, y, split, class_names)
 
     fold_models: list[TrainedModel] = []
     if config.split.k_folds >= 2:
@@ -212,7 +256,6 @@ def run_experiment(
         rows = {"train": split.train, "validation": split.validation, "test": split.test}
         trained = _fit_one(processed, y, rows, class_names, config, listener, stop)
 
-    baseline = baseline_on_split(processed, y, split, class_names)
     stopped = any(m.outcome.stopped_by_user for m in fold_models) or trained.outcome.stopped_by_user
     status = STATUS_STOPPED if stopped else STATUS_COMPLETED
     metrics = _metrics_record(dataset, config, split, trained, baseline, preprocessing_report, fold_models, status)
@@ -224,10 +267,12 @@ def run_experiment(
     metrics = replace(metrics, training=replace(metrics.training, total_seconds=round(duration, 2)))
     summary = _summary(dataset, config, metrics, status, duration, tags)
     result = ExperimentResult(config, class_names, metrics, history, predictions, trained, status, summary, duration_s=duration)
-    if runs_dir is not None:
+    if folder is not None:
+        _announce(listener, SAVING, "Saving the run")
         result.run_dir = save_run(
-            runs_dir or default_runs_dir(), summary=result.summary, config=config, history=history, metrics=metrics, predictions=predictions,
+            folder, summary=result.summary, config=config, history=history, metrics=metrics, predictions=predictions,
             vocabulary=trained.vectorized.vocabulary, class_names=class_names, model=trained.models.model,
+            replay=trained.replay,
         )
     return result
 

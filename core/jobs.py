@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
-import os
 import queue
 import threading
 import time
@@ -25,6 +24,8 @@ from typing import TYPE_CHECKING, Any, Optional
 if TYPE_CHECKING:
     from core.config import ExperimentConfig
     from core.data import Dataset
+
+from core.progress import PREPARING, TRAINING, WARMUP
 
 QUEUED, STARTING, RUNNING, FINISHED, STOPPED, FAILED = "queued", "starting", "running", "finished", "stopped", "failed"
 ACTIVE = (QUEUED, STARTING, RUNNING)
@@ -40,20 +41,24 @@ class JobSpec:
     config: "ExperimentConfig"
     runs_dir: str
     tags: Optional[dict] = None  # stored in the run record (e.g. study and trial)
+    owner: str = ""  # who started it (a dashboard session's lab id): a reloaded tab finds its job by this
+    label: str = ""  # one line for the queue overview, e.g. "faa-bird-strikes-effect · BiLSTM 64"
+    baseline: Optional[object] = None  # core.results.BaselineResult already fitted on this data and split
 
 
 def _worker(spec: JobSpec, messages, stop) -> None:
     """Runs in the child process: train, stream progress, save, report the run folder or one error sentence."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
+        from core.backend import import_keras
         from core.errors import UserError
         from core.experiment import run_experiment
 
+        import_keras()
         messages.put({"type": "status", "status": RUNNING})
         result = run_experiment(
             spec.dataset, spec.config,
             listener=lambda event: messages.put({"type": "event", "event": event.to_dict()}),
-            stop=stop, runs_dir=spec.runs_dir, tags=spec.tags,
+            stop=stop, runs_dir=spec.runs_dir, tags=spec.tags, baseline=spec.baseline,
         )
         messages.put({"type": "result", "run_dir": str(result.run_dir), "status": result.status, "summary": result.summary})
     except UserError as exc:
@@ -75,7 +80,8 @@ class JobView:
     history: dict[str, list[float]]
     batch_points: list[dict]
     last_event: Optional[dict]
-    warmup_message: str
+    phase: str  # one of core.progress.PHASES ("preparing" until the worker says otherwise)
+    phase_message: str
     run_dir: Optional[str]
     error: Optional[str]
     started_at: Optional[float]
@@ -84,10 +90,20 @@ class JobView:
     fold: Optional[int] = None
     folds: Optional[int] = None
     epoch_ends: list[float] = field(default_factory=list)  # seconds since training started, at each epoch's end
+    epoch_seconds: list[float] = field(default_factory=list)  # each finished epoch's duration
+    partial_epoch: Optional[int] = None  # an epoch cut short by Stop (drawn, never the best)
+    scored_rows: int = 0  # validation + test rows to score after training
+    train_rows: int = 0
+    owner: str = ""
+    label: str = ""
 
     @property
     def active(self) -> bool:
         return self.status in ACTIVE
+
+    @property
+    def warmup_message(self) -> str:
+        return self.phase_message if self.phase == WARMUP and self.active else ""
 
 
 class TrainingJob:
@@ -106,7 +122,11 @@ class TrainingJob:
         self.batch_points: list[dict] = []
         self.epoch_ends: list[float] = []
         self.last_event: Optional[dict] = None
-        self.warmup_message = ""
+        self.phase = PREPARING
+        self.phase_message = "Starting the training process"
+        self.epoch_seconds: list[float] = []
+        self.partial_epoch: Optional[int] = None
+        self.scored_rows = 0
         self.run_dir: Optional[str] = None
         self.error: Optional[str] = None
         self.error_detail: Optional[str] = None
@@ -192,18 +212,25 @@ class TrainingJob:
 
     def _record_event(self, event: dict) -> None:
         self.status = RUNNING
-        if event.get("phase") == "warmup":
-            self.warmup_message = event.get("message", "")
+        if event["kind"] == "phase" or event.get("phase") == WARMUP:
+            self.phase, self.phase_message = event.get("phase", self.phase), event.get("message", "")
             return
-        self.warmup_message = ""
+        self.phase, self.phase_message = TRAINING, ""
         if event.get("fold") != self._fold:  # a new fold starts a fresh set of curves
             self._fold, self._folds = event.get("fold"), event.get("folds")
-            self.history, self.batch_points, self.epoch_ends = {}, [], []
+            self.history, self.batch_points, self.epoch_ends, self.epoch_seconds = {}, [], [], []
+            self.partial_epoch = None
         self.last_event = event
+        if event["kind"] == "start":
+            self.scored_rows = event.get("scored_rows", 0)
         if event["kind"] == "epoch":
             for key, value in event["logs"].items():
                 self.history.setdefault(key, []).append(value)
             self.epoch_ends.append(event["elapsed_s"])
+            if event.get("epoch_seconds") is not None:
+                self.epoch_seconds.append(event["epoch_seconds"])
+            if event.get("partial"):
+                self.partial_epoch = event["epoch"]
         elif event["kind"] == "batch" and "loss" in event["logs"] and len(self.batch_points) < _MAX_BATCH_POINTS:
             fraction = event["epoch"] - 1 + event["batch"] / max(1, event["batches"])
             self.batch_points.append({"epoch_fraction": fraction, "loss": event["logs"]["loss"],
@@ -214,9 +241,12 @@ class TrainingJob:
             return JobView(
                 job_id=self.job_id, status=self.status, queue_position=queue_position,
                 history={k: list(v) for k, v in self.history.items()}, batch_points=list(self.batch_points),
-                last_event=dict(self.last_event) if self.last_event else None, warmup_message=self.warmup_message,
-                run_dir=self.run_dir, error=self.error, started_at=self.started_at, finished_at=self.finished_at,
-                stop_requested=self.stop_requested, fold=self._fold, folds=self._folds, epoch_ends=list(self.epoch_ends),
+                last_event=dict(self.last_event) if self.last_event else None, phase=self.phase,
+                phase_message=self.phase_message, run_dir=self.run_dir, error=self.error, started_at=self.started_at,
+                finished_at=self.finished_at, stop_requested=self.stop_requested, fold=self._fold, folds=self._folds,
+                epoch_ends=list(self.epoch_ends), epoch_seconds=list(self.epoch_seconds), partial_epoch=self.partial_epoch,
+                scored_rows=self.scored_rows, train_rows=len(self.spec.dataset.texts), owner=self.spec.owner,
+                label=self.spec.label,
             )
 
     def is_active(self) -> bool:
@@ -234,12 +264,32 @@ class TrainingJob:
                 self._process.terminate()
 
 
+@dataclass(frozen=True)
+class QueueEntry:
+    """One job in the server-wide overview every session can see."""
+
+    job_id: int
+    owner: str
+    label: str
+    status: str
+    queue_position: Optional[int]
+    phase: str
+    epoch: Optional[int]
+    epochs: Optional[int]
+
+
 @dataclass
 class JobScheduler:
-    """Starts queued jobs while fewer than ``max_running`` train; shared by every session of one server."""
+    """Starts queued jobs while fewer than ``max_running`` train; shared by every session of one server.
+
+    Finished jobs stay findable for a while (``keep_finished``), so a tab reloaded just after its run ended still
+    finds the outcome.
+    """
 
     max_running: int = 1
+    keep_finished: int = 50
     _jobs: list[TrainingJob] = field(default_factory=list)
+    _finished: list[TrainingJob] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def submit(self, job: TrainingJob) -> TrainingJob:
@@ -249,10 +299,12 @@ class JobScheduler:
         return job
 
     def tick(self) -> None:
-        """Poll running jobs, forget finished ones, start queued ones if there is room."""
+        """Poll running jobs, retire finished ones, start queued ones if there is room."""
         with self._lock:
             for job in self._jobs:
                 job.poll()
+            done = [job for job in self._jobs if not job.is_active()]
+            self._finished = (self._finished + done)[-self.keep_finished:]
             self._jobs = [job for job in self._jobs if job.is_active()]
             running = sum(not job.is_queued() for job in self._jobs)
             for job in self._jobs:
@@ -277,9 +329,35 @@ class JobScheduler:
         with self._lock:
             return sum(job.is_active() and not job.is_queued() for job in self._jobs)
 
+    def latest_for(self, owner: str) -> Optional[TrainingJob]:
+        """The newest job ``owner`` started (active first, else the most recently finished): what a reloaded tab
+        re-attaches to."""
+        if not owner:
+            return None
+        self.tick()
+        with self._lock:
+            active = [job for job in self._jobs if job.spec.owner == owner]
+            finished = [job for job in self._finished if job.spec.owner == owner]
+        return (active or finished or [None])[-1]
 
-def spec_for(dataset: "Dataset", config: "ExperimentConfig", runs_dir: str | Path, tags: Optional[dict] = None) -> JobSpec:
-    return JobSpec(dataset=dataset, config=config, runs_dir=str(runs_dir), tags=tags)
+    def overview(self) -> list[QueueEntry]:
+        """What is running and what waits, in order, for every session to see."""
+        self.tick()
+        with self._lock:
+            jobs = list(self._jobs)
+        entries = []
+        for job in jobs:
+            view = job.view(self.queue_position(job))
+            event = view.last_event or {}
+            entries.append(QueueEntry(job_id=view.job_id, owner=view.owner, label=view.label, status=view.status,
+                                      queue_position=view.queue_position, phase=view.phase, epoch=event.get("epoch"),
+                                      epochs=event.get("epochs")))
+        return entries
+
+
+def spec_for(dataset: "Dataset", config: "ExperimentConfig", runs_dir: str | Path, tags: Optional[dict] = None, *,
+             owner: str = "", label: str = "", baseline=None) -> JobSpec:
+    return JobSpec(dataset=dataset, config=config, runs_dir=str(runs_dir), tags=tags, owner=owner, label=label, baseline=baseline)
 
 
 def wait(job: TrainingJob, scheduler: JobScheduler, timeout: float = 600.0, interval: float = 0.2) -> JobView:
@@ -293,8 +371,21 @@ def wait(job: TrainingJob, scheduler: JobScheduler, timeout: float = 600.0, inte
     raise TimeoutError(f"job {job.job_id} still {job.status} after {timeout} s")
 
 
+SAVE_SECONDS = 1.0  # writing the run record (model and JSON files), measured ~0.3-1 s on the built-in data
+FORWARD_SHARE = 1 / 3  # scoring a row costs about a third of training on it (forward pass only, no gradients)
+
+
+def _scoring_seconds(view: JobView) -> float:
+    """Time after the last epoch: scoring validation and test rows (from the measured epoch time) and saving."""
+    if not view.epoch_seconds or not view.train_rows:
+        return SAVE_SECONDS
+    per_row = sum(view.epoch_seconds) / len(view.epoch_seconds) / max(1, view.train_rows)
+    return view.scored_rows * per_row * FORWARD_SHARE + SAVE_SECONDS
+
+
 def describe(view: JobView) -> dict[str, Any]:
-    """Progress figures for a progress bar: fraction done, ETA, early-stopping state."""
+    """Progress figures for a progress bar: fraction done, phase, time left (training at most as planned, then
+    scoring and saving), each epoch's duration and the early-stopping state."""
     event = view.last_event or {}
     epochs = event.get("epochs") or 0
     done = 0.0
@@ -303,14 +394,32 @@ def describe(view: JobView) -> dict[str, Any]:
         done = ((event.get("epoch", 1) - 1) + (1.0 if event.get("kind") in ("epoch", "end") else batch_fraction)) / max(1, epochs)
         if view.folds:
             done = ((view.fold or 1) - 1 + done) / view.folds
+    if view.phase in ("evaluating", "saving"):
+        done = 1.0
     elapsed = (time.time() if view.active else (view.finished_at or time.time())) - (view.started_at or time.time())
-    eta = elapsed * (1 - done) / done if 0 < done < 1 and view.active else None
+    eta = None
+    if view.active and view.phase != "saving":
+        after = _scoring_seconds(view) if view.phase != "evaluating" else SAVE_SECONDS
+        if view.epoch_seconds and epochs and view.phase == TRAINING:
+            in_progress = event.get("batch", 0) / max(1, event.get("batches", 1)) if event.get("kind") == "batch" else 0.0
+            epochs_left = max(0.0, epochs - len(view.epoch_seconds) - in_progress)  # in this fold
+            folds_left = (view.folds - (view.fold or 1)) if view.folds else 0
+            mean_epoch = sum(view.epoch_seconds) / len(view.epoch_seconds)
+            eta = mean_epoch * (epochs_left + folds_left * epochs) + after * (1 + folds_left)
+        elif 0 < done < 1:
+            eta = elapsed * (1 - done) / done + after
+        elif view.phase == "evaluating":
+            eta = after
     return {
         "fraction": max(0.0, min(1.0, done)),
         "elapsed_s": max(0.0, elapsed),
         "eta_s": eta,
+        "phase": view.phase,
+        "phase_message": view.phase_message,
         "epoch": event.get("epoch"),
         "epochs": epochs or None,
+        "epoch_seconds": list(view.epoch_seconds),
+        "partial_epoch": view.partial_epoch,
         "best_epoch": event.get("best_epoch"),
         "epochs_without_improvement": event.get("epochs_without_improvement", 0),
         "patience": event.get("patience"),

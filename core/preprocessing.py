@@ -20,6 +20,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
+from core import lazy
 from core.config import PreprocessingConfig
 from core.normalizers import NORMALIZERS
 from core.records import Record
@@ -207,6 +208,7 @@ def stopword_list() -> tuple[frozenset[str], str]:
         words = frozenset(_stopword_key(word) for word in stopwords.words("english"))
         return words, f"NLTK English stop words ({len(words)})"
     except Exception:  # LookupError without nltk_data; a corrupt zip raises others
+        lazy.load("sklearn")
         from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
         return frozenset(ENGLISH_STOP_WORDS), f"scikit-learn ENGLISH_STOP_WORDS ({len(ENGLISH_STOP_WORDS)})"

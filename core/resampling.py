@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 
 import numpy as np
 
+from core import lazy
 from core.registry import Registry, Texts
 
 if TYPE_CHECKING:
@@ -168,6 +169,7 @@ def _pick_rows(x: np.ndarray, y: np.ndarray, sampler) -> tuple[np.ndarray, np.nd
 
 
 def _random_over(request: RowRequest) -> ResampledTraining:
+    lazy.load("imblearn")
     from imblearn.over_sampling import RandomOverSampler
 
     x_new, y_new = _pick_rows(request.x, request.y, RandomOverSampler(random_state=request.seed))
@@ -175,6 +177,7 @@ def _random_over(request: RowRequest) -> ResampledTraining:
 
 
 def _random_under(request: RowRequest) -> ResampledTraining:
+    lazy.load("imblearn")
     from imblearn.under_sampling import RandomUnderSampler
 
     counts = request.counts
@@ -207,6 +210,7 @@ SamplerFactory = Callable[[int, int, int], Any]  # (k_neighbors, seed, rows) -> 
 
 
 def _smote_sampler(k: int, seed: int, rows: int):
+    lazy.load("imblearn")
     from imblearn.over_sampling import SMOTE
 
     return SMOTE(k_neighbors=k, random_state=seed)
@@ -268,12 +272,14 @@ def _synthetic(key: str, title: str, texts: Texts, make_sampler: SamplerFactory,
 
 
 def _borderline_sampler(k: int, seed: int, rows: int):
+    lazy.load("imblearn")
     from imblearn.over_sampling import BorderlineSMOTE
 
     return BorderlineSMOTE(k_neighbors=k, m_neighbors=min(10, rows - 1), random_state=seed)
 
 
 def _adasyn_sampler(k: int, seed: int, rows: int):
+    lazy.load("imblearn")
     from imblearn.over_sampling import ADASYN
 
     return ADASYN(n_neighbors=k, random_state=seed)

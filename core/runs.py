@@ -12,6 +12,7 @@ import io
 import json
 import math
 import os
+import re
 import shutil
 import time
 import uuid
@@ -31,7 +32,9 @@ from core.vectorizing import Vocabulary
 DEFAULT_RUNS_DIR = "runs"
 RUNS_DIR_VARIABLE = "LSTM_TEXT_LAB_RUNS"
 RUN_FILES = ("run.json", "config.json", "history.json", "metrics.json", "predictions.json", "vocabulary.json", "labels.json", "model.keras")
+OPTIONAL_FILES = ("replay.json",)  # written by newer versions; a run without them still loads
 _STALE_TEMP_SECONDS = 3600
+_TEMPORARY = re.compile(r"^\.tmp-.+-(\d+)$")  # .tmp-<run id>-<pid of the writing process>
 
 
 def _finite(value: Any) -> Any:
@@ -59,6 +62,21 @@ def runs_dir(argument: str | os.PathLike | None = None) -> Path:
     return Path(argument or os.environ.get(RUNS_DIR_VARIABLE) or DEFAULT_RUNS_DIR)
 
 
+def ensure_writable(folder: str | os.PathLike) -> Path:
+    """Create the runs folder if needed and prove a file can be written there, before any training starts."""
+    root = Path(folder)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        probe = root / f".write-test-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise RunError(f"Runs cannot be saved in {str(root)!r} ({reason}); choose a writable folder with --runs-dir "
+                       f"or ${RUNS_DIR_VARIABLE}.") from None
+    return root
+
+
 def new_run_id() -> str:
     return f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
 
@@ -75,6 +93,7 @@ def save_run(
     class_names: Sequence[str],
     model,
     run_id: Optional[str] = None,
+    replay: Optional[dict] = None,
 ) -> Path:
     """Write a complete run folder and return its path; the folder appears in one atomic rename."""
     root = Path(folder)
@@ -92,6 +111,8 @@ def save_run(
         write_json(temporary / "predictions.json", [prediction.to_dict() for prediction in predictions])
         write_json(temporary / "vocabulary.json", vocabulary.to_dict())
         write_json(temporary / "labels.json", {"class_names": list(class_names)})
+        if replay:
+            write_json(temporary / "replay.json", replay)
         model.save(temporary / "model.keras")
         created = datetime.now(timezone.utc).isoformat(timespec="seconds")
         write_json(temporary / "run.json", replace(summary, id=run_id, created=created).to_dict())
@@ -136,13 +157,35 @@ def list_runs(folder: str | os.PathLike | None = None) -> list[RunSummary]:
 
 
 def _remove_stale_temporaries(root: Path) -> None:
-    """Leftovers of a crash mid-save: invisible to listing, removed once clearly abandoned."""
+    """Leftovers of a crash mid-save: invisible to listing, removed as soon as the process that wrote them is gone
+    (or, for folders from another machine sharing the runs folder, once an hour old)."""
     for folder in root.glob(".tmp-*"):
+        match = _TEMPORARY.match(folder.name)
         try:
-            if time.time() - folder.stat().st_mtime > _STALE_TEMP_SECONDS:
+            writer_gone = match is not None and not _process_alive(int(match.group(1)))
+            if writer_gone or time.time() - folder.stat().st_mtime > _STALE_TEMP_SECONDS:
                 shutil.rmtree(folder, ignore_errors=True)
         except OSError:
             pass
+
+
+def clean_abandoned(folder: str | os.PathLike | None = None) -> None:
+    """Remove what crashed saves left behind (the CLI and the dashboard call this when they start)."""
+    root = runs_dir(folder)
+    if root.is_dir():
+        _remove_stale_temporaries(root)
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, but another user's
+        return True
+    return True
 
 
 @dataclass
@@ -163,6 +206,12 @@ class LoadedRun:
         if self._model is None:
             self._model = load_model(self.path / "model.keras")
         return self._model
+
+    @property
+    def replay(self) -> Optional[dict]:
+        """Per-epoch validation predictions and example token weights (None for runs saved without them)."""
+        path = self.path / "replay.json"
+        return _read_json(path) if path.is_file() else None
 
     @property
     def predictions(self) -> list[Prediction]:
@@ -215,9 +264,16 @@ def load_model(path: str | os.PathLike):
 
     import core.layers  # noqa: F401  registers the custom layers for deserialization
 
-    if not Path(path).is_file():
-        raise RunError(f"The run has no model file at {str(path)!r}; train it again.")
-    return keras.saving.load_model(path, safe_mode=True, compile=False)
+    path = Path(path)
+    run = path.parent.name or str(path.parent)
+    if not path.is_file():
+        raise RunError(f"Run {run!r} has no model file ({path.name}); train it again.")
+    try:
+        return keras.saving.load_model(path, safe_mode=True, compile=False)
+    except Exception as exc:  # noqa: BLE001 - a damaged or crafted file, whatever Keras raises for it
+        what = " ".join(str(exc).split())[:160] or type(exc).__name__
+        raise RunError(f"The model of run {run!r} cannot be loaded: it is damaged or was not saved by this lab "
+                       f"({type(exc).__name__}: {what}); train the run again.") from None
 
 
 def zip_run(run_dir: str | os.PathLike) -> bytes:

@@ -71,7 +71,10 @@ def stratified_split(y: np.ndarray, config: SplitConfig, seed: int, class_names:
 
 def stratified_folds(y: np.ndarray, k: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """k (train, held-out) index pairs over ``y``; classes with fewer rows than k stay in every training part."""
-    from sklearn.model_selection import StratifiedKFold  # imported here: the dashboard's first page never needs it
+    from core import lazy
+
+    lazy.load("sklearn")  # imported here, once per process: the dashboard's first page never needs it
+    from sklearn.model_selection import StratifiedKFold
 
     y = np.asarray(y)
     counts = np.bincount(y)

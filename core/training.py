@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field
-from typing import Callable, Optional, Protocol
+from dataclasses import dataclass, field
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -22,37 +22,10 @@ from sklearn.metrics import f1_score
 from core.config import ModelConfig, TrainingConfig
 from core.model import EMBEDDING, ClassifierModels
 from core.optimization import make_optimizer, schedule_callbacks
+from core.progress import WARMUP, Listener, ProgressEvent, StopSignal
 from core.resampling import balanced_class_weights
 
 _determinism_enabled = False
-
-
-class StopSignal(Protocol):
-    def is_set(self) -> bool: ...
-
-
-@dataclass(frozen=True)
-class ProgressEvent:
-    kind: str  # "start" | "batch" | "epoch" | "end"
-    epoch: int  # 1-based epoch in progress (or just finished)
-    epochs: int  # planned epochs
-    batch: int  # batches done in this epoch
-    batches: int  # batches per epoch
-    logs: dict = field(default_factory=dict)  # loss, accuracy, val_loss, val_accuracy, (val_macro_f1), learning_rate
-    elapsed_s: float = 0.0
-    fold: Optional[int] = None  # 1-based fold during k-fold
-    folds: Optional[int] = None
-    phase: str = "train"  # "warmup" while SMOTE's embedding is trained, else "train"
-    best_epoch: Optional[int] = None
-    epochs_without_improvement: int = 0
-    patience: Optional[int] = None
-    message: str = ""
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-Listener = Callable[[ProgressEvent], None]
 
 
 @dataclass
@@ -64,6 +37,11 @@ class TrainingOutcome:
     early_stopped: bool
     duration_s: float
     samples_per_second: float
+    partial_epoch: Optional[int] = None  # 1-based epoch cut short by Stop, if any
+    # The validation probabilities of the weights the model ends with (the best epoch's when early stopping restored
+    # them), or None when that epoch was never scored (cut short): the caller then scores the model itself.
+    validation_probabilities: Optional[np.ndarray] = None
+    validation_predictions_by_epoch: list[Optional[list[int]]] = field(default_factory=list)
 
 
 def seed_everything(seed: int) -> None:
@@ -95,11 +73,14 @@ class _Validation(keras.callbacks.Callback):
     def __init__(self, x_val: np.ndarray, y_val: np.ndarray, batch_size: int, progress: "_Progress") -> None:
         super().__init__()
         self.x_val, self.y_val, self.batch_size, self.progress = x_val, np.asarray(y_val), batch_size, progress
+        self.by_epoch: list[Optional[np.ndarray]] = []  # validation probabilities after each epoch (None: partial)
 
     def on_epoch_end(self, epoch, logs=None):
-        if logs is None or self.progress.stop_requested():
+        if logs is None or self.progress.epoch_is_partial():
+            self.by_epoch.append(None)
             return
         probabilities = np.asarray(self.model.predict(self.x_val, batch_size=self.batch_size * 4, verbose=0), dtype=np.float64)
+        self.by_epoch.append(probabilities)
         picked = np.clip(probabilities[np.arange(len(self.y_val)), self.y_val], 1e-7, 1.0)
         regularisation = sum(float(keras.ops.convert_to_numpy(loss)) for loss in self.model.losses)
         predicted = probabilities.argmax(axis=1)
@@ -111,27 +92,37 @@ class _Validation(keras.callbacks.Callback):
 class _EarlyStopping(keras.callbacks.EarlyStopping):
     """Keras's early stopping, silent about (and blind to) an epoch cut short by a stop request."""
 
-    def __init__(self, progress_of_stop: Callable[[], bool], **options) -> None:
+    def __init__(self, epoch_is_partial: Callable[[], bool], **options) -> None:
         super().__init__(**options)
-        self.progress_of_stop = progress_of_stop
+        self.epoch_is_partial = epoch_is_partial
 
     def on_epoch_end(self, epoch, logs=None):
-        if not self.progress_of_stop():
+        if not self.epoch_is_partial():
             super().on_epoch_end(epoch, logs)
 
 
 class _Progress(keras.callbacks.Callback):
     """Turns Keras callbacks into ProgressEvents and a stop request into ``stop_training``."""
 
-    def __init__(self, emit: Callable[..., None], stop: Optional[StopSignal], every: int, early_stopping) -> None:
+    def __init__(self, emit: Callable[..., None], stop: Optional[StopSignal], every: int, early_stopping, batches: int) -> None:
         super().__init__()
         self.emit, self.stop, self.every, self.early_stopping = emit, stop, every, early_stopping
+        self.batches = batches
         self.stopped_by_user = False
         self.history: dict[str, list[float]] = {}
         self.epochs_done = 0
+        self.batches_this_epoch = 0
+        self.epoch_started = 0.0
+        self.partial_epoch: Optional[int] = None
+        self.scored_rows = 0
 
-    def stop_requested(self) -> bool:
-        return self.stopped_by_user or (self.stop is not None and self.stop.is_set())
+    def epoch_is_partial(self) -> bool:
+        """The epoch now ending was cut short by Stop (some of its batches never ran)."""
+        return self.stopped_by_user and self.batches_this_epoch < self.batches
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.batches_this_epoch = 0
+        self.epoch_started = time.perf_counter()
 
     def _check_stop(self) -> None:
         if self.stop is not None and self.stop.is_set():
@@ -139,25 +130,30 @@ class _Progress(keras.callbacks.Callback):
             self.stopped_by_user = True
 
     def on_train_begin(self, logs=None):
-        self.emit("start", epoch=1, batch=0)
+        self.emit("start", epoch=1, batch=0, scored_rows=self.scored_rows)
 
     def on_train_batch_end(self, batch, logs=None):
+        self.batches_this_epoch = batch + 1
         self._check_stop()
         if (batch + 1) % self.every == 0 or self.stopped_by_user:
             self.emit("batch", epoch=self.epochs_done + 1, batch=batch + 1, logs=_floats(logs))
         self._check_stop()  # a listener may have asked to stop while handling this batch
 
     def on_epoch_end(self, epoch, logs=None):
+        partial = self.epoch_is_partial()
         self._check_stop()
         values = _floats(logs)
         values["learning_rate"] = _current_learning_rate(self.model)
         for key, value in values.items():
             self.history.setdefault(key, []).append(value)
         self.epochs_done = epoch + 1
+        if partial:
+            self.partial_epoch = epoch + 1
         best_epoch, waiting = None, 0
-        if self.early_stopping is not None and self.early_stopping.best_epoch is not None:
+        if self.early_stopping is not None and self.early_stopping.best_epoch is not None and self.early_stopping.best is not None:
             best_epoch, waiting = self.early_stopping.best_epoch + 1, self.early_stopping.wait
-        self.emit("epoch", epoch=epoch + 1, batch=-1, logs=values, best_epoch=best_epoch, epochs_without_improvement=waiting)
+        self.emit("epoch", epoch=epoch + 1, batch=-1, logs=values, best_epoch=best_epoch, epochs_without_improvement=waiting,
+                  epoch_seconds=time.perf_counter() - self.epoch_started, partial=partial)
 
 
 def _current_learning_rate(model: keras.Model) -> float:
@@ -180,6 +176,8 @@ def train(
     stop: Optional[StopSignal] = None,
     fold: Optional[int] = None,
     folds: Optional[int] = None,
+    scored_rows: int = 0,
+    replay: Optional[keras.callbacks.Callback] = None,
 ) -> TrainingOutcome:
     """Fit ``models.model`` (or, for embedded inputs from SMOTE, ``models.embedded_model``) with validation."""
     network = models.embedded_model if embedded else models.model
@@ -198,18 +196,22 @@ def train(
             listener(event)
 
     early_stopping = None
-    stop_requested = lambda: progress.stop_requested()  # noqa: E731 - progress is created just below
+    epoch_is_partial = lambda: progress.epoch_is_partial()  # noqa: E731 - progress is created just below
     if config.early_stopping and has_validation:
         mode = "min" if config.monitor == "val_loss" else "max"
-        early_stopping = _EarlyStopping(stop_requested, monitor=config.monitor, mode=mode, patience=config.patience,
+        early_stopping = _EarlyStopping(epoch_is_partial, monitor=config.monitor, mode=mode, patience=config.patience,
                                         restore_best_weights=True)
-    progress = _Progress(emit, stop, config.progress_every_batches, early_stopping)
+    progress = _Progress(emit, stop, config.progress_every_batches, early_stopping, batches)
+    progress.scored_rows = scored_rows
     # Order matters: validation scores enter the logs first, then the callbacks that read them.
-    callbacks: list[keras.callbacks.Callback] = [_Validation(x_val, y_val, config.batch_size, progress)] if has_validation else []
+    validation = _Validation(x_val, y_val, config.batch_size, progress) if has_validation else None
+    callbacks: list[keras.callbacks.Callback] = [validation] if validation is not None else []
     if early_stopping is not None:
         callbacks.append(early_stopping)
     if has_validation:
         callbacks.extend(schedule_callbacks(config))
+    if replay is not None:
+        callbacks.append(replay)
     callbacks.append(progress)
 
     if stop is not None and stop.is_set():
@@ -220,7 +222,8 @@ def train(
         callbacks=callbacks, shuffle=True, verbose=0,
     )
     duration = time.perf_counter() - started
-    best_epoch = early_stopping.best_epoch + 1 if early_stopping is not None and early_stopping.best_epoch is not None else None
+    scored = early_stopping is not None and early_stopping.best is not None  # at least one full epoch was scored
+    best_epoch = early_stopping.best_epoch + 1 if scored else None
     early_stopped = bool(early_stopping is not None and early_stopping.stopped_epoch > 0 and not progress.stopped_by_user)
     outcome = TrainingOutcome(
         history=progress.history,
@@ -230,14 +233,54 @@ def train(
         early_stopped=early_stopped,
         duration_s=duration,
         samples_per_second=len(y_train) * progress.epochs_done / duration if duration > 0 else 0.0,
+        partial_epoch=progress.partial_epoch,
+        validation_probabilities=_final_validation(validation, best_epoch),
+        validation_predictions_by_epoch=[None if p is None else p.argmax(axis=1).tolist() for p in validation.by_epoch]
+        if validation is not None else [],
     )
     emit("end", epoch=progress.epochs_done, batch=-1, best_epoch=best_epoch, message=_end_message(outcome))
     return outcome
 
 
+class ExampleReplay(keras.callbacks.Callback):
+    """After every epoch, the token weights of a few fixed validation examples, so the Evaluate page can replay how
+    the model's reading changed: attention weights when the model has attention, else leave-one-token-out."""
+
+    def __init__(self, models: ClassifierModels, example_ids: np.ndarray) -> None:
+        super().__init__()
+        self.models, self.example_ids = models, np.asarray(example_ids)
+        self.method = "attention" if models.explainer is not None else "occlusion"
+        self.by_epoch: list[dict] = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        from core.evaluation import occlusion_importance, token_weights
+
+        ids = self.example_ids
+        if len(ids) == 0:
+            return
+        if self.method == "attention":
+            probabilities, weights = (np.asarray(a) for a in self.models.explainer.predict(ids, verbose=0))
+            rows = [token_weights(weights[i], ids[i]) for i in range(len(ids))]
+        else:
+            probabilities = np.asarray(self.models.model.predict(ids, verbose=0))
+            predict = lambda batch: self.models.model.predict(batch, verbose=0)  # noqa: E731
+            rows = [occlusion_importance(predict, ids[i], int(probabilities[i].argmax())) for i in range(len(ids))]
+        self.by_epoch.append({"predicted": probabilities.argmax(axis=1).tolist(),
+                              "weights": [[round(float(w), 4) for w in row] for row in rows]})
+
+
+def _final_validation(validation: Optional[_Validation], best_epoch: Optional[int]) -> Optional[np.ndarray]:
+    """The validation probabilities of the weights training ends with: the best epoch's when early stopping
+    restored them, else the last epoch's (None if that one was cut short)."""
+    if validation is None or not validation.by_epoch:
+        return None
+    return validation.by_epoch[(best_epoch or len(validation.by_epoch)) - 1]
+
+
 def _end_message(outcome: TrainingOutcome) -> str:
     if outcome.stopped_by_user:
-        return f"Stopped by request after {outcome.epochs_run} epoch(s)."
+        cut = f" (epoch {outcome.partial_epoch} cut short)" if outcome.partial_epoch else ""
+        return f"Stopped by request after {outcome.epochs_run} epoch(s){cut}."
     if outcome.early_stopped:
         return f"Early stopping after {outcome.epochs_run} epochs; kept the weights of epoch {outcome.best_epoch}."
     return f"Finished {outcome.epochs_run} epoch(s)."
@@ -265,7 +308,7 @@ def warm_up_embedding(
     for epoch in range(epochs):
         warmup.fit(x_train, y_train, epochs=1, batch_size=batch_size, class_weight=class_weight, shuffle=True, verbose=0)
         if listener is not None:
-            listener(ProgressEvent(kind="batch", epoch=0, epochs=0, batch=epoch + 1, batches=epochs, phase="warmup",
+            listener(ProgressEvent(kind="batch", epoch=0, epochs=0, batch=epoch + 1, batches=epochs, phase=WARMUP,
                                    message=f"Training the embedding for SMOTE ({epoch + 1}/{epochs})"))
     return np.asarray(warmup.get_layer("warmup_embedding").get_weights()[0])
 

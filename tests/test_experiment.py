@@ -53,12 +53,16 @@ def test_nothing_from_the_test_split_reaches_training(monkeypatch, strategy):
 def test_progress_events_flow_to_the_listener(imbalanced_dataset):
     events = []
     result = run_experiment(imbalanced_dataset, tiny_config(), listener=events.append, runs_dir=None)
-    kinds = [e.kind for e in events]
+    phases = [e.phase for e in events if e.kind == "phase"]
+    assert [p for p in dict.fromkeys(phases)] == ["preparing", "building", "evaluating"]  # runs_dir=None: nothing saved
+    kinds = [e.kind for e in events if e.kind != "phase"]
     assert kinds[0] == "start" and kinds[-1] == "end"
+    assert events[-1].kind == "phase" and events[-1].phase == "evaluating"  # the last thing said: what happens now
     epochs = [e for e in events if e.kind == "epoch"]
     assert [e.epoch for e in epochs] == [1, 2]
     assert {"loss", "accuracy", "val_loss", "val_accuracy", "val_macro_f1", "learning_rate"} <= set(epochs[0].logs)
     assert sum(k == "batch" for k in kinds) >= 2  # progress_every_batches=1: one per batch
+    assert all(e.epoch_seconds and e.epoch_seconds > 0 and not e.partial for e in epochs)
     assert result.history["loss"] == [e.logs["loss"] for e in epochs]
 
 
@@ -114,3 +118,36 @@ def test_impossible_k_fold_is_a_config_error():
     dataset = make_dataset({"sports": 30, "tech": 8, "rare": 2})  # only one class has 10 non-test rows
     with pytest.raises(ConfigError, match="k_folds"):
         run_experiment(dataset, tiny_config("split.k_folds=10"), runs_dir=None)
+
+
+def test_a_stop_mid_epoch_marks_that_epoch_partial_and_never_best(imbalanced_dataset, tmp_path):
+    """Stop during epoch 3: the cut-short epoch is drawn (in the history) but flagged, gets no validation score,
+    and early stopping's best epoch is a full one."""
+    stop = threading.Event()
+    epochs_seen = []
+
+    def listener(event):
+        if event.kind == "epoch":
+            epochs_seen.append(event)
+        if event.kind == "batch" and event.epoch == 3 and event.batch == 1:
+            stop.set()
+
+    config = tiny_config("training.epochs=6", "training.patience=6", "training.batch_size=8")
+    result = run_experiment(imbalanced_dataset, config, listener=listener, stop=stop, runs_dir=tmp_path)
+    assert result.status == STATUS_STOPPED
+    assert [e.partial for e in epochs_seen] == [False, False, True]
+    assert "val_loss" not in epochs_seen[-1].logs and "val_loss" in epochs_seen[0].logs
+    training = result.trained.outcome
+    assert training.partial_epoch == 3 and training.best_epoch in (1, 2)
+    assert len(result.history["loss"]) == 3 and len(result.history["val_loss"]) == 2
+
+
+def test_data_that_cannot_be_scored_is_refused_before_training(tmp_path):
+    from core.data import build_dataset, read_csv_bytes
+    from core.errors import DataError
+
+    one_row_per_class = build_dataset(read_csv_bytes(b"text,label\nthe goal was great,sports\nnew laptop chip,tech\n"),
+                                      "text", "label")
+    with pytest.raises(DataError, match="single row"):
+        run_experiment(one_row_per_class, tiny_config(), runs_dir=tmp_path)
+    assert list(tmp_path.iterdir()) == []  # nothing trained, nothing saved
