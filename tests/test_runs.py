@@ -23,7 +23,7 @@ def saved_run(tmp_path_factory, imbalanced_dataset):
 
 def test_a_run_folder_holds_every_record(saved_run):
     result, runs_dir = saved_run
-    assert sorted(p.name for p in result.run_dir.iterdir()) == sorted(RUN_FILES)
+    assert sorted(p.name for p in result.run_dir.iterdir()) == sorted(RUN_FILES + ("replay.json",))
     metrics = json.loads((result.run_dir / "metrics.json").read_text())
     assert metrics["test"]["macro_f1"] == pytest.approx(result.metrics.test.macro_f1)
     loaded = load_run(result.run_dir)
@@ -49,16 +49,17 @@ def test_reloaded_run_predicts_identically_under_safe_mode(saved_run, monkeypatc
     monkeypatch.setattr(keras.saving, "load_model", spy)
     loaded = load_run(result.run_dir)
     texts = ["goal match team coach", "laptop server chip", "lava volcano", ""]
-    fresh = Predictor(result.trained.models.model, result.trained.models.explainer, result.trained.vectorized.vocabulary,
-                      result.class_names, result.config.preprocessing, result.trained.vectorized.max_length)
-    before = fresh.predict(texts)
-    after = Predictor.from_run(loaded).predict(texts)
+    fresh = Predictor(result.trained.models.model, result.trained.vectorized.vocabulary, result.class_names,
+                      result.config.preprocessing, result.trained.vectorized.max_length)
+    before = fresh.predict(texts, methods=["attention", "occlusion"])
+    after = Predictor.from_run(loaded).predict(texts, methods=["attention", "occlusion"])
     assert calls == [True]
     for a, b in zip(before, after):
-        assert a["label"] == b["label"] and a["tokens"] == b["tokens"]
-        np.testing.assert_allclose(list(a["probabilities"].values()), list(b["probabilities"].values()), atol=1e-6)
-        np.testing.assert_allclose(a["weights"], b["weights"], atol=1e-6)
-        assert abs(sum(b["weights"]) - 1) < 1e-5
+        assert a.label == b.label and a.tokens == b.tokens
+        np.testing.assert_allclose(list(a.probabilities.values()), list(b.probabilities.values()), atol=1e-6)
+        for method in ("attention", "occlusion"):
+            np.testing.assert_allclose(a.explanation(method).scores, b.explanation(method).scores, atol=1e-6)
+        assert abs(sum(b.explanation("attention").scores) - 1) < 1e-5
     test_ids = result.trained.vectorized.x["test"]
     np.testing.assert_allclose(loaded.model.predict(test_ids, verbose=0), result.trained.test_probabilities, atol=1e-6)
 
@@ -102,3 +103,21 @@ def test_zip_holds_model_config_and_metrics(saved_run):
     result, _ = saved_run
     names = zipfile.ZipFile(io.BytesIO(zip_run(result.run_dir))).namelist()
     assert {f"{result.run_dir.name}/{name}" for name in ("model.keras", "config.json", "metrics.json")} <= set(names)
+
+
+def test_the_replay_holds_each_epochs_validation_predictions_and_example_weights(saved_run):
+    result, _ = saved_run
+    replay = load_run(result.run_dir).replay
+    epochs = result.metrics.training.epochs_run
+    assert len(replay["predictions_by_epoch"]) == epochs
+    assert all(len(p) == len(replay["validation_rows"]) == len(replay["labels"]) for p in replay["predictions_by_epoch"])
+    examples = replay["examples"]
+    assert examples["method"] == "attention" and len(examples["by_epoch"]) == epochs
+    for epoch in examples["by_epoch"]:
+        assert [len(w) for w in epoch["weights"]] == [len(t) for t in examples["tokens"]]
+        assert all(abs(sum(w) - 1) < 1e-3 for w in epoch["weights"])
+    # the last epoch's predictions are what the validation metrics were computed from
+    import numpy as np
+
+    last = np.array(replay["predictions_by_epoch"][(result.metrics.training.best_epoch or epochs) - 1])
+    assert (last == np.array(replay["labels"])).mean() == pytest.approx(result.metrics.validation.accuracy)
