@@ -2,7 +2,8 @@
 
   inspect DATA.csv | --demo     triage report
   train   DATA.csv | --demo     train, evaluate and save a run (with --json, the last stdout line is JSON)
-  predict RUN_DIR TEXT...       label, probabilities and per-token attention
+  predict RUN_DIR TEXT...       label, probabilities and per-token explanations (--explain METHOD)
+  explain RUN_DIR               how faithful each explanation method is for the run (--json)
   runs                          list saved runs
   config  --defaults            the default experiment config (the schema --config reads)
 
@@ -63,16 +64,28 @@ def build_parser() -> argparse.ArgumentParser:
     inspect = commands.add_parser("inspect", help="triage report of a CSV", epilog=f"Built-in datasets: {builtins} (default {DEFAULT_DATASET}).")
     _add_data_arguments(inspect)
     inspect.add_argument("--no-baseline", action="store_true", help="skip the TF-IDF + logistic regression baseline")
+    inspect.add_argument("--label-issues", action="store_true",
+                         help="rank suspected label errors (cleanlab on out-of-fold baseline probabilities, non-test rows only) "
+                              "and find near-duplicates that straddle the train/test split")
+    inspect.add_argument("--top", type=int, default=20, help="suspects printed with --label-issues (default 20)")
 
     train = commands.add_parser("train", help="train, evaluate and save a run", epilog=f"Built-in datasets: {builtins}.")
     _add_data_arguments(train)
     train.add_argument("--epochs", type=int, help="most epochs (training.epochs)")
     train.add_argument("--runs-dir", default=None, help="where runs are saved (default: runs/ or $LSTM_TEXT_LAB_RUNS)")
 
-    predict = commands.add_parser("predict", help="predict with a saved run")
+    predict = commands.add_parser("predict", help="predict with a saved run, explaining each token")
     predict.add_argument("run_dir", help="a run folder, e.g. runs/20261127-101500-ab12cd")
     predict.add_argument("texts", nargs="+", metavar="TEXT", help="one or more texts to classify")
+    predict.add_argument("--explain", default=None, metavar="METHOD",
+                         help="attention, occlusion, gradient_x_input, integrated_gradients, all, or none "
+                              "(default: the run's most faithful method when measured, else occlusion)")
     predict.add_argument("--json", action="store_true", help="print JSON")
+
+    explain = commands.add_parser("explain", help="how faithful each explanation method is for a run")
+    explain.add_argument("run_dir", help="a run folder, e.g. runs/20261127-101500-ab12cd")
+    explain.add_argument("--sample", type=int, default=200, help="test texts to measure on (default 200)")
+    explain.add_argument("--json", action="store_true", help="print the faithfulness table as JSON (last line)")
 
     runs = commands.add_parser("runs", help="list saved runs")
     runs.add_argument("--runs-dir", default=None, help="runs folder (default: runs/)")
@@ -103,6 +116,13 @@ def runs_dir_from(argument: Optional[str]) -> Path:
     from core.runs import runs_dir
 
     return runs_dir(argument)
+
+
+def _keras() -> None:
+    """Import Keras before anything else does, with TensorFlow's start-up lines kept off stderr."""
+    from core.backend import import_keras
+
+    import_keras()
 
 
 def _load_config(args: argparse.Namespace):
@@ -177,16 +197,60 @@ def _print_inspect(report) -> None:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
+    from core.trainability import assess
     from core.triage import triage
 
     config = _load_config(args)
     dataset = _load_dataset(args, config)
     report = triage(dataset, config, include_baseline=not args.no_baseline)
+    verdict = assess(dataset.y, dataset.class_names, config)
+    issues = _label_issues(dataset, config) if args.label_issues else None
     if args.json:
-        print(json.dumps(report.to_dict(), ensure_ascii=False))
-    else:
-        _print_inspect(report)
+        payload = {**report.to_dict(), "trainability": {"trainable": verdict.trainable, "reason": verdict.reason,
+                                                        "warnings": list(verdict.warnings)}}
+        if issues is not None:
+            payload.update(label_issues=issues[0].to_dict(), near_duplicates=issues[1].to_dict())
+        print(json.dumps(payload, ensure_ascii=False))
+        return 0
+    _print_inspect(report)
+    print("\ntrainable: yes" if verdict.trainable else f"\ntrainable: no — {verdict.reason}")
+    for warning in verdict.warnings:
+        print(f"warning: {warning}")
+    if issues is not None:
+        _print_label_issues(*issues, top=args.top)
     return 0
+
+
+def _label_issues(dataset, config):
+    """Suspected label errors among the non-test rows, and test rows with a near-duplicate in training."""
+    import numpy as np
+
+    from core.label_issues import find_label_suspects
+    from core.near_duplicates import straddling_pairs
+    from core.preprocessing import preprocess
+    from core.splitting import stratified_split
+
+    processed, _ = preprocess(dataset.texts, config.preprocessing)
+    split = stratified_split(dataset.y, config.split, config.seed, dataset.class_names)
+    non_test = np.sort(np.concatenate([split.train, split.validation]))  # the sealed test split is never looked at
+    suspects = find_label_suspects(processed, dataset.y, dataset.class_names, non_test, seed=config.seed,
+                                   display_texts=dataset.texts)
+    straddling = straddling_pairs(processed, non_test, split.test, seed=config.seed)
+    return suspects, straddling
+
+
+def _print_label_issues(suspects, straddling, *, top: int) -> None:
+    print(f"\nsuspected label errors: {suspects.suspects_found} of {suspects.rows_checked} non-test rows checked ({suspects.method})")
+    for name, count in sorted(suspects.suspects_per_class.items(), key=lambda item: -item[1]):
+        print(f"  {name}: {count}")
+    for suspect in suspects.suspects[:top]:
+        text = " ".join(suspect.text.split())
+        print(f"  row {suspect.row}: given {suspect.given_label!r}, suggested {suspect.suggested_label!r} "
+              f"({suspect.suggestion_confidence:.2f}): {text[:90]}{'…' if len(text) > 90 else ''}")
+    for note in suspects.notes:
+        print(f"  note: {note}")
+    print(f"\ntest rows with a near-duplicate in training: {len(straddling.leaked_test_rows)} "
+          f"({straddling.leaked_fraction:.1%} of the test split)")
 
 
 # --------------------------------------------------------------------------------------------------- train
@@ -250,12 +314,18 @@ def train_json(result) -> dict:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from core.experiment import run_experiment
+    from core.runs import clean_abandoned, ensure_writable
+    from core.trainability import assess
 
     config = _load_config(args)
+    runs_dir = ensure_writable(runs_dir_from(args.runs_dir))  # before the data is even read
+    clean_abandoned(runs_dir)
     dataset = _load_dataset(args, config)
+    assess(dataset.y, dataset.class_names, config).raise_if_not()  # before TensorFlow loads and anything trains
+    _keras()
     print(f"training on {dataset.source_name}: {len(dataset.texts)} rows, {len(dataset.class_names)} classes "
           f"(text {dataset.text_column!r}, label {dataset.label_column!r})", file=sys.stderr)
-    result = run_experiment(dataset, config, listener=_ProgressPrinter(), runs_dir=runs_dir_from(args.runs_dir))
+    result = run_experiment(dataset, config, listener=_ProgressPrinter(), runs_dir=runs_dir)
     test, baseline = result.metrics.test, result.metrics.baseline
     if args.json:
         print(json.dumps(train_json(result), ensure_ascii=False))
@@ -275,26 +345,76 @@ def cmd_train(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------------------- predict / runs
 
 
+def _explain_methods(choice: Optional[str], run_dir: Path) -> Optional[list[str]]:
+    """The methods ``predict --explain`` asked for: None for all, [] for none; by default the run's most faithful
+    (when its faithfulness was measured) or occlusion, which every model supports."""
+    from core.explain import EXPLANATION_METHODS
+    from core.inference import FAITHFULNESS_FILE
+
+    if choice == "all":
+        return None
+    if choice == "none":
+        return []
+    if choice:
+        EXPLANATION_METHODS.get(choice)  # a ConfigError listing the valid methods
+        return [choice]
+    try:
+        measured = json.loads((run_dir / FAITHFULNESS_FILE).read_text(encoding="utf-8")).get("most_faithful")
+    except (OSError, ValueError, AttributeError):
+        measured = None
+    return [measured or "occlusion"]
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
     from core.inference import Predictor
     from core.runs import load_run
 
+    methods = _explain_methods(args.explain, Path(args.run_dir))
+    _keras()
     predictor = Predictor.from_run(load_run(args.run_dir))
-    results = predictor.predict(args.texts)
+    results = predictor.predict(args.texts, methods=methods)
     if args.json:
-        print(json.dumps(results, ensure_ascii=False))
+        print(json.dumps([result.to_dict() for result in results], ensure_ascii=False))
         return 0
     for result in results:
-        ranked = sorted(result["probabilities"].items(), key=lambda item: -item[1])
-        print(f"{result['label']}  ({', '.join(f'{name} {p:.3f}' for name, p in ranked)})")
-        if "weights" in result:
-            print("  attention: " + " ".join(f"{token}:{weight:.2f}" for token, weight in zip(result["tokens"], result["weights"])))
+        ranked = sorted(result.probabilities.items(), key=lambda item: -item[1])
+        print(f"{result.label}  ({', '.join(f'{name} {p:.3f}' for name, p in ranked)})")
+        for explanation in result.explanations:
+            print(f"  {explanation.method}: " + " ".join(f"{token}:{score:+.3f}" if explanation.kind == "signed" else f"{token}:{score:.3f}"
+                                                          for token, score in zip(result.tokens, explanation.scores)))
+        for method, reason in result.unavailable.items():
+            print(f"  {method}: not available ({reason})")
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from core.errors import ConfigError
+    from core.inference import run_faithfulness
+    from core.runs import load_run
+
+    if args.sample < 1:
+        raise ConfigError("--sample must be at least 1.")
+    run = load_run(args.run_dir)
+    _keras()
+    report = run_faithfulness(run, sample=args.sample)
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False))
+        return 0
+    print(f"faithfulness on {report.n_texts} test texts (ERASER, averaged over k = "
+          f"{', '.join(f'{k:g}' for k in report.k_percents)}% of tokens):")
+    print(f"  {'method':<22} {'comprehensiveness':>17} {'sufficiency':>11} {'AOPC':>6}  position bias")
+    for row in (*report.rows, report.random):
+        bias = report.bias(row.method)
+        shown_bias = f"rho {bias.spearman:+.2f}" if bias is not None and bias.spearman is not None else ""
+        print(f"  {row.title:<22} {row.comprehensiveness:>17.3f} {row.sufficiency:>11.3f} {row.aopc:>6.3f}  {shown_bias}")
+    print(report.verdict)
     return 0
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from core.runs import list_runs
+    from core.runs import clean_abandoned, list_runs
 
+    clean_abandoned(runs_dir_from(args.runs_dir))
     runs = list_runs(runs_dir_from(args.runs_dir))
     if args.json:
         print(json.dumps([{"path": str(run.path), **run.info.to_dict()} for run in runs], ensure_ascii=False))
@@ -318,7 +438,8 @@ def cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"inspect": cmd_inspect, "train": cmd_train, "predict": cmd_predict, "runs": cmd_runs, "config": cmd_config}
+COMMANDS = {"inspect": cmd_inspect, "train": cmd_train, "predict": cmd_predict, "explain": cmd_explain, "runs": cmd_runs,
+            "config": cmd_config}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

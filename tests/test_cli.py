@@ -64,7 +64,21 @@ def test_train_json_on_a_hostile_file(capsys, hostile_csv, tmp_path):
     assert code == 0, err
     predictions = json.loads(out)
     assert len(predictions) == 2 and set(predictions[0]["probabilities"]) == {"rare", "sports", "tech"}
-    assert len(predictions[1]["weights"]) == len(predictions[1]["tokens"])
+    [occlusion] = predictions[1]["explanations"]  # by default the run's most faithful method, else occlusion
+    assert occlusion["method"] == "occlusion" and len(occlusion["scores"]) == len(predictions[1]["tokens"])
+
+    code, out, err = _run(capsys, "predict", result["run_dir"], "goal team", "--explain", "all")
+    assert code == 0, err
+    assert {"attention:", "occlusion:", "gradient_x_input:", "integrated_gradients:"} <= set(out.split())
+
+    code, out, err = _run(capsys, "explain", result["run_dir"], "--sample", "20", "--json")
+    assert code == 0, err
+    table = json.loads(out.strip().splitlines()[-1])
+    assert {row["method"] for row in table["rows"]} == {"attention", "occlusion", "gradient_x_input", "integrated_gradients"}
+    assert table["random"]["method"] == "random" and table["verdict"]
+    code, out, err = _run(capsys, "predict", result["run_dir"], "goal team", "--json")
+    [chosen] = json.loads(out)[0]["explanations"]  # now measured: the default is the most faithful method
+    assert chosen["method"] == (table["most_faithful"] or "occlusion")
 
     code, out, err = _run(capsys, "runs", "--runs-dir", str(tmp_path))
     assert code == 0 and result["run_dir"] in out
@@ -92,6 +106,7 @@ def test_config_defaults_feed_back_into_train_config(capsys, tmp_path):
         ["inspect", "--demo", "--dataset", "nope"],
         ["inspect", "--demo", "--text-col", "missing_column"],
         ["predict", "/no/such/run", "hello"],
+        ["explain", "/no/such/run"],
         ["train", "--demo", "--unknown-flag"],
         ["frobnicate"],
     ],
