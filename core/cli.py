@@ -5,6 +5,9 @@
   predict RUN_DIR TEXT...       label, probabilities and per-token explanations (--explain METHOD)
   explain RUN_DIR               how faithful each explanation method is for the run (--json)
   runs                          list saved runs
+  study   DATA.csv | --demo     lever study: each lever against the reference, same seeds, Δ validation macro-F1
+  sweep   DATA.csv | --demo     search the settings (Optuna TPE) within a trial or time budget
+  worker  --study NAME          add this machine's trials to a study shared through --storage
   config  --defaults            the default experiment config (the schema --config reads)
 
 Mistakes a user can make end with exit status 2 and one stderr line starting with ``error:``.
@@ -96,6 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
     shown = config.add_mutually_exclusive_group(required=True)
     shown.add_argument("--defaults", action="store_true", help="print the defaults as JSON")
     shown.add_argument("--schema", action="store_true", help="print every setting with its help, default, choices and limits as JSON")
+
+    from core import study_cli
+
+    study_cli.add_commands(commands, _add_data_arguments)
     return parser
 
 
@@ -438,8 +445,11 @@ def cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"inspect": cmd_inspect, "train": cmd_train, "predict": cmd_predict, "explain": cmd_explain, "runs": cmd_runs,
-            "config": cmd_config}
+def _commands() -> dict:
+    from core import study_cli
+
+    return {"inspect": cmd_inspect, "train": cmd_train, "predict": cmd_predict, "explain": cmd_explain, "runs": cmd_runs,
+            "config": cmd_config, **study_cli.COMMANDS}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -448,7 +458,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     try:
         args = build_parser().parse_args(argv)
-        return COMMANDS[args.command](args)
+        return _commands()[args.command](args)
     except (UserError, _UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
