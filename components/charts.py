@@ -15,7 +15,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-import altair as alt
+from core import lazy
+
+lazy.load("altair")  # sessions are threads: the first import of Altair happens once, under a lock
+import altair as alt  # noqa: E402
 import numpy as np
 import pandas as pd
 
@@ -228,14 +231,48 @@ def _epoch_x(last_epoch) -> alt.X:
     return alt.X("epoch:Q", title="epoch", axis=axis, scale=alt.Scale(zero=False))
 
 
-def _history_frame(history: Mapping[str, Sequence], metric: str) -> pd.DataFrame:
+CUT_SHORT = "cut short"
+
+
+def partial_epoch_in(history: Mapping[str, Sequence], metric: str) -> int | None:
+    """The epoch a Stop cut short, read from the history's shape: its last ``metric`` entry has no validation
+    score (an epoch cut short is never validated), so ``val_<metric>`` is exactly one entry shorter."""
+    training, validation = history.get(metric) or [], history.get(f"val_{metric}")
+    if validation is not None and len(training) >= 1 and len(validation) == len(training) - 1:
+        return len(training)
+    return None
+
+
+def _history_frame(history: Mapping[str, Sequence], metric: str, partial_epoch: int | None = None) -> pd.DataFrame:
     rows = []
     for split, key in (("training", metric), ("validation", f"val_{metric}")):
         for epoch, value in enumerate(history.get(key) or [], start=1):
             number = _number(value)
             if number is not None:
-                rows.append({"epoch": epoch, "value": number, "split": split})
-    return pd.DataFrame(rows, columns=["epoch", "value", "split"])
+                cut = epoch == partial_epoch
+                rows.append({"epoch": epoch, "value": number, "split": split, "cut_short": cut,
+                             "epoch_label": f"{epoch} ({CUT_SHORT})" if cut else str(epoch)})
+    return pd.DataFrame(rows, columns=["epoch", "value", "split", "cut_short", "epoch_label"])
+
+
+def _cut_short_layers(frame: pd.DataFrame, x, y, colour, tooltip, *, detail: str | None = None) -> list:
+    """A hollow point and a "cut short" note at an epoch a Stop ended early, reached by a dotted segment."""
+    cut = frame[frame["cut_short"]]
+    if cut.empty:
+        return []
+    encoding = dict(x=x, y=y, color=colour, tooltip=tooltip)
+    if detail:
+        encoding["detail"] = detail
+    keys = ["split"] + ([detail.split(":")[0]] if detail else [])
+    last_full = frame[~frame["cut_short"]].merge(cut[keys], on=keys)
+    last_full = last_full[last_full["epoch"] == last_full["epoch"].groupby([last_full[k] for k in keys]).transform("max")]
+    segment = pd.concat([last_full, cut], ignore_index=True)
+    return [
+        alt.Chart(segment).mark_line(strokeWidth=2, strokeDash=[2, 3]).encode(order="epoch:Q", **encoding),
+        alt.Chart(cut).mark_point(size=110, filled=False, strokeWidth=2, fill="#ffffff", fillOpacity=1).encode(**encoding),
+        alt.Chart(cut.assign(note=CUT_SHORT)).mark_text(align="center", baseline="bottom", dy=-9, fontSize=11,
+                                                        color="#444444").encode(x=x, y=y, text="note:N"),
+    ]
 
 
 def training_curves(
@@ -244,14 +281,18 @@ def training_curves(
     metric: str = "loss",
     best_epoch: int | None = None,
     batch_points: list[dict] | None = None,
+    partial_epoch: int | None = None,
 ) -> alt.LayerChart:
     """``metric`` and ``val_<metric>`` per epoch (1-based), optional best-epoch marker and within-epoch progress.
 
     ``batch_points`` items carry ``epoch_fraction`` = ``(epoch - 1) + batch / batches`` (so the end of epoch *e*
     lands on x = *e*) and the batch's metric value under ``metric``; points without it are skipped.
+    ``partial_epoch`` (an epoch cut short by Stop; read from the history's shape when not given, see
+    :func:`partial_epoch_in`) is drawn as a hollow point reached by a dotted line, noted "cut short".
     ``metric`` is a Keras history key chosen by the app (it appears in the axis title), never user text.
     """
-    frame = _history_frame(history, metric)
+    partial_epoch = partial_epoch if partial_epoch is not None else partial_epoch_in(history, metric)
+    frame = _history_frame(history, metric, partial_epoch)
     splits = ["training", "validation"]
     batches = pd.DataFrame(
         [
@@ -262,23 +303,29 @@ def training_curves(
         columns=["epoch", "value", "split"],
     )
     if len(batches):
-        splits.append("training (batches)")
-    colour = alt.Color("split:N", title=None, scale=_category_scale(splits), legend=alt.Legend(orient="top"))
+        splits.insert(1, "training (batches)")
+    # Two entries a row, the long "training (batches)" beside "training" (a legend column is as wide as its longest
+    # label): three side by side overflow a half-width chart on a 1024-px projector.
+    colour = alt.Color("split:N", title=None, scale=_category_scale(splits),
+                       legend=alt.Legend(orient="top", columns=2, labelFontSize=11, symbolSize=60, columnPadding=8))
     x = _epoch_x(frame["epoch"].max() if len(frame) else 0)
     y = alt.Y("value:Q", title=metric.replace("_", " "), scale=alt.Scale(zero=False))
-    tooltip = [alt.Tooltip("split:N", title="curve"), alt.Tooltip("epoch:Q", title="epoch", format=".2f"),
-               alt.Tooltip("value:Q", title=metric, format=".4~g")]
+    value_tip = alt.Tooltip("value:Q", title=metric, format=".4~g")
+    tooltip = [alt.Tooltip("split:N", title="curve"), alt.Tooltip("epoch_label:N", title="epoch"), value_tip]
 
     layers = []
     if len(batches):
+        batch_tooltip = [alt.Tooltip("split:N", title="curve"), alt.Tooltip("epoch:Q", title="epoch", format=".2f"), value_tip]
         layers.append(
-            alt.Chart(batches).mark_line(strokeWidth=1, opacity=0.55).encode(x=x, y=y, color=colour, tooltip=tooltip)
+            alt.Chart(batches).mark_line(strokeWidth=1, opacity=0.55).encode(x=x, y=y, color=colour, tooltip=batch_tooltip)
         )
+    full = frame[~frame["cut_short"]]
     layers.append(
-        alt.Chart(frame)
+        alt.Chart(full)
         .mark_line(point=True, strokeWidth=2)
         .encode(x=x, y=y, color=colour, order="epoch:Q", tooltip=tooltip)
     )
+    layers += _cut_short_layers(frame, x, y, colour, tooltip)
     if best_epoch is not None and len(frame):
         validation = frame[frame["split"] == "validation"]
         marker = pd.DataFrame({"epoch": [int(best_epoch)], "note": [f"best epoch {int(best_epoch)}"]})
@@ -299,29 +346,41 @@ def training_curves(
     return alt.layer(*layers).properties(width="container", height=220 + _CHROME + _LEGEND, title=title)
 
 
-def run_curves(runs: list[dict], *, metric: str = "loss") -> alt.Chart:
+def run_curves(runs: list[dict], *, metric: str = "loss") -> alt.LayerChart:
     """One colour per run; solid = training, dashed = validation. Runs may have different numbers of epochs.
 
-    ``runs`` items: ``{"run": str, "history": dict}``. Two runs with the same label share a colour but keep
-    separate lines.
+    ``runs`` items: ``{"run": str, "history": dict}`` and optionally ``"partial_epoch"`` (an epoch cut short by
+    Stop; read from the history's shape when absent), drawn as a hollow point noted "cut short". Two runs with the
+    same label share a colour but keep separate lines.
     """
     frames = []
     for run_index, item in enumerate(runs):
-        frame = _history_frame(item.get("history") or {}, metric)
+        history = item.get("history") or {}
+        partial = item.get("partial_epoch")
+        frame = _history_frame(history, metric, partial if partial is not None else partial_epoch_in(history, metric))
         frame["run"] = str(item.get("run", ""))
         frame["run_index"] = run_index
         frames.append(frame)
-    columns = ["epoch", "value", "split", "run", "run_index"]
+    columns = ["epoch", "value", "split", "cut_short", "epoch_label", "run", "run_index"]
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
-    frame = frame.astype({"epoch": int, "value": float, "run_index": int})
-    return (
-        alt.Chart(frame)
+    frame = frame.astype({"epoch": int, "value": float, "run_index": int, "cut_short": bool})
+    x = _epoch_x(frame["epoch"].max() if len(frame) else 0)
+    y = alt.Y("value:Q", title=metric.replace("_", " "), scale=alt.Scale(zero=False))
+    colour = alt.Color("run:N", sort=_by("run_index"), title="run", scale=_category_scale(),
+                       legend=alt.Legend(orient="top", labelLimit=240, columns=2))
+    tooltip = [
+        alt.Tooltip("run:N", title="run"),
+        alt.Tooltip("split:N", title="curve"),
+        alt.Tooltip("epoch_label:N", title="epoch"),
+        alt.Tooltip("value:Q", title=metric, format=".4~g"),
+    ]
+    lines = (
+        alt.Chart(frame[~frame["cut_short"]])
         .mark_line(point=alt.OverlayMarkDef(size=20, filled=False), strokeWidth=2)
         .encode(
-            x=_epoch_x(frame["epoch"].max() if len(frame) else 0),
-            y=alt.Y("value:Q", title=metric.replace("_", " "), scale=alt.Scale(zero=False)),
-            color=alt.Color("run:N", sort=_by("run_index"), title="run", scale=_category_scale(),
-                            legend=alt.Legend(orient="top", labelLimit=240, columns=2)),
+            x=x,
+            y=y,
+            color=colour,
             strokeDash=alt.StrokeDash(
                 "split:N",
                 title=None,
@@ -331,15 +390,12 @@ def run_curves(runs: list[dict], *, metric: str = "loss") -> alt.Chart:
             ),
             detail="run_index:N",
             order="epoch:Q",
-            tooltip=[
-                alt.Tooltip("run:N", title="run"),
-                alt.Tooltip("split:N", title="curve"),
-                alt.Tooltip("epoch:Q", title="epoch"),
-                alt.Tooltip("value:Q", title=metric, format=".4~g"),
-            ],
+            tooltip=tooltip,
         )
-        .properties(width="container", height=240 + _CHROME + _LEGEND, title=f"{metric.replace('_', ' ')} per epoch, by run")
     )
+    layers = [lines, *_cut_short_layers(frame, x, y, colour, tooltip, detail="run_index:N")]
+    return alt.layer(*layers).properties(width="container", height=240 + _CHROME + _LEGEND,
+                                         title=f"{metric.replace('_', ' ')} per epoch, by run")
 
 
 # -------------------------------------------------------------------------------------------------- evaluation

@@ -27,14 +27,20 @@ def _routed_through_app() -> bool:
     sidebar or titled navigation. The flag is Streamlit's own switch for that mode (``st.navigation`` clears it the
     same way). :func:`run_app` then runs this same page inside its frame, in this same script run, so nothing the
     user just clicked is lost.
+
+    The flag is server-wide: two sessions opening inner pages at the same moment on a fresh server race on it, and
+    the loser would run its page without the frame. A session whose state was never initialised is therefore
+    routed too (``run_app`` initialises it), whatever the flag says.
     """
     try:
         from streamlit.runtime.pages_manager import PagesManager
     except ImportError:  # a Streamlit without the legacy mode
+        PagesManager = None
+    legacy = PagesManager is not None and getattr(PagesManager, "uses_pages_directory", False)
+    if not legacy and state.initialised():
         return False
-    if not getattr(PagesManager, "uses_pages_directory", False):
-        return False
-    PagesManager.uses_pages_directory = False
+    if legacy:
+        PagesManager.uses_pages_directory = False
     run_app()
     return True
 

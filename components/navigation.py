@@ -26,6 +26,7 @@ PAGES: tuple[PageEntry, ...] = (
     PageEntry("resample", "pages/resample.py", "Resample", ":material/balance:"),
     PageEntry("model", "pages/model.py", "Model", ":material/neurology:"),
     PageEntry("train", "pages/train.py", "Train", ":material/model_training:"),
+    PageEntry("study", "pages/study.py", "Study", ":material/experiment:"),
     PageEntry("evaluate", "pages/evaluate.py", "Evaluate", ":material/target:"),
     PageEntry("runs", "pages/runs.py", "Runs", ":material/folder_open:"),
 )

@@ -1,8 +1,6 @@
 """The Evaluate page's pieces: headline metrics against the baseline, the confusion matrix with drill-down,
-per-class scores, misclassified examples with token heatmaps, and predictions on typed text.
-
-Token explanations come from the inference server (a separate process holding TensorFlow): attention weights
-when the model has attention, leave-one-token-out (occlusion) importance otherwise.
+per-class scores, misclassified examples and predictions on typed text, each explained by every method side by side
+(components.explain_panel; computed by the inference server, a separate process holding TensorFlow).
 """
 
 from __future__ import annotations
@@ -13,7 +11,7 @@ from typing import Optional
 import pandas as pd
 import streamlit as st
 
-from components import cached, charts, state
+from components import charts, downloads, explain_panel, state
 from components.safe import plain
 from core.errors import UserError
 from core.results import Prediction, RunMetrics
@@ -67,8 +65,24 @@ def confusion(metrics: RunMetrics, predictions: list[Prediction]) -> None:
     rows = [p for p in predictions if p.true == true_label and p.predicted == predicted_label]
     st.markdown(f"**{len(rows)}** test example(s) of class **{plain(true_label)}** predicted as **{plain(predicted_label)}**")
     if rows:
-        table = pd.DataFrame([{"text": p.text, "confidence": p.confidence} for p in rows]).sort_values("confidence", ascending=False)
+        table = cell_table(predictions, true_label, predicted_label)
         st.dataframe(table, hide_index=True, width="stretch")
+        downloads.table_download(table, label="Download these examples (CSV)", key="download_cell_examples",
+                                 file_name=f"test-examples-{_slug(true_label)}-as-{_slug(predicted_label)}.csv")
+
+
+def cell_table(predictions: list[Prediction], true_label: str, predicted_label: str) -> pd.DataFrame:
+    """The test examples of one confusion-matrix cell, most confident first."""
+    rows = [{"text": p.text, "confidence": p.confidence} for p in predictions
+            if p.true == true_label and p.predicted == predicted_label]
+    table = pd.DataFrame(rows, columns=["text", "confidence"])
+    return table.sort_values("confidence", ascending=False).reset_index(drop=True)
+
+
+def _slug(name: str, limit: int = 24) -> str:
+    """A class name as a file-name part: letters, digits and dashes only."""
+    slug = "".join(c if c.isalnum() else "-" for c in str(name)).strip("-")
+    return (slug[:limit] or "class").lower()
 
 
 def _chosen_cell(event) -> Optional[tuple[str, str]]:
@@ -88,30 +102,26 @@ def per_class(metrics: RunMetrics) -> None:
     st.dataframe(pd.DataFrame(per_class_rows).round(3), hide_index=True, width="stretch")
 
 
-@st.cache_data(max_entries=256, show_spinner="Loading the model and explaining…")
-def explain(run_dir: str, text: str, occlusion: bool) -> dict:
-    return cached.inference_server().predict(run_dir, [text], occlusion=occlusion)[0]
-
-
-def heatmap(result: dict, *, key: str) -> None:
-    if "weights" not in result:
-        return
-    what = "attention weight" if result.get("explanation") == "attention" else "probability drop without the token"
-    with st.container(key=key):
-        st.altair_chart(charts.token_heatmap(result["tokens"], result["weights"]), width="stretch")
-        st.caption(f"Shading: {what}. Hover a token for its value.")
-
-
 def predictions_download(run_dir: str, predictions: list[Prediction], class_names: list[str]) -> None:
     from core.export import predictions_csv
 
-    st.download_button("Download test predictions (CSV)", data=predictions_csv(predictions, class_names),
-                       file_name=f"{os.path.basename(run_dir)}-predictions.csv", mime="text/csv", key="download_predictions",
-                       help="Every test text with its true and predicted class and each class's probability; cells that "
-                            "a spreadsheet would run as formulas are prefixed with an apostrophe.")
+    downloads.csv_button(predictions_csv(predictions, class_names), label="Download test predictions (CSV)",
+                         file_name=f"{os.path.basename(run_dir)}-predictions.csv", key="download_predictions",
+                         help="Every test text with its true and predicted class and each class's probability; cells "
+                              "that a spreadsheet would run as formulas are prefixed with an apostrophe.")
 
 
-def misclassified(run_dir: str, predictions: list[Prediction], has_attention: bool) -> None:
+def misclassified_table(predictions: list[Prediction]) -> pd.DataFrame:
+    """The misclassified test examples, most confident mistakes first; when there are none, the correct ones,
+    least confident first."""
+    wrong = [p for p in predictions if not p.correct]
+    shown = wrong or predictions
+    table = pd.DataFrame([{"text": p.text, "true": p.true, "predicted": p.predicted, "confidence": p.confidence} for p in shown],
+                         columns=["text", "true", "predicted", "confidence"])
+    return table.sort_values("confidence", ascending=not wrong).reset_index(drop=True)
+
+
+def misclassified(run_dir: str, predictions: list[Prediction], most_faithful: Optional[str]) -> None:
     if not predictions:
         st.info("The test split of this run is empty.")
         return
@@ -121,23 +131,23 @@ def misclassified(run_dir: str, predictions: list[Prediction], has_attention: bo
                          "come first. Select a row to see which tokens drove the prediction."))
     else:
         st.success("No test example is misclassified; here are the correct ones, least confident first.")
-    shown = wrong or sorted(predictions, key=lambda p: p.confidence)
-    table = pd.DataFrame([{"text": p.text, "true": p.true, "predicted": p.predicted, "confidence": p.confidence} for p in shown])
-    table = table.sort_values("confidence", ascending=not wrong).reset_index(drop=True)
+    table = misclassified_table(predictions)
     event = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun",
                          selection_mode="single-row", key="wrong_table")
+    downloads.table_download(table, label="Download this table (CSV)", key="download_misclassified",
+                             file_name=f"{os.path.basename(run_dir)}-{'misclassified' if wrong else 'least-confident'}.csv")
     chosen_rows = event.selection.rows if event is not None else []
     row = table.iloc[chosen_rows[0] if chosen_rows else 0]
     try:
-        result = explain(run_dir, row["text"], not has_attention)
+        result = explain_panel.predict_explained(run_dir, row["text"])
     except UserError as exc:
         st.error(plain(exc))
         return
     st.markdown(f"True **{plain(row['true'])}**, predicted **{plain(row['predicted'])}** ({row['confidence']:.0%})")
-    heatmap(result, key="token_heatmap_example")
+    explain_panel.side_by_side(result, most_faithful=most_faithful, key="token_heatmap_example")
 
 
-def typed_text(run_dir: str, has_attention: bool) -> None:
+def typed_text(run_dir: str, most_faithful: Optional[str]) -> None:
     with st.form("typed_text_form"):
         text = st.text_area("Type any text", key="typed_text", placeholder="e.g. bird struck the engine on take-off roll")
         submitted = st.form_submit_button("Predict")
@@ -148,26 +158,27 @@ def typed_text(run_dir: str, has_attention: bool) -> None:
             st.error("Type some text first.")
             return
         try:
-            st.session_state["typed_result"] = (run_dir, explain(run_dir, text, not has_attention))
+            st.session_state["typed_result"] = (run_dir, explain_panel.predict_explained(run_dir, text))
         except UserError as exc:
             st.error(plain(exc))
             return
     stored_run, result = st.session_state["typed_result"]
     if stored_run != run_dir:
         return
-    st.markdown(f"Predicted **{plain(result['label'])}** ({result['confidence']:.0%})")
-    st.altair_chart(charts.probability_bars(result["probabilities"]), width="stretch")
-    heatmap(result, key="token_heatmap_typed")
+    st.markdown(f"Predicted **{plain(result.label)}** ({result.confidence:.0%})")
+    st.altair_chart(charts.probability_bars(result.probabilities), width="stretch")
+    explain_panel.side_by_side(result, most_faithful=most_faithful, key="token_heatmap_typed")
 
 
 def curves_and_audit(run) -> None:
     metrics, history = run.metrics, run.history
-    best = metrics.training.best_epoch
+    best, partial = metrics.training.best_epoch, metrics.training.partial_epoch
     left, right = st.columns(2)
     with left:
-        st.altair_chart(charts.training_curves(history, metric="loss", best_epoch=best), width="stretch")
+        st.altair_chart(charts.training_curves(history, metric="loss", best_epoch=best, partial_epoch=partial), width="stretch")
     with right:
-        st.altair_chart(charts.training_curves(history, metric="accuracy", best_epoch=best), width="stretch")
+        st.altair_chart(charts.training_curves(history, metric="accuracy", best_epoch=best, partial_epoch=partial),
+                        width="stretch")
     split, resampling = metrics.split, metrics.resampling
     stages = {"train (before)": resampling.train_before, "train (after)": resampling.train_after,
               "validation": split.validation, "test": split.test}

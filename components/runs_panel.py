@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from components import cached, charts, state
+from components import cached, charts, downloads, state
 from components.common import PAGES
 from components.safe import plain
 from core.config import ExperimentConfig
@@ -45,14 +45,19 @@ def runs_table() -> list[str]:
                              "accuracy": st.column_config.NumberColumn(format="%.3f"),
                              "baseline macro-F1": st.column_config.NumberColumn(format="%.3f"),
                          })
+    downloads.table_download(table, label="Download the runs table (CSV)", file_name="runs.csv", key="download_runs_table")
     return [str(runs[i].path) for i in event.selection.rows]
 
 
 def compare(run_dirs: list[str]) -> None:
     records = {Path(d).name: cached.run_for(d) for d in run_dirs}
     for metric in ("loss", "accuracy"):
-        st.altair_chart(charts.run_curves([{"run": name, "history": r.history} for name, r in records.items()], metric=metric),
-                        width="stretch")
+        curves = [{"run": name, "history": r.history, "partial_epoch": r.metrics.training.partial_epoch}
+                  for name, r in records.items()]
+        st.altair_chart(charts.run_curves(curves, metric=metric), width="stretch")
+    if any(r.metrics.training.partial_epoch for r in records.values()):
+        st.caption("A hollow point marked “cut short” is an epoch that Stop ended early: it is shown, never scored "
+                   "as the best epoch.")
     metric_rows = [{"run": name, "metric": label, "value": getattr(r.metrics.test, key)}
                    for name, r in records.items()
                    for key, label in (("macro_f1", "macro-F1"), ("accuracy", "accuracy"), ("balanced_accuracy", "balanced accuracy"))]

@@ -1,33 +1,114 @@
-"""The sidebar on every page: which data and which training job, kept current while a job runs."""
+"""The sidebar on every page: which data, this lab session's training, the server's training queue, and a link
+that shares the settings; kept current while any job runs."""
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit, urlunsplit
 
 import streamlit as st
 
 from components import job_status, state
 from components.safe import plain
+from core.jobs import QueueEntry
+
+OWN_POLL_SECONDS = 1.0
+QUEUE_POLL_SECONDS = 2.0
+MAX_QUEUE_LINES = 4
+_WATCHING = "lab_sidebar_watching"
 
 
-def _job_status() -> None:
+def _own_job() -> None:
     view = job_status.poll()
     if view is None:
         return
     if view.status == "queued":
-        st.info(plain(f"Training queued (position {view.queue_position})."))
+        st.info(plain(f"Your training is queued: position {view.queue_position}."))
     elif view.active:
         epochs = len(view.history.get("loss", []))
-        st.info(plain(f"Training… {epochs} epoch(s) done." if not view.warmup_message else view.warmup_message))
+        if view.phase == "train" and (view.last_event or {}).get("epochs"):
+            words = f"epoch {view.last_event.get('epoch')} of {view.last_event['epochs']}"
+        else:
+            words = job_status.phase_words(view.phase).lower() + ("" if not epochs else f", {epochs} epoch(s) done")
+        st.info(plain(f"Your training: {words}."))
     elif view.status == "failed":
-        st.error(plain("Last training failed; see the Train page."))
+        st.error(plain("Your last training failed; see the Train page."))
     else:
-        st.success(plain(f"Last training {view.status}."))
+        st.success(plain(f"Your last training {view.status}."))
+
+
+def queue_line(entry: QueueEntry, *, mine: bool) -> str:
+    """One line of the queue, e.g. "Running: faa · BiLSTM 64 · epoch 3 of 15 (yours)" ("of", not the Train
+    page's "3/15", so a search for the page's progress text finds one place)."""
+    label = entry.label or f"job {entry.job_id}"
+    if entry.queue_position is not None:
+        text = f"Waiting #{entry.queue_position}: {label}"
+    elif entry.phase == "train" and entry.epoch and entry.epochs:
+        text = f"Running: {label} · epoch {entry.epoch} of {entry.epochs}"
+    else:
+        text = f"Running: {label} · {job_status.phase_words(entry.phase).lower()}"
+    return text + (" (yours)" if mine else "")
+
+
+def shown_entries(entries: list[QueueEntry], mine: set[int], *, limit: int = MAX_QUEUE_LINES) -> tuple[list[QueueEntry], int]:
+    """The queue lines worth a narrow sidebar: the first ``limit`` jobs plus any of this session's; and how many
+    more wait unshown (a study may queue dozens of trials)."""
+    shown = [entry for index, entry in enumerate(entries) if index < limit or entry.job_id in mine]
+    return shown, len(entries) - len(shown)
+
+
+def _queue() -> None:
+    entries = job_status.queue()
+    if not entries:
+        return
+    mine = {entry.job_id for entry in entries if job_status.is_mine(entry)}
+    shown, hidden = shown_entries(entries, mine)
+    lines = [f"- {plain(queue_line(entry, mine=entry.job_id in mine))}" for entry in shown]
+    if hidden:
+        lines.append(f"- … and {hidden} more waiting")
+    st.markdown("**Training on this server**\n" + "\n".join(lines))
+    st.caption("One training runs at a time; the others wait their turn.")
+
+
+def _status() -> None:
+    _own_job()
+    _queue()
+    # Polling only for other sessions' jobs: once the queue is empty, rerun the app once so polling stops.
+    if st.session_state.get(_WATCHING) and not job_status.is_active() and not job_status.queue():
+        st.session_state[_WATCHING] = False
+        st.rerun()
+
+
+def _share() -> None:
+    with st.expander("Share these settings"):
+        st.code(share_link(st.context.url or "", state.share_query()), language=None, wrap_lines=True)
+        st.caption("Opens a fresh session with these settings and dataset, even after a server restart. The address "
+                   "bar's link also re-attaches to your training: keep that one to yourself. Uploaded files never "
+                   "travel in a link.")
+
+
+def share_link(page_url: str, query: str) -> str:
+    """The page's address with only the shareable query (no lab id); relative when the address is unknown."""
+    parts = urlsplit(page_url)
+    path = parts.path or "/"
+    if parts.netloc:
+        return urlunsplit((parts.scheme, parts.netloc, path, query, ""))
+    return f"?{query}" if query else "(the app's own address: these are the default settings)"
 
 
 def render_sidebar() -> None:
     with st.sidebar:
         source = state.source()
         st.caption(plain(f"Data: {source.name}"))
-        job = state.job()
-        active = job is not None and job.is_active()
-        # Poll while a job runs, so its status is fresh on every page (and its messages are drained).
-        st.fragment(run_every=1.0 if active else None)(_job_status)()
+        if source.kind == "upload":
+            st.caption("Uploaded files are kept in the server's memory only: a reload keeps yours, a server restart "
+                       "does not.")
+        problems = state.link_problems()
+        if problems:
+            st.warning("The link could not set everything:\n" + "\n".join(f"- {plain(problem)}" for problem in problems))
+        own = job_status.is_active()
+        others = bool(job_status.queue())
+        st.session_state[_WATCHING] = others and not own
+        interval = OWN_POLL_SECONDS if own else (QUEUE_POLL_SECONDS if others else None)
+        # Poll while any job runs, so its status is fresh on every page (and its messages are drained).
+        st.fragment(run_every=interval)(_status)()
+        _share()

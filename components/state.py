@@ -4,28 +4,52 @@ Widget keys are never used as cross-page state (Streamlit deletes a widget's key
 on the next page). The experiment config lives under CONFIG and widgets are rebuilt from it: each widget key carries
 a version that is bumped whenever the config changes from outside the widget (loaded file, recommended settings),
 so widgets always show the current config.
+
+A *lab session* outlives the browser tab: its id travels in the URL (``?lab=…``) and a server-wide
+:class:`LabStore` keeps its config, data source and job owner, so a reloaded tab (or a second tab on the same URL)
+picks up the settings, the data and the running training. The shareable part (the settings that differ from the
+defaults, and a built-in dataset's key) is in the URL too, like TensorFlow Playground's links: it survives even a
+server restart. An uploaded file lives only in the server's memory and does not.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
+import json
+import re
+import secrets
+import threading
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from typing import Any, Optional
 
 import streamlit as st
 
-from core.config import ExperimentConfig
-from core.datasets import DEFAULT_DATASET
+from core.config import DataConfig, ExperimentConfig, apply_overrides
+from core.datasets import BUILTIN_DATASETS, DEFAULT_DATASET
+from core.errors import ConfigError
 
 CONFIG = "lab_config"
 SOURCE = "lab_source"
 JOB = "lab_job"
+LAB_ID = "lab_id"
+OWNER = "lab_owner"
+LINK_PROBLEMS = "lab_link_problems"
+START_REFUSED = "lab_start_refused"
 SELECTED_RUN = "lab_selected_run"
 RUN_PICKER_VERSION = "lab_run_picker_version"
 WIDGET_VERSION = "lab_widget_version"
 FIELD_ERRORS = "lab_field_errors"
 NOTICE = "lab_notice"
+
+LAB_PARAM = "lab"
+DATASET_PARAM = "dataset"
+UPLOADED = "upload"  # the dataset parameter's value for "an uploaded file" (which no link can carry)
+_LAB_ID = re.compile(r"[A-Za-z0-9_-]{8,32}")
+_MAX_LINK_PARAMS = 60
+_MAX_LINK_VALUE = 100
 
 
 @dataclass(frozen=True)
@@ -36,19 +60,275 @@ class DataSource:
     name: str  # built-in key or the uploaded file's name
     raw: Optional[bytes] = None
 
-    @property
+    @functools.cached_property
     def source_id(self) -> str:
+        # Cached: every rerun asks for it, and hashing a 50 MB upload each time costs ~0.1 s.
         if self.kind == "builtin":
             return f"builtin:{self.name}"
         return f"upload:{hashlib.sha256(self.raw or b'').hexdigest()[:16]}"
 
 
+# --------------------------------------------------------------------------------------- the server-wide store
+
+
+@dataclass(frozen=True)
+class LabRecord:
+    """What a reloaded tab needs to carry on: settings, data and who its jobs belong to."""
+
+    config: ExperimentConfig
+    source: DataSource  # an upload whose bytes the store had to drop keeps kind/name with raw=None
+    owner: str
+
+
+class LabStore:
+    """Lab sessions by id, shared by every session of one server: bounded and thread-safe.
+
+    At most ``max_labs`` sessions are kept (the least recently used go first), and uploaded files take at most
+    ``max_upload_bytes`` in all: beyond that the least recently used labs lose their file's bytes (the name stays,
+    so a reload can say what is missing). Identical uploads count once.
+    """
+
+    def __init__(self, *, max_labs: int = 200, max_upload_bytes: int = 200 * 1024 * 1024) -> None:
+        if max_labs < 1 or max_upload_bytes < 0:
+            raise ValueError("max_labs must be at least 1 and max_upload_bytes at least 0")
+        self.max_labs = max_labs
+        self.max_upload_bytes = max_upload_bytes
+        self._records: OrderedDict[str, LabRecord] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, lab_id: str) -> Optional[LabRecord]:
+        with self._lock:
+            record = self._records.get(lab_id)
+            if record is not None:
+                self._records.move_to_end(lab_id)
+            return record
+
+    def put(self, lab_id: str, record: LabRecord) -> None:
+        with self._lock:
+            self._records[lab_id] = record
+            self._records.move_to_end(lab_id)
+            while len(self._records) > self.max_labs:
+                self._records.popitem(last=False)
+            self._fit_uploads()
+
+    def upload_bytes(self) -> int:
+        with self._lock:
+            return self._upload_bytes()
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._records)
+
+    def _upload_bytes(self) -> int:
+        sizes = {r.source.source_id: len(r.source.raw) for r in self._records.values() if r.source.raw is not None}
+        return sum(sizes.values())
+
+    def _fit_uploads(self) -> None:
+        for lab_id in list(self._records):  # oldest first
+            if self._upload_bytes() <= self.max_upload_bytes:
+                return
+            record = self._records[lab_id]
+            if record.source.raw is not None:
+                dropped = DataSource(record.source.kind, record.source.name)
+                self._records[lab_id] = dataclasses.replace(record, source=dropped)
+
+
+@st.cache_resource(show_spinner=False)
+def lab_store() -> LabStore:
+    """One store per server (a bounded service, like the job scheduler; not a cache of anyone's results)."""
+    return LabStore()
+
+
+# ---------------------------------------------------------------------------------- settings <-> link parameters
+
+
+def _flat(config: ExperimentConfig) -> dict[str, Any]:
+    flat = {}
+    for name, value in config.to_dict().items():
+        if isinstance(value, dict):
+            flat.update({f"{name}.{field}": inner for field, inner in value.items()})
+        else:
+            flat[name] = value
+    return flat
+
+
+def _link_names() -> dict[str, str]:
+    """Dotted setting → its short name in a link: the bare field name where it is unique (``epochs``), else the
+    dotted name. The data section is left out: built-in datasets have only their two columns, and an uploaded
+    file's column names mean nothing without the file."""
+    field_of = {s: s.rsplit(".", 1)[-1] for s in _flat(ExperimentConfig()) if not s.startswith("data.")}
+    counts = Counter(field_of.values())
+    reserved = {LAB_PARAM, DATASET_PARAM, "embed", "embed_options"}  # ours, and Streamlit's own
+    return {s: field if counts[field] == 1 and field not in reserved else s for s, field in field_of.items()}
+
+
+LINK_NAMES: dict[str, str] = _link_names()
+SETTING_FOR_LINK: dict[str, str] = {short: setting for setting, short in LINK_NAMES.items()}
+_DEFAULTS = _flat(ExperimentConfig())
+
+
+def _link_value(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return "none"
+    return json.dumps(value)  # true/false, ints, and floats in their shortest exact form (0.002, 1e-05)
+
+
+def settings_params(config: ExperimentConfig, source: DataSource) -> dict[str, str]:
+    """The shareable part of a lab session as link parameters: each setting that differs from the defaults, and
+    the dataset (a built-in key; ``upload`` for an uploaded file, which no link can carry)."""
+    params = {}
+    if source.kind == "upload":
+        params[DATASET_PARAM] = UPLOADED
+    elif source.name != DEFAULT_DATASET:
+        params[DATASET_PARAM] = source.name
+    for setting, value in _flat(config).items():
+        if setting in LINK_NAMES and value != _DEFAULTS[setting]:
+            params[LINK_NAMES[setting]] = _link_value(value)
+    return params
+
+
+def settings_from_params(params: dict[str, str]) -> tuple[ExperimentConfig, DataSource, list[str]]:
+    """The config and data source a link describes, and one short note per part that could not be used."""
+    problems: list[str] = []
+    source = DataSource("builtin", DEFAULT_DATASET)
+    dataset = params.get(DATASET_PARAM)
+    if dataset == UPLOADED:
+        problems.append("this link was made with an uploaded file, which links cannot carry: upload it again on the "
+                        "Data page (the built-in dataset is in use meanwhile)")
+    elif dataset in BUILTIN_DATASETS:
+        source = DataSource("builtin", dataset)
+    elif dataset is not None:
+        problems.append(f"there is no built-in dataset {dataset[:_MAX_LINK_VALUE]!r}")
+    assignments = []
+    for key, value in list(params.items())[:_MAX_LINK_PARAMS]:
+        if key in (LAB_PARAM, DATASET_PARAM):
+            continue
+        setting = SETTING_FOR_LINK.get(key)
+        if setting is None:
+            problems.append(f"{key[:40]!r} is not a setting")
+        elif len(value) > _MAX_LINK_VALUE:
+            problems.append(f"the value of {key!r} is too long")
+        else:
+            assignments.append(f"{setting}={value}")
+    try:
+        return apply_overrides(ExperimentConfig(), assignments), source, problems
+    except ConfigError:
+        pass
+    config = ExperimentConfig()  # one at a time, keeping each setting that works on its own
+    for assignment in assignments:
+        try:
+            config = apply_overrides(config, [assignment])
+        except ConfigError as exc:
+            problems.append(str(exc).rstrip("."))
+    return config, source, problems
+
+
+# ------------------------------------------------------------------------------------------- the session itself
+
+
+def _new_id(length: int) -> str:
+    return secrets.token_urlsafe(length)
+
+
+def _reattach(record: LabRecord, params: dict[str, str]) -> tuple[ExperimentConfig, DataSource, list[str]]:
+    """The URL's settings win (it may have been edited by hand, or belong to another tab of the same lab); the store
+    adds what no URL carries: the uploaded file and the chosen columns."""
+    stored_dataset = settings_params(ExperimentConfig(), record.source).get(DATASET_PARAM)
+    wanted_dataset = params.get(DATASET_PARAM)
+    config, _, problems = settings_from_params({k: v for k, v in params.items() if k != DATASET_PARAM})
+    source, data = record.source, record.config.data
+    if wanted_dataset != stored_dataset:
+        _, source, more = settings_from_params({DATASET_PARAM: wanted_dataset} if wanted_dataset is not None else {})
+        problems, data = problems + more, DataConfig()
+    if source.kind == "upload" and source.raw is None:
+        problems.append(f"the uploaded file {source.name[:60]!r} is no longer kept on this server: upload it again "
+                        "on the Data page (the built-in dataset is in use meanwhile)")
+        source, data = DataSource("builtin", DEFAULT_DATASET), DataConfig()
+    return dataclasses.replace(config, data=data), source, problems
+
+
+def _open_lab() -> None:
+    """First run of a browser session: re-attach to the lab session the URL names, else start one from the link's
+    settings (or the defaults)."""
+    params = st.query_params.to_dict()
+    lab_id = params.get(LAB_PARAM, "")
+    lab_id = lab_id if _LAB_ID.fullmatch(lab_id) else ""
+    record = lab_store().get(lab_id) if lab_id else None
+    if record is not None:
+        config, source, problems = _reattach(record, params)
+        owner = record.owner
+    else:
+        config, source, problems = settings_from_params(params)
+        owner = _new_id(12)
+    st.session_state[LAB_ID] = lab_id or _new_id(8)
+    st.session_state[OWNER] = owner
+    st.session_state[CONFIG] = config
+    st.session_state[SOURCE] = source
+    st.session_state[LINK_PROBLEMS] = problems
+
+
 def init() -> None:
-    """Initialise once per session: the recommended config on the built-in dataset."""
-    st.session_state.setdefault(CONFIG, ExperimentConfig())
-    st.session_state.setdefault(SOURCE, DataSource("builtin", DEFAULT_DATASET))
+    """Once per browser session: open (or re-attach to) the lab session. Every run: record it in the store and keep
+    the URL current (a page switch may drop its query; the setters below record changes made later in a run)."""
+    if LAB_ID not in st.session_state:
+        _open_lab()
     st.session_state.setdefault(WIDGET_VERSION, 0)
     st.session_state.setdefault(FIELD_ERRORS, {})
+    _changed()
+
+
+def initialised() -> bool:
+    """True once :func:`init` has run in this browser session (pages read state only after that)."""
+    return LAB_ID in st.session_state and CONFIG in st.session_state
+
+
+def lab_id() -> str:
+    return st.session_state[LAB_ID]
+
+
+def owner() -> str:
+    """Who this lab session's jobs belong to (kept apart from the lab id, which the URL shows)."""
+    return st.session_state[OWNER]
+
+
+def link_params() -> dict[str, str]:
+    """The URL's query: the lab id (which re-attaches to the training), then the shareable settings."""
+    return {LAB_PARAM: lab_id(), **settings_params(config(), source())}
+
+
+def share_query() -> str:
+    """The query of a link that carries only the settings and dataset (opening it starts a fresh lab session)."""
+    from urllib.parse import urlencode
+
+    return urlencode(settings_params(config(), source()))
+
+
+def link_problems() -> list[str]:
+    """What the link that opened this session asked for and could not get; reading it clears it."""
+    return st.session_state.pop(LINK_PROBLEMS, None) or []
+
+
+def _remember() -> None:
+    if LAB_ID in st.session_state:
+        lab_store().put(lab_id(), LabRecord(config=config(), source=source(), owner=owner()))
+
+
+def _sync_url() -> None:
+    if LAB_ID not in st.session_state:
+        return
+    wanted = link_params()
+    if st.query_params.to_dict() != wanted:
+        st.query_params.from_dict(wanted)
+
+
+def _changed() -> None:
+    _remember()
+    _sync_url()
+
+
+# ------------------------------------------------------------------------------------------------- the config
 
 
 def config() -> ExperimentConfig:
@@ -61,6 +341,7 @@ def set_config(new: ExperimentConfig, *, refresh_widgets: bool = True) -> None:
     if refresh_widgets:
         st.session_state[WIDGET_VERSION] += 1
         st.session_state[FIELD_ERRORS] = {}
+    _changed()
 
 
 def update_field(section: str, name: str, value: Any) -> ExperimentConfig:
@@ -71,6 +352,7 @@ def update_field(section: str, name: str, value: Any) -> ExperimentConfig:
     else:
         changed = dataclasses.replace(current, **{name: value})
     st.session_state[CONFIG] = changed
+    _changed()
     return changed
 
 
@@ -88,6 +370,10 @@ def source() -> DataSource:
 
 def set_source(new: DataSource) -> None:
     st.session_state[SOURCE] = new
+    _changed()
+
+
+# ----------------------------------------------------------------------------------------------- jobs and runs
 
 
 def job():
@@ -96,6 +382,14 @@ def job():
 
 def set_job(new) -> None:
     st.session_state[JOB] = new
+
+
+def refuse_start(message: Optional[str] = None) -> Optional[str]:
+    """Why Start did not queue another job (this lab session's training still runs); reading it clears it."""
+    if message is not None:
+        st.session_state[START_REFUSED] = message
+        return None
+    return st.session_state.pop(START_REFUSED, None)
 
 
 def selected_run() -> Optional[str]:

@@ -1,24 +1,31 @@
 """The Train page's pieces: start and stop a job, and watch it live.
 
-The job trains in its own process (core.jobs); this page only polls it, so clicking, switching pages or opening a
-second tab never touches the training. While a job is active the live view reruns every half second.
+The job trains in its own process (core.jobs); this page only polls it, so clicking, switching pages, reloading or
+opening a second tab on the same URL never touches the training: a reloaded tab finds its job again through the
+lab session (components.job_status). While a job is active the live view reruns every half second.
 """
 
 from __future__ import annotations
 
 import os
+from typing import Optional
 
 import streamlit as st
 
 from components import cached, charts, job_status, state
 from components.common import PAGES
 from components.safe import plain
+from core.config import ExperimentConfig
 from core.data import Dataset
+from core.errors import UserError
 from core.estimate import format_seconds
 from core.jobs import TrainingJob, describe, spec_for
 from core.runs import runs_dir
 
 POLL_SECONDS = 0.5
+SHOWN_EPOCH_TIMES = 12  # a projector line holds about this many "12: 3.1 s" entries
+ALREADY_RUNNING = ("Your training is still running (started from another tab of this session), so no second one was "
+                   "queued: stop it first, or wait until it ends.")
 
 
 def settings_summary(data: Dataset) -> None:
@@ -33,21 +40,50 @@ def settings_summary(data: Dataset) -> None:
     ))
 
 
+def job_label(source: state.DataSource, config: ExperimentConfig) -> str:
+    """One line naming a job in the server's queue, e.g. "faa-bird-strikes-effect · BiLSTM 64 · 15 epochs".
+
+    Every session sees the queue, so an upload is named only as such: its file name is its owner's business."""
+    model = config.model
+    layers = f"{model.lstm_layers}×" if model.lstm_layers > 1 else ""
+    data = source.name if source.kind == "builtin" else "uploaded CSV"
+    return f"{data} · {layers}{'Bi' if model.bidirectional else ''}LSTM {model.lstm_units} · {config.training.epochs} epochs"
+
+
+def _baseline(data: Dataset, config: ExperimentConfig):
+    """The Data page's cached TF-IDF baseline for this data, preprocessing and split (saves the worker ~2 s), or
+    None to let the worker fit it."""
+    try:
+        return cached.baseline_for(cached.dataset_key(state.source(), data), data, config)
+    except (UserError, ValueError):
+        return None
+
+
 def _start(data: Dataset) -> None:
-    job = TrainingJob(spec_for(data, state.config(), runs_dir()))
+    mine = cached.scheduler().latest_for(state.owner())
+    if mine is not None and mine.is_active():
+        # Another tab of this lab session started one meanwhile: show that one instead of queueing a duplicate.
+        state.set_job(mine)
+        job_status.mark_started(mine.view().status)
+        state.refuse_start(ALREADY_RUNNING)
+        return
+    config = state.config()
+    spec = spec_for(data, config, runs_dir(), owner=state.owner(), label=job_label(state.source(), config),
+                    baseline=_baseline(data, config))
+    job = TrainingJob(spec)
     cached.scheduler().submit(job)
     state.set_job(job)
     job_status.mark_started(job.status)
 
 
 def _stop() -> None:
-    job = state.job()
+    job = job_status.job()
     if job is not None:
         job.request_stop()
 
 
 def controls(data: Dataset) -> None:
-    job = state.job()
+    job = job_status.job()
     active = job is not None and job.is_active()
     left, right = st.columns([1, 4])
     with left:
@@ -58,31 +94,49 @@ def controls(data: Dataset) -> None:
             st.button("Start training", key="train_start", on_click=_start, args=(data,), type="primary")
     with right:
         settings_summary(data)
+    refused = state.refuse_start()
+    if refused:
+        st.warning(refused)
 
 
-def _status_line(view, progress: dict) -> str:
+def status_line(view, progress: dict) -> str:
+    """Where the run is: its phase (and what it is doing), epoch, elapsed time and time left."""
     if view.status == "queued":
         return f"Queued: position {view.queue_position}. Another training is using the CPU; yours starts when it ends."
-    if view.status == "starting":
-        return "Starting the training process…"
-    if view.warmup_message:
-        return view.warmup_message
-    parts = []
+    if not view.active:
+        words = {"finished": "Finished", "stopped": "Stopped", "failed": "Failed"}.get(view.status, view.status.capitalize())
+        return f"{words} after {format_seconds(progress['elapsed_s'])}"
+    phase = job_status.phase_words(progress["phase"])
+    parts = [f"{phase}: {progress['phase_message']}" if progress["phase_message"] else phase]
     if view.folds:
         parts.append(f"fold {view.fold}/{view.folds}")
-    if progress["epoch"]:
+    if progress["phase"] == "train" and progress["epoch"]:
         parts.append(f"epoch {progress['epoch']}/{progress['epochs']}")
     parts.append(f"elapsed {format_seconds(progress['elapsed_s'])}")
     if progress["eta_s"] is not None:
-        parts.append(f"at most {format_seconds(progress['eta_s'])} left")
-    if view.stop_requested and view.active:
+        left = format_seconds(progress["eta_s"])
+        # Early stopping can end training sooner than planned, never later; scoring and saving are counted in.
+        parts.append(f"at most {left} left" if progress["phase"] == "train" else f"about {left} left")
+    if view.stop_requested:
         parts.append("stopping after this batch")
     return " · ".join(parts)
 
 
-def _early_stopping_line(progress: dict) -> str:
+def epoch_times_line(epoch_seconds: list[float], partial_epoch: Optional[int]) -> str:
+    """ "Epoch times: 1: 3.1 s · 2: 2.9 s · 3: 0.4 s (cut short)", the latest ones when there are many."""
+    if not epoch_seconds:
+        return ""
+    entries = [f"{epoch}: {format_seconds(seconds)}" + (" (cut short)" if epoch == partial_epoch else "")
+               for epoch, seconds in enumerate(epoch_seconds, start=1)]
+    shown = entries[-SHOWN_EPOCH_TIMES:]
+    return "Epoch times: " + ("… " if len(shown) < len(entries) else "") + " · ".join(shown)
+
+
+def _early_stopping_line(progress: dict, active: bool) -> str:
     if not progress["patience"] or not progress["best_epoch"]:
         return ""
+    if not active:
+        return f"Best epoch {progress['best_epoch']}: early stopping kept its weights."
     return (f"Early stopping: best epoch so far {progress['best_epoch']}; "
             f"{progress['epochs_without_improvement']} of {progress['patience']} epochs without improvement.")
 
@@ -93,33 +147,34 @@ def _live() -> None:
         st.info("No training in this session yet. Press Start training: the curves appear here as epochs finish.")
         return
     progress = describe(view)
-    st.progress(progress["fraction"], text=plain(_status_line(view, progress)))
-    early = _early_stopping_line(progress)
-    if early:
-        st.caption(early)
-    best = progress["best_epoch"]
+    st.progress(progress["fraction"], text=plain(status_line(view, progress)))
+    for line in (epoch_times_line(progress["epoch_seconds"], progress["partial_epoch"]), _early_stopping_line(progress, view.active)):
+        if line:
+            st.caption(line)
+    if view.status == "queued":
+        return  # nothing to draw until it starts; the line above says where it stands
+    best, partial = progress["best_epoch"], progress["partial_epoch"]
     left, right = st.columns(2)
-    with left:
-        st.altair_chart(charts.training_curves(view.history, metric="loss", best_epoch=best, batch_points=view.batch_points),
-                        width="stretch")
-    with right:
-        st.altair_chart(charts.training_curves(view.history, metric="accuracy", best_epoch=best, batch_points=view.batch_points),
-                        width="stretch")
-    _outcome(view)
+    for column, metric in ((left, "loss"), (right, "accuracy")):
+        with column:
+            st.altair_chart(charts.training_curves(view.history, metric=metric, best_epoch=best,
+                                                   batch_points=view.batch_points, partial_epoch=partial),
+                            width="stretch")
+    _outcome(view, partial)
 
 
-def _outcome(view) -> None:
+def _outcome(view, partial_epoch: Optional[int]) -> None:
     if view.status == "failed":
         st.error(plain(view.error or "Training failed."))
     elif view.status in ("finished", "stopped") and view.run_dir:
         verb = "stopped early by request" if view.status == "stopped" else "finished"
-        st.success(plain(f"Training {verb}; the run is saved as {os.path.basename(view.run_dir)}."))
+        cut = (f" Epoch {partial_epoch} was cut short: it is drawn hollow and never counts as the best epoch."
+               if partial_epoch else "")
+        st.success(plain(f"Training {verb}; the run is saved as {os.path.basename(view.run_dir)}.{cut}"))
         st.page_link(PAGES["evaluate"], label="See the results", icon=":material/target:")
     elif view.status == "stopped":
         st.info("The queued training was cancelled before it started.")
 
 
 def live_view() -> None:
-    job = state.job()
-    active = job is not None and job.is_active()
-    st.fragment(run_every=POLL_SECONDS if active else None)(_live)()
+    st.fragment(run_every=POLL_SECONDS if job_status.is_active() else None)(_live)()

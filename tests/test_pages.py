@@ -158,3 +158,252 @@ def test_train_evaluate_predict_and_reuse_a_config(app, tmp_path):
     assert app.session_state["lab_config"].model.lstm_units == 24
     app.switch_page("pages/model.py").run()
     assert next(n for n in app.number_input if n.label == "LSTM units").value == 24
+
+
+# --- issue 9: a lab session outlives its tab; the queue is visible; phases, epoch times and cut-short epochs ----------
+
+
+def _reload(app) -> AppTest:
+    """The same URL opened again (a reload, or a second tab on that URL): a new browser session with the query."""
+    again = AppTest.from_file(APP, default_timeout=120)
+    again.query_params.update(app.query_params)
+    return again.run()
+
+
+def _open(query: dict) -> AppTest:
+    fresh = AppTest.from_file(APP, default_timeout=120)
+    fresh.query_params.update(query)
+    return fresh.run()
+
+
+def _sidebar_text(at) -> str:
+    return " ".join(_unescaped(e.value) for kind in ("markdown", "caption", "info", "warning", "success", "error")
+                    for e in getattr(at.sidebar, kind))
+
+
+def _stop_and_wait(*apps: AppTest) -> list:
+    """Stop the jobs these sessions started and wait until each has ended (so later tests find an empty queue)."""
+    from components import cached
+    from core.jobs import wait
+
+    scheduler, views = cached.scheduler(), []
+    for app in apps:
+        job = app.session_state["lab_job"] if "lab_job" in app.session_state else None
+        if job is not None:
+            job.request_stop()
+            views.append(wait(job, scheduler, timeout=240))
+    return views
+
+
+TINY_LINK = {"embedding_dim": "16", "lstm_units": "8", "bidirectional": "false", "epochs": "30", "patience": "30",
+             "batch_size": "16"}
+
+
+def test_settings_live_in_the_link_and_come_back_after_a_server_restart(app):
+    from components import state
+
+    app.switch_page("pages/model.py").run()
+    next(n for n in app.number_input if n.label == "LSTM units").set_value(16).run()
+    lab = app.query_params["lab"]
+    assert app.query_params["lstm_units"] == "16" and "epochs" not in app.query_params  # only what differs
+    state.lab_store.clear()  # a restarted server remembers no lab session
+    reloaded = _reload(app)
+    _no_failure(reloaded)
+    assert reloaded.session_state["lab_config"].model.lstm_units == 16
+    assert reloaded.query_params["lab"] == lab  # the same URL keeps working
+    edited = _open({**reloaded.query_params, "lstm_units": "24"})  # the address edited by hand, as in Playground
+    assert edited.session_state["lab_config"].model.lstm_units == 24 and edited.query_params["lab"] == lab
+    shared = _open({"lstm_units": "16", "dataset": "nace-rev2-sections"})  # a shared link, without a lab id
+    _no_failure(shared)
+    assert shared.session_state["lab_config"].model.lstm_units == 16
+    assert shared.session_state["lab_source"].name == "nace-rev2-sections"
+    assert shared.query_params["lab"] != lab
+
+
+def test_a_link_with_impossible_settings_keeps_the_rest_and_says_what_it_ignored():
+    linked = _open({"epochs": "2", "lstm_units": "many", "colour": "red", "dataset": "upload"})
+    _no_failure(linked)
+    config = linked.session_state["lab_config"]
+    assert config.training.epochs == 2 and config.model.lstm_units == 64
+    said = _sidebar_text(linked)
+    assert "'colour' is not a setting" in said and "lstm_units" in said and "upload it again" in said
+
+
+def test_the_lab_store_is_bounded_and_a_dropped_upload_is_named_on_reload():
+    from components.state import DataSource, LabRecord, LabStore, lab_store
+    from core.config import ExperimentConfig
+
+    store = LabStore(max_labs=2, max_upload_bytes=10)
+    for lab, raw in (("lab-a", b"12345678"), ("lab-b", b"abcdefgh"), ("lab-c", None)):
+        store.put(lab, LabRecord(ExperimentConfig(), DataSource("upload" if raw else "builtin", f"{lab}.csv", raw), "o"))
+    assert len(store) == 2 and store.get("lab-a") is None  # the least recently used lab went first
+    assert store.upload_bytes() == 8
+    store.put("lab-d", LabRecord(ExperimentConfig(), DataSource("upload", "d.csv", b"zyxwvuts"), "o"))
+    assert store.get("lab-b") is None or store.get("lab-b").source.raw is None
+    assert store.upload_bytes() <= 10 and store.get("lab-d").source.raw == b"zyxwvuts"
+
+    lab_store().put("droppedupload1", LabRecord(ExperimentConfig(), DataSource("upload", "notes.csv", None), "owner-x"))
+    reloaded = _open({"lab": "droppedupload1", "dataset": "upload"})  # the URL such a lab session has
+    _no_failure(reloaded)
+    assert reloaded.session_state["lab_source"].kind == "builtin"
+    assert "notes.csv" in _sidebar_text(reloaded) and "upload it again" in _sidebar_text(reloaded)
+
+
+@pytest.mark.slow
+def test_a_reloaded_tab_finds_its_training_its_settings_and_its_data(app):
+    """Before: the reloaded tab said "No training in this session yet", had no Stop, and the defaults were back."""
+    _upload(app, generated_texts({"sports": 40, "tech": 25, "food": 20}, seed=8))
+    app.switch_page("pages/model.py").run()
+    next(n for n in app.number_input if n.label == "LSTM units").set_value(8).run()
+    next(n for n in app.number_input if n.label == "Embedding dim").set_value(16).run()
+    app.switch_page("pages/train.py").run()
+    app.button(key="train_start").click().run()
+    _no_failure(app)
+    try:
+        reloaded = _reload(app)
+        _no_failure(reloaded)
+        assert _metrics(reloaded)["Rows kept"] == "85"  # the uploaded file, not the built-in data
+        assert reloaded.session_state["lab_config"] == app.session_state["lab_config"]
+        reloaded.switch_page("pages/train.py").run()
+        reloaded.button(key="train_stop").click().run()  # the reloaded tab can stop the job
+        _no_failure(reloaded)
+    finally:
+        views = _stop_and_wait(app)
+    assert [view.status for view in views] == ["stopped"] and views[0].stop_requested
+
+
+@pytest.mark.slow
+def test_every_session_sees_the_queue_and_a_second_start_is_refused():
+    first = _open(TINY_LINK)
+    first.switch_page("pages/train.py").run()
+    twin = _reload(first)  # a second tab on the same URL, drawn before the first one starts
+    twin.switch_page("pages/train.py").run()
+    other = _open(TINY_LINK)
+    other.switch_page("pages/train.py").run()
+    try:
+        first.button(key="train_start").click().run()
+        other.button(key="train_start").click().run()
+        _no_failure(other)
+        assert "Queued: position 1" in _unescaped(other.get("progress")[0].proto.text)
+        twin.button(key="train_start").click().run()  # its Start button predates the first tab's job
+        assert any("still running" in w.value for w in twin.warning)
+        assert twin.button(key="train_stop")
+        from components import cached
+
+        owners = [first.session_state["lab_owner"], other.session_state["lab_owner"]]
+        assert [entry.owner for entry in cached.scheduler().overview()] == owners  # no duplicate queued
+        other.run()
+        said = _sidebar_text(other)
+        assert "Running: faa-bird-strikes-effect · LSTM 8 · 30 epochs" in said
+        assert "Waiting #1: faa-bird-strikes-effect · LSTM 8 · 30 epochs (yours)" in said
+        onlooker = _open({})
+        assert "Running:" in _sidebar_text(onlooker) and "Waiting #1" in _sidebar_text(onlooker)
+        assert "(yours)" not in _sidebar_text(onlooker)
+    finally:
+        _stop_and_wait(first, twin, other)
+
+
+class _FakeJob:
+    """Just what the scheduler and the pages ask of a job, holding a fixed view."""
+
+    def __init__(self, view) -> None:
+        from types import SimpleNamespace
+
+        self.job_id, self._view, self.spec = 10**9, view, SimpleNamespace(owner="", label="")
+
+    def poll(self) -> None:
+        pass
+
+    def view(self, queue_position=None):
+        return self._view
+
+    def is_active(self) -> bool:
+        return self._view.active
+
+    def is_queued(self) -> bool:
+        return False
+
+    def request_stop(self) -> None:
+        pass
+
+
+def _job_view(**changes):
+    from core.jobs import JobView
+
+    fields = dict(job_id=10**9, status="running", queue_position=None,
+                  history={"loss": [1.0, 0.8, 0.75], "accuracy": [0.4, 0.5, 0.52], "val_loss": [1.1, 0.9],
+                           "val_accuracy": [0.35, 0.45]},
+                  batch_points=[], last_event={"kind": "epoch", "epoch": 3, "epochs": 3, "batch": -1, "batches": 10},
+                  phase="evaluating", phase_message="Scoring the validation and test rows", run_dir=None, error=None,
+                  started_at=time.time() - 30, finished_at=None, stop_requested=True, epoch_ends=[3.1, 6.0, 7.2],
+                  epoch_seconds=[3.1, 2.9, 1.2], partial_epoch=3, scored_rows=100, train_rows=500)
+    fields.update(changes)
+    return JobView(**fields)
+
+
+def test_after_the_last_epoch_the_train_page_names_the_phase_time_left_and_epoch_times(app):
+    """Before: the status line stopped at "epoch 3/3" while the run scored and saved, with no time left shown."""
+    app.session_state["lab_job"] = _FakeJob(_job_view())
+    app.switch_page("pages/train.py").run()
+    _no_failure(app)
+    status = app.get("progress")[0].proto.text
+    assert "Evaluating: Scoring the validation and test rows" in _unescaped(status)
+    assert re.search(r"about \d+\.\d s left", _unescaped(status))
+    captions = [_unescaped(c.value) for c in app.caption]
+    assert "Epoch times: 1: 3.1 s · 2: 2.9 s · 3: 1.2 s (cut short)" in captions
+    app.session_state["lab_job"] = _FakeJob(_job_view(phase="saving", phase_message="Saving the run"))
+    app.run()
+    assert "Saving: Saving the run" in _unescaped(app.get("progress")[0].proto.text)
+
+
+def _arrow_column(data: bytes, column: str) -> list:
+    import pyarrow as pa
+
+    table = pa.ipc.open_stream(data).read_all()
+    return table.column(column).to_pylist() if column in table.column_names else []
+
+
+def test_a_cut_short_epoch_is_marked_on_the_live_curves(app):
+    """Before: the epoch a Stop cut short was drawn and labelled like any full epoch."""
+    app.session_state["lab_job"] = _FakeJob(_job_view(status="stopped", finished_at=time.time(), phase="saving",
+                                                      run_dir="runs/20261129-1200-stopped"))
+    app.switch_page("pages/train.py").run()
+    _no_failure(app)
+    charts = app.get("vega_lite_chart")
+    assert len(charts) == 2
+    for chart in charts:  # Streamlit sends each chart's data as Arrow tables beside the spec
+        labels = {label for named in chart.proto.datasets for label in _arrow_column(named.data.data, "epoch_label")}
+        assert "3 (cut short)" in labels
+    assert any("Epoch 3 was cut short" in _unescaped(s.value) for s in app.success)
+
+
+def test_cut_short_epochs_are_hollow_points_never_plain_ones():
+    from components import charts
+
+    history = {"loss": [1.0, 0.8, 0.75], "val_loss": [1.1, 0.9]}  # as saved: validation one shorter
+    for specification in (charts.training_curves(history).to_dict(),
+                          charts.run_curves([{"run": "a", "history": history}]).to_dict(),
+                          charts.training_curves({"loss": [0.9]}, partial_epoch=1).to_dict()):
+        datasets = specification["datasets"]
+        layers = specification["layer"]
+        hollow = [layer for layer in layers if isinstance(layer["mark"], dict) and layer["mark"].get("type") == "point"
+                  and layer["mark"].get("filled") is False and "best" not in json.dumps(layer)]
+        cut_rows = [row for layer in hollow for row in datasets[layer["data"]["name"]]]
+        assert cut_rows and all(row["cut_short"] and row["epoch_label"].endswith("(cut short)") for row in cut_rows)
+        solid = layers[0] if "batches" not in json.dumps(layers[0]) else layers[1]
+        assert not any(row["cut_short"] for row in datasets[solid["data"]["name"]])
+    full = charts.training_curves({"loss": [1.0, 0.8], "val_loss": [1.1, 0.9]}).to_dict()
+    assert "cut short" not in json.dumps(full)
+
+
+def test_the_sidebar_queue_stays_short_and_always_shows_your_own_jobs():
+    from components.sidebar import queue_line, shown_entries
+    from core.jobs import QueueEntry
+
+    entries = [QueueEntry(job_id=i, owner="me" if i == 9 else "", label=f"trial {i}" if i else "data · LSTM 8 · 2 epochs",
+                          status="running" if i == 0 else "queued", queue_position=None if i == 0 else i, phase="train",
+                          epoch=1 if i == 0 else None, epochs=2 if i == 0 else None) for i in range(12)]
+    shown, hidden = shown_entries(entries, {9}, limit=4)
+    assert [entry.job_id for entry in shown] == [0, 1, 2, 3, 9] and hidden == 7
+    assert queue_line(entries[0], mine=False) == "Running: data · LSTM 8 · 2 epochs · epoch 1 of 2"
+    assert queue_line(entries[9], mine=True) == "Waiting #9: trial 9 (yours)"
