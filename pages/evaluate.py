@@ -1,10 +1,10 @@
-"""Evaluate: test-split metrics next to the baseline, the confusion matrix, per-class scores, explanations."""
+"""Evaluate: test-split metrics next to the baseline, the confusion matrix, per-class scores, and explanations
+ranked by how faithful they are for this model."""
 
 import streamlit as st
 
-from components import cached, results
+from components import cached, explain_panel, results
 from components.common import run_page
-from core.attention import ATTENTION_KINDS
 
 
 def body() -> None:
@@ -12,21 +12,23 @@ def body() -> None:
     if run_dir is None:
         return
     run = cached.run_for(run_dir)
-    has_attention = ATTENTION_KINDS.get(run.config.model.attention).weights
     results.headline(run.metrics)
     # Full width, one after the other: a projector at 1024 px leaves too little room for both side by side.
     st.subheader("Confusion matrix")
     results.confusion(run.metrics, run.predictions)
     st.subheader("Per-class precision, recall, F1")
     results.per_class(run.metrics)
+    st.subheader("Which explanation to trust")
+    most_faithful = explain_panel.faithfulness_section(run_dir, key="faithfulness")
     st.subheader("Misclassified examples")
-    results.misclassified(run_dir, run.predictions, has_attention)
+    results.misclassified(run_dir, run.predictions, most_faithful)
     results.predictions_download(run_dir, run.predictions, run.class_names)
     st.subheader("Try your own text")
-    results.typed_text(run_dir, has_attention)
+    results.typed_text(run_dir, most_faithful)
     with st.expander("Training curves, split and resampling audit"):
         results.curves_and_audit(run)
 
 
 if __name__ == "__main__":
-    run_page("Evaluate", body, caption="Scores on the sealed test split; heatmaps show which tokens drove each prediction.")
+    run_page("Evaluate", body, caption="Scores on the sealed test split; each explanation method is shown with how faithful "
+                                       "it is for this model, the most faithful first.")

@@ -78,12 +78,22 @@ def test_upload_train_switch_page_and_read_results(tmp_path, hostile_csv):
         expect(page.get_by_text(re.compile(r"Starting the training process|epoch \d/2|Queued"))).to_be_visible()
         _nav(page, "Evaluate")
 
-        # Evaluate: when the run ends the page redraws by itself with the confusion matrix and a heatmap.
+        # Evaluate: when the run ends the page redraws by itself with the confusion matrix, the faithfulness
+        # verdict and the misclassified example explained by every method.
         confusion = page.locator(".st-key-cm_chart canvas, .st-key-cm_chart svg").first
         expect(confusion).to_be_visible(timeout=180_000)
-        heatmap = page.locator(".st-key-token_heatmap_example canvas, .st-key-token_heatmap_example svg").first
-        expect(heatmap).to_be_visible(timeout=120_000)
+        expect(page.get_by_text(re.compile("most faithful explanation for this model|No method beats random"))).to_be_visible(
+            timeout=180_000)
+        shading = page.locator('[class*="st-key-token_heatmap_example_"] .token-shading').first
+        expect(shading).to_be_visible(timeout=120_000)
         expect(page.get_by_text(HOSTILE_LABEL, exact=False).first).to_be_visible()
+        _no_injection(page)
+
+        # A hostile typed sentence, explained by every method side by side; every kind of shading stays inert.
+        page.get_by_label("Type any text").fill('<img src=x onerror=alert(1)> goal "><script>alert(3)</script> team')
+        page.get_by_role("button", name="Predict").click()
+        for method in ("attention", "occlusion", "gradient_x_input", "integrated_gradients"):
+            expect(page.locator(f".st-key-token_heatmap_typed_{method} .token-shading")).to_be_visible(timeout=120_000)
         _no_injection(page)
         assert dialogs == []
         browser.close()
