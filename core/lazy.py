@@ -24,10 +24,12 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "imblearn": ("imblearn", "imblearn.over_sampling", "imblearn.under_sampling"),
     "altair": ("altair",),
     "cleanlab": ("cleanlab", "cleanlab.filter"),
-    "optuna": ("optuna",),
+    "optuna": ("optuna", "optuna.importance", "optuna.samplers", "optuna.pruners", "optuna.storages"),
+    "scipy": ("scipy", "scipy.stats", "scipy.sparse"),
 }
-# A group that needs another loaded first (imbalanced-learn and cleanlab import scikit-learn).
-REQUIRES: dict[str, tuple[str, ...]] = {"imblearn": ("sklearn",), "cleanlab": ("sklearn",)}
+# A group that needs another loaded first (imbalanced-learn, cleanlab and Optuna's importance use scikit-learn).
+REQUIRES: dict[str, tuple[str, ...]] = {"imblearn": ("sklearn",), "cleanlab": ("sklearn",), "optuna": ("sklearn", "scipy"),
+                                        "sklearn": ("scipy",)}
 
 _lock = threading.RLock()
 _loaded: set[str] = set()

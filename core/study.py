@@ -48,6 +48,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Optional, Protocol, Sequence
 
+from core import lazy
 from core.config import SECTIONS, ExperimentConfig, apply_overrides, field_info
 from core.errors import ConfigError, DataError, RunError, UserError
 from core.levers import Lever, levers_for
@@ -88,9 +89,6 @@ _RETRY_OF = "failed_trial"  # Optuna's key (RetryHeartbeatStaleTrialCallback): t
 _RETRY_HISTORY = "retry_history"
 _SLOT_ATTRS = ("arm", "seed")  # user attrs that say what a lever-study trial runs; a retry keeps them
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
-_IMPORT_LOCK = threading.Lock()
-
-
 class StopSignal(Protocol):
     def is_set(self) -> bool: ...
 
@@ -394,9 +392,10 @@ class CombinedPlan:
 
 
 def _optuna():
-    # One lock: two dashboard threads importing optuna (and its scikit-learn) for the first time at once can fail.
-    with _IMPORT_LOCK:
-        import optuna
+    # core.lazy's one lock: two dashboard threads importing optuna (and the scikit-learn and SciPy its importance
+    # code uses) for the first time at once can fail.
+    lazy.load("optuna")
+    import optuna
 
     return optuna
 
@@ -730,9 +729,11 @@ class FunctionExecutor:
         return self.function(request, on_epoch, stop)
 
 
-def scheduler_executor(scheduler, dataset: "Dataset", runs_dir: str | os.PathLike | None = None, *, poll_s: float = 0.25) -> FunctionExecutor:
+def scheduler_executor(scheduler, dataset: "Dataset", runs_dir: str | os.PathLike | None = None, *, poll_s: float = 0.25,
+                       owner: str = "") -> FunctionExecutor:
     """Trials as :class:`core.jobs.TrainingJob` s through a :class:`core.jobs.JobScheduler` (spawned processes, one at
-    a time with the user's own jobs). The study loop itself runs in a thread that waits on each job."""
+    a time with the user's own jobs). The study loop itself runs in a thread that waits on each job. ``owner`` is
+    the dashboard session the trials belong to (the queue overview marks them "yours")."""
     from core.runs import runs_dir as resolve_runs_dir
 
     folder = resolve_runs_dir(runs_dir)
@@ -741,7 +742,9 @@ def scheduler_executor(scheduler, dataset: "Dataset", runs_dir: str | os.PathLik
         from core.jobs import FAILED, STOPPED, TrainingJob, spec_for
 
         started = time.perf_counter()
-        job = scheduler.submit(TrainingJob(spec_for(dataset, request.config, folder, tags=request.tags)))
+        label = f"study {request.study} · trial {request.number}: {request.label}"
+        job = scheduler.submit(TrainingJob(spec_for(dataset, request.config, folder, tags=request.tags, owner=owner,
+                                                    label=label)))
         fold, epochs_seen = None, 0
         while True:
             view = scheduler.view(job)
@@ -1209,8 +1212,8 @@ def paired_verdict(deltas: Sequence[float]) -> tuple[str, Optional[float], Optio
     n = len(deltas)
     if n < 2:
         return WITHIN_NOISE, None, None
-    with _IMPORT_LOCK:
-        from scipy.stats import t as student_t
+    lazy.load("scipy")
+    from scipy.stats import t as student_t
 
     mean = statistics.fmean(deltas)
     half = float(student_t.ppf(0.5 + CONFIDENCE / 2, n - 1)) * statistics.stdev(deltas) / math.sqrt(n)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from components import runs_panel
+from components import runs_panel, study_panel
 from components.common import run_page
 
 
@@ -14,6 +14,8 @@ def body() -> None:
         st.subheader("Comparison" if len(selected) > 1 else "Curves and scores")
         runs_panel.compare(selected)
     runs_panel.config_upload()
+    st.subheader("Studies")
+    study_panel.studies_table()
 
 
 if __name__ == "__main__":
