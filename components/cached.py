@@ -13,6 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 import streamlit as st
 
 from components.state import DataSource
@@ -160,3 +161,41 @@ def _run(run_dir: str, modified: float):
 def run_for(run_dir: str):
     """A saved run's records (the model itself loads only in the inference server), keyed by folder and time."""
     return _run(run_dir, Path(run_dir).stat().st_mtime)
+
+
+@st.cache_data(max_entries=8, show_spinner="Looking for mislabelled rows (out-of-fold baseline + cleanlab)…")
+def _label_suspects(key: str, config_json: str, _data: Dataset):
+    from core.label_issues import find_label_suspects
+
+    config = ExperimentConfig.from_json(config_json)
+    split = split_for(key, _data, config)
+    non_test = np.sort(np.concatenate([split.train, split.validation]))  # the sealed test split is never looked at
+    return find_label_suspects(processed_for(key, _data, config)[0], _data.y, _data.class_names, non_test,
+                               seed=config.seed, display_texts=_data.texts)
+
+
+def label_suspects_for(key: str, data: Dataset, config: ExperimentConfig):
+    """Suspected label errors among the non-test rows (core.label_issues)."""
+    return _label_suspects(key, _relevant(config), data)
+
+
+@st.cache_data(max_entries=8, show_spinner="Looking for near-duplicates across the train/test split…")
+def _leakage(key: str, config_json: str, _data: Dataset):
+    from core.baseline import baseline_test_predictions
+    from core.near_duplicates import straddling_pairs, test_inflation
+
+    config = ExperimentConfig.from_json(config_json)
+    split = split_for(key, _data, config)
+    texts = processed_for(key, _data, config)[0]
+    non_test = np.sort(np.concatenate([split.train, split.validation]))
+    straddling = straddling_pairs(texts, non_test, split.test, seed=config.seed)
+    predicted = baseline_test_predictions(texts, _data.y, split)
+    inflation = None
+    if len(predicted):
+        inflation = test_inflation(_data.y[split.test], predicted, split.test, straddling.leaked_test_rows, _data.class_names)
+    return straddling, inflation
+
+
+def leakage_for(key: str, data: Dataset, config: ExperimentConfig):
+    """Test rows with a near-duplicate outside the test split, and how much they flatter the baseline's score."""
+    return _leakage(key, _relevant(config), data)

@@ -91,6 +91,9 @@ def column_pickers() -> Dataset | None:
                      key=key, on_change=_set_column, args=("label_column", key))
     if guess.reason and not (config.data.text_column or config.data.label_column):
         st.caption(plain("Guessed: " + guess.reason))
+    if guess_error and not (config.data.text_column and config.data.label_column):
+        st.warning(plain(f"The columns could not be guessed ({guess_error.rstrip('.')}), so the first and last columns "
+                         "are selected: check them."))
     try:
         data = cached.dataset(source, config.data.text_column or text_column, config.data.label_column or label_column)
     except UserError as exc:
@@ -102,6 +105,18 @@ def column_pickers() -> Dataset | None:
         # Record the columns in use so every later page and the run record agree.
         state.set_config(dataclasses.replace(config, data=DataConfig(data.text_column, data.label_column)), refresh_widgets=False)
     return data
+
+
+def trainability(data: Dataset, config) -> None:
+    """Whether this data can be trained and scored with the current split settings, said before anyone presses
+    Start (the Train page disables Start with the same sentence)."""
+    from core.trainability import assess
+
+    verdict = assess(data.y, data.class_names, config)
+    if not verdict.trainable:
+        st.error(plain(f"This data cannot be trained as it is: {verdict.reason[0].lower()}{verdict.reason[1:]}"))
+    for warning in verdict.warnings:
+        st.warning(plain(warning))
 
 
 def _ratio(value: float) -> str:

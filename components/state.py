@@ -43,6 +43,7 @@ RUN_PICKER_VERSION = "lab_run_picker_version"
 WIDGET_VERSION = "lab_widget_version"
 FIELD_ERRORS = "lab_field_errors"
 NOTICE = "lab_notice"
+CLEANING = "lab_cleaning"  # the Data page's label-noise review: found?, the retrain loop's id and jobs
 
 LAB_PARAM = "lab"
 DATASET_PARAM = "dataset"
@@ -414,3 +415,14 @@ def notice(message: Optional[str] = None) -> Optional[str]:
         st.session_state[NOTICE] = message
         return None
     return st.session_state.pop(NOTICE, None)
+
+
+def cleaning() -> dict:
+    """The label-noise review of this session: {"key": dataset key it belongs to, "found": bool, "loop": id of the
+    last retrain-and-compare, "jobs": its TrainingJobs}; reset when the data changes."""
+    return st.session_state.setdefault(CLEANING, {})
+
+
+def reset_cleaning(dataset_key: str) -> dict:
+    st.session_state[CLEANING] = {"key": dataset_key, "found": False, "loop": None, "jobs": []}
+    return st.session_state[CLEANING]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
-from typing import Iterable, Optional, Sequence
+from typing import TYPE_CHECKING, Iterable, Optional, Sequence
 
 import numpy as np
 
@@ -23,6 +23,9 @@ from core.data import Dataset, _class_order, data_hash
 from core.errors import ConfigError, DataError, shown
 from core.export import to_csv
 from core.splitting import Split
+
+if TYPE_CHECKING:
+    from core.results import Prediction
 
 EDIT_ACTIONS = ("drop", "relabel", "keep")
 CSV_HEADER = ("row", "action", "text", "old_label", "new_label", "reason")
@@ -356,3 +359,42 @@ def _positions(cleaned: CleanedDataset) -> np.ndarray:
     position = np.full(cleaned.original_size, -1, dtype=np.int64)
     position[cleaned.original_rows] = np.arange(len(cleaned.original_rows))
     return position
+
+
+# --------------------------------------------------------------------------------------------- comparing runs
+
+
+def compare_on_same_rows(
+    original: Sequence["Prediction"],
+    cleaned: Sequence["Prediction"],
+    original_rows: np.ndarray,
+    class_names: Sequence[str],
+) -> dict:
+    """Both runs' test scores on the test rows they share, read against the ORIGINAL labels.
+
+    ``original`` and ``cleaned`` are the two runs' test predictions (``Prediction.row`` indexes each run's own
+    dataset); ``original_rows`` maps a cleaned row to its original row. Scoring both against the original answers
+    keeps the comparison honest even when test rows were edited (opt-in): the question is which model predicts the
+    held-out data better, not which answer key is easier.
+    """
+    from core import lazy
+
+    lazy.load("sklearn")
+    from core.evaluation import classification_metrics
+
+    by_original = {p.row: p for p in original}
+    pairs = [(by_original[int(original_rows[p.row])], p) for p in cleaned if int(original_rows[p.row]) in by_original]
+    if not pairs:
+        return {"rows": 0, "original": None, "cleaned": None}
+    index = {name: i for i, name in enumerate(class_names)}
+    truth = np.array([index[a.true] for a, _ in pairs])
+    one_hot = np.eye(len(class_names))
+
+    def score(predictions: list[str]) -> dict:
+        predicted = np.array([index.get(name, -1) for name in predictions])
+        known = predicted >= 0  # a class that exists only after relabelling cannot be scored against the originals
+        metrics = classification_metrics(truth[known], one_hot[predicted[known]], class_names)
+        return {"accuracy": metrics.accuracy, "macro_f1": metrics.macro_f1, "rows": int(known.sum())}
+
+    return {"rows": len(pairs), "original": score([a.predicted for a, _ in pairs]),
+            "cleaned": score([b.predicted for _, b in pairs])}

@@ -216,6 +216,8 @@ def run_experiment(
     preprocessed: Optional[tuple[list[str], PreprocessingReport]] = None,
     tags: Optional[dict] = None,
     baseline: Optional[BaselineResult] = None,
+    split: Optional[Split] = None,
+    attachments: Optional[dict[str, object]] = None,
 ) -> ExperimentResult:
     """Run the whole path and (unless ``runs_dir`` is None) save a run record (in ``runs_dir``, or by default the
     lab's runs folder, :func:`core.runs.runs_dir`).
@@ -224,11 +226,13 @@ def run_experiment(
     ``baseline`` may pass the TF-IDF baseline already fitted on this data, preprocessing and split (the dashboard
     has it from the Data page); otherwise it is fitted before training, so nothing slow waits after the last epoch.
     Data that cannot be trained and scored with these settings is refused before anything runs.
+    ``split`` fixes the rows of each split (a cleaned dataset is scored on the original test rows this way);
+    ``attachments`` are extra JSON records saved with the run (e.g. ``{"edits": ...}`` for a cleaned dataset).
     """
     started = time.perf_counter()
     # The record names the columns actually used, so the config alone reproduces the run.
     config = replace(config, data=DataConfig(text_column=dataset.text_column, label_column=dataset.label_column))
-    assess(dataset.y, dataset.class_names, config).raise_if_not()
+    assess(dataset.y, dataset.class_names, config, split).raise_if_not()
     folder = None if runs_dir is None else (Path(runs_dir) if runs_dir else default_runs_dir())
     if folder is not None:
         ensure_writable(folder)  # before training, not after: a long run must not be lost to a read-only folder
@@ -236,7 +240,7 @@ def run_experiment(
     processed, preprocessing_report = preprocessed or preprocess(dataset.texts, config.preprocessing)
     y = dataset.y
     class_names = dataset.class_names
-    split = split_rows(dataset, config)
+    split = split if split is not None else split_rows(dataset, config)
     if baseline is None:
         _announce(listener, PREPARING, "Fitting the TF-IDF + logistic-regression baseline")
         baseline = baseline_on_split(processed, y, split, class_names)
@@ -272,7 +276,7 @@ def run_experiment(
         result.run_dir = save_run(
             folder, summary=result.summary, config=config, history=history, metrics=metrics, predictions=predictions,
             vocabulary=trained.vectorized.vocabulary, class_names=class_names, model=trained.models.model,
-            replay=trained.replay,
+            replay=trained.replay, attachments=attachments,
         )
     return result
 

@@ -44,6 +44,8 @@ class JobSpec:
     owner: str = ""  # who started it (a dashboard session's lab id): a reloaded tab finds its job by this
     label: str = ""  # one line for the queue overview, e.g. "faa-bird-strikes-effect · BiLSTM 64"
     baseline: Optional[object] = None  # core.results.BaselineResult already fitted on this data and split
+    split: Optional[object] = None  # core.splitting.Split fixing the rows of each split (cleaned data, same test rows)
+    attachments: Optional[dict] = None  # extra JSON records saved with the run
 
 
 def _worker(spec: JobSpec, messages, stop) -> None:
@@ -58,7 +60,8 @@ def _worker(spec: JobSpec, messages, stop) -> None:
         result = run_experiment(
             spec.dataset, spec.config,
             listener=lambda event: messages.put({"type": "event", "event": event.to_dict()}),
-            stop=stop, runs_dir=spec.runs_dir, tags=spec.tags, baseline=spec.baseline,
+            stop=stop, runs_dir=spec.runs_dir, tags=spec.tags, baseline=spec.baseline, split=spec.split,
+            attachments=spec.attachments,
         )
         messages.put({"type": "result", "run_dir": str(result.run_dir), "status": result.status, "summary": result.summary})
     except UserError as exc:
@@ -356,8 +359,9 @@ class JobScheduler:
 
 
 def spec_for(dataset: "Dataset", config: "ExperimentConfig", runs_dir: str | Path, tags: Optional[dict] = None, *,
-             owner: str = "", label: str = "", baseline=None) -> JobSpec:
-    return JobSpec(dataset=dataset, config=config, runs_dir=str(runs_dir), tags=tags, owner=owner, label=label, baseline=baseline)
+             owner: str = "", label: str = "", baseline=None, split=None, attachments: Optional[dict] = None) -> JobSpec:
+    return JobSpec(dataset=dataset, config=config, runs_dir=str(runs_dir), tags=tags, owner=owner, label=label,
+                   baseline=baseline, split=split, attachments=attachments)
 
 
 def wait(job: TrainingJob, scheduler: JobScheduler, timeout: float = 600.0, interval: float = 0.2) -> JobView:

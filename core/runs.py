@@ -62,6 +62,16 @@ def runs_dir(argument: str | os.PathLike | None = None) -> Path:
     return Path(argument or os.environ.get(RUNS_DIR_VARIABLE) or DEFAULT_RUNS_DIR)
 
 
+ATTACHMENT = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
+
+
+def _attachment_file(name: str) -> str:
+    """An extra record's file name in the run folder (a plain lower-case word: nothing can escape the folder)."""
+    if not ATTACHMENT.match(name) or f"{name}.json" in RUN_FILES + OPTIONAL_FILES:
+        raise ValueError(f"an attachment needs a lower-case name that no run file uses, got {name!r}")
+    return f"{name}.json"
+
+
 def ensure_writable(folder: str | os.PathLike) -> Path:
     """Create the runs folder if needed and prove a file can be written there, before any training starts."""
     root = Path(folder)
@@ -94,6 +104,7 @@ def save_run(
     model,
     run_id: Optional[str] = None,
     replay: Optional[dict] = None,
+    attachments: Optional[dict[str, object]] = None,
 ) -> Path:
     """Write a complete run folder and return its path; the folder appears in one atomic rename."""
     root = Path(folder)
@@ -113,6 +124,8 @@ def save_run(
         write_json(temporary / "labels.json", {"class_names": list(class_names)})
         if replay:
             write_json(temporary / "replay.json", replay)
+        for name, payload in (attachments or {}).items():
+            write_json(temporary / _attachment_file(name), payload)
         model.save(temporary / "model.keras")
         created = datetime.now(timezone.utc).isoformat(timespec="seconds")
         write_json(temporary / "run.json", replace(summary, id=run_id, created=created).to_dict())
@@ -207,6 +220,11 @@ class LoadedRun:
             self._model = load_model(self.path / "model.keras")
         return self._model
 
+    def attachment(self, name: str) -> Optional[Any]:
+        """An extra record saved with the run (e.g. "edits" for a cleaned dataset), or None."""
+        path = self.path / _attachment_file(name)
+        return _read_json(path) if path.is_file() else None
+
     @property
     def replay(self) -> Optional[dict]:
         """Per-epoch validation predictions and example token weights (None for runs saved without them)."""
@@ -280,8 +298,9 @@ def zip_run(run_dir: str | os.PathLike) -> bytes:
     """The whole run folder as a zip archive (model, config, metrics, ...), for download."""
     path = Path(run_dir)
     buffer = io.BytesIO()
+    extra = tuple(sorted(p.name for p in path.glob("*.json") if p.name not in RUN_FILES + OPTIONAL_FILES))
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name in RUN_FILES:
+        for name in RUN_FILES + OPTIONAL_FILES + extra:
             if (path / name).is_file():
                 archive.write(path / name, arcname=f"{path.name}/{name}")
     return buffer.getvalue()

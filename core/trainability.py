@@ -42,11 +42,12 @@ class Trainability:
             raise (ConfigError if self.settings_problem else DataError)(self.reason)
 
 
-def assess(y: np.ndarray, class_names: Sequence[str], config: ExperimentConfig) -> Trainability:
-    """Rows per class and per split for ``config``'s split (and k-fold), and whether a run can train and be scored."""
+def assess(y: np.ndarray, class_names: Sequence[str], config: ExperimentConfig, split=None) -> Trainability:
+    """Rows per class and per split for ``config``'s split (or the given ``split``) and k-fold, and whether a run
+    can train and be scored."""
     y = np.asarray(y, dtype=np.int64)
     counts = np.bincount(y, minlength=len(class_names))
-    split = stratified_split(y, config.split, config.seed, tuple(class_names))
+    split = split if split is not None else stratified_split(y, config.split, config.seed, tuple(class_names))
     test_classes = int(len(np.unique(y[split.test])))
     non_test = np.bincount(y[np.concatenate([split.train, split.validation])], minlength=len(class_names))
     reason = _reason(counts, non_test, len(split.test), config.split.k_folds)

@@ -1,9 +1,11 @@
 """Data: pick a built-in dataset or upload a CSV, choose the columns, and triage it."""
 
 
-from components import cached, state
+import streamlit as st
+
+from components import cached, cleaning_panel, state
 from components.common import next_step, run_page
-from components.data_panel import column_pickers, render_triage, source_picker
+from components.data_panel import column_pickers, render_triage, source_picker, trainability
 
 
 def body() -> None:
@@ -13,8 +15,11 @@ def body() -> None:
         return
     key = cached.dataset_key(state.source(), data)
     config = state.config()
+    trainability(data, config)
     report = cached.triage_for(key, data, config)
     render_triage(report, lambda: cached.vocabulary_for(key, data, config), lambda: cached.baseline_for(key, data, config))
+    st.subheader("Mislabelled rows and near-duplicates")
+    cleaning_panel.render(data, key, config)
     next_step("preprocess", "Next: preprocessing")
 
 
