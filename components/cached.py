@@ -20,6 +20,7 @@ from components.state import DataSource
 from core.config import ExperimentConfig, PreprocessingConfig, SplitConfig, VectorizingConfig
 from core.data import ColumnGuess, Dataset, Table, build_dataset, guess_columns, read_csv_bytes
 from core.datasets import load_builtin
+from core.errors import UserError
 from core.preprocessing import PreprocessingReport
 from core.results import BaselineResult
 from core.splitting import Split
@@ -171,11 +172,31 @@ def _label_suspects(key: str, config_json: str, _data: Dataset):
     split = split_for(key, _data, config)
     non_test = np.sort(np.concatenate([split.train, split.validation]))  # the sealed test split is never looked at
     return find_label_suspects(processed_for(key, _data, config)[0], _data.y, _data.class_names, non_test,
-                               seed=config.seed, display_texts=_data.texts)
+                               seed=config.seed, display_texts=_data.texts, extra_pred_probs=_lstm_out_of_fold(_data, config, non_test))
+
+
+def _lstm_out_of_fold(data: Dataset, config: ExperimentConfig, non_test: np.ndarray):
+    """The newest k-fold run on this very data and split whose held-out probabilities can join the baseline's."""
+    from core.label_issues import lstm_out_of_fold
+    from core.runs import list_runs, load_run
+
+    for summary in list_runs():
+        if summary.info.data_hash != data.data_hash or not summary.info.settings.get("k_folds", 0) >= 2:
+            continue
+        try:
+            run = load_run(summary.path)
+            out_of_fold = run.attachment("out_of_fold")
+        except UserError:
+            continue
+        same_split = run.config.split == config.split and run.config.seed == config.seed
+        if out_of_fold and same_split and list(run.class_names) == list(data.class_names):
+            return lstm_out_of_fold(non_test, out_of_fold, len(data.class_names))
+    return None
 
 
 def label_suspects_for(key: str, data: Dataset, config: ExperimentConfig):
-    """Suspected label errors among the non-test rows (core.label_issues)."""
+    """Suspected label errors among the non-test rows (core.label_issues), with a k-fold LSTM run's out-of-fold
+    probabilities when one was trained on this data and split."""
     return _label_suspects(key, _relevant(config), data)
 
 

@@ -271,6 +271,8 @@ def run_experiment(
     metrics = replace(metrics, training=replace(metrics.training, total_seconds=round(duration, 2)))
     summary = _summary(dataset, config, metrics, status, duration, tags)
     result = ExperimentResult(config, class_names, metrics, history, predictions, trained, status, summary, duration_s=duration)
+    if fold_models:  # each non-test row scored by the fold model that never trained on it: label-noise triage uses it
+        attachments = {**(attachments or {}), "out_of_fold": _out_of_fold(fold_models)}
     if folder is not None:
         _announce(listener, SAVING, "Saving the run")
         result.run_dir = save_run(
@@ -279,6 +281,17 @@ def run_experiment(
             replay=trained.replay, attachments=attachments,
         )
     return result
+
+
+def _out_of_fold(fold_models: list[TrainedModel]) -> dict:
+    """Every held-out row's class probabilities from the one fold model that did not train on it."""
+    rows, probabilities = [], []
+    for model in fold_models:
+        held_out = model.outcome.validation_probabilities
+        if held_out is not None:  # a fold cut short by Stop has no final scores
+            rows.extend(model.replay["validation_rows"])
+            probabilities.extend(np.round(np.asarray(held_out, dtype=float), 5).tolist())
+    return {"rows": rows, "probabilities": probabilities}
 
 
 def _metrics_record(dataset, config, split, trained: TrainedModel, baseline, preprocessing_report, fold_models, status) -> RunMetrics:

@@ -294,3 +294,17 @@ def _listed(names: list[str]) -> str:
     quoted = [f"'{name}'" for name in names[:5]]
     more = f" and {len(names) - 5} more" if len(names) > 5 else ""
     return "class " + ", ".join(quoted) + more if len(names) == 1 else "classes " + ", ".join(quoted) + more
+
+
+def lstm_out_of_fold(rows: np.ndarray, out_of_fold: dict, num_classes: int) -> Optional[np.ndarray]:
+    """A k-fold run's held-out probabilities (its ``out_of_fold`` record) aligned to ``rows``, NaN where the run has
+    none; None when it covers none of them or has another number of classes."""
+    recorded = {int(row): probabilities for row, probabilities in zip(out_of_fold.get("rows", []), out_of_fold.get("probabilities", []))}
+    aligned = np.full((len(rows), num_classes), np.nan)
+    for position, row in enumerate(np.asarray(rows, dtype=np.int64)):
+        probabilities = recorded.get(int(row))
+        if probabilities is not None:
+            if len(probabilities) != num_classes:
+                return None
+            aligned[position] = probabilities
+    return aligned if np.isfinite(aligned).all(axis=1).any() else None

@@ -151,3 +151,19 @@ def test_data_that_cannot_be_scored_is_refused_before_training(tmp_path):
     with pytest.raises(DataError, match="single row"):
         run_experiment(one_row_per_class, tiny_config(), runs_dir=tmp_path)
     assert list(tmp_path.iterdir()) == []  # nothing trained, nothing saved
+
+
+def test_k_fold_saves_each_non_test_rows_out_of_fold_probabilities(imbalanced_dataset, tmp_path):
+    from core.label_issues import lstm_out_of_fold
+    from core.runs import load_run
+
+    config = tiny_config("split.k_folds=3", "training.epochs=1")
+    result = run_experiment(imbalanced_dataset, config, runs_dir=tmp_path)
+    out_of_fold = load_run(result.run_dir).attachment("out_of_fold")
+    split = split_rows(imbalanced_dataset, config)
+    foldable = np.bincount(imbalanced_dataset.y[np.concatenate([split.train, split.validation])]) >= 3
+    expected = [r for r in np.concatenate([split.train, split.validation]) if foldable[imbalanced_dataset.y[r]]]
+    assert sorted(out_of_fold["rows"]) == sorted(int(r) for r in expected)  # each held out exactly once
+    assert all(abs(sum(p) - 1) < 1e-3 for p in out_of_fold["probabilities"])
+    aligned = lstm_out_of_fold(np.sort(np.concatenate([split.train, split.validation])), out_of_fold, 3)
+    assert aligned.shape[1] == 3 and np.isfinite(aligned).all(axis=1).sum() == len(expected)
