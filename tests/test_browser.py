@@ -91,7 +91,7 @@ def test_upload_train_switch_page_and_read_results(tmp_path, hostile_csv):
 
         # A hostile typed sentence, explained by every method side by side; every kind of shading stays inert.
         page.get_by_label("Type any text").fill('<img src=x onerror=alert(1)> goal "><script>alert(3)</script> team')
-        page.get_by_role("button", name="Predict").click()
+        page.get_by_role("button", name="Predict", exact=True).click()
         for method in ("attention", "occlusion", "gradient_x_input", "integrated_gradients"):
             expect(page.locator(f".st-key-token_heatmap_typed_{method} .token-shading")).to_be_visible(timeout=120_000)
         _no_injection(page)

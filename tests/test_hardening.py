@@ -262,5 +262,5 @@ def test_kill_9_at_random_moments_never_leaves_a_run_that_lists_but_cannot_predi
 
     for entry in listed:
         result = Predictor.from_run(load_run(entry["path"])).predict(["goal match team"])
-        assert result[0]["label"] in ("food", "sports", "tech")
+        assert result[0].label in ("food", "sports", "tech")
     assert not [p for p in runs.iterdir() if p.name.startswith(".tmp-")]  # the dead writers' leftovers are gone
