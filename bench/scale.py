@@ -3,6 +3,12 @@ each stage and the process's peak resident memory after it. Target: under 2 GB p
 
     .venv/bin/python bench/scale.py                 # 100,000 rows (about 5-10 min on 2 cores)
     .venv/bin/python bench/scale.py --rows 20000
+    .venv/bin/python bench/scale.py --inspect       # 1,000,000 rows: `inspect`'s peak memory and time (~5 min)
+
+With ``--inspect`` each path runs in a fresh child process that reports its own peak (VmHWM) as it exits:
+`python -m core inspect` with and without the baseline, and the dashboard's calls (read_csv_bytes with the upload
+held, build_dataset, preprocess, triage(include_baseline=False, processed=...), then the baseline). Target: peak
+<= 3 x the file size + 500 MB.
 
 The rows are the built-in FAA phase-of-flight remarks (14,903 real reports, 8 classes) repeated, each copy with a
 row number appended so texts are not exact duplicates. They go through the same path an upload does: CSV bytes →
@@ -17,6 +23,7 @@ import argparse
 import io
 import os
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -46,10 +53,92 @@ def csv_of(rows: int) -> bytes:
     return buffer.getvalue().encode("utf-8")
 
 
+ROOT = Path(__file__).resolve().parent.parent
+# Runs `python -m core ...` and then, as the interpreter exits, appends its peak resident memory to stderr.
+_CLI_CHILD = """
+import atexit, runpy, sys
+def report():
+    with open("/proc/self/status") as handle:
+        peak = next(int(line.split()[1]) for line in handle if line.startswith("VmHWM"))
+    sys.stderr.write(f"\\nVmHWM_KB {peak}\\n")
+atexit.register(report)
+sys.argv = ["core", *sys.argv[1:]]
+runpy.run_module("core", run_name="__main__", alter_sys=True)
+"""
+
+# The dashboard's calls (components/cached.py), the upload's bytes held as the session holds them.
+_DASHBOARD_CHILD = """
+import sys
+from core.config import ExperimentConfig
+from core.data import build_dataset, read_csv_bytes
+from core.preprocessing import preprocess
+from core.splitting import stratified_split
+from core.triage import capped_baseline, triage
+raw = open(sys.argv[1], "rb").read()
+table = read_csv_bytes(raw, source_name="scale.csv")
+dataset = build_dataset(table, None, "phase_of_flt")
+config = ExperimentConfig()
+processed = preprocess(dataset.texts, config.preprocessing)[0]
+report = triage(dataset, config, include_baseline=False, processed=processed)
+split = stratified_split(dataset.y, config.split, config.seed, dataset.class_names)
+baseline = capped_baseline(processed, dataset.y, split, dataset.class_names, seed=config.seed)
+print(f"baseline fitted on {baseline.fitted_on}: macro-F1 {baseline.macro_f1:.3f}")
+with open("/proc/self/status") as handle:
+    peak = next(int(line.split()[1]) for line in handle if line.startswith("VmHWM"))
+sys.stderr.write(f"\\nVmHWM_KB {peak}\\n")
+"""
+
+
+def _child(code: str, args: list[str]) -> tuple[float, float, str]:
+    """Wall seconds, peak bytes and stdout of one child process (exits on failure with its stderr)."""
+    started = time.perf_counter()
+    completed = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True,
+                               env={**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"})
+    seconds = time.perf_counter() - started
+    peaks = [line for line in completed.stderr.splitlines() if line.startswith("VmHWM_KB ")]
+    if completed.returncode != 0 or not peaks:
+        sys.exit(f"child failed ({completed.returncode}): {completed.stderr[-2000:]}")
+    return seconds, int(peaks[-1].split()[1]) * 1024, completed.stdout
+
+
+def inspect_memory(rows: int) -> int:
+    """Peak memory and time of `inspect` and of the dashboard's calls on ``rows`` FAA-like rows, as a table.
+
+    Sizes in MB of 10^6 bytes, so that "3 x the file + 500 MB" means one thing.
+    """
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "scale.csv"
+        path.write_bytes(csv_of(rows))
+        size = path.stat().st_size
+        target = 3 * size + 500e6
+        runs = [
+            ("inspect --no-baseline", _CLI_CHILD, ["inspect", str(path), "--label-col", "phase_of_flt", "--no-baseline"]),
+            ("inspect (with baseline)", _CLI_CHILD, ["inspect", str(path), "--label-col", "phase_of_flt"]),
+            ("dashboard calls, upload and table held", _DASHBOARD_CHILD, [str(path)]),
+        ]
+        print(f"{rows:,} rows, {size / 1e6:.1f} MB CSV; target peak <= 3 x file + 500 MB = {target / 1e6:.0f} MB\n")
+        print("| path | seconds | peak RSS (MB) | peak / file size | target met |")
+        print("|---|---|---|---|---|")
+        met = True
+        for name, code, args in runs:
+            seconds, peak, stdout = _child(code, args)
+            fitted = next((line for line in stdout.splitlines() if "fitted on" in line), "")
+            met &= peak <= target
+            print(f"| {name} | {seconds:.0f} | {peak / 1e6:.0f} | {peak / size:.1f}x | {'yes' if peak <= target else 'NO'} |", flush=True)
+            if fitted:
+                print(f"<!-- {fitted.strip()} -->", flush=True)
+    print(f"\ntarget {'met' if met else 'NOT met'} on every path")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--rows", type=int, default=None, help="rows to generate (default 100,000; 1,000,000 with --inspect)")
+    parser.add_argument("--inspect", action="store_true", help="measure `inspect`'s peak memory in child processes")
     args = parser.parse_args(argv)
+    if args.inspect:
+        return inspect_memory(args.rows or 1_000_000)
+    args.rows = args.rows or 100_000
     stages: list[tuple[str, float, float]] = []
     clock = time.perf_counter()
 

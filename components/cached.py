@@ -33,15 +33,16 @@ def _json(section) -> str:
 
 
 @st.cache_resource(max_entries=8, show_spinner="Reading the data…")
-def _table(source_id: str, kind: str, name: str, _raw: Optional[bytes]) -> Table:
+def _table(source_id: str, kind: str, name: str, sample_rows: Optional[int], _raw: Optional[bytes]) -> Table:
     if kind == "builtin":
         return load_builtin(name)
-    return read_csv_bytes(_raw or b"", source_name=name)
+    return read_csv_bytes(_raw or b"", source_name=name, max_rows=sample_rows)
 
 
 def table(source: DataSource) -> Table:
-    """The parsed table of a data source (raises DataError for files that cannot be read)."""
-    return _table(source.source_id, source.kind, source.name, source.raw)
+    """The parsed table of a data source (raises DataError for files that cannot be read, TooBigError for files
+    that would not fit in memory)."""
+    return _table(source.source_id, source.kind, source.name, source.sample_rows, source.raw)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)

@@ -14,7 +14,7 @@ from components.safe import plain
 from core.config import DataConfig
 from core.data import ColumnGuess, Dataset
 from core.datasets import BUILTIN_DATASETS
-from core.errors import UserError
+from core.errors import TooBigError, UserError
 from core.results import BaselineResult
 from core.triage import TriageReport
 from core.vectorizing import VocabularyPreview
@@ -40,9 +40,19 @@ def source_picker() -> None:
         upload = st.file_uploader("Upload a CSV", type=["csv", "tsv", "txt"], key="data_upload", help=MAX_UPLOAD_NOTE)
         if upload is not None:
             candidate = state.DataSource("upload", upload.name, upload.getvalue())
+            if current.kind == "upload" and current.raw == candidate.raw and current.sample_rows:
+                candidate = current  # the sample chosen below stays chosen on every rerun
             if candidate.source_id != current.source_id:
                 try:
                     cached.table(candidate)
+                except TooBigError as exc:
+                    st.error(plain(exc))
+                    if exc.fitting_rows:
+                        sampled = dataclasses.replace(candidate, sample_rows=exc.fitting_rows)
+                        st.button(f"Use a random sample of {exc.fitting_rows:,} rows", key="data_use_sample",
+                                  on_click=_use_source, args=(sampled,), type="primary")
+                    st.caption("The data below is unchanged.")
+                    return
                 except UserError as exc:
                     st.error(plain(exc))
                     st.caption("The data below is unchanged.")
@@ -50,6 +60,9 @@ def source_picker() -> None:
                 _use_source(candidate)
         elif current.kind == "upload":
             st.caption(plain(f"Using the uploaded file {current.name}."))
+        if current.kind == "upload" and current.sample_rows:
+            st.caption(plain(f"A seeded random sample of {current.sample_rows:,} rows of {current.name} is in use: "
+                             "the whole file does not fit in this server's free memory."))
     else:
         keys = list(BUILTIN_DATASETS)
         index = keys.index(current.name) if current.kind == "builtin" and current.name in keys else 0
@@ -144,7 +157,7 @@ def render_triage(report: TriageReport, vocabulary_fn: Callable[[], VocabularyPr
     if source.malformed_lines_skipped:
         details.append(f"{source.malformed_lines_skipped:,} malformed lines skipped")
     if source.encoding not in ("builtin", ""):
-        details.append(f"encoding {source.encoding}, delimiter {source.delimiter!r}")
+        details.append(f"encoding {source.encoding_note or source.encoding}, delimiter {source.delimiter!r}")
     st.caption(plain("; ".join(details)))
     for warning in report.warnings:
         st.warning(plain(warning))

@@ -60,13 +60,15 @@ class DataSource:
     kind: str  # "builtin" | "upload"
     name: str  # built-in key or the uploaded file's name
     raw: Optional[bytes] = None
+    sample_rows: Optional[int] = None  # an upload too big for memory: a seeded random sample of this many rows
 
     @functools.cached_property
     def source_id(self) -> str:
         # Cached: every rerun asks for it, and hashing a 50 MB upload each time costs ~0.1 s.
         if self.kind == "builtin":
             return f"builtin:{self.name}"
-        return f"upload:{hashlib.sha256(self.raw or b'').hexdigest()[:16]}"
+        sample = f":sample{self.sample_rows}" if self.sample_rows else ""
+        return f"upload:{hashlib.sha256(self.raw or b'').hexdigest()[:16]}{sample}"
 
 
 # --------------------------------------------------------------------------------------- the server-wide store
@@ -130,7 +132,7 @@ class LabStore:
                 return
             record = self._records[lab_id]
             if record.source.raw is not None:
-                dropped = DataSource(record.source.kind, record.source.name)
+                dropped = DataSource(record.source.kind, record.source.name, sample_rows=record.source.sample_rows)
                 self._records[lab_id] = dataclasses.replace(record, source=dropped)
 
 

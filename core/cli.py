@@ -55,6 +55,8 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
                         help="override one config setting, e.g. --set model.lstm_units=32 (repeatable)")
     parser.add_argument("--seed", type=int, help="random seed (split, resampling, weights)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
+    parser.add_argument("--sample", dest="sample_rows", type=int, default=None, metavar="ROWS",
+                        help="read a seeded random sample of at most ROWS rows of the CSV (for files too big for memory)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -168,7 +170,17 @@ def _load_dataset(args: argparse.Namespace, config):
         raise DataError("No data given: pass a CSV file, or --demo for the built-in dataset.")
     if args.dataset and not args.demo:
         raise DataError("--dataset picks a built-in dataset and needs --demo.")
-    table = load_builtin(args.dataset or DEFAULT_DATASET) if args.demo else read_csv_path(args.data)
+    sample_rows = getattr(args, "sample_rows", None)
+    if sample_rows is not None and sample_rows < 1:
+        raise DataError("--sample must be at least 1 row.")
+    if args.demo:
+        table = load_builtin(args.dataset or DEFAULT_DATASET)
+        if sample_rows is not None:
+            from core.csv_reading import sample_table
+
+            table = sample_table(table, sample_rows, seed=config.seed)
+    else:
+        table = read_csv_path(args.data, max_rows=sample_rows, seed=config.seed)
     return build_dataset(table, config.data.text_column, config.data.label_column)
 
 
@@ -179,7 +191,7 @@ def _print_inspect(report) -> None:
     source = report.source
     print(f"{source.name}: {source.rows_kept} rows kept of {source.rows_read} "
           f"({source.rows_missing_text} without text, {source.rows_missing_label} without label, "
-          f"{source.malformed_lines_skipped} malformed lines skipped); encoding {source.encoding}, "
+          f"{source.malformed_lines_skipped} malformed lines skipped); encoding {source.encoding_note or source.encoding}, "
           f"delimiter {source.delimiter!r}")
     print(f"text column: {source.text_column!r}   label column: {source.label_column!r}")
     print(f"\nclasses ({len(report.classes)}), imbalance {report.imbalance_ratio:.1f}:1, "

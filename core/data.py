@@ -14,18 +14,20 @@ import json
 import os
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 import pandas as pd
 
 from core.columns import FREE_TEXT_LABEL_WORDS, ID_LIKE_MIN_DISTINCT, LETTER, ColumnGuess, as_text, guess_columns
-from core.csv_reading import Table, choose_delimiter, read_csv_bytes, read_csv_path
+from core.csv_reading import (
+    Table, choose_delimiter, memory_check, read_csv_bytes, read_csv_path, release_free_memory, sample_table,
+)
 from core.errors import DataError, shown as _shown
 
 __all__ = [
     "ColumnGuess", "Dataset", "Table", "build_dataset", "choose_delimiter", "data_hash", "guess_columns", "load_dataset",
-    "read_csv_bytes", "read_csv_path",
+    "memory_check", "read_csv_bytes", "read_csv_path", "sample_table",
 ]
 
 _NUMBER = re.compile(r"[-+]?\d+(\.\d+)?")
@@ -52,6 +54,9 @@ class Dataset:
     delimiter: str
     skipped_lines: int
     data_hash: str
+    encoding_confidence: Optional[float] = None  # None: certain (see Table); else how sure the detection was
+    encoding_note: str = ""
+    sampled_from_rows: Optional[int] = None  # rows in the file when only a random sample was read
 
     @functools.cached_property
     def y(self) -> np.ndarray:
@@ -82,13 +87,15 @@ def build_dataset(table: Table, text_column: Optional[str] = None, label_column:
     missing_text = texts.str.strip().eq("")
     missing_label = labels.eq("") & ~missing_text
     keep = ~(missing_text | missing_label)
-    kept_texts, kept_labels = texts[keep], labels[keep]
+    # Filtering copies the column: skip it when every row is kept (the usual case for big, clean files).
+    kept_texts, kept_labels = (texts, labels) if keep.all() else (texts[keep], labels[keep])
     _check_texts(kept_texts, text_column, label_column, rows_with_text=int((~missing_text).sum()))
     _check_labels(kept_labels, label_column)
 
     text_tuple = tuple(kept_texts.tolist())
-    label_tuple = tuple(kept_labels.tolist())
-    return Dataset(
+    del texts, kept_texts
+    label_tuple = _shared_labels(kept_labels)
+    dataset = Dataset(
         texts=text_tuple,
         labels=label_tuple,
         class_names=_class_order(set(label_tuple)),
@@ -102,7 +109,19 @@ def build_dataset(table: Table, text_column: Optional[str] = None, label_column:
         delimiter=table.delimiter,
         skipped_lines=table.skipped_lines,
         data_hash=data_hash(text_tuple, label_tuple),
+        encoding_confidence=table.encoding_confidence,
+        encoding_note=table.encoding_note,
+        sampled_from_rows=table.sampled_from_rows,
     )
+    release_free_memory()  # the column copies made above
+    return dataset
+
+
+def _shared_labels(labels: pd.Series) -> tuple[str, ...]:
+    """The labels as a tuple whose equal values are one string object (a class name), not one copy per row."""
+    codes, uniques = pd.factorize(labels)
+    names = [str(name) for name in uniques]
+    return tuple(map(names.__getitem__, codes.tolist()))
 
 
 def load_dataset(
@@ -121,10 +140,24 @@ def load_dataset(
     return build_dataset(table, text_column, label_column)
 
 
-def data_hash(texts: tuple[str, ...], labels: tuple[str, ...]) -> str:
-    """sha256 over the (text, label) pairs in order; JSON keeps the boundaries between strings unambiguous."""
-    payload = json.dumps([texts, labels], ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
+_HASH_CHUNK = 10_000  # strings serialised at a time: the digest never needs the whole JSON document in memory
+
+
+def data_hash(texts: Sequence[str], labels: Sequence[str]) -> str:
+    """sha256 over the (text, label) pairs in order; JSON keeps the boundaries between strings unambiguous.
+
+    The digest is that of ``json.dumps([texts, labels], ensure_ascii=False, separators=(",", ":"))`` encoded as
+    UTF-8, fed to sha256 a chunk of strings at a time.
+    """
+    digest = hashlib.sha256(b"[")
+    for position, values in enumerate((texts, labels)):
+        digest.update(b",[" if position else b"[")
+        for start in range(0, len(values), _HASH_CHUNK):
+            piece = json.dumps(list(values[start : start + _HASH_CHUNK]), ensure_ascii=False, separators=(",", ":"))
+            digest.update((b"," if start else b"") + piece[1:-1].encode("utf-8", "surrogatepass"))
+        digest.update(b"]")
+    digest.update(b"]")
+    return digest.hexdigest()
 
 
 def _existing_column(frame: pd.DataFrame, name: str) -> str:

@@ -22,6 +22,14 @@ class DataError(UserError):
     """The data cannot be read or cannot be classified as it is."""
 
 
+class TooBigError(DataError):
+    """The data would not fit in the free memory; ``fitting_rows`` is the largest random sample that would (0: none)."""
+
+    def __init__(self, message: str, fitting_rows: int = 0) -> None:
+        super().__init__(message)
+        self.fitting_rows = fitting_rows
+
+
 class ConfigError(UserError):
     """An experiment setting is unknown, of the wrong type or impossible."""
 

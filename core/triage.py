@@ -6,15 +6,16 @@ TF-IDF + logistic-regression baseline on the same split the LSTM will use. Every
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field, replace
-from typing import Optional
+from typing import Iterable, Iterator, Mapping, Optional, Sequence
 
 import numpy as np
 
-from core.config import ExperimentConfig
+from core.config import ExperimentConfig, PreprocessingConfig
+from core.csv_reading import ENCODING_UNCERTAIN_BELOW, release_free_memory, stratified_indices
 from core.data import Dataset
-from core.preprocessing import preprocess
+from core.preprocessing import TextPreprocessor
 from core.records import Record
 from core.results import CLASS, BaselineResult
 from core.splitting import stratified_split
@@ -22,6 +23,12 @@ from core.vectorizing import suggest_max_length
 
 PERCENTILES = (5, 25, 50, 75, 95, 99)
 EXAMPLES_SHOWN = 20
+# The TF-IDF baseline is fitted on at most this many training rows (a stratified sample beyond; `fitted_on` says so).
+# Measured on 1M FAA-like rows (650k training rows): the full fit took 816 s and ~1.9 GB resident; on a
+# 100,000-row sample it adds ~150 MB to the process, and 200,000 rows put `inspect` over its memory target.
+BASELINE_MAX_TRAIN_ROWS = 100_000
+_CHUNK = 10_000  # texts preprocessed / tokenized at a time (their tokens as strings: ~8 MB)
+_HASHES_MERGED_AT = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,9 @@ class SourceFacts(Record):
     malformed_lines_skipped: int
     encoding: str
     delimiter: str
+    encoding_confidence: Optional[float] = None  # None: certain (byte-order mark, valid UTF-8, built-in)
+    encoding_note: str = ""  # e.g. "windows-1251 (detected, confidence 0.97)"
+    sampled_from_rows: Optional[int] = None  # rows in the file when only a random sample was read
 
 
 @dataclass(frozen=True)
@@ -118,28 +128,137 @@ def _percentiles(lengths: np.ndarray) -> dict:
     return values
 
 
-def _duplicates(texts: tuple[str, ...], labels: tuple[str, ...]) -> tuple[DuplicateSummary, ConflictSummary]:
-    pair_counts = Counter(zip(texts, labels))
-    labels_by_text: dict[str, Counter] = defaultdict(Counter)
-    for text, label in zip(texts, labels):
-        labels_by_text[text][label] += 1
-    repeated = {text: sum(c.values()) for text, c in labels_by_text.items() if sum(c.values()) > 1}
-    conflicting = {text: c for text, c in labels_by_text.items() if len(c) > 1}
+def _duplicates(texts: Sequence[str], labels: Sequence[str]) -> tuple[DuplicateSummary, ConflictSummary]:
+    """Exact duplicates, repeated texts and texts with conflicting labels, counted on integer codes.
+
+    Each distinct text and label gets a code in order of first appearance (``pd.factorize``: one hash table of
+    references, no copies), so counting needs a few integer arrays instead of a Counter per text; the examples
+    are then rebuilt, in the same order as a Counter-based count would give, from the rows of the texts shown.
+    """
+    import pandas as pd  # already loaded by core.data
+
+    text_codes, distinct_texts = pd.factorize(np.asarray(texts, dtype=object))
+    label_codes, _ = pd.factorize(np.asarray(labels, dtype=object))
+    label_count = int(label_codes.max()) + 1 if len(label_codes) else 1
+    pairs = np.unique(text_codes * label_count + label_codes)  # (text, label) codes, each once
+    rows_per_text = np.bincount(text_codes, minlength=len(distinct_texts))
+    labels_per_text = np.bincount(pairs // label_count, minlength=len(distinct_texts))
+
+    repeated = np.flatnonzero(rows_per_text > 1)  # codes ascend in order of first appearance, as a dict's keys would
+    conflicting = np.flatnonzero(labels_per_text > 1)
+    shown_repeated = repeated[np.argsort(-rows_per_text[repeated], kind="stable")][:EXAMPLES_SHOWN]
+    shown_conflicting = conflicting[np.argsort(-rows_per_text[conflicting], kind="stable")][:EXAMPLES_SHOWN]
+    label_counts = _label_counts(text_codes, labels, shown_conflicting)
     duplicates = DuplicateSummary(
-        exact_duplicate_rows=int(sum(count - 1 for count in pair_counts.values())),
+        exact_duplicate_rows=int(len(text_codes) - len(pairs)),
         repeated_texts=len(repeated),
-        rows_with_repeated_text=int(sum(repeated.values())),
-        examples=[RepeatedText(text, count) for text, count in sorted(repeated.items(), key=lambda item: -item[1])[:EXAMPLES_SHOWN]],
+        rows_with_repeated_text=int(rows_per_text[repeated].sum()),
+        examples=[RepeatedText(str(distinct_texts[code]), int(rows_per_text[code])) for code in shown_repeated],
     )
     conflicts = ConflictSummary(
         texts=len(conflicting),
-        rows=int(sum(sum(c.values()) for c in conflicting.values())),
-        examples=[
-            ConflictingText(text, dict(c.most_common()))
-            for text, c in sorted(conflicting.items(), key=lambda item: -sum(item[1].values()))[:EXAMPLES_SHOWN]
-        ],
+        rows=int(rows_per_text[conflicting].sum()),
+        examples=[ConflictingText(str(distinct_texts[code]), label_counts[code]) for code in shown_conflicting],
     )
     return duplicates, conflicts
+
+
+def _label_counts(text_codes: np.ndarray, labels: Sequence[str], codes: np.ndarray) -> dict[int, dict[str, int]]:
+    """Label counts of a few texts, most common first (ties in order of appearance)."""
+    counters: dict[int, Counter] = {int(code): Counter() for code in codes}
+    for row in np.flatnonzero(np.isin(text_codes, codes)):
+        counters[int(text_codes[row])][labels[row]] += 1
+    return {code: dict(counter.most_common()) for code, counter in counters.items()}
+
+
+def _token_lengths(processed: Sequence[str]) -> np.ndarray:
+    """Tokens per preprocessed text; each text's token list is dropped as soon as it is counted."""
+    return np.fromiter((len(text.split()) for text in processed), dtype=np.int64, count=len(processed))
+
+
+def _vocabulary_size(chunks: Iterable[Sequence[str]]) -> int:
+    """Distinct tokens in chunks of preprocessed texts, counted by their 64-bit string hashes.
+
+    A set of a million token strings costs ~100 MB; the hashes cost 8 bytes a token. Two distinct tokens share a
+    hash with probability ~n²/2⁶⁵ (about 3e-8 for a million tokens), so the count is exact in practice.
+    """
+    seen = np.empty(0, dtype=np.int64)
+    pending: list[np.ndarray] = []
+    pending_size = 0
+    for chunk in chunks:
+        tokens = " ".join(chunk).split()
+        pending.append(np.unique(np.fromiter(map(hash, tokens), dtype=np.int64, count=len(tokens))))
+        pending_size += len(pending[-1])
+        del tokens  # before the next chunk is tokenized
+        if pending_size > _HASHES_MERGED_AT:  # merge now and then: sorting everything per chunk would be slow
+            seen, pending, pending_size = np.unique(np.concatenate([seen, *pending])), [], 0
+    return int(np.unique(np.concatenate([seen, *pending])).size)
+
+
+def _chunks(texts: Sequence[str], size: int = _CHUNK) -> Iterator[Sequence[str]]:
+    for start in range(0, len(texts), size):
+        yield texts[start : start + size]
+
+
+def _preprocessed_profile(
+    texts: Sequence[str], preprocessing: PreprocessingConfig, keep: np.ndarray
+) -> tuple[np.ndarray, int, dict[int, str]]:
+    """Token lengths, vocabulary size and the preprocessed texts of the rows in ``keep``, one chunk at a time.
+
+    The same as preprocessing every text first (one preprocessor, so one cache), without holding every
+    preprocessed text: only the rows the baseline needs are kept.
+    """
+    preprocessor = TextPreprocessor(preprocessing)
+    lengths = np.empty(len(texts), dtype=np.int64)
+    kept: dict[int, str] = {}
+    keep = np.sort(np.asarray(keep, dtype=np.int64))
+
+    def processed_chunks() -> Iterator[list[str]]:
+        for start in range(0, len(texts), _CHUNK):
+            processed = preprocessor.transform(texts[start : start + _CHUNK])
+            lengths[start : start + len(processed)] = _token_lengths(processed)
+            wanted = keep[np.searchsorted(keep, start) : np.searchsorted(keep, start + len(processed))]
+            kept.update((int(row), processed[row - start]) for row in wanted)
+            yield processed
+            del processed  # before the next chunk is preprocessed
+
+    vocabulary_size = _vocabulary_size(processed_chunks())
+    return lengths, vocabulary_size, kept
+
+
+def baseline_training_rows(y: np.ndarray, split, *, max_train_rows: Optional[int] = None, seed: int = 0) -> np.ndarray:
+    """The training rows the TF-IDF baseline is fitted on: all of them, or a stratified sample of ``max_train_rows``
+    (default :data:`BASELINE_MAX_TRAIN_ROWS`)."""
+    max_train_rows = BASELINE_MAX_TRAIN_ROWS if max_train_rows is None else max_train_rows
+    train = np.asarray(split.train)
+    if len(train) <= max_train_rows:
+        return train
+    return train[stratified_indices(y[train], max_train_rows, np.random.default_rng(seed))]
+
+
+def capped_baseline(
+    processed: Sequence[str] | Mapping[int, str],
+    y: np.ndarray,
+    split,
+    class_names: Sequence[str],
+    *,
+    max_train_rows: Optional[int] = None,
+    seed: int = 0,
+) -> BaselineResult:
+    """The TF-IDF baseline on ``split`` (as :func:`core.baseline.baseline_on_split`), fitted on a stratified
+    sample of at most ``max_train_rows`` (default :data:`BASELINE_MAX_TRAIN_ROWS`) training rows; ``fitted_on``
+    says when it sampled.
+
+    With fewer training rows it is exactly ``baseline_on_split``. ``processed`` needs only the rows fitted on and
+    the test rows.
+    """
+    from core.baseline import FITTED_ON_TRAIN, tfidf_baseline  # scikit-learn loads when the baseline is fitted
+
+    rows = baseline_training_rows(y, split, max_train_rows=max_train_rows, seed=seed)
+    fitted_on = FITTED_ON_TRAIN if len(rows) == len(split.train) else (
+        f"a {len(rows):,}-row stratified sample of the training split ({len(split.train):,} rows)")
+    return tfidf_baseline([processed[i] for i in rows], y[rows], [processed[i] for i in split.test], y[split.test],
+                          class_names, fitted_on=fitted_on)
 
 
 def _small_classes(counts: np.ndarray, names: tuple[str, ...], train_counts: np.ndarray, k_neighbors: int) -> list[SmallClass]:
@@ -165,6 +284,16 @@ def _small_classes(counts: np.ndarray, names: tuple[str, ...], train_counts: np.
 
 def _warnings(report: TriageReport, rows: int) -> list[str]:
     notes = []
+    source = report.source
+    if source.sampled_from_rows:
+        notes.append(
+            f"This report describes a random sample of {source.rows_read:,} of the file's {source.sampled_from_rows:,} rows."
+        )
+    if source.encoding_confidence is not None and source.encoding_confidence < ENCODING_UNCERTAIN_BELOW:
+        notes.append(
+            f"The file's encoding was guessed as {source.encoding_note or source.encoding}: if accented or non-Latin "
+            "letters look wrong, re-save the file as UTF-8."
+        )
     if report.imbalance_ratio >= 3:
         notes.append(
             f"Classes are imbalanced {report.imbalance_ratio:.0f}:1 — accuracy flatters the majority class, so compare "
@@ -200,29 +329,30 @@ def triage(
 ) -> TriageReport:
     """Describe ``dataset``; the baseline uses ``config``'s preprocessing and split (defaults when omitted).
 
-    ``processed`` may pass texts already preprocessed with ``config.preprocessing`` (the dashboard caches them).
+    ``processed`` may pass texts already preprocessed with ``config.preprocessing`` (the dashboard caches them);
+    without it the texts are preprocessed a chunk at a time and only those the baseline needs are kept. The
+    baseline is fitted on at most :data:`BASELINE_MAX_TRAIN_ROWS` training rows (see :func:`capped_baseline`).
     """
     config = config or ExperimentConfig()
+    release_free_memory()  # what reading the file freed (the caller has usually dropped the table by now)
     y = dataset.y
     names = dataset.class_names
     counts = np.bincount(y, minlength=len(names))
     total = int(counts.sum())
-    # Lengths and vocabulary as the LSTM will see them: after the configured preprocessing.
-    if processed is None:
-        processed, _ = preprocess(dataset.texts, config.preprocessing)
-    tokenized = [text.split() for text in processed]
-    lengths = np.fromiter((len(tokens) for tokens in tokenized), dtype=np.int64, count=len(tokenized))
-    vocabulary = {token for tokens in tokenized for token in tokens}
-    duplicates, conflicts = _duplicates(dataset.texts, dataset.labels)
     split = stratified_split(y, config.split, config.seed, names)
+    # Lengths and vocabulary as the LSTM will see them: after the configured preprocessing.
+    if processed is None:  # preprocess here, keeping only the texts the baseline needs
+        needed = (np.concatenate([baseline_training_rows(y, split, seed=config.seed), split.test])
+                  if include_baseline else np.empty(0, dtype=np.int64))
+        lengths, vocabulary_size, processed = _preprocessed_profile(dataset.texts, config.preprocessing, needed)
+        release_free_memory()  # the preprocessor's caches, before the baseline needs room
+    else:
+        lengths, vocabulary_size = _token_lengths(processed), _vocabulary_size(_chunks(processed))
+    duplicates, conflicts = _duplicates(dataset.texts, dataset.labels)
+    release_free_memory()  # the hash tables of the duplicate count
     train_counts = np.bincount(y[split.train], minlength=len(names))
     suggestion = suggest_max_length(lengths[split.train], config.vectorizing.length_percentile)
-
-    baseline = None
-    if include_baseline:
-        from core.baseline import baseline_on_split  # the baseline's scikit-learn loads when it is fitted
-
-        baseline = baseline_on_split(processed, y, split, names)
+    baseline = capped_baseline(processed, y, split, names, seed=config.seed) if include_baseline else None
     present = counts[counts > 0]
     report = TriageReport(
         source=SourceFacts(
@@ -236,6 +366,9 @@ def triage(
             malformed_lines_skipped=dataset.skipped_lines,
             encoding=dataset.encoding,
             delimiter=dataset.delimiter,
+            encoding_confidence=dataset.encoding_confidence,
+            encoding_note=dataset.encoding_note,
+            sampled_from_rows=dataset.sampled_from_rows,
         ),
         classes=[
             ClassShare(name=name, count=int(counts[i]), share=float(counts[i] / total))
@@ -250,7 +383,7 @@ def triage(
             overall=_percentiles(lengths),
             per_class={name: _percentiles(lengths[y == i]) for i, name in enumerate(names)},
         ),
-        vocabulary_size=len(vocabulary),
+        vocabulary_size=vocabulary_size,
         suggested_max_length=SuggestedLength(suggestion.max_length, suggestion.percentile, suggestion.truncated_share),
         small_classes=_small_classes(counts, names, train_counts, config.resampling.k_neighbors),
         baseline=baseline,
