@@ -540,10 +540,15 @@ def probability_bars(probabilities: Mapping[str, float]) -> alt.Chart:
     )
 
 
-def metric_comparison(rows: list[dict]) -> alt.LayerChart:
+BASELINE_HALF_THICKNESS = 0.004  # in score units: about 3 px on a 0-0.7 axis 240 px tall
+
+
+def metric_comparison(rows: list[dict], *, baselines: list[dict] | None = None) -> alt.LayerChart:
     """Grouped bars: one group per metric (first-seen order), one bar per run (colour), value labels on top.
 
-    ``rows`` items: ``{"run": str, "metric": str, "value": float}``.
+    ``rows`` items: ``{"run": str, "metric": str, "value": float}``. ``baselines`` (same shape, optional) adds a
+    black tick across each run's bar at that run's baseline score for the metric, so "did it beat the yardstick?"
+    reads off the chart; runs on different data or splits keep their own baseline.
     """
     metric_order: dict[str, int] = {}
     run_order: dict[str, int] = {}
@@ -558,8 +563,9 @@ def metric_comparison(rows: list[dict]) -> alt.LayerChart:
                         "label": f"{value:.3f}" if value is not None else "n/a"})
     frame = pd.DataFrame(records, columns=["metric", "metric_index", "run", "run_index", "value", "label"])
     run_sort = _by("run_index")
+    x = alt.X("metric:N", sort=_by("metric_index"), title=None, axis=alt.Axis(labelAngle=0, labelLimit=160))
     base = alt.Chart(frame).encode(
-        x=alt.X("metric:N", sort=_by("metric_index"), title=None, axis=alt.Axis(labelAngle=0, labelLimit=160)),
+        x=x,
         xOffset=alt.XOffset("run:N", sort=run_sort),
         y=alt.Y("value:Q", title="value"),
         tooltip=[alt.Tooltip("run:N", title="run"), alt.Tooltip("metric:N", title="metric"),
@@ -570,7 +576,67 @@ def metric_comparison(rows: list[dict]) -> alt.LayerChart:
                         legend=alt.Legend(orient="top", labelLimit=240, columns=2))
     )
     labels = base.mark_text(baseline="bottom", dy=-2, fontSize=10).encode(text=alt.Text("label:N"))
-    return alt.layer(bars, labels).properties(width="container", height=240 + _CHROME + _LEGEND, title="metrics by run")
+    layers = [bars, labels]
+    title = "metrics by run"
+    ticks = _baseline_frame(baselines or [], metric_order, run_order)
+    if len(ticks):
+        # A thin bar rather than a tick mark: bars follow the run's offset within the group, ticks span the group.
+        layers.append(
+            alt.Chart(ticks).mark_bar(color="#1a1a1a").encode(
+                x=x,
+                xOffset=alt.XOffset("run:N", sort=run_sort),
+                y=alt.Y("low:Q"),
+                y2=alt.Y2("high:Q"),
+                tooltip=[alt.Tooltip("run:N", title="run"), alt.Tooltip("metric:N", title="metric"),
+                         alt.Tooltip("value:Q", title="baseline", format=".4~g")],
+            )
+        )
+        title = "metrics by run (black tick: baseline)"
+    return alt.layer(*layers).properties(width="container", height=240 + _CHROME + _LEGEND, title=title)
+
+
+def _baseline_frame(baselines: list[dict], metric_order: dict[str, int], run_order: dict[str, int]) -> pd.DataFrame:
+    """Baseline values for the bars that exist (a baseline for a run or metric not drawn is dropped)."""
+    records = []
+    for item in baselines:
+        metric, run = str(item.get("metric", "")), str(item.get("run", ""))
+        value = _number(item.get("value"))
+        if metric in metric_order and run in run_order and value is not None:
+            records.append({"metric": metric, "metric_index": metric_order[metric], "run": run,
+                            "run_index": run_order[run], "value": value,
+                            "low": value - BASELINE_HALF_THICKNESS, "high": value + BASELINE_HALF_THICKNESS})
+    return pd.DataFrame(records, columns=["metric", "metric_index", "run", "run_index", "value", "low", "high"])
+
+
+def _value_label(number: float | None) -> str:
+    """Counts (vocabulary sizes) as whole numbers, shares and scores to three decimals; "…" while unknown."""
+    if number is None:
+        return "…"
+    return f"{number:,.0f}" if abs(number) >= 100 else f"{number:.3f}"
+
+
+def variant_values(rows: list[dict]) -> alt.LayerChart:
+    """One horizontal bar per variant of a lesson for one metric, in the lesson's order, value written beside it.
+
+    ``rows`` items: ``{"variant": str, "value": float | None}`` (a variant still training has None: no bar, "…").
+    The metric's name is the caller's to say in text: lesson files are written by teachers, so it never goes into
+    the chart's title.
+    """
+    frame = pd.DataFrame(
+        [{"variant": str(item.get("variant", "")), "order": index, "value": _number(item.get("value")),
+          "label": _value_label(_number(item.get("value")))}
+         for index, item in enumerate(rows)],
+        columns=["variant", "order", "value", "label"],
+    )
+    base = alt.Chart(frame).encode(
+        y=alt.Y("variant:N", sort=_by("order"), title=None, axis=alt.Axis(labelLimit=240)),
+        tooltip=[alt.Tooltip("variant:N", title="variant"), alt.Tooltip("label:N", title="value")],
+    )
+    bars = base.mark_bar(color=OKABE_ITO[0]).encode(x=alt.X("value:Q", title="value"))
+    labels = base.mark_text(align="left", baseline="middle", dx=4).encode(
+        x=alt.X("value:Q"), text=alt.Text("label:N")
+    )
+    return alt.layer(bars, labels).properties(width="container", height=alt.Step(30), title="value by variant")
 
 
 # ----------------------------------------------------------------------------------------------- explanations

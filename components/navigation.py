@@ -29,6 +29,7 @@ PAGES: tuple[PageEntry, ...] = (
     PageEntry("study", "pages/study.py", "Study", ":material/experiment:"),
     PageEntry("evaluate", "pages/evaluate.py", "Evaluate", ":material/target:"),
     PageEntry("runs", "pages/runs.py", "Runs", ":material/folder_open:"),
+    PageEntry("lessons", "pages/lessons.py", "Lessons", ":material/school:"),
 )
 PAGE_PATHS: dict[str, str] = {page.key: page.path for page in PAGES}
 

@@ -5,7 +5,9 @@ per-class scores, misclassified examples and predictions on typed text, each exp
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
 from typing import Optional
 
 import pandas as pd
@@ -32,14 +34,30 @@ def run_picker() -> Optional[str]:
     return choice
 
 
+def attention_position_bias(run_dir: str) -> Optional[float]:
+    """Attention's position bias (Spearman rho) from the run's faithfulness report, when it has been measured and
+    kept beside the run (read from the file, so a failed measurement is not reported twice on the page)."""
+    from core.explain import FaithfulnessReport
+    from core.inference import FAITHFULNESS_FILE
+
+    path = Path(run_dir, FAITHFULNESS_FILE)
+    try:
+        bias = FaithfulnessReport.from_dict(json.loads(path.read_text(encoding="utf-8"))).bias("attention")
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return None if bias is None else bias.spearman
+
+
 def headline(metrics: RunMetrics) -> None:
     test, baseline = metrics.test, metrics.baseline
     order = ["macro_f1", "accuracy", "balanced_accuracy", "weighted_f1"] if metrics.imbalanced else ["accuracy", "macro_f1", "balanced_accuracy", "weighted_f1"]
     names = {"macro_f1": "Macro-F1", "accuracy": "Accuracy", "balanced_accuracy": "Balanced accuracy", "weighted_f1": "Weighted F1"}
-    cols = st.columns(len(order))
-    for col, key in zip(cols, order):
-        delta = metrics.baseline_delta(key)
-        col.metric(names[key], f"{getattr(test, key):.3f}", delta=None if delta is None else f"{delta:+.3f} vs baseline")
+    # A wrapping row of content-wide metrics: on a 1024-px projector four equal columns cut "vs baseline" short.
+    with st.container(horizontal=True, gap="small", key="headline_metrics"):
+        for key in order:
+            delta = metrics.baseline_delta(key)
+            st.metric(names[key], f"{getattr(test, key):.3f}", delta=None if delta is None else f"{delta:+.3f} vs baseline",
+                      width="content")
     if baseline.available:
         st.caption(plain(f"Baseline: {baseline.description}, fitted on {baseline.fitted_on} and scored on the same test rows "
                          f"— macro-F1 {baseline.macro_f1:.3f}, accuracy {baseline.accuracy:.3f}. Majority class "
@@ -66,7 +84,9 @@ def confusion(metrics: RunMetrics, predictions: list[Prediction]) -> None:
     st.markdown(f"**{len(rows)}** test example(s) of class **{plain(true_label)}** predicted as **{plain(predicted_label)}**")
     if rows:
         table = cell_table(predictions, true_label, predicted_label)
-        st.dataframe(table, hide_index=True, width="stretch")
+        st.dataframe(table, hide_index=True, width="stretch", column_config={
+            "text": st.column_config.TextColumn(pinned=True, width=TABLE_WIDTH_AT_1024 - CONFIDENCE_WIDTH),
+            "confidence": st.column_config.NumberColumn(pinned=True, width=CONFIDENCE_WIDTH, format="%.2f")})
         downloads.table_download(table, label="Download these examples (CSV)", key="download_cell_examples",
                                  file_name=f"test-examples-{_slug(true_label)}-as-{_slug(predicted_label)}.csv")
 
@@ -99,7 +119,8 @@ def _chosen_cell(event) -> Optional[tuple[str, str]]:
 def per_class(metrics: RunMetrics) -> None:
     per_class_rows = [row.to_dict() for row in metrics.test.per_class]
     st.altair_chart(charts.per_class_scores(per_class_rows), width="stretch")
-    st.dataframe(pd.DataFrame(per_class_rows).round(3), hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame(per_class_rows).round(3), hide_index=True, width="stretch",
+                 column_config={"class": st.column_config.TextColumn(pinned=True)})
 
 
 def predictions_download(run_dir: str, predictions: list[Prediction], class_names: list[str]) -> None:
@@ -121,6 +142,32 @@ def misclassified_table(predictions: list[Prediction]) -> pd.DataFrame:
     return table.sort_values("confidence", ascending=not wrong).reset_index(drop=True)
 
 
+# Sized so all four deciding columns fit the ~520 px a 1024-px screen leaves a table beside the open sidebar (the
+# row-selection column takes the rest); wider screens share the extra space out among them.
+TABLE_WIDTH_AT_1024 = 520
+CONFIDENCE_WIDTH = 88
+CLASS_WIDTH = (70, 150)  # px, for the true / predicted columns; longer class names end in "…" (full name below)
+TEXT_MIN_WIDTH = 120
+
+
+def class_column_width(names) -> int:
+    """Pixels for a column of class names: ~6.6 px a character at the table's font, plus padding."""
+    longest = max((len(str(name)) for name in names), default=0)
+    return int(min(CLASS_WIDTH[1], max(CLASS_WIDTH[0], 6.6 * longest + 18)))
+
+
+def deciding_columns(table: pd.DataFrame) -> dict:
+    """Column config that keeps text, true, predicted and confidence first, pinned and in view at 1024 px."""
+    width = class_column_width([*table["true"], *table["predicted"]])
+    text = max(TEXT_MIN_WIDTH, TABLE_WIDTH_AT_1024 - 2 * width - CONFIDENCE_WIDTH)
+    return {
+        "text": st.column_config.TextColumn(pinned=True, width=text),
+        "true": st.column_config.TextColumn(pinned=True, width=width),
+        "predicted": st.column_config.TextColumn(pinned=True, width=width),
+        "confidence": st.column_config.NumberColumn(pinned=True, width=CONFIDENCE_WIDTH, format="%.2f"),
+    }
+
+
 def misclassified(run_dir: str, predictions: list[Prediction], most_faithful: Optional[str]) -> None:
     if not predictions:
         st.info("The test split of this run is empty.")
@@ -133,7 +180,7 @@ def misclassified(run_dir: str, predictions: list[Prediction], most_faithful: Op
         st.success("No test example is misclassified; here are the correct ones, least confident first.")
     table = misclassified_table(predictions)
     event = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun",
-                         selection_mode="single-row", key="wrong_table")
+                         selection_mode="single-row", key="wrong_table", column_config=deciding_columns(table))
     downloads.table_download(table, label="Download this table (CSV)", key="download_misclassified",
                              file_name=f"{os.path.basename(run_dir)}-{'misclassified' if wrong else 'least-confident'}.csv")
     chosen_rows = event.selection.rows if event is not None else []

@@ -12,7 +12,7 @@ from typing import Optional
 
 import streamlit as st
 
-from components import cached, charts, job_status, state
+from components import cached, charts, coach_panel, job_status, state
 from components.common import PAGES
 from components.safe import plain
 from core.config import ExperimentConfig
@@ -24,6 +24,8 @@ from core.runs import runs_dir
 
 POLL_SECONDS = 0.5
 SHOWN_EPOCH_TIMES = 12  # a projector line holds about this many "12: 3.1 s" entries
+NAME_LIMIT, NOTE_LIMIT = 60, 200
+NAME, NOTE = "train_run_name_value", "train_run_note_value"  # copies of the widgets' values: they outlive the page
 ALREADY_RUNNING = ("Your training is still running (started from another tab of this session), so no second one was "
                    "queued: stop it first, or wait until it ends.")
 
@@ -59,6 +61,30 @@ def _baseline(data: Dataset, config: ExperimentConfig):
         return None
 
 
+def run_tags() -> dict:
+    """The student's name and note for the next run, as run tags (empty ones are left out)."""
+    tags = {"name": str(st.session_state.get(NAME, "")).strip()[:NAME_LIMIT],
+            "note": str(st.session_state.get(NOTE, "")).strip()[:NOTE_LIMIT]}
+    return {key: value for key, value in tags.items() if value}
+
+
+def _copy(widget_key: str, target: str) -> None:
+    st.session_state[target] = st.session_state.get(widget_key, "")
+
+
+def name_inputs() -> None:
+    """Who this run is and why: shown on the Runs page's table and leaderboard (a classroom's runs share a folder)."""
+    left, right = st.columns([2, 3])
+    with left:
+        st.text_input("Run name", value=st.session_state.get(NAME, ""), max_chars=NAME_LIMIT, key="train_name",
+                      on_change=_copy, args=("train_name", NAME), placeholder="e.g. Ana, dropout 0.3",
+                      help="Your name or the run's: the leaderboard on the Runs page lists runs by it.")
+    with right:
+        st.text_input("Note", value=st.session_state.get(NOTE, ""), max_chars=NOTE_LIMIT, key="train_note",
+                      on_change=_copy, args=("train_note", NOTE), placeholder="e.g. more dropout against overfitting",
+                      help="What you changed and why; kept with the run.")
+
+
 def _start(data: Dataset) -> None:
     mine = cached.scheduler().latest_for(state.owner())
     if mine is not None and mine.is_active():
@@ -68,8 +94,8 @@ def _start(data: Dataset) -> None:
         state.refuse_start(ALREADY_RUNNING)
         return
     config = state.config()
-    spec = spec_for(data, config, runs_dir(), owner=state.owner(), label=job_label(state.source(), config),
-                    baseline=_baseline(data, config))
+    spec = spec_for(data, config, runs_dir(), run_tags() or None, owner=state.owner(),
+                    label=job_label(state.source(), config), baseline=_baseline(data, config))
     job = TrainingJob(spec)
     cached.scheduler().submit(job)
     state.set_job(job)
@@ -82,18 +108,36 @@ def _stop() -> None:
         job.request_stop()
 
 
+def untrainable_reason(data: Dataset, config: ExperimentConfig) -> Optional[str]:
+    """The one sentence that says why this data cannot be trained with these settings (the Data page says the same),
+    or None: Start stays disabled rather than failing minutes later."""
+    from core.trainability import assess
+
+    try:
+        verdict = assess(data.y, data.class_names, config)
+    except UserError as exc:
+        return str(exc)
+    return None if verdict.trainable else f"Start is disabled: {verdict.reason[0].lower()}{verdict.reason[1:]}"
+
+
 def controls(data: Dataset) -> None:
     job = job_status.job()
     active = job is not None and job.is_active()
+    blocked = None if active else untrainable_reason(data, state.config())
+    if not active:
+        name_inputs()
     left, right = st.columns([1, 4])
     with left:
         if active:
             st.button("Stop", key="train_stop", on_click=_stop, type="secondary",
                       disabled=job.view().stop_requested, help="Ends after the current batch; finished epochs and the model are kept.")
         else:
-            st.button("Start training", key="train_start", on_click=_start, args=(data,), type="primary")
+            st.button("Start training", key="train_start", on_click=_start, args=(data,), type="primary",
+                      disabled=blocked is not None, help=blocked)
     with right:
         settings_summary(data)
+    if blocked and not active:
+        st.error(plain(blocked))
     refused = state.refuse_start()
     if refused:
         st.warning(refused)
@@ -161,6 +205,7 @@ def _live() -> None:
                                                    batch_points=view.batch_points, partial_epoch=partial),
                             width="stretch")
     _outcome(view, partial)
+    coach_panel.live(view, job_status.job())
 
 
 def _outcome(view, partial_epoch: Optional[int]) -> None:

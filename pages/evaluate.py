@@ -1,9 +1,9 @@
-"""Evaluate: test-split metrics next to the baseline, the confusion matrix, per-class scores, and explanations
-ranked by how faithful they are for this model."""
+"""Evaluate: test-split metrics next to the baseline, the coach's diagnoses, the confusion matrix, per-class scores,
+a replay of training epoch by epoch, and explanations ranked by how faithful they are for this model."""
 
 import streamlit as st
 
-from components import cached, explain_panel, results
+from components import cached, coach_panel, explain_panel, replay_panel, results
 from components.common import run_page
 
 
@@ -13,13 +13,19 @@ def body() -> None:
         return
     run = cached.run_for(run_dir)
     results.headline(run.metrics)
+    st.subheader("Coach")
+    coach_slot = st.container(key="coach")  # filled once the faithfulness report (attention's position bias) is known
     # Full width, one after the other: a projector at 1024 px leaves too little room for both side by side.
     st.subheader("Confusion matrix")
     results.confusion(run.metrics, run.predictions)
     st.subheader("Per-class precision, recall, F1")
     results.per_class(run.metrics)
+    st.subheader("Replay training, epoch by epoch")
+    replay_panel.replay_section(run)
     st.subheader("Which explanation to trust")
     most_faithful = explain_panel.faithfulness_section(run_dir, key="faithfulness")
+    with coach_slot:
+        coach_panel.after_run(run_dir, run, position_bias=results.attention_position_bias(run_dir))
     st.subheader("Misclassified examples")
     results.misclassified(run_dir, run.predictions, most_faithful)
     results.predictions_download(run_dir, run.predictions, run.class_names)

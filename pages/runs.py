@@ -1,4 +1,4 @@
-"""Runs: every saved run; compare several, download one, or load its settings back into the widgets."""
+"""Runs: every saved run; filter by dataset, compare several, rank them per dataset, download or reuse one."""
 
 import streamlit as st
 
@@ -13,6 +13,8 @@ def body() -> None:
     if selected:
         st.subheader("Comparison" if len(selected) > 1 else "Curves and scores")
         runs_panel.compare(selected)
+    st.subheader("Leaderboard")
+    runs_panel.leaderboard()
     runs_panel.config_upload()
     st.subheader("Studies")
     study_panel.studies_table()

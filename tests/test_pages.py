@@ -309,7 +309,11 @@ class _FakeJob:
     def __init__(self, view) -> None:
         from types import SimpleNamespace
 
-        self.job_id, self._view, self.spec = 10**9, view, SimpleNamespace(owner="", label="")
+        from core.config import ExperimentConfig
+
+        # What a real job's spec holds that the pages read (the Train page's coach reads the config).
+        self.job_id, self._view = 10**9, view
+        self.spec = SimpleNamespace(owner="", label="", config=ExperimentConfig(), dataset=None, tags=None)
 
     def poll(self) -> None:
         pass
@@ -407,3 +411,42 @@ def test_the_sidebar_queue_stays_short_and_always_shows_your_own_jobs():
     assert [entry.job_id for entry in shown] == [0, 1, 2, 3, 9] and hidden == 7
     assert queue_line(entries[0], mine=False) == "Running: data · LSTM 8 · 2 epochs · epoch 1 of 2"
     assert queue_line(entries[9], mine=True) == "Waiting #9: trial 9 (yours)"
+
+
+def test_data_that_cannot_be_trained_disables_start_with_the_reason(app):
+    """Two rows, two classes: the Data page says why, and Start on the Train page is disabled with that reason."""
+    _upload(app, [("the match was great", "sports"), ("a new laptop chip", "tech")])
+    _no_failure(app)
+    assert any("cannot be trained" in e for e in _errors(app))
+    app.switch_page("pages/train.py").run()
+    _no_failure(app)
+    start = app.button(key="train_start")
+    assert start.disabled and "Start is disabled" in start.help
+    assert any("Start is disabled" in e for e in _errors(app))
+    rows = generated_texts({"sports": 30, "tech": 20}, seed=3)
+    app.switch_page("pages/data.py").run()
+    _upload(app, rows, name="bigger.csv")
+    app.switch_page("pages/train.py").run()
+    assert not app.button(key="train_start").disabled
+
+
+def test_an_upload_too_big_for_memory_offers_a_sample_that_then_stays_in_use(app, monkeypatch):
+    import core.csv_reading as csv_reading
+
+    rows = generated_texts({"sports": 3000, "tech": 2000}, seed=21)
+    raw = csv_bytes(rows)
+    spare = csv_reading.MEMORY_FIXED_BYTES + int(0.5 * csv_reading.MEMORY_PER_FILE_BYTE_HELD * len(raw))
+    monkeypatch.setattr(csv_reading, "available_memory_bytes", lambda **_: spare)
+    _upload(app, rows, name="huge.csv")
+    _no_failure(app)
+    assert any("needs about" in e and "random sample" in e for e in _errors(app))
+    assert _metrics(app)["Rows kept"] == "1,900"  # the built-in data stays in use until the user decides
+    offer = app.button(key="data_use_sample")
+    sample = int(re.sub(r"\D", "", offer.label))
+    assert 1000 <= sample < 5000
+    offer.click().run()
+    _no_failure(app)
+    assert _metrics(app)["Rows kept"] == f"{sample:,}" and not _errors(app)
+    assert any("random sample" in c.value for c in app.caption)
+    app.run()  # a rerun keeps the sample rather than trying the whole file again
+    assert _metrics(app)["Rows kept"] == f"{sample:,}" and not _errors(app)

@@ -1,0 +1,309 @@
+"""The training coach on the dashboard (core.coach): plain-language diagnoses with the evidence behind each, and
+ONE "try this" button per diagnosis that queues the same experiment with that one setting changed; once the new
+run is in, both runs are shown together (curves and scores, the baseline marked).
+
+The re-run is an ordinary training job of this lab session (core.jobs), tagged ``{"coach", "change", "parent",
+"note"}`` so the pair can be found again from the runs folder. The latest re-run of each lab session is also kept
+server-wide (:func:`reruns`), so a reloaded tab, or a re-run started live (before the first run was saved), still
+shows the pair.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional
+
+import pandas as pd
+import streamlit as st
+
+from components import cached, charts, job_status, state
+from components.safe import plain
+from core.coach import WARNING, Diagnosis, diagnose
+from core.config import ExperimentConfig, apply_overrides
+from core.errors import UserError
+from core.jobs import TrainingJob, spec_for
+from core.runs import list_runs, runs_dir
+
+NOISE = 0.03  # seed-to-seed swings of macro-F1 measured here (DESIGN.md section 6)
+BUSY = "Your training is still running: wait for it to end (or stop it) before trying a change."
+
+
+@dataclass(frozen=True)
+class Rerun:
+    """One "try this" of a lab session: the run it changes (known now, or once a stopped job has saved it)."""
+
+    job: TrainingJob
+    change: str  # the override, e.g. "model.dropout=0.3"
+    title: str  # the diagnosis it answers
+    parent_run: Optional[str] = None
+    parent_job: Optional[TrainingJob] = None
+
+    def parent_dir(self) -> Optional[str]:
+        if self.parent_run:
+            return self.parent_run
+        return self.parent_job.view().run_dir if self.parent_job is not None else None
+
+
+class Reruns:
+    """The latest coach re-run of each lab session (by owner); bounded and thread-safe."""
+
+    def __init__(self, limit: int = 200) -> None:
+        self._items: OrderedDict[str, Rerun] = OrderedDict()
+        self._lock = threading.Lock()
+        self._limit = limit
+
+    def put(self, owner: str, rerun: Rerun) -> None:
+        with self._lock:
+            self._items[owner] = rerun
+            self._items.move_to_end(owner)
+            while len(self._items) > self._limit:
+                self._items.popitem(last=False)
+
+    def get(self, owner: str) -> Optional[Rerun]:
+        with self._lock:
+            return self._items.get(owner)
+
+
+@st.cache_resource(show_spinner=False)
+def reruns() -> Reruns:
+    """One per server, like the job scheduler (job handles, not anyone's cached result)."""
+    return Reruns()
+
+
+# ------------------------------------------------------------------------------------------------ drawing
+
+
+def change_words(diagnosis: Diagnosis) -> str:
+    """The one override in words a button can hold, e.g. "model.dropout = 0.3"."""
+    return ", ".join(item.replace("=", " = ") for item in diagnosis.overrides)
+
+
+def verdict_line(diagnoses: list[Diagnosis]) -> str:
+    """One line (escaped Markdown) naming each diagnosis and its evidence, or saying there is nothing to flag."""
+    if not diagnoses:
+        return "nothing to flag (no overfitting, underfitting, learning-rate or class problems found)."
+    return " · ".join(f"**{plain(d.title)}** — {plain(d.evidence)}" for d in diagnoses)
+
+
+def render(diagnoses: list[Diagnosis], *, key: str, on_try: Optional[Callable[[Diagnosis], None]],
+           try_label: str = "Try this", disabled_reason: Optional[str] = None) -> None:
+    """Each diagnosis: title, evidence and suggestion in one box, then its one "try this" button (once per change:
+    two diagnoses may point to the same setting)."""
+    offered: set[tuple[str, ...]] = set()
+    for diagnosis in diagnoses:
+        box = st.warning if diagnosis.severity == WARNING else st.info
+        box(f"**{plain(diagnosis.title)}.** {plain(diagnosis.evidence[:1].upper() + diagnosis.evidence[1:])}\n\n"
+            f"{plain(diagnosis.suggestion)}")
+        if diagnosis.overrides in offered:
+            st.caption(plain(f"The same change as above ({change_words(diagnosis)}) answers this one too."))
+            continue
+        offered.add(diagnosis.overrides)
+        if on_try is not None and diagnosis.overrides:
+            clicked = st.button(f"{try_label}: {plain(change_words(diagnosis))}", key=f"{key}_try_{diagnosis.key}",
+                                on_click=on_try, args=(diagnosis,), disabled=disabled_reason is not None,
+                                help=disabled_reason or "Queues the same experiment with only this setting changed; "
+                                                        "both runs are then shown together.")
+            if clicked:
+                # The whole app, not just the fragment the button may sit in: the pages' pollers are set up in a
+                # full run, and a new job must be watched until it ends.
+                st.rerun()
+    if disabled_reason and any(d.overrides for d in diagnoses):
+        st.caption(plain(disabled_reason))
+
+
+# ---------------------------------------------------------------------------------------------- the data
+
+
+def dataset_for_run(run):
+    """The Dataset a saved run was trained on, when this server can rebuild it with the same content hash: the data
+    loaded in this session, the lesson's data, or a built-in dataset. None when it is an upload not loaded now."""
+    from core.datasets import BUILTIN_DATASETS
+
+    wanted = run.info.data_hash
+    columns = (run.config.data.text_column, run.config.data.label_column)
+
+    def same(data) -> bool:
+        return data is not None and (data.data_hash == wanted if wanted else data.source_name == run.info.data)
+
+    try:
+        current = cached.dataset(state.source(), *columns)
+        if same(current):
+            return current
+    except UserError:
+        pass
+    lesson_id = (run.info.tags or {}).get("lesson")
+    if lesson_id:
+        from components import lessons_panel
+
+        lesson = next((item for item in lessons_panel.all_lessons() if item.id == lesson_id), None)
+        if lesson is not None and same(data := lessons_panel.lesson_dataset(lesson)):
+            return data
+    for key in BUILTIN_DATASETS:
+        if run.info.data.startswith(f"builtin:{key}"):
+            try:
+                data = cached.dataset(state.DataSource("builtin", key), *columns)
+            except UserError:
+                continue
+            if same(data):
+                return data
+    return None
+
+
+# ------------------------------------------------------------------------------------------- queueing a change
+
+
+def _queue(data, config: ExperimentConfig, diagnosis: Diagnosis, parent_id: str, parent_tags: dict) -> TrainingJob:
+    change = ", ".join(diagnosis.overrides)
+    tags = {"coach": diagnosis.key, "change": change, "parent": parent_id,
+            "note": f"Coach: {diagnosis.title.lower()}, tried {change}"}
+    if parent_tags.get("name"):
+        tags["name"] = f"{parent_tags['name']} + {change}"
+    for kept in ("lesson", "variant"):
+        if kept in parent_tags:
+            tags[f"parent_{kept}"] = parent_tags[kept]
+    job = TrainingJob(spec_for(data, apply_overrides(config, list(diagnosis.overrides)), runs_dir(), tags,
+                               owner=state.owner(), label=f"coach re-run · {change}"))
+    cached.scheduler().submit(job)
+    state.set_job(job)
+    job_status.mark_started(job.status)
+    return job
+
+
+def try_saved(run_dir: str, diagnosis: Diagnosis) -> None:
+    """Re-run a saved run with the diagnosis's one change (its own config and data)."""
+    if job_status.is_active():
+        state.refuse_start(BUSY)
+        return
+    run = cached.run_for(run_dir)
+    data = dataset_for_run(run)
+    if data is None:
+        state.refuse_start(f"This run's data ({run.info.data}) is not loaded: open it on the Data page, then try again.")
+        return
+    job = _queue(data, run.config, diagnosis, Path(run_dir).name, run.info.tags or {})
+    reruns().put(state.owner(), Rerun(job=job, change=change_words(diagnosis), title=diagnosis.title, parent_run=run_dir))
+
+
+def try_live(job: TrainingJob, diagnosis: Diagnosis) -> None:
+    """From the Train page: stop the job being watched (its finished epochs are saved) and queue the change."""
+    view = job.view()
+    if view.active:
+        job.request_stop()
+    parent_run = None if view.active else view.run_dir
+    parent_id = Path(parent_run).name if parent_run else ""
+    tags = dict(job.spec.tags or {})
+    child = _queue(job.spec.dataset, job.spec.config, diagnosis, parent_id, tags)
+    reruns().put(state.owner(), Rerun(job=child, change=change_words(diagnosis), title=diagnosis.title,
+                                      parent_run=parent_run, parent_job=None if parent_run else job))
+
+
+# ------------------------------------------------------------------------------------------------ sections
+
+
+def after_run(run_dir: str, run, *, position_bias: Optional[float], key: str = "coach") -> None:
+    """Evaluate: the coach's diagnoses of a saved run, the try buttons, and the pair once a re-run exists."""
+    found = diagnose(run.history, metrics=run.metrics, config=run.config, position_bias=position_bias)
+    if not found:
+        st.success("The coach has nothing to flag: no overfitting, underfitting, learning-rate, class or truncation "
+                   "problem shows in this run's curves and scores.")
+    else:
+        reason = BUSY if job_status.is_active() else None
+        if reason is None and dataset_for_run(run) is None:
+            reason = (f"This run's data ({run.info.data}) is not loaded, so it cannot be re-run from here: open it on "
+                      "the Data page first.")
+        render(found, key=key, on_try=lambda diagnosis: try_saved(run_dir, diagnosis), disabled_reason=reason)
+    refused = state.refuse_start()
+    if refused:
+        st.warning(plain(refused))
+    pair_for(run_dir)
+
+
+def live(view, job: Optional[TrainingJob]) -> None:
+    """Train: the coach reads the curves after every epoch (curves only; the full verdict comes on Evaluate)."""
+    if job is None or not view.history.get("loss"):
+        return
+    found = diagnose(view.history, config=job.spec.config, live=True)
+    st.markdown("**Coach**")
+    if not found:
+        st.caption("Nothing to flag in the curves so far; the coach reads them again after every epoch.")
+    label = "Stop and try this" if view.active else "Try this"
+    render(found, key="coach_live", on_try=lambda diagnosis: try_live(job, diagnosis), try_label=label)
+    rerun = reruns().get(state.owner())
+    if rerun is not None and rerun.job.job_id == job.job_id and not view.active and view.run_dir:
+        parent = rerun.parent_dir()  # this job is the coach's re-run: show it next to the run it changed
+        if parent:
+            side_by_side(parent, view.run_dir)
+
+
+def _partner(run_dir: str) -> tuple[Optional[str], Optional[str], Optional[Rerun]]:
+    """(parent run, child run, the session's re-run when it is the link) for a run shown on a page."""
+    rerun = reruns().get(state.owner())
+    if rerun is not None:
+        child_dir = rerun.job.view().run_dir
+        if rerun.parent_dir() == run_dir:
+            return run_dir, child_dir, rerun
+        if child_dir == run_dir:
+            return rerun.parent_dir(), run_dir, rerun
+    name = Path(run_dir).name
+    runs = list_runs()
+    child = next((str(r.path) for r in runs if (r.info.tags or {}).get("parent") == name), None)
+    if child is not None:
+        return run_dir, child, None
+    own = cached.run_for(run_dir).info.tags or {}
+    parent = next((str(r.path) for r in runs if own.get("parent") and r.path.name == own.get("parent")), None)
+    return (parent, run_dir, None) if parent else (None, None, None)
+
+
+def pair_for(run_dir: str) -> None:
+    """The run next to its coach re-run (or its parent), once both are saved; progress while the re-run trains."""
+    parent, child, rerun = _partner(run_dir)
+    if parent is None and child is None:
+        return
+    if child is None and rerun is not None:
+        view = cached.scheduler().view(rerun.job)
+        if view.active:
+            where = f"queued (position {view.queue_position})" if view.status == "queued" else "training"
+            st.info(plain(f"The re-run with {rerun.change} is {where}; both runs appear here together when it is saved."))
+        elif view.status == "failed":
+            st.error(plain(f"The re-run with {rerun.change} failed: {view.error or 'no reason given'}"))
+        return
+    if parent is None or child is None:
+        return
+    side_by_side(parent, child)
+
+
+def side_by_side(parent_dir: str, child_dir: str) -> None:
+    from components.runs_panel import run_name
+
+    before, after = cached.run_for(parent_dir), cached.run_for(child_dir)
+    change = (after.info.tags or {}).get("change") or "the coach's change"
+    names = {parent_dir: f"before: {run_name(before.info, Path(parent_dir).name)}", child_dir: f"after: {change}"}
+    st.markdown("**Before and after the coach's change**")
+    curves = [{"run": names[path], "history": run.history, "partial_epoch": run.metrics.training.partial_epoch}
+              for path, run in ((parent_dir, before), (child_dir, after))]
+    st.altair_chart(charts.run_curves(curves, metric="loss"), width="stretch")
+    rows, baselines = [], []
+    for path, run in ((parent_dir, before), (child_dir, after)):
+        for field, label in (("macro_f1", "macro-F1"), ("accuracy", "accuracy"), ("balanced_accuracy", "balanced accuracy")):
+            rows.append({"run": names[path], "metric": label, "value": getattr(run.metrics.test, field)})
+            baselines.append({"run": names[path], "metric": label, "value": getattr(run.metrics.baseline, field)})
+    st.altair_chart(charts.metric_comparison(rows, baselines=baselines), width="stretch")
+    st.markdown(plain(change_sentence(before.metrics.test.macro_f1, after.metrics.test.macro_f1, change)))
+    st.dataframe(pd.DataFrame([{"run": names[path], "test macro-F1": round(run.metrics.test.macro_f1, 3),
+                                "epochs": run.metrics.training.epochs_run, "status": run.metrics.status}
+                               for path, run in ((parent_dir, before), (child_dir, after))]),
+                 hide_index=True, width="stretch", column_config={"run": st.column_config.TextColumn(pinned=True)})
+
+
+def change_sentence(before: float, after: float, change: str) -> str:
+    """What the change did to test macro-F1, weighed against the seed-to-seed noise."""
+    delta = after - before
+    if abs(delta) <= NOISE:
+        judged = f"within the ±{NOISE:.2f} that a different seed alone can cause, so it is no clear effect"
+    elif delta > 0:
+        judged = "more than a different seed alone usually causes: the change helped on this split"
+    else:
+        judged = "more than a different seed alone usually causes: the change hurt on this split"
+    return (f"With {change}, test macro-F1 went from {before:.3f} to {after:.3f} ({delta:+.3f}), {judged}.")

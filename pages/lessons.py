@@ -1,0 +1,26 @@
+"""Lessons: small experiments that change one lever and check that the promised effect appears."""
+
+import streamlit as st
+
+from components import lessons_panel
+from components.common import run_page
+
+
+def body() -> None:
+    lessons = lessons_panel.all_lessons()
+    if not lessons:
+        st.info("There are no lesson files yet: add one (see Write your own lesson below).")
+        lessons_panel.how_to_write()
+        return
+    st.markdown(lessons_panel.overview(lessons))
+    lesson = lessons_panel.picker(lessons)
+    lessons_panel.card(lesson)
+    lessons_panel.controls(lesson)
+    st.subheader("Results, side by side")
+    lessons_panel.results(lesson)
+    lessons_panel.how_to_write()
+
+
+if __name__ == "__main__":
+    run_page("Lessons", body, caption="Each lesson trains two or more variants that differ in one lever, back to back, "
+                                      "and checks that the effect it promises appeared.")
