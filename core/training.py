@@ -273,8 +273,8 @@ class ExampleReplay(keras.callbacks.Callback):
             probabilities, weights = (np.asarray(a) for a in self.models.explainer.predict(ids, verbose=0))
             rows = [token_weights(weights[i], ids[i]) for i in range(len(ids))]
         else:
-            probabilities = np.asarray(self.models.model.predict(ids, verbose=0))
-            predict = lambda batch: self.models.model.predict(batch, verbose=0)  # noqa: E731
+            predict = lambda batch: predict_trimmed(self.models.model, batch, len(batch))  # noqa: E731
+            probabilities = np.asarray(predict(ids))
             rows = [occlusion_importance(predict, ids[i], int(probabilities[i].argmax())) for i in range(len(ids))]
         self.by_epoch.append({"predicted": probabilities.argmax(axis=1).tolist(),
                               "weights": [[round(float(w), 4) for w in row] for row in rows]})
