@@ -98,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         last = statistics.median(r["last_epoch"] for r in runs)
         after = statistics.median(r["saved"] - r["last_epoch"] for r in runs)
         exited = statistics.median(r["exited"] for r in runs)
-        print(f"| {name} | {saved:.1f} | {last:.1f} | {after:.1f} | {exited:.1f} | {', '.join(f'{r['saved']:.1f}' for r in runs)} |")
+        per_run = ", ".join(f"{r['saved']:.1f}" for r in runs)
+        print(f"| {name} | {saved:.1f} | {last:.1f} | {after:.1f} | {exited:.1f} | {per_run} |")
     new, old_time = medians["this tree"], medians[list(sides)[1]]
     ratios = [o["saved"] / n["saved"] for n, o in zip(results["this tree"], results[list(sides)[1]])]
     print(f"\nthis tree takes {new / old_time:.2f} of the older code's time (per pair: "

@@ -24,8 +24,9 @@ import numpy as np
 # Rows are sorted by length within pools of this many batches: large enough that batches are nearly uniform in length,
 # while the pool boundaries still vary from epoch to epoch.
 POOL_BATCHES = 50
-# Distinct batch lengths allowed on a backend that compiles once per shape (JAX).
-COMPILED_SHAPES = 16
+# Distinct batch lengths allowed on a backend that compiles once per shape (JAX: each costs seconds of compiling
+# on this CPU, measured in bench/backends.py).
+COMPILED_SHAPES = 6
 
 
 def sequence_lengths(x: np.ndarray) -> np.ndarray:

@@ -8,7 +8,15 @@ import pytest
 keras = pytest.importorskip("keras")
 
 import core.layers  # noqa: E402
-from core.batching import LengthBatches, plan_epoch, predict_trimmed, sequence_lengths, trimmed_length  # noqa: E402
+from core.batching import (  # noqa: E402
+    COMPILED_SHAPES,
+    LengthBatches,
+    length_step,
+    plan_epoch,
+    predict_trimmed,
+    sequence_lengths,
+    trimmed_length,
+)
 from core.config import ModelConfig  # noqa: E402
 from core.model import build_classifier  # noqa: E402
 from core.training import train  # noqa: E402
@@ -62,6 +70,12 @@ def test_batches_are_trimmed_and_reshuffled_each_epoch():
     second = [batches[i][1] for i in range(len(batches))]
     assert not all(np.array_equal(a[1], b) for a, b in zip(first, second))
     assert sorted(np.concatenate(second).tolist()) == list(range(100))
+
+
+def test_compiling_backends_see_few_lengths_and_tracing_ones_exact_lengths():
+    assert length_step(73, "tensorflow") == 1 and length_step(73, "torch") == 1
+    step = length_step(73, "jax")
+    assert len({trimmed_length(n, step, 73) for n in range(1, 74)}) <= COMPILED_SHAPES
 
 
 def test_rounded_lengths_never_exceed_the_padded_width():
