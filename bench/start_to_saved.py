@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -35,14 +36,17 @@ def run_once(tree: Path, seed: int) -> dict:
     with tempfile.TemporaryDirectory() as runs:
         env = {**os.environ, "PYTHONPATH": str(tree), "TF_CPP_MIN_LOG_LEVEL": "3"}
         command = [sys.executable, "-m", "core", "train", "--demo", "--runs-dir", runs, "--set", f"seed={seed}"]
+        cpu_before = _children_cpu()
         started = time.perf_counter()
         process = subprocess.Popen(command, cwd=tree, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         last_epoch: list[float] = []
+        epochs = [0]
 
         def read_progress() -> None:
             for line in process.stderr:
                 if line.startswith("epoch ") or " epoch " in line[:20]:
                     last_epoch[:] = [time.perf_counter() - started]
+                    epochs[0] += 1
 
         reader = threading.Thread(target=read_progress, daemon=True)
         reader.start()
@@ -52,12 +56,19 @@ def run_once(tree: Path, seed: int) -> dict:
                 saved = time.perf_counter() - started
             time.sleep(0.02)
         exited = time.perf_counter() - started
+        cpu = _children_cpu() - cpu_before  # the CLI and everything it waited for (its worker processes)
         reader.join(timeout=5)
         if process.returncode != 0:
             raise RuntimeError(f"{tree}: exit {process.returncode}: {process.stdout.read()[-500:]}")
         if saved is None:  # saved and exited between two polls
             saved = exited
-        return {"saved": saved, "exited": exited, "last_epoch": last_epoch[0] if last_epoch else float("nan")}
+        return {"saved": saved, "exited": exited, "last_epoch": last_epoch[0] if last_epoch else float("nan"),
+                "cpu": cpu, "epochs": epochs[0]}
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,14 +94,15 @@ def main(argv: list[str] | None = None) -> int:
                 run = run_once(sides[name], 42)
                 results[name].append(run)
                 print(f"pair {pair + 1}: {name}: saved after {run['saved']:.1f} s (last epoch line {run['last_epoch']:.1f} s, "
-                      f"exit {run['exited']:.1f} s)", file=sys.stderr)
+                      f"exit {run['exited']:.1f} s, {run['cpu']:.1f} s CPU to exit, {run['epochs']} epochs)", file=sys.stderr)
     finally:
         if worktree is not None:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(worktree)], capture_output=True)
     print(f"\n`python -m core train --demo` (built-in dataset, recommended settings, seed 42), {args.pairs} alternating "
           f"pairs, medians.\n")
-    print("| code | start → run saved (s) | start → last epoch (s) | last epoch → saved (s) | process exit (s) | per-run saved |")
-    print("|---|---|---|---|---|---|")
+    print("| code | start → run saved (s) | start → last epoch (s) | last epoch → saved (s) | process exit (s) | CPU s to exit "
+          "| epochs | per-run saved |")
+    print("|---|---|---|---|---|---|---|---|")
     medians = {}
     for name, runs in results.items():
         saved = statistics.median(r["saved"] for r in runs)
@@ -99,11 +111,16 @@ def main(argv: list[str] | None = None) -> int:
         after = statistics.median(r["saved"] - r["last_epoch"] for r in runs)
         exited = statistics.median(r["exited"] for r in runs)
         per_run = ", ".join(f"{r['saved']:.1f}" for r in runs)
-        print(f"| {name} | {saved:.1f} | {last:.1f} | {after:.1f} | {exited:.1f} | {per_run} |")
+        cpu = statistics.median(r["cpu"] for r in runs)
+        epochs = ", ".join(str(r["epochs"]) for r in runs)
+        print(f"| {name} | {saved:.1f} | {last:.1f} | {after:.1f} | {exited:.1f} | {cpu:.1f} | {epochs} | {per_run} |")
     new, old_time = medians["this tree"], medians[list(sides)[1]]
     ratios = [o["saved"] / n["saved"] for n, o in zip(results["this tree"], results[list(sides)[1]])]
-    print(f"\nthis tree takes {new / old_time:.2f} of the older code's time (per pair: "
-          f"{', '.join(f'{1 / r:.2f}' for r in ratios)}); target <= 0.50: {'met' if new / old_time <= 0.5 else 'not met'}")
+    cpu_ratio = (statistics.median(r["cpu"] for r in results["this tree"])
+                 / statistics.median(r["cpu"] for r in results[list(sides)[1]]))
+    print(f"\nthis tree takes {new / old_time:.2f} of the older code's time to a saved run (per pair: "
+          f"{', '.join(f'{1 / r:.2f}' for r in ratios)}) and {cpu_ratio:.2f} of its CPU seconds to exit; "
+          f"target <= 0.50: {'met' if new / old_time <= 0.5 else 'not met'}")
     return 0
 
 
