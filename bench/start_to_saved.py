@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -51,10 +52,15 @@ def run_once(tree: Path, seed: int) -> dict:
         reader = threading.Thread(target=read_progress, daemon=True)
         reader.start()
         saved = None
-        while process.poll() is None:
-            if saved is None and any(p.is_dir() and not p.name.startswith(".") for p in Path(runs).iterdir()):
-                saved = time.perf_counter() - started
-            time.sleep(0.02)
+        try:
+            while process.poll() is None:
+                if saved is None and any(p.is_dir() and not p.name.startswith(".") for p in Path(runs).iterdir()):
+                    saved = time.perf_counter() - started
+                time.sleep(0.02)
+        finally:
+            if process.poll() is None:  # interrupted: leave no training behind
+                process.kill()
+                process.wait()
         exited = time.perf_counter() - started
         cpu = _children_cpu() - cpu_before  # the CLI and everything it waited for (its worker processes)
         reader.join(timeout=5)
@@ -77,11 +83,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--commit", default=DEFAULT_COMMIT)
     parser.add_argument("--against", help="an existing checkout of the older code (instead of --commit)")
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `kill` still removes the temporary worktree
     worktree = None
+    folder = None
     if args.against:
         old = Path(args.against)
     else:
-        worktree = Path(tempfile.mkdtemp(prefix="start-to-saved-")) / "old"
+        folder = Path(tempfile.mkdtemp(prefix="start-to-saved-"))
+        worktree = folder / "old"
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(worktree), args.commit], check=True,
                        capture_output=True)
         old = worktree
@@ -91,15 +100,16 @@ def main(argv: list[str] | None = None) -> int:
         for pair in range(args.pairs):
             names = list(sides) if pair % 2 == 0 else list(reversed(sides))
             for name in names:
-                run = run_once(sides[name], 42)
+                run = run_once(sides[name], 42 + pair)  # each pair its own seed: early stopping ends where it ends
                 results[name].append(run)
                 print(f"pair {pair + 1}: {name}: saved after {run['saved']:.1f} s (last epoch line {run['last_epoch']:.1f} s, "
                       f"exit {run['exited']:.1f} s, {run['cpu']:.1f} s CPU to exit, {run['epochs']} epochs)", file=sys.stderr)
     finally:
         if worktree is not None:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(worktree)], capture_output=True)
-    print(f"\n`python -m core train --demo` (built-in dataset, recommended settings, seed 42), {args.pairs} alternating "
-          f"pairs, medians.\n")
+            folder.rmdir()
+    print(f"\n`python -m core train --demo` (built-in dataset, recommended settings; pair i uses seed 41+i on both "
+          f"sides), {args.pairs} alternating pairs, medians.\n")
     print("| code | start → run saved (s) | start → last epoch (s) | last epoch → saved (s) | process exit (s) | CPU s to exit "
           "| epochs | per-run saved |")
     print("|---|---|---|---|---|---|---|---|")
