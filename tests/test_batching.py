@@ -88,10 +88,18 @@ def test_rounded_lengths_never_exceed_the_padded_width():
 def test_one_batch_gives_the_same_outputs_with_and_without_trimming(attention):
     config = ModelConfig(embedding_dim=8, lstm_units=6, attention=attention, attention_units=4, attention_heads=2, dropout=0.0)
     models = build_classifier(config, vocab_size=50, num_classes=3, max_length=30, seed=0)
-    x, lengths = _post_padded(rows=8, steps=30, seed=2)
+    x, lengths = _post_padded(rows=8, steps=18, seed=2)
+    x = np.pad(x, ((0, 0), (0, 12)))  # padded to the model's 30 steps; every row ends by step 18
     trimmed = x[:, : lengths.max()]
+    assert trimmed.shape[1] < x.shape[1]
     full = models.model.predict_on_batch(x)
     short = models.model.predict_on_batch(trimmed)
+    np.testing.assert_allclose(short, full, atol=1e-6)
+    # the embedded view (what SMOTE-family resampling trains on): zero vectors after each row's end
+    vectors = np.random.default_rng(3).normal(size=(50, 8)).astype("float32")
+    embedded = vectors[x] * (x != 0)[..., None]
+    full = models.embedded_model.predict_on_batch(embedded)
+    short = models.embedded_model.predict_on_batch(embedded[:, : lengths.max()])
     np.testing.assert_allclose(short, full, atol=1e-6)
 
 
