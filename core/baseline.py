@@ -29,7 +29,10 @@ def tfidf_pipeline():
         # token_pattern keeps one-letter tokens and digits, like the LSTM's tokenizer
         TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True, max_features=200_000, token_pattern=r"(?u)\b\w+\b"),
         # One-vs-rest liblinear: as accurate as multinomial lbfgs here and 8-16x faster (100k rows: 13 s vs 95 s).
-        OneVsRestClassifier(LogisticRegression(solver="liblinear", C=10.0, class_weight="balanced")),
+        # Solved in the dual (coordinate descent), as liblinear advises when words outnumber texts: the same optimum
+        # (test probabilities within 4e-5, the same predictions on the built-in data, 3 seeds) in 18x less time
+        # (0.14 vs 2.5 CPU s); on 14.9k texts the primal solver did not even converge in 24 s (dual: 1.6 s).
+        OneVsRestClassifier(LogisticRegression(solver="liblinear", C=10.0, class_weight="balanced", dual=True)),
     )
 
 

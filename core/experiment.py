@@ -123,6 +123,7 @@ def _fit_one(
     folds: Optional[int] = None,
 ) -> TrainedModel:
     """Vectorize, resample the training rows, build, train and score one model."""
+    from core.batching import predict_trimmed
     from core.model import build_classifier
     from core.training import ExampleReplay, embedder, freeze_embedding, seed_everything, train, warm_up_embedding
 
@@ -155,6 +156,7 @@ def _fit_one(
         models, resampled.x, resampled.y, x_val, y_val, config.training,
         embedded=resampled.embedded, class_weight=resampled.class_weight,
         listener=listener, stop=stop, fold=fold, folds=folds, scored_rows=len(y_val) + len(rows["test"]), replay=replay,
+        seed=seed,
     )
     _announce(listener, EVALUATING, "Scoring the validation and test splits", fold, folds)
     batch = config.training.batch_size * 4
@@ -163,9 +165,9 @@ def _fit_one(
         probabilities = outcome.validation_probabilities
         if probabilities is None:  # the final weights were never scored during training (an epoch cut short)
             network = models.embedded_model if resampled.embedded else models.model
-            probabilities = network.predict(x_val, batch_size=batch, verbose=0)
+            probabilities = predict_trimmed(network, x_val, batch)
         validation_metrics = classification_metrics(y_val, probabilities, class_names)
-    test_probabilities = models.model.predict(vectorized.x["test"], batch_size=batch, verbose=0)
+    test_probabilities = predict_trimmed(models.model, vectorized.x["test"], batch)
     test_metrics = classification_metrics(y[rows["test"]], test_probabilities, class_names)
     replay_record = _replay_record(rows["validation"], y_val, outcome, example_rows, vectorized, replay)
     return TrainedModel(models, vectorized, resampled, outcome, validation_metrics, test_probabilities, test_metrics, replay_record)

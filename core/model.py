@@ -86,6 +86,10 @@ def build_classifier(config: ModelConfig, vocab_size: int, num_classes: int, max
     embedded = keras.Input(shape=(max_length, config.embedding_dim), dtype="float32", name="embedded_tokens")
     masked = layers.Masking(mask_value=0.0, name="embedded_mask")(embedded)
     embedded_model = keras.Model(embedded, body(masked)[0], name="lstm_classifier_on_embeddings")
+    # Training and scoring feed batches trimmed to their longest row (core.batching), shorter than max_length: the
+    # fresh models check the rank only. (A saved model keeps its fixed width; inference pads to it.)
+    model.input_spec = layers.InputSpec(ndim=2)
+    embedded_model.input_spec = layers.InputSpec(ndim=3)
     return ClassifierModels(model=model, embedded_model=embedded_model, explainer=explainer_model)
 
 
