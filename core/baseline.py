@@ -15,6 +15,7 @@ from core.results import BaselineResult
 
 DESCRIPTION = "TF-IDF on words and word pairs + one-vs-rest logistic regression with balanced class weights"
 FITTED_ON_TRAIN = "the training split"
+FITTED_ON_DEVELOPMENT = "the training and validation splits"
 
 
 def tfidf_pipeline():
@@ -65,6 +66,11 @@ def tfidf_baseline(
 
 
 def baseline_on_split(processed: Sequence[str], y: np.ndarray, split, class_names: Sequence[str]) -> BaselineResult:
-    """The baseline fitted on the split's training rows and scored on its (sealed) test rows."""
-    return tfidf_baseline([processed[i] for i in split.train], y[split.train], [processed[i] for i in split.test],
-                          y[split.test], class_names)
+    """The baseline fitted on every row the LSTM may learn from — the training *and* validation splits (the LSTM
+    uses validation for early stopping, k-fold uses it for training) — and scored on the same sealed test rows.
+
+    Fitted on the training split alone it scored up to 0.04 macro-F1 lower: a comparison that flatters the LSTM.
+    """
+    development = np.concatenate([split.train, split.validation])
+    return tfidf_baseline([processed[i] for i in development], y[development], [processed[i] for i in split.test],
+                          y[split.test], class_names, fitted_on=FITTED_ON_DEVELOPMENT)

@@ -64,6 +64,8 @@ class EpochEstimate:
     rows_kind: str = "exact"  # how rows_trained relates to the real count: "exact", "at most" or "about"
     first_epoch_extra_seconds: float = 0.0  # graph tracing in the first epoch
     total_seconds: float = 0.0  # all configured epochs (and folds), if early stopping does not end sooner
+    members: int = 1  # models the saved run holds and every prediction runs (k for a k-fold ensemble)
+    parameters: int = 0  # of the saved model: all members together
 
 
 # --- parameters and summary -------------------------------------------------------------------------------------
@@ -107,6 +109,18 @@ def model_summary(config: ModelConfig, *, vocab_size: int, num_classes: int, max
 def parameter_count(config: ModelConfig, *, vocab_size: int, num_classes: int, max_length: int) -> int:
     """Equals ``build_model(config, vocab_size, num_classes, max_length).count_params()``."""
     return sum(row.parameters for row in model_summary(config, vocab_size=vocab_size, num_classes=num_classes, max_length=max_length))
+
+
+def ensemble_members(config: ExperimentConfig) -> int:
+    """How many models the saved run holds: k for a k-fold ensemble, else one."""
+    return config.split.k_folds if config.split.ensemble and config.split.k_folds >= 2 else 1
+
+
+def saved_parameter_count(config: ExperimentConfig, *, vocab_size: int, num_classes: int, max_length: int) -> int:
+    """Parameters of the model a run saves: one classifier, or k of them averaged (``core.model.build_ensemble``,
+    whose averaging adds none)."""
+    single = parameter_count(config.model, vocab_size=vocab_size, num_classes=num_classes, max_length=max_length)
+    return ensemble_members(config) * single
 
 
 # --- cost model -------------------------------------------------------------------------------------------------
@@ -242,9 +256,12 @@ def estimate_epoch(
         data_bytes = id_bytes + sequence_bytes * max(2 * train_rows + 2 * rows, 2 * rows + validation_rows)
     else:
         data_bytes = id_bytes + 4 * max_length * rows  # TensorFlow's copy of the training matrix
+    members = ensemble_members(config)
     breakdown = {
         "TensorFlow runtime": RUNTIME_BASELINE_MB + FIXED_OVERHEAD_MB,
         "weights and optimizer": weight_bytes / MB,
+        # the members trained so far stay in memory until they are averaged into one model
+        "finished ensemble members": FLOAT_BYTES * total_parameters * (members - 1) / MB,
         "activations": activation_bytes / MB,
         "training data": data_bytes / MB,
     }
@@ -278,6 +295,9 @@ def estimate_epoch(
     total = (seconds * training.epochs + tracing) * folds
     if folds > 1:
         notes.append(f"{folds}-fold cross-validation trains {folds} models: the total covers all of them.")
+    if members > 1:
+        notes.append(f"The saved model averages the {members} fold models: it holds {members}x the parameters "
+                     f"({members * total_parameters:,}) and every prediction and explanation takes about {members}x as long.")
     return EpochEstimate(
         seconds_per_epoch=seconds,
         samples_per_second=rows / seconds if seconds > 0 else 0.0,
@@ -288,6 +308,8 @@ def estimate_epoch(
         rows_kind=rows_kind,
         first_epoch_extra_seconds=tracing,
         total_seconds=total,
+        members=members,
+        parameters=members * total_parameters,
     )
 
 

@@ -26,6 +26,7 @@ from core.results import (
     BaselineResult,
     ClassificationMetrics,
     DataSummary,
+    EnsembleSummary,
     FoldScores,
     FoldSummary,
     MeanSd,
@@ -80,6 +81,8 @@ class TrainedModel:
     test_probabilities: np.ndarray
     test_metrics: ClassificationMetrics
     replay: dict = field(default_factory=dict)  # per-epoch validation predictions and example token weights
+    validation_probabilities: Optional[np.ndarray] = None  # of the rows in ``validation_rows``
+    validation_rows: Optional[np.ndarray] = None  # dataset row indices the validation probabilities belong to
 
 
 @dataclass
@@ -121,15 +124,19 @@ def _fit_one(
     stop,
     fold: Optional[int] = None,
     folds: Optional[int] = None,
+    vectorized: Optional[Vectorized] = None,
+    name: str = "lstm_classifier",
 ) -> TrainedModel:
-    """Vectorize, resample the training rows, build, train and score one model."""
+    """Vectorize (unless ``vectorized`` already holds these rows' IDs), resample the training rows, build, train and
+    score one model."""
     from core.model import build_classifier
     from core.training import ExampleReplay, embedder, freeze_embedding, seed_everything, train, warm_up_embedding
 
     seed = config.seed + (fold or 0)
     seed_everything(seed)
     num_classes = len(class_names)
-    vectorized = vectorize(processed, rows, config.vectorizing)
+    if vectorized is None:
+        vectorized = vectorize(processed, rows, config.vectorizing)
     x_train, y_train = vectorized.x["train"], y[rows["train"]]
     x_val, y_val = vectorized.x["validation"], y[rows["validation"]]
 
@@ -145,7 +152,7 @@ def _fit_one(
     resampled = resampling_module.resample_training(x_train, y_train, num_classes, config.resampling, seed, embed)
 
     _announce(listener, BUILDING, "Building the model", fold, folds)
-    models = build_classifier(config.model, vectorized.vocabulary.size, num_classes, vectorized.max_length, seed)
+    models = build_classifier(config.model, vectorized.vocabulary.size, num_classes, vectorized.max_length, seed, name=name)
     if warm_weights is not None:
         freeze_embedding(models, warm_weights)
         x_val = embed(x_val)
@@ -158,7 +165,7 @@ def _fit_one(
     )
     _announce(listener, EVALUATING, "Scoring the validation and test splits", fold, folds)
     batch = config.training.batch_size * 4
-    validation_metrics = None
+    validation_metrics = probabilities = None
     if len(y_val):
         probabilities = outcome.validation_probabilities
         if probabilities is None:  # the final weights were never scored during training (an epoch cut short)
@@ -168,7 +175,44 @@ def _fit_one(
     test_probabilities = models.model.predict(vectorized.x["test"], batch_size=batch, verbose=0)
     test_metrics = classification_metrics(y[rows["test"]], test_probabilities, class_names)
     replay_record = _replay_record(rows["validation"], y_val, outcome, example_rows, vectorized, replay)
-    return TrainedModel(models, vectorized, resampled, outcome, validation_metrics, test_probabilities, test_metrics, replay_record)
+    return TrainedModel(models, vectorized, resampled, outcome, validation_metrics, test_probabilities, test_metrics,
+                        replay_record, probabilities, rows["validation"])
+
+
+def _fold_vectorized(shared: Vectorized, development: np.ndarray, train_part: np.ndarray, held_out: np.ndarray) -> Vectorized:
+    """One fold's view of IDs encoded once for every development row (an ensemble's members share one vocabulary)."""
+    x_development = shared.x["train"]
+    x = {"train": x_development[train_part], "validation": x_development[held_out], "test": shared.x["test"]}
+    return Vectorized(shared.vocabulary, shared.max_length, shared.suggestion, x)
+
+
+def _ensemble(fold_models: list[TrainedModel], representative: TrainedModel, y: np.ndarray, test_rows: np.ndarray,
+              class_names: Sequence[str]) -> tuple[TrainedModel, EnsembleSummary]:
+    """One model averaging the fold models, scored on the test split; validation is scored out of fold (each held-out
+    row by the one member that never trained on it)."""
+    from core.model import ClassifierModels, build_ensemble
+
+    model = build_ensemble([m.models.model for m in fold_models])
+    test_probabilities = np.mean([m.test_probabilities for m in fold_models], axis=0)
+    test_metrics = classification_metrics(y[test_rows], test_probabilities, class_names)
+    scored = [m for m in fold_models if m.validation_probabilities is not None and len(m.validation_rows)]
+    validation_metrics = validation_probabilities = validation_rows = None
+    if scored:
+        validation_rows = np.concatenate([m.validation_rows for m in scored])
+        validation_probabilities = np.concatenate([m.validation_probabilities for m in scored])
+        validation_metrics = classification_metrics(y[validation_rows], validation_probabilities, class_names)
+    member_parameters = int(fold_models[0].models.model.count_params())
+    summary = EnsembleSummary(
+        members=len(fold_models), method=f"average of the {len(fold_models)} fold models' probabilities",
+        parameters=int(model.count_params()), parameters_per_member=member_parameters,
+        train_seconds=round(sum(m.outcome.duration_s for m in fold_models), 2),
+        member_test_macro_f1=[round(m.test_metrics.macro_f1, 4) for m in fold_models],
+    )
+    models = ClassifierModels(model=model, embedded_model=representative.models.embedded_model, explainer=None)
+    trained = replace(representative, models=models, validation_metrics=validation_metrics,
+                      test_probabilities=test_probabilities, test_metrics=test_metrics,
+                      validation_probabilities=validation_probabilities, validation_rows=validation_rows)
+    return trained, summary
 
 
 def _replay_record(validation_rows, y_val, outcome, example_rows, vectorized, replay) -> dict:
@@ -226,6 +270,7 @@ def run_experiment(
     Data that cannot be trained and scored with these settings is refused before anything runs.
     """
     started = time.perf_counter()
+    cpu_started = time.process_time()
     # The record names the columns actually used, so the config alone reproduces the run.
     config = replace(config, data=DataConfig(text_column=dataset.text_column, label_column=dataset.label_column))
     assess(dataset.y, dataset.class_names, config).raise_if_not()
@@ -242,29 +287,41 @@ def run_experiment(
         baseline = baseline_on_split(processed, y, split, class_names)
 
     fold_models: list[TrainedModel] = []
+    ensemble = None
     if config.split.k_folds >= 2:
         development = np.concatenate([split.train, split.validation])
         folds = stratified_folds(y[development], config.split.k_folds, config.seed)
+        # An ensemble's members share one vocabulary and length (they become one model with one input), built from
+        # every development row; the test split stays sealed. A kept-best fold model keeps its own fold's vocabulary.
+        shared = vectorize(processed, {"train": development, "test": split.test}, config.vectorizing) if config.split.ensemble else None
         for number, (train_part, held_out) in enumerate(folds, start=1):
             rows = {"train": development[train_part], "validation": development[held_out], "test": split.test}
-            fold_models.append(_fit_one(processed, y, rows, class_names, config, listener, stop, number, len(folds)))
+            fold_vectors = None if shared is None else _fold_vectorized(shared, development, train_part, held_out)
+            name = f"member_{number}" if shared is not None else "lstm_classifier"
+            fold_models.append(_fit_one(processed, y, rows, class_names, config, listener, stop, number, len(folds),
+                                        vectorized=fold_vectors, name=name))
             if fold_models[-1].outcome.stopped_by_user:
                 break
-        # The run keeps the fold model that did best on its own held-out part (never chosen on the test split).
+        # The fold model that did best on its own held-out part (never chosen on the test split): the run's model,
+        # or, for an ensemble, whose curves and replay the run shows.
         trained = max(fold_models, key=lambda m: m.validation_metrics.macro_f1 if m.validation_metrics else -1.0)
+        if config.split.ensemble and len(fold_models) >= 2:
+            _announce(listener, EVALUATING, f"Averaging the {len(fold_models)} fold models")
+            trained, ensemble = _ensemble(fold_models, trained, y, split.test, class_names)
     else:
         rows = {"train": split.train, "validation": split.validation, "test": split.test}
         trained = _fit_one(processed, y, rows, class_names, config, listener, stop)
 
     stopped = any(m.outcome.stopped_by_user for m in fold_models) or trained.outcome.stopped_by_user
     status = STATUS_STOPPED if stopped else STATUS_COMPLETED
-    metrics = _metrics_record(dataset, config, split, trained, baseline, preprocessing_report, fold_models, status)
+    metrics = _metrics_record(dataset, config, split, trained, baseline, preprocessing_report, fold_models, status, ensemble)
     predictions = prediction_records(
         [dataset.texts[i] for i in split.test], y[split.test], trained.test_probabilities, class_names, split.test
     )
     history = trained.outcome.history
     duration = time.perf_counter() - started
-    metrics = replace(metrics, training=replace(metrics.training, total_seconds=round(duration, 2)))
+    metrics = replace(metrics, training=replace(metrics.training, total_seconds=round(duration, 2),
+                                                cpu_seconds=round(time.process_time() - cpu_started, 2)))
     summary = _summary(dataset, config, metrics, status, duration, tags)
     result = ExperimentResult(config, class_names, metrics, history, predictions, trained, status, summary, duration_s=duration)
     if folder is not None:
@@ -277,7 +334,8 @@ def run_experiment(
     return result
 
 
-def _metrics_record(dataset, config, split, trained: TrainedModel, baseline, preprocessing_report, fold_models, status) -> RunMetrics:
+def _metrics_record(dataset, config, split, trained: TrainedModel, baseline, preprocessing_report, fold_models, status,
+                    ensemble: Optional[EnsembleSummary] = None) -> RunMetrics:
     names = dataset.class_names
     n = len(names)
     y = dataset.y
@@ -299,7 +357,8 @@ def _metrics_record(dataset, config, split, trained: TrainedModel, baseline, pre
         ),
         training=TrainingSummary(
             epochs_run=outcome.epochs_run, best_epoch=outcome.best_epoch, stopped_by_user=outcome.stopped_by_user,
-            early_stopped=outcome.early_stopped, train_seconds=round(outcome.duration_s, 2),
+            early_stopped=outcome.early_stopped,
+            train_seconds=ensemble.train_seconds if ensemble else round(outcome.duration_s, 2),
             samples_per_second=round(outcome.samples_per_second, 1), parameters=int(trained.models.model.count_params()),
         ),
         vectorizing=VectorizingSummary(
@@ -311,6 +370,7 @@ def _metrics_record(dataset, config, split, trained: TrainedModel, baseline, pre
         data=DataSummary(source=dataset.source_name, text_column=dataset.text_column, label_column=dataset.label_column,
                          rows=len(dataset.texts), hash=dataset.data_hash),
         folds=_fold_summary(fold_models) if fold_models else None,
+        ensemble=ensemble,
     )
 
 
@@ -336,6 +396,7 @@ def _summary(dataset: Dataset, config: ExperimentConfig, metrics: RunMetrics, st
             "lr_schedule": config.training.lr_schedule,
             "batch_size": config.training.batch_size,
             "k_folds": config.split.k_folds,
+            "ensemble": config.split.ensemble,
             "normalizer": config.preprocessing.normalizer,
             "max_length": metrics.vectorizing.max_length,
         },

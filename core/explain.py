@@ -101,7 +101,17 @@ def gradient_support() -> Optional[str]:
             "so attention and occlusion are offered instead.")
 
 
+def _members(model) -> list:
+    from core.model import ensemble_members
+
+    return ensemble_members(model)
+
+
 def _has_layer(model, name: str) -> bool:
+    """Whether the model has a layer of that name; for an ensemble, whether every member has one."""
+    members = _members(model)
+    if members:
+        return all(_has_layer(member, name) for member in members)
     return any(layer.name == name for layer in model.layers)
 
 
@@ -205,7 +215,13 @@ def _gradient_function(view):
 
 
 class Explainer:
-    """Explanations of one Keras classifier (token IDs → probabilities, with a layer named "embedding").
+    """Explanations of one Keras classifier (token IDs → probabilities, with a layer named "embedding"), or of an
+    ensemble that averages such classifiers (``core.model.build_ensemble``).
+
+    An ensemble's probability is the mean of its members', so its occlusion is computed on the ensemble itself
+    (which equals the members' mean), its gradient × input and integrated gradients are the mean of the members'
+    (the attribution to every member's token vectors together: the gradient of a mean is the mean of the
+    gradients), and its attention is the members' mean attention weight per token.
 
     The gradient view (embeddings + token IDs → probabilities) re-applies the model's own layers after the
     embedding; the mask still comes from the token IDs through the model's own graph, so scaling the embeddings
@@ -216,7 +232,10 @@ class Explainer:
     def __init__(self, model, *, integrated_gradients_steps: int = INTEGRATED_GRADIENTS_STEPS, batch_size: int = 512) -> None:
         if len(model.inputs) != 1 or len(model.inputs[0].shape) != 2:
             raise ValueError("the model must take one (texts, max_length) matrix of token IDs")
-        if not _has_layer(model, "embedding"):
+        members = _members(model)
+        self.members = [Explainer(member, integrated_gradients_steps=integrated_gradients_steps, batch_size=batch_size)
+                        for member in members]
+        if not members and not _has_layer(model, "embedding"):
             raise ValueError("the model has no layer named 'embedding'; build it with core.model.build_classifier")
         if integrated_gradients_steps < 1 or batch_size < 1:
             raise ValueError("integrated_gradients_steps and batch_size must be positive")
@@ -274,13 +293,22 @@ class Explainer:
         classes = _class_indices(class_indices, len(ids), self.num_classes)
         if not len(ids):
             return []
+        scores = self._scores(ids, classes, record.key)
+        return [np.asarray(row[:length], dtype=np.float64) for row, length in zip(scores, _lengths(ids))]
+
+    def _scores(self, ids: np.ndarray, classes: np.ndarray, method: str) -> list[np.ndarray]:
+        """Per row, one score per position (padding included) for validated inputs."""
+        if self.members and method != "occlusion":
+            per_member = [member._scores(ids, classes, method) for member in self.members]
+            return [np.mean([np.asarray(scores[row], dtype=np.float64) for scores in per_member], axis=0)
+                    for row in range(len(ids))]
         compute = {
             "attention": self._attention,
             "occlusion": self._occlusion,
             "gradient_x_input": self._gradient_x_input,
             "integrated_gradients": self._integrated_gradients,
-        }[record.key]
-        scores = compute(ids, classes)
+        }[method]
+        return compute(ids, classes)
         return [np.asarray(row[:length], dtype=np.float64) for row, length in zip(scores, _lengths(ids))]
 
     def _attention(self, ids: np.ndarray, classes: np.ndarray) -> list[np.ndarray]:
