@@ -101,6 +101,12 @@ class ResamplingConfig:
 @dataclass(frozen=True)
 class ModelConfig:
     embedding_dim: int = _field(128, "Size of each token's learned vector.", min=2, max=1024, step=16)
+    subword_buckets: int = _field(
+        0,
+        "Hashed character n-gram buckets (fastText-style, 3-5 characters) whose vectors are added to each token's, so "
+        "unseen and misspelled words carry meaning from their spelling; 0 turns subwords off.",
+        min=0, max=2_000_000, step=1000,
+    )
     lstm_units: int = _field(64, "Units per LSTM layer (per direction).", min=1, max=1024, step=16)
     lstm_layers: int = _field(1, "Stacked LSTM layers; two rarely beat one on small data.", min=1, max=4, slider=True)
     bidirectional: bool = _field(True, "Read the text both ways; usually worth its 2x cost.")
@@ -321,6 +327,9 @@ def validate(config: ExperimentConfig) -> None:
         raise ConfigError(
             "split.validation_fraction plus split.test_fraction leaves under 20% of rows for training; lower one of them."
         )
+    if config.model.subword_buckets and RESAMPLERS.get(config.resampling.strategy).embedded:
+        raise ConfigError("Subword vectors need token IDs, but SMOTE-family resampling trains on embedded sequences: set "
+                          "model.subword_buckets to 0 or choose another resampling strategy.")
     if split.ensemble and split.k_folds < 2:
         raise ConfigError("split.ensemble averages the k fold models: set split.k_folds to 2 or more, or turn split.ensemble off.")
     problem = ATTENTION_KINDS.get(config.model.attention).check(config.model)

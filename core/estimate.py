@@ -18,6 +18,7 @@ from core.attention import ATTENTION_KINDS
 from core.config import ExperimentConfig, ModelConfig
 from core.optimization import OPTIMIZERS
 from core.resampling import RESAMPLERS, preview_counts
+from core.vectorizing import SUBWORD_SLOTS
 
 FLOAT_BYTES = 4
 MB = 1024 * 1024
@@ -87,11 +88,21 @@ def _shape(*dims: int) -> str:
 def model_summary(config: ModelConfig, *, vocab_size: int, num_classes: int, max_length: int) -> list[LayerRow]:
     """The layers of ``core.model.build_model`` in order, with Keras's names, output shapes and parameter counts."""
     steps, width, directions = max_length, _width(config), 2 if config.bidirectional else 1
-    rows = [
-        LayerRow("token_ids", "InputLayer", _shape(steps), 0),
-        LayerRow("embedding", "Embedding", _shape(steps, config.embedding_dim), vocab_size * config.embedding_dim),
-        LayerRow("embedding_dropout", "Dropout", _shape(steps, config.embedding_dim), 0),
-    ]
+    dim = config.embedding_dim
+    if config.subword_buckets:
+        rows = [
+            LayerRow("token_ids", "InputLayer", _shape(steps, 1 + SUBWORD_SLOTS), 0),
+            LayerRow("word_ids", "WordIds", _shape(steps), 0),
+            LayerRow("embedding", "Embedding", _shape(steps, dim), vocab_size * dim),
+            LayerRow("subword_embedding", "SubwordEmbedding", _shape(steps, dim), (config.subword_buckets + 1) * dim),
+            LayerRow("token_vectors", "Add", _shape(steps, dim), 0),
+        ]
+    else:
+        rows = [
+            LayerRow("token_ids", "InputLayer", _shape(steps), 0),
+            LayerRow("embedding", "Embedding", _shape(steps, dim), vocab_size * dim),
+        ]
+    rows.append(LayerRow("embedding_dropout", "Dropout", _shape(steps, dim), 0))
     attention = ATTENTION_KINDS.get(config.attention)
     inputs = config.embedding_dim
     for depth in range(config.lstm_layers):
@@ -131,6 +142,8 @@ def _forward_multiply_adds(config: ModelConfig, num_classes: int, max_length: in
     steps, width, units = max_length, _width(config), config.lstm_units
     directions = 2 if config.bidirectional else 1
     total = 0.0 if embedded else steps * config.embedding_dim  # embedding gather
+    if config.subword_buckets and not embedded:
+        total += steps * (SUBWORD_SLOTS + 2) * config.embedding_dim  # n-gram gather, masked mean, add
     total += steps * config.embedding_dim  # dropout
     inputs = config.embedding_dim
     for _ in range(config.lstm_layers):
@@ -179,6 +192,8 @@ def _activation_bytes(config: ModelConfig, batch: int, max_length: int, embedded
     steps, width, units = max_length, _width(config), config.lstm_units
     directions = 2 if config.bidirectional else 1
     floats = steps * config.embedding_dim * (2 if embedded else 3)  # embedding output, dropout mask and output
+    if config.subword_buckets and not embedded:
+        floats += steps * config.embedding_dim * (SUBWORD_SLOTS + 2)  # gathered n-gram vectors, their mean, the sum
     inputs = config.embedding_dim
     for _ in range(config.lstm_layers):
         # per step and direction: input, 4 pre-activations, 4 gates, carry, tanh(carry), output
@@ -248,14 +263,15 @@ def estimate_epoch(
     slots = OPTIMIZERS.get(training.optimizer).slots(training)
     weight_bytes = FLOAT_BYTES * (total_parameters + trainable * (slots + 2))
     activation_bytes = ACTIVATION_FACTOR * _activation_bytes(model, training.batch_size, max_length, embedded)
-    id_bytes = 4 * max_length * (train_rows + validation_rows + test_rows)  # int32 token IDs of every split
+    id_columns = 1 + SUBWORD_SLOTS if model.subword_buckets else 1  # with subwords, each position carries its n-gram IDs
+    id_bytes = 4 * max_length * id_columns * (train_rows + validation_rows + test_rows)  # int32 token IDs of every split
     if embedded:
         sequence_bytes = FLOAT_BYTES * max_length * model.embedding_dim
         # resampling holds the embedded rows, their flattened copy, SMOTE's output and its reshaped copy at once;
         # training then keeps the resampled rows (plus TensorFlow's copy of them) and the embedded validation rows
         data_bytes = id_bytes + sequence_bytes * max(2 * train_rows + 2 * rows, 2 * rows + validation_rows)
     else:
-        data_bytes = id_bytes + 4 * max_length * rows  # TensorFlow's copy of the training matrix
+        data_bytes = id_bytes + 4 * max_length * id_columns * rows  # TensorFlow's copy of the training matrix
     members = ensemble_members(config)
     breakdown = {
         "TensorFlow runtime": RUNTIME_BASELINE_MB + FIXED_OVERHEAD_MB,

@@ -41,7 +41,16 @@ from core.results import (
 from core.runs import ensure_writable, runs_dir as default_runs_dir, save_run
 from core.splitting import Split, class_counts, stratified_folds, stratified_split
 from core.trainability import assess
-from core.vectorizing import LengthSuggestion, Vocabulary, build_vocabulary, decode_tokens, encode, suggest_max_length, token_lengths
+from core.vectorizing import (
+    LengthSuggestion,
+    Vocabulary,
+    build_vocabulary,
+    decode_tokens,
+    encode,
+    encode_subwords,
+    suggest_max_length,
+    token_lengths,
+)
 
 STATUS_COMPLETED = "completed"
 STATUS_STOPPED = "stopped"
@@ -59,13 +68,18 @@ def split_rows(dataset: Dataset, config: ExperimentConfig) -> Split:
     return stratified_split(dataset.y, config.split, config.seed, dataset.class_names)
 
 
-def vectorize(processed: Sequence[str], rows: dict[str, np.ndarray], config: VectorizingConfig) -> Vectorized:
-    """Vocabulary and suggested length from ``rows['train']`` only; every named split encoded with them."""
+def vectorize(processed: Sequence[str], rows: dict[str, np.ndarray], config: VectorizingConfig, subword_buckets: int = 0) -> Vectorized:
+    """Vocabulary and suggested length from ``rows['train']`` only; every named split encoded with them (with
+    ``subword_buckets``, each position also carries its token's hashed character n-grams)."""
     train_texts = [processed[i] for i in rows["train"]]
     vocabulary = build_vocabulary(train_texts, config.max_vocab_size, config.min_token_frequency)
     suggestion = suggest_max_length(token_lengths(train_texts), config.length_percentile)
     max_length = config.max_length or suggestion.max_length
-    x = {name: encode([processed[i] for i in indices], vocabulary, max_length) for name, indices in rows.items()}
+    if subword_buckets:
+        x = {name: encode_subwords([processed[i] for i in indices], vocabulary, max_length, subword_buckets)
+             for name, indices in rows.items()}
+    else:
+        x = {name: encode([processed[i] for i in indices], vocabulary, max_length) for name, indices in rows.items()}
     return Vectorized(vocabulary, max_length, suggestion, x)
 
 
@@ -136,7 +150,7 @@ def _fit_one(
     seed_everything(seed)
     num_classes = len(class_names)
     if vectorized is None:
-        vectorized = vectorize(processed, rows, config.vectorizing)
+        vectorized = vectorize(processed, rows, config.vectorizing, config.model.subword_buckets)
     x_train, y_train = vectorized.x["train"], y[rows["train"]]
     x_val, y_val = vectorized.x["validation"], y[rows["validation"]]
 
@@ -293,7 +307,8 @@ def run_experiment(
         folds = stratified_folds(y[development], config.split.k_folds, config.seed)
         # An ensemble's members share one vocabulary and length (they become one model with one input), built from
         # every development row; the test split stays sealed. A kept-best fold model keeps its own fold's vocabulary.
-        shared = vectorize(processed, {"train": development, "test": split.test}, config.vectorizing) if config.split.ensemble else None
+        shared = vectorize(processed, {"train": development, "test": split.test}, config.vectorizing,
+                           config.model.subword_buckets) if config.split.ensemble else None
         for number, (train_part, held_out) in enumerate(folds, start=1):
             rows = {"train": development[train_part], "validation": development[held_out], "test": split.test}
             fold_vectors = None if shared is None else _fold_vectorized(shared, development, train_part, held_out)

@@ -25,7 +25,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from core.registry import Registry
-from core.vectorizing import OOV_ID, PAD_ID
+from core.vectorizing import OOV_ID, PAD_ID, word_ids
 
 SIGNED = "signed"  # positive = pushes toward the explained class, negative = against it
 ATTENTION_KIND = "attention"  # non-negative weights that sum to 1 over a text's tokens
@@ -136,16 +136,20 @@ def available_methods(model) -> AvailableMethods:
 
 
 def _lengths(ids: np.ndarray) -> np.ndarray:
-    return (ids != PAD_ID).sum(axis=1)
+    return (word_ids(ids) != PAD_ID).sum(axis=1)
 
 
-def _validated_ids(ids, max_length: int) -> np.ndarray:
+def _validated_ids(ids, input_shape) -> np.ndarray:
+    """``input_shape``: the model's input shape without the batch axis — (max_length,), or with subwords
+    (max_length, 1 + slots) — or just max_length."""
+    shape = (input_shape,) if isinstance(input_shape, int) else tuple(input_shape)
     ids = np.asarray(ids)
-    if ids.ndim != 2 or ids.shape[1] != max_length:
-        raise ValueError(f"ids must be a (texts, {max_length}) matrix of token IDs, got shape {ids.shape}")
+    if ids.ndim != 1 + len(shape) or tuple(ids.shape[1:]) != shape:
+        what = f"(texts, {shape[0]}) matrix" if len(shape) == 1 else f"(texts, {', '.join(map(str, shape))}) array"
+        raise ValueError(f"ids must be a {what} of token IDs, got shape {ids.shape}")
     if not np.issubdtype(ids.dtype, np.integer):
         raise ValueError(f"ids must be integer token IDs, got dtype {ids.dtype}")
-    real = ids != PAD_ID
+    real = word_ids(ids) != PAD_ID
     if len(ids) and not real[:, 0].all():
         raise ValueError("every row needs at least one token (an empty text is encoded as the out-of-vocabulary ID)")
     # Post-padded: once a row has padding, it has nothing else (the mask is a prefix of each row).
@@ -166,12 +170,12 @@ def _class_indices(class_indices, rows: int, num_classes: int) -> np.ndarray:
 def _compose(ids_row: np.ndarray, kept_positions: Sequence[np.ndarray]) -> np.ndarray:
     """One variant of ``ids_row`` per entry: the kept positions' tokens in original order, shifted left; padding
     after them. Keeping nothing gives the out-of-vocabulary token alone (how an empty text is encoded)."""
-    variants = np.zeros((len(kept_positions), ids_row.shape[0]), dtype=np.int32)
+    variants = np.zeros((len(kept_positions), *ids_row.shape), dtype=np.int32)
     for index, kept in enumerate(kept_positions):
         if len(kept):
             variants[index, : len(kept)] = ids_row[kept]
         else:
-            variants[index, 0] = OOV_ID
+            variants[index].reshape(-1)[0] = OOV_ID  # the OOV word ID; with subwords, no n-grams (as encode does)
     return variants
 
 
@@ -200,7 +204,8 @@ def _gradient_function(view):
         return tape.gradient(picked, embeddings)
 
     steps, width = view.inputs[0].shape[1], view.inputs[0].shape[2]
-    signature = [tf.TensorSpec((None, steps, width), tf.float32), tf.TensorSpec((None, steps), tf.int32),
+    id_shape = tuple(view.inputs[1].shape[1:])  # (steps,), or with subwords (steps, 1 + slots)
+    signature = [tf.TensorSpec((None, steps, width), tf.float32), tf.TensorSpec((None, *id_shape), tf.int32),
                  tf.TensorSpec((None,), tf.int32)]
     traced = []  # the tf.function, made on first compiled use
 
@@ -230,8 +235,9 @@ class Explainer:
     """
 
     def __init__(self, model, *, integrated_gradients_steps: int = INTEGRATED_GRADIENTS_STEPS, batch_size: int = 512) -> None:
-        if len(model.inputs) != 1 or len(model.inputs[0].shape) != 2:
-            raise ValueError("the model must take one (texts, max_length) matrix of token IDs")
+        if len(model.inputs) != 1 or len(model.inputs[0].shape) not in (2, 3):
+            raise ValueError("the model must take one (texts, max_length) matrix of token IDs (or, with subwords, "
+                             "one (texts, max_length, 1 + slots) array)")
         members = _members(model)
         self.members = [Explainer(member, integrated_gradients_steps=integrated_gradients_steps, batch_size=batch_size)
                         for member in members]
@@ -241,6 +247,8 @@ class Explainer:
             raise ValueError("integrated_gradients_steps and batch_size must be positive")
         self.model = model
         self.max_length = int(model.inputs[0].shape[1])
+        self.input_shape = tuple(int(d) for d in model.inputs[0].shape[1:])
+        self._token_vector_view = None
         self.num_classes = int(model.outputs[0].shape[-1])
         self.integrated_gradients_steps = integrated_gradients_steps
         self.batch_size = batch_size
@@ -261,16 +269,29 @@ class Explainer:
         if self._gradient_view is None:
             import keras
 
-            embedding_output = self.model.get_layer("embedding").output
+            embedding_output = self._token_vector_layer().output
             # An intermediate tensor as input: Keras clones the graph from it; the mask's own path from the token
             # IDs (Embedding.compute_mask) stays, because the token-ID input is an input of the view as well.
             self._gradient_view = keras.Model([embedding_output, self.model.inputs[0]], self.model.outputs[0],
                                               name="gradient_view")
         return self._gradient_view
 
+    def _token_vector_layer(self):
+        """What the LSTM reads per token: the embedding, or with subwords the sum of word and subword vectors."""
+        from core.model import TOKEN_VECTORS
+
+        return self.model.get_layer(TOKEN_VECTORS if _has_layer(self.model, TOKEN_VECTORS) else "embedding")
+
     def embeddings(self, ids: np.ndarray) -> np.ndarray:
-        table = np.asarray(self.model.get_layer("embedding").embeddings, dtype=np.float32)
-        return table[ids]
+        """Each position's token vector (what gradients are taken with respect to)."""
+        if np.asarray(ids).ndim == 2:
+            table = np.asarray(self.model.get_layer("embedding").embeddings, dtype=np.float32)
+            return table[ids]
+        if self._token_vector_view is None:
+            import keras
+
+            self._token_vector_view = keras.Model(self.model.inputs, self._token_vector_layer().output, name="token_vectors_view")
+        return np.asarray(self._token_vector_view.predict(ids, batch_size=self.batch_size, verbose=0), dtype=np.float32)
 
     def _attention_model(self):
         if self._attention_view is None:
@@ -283,7 +304,7 @@ class Explainer:
 
     def explain(self, ids, class_indices, method: str) -> list[np.ndarray]:
         """One score per real token of each row, for the class ``class_indices[i]`` (None: the predicted class)."""
-        ids = _validated_ids(ids, self.max_length)
+        ids = _validated_ids(ids, self.input_shape)
         record = EXPLANATION_METHODS.get(method)
         reason = self.available().reason(record.key)
         if reason:
@@ -666,7 +687,7 @@ def measure_faithfulness(
     """
     started = time.perf_counter()
     explainer = explainer or Explainer(model)
-    ids = _validated_ids(ids, explainer.max_length)
+    ids = _validated_ids(ids, explainer.input_shape)
     if not len(ids):
         raise ValueError("faithfulness needs at least one text")
     if not k_percents or any(not 0 < k <= 100 for k in k_percents):

@@ -18,10 +18,13 @@ from keras import layers, regularizers
 
 from core.attention import ATTENTION_KINDS, ATTENTION_LAYER
 from core.config import ModelConfig
-from core.layers import LengthAwareLSTM
+from core.layers import LengthAwareLSTM, SubwordEmbedding, WordIds
+from core.vectorizing import SUBWORD_SLOTS
 
 TOKEN_INPUT = "token_ids"
 EMBEDDING = "embedding"
+SUBWORD_EMBEDDING = "subword_embedding"
+TOKEN_VECTORS = "token_vectors"  # with subwords: word vector + subword vector, what the LSTM reads (and gradients explain)
 ATTENTION = ATTENTION_LAYER
 OUTPUT = "probabilities"
 ENSEMBLE = "ensemble"  # the averaging model's name (its members are nested models named member_1, member_2, ...)
@@ -81,9 +84,16 @@ def build_classifier(config: ModelConfig, vocab_size: int, num_classes: int, max
     if num_classes < 2:
         raise ValueError("a classifier needs at least two classes")
     body = _body(config, num_classes, seed)
-    token_ids = keras.Input(shape=(max_length,), dtype="int32", name=TOKEN_INPUT)
     embedding = layers.Embedding(vocab_size, config.embedding_dim, mask_zero=True, name=EMBEDDING)
-    probabilities, weights = body(embedding(token_ids))
+    if config.subword_buckets:
+        # One int input per position: the word ID, then its hashed n-gram IDs (core.vectorizing.encode_subwords).
+        token_ids = keras.Input(shape=(max_length, 1 + SUBWORD_SLOTS), dtype="int32", name=TOKEN_INPUT)
+        subwords = SubwordEmbedding(config.subword_buckets, config.embedding_dim, name=SUBWORD_EMBEDDING)(token_ids)
+        token_vectors = layers.Add(name=TOKEN_VECTORS)([embedding(WordIds(name="word_ids")(token_ids)), subwords])
+    else:
+        token_ids = keras.Input(shape=(max_length,), dtype="int32", name=TOKEN_INPUT)
+        token_vectors = embedding(token_ids)
+    probabilities, weights = body(token_vectors)
     model = keras.Model(token_ids, probabilities, name=name)
     explainer_model = None if weights is None else keras.Model(token_ids, [probabilities, weights], name="explainer")
     embedded = keras.Input(shape=(max_length, config.embedding_dim), dtype="float32", name="embedded_tokens")
