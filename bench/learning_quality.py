@@ -144,6 +144,7 @@ def run_lever(dataset: Dataset, lever: str, seed: int, extra: list[str]) -> dict
         "baseline_train_only": train_only.macro_f1,
         "epochs": metrics.training.epochs_run,
         "members": metrics.ensemble.members if metrics.ensemble else 1,
+        "member_macro_f1": metrics.ensemble.member_test_macro_f1 if metrics.ensemble else [],
         "seconds": round(result.duration_s, 1),
         "cpu_seconds": metrics.training.cpu_seconds,
         "settings": note,

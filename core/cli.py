@@ -192,6 +192,8 @@ def _print_inspect(report) -> None:
     if report.baseline and report.baseline.available:
         print(f"\nbaseline ({report.baseline.description}, fitted on {report.baseline.fitted_on}): "
               f"macro-F1 {report.baseline.macro_f1:.3f}, accuracy {report.baseline.accuracy:.3f}")
+    if report.word_vectors:
+        print(f"word vectors: {report.word_vectors.sentence()}")
     for warning in report.warnings:
         print(f"warning: {warning}")
 
@@ -309,6 +311,8 @@ def train_json(result) -> dict:
         "duration_s": round(result.duration_s, 2),
         **{key: metrics[key] for key in keys},
         **({"folds": metrics["folds"]} if metrics.get("folds") else {}),
+        **({"ensemble": metrics["ensemble"]} if metrics.get("ensemble") else {}),
+        **({"word_vectors": metrics["word_vectors"]} if metrics.get("word_vectors") else {}),
     }
 
 
@@ -334,6 +338,12 @@ def cmd_train(args: argparse.Namespace) -> int:
           f"macro-F1 {test.macro_f1:.3f}  weighted-F1 {test.weighted_f1:.3f}")
     if baseline.available:
         print(f"baseline (TF-IDF + LR, fitted on {baseline.fitted_on}) macro-F1 {baseline.macro_f1:.3f}  accuracy {baseline.accuracy:.3f}")
+    ensemble = result.metrics.ensemble
+    if ensemble:
+        print(f"ensemble: {ensemble.method}, {ensemble.parameters:,} parameters, {ensemble.train_seconds:.0f} s of training; "
+              f"members alone scored macro-F1 {', '.join(f'{f:.3f}' for f in ensemble.member_test_macro_f1)}")
+    if result.metrics.word_vectors:
+        print(f"word vectors: {result.metrics.word_vectors.sentence()}")
     width = max(len(row.name) for row in test.per_class)
     print(f"  {'class':<{width}}  precision  recall     f1  support")
     for row in test.per_class:

@@ -107,6 +107,14 @@ class ModelConfig:
         "unseen and misspelled words carry meaning from their spelling; 0 turns subwords off.",
         min=0, max=2_000_000, step=1000,
     )
+    word_vectors: Optional[str] = _field(
+        None,
+        "Path to a GloVe, word2vec or fastText text file whose vectors start the embedding (their dimension must equal "
+        "embedding_dim); empty: learn every vector from scratch. Nothing is downloaded.",
+    )
+    freeze_word_vectors: bool = _field(
+        False, "Keep the loaded word vectors fixed instead of fine-tuning them (fewer weights to fit on small data)."
+    )
     lstm_units: int = _field(64, "Units per LSTM layer (per direction).", min=1, max=1024, step=16)
     lstm_layers: int = _field(1, "Stacked LSTM layers; two rarely beat one on small data.", min=1, max=4, slider=True)
     bidirectional: bool = _field(True, "Read the text both ways; usually worth its 2x cost.")
@@ -330,6 +338,9 @@ def validate(config: ExperimentConfig) -> None:
     if config.model.subword_buckets and RESAMPLERS.get(config.resampling.strategy).embedded:
         raise ConfigError("Subword vectors need token IDs, but SMOTE-family resampling trains on embedded sequences: set "
                           "model.subword_buckets to 0 or choose another resampling strategy.")
+    if config.model.word_vectors and RESAMPLERS.get(config.resampling.strategy).embedded:
+        raise ConfigError("Word vectors start the embedding, but SMOTE-family resampling trains its own first: clear "
+                          "model.word_vectors or choose another resampling strategy.")
     if split.ensemble and split.k_folds < 2:
         raise ConfigError("split.ensemble averages the k fold models: set split.k_folds to 2 or more, or turn split.ensemble off.")
     problem = ATTENTION_KINDS.get(config.model.attention).check(config.model)

@@ -157,7 +157,8 @@ def _forward_multiply_adds(config: ModelConfig, num_classes: int, max_length: in
 
 def _trainable_parameters(config: ModelConfig, vocab_size: int, num_classes: int, max_length: int, embedded: bool) -> int:
     total = parameter_count(config, vocab_size=vocab_size, num_classes=num_classes, max_length=max_length)
-    return total - vocab_size * config.embedding_dim if embedded else total
+    frozen = embedded or (config.word_vectors and config.freeze_word_vectors)
+    return total - vocab_size * config.embedding_dim if frozen else total
 
 
 def _time_terms(

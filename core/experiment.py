@@ -35,6 +35,7 @@ from core.results import (
     RunInfo,
     RunMetrics,
     SplitCounts,
+    VectorCoverage,
     TrainingSummary,
     VectorizingSummary,
 )
@@ -97,6 +98,7 @@ class TrainedModel:
     replay: dict = field(default_factory=dict)  # per-epoch validation predictions and example token weights
     validation_probabilities: Optional[np.ndarray] = None  # of the rows in ``validation_rows``
     validation_rows: Optional[np.ndarray] = None  # dataset row indices the validation probabilities belong to
+    word_vectors: Optional[VectorCoverage] = None  # coverage of the user's vectors file, when one started the embedding
 
 
 @dataclass
@@ -140,6 +142,7 @@ def _fit_one(
     folds: Optional[int] = None,
     vectorized: Optional[Vectorized] = None,
     name: str = "lstm_classifier",
+    vector_cache: Optional[dict] = None,
 ) -> TrainedModel:
     """Vectorize (unless ``vectorized`` already holds these rows' IDs), resample the training rows, build, train and
     score one model."""
@@ -170,6 +173,9 @@ def _fit_one(
     if warm_weights is not None:
         freeze_embedding(models, warm_weights)
         x_val = embed(x_val)
+    coverage = None
+    if config.model.word_vectors:
+        coverage = _start_from_word_vectors(models, vectorized.vocabulary, config, vector_cache if vector_cache is not None else {})
     example_rows = _replay_rows(y_val)
     replay = ExampleReplay(models, vectorized.x["validation"][example_rows])
     outcome = train(
@@ -190,7 +196,24 @@ def _fit_one(
     test_metrics = classification_metrics(y[rows["test"]], test_probabilities, class_names)
     replay_record = _replay_record(rows["validation"], y_val, outcome, example_rows, vectorized, replay)
     return TrainedModel(models, vectorized, resampled, outcome, validation_metrics, test_probabilities, test_metrics,
-                        replay_record, probabilities, rows["validation"])
+                        replay_record, probabilities, rows["validation"], coverage)
+
+
+def _start_from_word_vectors(models, vocabulary: Vocabulary, config: ExperimentConfig, cache: dict):
+    """Initialise the embedding from the user's vectors file (read once per vocabulary; k-fold ensemble members share
+    one) and freeze it if asked; returns the coverage for the run record."""
+    from core.model import EMBEDDING
+    from core.word_vectors import load_word_vectors
+
+    key = vocabulary.tokens
+    if key not in cache:
+        cache[key] = load_word_vectors(config.model.word_vectors, vocabulary, config.model.embedding_dim,
+                                       lowercase=config.preprocessing.lowercase, seed=config.seed)
+    vectors = cache[key]
+    layer = models.model.get_layer(EMBEDDING)
+    layer.set_weights([vectors.matrix])
+    layer.trainable = not config.model.freeze_word_vectors
+    return replace(vectors.coverage, frozen=config.model.freeze_word_vectors)
 
 
 def _fold_vectorized(shared: Vectorized, development: np.ndarray, train_part: np.ndarray, held_out: np.ndarray) -> Vectorized:
@@ -302,6 +325,7 @@ def run_experiment(
 
     fold_models: list[TrainedModel] = []
     ensemble = None
+    vector_cache: dict = {}  # word vectors read once per vocabulary
     if config.split.k_folds >= 2:
         development = np.concatenate([split.train, split.validation])
         folds = stratified_folds(y[development], config.split.k_folds, config.seed)
@@ -314,7 +338,7 @@ def run_experiment(
             fold_vectors = None if shared is None else _fold_vectorized(shared, development, train_part, held_out)
             name = f"member_{number}" if shared is not None else "lstm_classifier"
             fold_models.append(_fit_one(processed, y, rows, class_names, config, listener, stop, number, len(folds),
-                                        vectorized=fold_vectors, name=name))
+                                        vectorized=fold_vectors, name=name, vector_cache=vector_cache))
             if fold_models[-1].outcome.stopped_by_user:
                 break
         # The fold model that did best on its own held-out part (never chosen on the test split): the run's model,
@@ -325,7 +349,7 @@ def run_experiment(
             trained, ensemble = _ensemble(fold_models, trained, y, split.test, class_names)
     else:
         rows = {"train": split.train, "validation": split.validation, "test": split.test}
-        trained = _fit_one(processed, y, rows, class_names, config, listener, stop)
+        trained = _fit_one(processed, y, rows, class_names, config, listener, stop, vector_cache=vector_cache)
 
     stopped = any(m.outcome.stopped_by_user for m in fold_models) or trained.outcome.stopped_by_user
     status = STATUS_STOPPED if stopped else STATUS_COMPLETED
@@ -386,6 +410,7 @@ def _metrics_record(dataset, config, split, trained: TrainedModel, baseline, pre
                          rows=len(dataset.texts), hash=dataset.data_hash),
         folds=_fold_summary(fold_models) if fold_models else None,
         ensemble=ensemble,
+        word_vectors=trained.word_vectors,
     )
 
 
@@ -412,6 +437,8 @@ def _summary(dataset: Dataset, config: ExperimentConfig, metrics: RunMetrics, st
             "batch_size": config.training.batch_size,
             "k_folds": config.split.k_folds,
             "ensemble": config.split.ensemble,
+            "subword_buckets": model.subword_buckets,
+            "word_vectors": Path(model.word_vectors).name if model.word_vectors else None,
             "normalizer": config.preprocessing.normalizer,
             "max_length": metrics.vectorizing.max_length,
         },

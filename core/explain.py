@@ -102,6 +102,9 @@ def gradient_support() -> Optional[str]:
 
 
 def _members(model) -> list:
+    """An ensemble's member models (``core.model.build_ensemble``); empty for one classifier (or a stand-in)."""
+    if getattr(model, "name", None) != "ensemble":  # core.model.ENSEMBLE, checked without importing Keras
+        return []
     from core.model import ensemble_members
 
     return ensemble_members(model)

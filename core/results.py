@@ -151,6 +151,27 @@ class FoldSummary(Record):
 
 
 @dataclass(frozen=True)
+class VectorCoverage(Record):
+    """How much of a vocabulary a vectors file covers (what the run record and the previews show)."""
+
+    source: str  # the file's name (never its contents)
+    dim: int
+    found: int  # vocabulary tokens (padding and OOV not counted) that the file has
+    vocabulary_tokens: int
+    lines_read: int
+    lowercased: bool  # file tokens were lowercased to match a lowercased vocabulary
+    frozen: bool = False  # set by the run: the embedding kept these vectors unchanged
+
+    @property
+    def coverage(self) -> float:
+        return self.found / self.vocabulary_tokens if self.vocabulary_tokens else 0.0
+
+    def sentence(self) -> str:
+        return (f"{self.source}: {self.found:,} of {self.vocabulary_tokens:,} vocabulary tokens ({self.coverage:.0%}) have "
+                f"{self.dim}-dimensional vectors" + (" (file tokens lowercased)" if self.lowercased else "") + ".")
+
+
+@dataclass(frozen=True)
 class EnsembleSummary(Record):
     """A run whose saved model averages several members' probabilities, and what that cost."""
 
@@ -180,6 +201,7 @@ class RunMetrics(Record):
     data: DataSummary
     folds: Optional[FoldSummary] = None
     ensemble: Optional[EnsembleSummary] = None
+    word_vectors: Optional[VectorCoverage] = None
 
     @property
     def imbalanced(self) -> bool:

@@ -16,7 +16,7 @@ from core.config import ExperimentConfig
 from core.data import Dataset
 from core.preprocessing import preprocess
 from core.records import Record
-from core.results import CLASS, BaselineResult
+from core.results import CLASS, BaselineResult, VectorCoverage
 from core.splitting import stratified_split
 from core.vectorizing import suggest_max_length
 
@@ -108,6 +108,7 @@ class TriageReport(Record):
     small_classes: list[SmallClass]
     baseline: Optional[BaselineResult]
     warnings: list[str] = field(default_factory=list)
+    word_vectors: Optional[VectorCoverage] = None  # coverage of model.word_vectors on the training vocabulary, when set
 
 
 def _percentiles(lengths: np.ndarray) -> dict:
@@ -223,6 +224,9 @@ def triage(
         from core.baseline import baseline_on_split  # the baseline's scikit-learn loads when it is fitted
 
         baseline = baseline_on_split(processed, y, split, names)
+    coverage, coverage_problem = None, None
+    if config.model.word_vectors:
+        coverage, coverage_problem = _vector_coverage(processed, split, config)
     present = counts[counts > 0]
     report = TriageReport(
         source=SourceFacts(
@@ -254,6 +258,24 @@ def triage(
         suggested_max_length=SuggestedLength(suggestion.max_length, suggestion.percentile, suggestion.truncated_share),
         small_classes=_small_classes(counts, names, train_counts, config.resampling.k_neighbors),
         baseline=baseline,
+        word_vectors=coverage,
     )
-    return replace(report, warnings=_warnings(report, total))
+    return replace(report, warnings=_warnings(report, total) + ([coverage_problem] if coverage_problem else []))
+
+
+def _vector_coverage(processed, split, config: ExperimentConfig) -> tuple[Optional[VectorCoverage], Optional[str]]:
+    """How much of the training vocabulary the configured vectors file covers, or the sentence saying why it cannot
+    be used (a bad file is a warning here; training refuses it)."""
+    from core.errors import DataError
+    from core.vectorizing import build_vocabulary
+    from core.word_vectors import load_word_vectors
+
+    vocabulary = build_vocabulary([processed[i] for i in split.train], config.vectorizing.max_vocab_size,
+                                  config.vectorizing.min_token_frequency)
+    try:
+        vectors = load_word_vectors(config.model.word_vectors, vocabulary, config.model.embedding_dim,
+                                    lowercase=config.preprocessing.lowercase)
+    except DataError as problem:
+        return None, str(problem)
+    return vectors.coverage, None
 

@@ -350,10 +350,8 @@ def test_faithfulness_ranks_real_explanations_above_random_order(keyword_model):
 def test_explain_texts_through_a_predictor(keyword_model):
     from core.config import PreprocessingConfig
     from core.inference import Predictor
-    from core.model import explainer
 
-    predictor = Predictor(keyword_model.model, explainer(keyword_model.model), keyword_model.vocabulary,
-                          list(KEYWORDS), PreprocessingConfig(), KEYWORD_LENGTH)
+    predictor = Predictor(keyword_model.model, keyword_model.vocabulary, list(KEYWORDS), PreprocessingConfig(), KEYWORD_LENGTH)
     texts = ["The river was BETA today", ""]
     explained = ex.explain_texts(predictor, texts, "occlusion", explainer=keyword_model.explainer)
     assert explained[0].tokens == ("the", "river", "was", "beta", "today") and len(explained[0].scores) == 5
