@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from core.config import ExperimentConfig, apply_overrides  # noqa: E402
 from core.data import Dataset, Table, build_dataset  # noqa: E402
 from core.datasets import BUILTIN_DATASETS, DEFAULT_DATASET, load_builtin  # noqa: E402
+from core.resampling import RESAMPLERS  # noqa: E402
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "out" / "learning_quality.jsonl"
 
@@ -109,8 +110,8 @@ LEVERS: dict[str, Callable] = {
     "config defaults (one model, balanced weights)": _defaults,
     "single model": _on_recommended("split.k_folds=0", "split.ensemble=false"),
     "best fold only (no averaging)": _on_recommended("split.ensemble=false"),
-    "balanced class weights": _on_recommended("resampling.strategy=class_weights"),
-    "square-root class weights": _on_recommended("resampling.strategy=class_weights_sqrt"),
+    # every loss weighting of the registry, and none, in place of the one the recommendation picked
+    **{record.title: _on_recommended(f"resampling.strategy={record.key}") for record in RESAMPLERS if record.weights is not None},
     "no class weights": _on_recommended("resampling.strategy=none"),
     "early stopping on validation macro-F1": _on_recommended("training.monitor=val_macro_f1"),
     "subword vectors": _on_recommended("model.subword_buckets=20000"),

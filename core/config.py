@@ -83,6 +83,12 @@ class SplitConfig:
         "With k-fold: average the k fold models' probabilities (saved as one model) instead of keeping the fold model "
         "that did best on its held-out part. Steadier and measured +0.02-0.05 macro-F1, at k models' cost.",
     )
+    ensemble_seeds: int = _field(
+        1,
+        "Models trained per split (or per fold, with an ensemble) from different seeds and averaged; 1 means one. "
+        "Without k-fold, the members share the training split and early-stop on the same validation split.",
+        min=1, max=10,
+    )
 
 
 @dataclass(frozen=True)
@@ -343,6 +349,9 @@ def validate(config: ExperimentConfig) -> None:
                           "model.word_vectors or choose another resampling strategy.")
     if split.ensemble and split.k_folds < 2:
         raise ConfigError("split.ensemble averages the k fold models: set split.k_folds to 2 or more, or turn split.ensemble off.")
+    if split.ensemble_seeds > 1 and split.k_folds >= 2 and not split.ensemble:
+        raise ConfigError("split.ensemble_seeds averages several models, but k-fold without split.ensemble keeps one: turn "
+                          "split.ensemble on or set split.ensemble_seeds to 1.")
     problem = ATTENTION_KINDS.get(config.model.attention).check(config.model)
     if problem:
         raise ConfigError(problem)

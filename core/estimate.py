@@ -123,8 +123,11 @@ def parameter_count(config: ModelConfig, *, vocab_size: int, num_classes: int, m
 
 
 def ensemble_members(config: ExperimentConfig) -> int:
-    """How many models the saved run holds: k for a k-fold ensemble, else one."""
-    return config.split.k_folds if config.split.ensemble and config.split.k_folds >= 2 else 1
+    """How many models the saved run holds: k (x seeds) for a k-fold ensemble, the seeds without k-fold, else one."""
+    split = config.split
+    if split.k_folds >= 2:
+        return split.k_folds * split.ensemble_seeds if split.ensemble else 1
+    return split.ensemble_seeds
 
 
 def saved_parameter_count(config: ExperimentConfig, *, vocab_size: int, num_classes: int, max_length: int) -> int:
@@ -309,11 +312,14 @@ def estimate_epoch(
         notes.append(f"Batch size {training.batch_size} spends much of each epoch on per-step overhead; 64-128 is faster on a CPU.")
     if tracing >= 1:
         notes.append(f"The first epoch also spends about {tracing:.0f} s building the graph.")
-    total = (seconds * training.epochs + tracing) * folds
+    trained_models = folds * config.split.ensemble_seeds
+    total = (seconds * training.epochs + tracing) * trained_models
     if folds > 1:
-        notes.append(f"{folds}-fold cross-validation trains {folds} models: the total covers all of them.")
+        notes.append(f"{folds}-fold cross-validation trains {trained_models} models: the total covers all of them.")
+    elif trained_models > 1:
+        notes.append(f"{trained_models} models train on the same split from different seeds: the total covers all of them.")
     if members > 1:
-        notes.append(f"The saved model averages the {members} fold models: it holds {members}x the parameters "
+        notes.append(f"The saved model averages {members} models: it holds {members}x the parameters "
                      f"({members * total_parameters:,}) and every prediction and explanation takes about {members}x as long.")
     return EpochEstimate(
         seconds_per_epoch=seconds,

@@ -143,13 +143,14 @@ def _fit_one(
     vectorized: Optional[Vectorized] = None,
     name: str = "lstm_classifier",
     vector_cache: Optional[dict] = None,
+    seed: Optional[int] = None,
 ) -> TrainedModel:
     """Vectorize (unless ``vectorized`` already holds these rows' IDs), resample the training rows, build, train and
     score one model."""
     from core.model import build_classifier
     from core.training import ExampleReplay, embedder, freeze_embedding, seed_everything, train, warm_up_embedding
 
-    seed = config.seed + (fold or 0)
+    seed = config.seed + (fold or 0) if seed is None else seed
     seed_everything(seed)
     num_classes = len(class_names)
     if vectorized is None:
@@ -223,27 +224,38 @@ def _fold_vectorized(shared: Vectorized, development: np.ndarray, train_part: np
     return Vectorized(shared.vocabulary, shared.max_length, shared.suggestion, x)
 
 
-def _ensemble(fold_models: list[TrainedModel], representative: TrainedModel, y: np.ndarray, test_rows: np.ndarray,
-              class_names: Sequence[str]) -> tuple[TrainedModel, EnsembleSummary]:
-    """One model averaging the fold models, scored on the test split; validation is scored out of fold (each held-out
-    row by the one member that never trained on it)."""
+def _ensemble(members: list[TrainedModel], representative: TrainedModel, y: np.ndarray, test_rows: np.ndarray,
+              class_names: Sequence[str], folds: int, seeds: int) -> tuple[TrainedModel, EnsembleSummary]:
+    """One model averaging the members, scored on the test split. Validation: members that early-stopped on the same
+    rows (seed members) are averaged there; different folds' held-out parts are joined, so with k-fold every
+    development row is scored by the members that never trained on it (out of fold)."""
     from core.model import ClassifierModels, build_ensemble
 
-    model = build_ensemble([m.models.model for m in fold_models])
-    test_probabilities = np.mean([m.test_probabilities for m in fold_models], axis=0)
+    model = build_ensemble([m.models.model for m in members])
+    test_probabilities = np.mean([m.test_probabilities for m in members], axis=0)
     test_metrics = classification_metrics(y[test_rows], test_probabilities, class_names)
-    scored = [m for m in fold_models if m.validation_probabilities is not None and len(m.validation_rows)]
+    by_rows: dict[bytes, tuple[np.ndarray, list[np.ndarray]]] = {}
+    for member in members:
+        if member.validation_probabilities is not None and len(member.validation_rows):
+            key = np.asarray(member.validation_rows).tobytes()
+            by_rows.setdefault(key, (member.validation_rows, []))[1].append(member.validation_probabilities)
     validation_metrics = validation_probabilities = validation_rows = None
-    if scored:
-        validation_rows = np.concatenate([m.validation_rows for m in scored])
-        validation_probabilities = np.concatenate([m.validation_probabilities for m in scored])
+    if by_rows:
+        validation_rows = np.concatenate([rows for rows, _ in by_rows.values()])
+        validation_probabilities = np.concatenate([np.mean(parts, axis=0) for _, parts in by_rows.values()])
         validation_metrics = classification_metrics(y[validation_rows], validation_probabilities, class_names)
-    member_parameters = int(fold_models[0].models.model.count_params())
+    if folds > 1:
+        method = f"average of the {folds} fold models' probabilities" if seeds == 1 else \
+            f"average of {len(members)} models' probabilities ({folds} folds x {seeds} seeds)"
+        validation = "out-of-fold"
+    else:
+        method = f"average of {len(members)} models' probabilities (same split, different seeds)"
+        validation = "the shared validation split"
     summary = EnsembleSummary(
-        members=len(fold_models), method=f"average of the {len(fold_models)} fold models' probabilities",
-        parameters=int(model.count_params()), parameters_per_member=member_parameters,
-        train_seconds=round(sum(m.outcome.duration_s for m in fold_models), 2),
-        member_test_macro_f1=[round(m.test_metrics.macro_f1, 4) for m in fold_models],
+        members=len(members), method=method,
+        parameters=int(model.count_params()), parameters_per_member=int(members[0].models.model.count_params()),
+        train_seconds=round(sum(m.outcome.duration_s for m in members), 2),
+        member_test_macro_f1=[round(m.test_metrics.macro_f1, 4) for m in members], validation=validation,
     )
     models = ClassifierModels(model=model, embedded_model=representative.models.embedded_model, explainer=None)
     trained = replace(representative, models=models, validation_metrics=validation_metrics,
@@ -326,32 +338,47 @@ def run_experiment(
     fold_models: list[TrainedModel] = []
     ensemble = None
     vector_cache: dict = {}  # word vectors read once per vocabulary
+    seeds = config.split.ensemble_seeds
+    averaging = config.split.ensemble or seeds > 1
+    # Members of an average share one vocabulary and length (they become one model with one input), built from every
+    # row they may learn from; the test split stays sealed. A kept-best fold model keeps its own fold's vocabulary.
     if config.split.k_folds >= 2:
         development = np.concatenate([split.train, split.validation])
         folds = stratified_folds(y[development], config.split.k_folds, config.seed)
-        # An ensemble's members share one vocabulary and length (they become one model with one input), built from
-        # every development row; the test split stays sealed. A kept-best fold model keeps its own fold's vocabulary.
+        parts = [(development[train_part], development[held_out], train_part, held_out) for train_part, held_out in folds]
         shared = vectorize(processed, {"train": development, "test": split.test}, config.vectorizing,
-                           config.model.subword_buckets) if config.split.ensemble else None
-        for number, (train_part, held_out) in enumerate(folds, start=1):
-            rows = {"train": development[train_part], "validation": development[held_out], "test": split.test}
-            fold_vectors = None if shared is None else _fold_vectorized(shared, development, train_part, held_out)
-            name = f"member_{number}" if shared is not None else "lstm_classifier"
-            fold_models.append(_fit_one(processed, y, rows, class_names, config, listener, stop, number, len(folds),
-                                        vectorized=fold_vectors, name=name, vector_cache=vector_cache))
+                           config.model.subword_buckets) if averaging else None
+    else:
+        parts = [(split.train, split.validation, None, None)]
+        shared = vectorize(processed, {"train": split.train, "validation": split.validation, "test": split.test},
+                           config.vectorizing, config.model.subword_buckets) if averaging else None
+    members = len(parts) * seeds
+    for number, (train_rows, held_out_rows, train_part, held_out) in enumerate(parts, start=1):
+        for repeat in range(seeds):
+            member = len(fold_models) + 1
+            rows = {"train": train_rows, "validation": held_out_rows, "test": split.test}
+            vectors = None
+            if shared is not None:
+                vectors = shared if train_part is None else _fold_vectorized(shared, development, train_part, held_out)
+            fold, fold_count = (number, len(parts)) if len(parts) > 1 else ((member, members) if members > 1 else (None, None))
+            fold_models.append(_fit_one(
+                processed, y, rows, class_names, config, listener, stop, fold, fold_count, vectorized=vectors,
+                name=f"member_{member}" if averaging else "lstm_classifier", vector_cache=vector_cache,
+                seed=config.seed + number - 1 + 1000 * repeat + (1 if len(parts) > 1 else 0),
+            ))
             if fold_models[-1].outcome.stopped_by_user:
                 break
-        # The fold model that did best on its own held-out part (never chosen on the test split): the run's model,
-        # or, for an ensemble, whose curves and replay the run shows.
-        trained = max(fold_models, key=lambda m: m.validation_metrics.macro_f1 if m.validation_metrics else -1.0)
-        if config.split.ensemble and len(fold_models) >= 2:
-            _announce(listener, EVALUATING, f"Averaging the {len(fold_models)} fold models")
-            trained, ensemble = _ensemble(fold_models, trained, y, split.test, class_names)
-    else:
-        rows = {"train": split.train, "validation": split.validation, "test": split.test}
-        trained = _fit_one(processed, y, rows, class_names, config, listener, stop, vector_cache=vector_cache)
-
-    stopped = any(m.outcome.stopped_by_user for m in fold_models) or trained.outcome.stopped_by_user
+        if fold_models[-1].outcome.stopped_by_user:
+            break
+    # The model that did best on its own held-out rows (never chosen on the test split): the run's model for a plain
+    # k-fold run, or, for an average, whose curves and replay the run shows.
+    trained = max(fold_models, key=lambda m: m.validation_metrics.macro_f1 if m.validation_metrics else -1.0)
+    if averaging and len(fold_models) >= 2:
+        _announce(listener, EVALUATING, f"Averaging the {len(fold_models)} models")
+        trained, ensemble = _ensemble(fold_models, trained, y, split.test, class_names, len(parts), seeds)
+    stopped = any(m.outcome.stopped_by_user for m in fold_models)
+    if config.split.k_folds < 2:
+        fold_models = []  # seed members are not folds: no fold table
     status = STATUS_STOPPED if stopped else STATUS_COMPLETED
     metrics = _metrics_record(dataset, config, split, trained, baseline, preprocessing_report, fold_models, status, ensemble)
     predictions = prediction_records(
@@ -437,6 +464,7 @@ def _summary(dataset: Dataset, config: ExperimentConfig, metrics: RunMetrics, st
             "batch_size": config.training.batch_size,
             "k_folds": config.split.k_folds,
             "ensemble": config.split.ensemble,
+            "ensemble_seeds": config.split.ensemble_seeds,
             "subword_buckets": model.subword_buckets,
             "word_vectors": Path(model.word_vectors).name if model.word_vectors else None,
             "normalizer": config.preprocessing.normalizer,

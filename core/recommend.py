@@ -4,8 +4,9 @@ The config's defaults are one fixed starting point; :func:`recommend` looks at t
 lengths) and a CPU-time budget and changes the few settings that measurably depend on them:
 
 * **Ensemble size.** Averaging the k fold models' probabilities was the one lever that moved every corpus measured
-  (+0.02-0.05 macro-F1; bench/learning_quality.py), at k models' cost. k is the largest of 5, 4, 3, 2 whose
-  estimated cost (``core.estimate``) fits the budget; when even two do not fit, one model trains.
+  (+0.02-0.05 macro-F1; bench/learning_quality.py), at k models' cost. The first of :data:`ENSEMBLES` (5 or 4 fold
+  models, else 3 or 2 models from different seeds on the training split) whose estimated cost
+  (``core.estimate``) fits the budget; when even two do not fit, one model trains.
 * **Imbalance handling.** Balanced class weights helped the default corpus (+0.07 over none) but cost a 1.6 % class
   0.17 F1 on a question corpus. Which of none / square root / balanced suits a dataset is picked on the validation
   split with a fast proxy — TF-IDF + logistic regression fitted on the training split with each weighting — because
@@ -18,7 +19,7 @@ Nothing here trains an LSTM, and it imports scikit-learn only inside :func:`pick
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Optional, Sequence
 
 import numpy as np
@@ -30,14 +31,17 @@ from core.splitting import stratified_split
 from core.vectorizing import build_vocabulary, suggest_max_length, token_lengths
 
 DEFAULT_BUDGET_CPU_SECONDS = 300.0  # "a recommended run stays within ~5 CPU-minutes on this machine"
-ENSEMBLE_SIZES = (5, 4, 3, 2)
-# What one early-stopped run costs in processor seconds, per second of the cost model's training estimate
-# (core.estimate is calibrated on wall seconds of an uncontended 2-core CPU; TensorFlow keeps both cores partly busy,
-# and scoring, saving and the baseline add to each run). Measured by bench/learning_quality.py (cpu_seconds /
-# estimate); see the README's learning-quality section.
-CPU_SECONDS_PER_ESTIMATED_SECOND = 1.5
-EXPECTED_EPOCHS = 8  # early stopping (patience 3) ended the measured recommended runs after 5-10 epochs
-WEIGHTINGS = ("none", "class_weights_sqrt", "class_weights")  # from lightest to strongest
+# Averages tried from the most members down; the first whose estimated cost fits the budget is recommended. k-fold
+# with k >= 4 first: each member then learns from 60-64 % of the rows, about as many as one model on the training
+# split (65 %). Smaller k starves the members (k = 2: 40 %; measured on fine-foods, seed 42: 2 fold models averaged
+# 0.753 macro-F1, one model 0.770), so below k = 4 the members share the training split and differ by seed instead.
+ENSEMBLES: tuple[tuple[int, int], ...] = ((5, 1), (4, 1), (0, 3), (0, 2))  # (k_folds, seeds); 4 seeds would cost more than 4 folds
+# What a whole run costs in processor seconds per second of the cost model's training estimate (core.estimate is
+# calibrated on wall seconds of an uncontended 2-core CPU; TensorFlow keeps the cores only partly busy, and scoring,
+# the baseline and saving add to a run). Measured with bench/learning_quality.py on 5 recommended runs (FAA effect
+# k=5, fine-foods k=2 and single models), the estimate taken at each run's real epoch count: 1.02-1.06.
+CPU_SECONDS_PER_ESTIMATED_SECOND = 1.05
+EXPECTED_EPOCHS = 7  # early stopping (patience 3) ended those runs after 4-7 epochs: the top end keeps within budget
 WEIGHTING_TIE = 0.005  # proxy macro-F1 differences below this are noise: prefer the stronger weighting
 
 
@@ -107,13 +111,23 @@ def estimated_cpu_seconds(config: ExperimentConfig, facts: DataFacts) -> float:
     estimate = estimate_epoch(config, train_counts=train_counts, vocab_size=facts.vocabulary_size,
                               num_classes=facts.classes, max_length=facts.max_length, validation_rows=validation_rows)
     epochs = min(EXPECTED_EPOCHS, config.training.epochs)
-    wall = (estimate.seconds_per_epoch * epochs + estimate.first_epoch_extra_seconds) * folds
+    wall = (estimate.seconds_per_epoch * epochs + estimate.first_epoch_extra_seconds) * folds * config.split.ensemble_seeds
     return CPU_SECONDS_PER_ESTIMATED_SECOND * wall
 
 
+def weightings() -> tuple[str, ...]:
+    """The loss-weighting strategies of the registry, lightest first ("none", then by how much more a class with a
+    tenth of the rows weighs), so a weighting registered later is compared too."""
+    from core.resampling import RESAMPLERS
+
+    weighted = [record for record in RESAMPLERS if record.weights is not None]
+    weighted.sort(key=lambda record: record.weights([10, 1])[1] / record.weights([10, 1])[0])
+    return ("none", *(record.key for record in weighted))
+
+
 def pick_class_weighting(processed: Sequence[str], y: np.ndarray, split, num_classes: int) -> dict[str, float]:
-    """Validation macro-F1 of TF-IDF + logistic regression fitted on the training split with each weighting of
-    :data:`WEIGHTINGS` (the same weights the LSTM's loss would get). Empty when the validation split is empty."""
+    """Validation macro-F1 of TF-IDF + logistic regression fitted on the training split with each of
+    :func:`weightings` (the same weights the LSTM's loss would get). Empty when the validation split is empty."""
     from core import lazy
 
     lazy.load("sklearn")
@@ -128,7 +142,7 @@ def pick_class_weighting(processed: Sequence[str], y: np.ndarray, split, num_cla
     validation_texts = [processed[i] for i in split.validation]
     counts = np.bincount(y[split.train], minlength=num_classes)
     scores = {}
-    for key in WEIGHTINGS:
+    for key in weightings():
         weights = RESAMPLERS.get(key).weights
         pipeline = tfidf_pipeline()
         pipeline.set_params(onevsrestclassifier__estimator__class_weight=weights(counts.tolist()) if weights else None)
@@ -144,7 +158,7 @@ def pick_class_weighting(processed: Sequence[str], y: np.ndarray, split, num_cla
 def _chosen_weighting(scores: dict[str, float]) -> str:
     best = max(scores.values())
     # the strongest weighting within noise of the best: small classes are what macro-F1 and users care about
-    return [key for key in WEIGHTINGS if scores[key] >= best - WEIGHTING_TIE][-1]
+    return [key for key in weightings() if key in scores and scores[key] >= best - WEIGHTING_TIE][-1]
 
 
 def recommend(dataset: Dataset, config: Optional[ExperimentConfig] = None, *,
@@ -174,28 +188,33 @@ def recommend(dataset: Dataset, config: Optional[ExperimentConfig] = None, *,
     if choice != base.resampling.strategy:
         overrides.append(f"resampling.strategy={choice}")
 
-    # 2. ensemble size from the budget
-    chosen_k, cost = 0, None
-    for k in ENSEMBLE_SIZES:
-        candidate = apply_overrides(base, [*overrides, f"split.k_folds={k}", "split.ensemble=true"])
-        cost = estimated_cpu_seconds(candidate, facts)
+    # 2. the average from the budget
+    chosen, cost = None, None
+    for folds, seeds in ENSEMBLES:
+        averaging = [f"split.k_folds={folds}", f"split.ensemble={'true' if folds else 'false'}", f"split.ensemble_seeds={seeds}"]
+        cost = estimated_cpu_seconds(apply_overrides(base, [*overrides, *averaging]), facts)
         if cost <= budget_cpu_seconds:
-            chosen_k = k
+            chosen = (folds, seeds, averaging)
             break
-    if chosen_k:
-        overrides += [f"split.k_folds={chosen_k}", "split.ensemble=true"]
+    where = f"about {{cost:.0f}} CPU-seconds for {facts.rows:,} rows of up to {facts.max_length} tokens"
+    if chosen and chosen[0]:
+        overrides += chosen[2]
         reasons.append(
-            f"Average {chosen_k} fold models (k-fold ensemble): averaging was the one lever that raised macro-F1 on "
-            f"every corpus measured (+0.02-0.05); {chosen_k} is the most folds whose estimated cost (about {cost:.0f} "
-            f"CPU-seconds for {facts.rows:,} rows of up to {facts.max_length} tokens) fits the {budget_cpu_seconds:.0f}-second budget."
+            f"Average {chosen[0]} fold models (k-fold ensemble): averaging was the one lever that raised macro-F1 on "
+            f"every corpus measured (+0.02-0.05); {chosen[0]} folds is the largest k tried whose estimated cost "
+            f"({where.format(cost=cost)}) fits the {budget_cpu_seconds:.0f}-second budget."
+        )
+    elif chosen:
+        overrides += chosen[2]
+        reasons.append(
+            f"Average {chosen[1]} models trained from different seeds on the training split: four or more fold models "
+            f"would not fit the {budget_cpu_seconds:.0f}-second budget, and fewer folds leave each member too few rows; "
+            f"estimated {where.format(cost=cost)}."
         )
     else:
-        overrides += ["split.k_folds=0", "split.ensemble=false"]
-        cost = estimated_cpu_seconds(apply_overrides(base, [*overrides]), facts)
-        reasons.append(
-            f"One model, no ensemble: even two fold models would take about {estimated_cpu_seconds(apply_overrides(base, [*overrides[:-2], 'split.k_folds=2', 'split.ensemble=true']), facts):.0f} "
-            f"CPU-seconds here, over the {budget_cpu_seconds:.0f}-second budget."
-        )
+        overrides += ["split.k_folds=0", "split.ensemble=false", "split.ensemble_seeds=1"]
+        reasons.append(f"One model, no average: even two would take {where.format(cost=cost)}, over the "
+                       f"{budget_cpu_seconds:.0f}-second budget.")
     final = apply_overrides(base, overrides)
     return Recommendation(tuple(overrides), tuple(reasons), facts, round(estimated_cpu_seconds(final, facts), 1),
                           budget_cpu_seconds, scores)

@@ -69,6 +69,7 @@ def test_dampened_weights_are_the_square_root_of_balanced_and_keep_the_loss_scal
 @pytest.mark.parametrize("overrides, words", [
     (["split.ensemble=true"], "split.k_folds"),
     (["split.ensemble=true", "split.k_folds=1"], "split.k_folds"),
+    (["split.k_folds=3", "split.ensemble_seeds=2"], "split.ensemble"),
     (["model.subword_buckets=100", "resampling.strategy=smote"], "model.subword_buckets"),
     (["model.word_vectors=vectors.txt", "resampling.strategy=adasyn"], "model.word_vectors"),
 ])
@@ -248,7 +249,7 @@ def test_the_estimate_counts_every_member():
     assert averaged.members == 4 and kept.members == 1 and averaged.parameters == 4 * one
     assert averaged.memory_mb > kept.memory_mb and averaged.memory_breakdown["finished ensemble members"] > 0
     assert averaged.total_seconds == pytest.approx(kept.total_seconds)  # both train k models
-    assert any("averages the 4 fold models" in note for note in averaged.notes)
+    assert any("averages 4 models" in note for note in averaged.notes)
 
 
 def test_the_estimate_counts_subword_ids_and_frozen_vectors():
@@ -331,12 +332,13 @@ def test_triage_reports_coverage_or_why_the_file_cannot_be_used(tmp_path):
 
 
 def test_recommendations_fit_the_budget_and_say_why():
-    from core.recommend import estimated_cpu_seconds, recommend, recommended_config
+    from core.recommend import estimated_cpu_seconds, recommend, recommended_config, weightings
 
     dataset = make_dataset({"sports": 60, "tech": 20, "rare": 8}, seed=5)
     generous = recommend(dataset, budget_cpu_seconds=10_000)
     assert "split.k_folds=5" in generous.overrides and "split.ensemble=true" in generous.overrides
-    assert set(generous.proxy_macro_f1) == {"none", "class_weights_sqrt", "class_weights"}
+    assert weightings() == ("none", "class_weights_sqrt", "class_weights")  # lightest first
+    assert set(generous.proxy_macro_f1) == set(weightings())
     assert generous.facts.rows == 88 and generous.facts.classes == 3
     assert len(generous.reasons) == 2 and all(reason.endswith(".") for reason in generous.reasons)
     config, again = recommended_config(dataset, budget_cpu_seconds=10_000)
@@ -344,11 +346,18 @@ def test_recommendations_fit_the_budget_and_say_why():
     assert estimated_cpu_seconds(config, again.facts) == pytest.approx(again.estimated_cpu_seconds, abs=0.1)
     assert again.estimated_cpu_seconds <= 10_000
     tight = recommend(dataset, budget_cpu_seconds=1)
-    assert "split.ensemble=false" in tight.overrides and "One model" in tight.reasons[-1]
-    middle_budget = estimated_cpu_seconds(apply_overrides(ExperimentConfig(), [*[o for o in generous.overrides if o.startswith("resampling")],
-                                                                                "split.k_folds=3", "split.ensemble=true"]), generous.facts)
-    middle = recommend(dataset, budget_cpu_seconds=middle_budget + 0.01)
-    assert "split.k_folds=3" in middle.overrides
+    assert "split.ensemble=false" in tight.overrides and "split.ensemble_seeds=1" in tight.overrides
+    assert "One model" in tight.reasons[-1]
+    weighting = [o for o in generous.overrides if o.startswith("resampling")]
+
+    def cost(*averaging):
+        return estimated_cpu_seconds(apply_overrides(ExperimentConfig(), [*weighting, *averaging]), generous.facts)
+
+    three_seeds = cost("split.ensemble_seeds=3")
+    assert three_seeds < cost("split.k_folds=4", "split.ensemble=true")
+    middle = recommend(dataset, budget_cpu_seconds=three_seeds + 0.01)
+    assert "split.ensemble_seeds=3" in middle.overrides and "split.k_folds=0" in middle.overrides
+    assert "different seeds" in middle.reasons[-1]
 
 
 def test_balanced_classes_get_no_weights():
@@ -384,6 +393,18 @@ def test_a_k_fold_ensemble_run_is_scored_saved_and_served_as_one_model(tmp_path)
     np.testing.assert_allclose(predictor.model.predict(ids, verbose=0), result.trained.test_probabilities, atol=1e-5)
     explained = predictor.predict(["goal team lava"])[0]
     assert {e.method for e in explained.explanations} >= {"attention", "occlusion"}
+
+
+@pytest.mark.slow
+def test_seed_members_share_the_split_and_average_on_its_validation_rows(tmp_path):
+    from core.experiment import run_experiment
+
+    dataset = make_dataset({"sports": 40, "tech": 30}, seed=7)
+    result = run_experiment(dataset, tiny_config("split.ensemble_seeds=2"), runs_dir=None)
+    metrics = result.metrics
+    assert metrics.ensemble.members == 2 and metrics.ensemble.validation == "the shared validation split"
+    assert metrics.validation.support == sum(metrics.split.validation) and metrics.folds is None
+    assert len(set(metrics.ensemble.member_test_macro_f1)) >= 1 and metrics.training.parameters == metrics.ensemble.parameters
 
 
 @pytest.mark.slow
