@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_arguments(train)
     train.add_argument("--epochs", type=int, help="most epochs (training.epochs)")
     train.add_argument("--runs-dir", default=None, help="where runs are saved (default: runs/ or $LSTM_TEXT_LAB_RUNS)")
+    train.add_argument("--recommended", action="store_true",
+                       help="adapt the settings to the data first (k-fold/seed ensemble within ~5 CPU-minutes, class "
+                            "weighting picked on validation); the reasons are printed")
 
     predict = commands.add_parser("predict", help="predict with a saved run, explaining each token")
     predict.add_argument("run_dir", help="a run folder, e.g. runs/20261127-101500-ab12cd")
@@ -325,6 +328,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     runs_dir = ensure_writable(runs_dir_from(args.runs_dir))  # before the data is even read
     clean_abandoned(runs_dir)
     dataset = _load_dataset(args, config)
+    recommendation = None
+    if args.recommended:
+        from core.config import apply_overrides
+        from core.recommend import recommended_config
+
+        config, recommendation = recommended_config(dataset, config)
+        config = apply_overrides(config, args.overrides)  # what the user set by hand still wins
+        for reason in recommendation.reasons:
+            print(f"recommended: {reason}", file=sys.stderr)
     assess(dataset.y, dataset.class_names, config).raise_if_not()  # before TensorFlow loads and anything trains
     _keras()
     print(f"training on {dataset.source_name}: {len(dataset.texts)} rows, {len(dataset.class_names)} classes "
@@ -332,7 +344,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     result = run_experiment(dataset, config, listener=_ProgressPrinter(), runs_dir=runs_dir)
     test, baseline = result.metrics.test, result.metrics.baseline
     if args.json:
-        print(json.dumps(train_json(result), ensure_ascii=False))
+        payload = train_json(result)
+        if recommendation is not None:
+            payload["recommendation"] = recommendation.to_dict()
+        print(json.dumps(payload, ensure_ascii=False))
         return 0
     print(f"test accuracy {test.accuracy:.3f}  balanced accuracy {test.balanced_accuracy:.3f}  "
           f"macro-F1 {test.macro_f1:.3f}  weighted-F1 {test.weighted_f1:.3f}")

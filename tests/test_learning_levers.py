@@ -432,3 +432,24 @@ def test_subwords_and_frozen_word_vectors_train_save_and_serve(tmp_path):
     assert ids.shape[2] == 1 + SUBWORD_SLOTS and ids[0, 1, 0] == OOV_ID and ids[0, 1, 1:].any()
     explained = predictor.predict(["goal goals goalkeeper"])[0]
     assert all(len(e.scores) == 3 for e in explained.explanations)
+
+
+@pytest.mark.slow
+def test_cli_train_recommended_prints_its_reasons_and_records_them(capsys, tmp_path):
+    import json
+
+    from conftest import TINY_MODEL, csv_bytes, generated_texts
+    from core.cli import main
+
+    data = tmp_path / "data.csv"
+    data.write_bytes(csv_bytes(generated_texts({"sports": 40, "tech": 15}, seed=8)))
+    sets = [arg for setting in TINY_MODEL for arg in ("--set", setting)]
+    code = main(["train", str(data), "--recommended", "--epochs", "1", "--json", "--runs-dir", str(tmp_path / "runs"),
+                 *sets, "--set", "split.k_folds=2", "--set", "split.ensemble=true", "--set", "split.ensemble_seeds=1"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    result = json.loads(out.strip().splitlines()[-1])
+    assert err.count("recommended: ") == 2
+    assert result["recommendation"]["reasons"] and "split.ensemble=true" in result["recommendation"]["overrides"]
+    assert result["ensemble"]["members"] == 2  # --set wins over the recommendation
+    assert result["baseline"]["fitted_on"] == "the training and validation splits"
