@@ -31,6 +31,7 @@ def architecture_inputs() -> None:
         config_input("model", "lstm_units")
         config_input("model", "lstm_layers")
         config_input("model", "bidirectional")
+        config_input("model", "subword_buckets", label="Subword buckets (0 = off)")
     with right:
         config_input("model", "dropout")
         recurrent = config_input("model", "recurrent_dropout")
@@ -56,7 +57,7 @@ def training_inputs() -> None:
 
 
 def size_and_estimate(data: Dataset, key: str) -> None:
-    from core.estimate import estimate_epoch, format_seconds, model_summary, parameter_count
+    from core.estimate import estimate_epoch, format_seconds, model_summary, saved_parameter_count
 
     config = state.config()
     vocabulary = cached.vocabulary_for(key, data, config)
@@ -64,7 +65,8 @@ def size_and_estimate(data: Dataset, key: str) -> None:
     shape = dict(vocab_size=vocabulary.vocabulary_size, num_classes=len(data.class_names), max_length=vocabulary.max_length)
     estimate = estimate_epoch(config, train_counts=train_counts, **shape)
     cols = st.columns(4)
-    cols[0].metric("Parameters", f"{parameter_count(config.model, **shape):,}")
+    cols[0].metric("Parameters", f"{saved_parameter_count(config, **shape):,}",
+                   help="Of the saved model: with a k-fold ensemble, all k members together.")
     prefix = {"at most": "≤ ", "about": "≈ "}.get(estimate.rows_kind, "")
     cols[1].metric("Rows per epoch", f"{prefix}{estimate.rows_trained:,}",
                    help="Training rows after the chosen resampling (the resampler's own preview).")

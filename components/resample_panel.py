@@ -32,6 +32,8 @@ def all_strategies_table() -> None:
 
 def split_inputs() -> None:
     section_inputs("split", ["validation_fraction", "test_fraction", "k_folds"], columns=3)
+    if state.config().split.k_folds >= 2:
+        config_input("split", "ensemble", label="Average the fold models (ensemble)")
     config_input("", "seed", label="Seed")
 
 

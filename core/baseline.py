@@ -15,6 +15,7 @@ from core.results import BaselineResult
 
 DESCRIPTION = "TF-IDF on words and word pairs + one-vs-rest logistic regression with balanced class weights"
 FITTED_ON_TRAIN = "the training split"
+FITTED_ON_DEVELOPMENT = "the training and validation splits"
 
 
 def tfidf_pipeline():
@@ -29,7 +30,10 @@ def tfidf_pipeline():
         # token_pattern keeps one-letter tokens and digits, like the LSTM's tokenizer
         TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True, max_features=200_000, token_pattern=r"(?u)\b\w+\b"),
         # One-vs-rest liblinear: as accurate as multinomial lbfgs here and 8-16x faster (100k rows: 13 s vs 95 s).
-        OneVsRestClassifier(LogisticRegression(solver="liblinear", C=10.0, class_weight="balanced")),
+        # Solved in the dual (coordinate descent), as liblinear advises when words outnumber texts: the same optimum
+        # (test probabilities within 4e-5, the same predictions on the built-in data, 3 seeds) in 18x less time
+        # (0.14 vs 2.5 CPU s); on 14.9k texts the primal solver did not even converge in 24 s (dual: 1.6 s).
+        OneVsRestClassifier(LogisticRegression(solver="liblinear", C=10.0, class_weight="balanced", dual=True)),
     )
 
 
@@ -65,22 +69,28 @@ def tfidf_baseline(
 
 
 def baseline_on_split(processed: Sequence[str], y: np.ndarray, split, class_names: Sequence[str]) -> BaselineResult:
-    """The baseline fitted on the split's training rows and scored on its (sealed) test rows."""
-    return tfidf_baseline([processed[i] for i in split.train], y[split.train], [processed[i] for i in split.test],
-                          y[split.test], class_names)
+    """The baseline fitted on every row the LSTM may learn from — the training *and* validation splits (the LSTM
+    uses validation for early stopping, k-fold uses it for training) — and scored on the same sealed test rows.
+
+    Fitted on the training split alone it scored up to 0.04 macro-F1 lower: a comparison that flatters the LSTM.
+    """
+    development = np.concatenate([split.train, split.validation])
+    return tfidf_baseline([processed[i] for i in development], y[development], [processed[i] for i in split.test],
+                          y[split.test], class_names, fitted_on=FITTED_ON_DEVELOPMENT)
 
 
 def baseline_test_predictions(processed: Sequence[str], y: np.ndarray, split) -> np.ndarray:
-    """The baseline's predicted class for each test row of ``split`` (fitted as :func:`baseline_on_split` fits it),
-    or an empty array when it cannot fit. The Data page scores near-duplicate leakage with these."""
+    """The baseline's predicted class for each test row of ``split`` (fitted as :func:`baseline_on_split` fits it,
+    on train + validation), or an empty array when it cannot fit. The Data page scores near-duplicate leakage with
+    these."""
     lazy.load("sklearn")
-    train = split.train
-    present = np.unique(y[train])
+    development = np.concatenate([split.train, split.validation])
+    present = np.unique(y[development])
     if len(present) < 2 or len(split.test) == 0:
         return np.zeros(0, dtype=np.int64)
     pipeline = tfidf_pipeline()
     try:
-        pipeline.fit([processed[i] for i in train], y[train])
+        pipeline.fit([processed[i] for i in development], y[development])
     except ValueError:
         return np.zeros(0, dtype=np.int64)
     return present[pipeline.predict_proba([processed[i] for i in split.test]).argmax(axis=1)]

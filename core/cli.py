@@ -78,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_arguments(train)
     train.add_argument("--epochs", type=int, help="most epochs (training.epochs)")
     train.add_argument("--runs-dir", default=None, help="where runs are saved (default: runs/ or $LSTM_TEXT_LAB_RUNS)")
+    train.add_argument("--recommended", action="store_true",
+                       help="adapt the settings to the data first (k-fold/seed ensemble within ~5 CPU-minutes, class "
+                            "weighting picked on validation); the reasons are printed")
 
     predict = commands.add_parser("predict", help="predict with a saved run, explaining each token")
     predict.add_argument("run_dir", help="a run folder, e.g. runs/20261127-101500-ab12cd")
@@ -211,6 +214,8 @@ def _print_inspect(report) -> None:
     if report.baseline and report.baseline.available:
         print(f"\nbaseline ({report.baseline.description}, fitted on {report.baseline.fitted_on}): "
               f"macro-F1 {report.baseline.macro_f1:.3f}, accuracy {report.baseline.accuracy:.3f}")
+    if report.word_vectors:
+        print(f"word vectors: {report.word_vectors.sentence()}")
     for warning in report.warnings:
         print(f"warning: {warning}")
 
@@ -328,6 +333,8 @@ def train_json(result) -> dict:
         "duration_s": round(result.duration_s, 2),
         **{key: metrics[key] for key in keys},
         **({"folds": metrics["folds"]} if metrics.get("folds") else {}),
+        **({"ensemble": metrics["ensemble"]} if metrics.get("ensemble") else {}),
+        **({"word_vectors": metrics["word_vectors"]} if metrics.get("word_vectors") else {}),
     }
 
 
@@ -340,6 +347,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     runs_dir = ensure_writable(runs_dir_from(args.runs_dir))  # before the data is even read
     clean_abandoned(runs_dir)
     dataset = _load_dataset(args, config)
+    recommendation = None
+    if args.recommended:
+        from core.config import apply_overrides
+        from core.recommend import recommended_config
+
+        config, recommendation = recommended_config(dataset, config)
+        config = apply_overrides(config, args.overrides)  # what the user set by hand still wins
+        for reason in recommendation.reasons:
+            print(f"recommended: {reason}", file=sys.stderr)
     assess(dataset.y, dataset.class_names, config).raise_if_not()  # before TensorFlow loads and anything trains
     _keras()
     print(f"training on {dataset.source_name}: {len(dataset.texts)} rows, {len(dataset.class_names)} classes "
@@ -347,12 +363,21 @@ def cmd_train(args: argparse.Namespace) -> int:
     result = run_experiment(dataset, config, listener=_ProgressPrinter(), runs_dir=runs_dir)
     test, baseline = result.metrics.test, result.metrics.baseline
     if args.json:
-        print(json.dumps(train_json(result), ensure_ascii=False))
+        payload = train_json(result)
+        if recommendation is not None:
+            payload["recommendation"] = recommendation.to_dict()
+        print(json.dumps(payload, ensure_ascii=False))
         return 0
     print(f"test accuracy {test.accuracy:.3f}  balanced accuracy {test.balanced_accuracy:.3f}  "
           f"macro-F1 {test.macro_f1:.3f}  weighted-F1 {test.weighted_f1:.3f}")
     if baseline.available:
         print(f"baseline (TF-IDF + LR, fitted on {baseline.fitted_on}) macro-F1 {baseline.macro_f1:.3f}  accuracy {baseline.accuracy:.3f}")
+    ensemble = result.metrics.ensemble
+    if ensemble:
+        print(f"ensemble: {ensemble.method}, {ensemble.parameters:,} parameters, {ensemble.train_seconds:.0f} s of training; "
+              f"members alone scored macro-F1 {', '.join(f'{f:.3f}' for f in ensemble.member_test_macro_f1)}")
+    if result.metrics.word_vectors:
+        print(f"word vectors: {result.metrics.word_vectors.sentence()}")
     width = max(len(row.name) for row in test.per_class)
     print(f"  {'class':<{width}}  precision  recall     f1  support")
     for row in test.per_class:

@@ -18,6 +18,7 @@ from core.attention import ATTENTION_KINDS
 from core.config import ExperimentConfig, ModelConfig
 from core.optimization import OPTIMIZERS
 from core.resampling import RESAMPLERS, preview_counts
+from core.vectorizing import SUBWORD_SLOTS
 
 FLOAT_BYTES = 4
 MB = 1024 * 1024
@@ -64,6 +65,8 @@ class EpochEstimate:
     rows_kind: str = "exact"  # how rows_trained relates to the real count: "exact", "at most" or "about"
     first_epoch_extra_seconds: float = 0.0  # graph tracing in the first epoch
     total_seconds: float = 0.0  # all configured epochs (and folds), if early stopping does not end sooner
+    members: int = 1  # models the saved run holds and every prediction runs (k for a k-fold ensemble)
+    parameters: int = 0  # of the saved model: all members together
 
 
 # --- parameters and summary -------------------------------------------------------------------------------------
@@ -85,11 +88,21 @@ def _shape(*dims: int) -> str:
 def model_summary(config: ModelConfig, *, vocab_size: int, num_classes: int, max_length: int) -> list[LayerRow]:
     """The layers of ``core.model.build_model`` in order, with Keras's names, output shapes and parameter counts."""
     steps, width, directions = max_length, _width(config), 2 if config.bidirectional else 1
-    rows = [
-        LayerRow("token_ids", "InputLayer", _shape(steps), 0),
-        LayerRow("embedding", "Embedding", _shape(steps, config.embedding_dim), vocab_size * config.embedding_dim),
-        LayerRow("embedding_dropout", "Dropout", _shape(steps, config.embedding_dim), 0),
-    ]
+    dim = config.embedding_dim
+    if config.subword_buckets:
+        rows = [
+            LayerRow("token_ids", "InputLayer", _shape(steps, 1 + SUBWORD_SLOTS), 0),
+            LayerRow("word_ids", "WordIds", _shape(steps), 0),
+            LayerRow("embedding", "Embedding", _shape(steps, dim), vocab_size * dim),
+            LayerRow("subword_embedding", "SubwordEmbedding", _shape(steps, dim), (config.subword_buckets + 1) * dim),
+            LayerRow("token_vectors", "Add", _shape(steps, dim), 0),
+        ]
+    else:
+        rows = [
+            LayerRow("token_ids", "InputLayer", _shape(steps), 0),
+            LayerRow("embedding", "Embedding", _shape(steps, dim), vocab_size * dim),
+        ]
+    rows.append(LayerRow("embedding_dropout", "Dropout", _shape(steps, dim), 0))
     attention = ATTENTION_KINDS.get(config.attention)
     inputs = config.embedding_dim
     for depth in range(config.lstm_layers):
@@ -109,6 +122,21 @@ def parameter_count(config: ModelConfig, *, vocab_size: int, num_classes: int, m
     return sum(row.parameters for row in model_summary(config, vocab_size=vocab_size, num_classes=num_classes, max_length=max_length))
 
 
+def ensemble_members(config: ExperimentConfig) -> int:
+    """How many models the saved run holds: k (x seeds) for a k-fold ensemble, the seeds without k-fold, else one."""
+    split = config.split
+    if split.k_folds >= 2:
+        return split.k_folds * split.ensemble_seeds if split.ensemble else 1
+    return split.ensemble_seeds
+
+
+def saved_parameter_count(config: ExperimentConfig, *, vocab_size: int, num_classes: int, max_length: int) -> int:
+    """Parameters of the model a run saves: one classifier, or k of them averaged (``core.model.build_ensemble``,
+    whose averaging adds none)."""
+    single = parameter_count(config.model, vocab_size=vocab_size, num_classes=num_classes, max_length=max_length)
+    return ensemble_members(config) * single
+
+
 # --- cost model -------------------------------------------------------------------------------------------------
 
 
@@ -117,6 +145,8 @@ def _forward_multiply_adds(config: ModelConfig, num_classes: int, max_length: in
     steps, width, units = max_length, _width(config), config.lstm_units
     directions = 2 if config.bidirectional else 1
     total = 0.0 if embedded else steps * config.embedding_dim  # embedding gather
+    if config.subword_buckets and not embedded:
+        total += steps * (SUBWORD_SLOTS + 2) * config.embedding_dim  # n-gram gather, masked mean, add
     total += steps * config.embedding_dim  # dropout
     inputs = config.embedding_dim
     for _ in range(config.lstm_layers):
@@ -130,7 +160,8 @@ def _forward_multiply_adds(config: ModelConfig, num_classes: int, max_length: in
 
 def _trainable_parameters(config: ModelConfig, vocab_size: int, num_classes: int, max_length: int, embedded: bool) -> int:
     total = parameter_count(config, vocab_size=vocab_size, num_classes=num_classes, max_length=max_length)
-    return total - vocab_size * config.embedding_dim if embedded else total
+    frozen = embedded or (config.word_vectors and config.freeze_word_vectors)
+    return total - vocab_size * config.embedding_dim if frozen else total
 
 
 def _time_terms(
@@ -165,6 +196,8 @@ def _activation_bytes(config: ModelConfig, batch: int, max_length: int, embedded
     steps, width, units = max_length, _width(config), config.lstm_units
     directions = 2 if config.bidirectional else 1
     floats = steps * config.embedding_dim * (2 if embedded else 3)  # embedding output, dropout mask and output
+    if config.subword_buckets and not embedded:
+        floats += steps * config.embedding_dim * (SUBWORD_SLOTS + 2)  # gathered n-gram vectors, their mean, the sum
     inputs = config.embedding_dim
     for _ in range(config.lstm_layers):
         # per step and direction: input, 4 pre-activations, 4 gates, carry, tanh(carry), output
@@ -234,17 +267,21 @@ def estimate_epoch(
     slots = OPTIMIZERS.get(training.optimizer).slots(training)
     weight_bytes = FLOAT_BYTES * (total_parameters + trainable * (slots + 2))
     activation_bytes = ACTIVATION_FACTOR * _activation_bytes(model, training.batch_size, max_length, embedded)
-    id_bytes = 4 * max_length * (train_rows + validation_rows + test_rows)  # int32 token IDs of every split
+    id_columns = 1 + SUBWORD_SLOTS if model.subword_buckets else 1  # with subwords, each position carries its n-gram IDs
+    id_bytes = 4 * max_length * id_columns * (train_rows + validation_rows + test_rows)  # int32 token IDs of every split
     if embedded:
         sequence_bytes = FLOAT_BYTES * max_length * model.embedding_dim
         # resampling holds the embedded rows, their flattened copy, SMOTE's output and its reshaped copy at once;
         # training then keeps the resampled rows (plus TensorFlow's copy of them) and the embedded validation rows
         data_bytes = id_bytes + sequence_bytes * max(2 * train_rows + 2 * rows, 2 * rows + validation_rows)
     else:
-        data_bytes = id_bytes + 4 * max_length * rows  # TensorFlow's copy of the training matrix
+        data_bytes = id_bytes + 4 * max_length * id_columns * rows  # TensorFlow's copy of the training matrix
+    members = ensemble_members(config)
     breakdown = {
         "TensorFlow runtime": RUNTIME_BASELINE_MB + FIXED_OVERHEAD_MB,
         "weights and optimizer": weight_bytes / MB,
+        # the members trained so far stay in memory until they are averaged into one model
+        "finished ensemble members": FLOAT_BYTES * total_parameters * (members - 1) / MB,
         "activations": activation_bytes / MB,
         "training data": data_bytes / MB,
     }
@@ -275,9 +312,15 @@ def estimate_epoch(
         notes.append(f"Batch size {training.batch_size} spends much of each epoch on per-step overhead; 64-128 is faster on a CPU.")
     if tracing >= 1:
         notes.append(f"The first epoch also spends about {tracing:.0f} s building the graph.")
-    total = (seconds * training.epochs + tracing) * folds
+    trained_models = folds * config.split.ensemble_seeds
+    total = (seconds * training.epochs + tracing) * trained_models
     if folds > 1:
-        notes.append(f"{folds}-fold cross-validation trains {folds} models: the total covers all of them.")
+        notes.append(f"{folds}-fold cross-validation trains {trained_models} models: the total covers all of them.")
+    elif trained_models > 1:
+        notes.append(f"{trained_models} models train on the same split from different seeds: the total covers all of them.")
+    if members > 1:
+        notes.append(f"The saved model averages {members} models: it holds {members}x the parameters "
+                     f"({members * total_parameters:,}) and every prediction and explanation takes about {members}x as long.")
     return EpochEstimate(
         seconds_per_epoch=seconds,
         samples_per_second=rows / seconds if seconds > 0 else 0.0,
@@ -288,6 +331,8 @@ def estimate_epoch(
         rows_kind=rows_kind,
         first_epoch_extra_seconds=tracing,
         total_seconds=total,
+        members=members,
+        parameters=members * total_parameters,
     )
 
 

@@ -23,7 +23,7 @@ from sklearn.metrics import (  # noqa: E402
 )
 
 from core.results import ClassificationMetrics, ClassScore, Confusion, MajorityResult, Prediction
-from core.vectorizing import OOV_ID, PAD_ID
+from core.vectorizing import OOV_ID, PAD_ID, word_ids
 
 
 def classification_metrics(y_true: np.ndarray, probabilities: np.ndarray, class_names: Sequence[str]) -> ClassificationMetrics:
@@ -86,7 +86,7 @@ def prediction_records(
 
 def token_weights(weights_row: np.ndarray, ids_row: np.ndarray) -> list[float]:
     """Attention weights of the real (non-padding) tokens of one row."""
-    length = int((np.asarray(ids_row) != PAD_ID).sum())
+    length = int((word_ids(np.asarray(ids_row)[None])[0] != PAD_ID).sum())
     return [float(w) for w in np.asarray(weights_row)[:length]]
 
 
@@ -96,15 +96,16 @@ def occlusion_importance(predict, ids_row: np.ndarray, class_index: int) -> list
     ``predict`` maps an int matrix of token IDs to probabilities. All variants run in one batch. A text left with
     no token is read as the single out-of-vocabulary token, exactly as an empty text is encoded.
     """
-    ids_row = np.asarray(ids_row)
-    length = int((ids_row != PAD_ID).sum())
-    variants = np.zeros((length + 1, ids_row.shape[0]), dtype=ids_row.dtype)
+    ids_row = np.asarray(ids_row)  # (steps,) or, with subwords, (steps, 1 + slots)
+    length = int((word_ids(ids_row[None])[0] != PAD_ID).sum())
+    variants = np.zeros((length + 1, *ids_row.shape), dtype=ids_row.dtype)
     variants[0] = ids_row
     for position in range(length):
-        kept = np.delete(ids_row[:length], position)
-        if kept.size == 0:
-            kept = np.array([OOV_ID], dtype=ids_row.dtype)
-        variants[position + 1, : kept.size] = kept
+        kept = np.delete(ids_row[:length], position, axis=0)
+        if len(kept) == 0:
+            kept = np.zeros((1, *ids_row.shape[1:]), dtype=ids_row.dtype)
+            kept.reshape(-1)[0] = OOV_ID  # the OOV word ID (and, with subwords, no n-grams): an empty text's encoding
+        variants[position + 1, : len(kept)] = kept
     probabilities = np.asarray(predict(variants))
     full = probabilities[0, class_index]
     return [float(full - probabilities[i + 1, class_index]) for i in range(length)]

@@ -26,6 +26,7 @@ from core.results import (
     BaselineResult,
     ClassificationMetrics,
     DataSummary,
+    EnsembleSummary,
     FoldScores,
     FoldSummary,
     MeanSd,
@@ -34,13 +35,23 @@ from core.results import (
     RunInfo,
     RunMetrics,
     SplitCounts,
+    VectorCoverage,
     TrainingSummary,
     VectorizingSummary,
 )
 from core.runs import ensure_writable, runs_dir as default_runs_dir, save_run
 from core.splitting import Split, class_counts, stratified_folds, stratified_split
 from core.trainability import assess
-from core.vectorizing import LengthSuggestion, Vocabulary, build_vocabulary, decode_tokens, encode, suggest_max_length, token_lengths
+from core.vectorizing import (
+    LengthSuggestion,
+    Vocabulary,
+    build_vocabulary,
+    decode_tokens,
+    encode,
+    encode_subwords,
+    suggest_max_length,
+    token_lengths,
+)
 
 STATUS_COMPLETED = "completed"
 STATUS_STOPPED = "stopped"
@@ -58,13 +69,18 @@ def split_rows(dataset: Dataset, config: ExperimentConfig) -> Split:
     return stratified_split(dataset.y, config.split, config.seed, dataset.class_names)
 
 
-def vectorize(processed: Sequence[str], rows: dict[str, np.ndarray], config: VectorizingConfig) -> Vectorized:
-    """Vocabulary and suggested length from ``rows['train']`` only; every named split encoded with them."""
+def vectorize(processed: Sequence[str], rows: dict[str, np.ndarray], config: VectorizingConfig, subword_buckets: int = 0) -> Vectorized:
+    """Vocabulary and suggested length from ``rows['train']`` only; every named split encoded with them (with
+    ``subword_buckets``, each position also carries its token's hashed character n-grams)."""
     train_texts = [processed[i] for i in rows["train"]]
     vocabulary = build_vocabulary(train_texts, config.max_vocab_size, config.min_token_frequency)
     suggestion = suggest_max_length(token_lengths(train_texts), config.length_percentile)
     max_length = config.max_length or suggestion.max_length
-    x = {name: encode([processed[i] for i in indices], vocabulary, max_length) for name, indices in rows.items()}
+    if subword_buckets:
+        x = {name: encode_subwords([processed[i] for i in indices], vocabulary, max_length, subword_buckets)
+             for name, indices in rows.items()}
+    else:
+        x = {name: encode([processed[i] for i in indices], vocabulary, max_length) for name, indices in rows.items()}
     return Vectorized(vocabulary, max_length, suggestion, x)
 
 
@@ -80,6 +96,9 @@ class TrainedModel:
     test_probabilities: np.ndarray
     test_metrics: ClassificationMetrics
     replay: dict = field(default_factory=dict)  # per-epoch validation predictions and example token weights
+    validation_probabilities: Optional[np.ndarray] = None  # of the rows in ``validation_rows``
+    validation_rows: Optional[np.ndarray] = None  # dataset row indices the validation probabilities belong to
+    word_vectors: Optional[VectorCoverage] = None  # coverage of the user's vectors file, when one started the embedding
 
 
 @dataclass
@@ -121,15 +140,22 @@ def _fit_one(
     stop,
     fold: Optional[int] = None,
     folds: Optional[int] = None,
+    vectorized: Optional[Vectorized] = None,
+    name: str = "lstm_classifier",
+    vector_cache: Optional[dict] = None,
+    seed: Optional[int] = None,
 ) -> TrainedModel:
-    """Vectorize, resample the training rows, build, train and score one model."""
+    """Vectorize (unless ``vectorized`` already holds these rows' IDs), resample the training rows, build, train and
+    score one model."""
+    from core.batching import predict_trimmed
     from core.model import build_classifier
     from core.training import ExampleReplay, embedder, freeze_embedding, seed_everything, train, warm_up_embedding
 
-    seed = config.seed + (fold or 0)
+    seed = config.seed + (fold or 0) if seed is None else seed
     seed_everything(seed)
     num_classes = len(class_names)
-    vectorized = vectorize(processed, rows, config.vectorizing)
+    if vectorized is None:
+        vectorized = vectorize(processed, rows, config.vectorizing, config.model.subword_buckets)
     x_train, y_train = vectorized.x["train"], y[rows["train"]]
     x_val, y_val = vectorized.x["validation"], y[rows["validation"]]
 
@@ -145,30 +171,99 @@ def _fit_one(
     resampled = resampling_module.resample_training(x_train, y_train, num_classes, config.resampling, seed, embed)
 
     _announce(listener, BUILDING, "Building the model", fold, folds)
-    models = build_classifier(config.model, vectorized.vocabulary.size, num_classes, vectorized.max_length, seed)
+    models = build_classifier(config.model, vectorized.vocabulary.size, num_classes, vectorized.max_length, seed, name=name)
     if warm_weights is not None:
         freeze_embedding(models, warm_weights)
         x_val = embed(x_val)
+    coverage = None
+    if config.model.word_vectors:
+        coverage = _start_from_word_vectors(models, vectorized.vocabulary, config, vector_cache if vector_cache is not None else {})
     example_rows = _replay_rows(y_val)
     replay = ExampleReplay(models, vectorized.x["validation"][example_rows])
     outcome = train(
         models, resampled.x, resampled.y, x_val, y_val, config.training,
         embedded=resampled.embedded, class_weight=resampled.class_weight,
         listener=listener, stop=stop, fold=fold, folds=folds, scored_rows=len(y_val) + len(rows["test"]), replay=replay,
+        seed=seed,
     )
     _announce(listener, EVALUATING, "Scoring the validation and test splits", fold, folds)
     batch = config.training.batch_size * 4
-    validation_metrics = None
+    validation_metrics = probabilities = None
     if len(y_val):
         probabilities = outcome.validation_probabilities
         if probabilities is None:  # the final weights were never scored during training (an epoch cut short)
             network = models.embedded_model if resampled.embedded else models.model
-            probabilities = network.predict(x_val, batch_size=batch, verbose=0)
+            probabilities = predict_trimmed(network, x_val, batch)
         validation_metrics = classification_metrics(y_val, probabilities, class_names)
-    test_probabilities = models.model.predict(vectorized.x["test"], batch_size=batch, verbose=0)
+    test_probabilities = predict_trimmed(models.model, vectorized.x["test"], batch)
     test_metrics = classification_metrics(y[rows["test"]], test_probabilities, class_names)
     replay_record = _replay_record(rows["validation"], y_val, outcome, example_rows, vectorized, replay)
-    return TrainedModel(models, vectorized, resampled, outcome, validation_metrics, test_probabilities, test_metrics, replay_record)
+    return TrainedModel(models, vectorized, resampled, outcome, validation_metrics, test_probabilities, test_metrics,
+                        replay_record, probabilities, rows["validation"], coverage)
+
+
+def _start_from_word_vectors(models, vocabulary: Vocabulary, config: ExperimentConfig, cache: dict):
+    """Initialise the embedding from the user's vectors file (read once per vocabulary; k-fold ensemble members share
+    one) and freeze it if asked; returns the coverage for the run record."""
+    from core.model import EMBEDDING
+    from core.word_vectors import load_word_vectors
+
+    key = vocabulary.tokens
+    if key not in cache:
+        cache[key] = load_word_vectors(config.model.word_vectors, vocabulary, config.model.embedding_dim,
+                                       lowercase=config.preprocessing.lowercase, seed=config.seed)
+    vectors = cache[key]
+    layer = models.model.get_layer(EMBEDDING)
+    layer.set_weights([vectors.matrix])
+    layer.trainable = not config.model.freeze_word_vectors
+    return replace(vectors.coverage, frozen=config.model.freeze_word_vectors)
+
+
+def _fold_vectorized(shared: Vectorized, development: np.ndarray, train_part: np.ndarray, held_out: np.ndarray) -> Vectorized:
+    """One fold's view of IDs encoded once for every development row (an ensemble's members share one vocabulary)."""
+    x_development = shared.x["train"]
+    x = {"train": x_development[train_part], "validation": x_development[held_out], "test": shared.x["test"]}
+    return Vectorized(shared.vocabulary, shared.max_length, shared.suggestion, x)
+
+
+def _ensemble(members: list[TrainedModel], representative: TrainedModel, y: np.ndarray, test_rows: np.ndarray,
+              class_names: Sequence[str], folds: int, seeds: int) -> tuple[TrainedModel, EnsembleSummary]:
+    """One model averaging the members, scored on the test split. Validation: members that early-stopped on the same
+    rows (seed members) are averaged there; different folds' held-out parts are joined, so with k-fold every
+    development row is scored by the members that never trained on it (out of fold)."""
+    from core.model import ClassifierModels, build_ensemble
+
+    model = build_ensemble([m.models.model for m in members])
+    test_probabilities = np.mean([m.test_probabilities for m in members], axis=0)
+    test_metrics = classification_metrics(y[test_rows], test_probabilities, class_names)
+    by_rows: dict[bytes, tuple[np.ndarray, list[np.ndarray]]] = {}
+    for member in members:
+        if member.validation_probabilities is not None and len(member.validation_rows):
+            key = np.asarray(member.validation_rows).tobytes()
+            by_rows.setdefault(key, (member.validation_rows, []))[1].append(member.validation_probabilities)
+    validation_metrics = validation_probabilities = validation_rows = None
+    if by_rows:
+        validation_rows = np.concatenate([rows for rows, _ in by_rows.values()])
+        validation_probabilities = np.concatenate([np.mean(parts, axis=0) for _, parts in by_rows.values()])
+        validation_metrics = classification_metrics(y[validation_rows], validation_probabilities, class_names)
+    if folds > 1:
+        method = f"average of the {folds} fold models' probabilities" if seeds == 1 else \
+            f"average of {len(members)} models' probabilities ({folds} folds x {seeds} seeds)"
+        validation = "out-of-fold"
+    else:
+        method = f"average of {len(members)} models' probabilities (same split, different seeds)"
+        validation = "the shared validation split"
+    summary = EnsembleSummary(
+        members=len(members), method=method,
+        parameters=int(model.count_params()), parameters_per_member=int(members[0].models.model.count_params()),
+        train_seconds=round(sum(m.outcome.duration_s for m in members), 2),
+        member_test_macro_f1=[round(m.test_metrics.macro_f1, 4) for m in members], validation=validation,
+    )
+    models = ClassifierModels(model=model, embedded_model=representative.models.embedded_model, explainer=None)
+    trained = replace(representative, models=models, validation_metrics=validation_metrics,
+                      test_probabilities=test_probabilities, test_metrics=test_metrics,
+                      validation_probabilities=validation_probabilities, validation_rows=validation_rows)
+    return trained, summary
 
 
 def _replay_record(validation_rows, y_val, outcome, example_rows, vectorized, replay) -> dict:
@@ -230,6 +325,7 @@ def run_experiment(
     ``attachments`` are extra JSON records saved with the run (e.g. ``{"edits": ...}`` for a cleaned dataset).
     """
     started = time.perf_counter()
+    cpu_started = time.process_time()
     # The record names the columns actually used, so the config alone reproduces the run.
     config = replace(config, data=DataConfig(text_column=dataset.text_column, label_column=dataset.label_column))
     assess(dataset.y, dataset.class_names, config, split).raise_if_not()
@@ -246,29 +342,58 @@ def run_experiment(
         baseline = baseline_on_split(processed, y, split, class_names)
 
     fold_models: list[TrainedModel] = []
+    ensemble = None
+    vector_cache: dict = {}  # word vectors read once per vocabulary
+    seeds = config.split.ensemble_seeds
+    averaging = config.split.ensemble or seeds > 1
+    # Members of an average share one vocabulary and length (they become one model with one input), built from every
+    # row they may learn from; the test split stays sealed. A kept-best fold model keeps its own fold's vocabulary.
     if config.split.k_folds >= 2:
         development = np.concatenate([split.train, split.validation])
         folds = stratified_folds(y[development], config.split.k_folds, config.seed)
-        for number, (train_part, held_out) in enumerate(folds, start=1):
-            rows = {"train": development[train_part], "validation": development[held_out], "test": split.test}
-            fold_models.append(_fit_one(processed, y, rows, class_names, config, listener, stop, number, len(folds)))
+        parts = [(development[train_part], development[held_out], train_part, held_out) for train_part, held_out in folds]
+        shared = vectorize(processed, {"train": development, "test": split.test}, config.vectorizing,
+                           config.model.subword_buckets) if averaging else None
+    else:
+        parts = [(split.train, split.validation, None, None)]
+        shared = vectorize(processed, {"train": split.train, "validation": split.validation, "test": split.test},
+                           config.vectorizing, config.model.subword_buckets) if averaging else None
+    members = len(parts) * seeds
+    for number, (train_rows, held_out_rows, train_part, held_out) in enumerate(parts, start=1):
+        for repeat in range(seeds):
+            member = len(fold_models) + 1
+            rows = {"train": train_rows, "validation": held_out_rows, "test": split.test}
+            vectors = None
+            if shared is not None:
+                vectors = shared if train_part is None else _fold_vectorized(shared, development, train_part, held_out)
+            fold, fold_count = (number, len(parts)) if len(parts) > 1 else ((member, members) if members > 1 else (None, None))
+            fold_models.append(_fit_one(
+                processed, y, rows, class_names, config, listener, stop, fold, fold_count, vectorized=vectors,
+                name=f"member_{member}" if averaging else "lstm_classifier", vector_cache=vector_cache,
+                seed=config.seed + number - 1 + 1000 * repeat + (1 if len(parts) > 1 else 0),
+            ))
             if fold_models[-1].outcome.stopped_by_user:
                 break
-        # The run keeps the fold model that did best on its own held-out part (never chosen on the test split).
-        trained = max(fold_models, key=lambda m: m.validation_metrics.macro_f1 if m.validation_metrics else -1.0)
-    else:
-        rows = {"train": split.train, "validation": split.validation, "test": split.test}
-        trained = _fit_one(processed, y, rows, class_names, config, listener, stop)
-
-    stopped = any(m.outcome.stopped_by_user for m in fold_models) or trained.outcome.stopped_by_user
+        if fold_models[-1].outcome.stopped_by_user:
+            break
+    # The model that did best on its own held-out rows (never chosen on the test split): the run's model for a plain
+    # k-fold run, or, for an average, whose curves and replay the run shows.
+    trained = max(fold_models, key=lambda m: m.validation_metrics.macro_f1 if m.validation_metrics else -1.0)
+    if averaging and len(fold_models) >= 2:
+        _announce(listener, EVALUATING, f"Averaging the {len(fold_models)} models")
+        trained, ensemble = _ensemble(fold_models, trained, y, split.test, class_names, len(parts), seeds)
+    stopped = any(m.outcome.stopped_by_user for m in fold_models)
+    if config.split.k_folds < 2:
+        fold_models = []  # seed members are not folds: no fold table
     status = STATUS_STOPPED if stopped else STATUS_COMPLETED
-    metrics = _metrics_record(dataset, config, split, trained, baseline, preprocessing_report, fold_models, status)
+    metrics = _metrics_record(dataset, config, split, trained, baseline, preprocessing_report, fold_models, status, ensemble)
     predictions = prediction_records(
         [dataset.texts[i] for i in split.test], y[split.test], trained.test_probabilities, class_names, split.test
     )
     history = trained.outcome.history
     duration = time.perf_counter() - started
-    metrics = replace(metrics, training=replace(metrics.training, total_seconds=round(duration, 2)))
+    metrics = replace(metrics, training=replace(metrics.training, total_seconds=round(duration, 2),
+                                                cpu_seconds=round(time.process_time() - cpu_started, 2)))
     summary = _summary(dataset, config, metrics, status, duration, tags)
     result = ExperimentResult(config, class_names, metrics, history, predictions, trained, status, summary, duration_s=duration)
     if fold_models:  # each non-test row scored by the fold model that never trained on it: label-noise triage uses it
@@ -284,17 +409,22 @@ def run_experiment(
 
 
 def _out_of_fold(fold_models: list[TrainedModel]) -> dict:
-    """Every held-out row's class probabilities from the one fold model that did not train on it."""
-    rows, probabilities = [], []
+    """Every held-out row's class probabilities from the fold models that did not train on it (seed members of one
+    fold averaged)."""
+    by_rows: dict[bytes, tuple[np.ndarray, list[np.ndarray]]] = {}
     for model in fold_models:
-        held_out = model.outcome.validation_probabilities
-        if held_out is not None:  # a fold cut short by Stop has no final scores
-            rows.extend(model.replay["validation_rows"])
-            probabilities.extend(np.round(np.asarray(held_out, dtype=float), 5).tolist())
+        if model.validation_probabilities is not None and model.validation_rows is not None and len(model.validation_rows):
+            key = np.asarray(model.validation_rows).tobytes()
+            by_rows.setdefault(key, (np.asarray(model.validation_rows), []))[1].append(model.validation_probabilities)
+    rows, probabilities = [], []
+    for held_out, parts in by_rows.values():
+        rows.extend(int(r) for r in held_out)
+        probabilities.extend(np.round(np.mean(parts, axis=0).astype(float), 5).tolist())
     return {"rows": rows, "probabilities": probabilities}
 
 
-def _metrics_record(dataset, config, split, trained: TrainedModel, baseline, preprocessing_report, fold_models, status) -> RunMetrics:
+def _metrics_record(dataset, config, split, trained: TrainedModel, baseline, preprocessing_report, fold_models, status,
+                    ensemble: Optional[EnsembleSummary] = None) -> RunMetrics:
     names = dataset.class_names
     n = len(names)
     y = dataset.y
@@ -316,7 +446,8 @@ def _metrics_record(dataset, config, split, trained: TrainedModel, baseline, pre
         ),
         training=TrainingSummary(
             epochs_run=outcome.epochs_run, best_epoch=outcome.best_epoch, stopped_by_user=outcome.stopped_by_user,
-            early_stopped=outcome.early_stopped, train_seconds=round(outcome.duration_s, 2),
+            early_stopped=outcome.early_stopped,
+            train_seconds=ensemble.train_seconds if ensemble else round(outcome.duration_s, 2),
             samples_per_second=round(outcome.samples_per_second, 1), parameters=int(trained.models.model.count_params()),
         ),
         vectorizing=VectorizingSummary(
@@ -328,6 +459,8 @@ def _metrics_record(dataset, config, split, trained: TrainedModel, baseline, pre
         data=DataSummary(source=dataset.source_name, text_column=dataset.text_column, label_column=dataset.label_column,
                          rows=len(dataset.texts), hash=dataset.data_hash),
         folds=_fold_summary(fold_models) if fold_models else None,
+        ensemble=ensemble,
+        word_vectors=trained.word_vectors,
     )
 
 
@@ -353,6 +486,10 @@ def _summary(dataset: Dataset, config: ExperimentConfig, metrics: RunMetrics, st
             "lr_schedule": config.training.lr_schedule,
             "batch_size": config.training.batch_size,
             "k_folds": config.split.k_folds,
+            "ensemble": config.split.ensemble,
+            "ensemble_seeds": config.split.ensemble_seeds,
+            "subword_buckets": model.subword_buckets,
+            "word_vectors": Path(model.word_vectors).name if model.word_vectors else None,
             "normalizer": config.preprocessing.normalizer,
             "max_length": metrics.vectorizing.max_length,
         },

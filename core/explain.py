@@ -25,7 +25,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from core.registry import Registry
-from core.vectorizing import OOV_ID, PAD_ID
+from core.vectorizing import OOV_ID, PAD_ID, word_ids
 
 SIGNED = "signed"  # positive = pushes toward the explained class, negative = against it
 ATTENTION_KIND = "attention"  # non-negative weights that sum to 1 over a text's tokens
@@ -101,7 +101,20 @@ def gradient_support() -> Optional[str]:
             "so attention and occlusion are offered instead.")
 
 
+def _members(model) -> list:
+    """An ensemble's member models (``core.model.build_ensemble``); empty for one classifier (or a stand-in)."""
+    if getattr(model, "name", None) != "ensemble":  # core.model.ENSEMBLE, checked without importing Keras
+        return []
+    from core.model import ensemble_members
+
+    return ensemble_members(model)
+
+
 def _has_layer(model, name: str) -> bool:
+    """Whether the model has a layer of that name; for an ensemble, whether every member has one."""
+    members = _members(model)
+    if members:
+        return all(_has_layer(member, name) for member in members)
     return any(layer.name == name for layer in model.layers)
 
 
@@ -126,16 +139,20 @@ def available_methods(model) -> AvailableMethods:
 
 
 def _lengths(ids: np.ndarray) -> np.ndarray:
-    return (ids != PAD_ID).sum(axis=1)
+    return (word_ids(ids) != PAD_ID).sum(axis=1)
 
 
-def _validated_ids(ids, max_length: int) -> np.ndarray:
+def _validated_ids(ids, input_shape) -> np.ndarray:
+    """``input_shape``: the model's input shape without the batch axis — (max_length,), or with subwords
+    (max_length, 1 + slots) — or just max_length."""
+    shape = (input_shape,) if isinstance(input_shape, int) else tuple(input_shape)
     ids = np.asarray(ids)
-    if ids.ndim != 2 or ids.shape[1] != max_length:
-        raise ValueError(f"ids must be a (texts, {max_length}) matrix of token IDs, got shape {ids.shape}")
+    if ids.ndim != 1 + len(shape) or tuple(ids.shape[1:]) != shape:
+        what = f"(texts, {shape[0]}) matrix" if len(shape) == 1 else f"(texts, {', '.join(map(str, shape))}) array"
+        raise ValueError(f"ids must be a {what} of token IDs, got shape {ids.shape}")
     if not np.issubdtype(ids.dtype, np.integer):
         raise ValueError(f"ids must be integer token IDs, got dtype {ids.dtype}")
-    real = ids != PAD_ID
+    real = word_ids(ids) != PAD_ID
     if len(ids) and not real[:, 0].all():
         raise ValueError("every row needs at least one token (an empty text is encoded as the out-of-vocabulary ID)")
     # Post-padded: once a row has padding, it has nothing else (the mask is a prefix of each row).
@@ -156,12 +173,12 @@ def _class_indices(class_indices, rows: int, num_classes: int) -> np.ndarray:
 def _compose(ids_row: np.ndarray, kept_positions: Sequence[np.ndarray]) -> np.ndarray:
     """One variant of ``ids_row`` per entry: the kept positions' tokens in original order, shifted left; padding
     after them. Keeping nothing gives the out-of-vocabulary token alone (how an empty text is encoded)."""
-    variants = np.zeros((len(kept_positions), ids_row.shape[0]), dtype=np.int32)
+    variants = np.zeros((len(kept_positions), *ids_row.shape), dtype=np.int32)
     for index, kept in enumerate(kept_positions):
         if len(kept):
             variants[index, : len(kept)] = ids_row[kept]
         else:
-            variants[index, 0] = OOV_ID
+            variants[index].reshape(-1)[0] = OOV_ID  # the OOV word ID; with subwords, no n-grams (as encode does)
     return variants
 
 
@@ -190,7 +207,8 @@ def _gradient_function(view):
         return tape.gradient(picked, embeddings)
 
     steps, width = view.inputs[0].shape[1], view.inputs[0].shape[2]
-    signature = [tf.TensorSpec((None, steps, width), tf.float32), tf.TensorSpec((None, steps), tf.int32),
+    id_shape = tuple(view.inputs[1].shape[1:])  # (steps,), or with subwords (steps, 1 + slots)
+    signature = [tf.TensorSpec((None, steps, width), tf.float32), tf.TensorSpec((None, *id_shape), tf.int32),
                  tf.TensorSpec((None,), tf.int32)]
     traced = []  # the tf.function, made on first compiled use
 
@@ -205,7 +223,13 @@ def _gradient_function(view):
 
 
 class Explainer:
-    """Explanations of one Keras classifier (token IDs → probabilities, with a layer named "embedding").
+    """Explanations of one Keras classifier (token IDs → probabilities, with a layer named "embedding"), or of an
+    ensemble that averages such classifiers (``core.model.build_ensemble``).
+
+    An ensemble's probability is the mean of its members', so its occlusion is computed on the ensemble itself
+    (which equals the members' mean), its gradient × input and integrated gradients are the mean of the members'
+    (the attribution to every member's token vectors together: the gradient of a mean is the mean of the
+    gradients), and its attention is the members' mean attention weight per token.
 
     The gradient view (embeddings + token IDs → probabilities) re-applies the model's own layers after the
     embedding; the mask still comes from the token IDs through the model's own graph, so scaling the embeddings
@@ -214,14 +238,20 @@ class Explainer:
     """
 
     def __init__(self, model, *, integrated_gradients_steps: int = INTEGRATED_GRADIENTS_STEPS, batch_size: int = 512) -> None:
-        if len(model.inputs) != 1 or len(model.inputs[0].shape) != 2:
-            raise ValueError("the model must take one (texts, max_length) matrix of token IDs")
-        if not _has_layer(model, "embedding"):
+        if len(model.inputs) != 1 or len(model.inputs[0].shape) not in (2, 3):
+            raise ValueError("the model must take one (texts, max_length) matrix of token IDs (or, with subwords, "
+                             "one (texts, max_length, 1 + slots) array)")
+        members = _members(model)
+        self.members = [Explainer(member, integrated_gradients_steps=integrated_gradients_steps, batch_size=batch_size)
+                        for member in members]
+        if not members and not _has_layer(model, "embedding"):
             raise ValueError("the model has no layer named 'embedding'; build it with core.model.build_classifier")
         if integrated_gradients_steps < 1 or batch_size < 1:
             raise ValueError("integrated_gradients_steps and batch_size must be positive")
         self.model = model
         self.max_length = int(model.inputs[0].shape[1])
+        self.input_shape = tuple(int(d) for d in model.inputs[0].shape[1:])
+        self._token_vector_view = None
         self.num_classes = int(model.outputs[0].shape[-1])
         self.integrated_gradients_steps = integrated_gradients_steps
         self.batch_size = batch_size
@@ -242,16 +272,29 @@ class Explainer:
         if self._gradient_view is None:
             import keras
 
-            embedding_output = self.model.get_layer("embedding").output
+            embedding_output = self._token_vector_layer().output
             # An intermediate tensor as input: Keras clones the graph from it; the mask's own path from the token
             # IDs (Embedding.compute_mask) stays, because the token-ID input is an input of the view as well.
             self._gradient_view = keras.Model([embedding_output, self.model.inputs[0]], self.model.outputs[0],
                                               name="gradient_view")
         return self._gradient_view
 
+    def _token_vector_layer(self):
+        """What the LSTM reads per token: the embedding, or with subwords the sum of word and subword vectors."""
+        from core.model import TOKEN_VECTORS
+
+        return self.model.get_layer(TOKEN_VECTORS if _has_layer(self.model, TOKEN_VECTORS) else "embedding")
+
     def embeddings(self, ids: np.ndarray) -> np.ndarray:
-        table = np.asarray(self.model.get_layer("embedding").embeddings, dtype=np.float32)
-        return table[ids]
+        """Each position's token vector (what gradients are taken with respect to)."""
+        if np.asarray(ids).ndim == 2:
+            table = np.asarray(self.model.get_layer("embedding").embeddings, dtype=np.float32)
+            return table[ids]
+        if self._token_vector_view is None:
+            import keras
+
+            self._token_vector_view = keras.Model(self.model.inputs, self._token_vector_layer().output, name="token_vectors_view")
+        return np.asarray(self._token_vector_view.predict(ids, batch_size=self.batch_size, verbose=0), dtype=np.float32)
 
     def _attention_model(self):
         if self._attention_view is None:
@@ -264,7 +307,7 @@ class Explainer:
 
     def explain(self, ids, class_indices, method: str) -> list[np.ndarray]:
         """One score per real token of each row, for the class ``class_indices[i]`` (None: the predicted class)."""
-        ids = _validated_ids(ids, self.max_length)
+        ids = _validated_ids(ids, self.input_shape)
         record = EXPLANATION_METHODS.get(method)
         reason = self.available().reason(record.key)
         if reason:
@@ -274,14 +317,22 @@ class Explainer:
         classes = _class_indices(class_indices, len(ids), self.num_classes)
         if not len(ids):
             return []
+        scores = self._scores(ids, classes, record.key)
+        return [np.asarray(row[:length], dtype=np.float64) for row, length in zip(scores, _lengths(ids))]
+
+    def _scores(self, ids: np.ndarray, classes: np.ndarray, method: str) -> list[np.ndarray]:
+        """Per row, one score per position (padding included) for validated inputs."""
+        if self.members and method != "occlusion":
+            per_member = [member._scores(ids, classes, method) for member in self.members]
+            return [np.mean([np.asarray(scores[row], dtype=np.float64) for scores in per_member], axis=0)
+                    for row in range(len(ids))]
         compute = {
             "attention": self._attention,
             "occlusion": self._occlusion,
             "gradient_x_input": self._gradient_x_input,
             "integrated_gradients": self._integrated_gradients,
-        }[record.key]
-        scores = compute(ids, classes)
-        return [np.asarray(row[:length], dtype=np.float64) for row, length in zip(scores, _lengths(ids))]
+        }[method]
+        return compute(ids, classes)
 
     def _attention(self, ids: np.ndarray, classes: np.ndarray) -> list[np.ndarray]:
         _, weights = self._attention_model().predict(ids, batch_size=self.batch_size, verbose=0)
@@ -638,7 +689,7 @@ def measure_faithfulness(
     """
     started = time.perf_counter()
     explainer = explainer or Explainer(model)
-    ids = _validated_ids(ids, explainer.max_length)
+    ids = _validated_ids(ids, explainer.input_shape)
     if not len(ids):
         raise ValueError("faithfulness needs at least one text")
     if not k_percents or any(not 0 < k <= 100 for k in k_percents):

@@ -19,7 +19,7 @@ import numpy as np
 from core.config import PreprocessingConfig
 from core.preprocessing import TextPreprocessor
 from core.records import Record
-from core.vectorizing import OOV_TOKEN, Vocabulary, encode
+from core.vectorizing import OOV_TOKEN, Vocabulary, encode, encode_subwords
 
 FAITHFULNESS_FILE = "faithfulness.json"
 FAITHFULNESS_SAMPLE = 200  # test texts scored per run: seconds on a CPU, stable to about ±0.02 (see tests)
@@ -57,13 +57,15 @@ class Predictor:
     class_names: Sequence[str]
     preprocessing: PreprocessingConfig
     max_length: int
+    subword_buckets: int = 0  # > 0: the model reads hashed character n-grams beside each word ID
     _explainer: object = field(default=None, repr=False)
 
     @classmethod
     def from_run(cls, run) -> "Predictor":
         """From a :class:`core.runs.LoadedRun`."""
         model = run.model
-        return cls(model, run.vocabulary, run.class_names, run.config.preprocessing, int(model.inputs[0].shape[1]))
+        return cls(model, run.vocabulary, run.class_names, run.config.preprocessing, int(model.inputs[0].shape[1]),
+                   run.config.model.subword_buckets)
 
     @property
     def explainer(self):
@@ -79,7 +81,10 @@ class Predictor:
 
     def encode(self, texts: Sequence[str]) -> tuple[list[list[str]], np.ndarray]:
         processed = TextPreprocessor(self.preprocessing).transform(texts)
-        ids = encode(processed, self.vocabulary, self.max_length)
+        if self.subword_buckets:
+            ids = encode_subwords(processed, self.vocabulary, self.max_length, self.subword_buckets)
+        else:
+            ids = encode(processed, self.vocabulary, self.max_length)
         tokens = [text.split()[: self.max_length] for text in processed]
         return tokens, ids
 

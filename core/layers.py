@@ -162,3 +162,52 @@ class AttentionPooling(layers.Layer):
         config = super().get_config()
         config.update(units=self.units)
         return config
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class WordIds(layers.Layer):
+    """The word-ID column of a (texts, steps, 1 + slots) subword input (``core.vectorizing.encode_subwords``)."""
+
+    def call(self, inputs):
+        return inputs[:, :, 0]
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:2])
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class SubwordEmbedding(layers.Layer):
+    """fastText-style subword vectors: each token position's hashed character n-gram IDs (columns 1.. of the input;
+    0 = no n-gram) are looked up in one table of ``buckets + 1`` vectors and averaged, so a token the vocabulary never
+    saw (ID 1) still gets a vector from its spelling. The mask is the word column's (post-padded, like the IDs)."""
+
+    def __init__(self, buckets: int, output_dim: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        if buckets < 1 or output_dim < 1:
+            raise ValueError(f"buckets and output_dim must be positive, got {buckets} and {output_dim}")
+        self.buckets = buckets
+        self.output_dim = output_dim
+        self.supports_masking = True
+
+    def build(self, input_shape) -> None:
+        self.embeddings = self.add_weight(name="embeddings", shape=(self.buckets + 1, self.output_dim),
+                                          initializer=keras.initializers.RandomUniform(-0.05, 0.05))
+        self.built = True
+
+    def call(self, inputs):
+        ngrams = inputs[:, :, 1:]
+        present = ops.cast(ops.not_equal(ngrams, 0), self.embeddings.dtype)
+        vectors = ops.take(self.embeddings, ngrams, axis=0) * ops.expand_dims(present, -1)
+        count = ops.maximum(ops.sum(present, axis=-1, keepdims=True), ops.cast(1, present.dtype))
+        return ops.sum(vectors, axis=2) / count
+
+    def compute_mask(self, inputs, mask=None):
+        return ops.not_equal(inputs[:, :, 0], 0)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[1], self.output_dim)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(buckets=self.buckets, output_dim=self.output_dim)
+        return config

@@ -18,12 +18,16 @@ from keras import layers, regularizers
 
 from core.attention import ATTENTION_KINDS, ATTENTION_LAYER
 from core.config import ModelConfig
-from core.layers import LengthAwareLSTM
+from core.layers import LengthAwareLSTM, SubwordEmbedding, WordIds
+from core.vectorizing import SUBWORD_SLOTS
 
 TOKEN_INPUT = "token_ids"
 EMBEDDING = "embedding"
+SUBWORD_EMBEDDING = "subword_embedding"
+TOKEN_VECTORS = "token_vectors"  # with subwords: word vector + subword vector, what the LSTM reads (and gradients explain)
 ATTENTION = ATTENTION_LAYER
 OUTPUT = "probabilities"
+ENSEMBLE = "ensemble"  # the averaging model's name (its members are nested models named member_1, member_2, ...)
 
 
 @dataclass
@@ -73,20 +77,58 @@ def _body(config: ModelConfig, num_classes: int, seed: int) -> Callable:
     return apply
 
 
-def build_classifier(config: ModelConfig, vocab_size: int, num_classes: int, max_length: int, seed: int = 0) -> ClassifierModels:
-    """Both views of one classifier; weights are shared, so training either trains the saved model."""
+def build_classifier(config: ModelConfig, vocab_size: int, num_classes: int, max_length: int, seed: int = 0,
+                     name: str = "lstm_classifier") -> ClassifierModels:
+    """Both views of one classifier; weights are shared, so training either trains the saved model. ``name`` must
+    differ between the members of one ensemble (:func:`build_ensemble`)."""
     if num_classes < 2:
         raise ValueError("a classifier needs at least two classes")
     body = _body(config, num_classes, seed)
-    token_ids = keras.Input(shape=(max_length,), dtype="int32", name=TOKEN_INPUT)
     embedding = layers.Embedding(vocab_size, config.embedding_dim, mask_zero=True, name=EMBEDDING)
-    probabilities, weights = body(embedding(token_ids))
-    model = keras.Model(token_ids, probabilities, name="lstm_classifier")
+    if config.subword_buckets:
+        # One int input per position: the word ID, then its hashed n-gram IDs (core.vectorizing.encode_subwords).
+        token_ids = keras.Input(shape=(max_length, 1 + SUBWORD_SLOTS), dtype="int32", name=TOKEN_INPUT)
+        subwords = SubwordEmbedding(config.subword_buckets, config.embedding_dim, name=SUBWORD_EMBEDDING)(token_ids)
+        token_vectors = layers.Add(name=TOKEN_VECTORS)([embedding(WordIds(name="word_ids")(token_ids)), subwords])
+    else:
+        token_ids = keras.Input(shape=(max_length,), dtype="int32", name=TOKEN_INPUT)
+        token_vectors = embedding(token_ids)
+    probabilities, weights = body(token_vectors)
+    model = keras.Model(token_ids, probabilities, name=name)
     explainer_model = None if weights is None else keras.Model(token_ids, [probabilities, weights], name="explainer")
     embedded = keras.Input(shape=(max_length, config.embedding_dim), dtype="float32", name="embedded_tokens")
     masked = layers.Masking(mask_value=0.0, name="embedded_mask")(embedded)
     embedded_model = keras.Model(embedded, body(masked)[0], name="lstm_classifier_on_embeddings")
+    # Training and scoring feed batches trimmed to their longest row (core.batching), shorter than max_length: the
+    # fresh models check the rank only. (A saved model keeps its fixed width; inference pads to it.)
+    model.input_spec = layers.InputSpec(ndim=len(model.inputs[0].shape))  # 3 with subwords: (rows, steps, slots)
+    embedded_model.input_spec = layers.InputSpec(ndim=3)
     return ClassifierModels(model=model, embedded_model=embedded_model, explainer=explainer_model)
+
+
+def build_ensemble(members: list[keras.Model]) -> keras.Model:
+    """One model that averages its members' class probabilities: the members (same inputs, distinct names) are
+    nested as layers, so the ensemble saves as one ``model.keras``, loads in safe mode and serves like a single model.
+    """
+    if len(members) < 2:
+        raise ValueError("an ensemble needs at least two members")
+    names = [member.name for member in members]
+    if len(set(names)) != len(names):
+        raise ValueError(f"ensemble members need distinct names, got {names}")
+    shapes = {tuple(tuple(tensor.shape) for tensor in member.inputs) for member in members}
+    if len(shapes) != 1:
+        raise ValueError("ensemble members must take the same inputs")
+    inputs = [keras.Input(shape=tensor.shape[1:], dtype=tensor.dtype, name=tensor.name) for tensor in members[0].inputs]
+    feed = inputs[0] if len(inputs) == 1 else inputs
+    averaged = layers.Average(name=OUTPUT)([member(feed) for member in members])
+    return keras.Model(inputs[0] if len(inputs) == 1 else inputs, averaged, name=ENSEMBLE)
+
+
+def ensemble_members(model: keras.Model) -> list[keras.Model]:
+    """The members of a model built by :func:`build_ensemble` (empty for a single classifier)."""
+    if model.name != ENSEMBLE:
+        return []
+    return [layer for layer in model.layers if isinstance(layer, keras.Model)]
 
 
 def build_model(config: ModelConfig, vocab_size: int, num_classes: int, max_length: int, seed: int = 0) -> keras.Model:
@@ -94,6 +136,9 @@ def build_model(config: ModelConfig, vocab_size: int, num_classes: int, max_leng
 
 
 def has_attention(model: keras.Model) -> bool:
+    members = ensemble_members(model)
+    if members:
+        return all(has_attention(member) for member in members)
     return any(layer.name == ATTENTION for layer in model.layers)
 
 

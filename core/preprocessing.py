@@ -224,7 +224,7 @@ def _apply(normalize: Callable[[str], str], token: str) -> str:
         result = normalize(token)
     except Exception:  # a stemmer choking on an odd string keeps the token as it is
         return token
-    if not isinstance(result, str) or not result or any(char.isspace() for char in result):
+    if not isinstance(result, str) or not result or result.split() != [result]:
         return token  # tokens never contain whitespace (a lemma list may hold multi-word entries)
     return result
 

@@ -54,7 +54,7 @@ class BaselineResult(Record):
 
     description: str
     available: bool
-    fitted_on: str = "train"  # which rows it was fitted on, in words
+    fitted_on: str = "the training and validation splits"  # which rows it was fitted on, in words
     accuracy: Optional[float] = None
     balanced_accuracy: Optional[float] = None
     macro_f1: Optional[float] = None
@@ -102,6 +102,7 @@ class TrainingSummary(Record):
     parameters: int
     total_seconds: Optional[float] = None
     partial_epoch: Optional[int] = None  # an epoch cut short by Stop: shown, never scored as the best
+    cpu_seconds: Optional[float] = None  # processor time of the whole run (all threads), what a shared machine pays
 
     @property
     def status_words(self) -> str:
@@ -150,6 +151,40 @@ class FoldSummary(Record):
 
 
 @dataclass(frozen=True)
+class VectorCoverage(Record):
+    """How much of a vocabulary a vectors file covers (what the run record and the previews show)."""
+
+    source: str  # the file's name (never its contents)
+    dim: int
+    found: int  # vocabulary tokens (padding and OOV not counted) that the file has
+    vocabulary_tokens: int
+    lines_read: int
+    lowercased: bool  # file tokens were lowercased to match a lowercased vocabulary
+    frozen: bool = False  # set by the run: the embedding kept these vectors unchanged
+
+    @property
+    def coverage(self) -> float:
+        return self.found / self.vocabulary_tokens if self.vocabulary_tokens else 0.0
+
+    def sentence(self) -> str:
+        return (f"{self.source}: {self.found:,} of {self.vocabulary_tokens:,} vocabulary tokens ({self.coverage:.0%}) have "
+                f"{self.dim}-dimensional vectors" + (" (file tokens lowercased)" if self.lowercased else "") + ".")
+
+
+@dataclass(frozen=True)
+class EnsembleSummary(Record):
+    """A run whose saved model averages several members' probabilities, and what that cost."""
+
+    members: int
+    method: str  # in words, e.g. "average of the 5 fold models' probabilities"
+    parameters: int  # all members together (what memory holds)
+    parameters_per_member: int
+    train_seconds: float  # all members' training together
+    member_test_macro_f1: list[float] = field(default_factory=list)  # each member alone, for comparison
+    validation: str = "out-of-fold"  # how RunMetrics.validation was scored: each row by the member that never trained on it
+
+
+@dataclass(frozen=True)
 class RunMetrics(Record):
     """Everything ``metrics.json`` holds."""
 
@@ -165,6 +200,8 @@ class RunMetrics(Record):
     preprocessing: PreprocessingReport
     data: DataSummary
     folds: Optional[FoldSummary] = None
+    ensemble: Optional[EnsembleSummary] = None
+    word_vectors: Optional[VectorCoverage] = None
 
     @property
     def imbalanced(self) -> bool:

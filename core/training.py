@@ -19,6 +19,7 @@ import keras
 from keras import layers
 from sklearn.metrics import f1_score
 
+from core.batching import LengthBatches, predict_trimmed
 from core.config import ModelConfig, TrainingConfig
 from core.model import EMBEDDING, ClassifierModels
 from core.optimization import make_optimizer, schedule_callbacks
@@ -79,7 +80,7 @@ class _Validation(keras.callbacks.Callback):
         if logs is None or self.progress.epoch_is_partial():
             self.by_epoch.append(None)
             return
-        probabilities = np.asarray(self.model.predict(self.x_val, batch_size=self.batch_size * 4, verbose=0), dtype=np.float64)
+        probabilities = np.asarray(predict_trimmed(self.model, self.x_val, self.batch_size * 4), dtype=np.float64)
         self.by_epoch.append(probabilities)
         picked = np.clip(probabilities[np.arange(len(self.y_val)), self.y_val], 1e-7, 1.0)
         regularisation = sum(float(keras.ops.convert_to_numpy(loss)) for loss in self.model.losses)
@@ -178,8 +179,14 @@ def train(
     folds: Optional[int] = None,
     scored_rows: int = 0,
     replay: Optional[keras.callbacks.Callback] = None,
+    seed: int = 0,
+    length_buckets: bool = True,
 ) -> TrainingOutcome:
-    """Fit ``models.model`` (or, for embedded inputs from SMOTE, ``models.embedded_model``) with validation."""
+    """Fit ``models.model`` (or, for embedded inputs from SMOTE, ``models.embedded_model``) with validation.
+
+    With ``length_buckets`` (the default) every batch holds rows of similar length, trimmed to its longest row
+    (:mod:`core.batching`): the same model outputs, a fraction of the LSTM steps. ``seed`` fixes the batches.
+    """
     network = models.embedded_model if embedded else models.model
     batches = max(1, math.ceil(len(y_train) / config.batch_size))
     network.compile(optimizer=make_optimizer(config, batches), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
@@ -216,11 +223,15 @@ def train(
 
     if stop is not None and stop.is_set():
         return TrainingOutcome({}, 0, None, True, False, 0.0, 0.0)
-    network.fit(
-        x_train, y_train,
-        epochs=config.epochs, batch_size=config.batch_size, class_weight=class_weight,
-        callbacks=callbacks, shuffle=True, verbose=0,
-    )
+    if length_buckets:
+        bucketed = LengthBatches(x_train, y_train, config.batch_size, seed=seed)
+        network.fit(bucketed, epochs=config.epochs, class_weight=class_weight, callbacks=callbacks, shuffle=False, verbose=0)
+    else:
+        network.fit(
+            x_train, y_train,
+            epochs=config.epochs, batch_size=config.batch_size, class_weight=class_weight,
+            callbacks=callbacks, shuffle=True, verbose=0,
+        )
     duration = time.perf_counter() - started
     scored = early_stopping is not None and early_stopping.best is not None  # at least one full epoch was scored
     best_epoch = early_stopping.best_epoch + 1 if scored else None
@@ -262,8 +273,8 @@ class ExampleReplay(keras.callbacks.Callback):
             probabilities, weights = (np.asarray(a) for a in self.models.explainer.predict(ids, verbose=0))
             rows = [token_weights(weights[i], ids[i]) for i in range(len(ids))]
         else:
-            probabilities = np.asarray(self.models.model.predict(ids, verbose=0))
-            predict = lambda batch: self.models.model.predict(batch, verbose=0)  # noqa: E731
+            predict = lambda batch: predict_trimmed(self.models.model, batch, len(batch))  # noqa: E731
+            probabilities = np.asarray(predict(ids))
             rows = [occlusion_importance(predict, ids[i], int(probabilities[i].argmax())) for i in range(len(ids))]
         self.by_epoch.append({"predicted": probabilities.argmax(axis=1).tolist(),
                               "weights": [[round(float(w), 4) for w in row] for row in rows]})

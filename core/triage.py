@@ -17,7 +17,7 @@ from core.csv_reading import ENCODING_UNCERTAIN_BELOW, release_free_memory, stra
 from core.data import Dataset
 from core.preprocessing import TextPreprocessor
 from core.records import Record
-from core.results import CLASS, BaselineResult
+from core.results import CLASS, BaselineResult, VectorCoverage
 from core.splitting import stratified_split
 from core.vectorizing import suggest_max_length
 
@@ -118,6 +118,7 @@ class TriageReport(Record):
     small_classes: list[SmallClass]
     baseline: Optional[BaselineResult]
     warnings: list[str] = field(default_factory=list)
+    word_vectors: Optional[VectorCoverage] = None  # coverage of model.word_vectors on the training vocabulary, when set
 
 
 def _percentiles(lengths: np.ndarray) -> dict:
@@ -227,13 +228,14 @@ def _preprocessed_profile(
 
 
 def baseline_training_rows(y: np.ndarray, split, *, max_train_rows: Optional[int] = None, seed: int = 0) -> np.ndarray:
-    """The training rows the TF-IDF baseline is fitted on: all of them, or a stratified sample of ``max_train_rows``
+    """The rows the TF-IDF baseline is fitted on — every row the LSTM may learn from (training and validation
+    splits, as :func:`core.baseline.baseline_on_split`) — or a stratified sample of ``max_train_rows`` of them
     (default :data:`BASELINE_MAX_TRAIN_ROWS`)."""
     max_train_rows = BASELINE_MAX_TRAIN_ROWS if max_train_rows is None else max_train_rows
-    train = np.asarray(split.train)
-    if len(train) <= max_train_rows:
-        return train
-    return train[stratified_indices(y[train], max_train_rows, np.random.default_rng(seed))]
+    development = np.concatenate([np.asarray(split.train), np.asarray(split.validation)])
+    if len(development) <= max_train_rows:
+        return development
+    return development[stratified_indices(y[development], max_train_rows, np.random.default_rng(seed))]
 
 
 def capped_baseline(
@@ -252,11 +254,12 @@ def capped_baseline(
     With fewer training rows it is exactly ``baseline_on_split``. ``processed`` needs only the rows fitted on and
     the test rows.
     """
-    from core.baseline import FITTED_ON_TRAIN, tfidf_baseline  # scikit-learn loads when the baseline is fitted
+    from core.baseline import FITTED_ON_DEVELOPMENT, tfidf_baseline  # scikit-learn loads when the baseline is fitted
 
     rows = baseline_training_rows(y, split, max_train_rows=max_train_rows, seed=seed)
-    fitted_on = FITTED_ON_TRAIN if len(rows) == len(split.train) else (
-        f"a {len(rows):,}-row stratified sample of the training split ({len(split.train):,} rows)")
+    available = len(split.train) + len(split.validation)
+    fitted_on = FITTED_ON_DEVELOPMENT if len(rows) == available else (
+        f"a {len(rows):,}-row stratified sample of the training and validation splits ({available:,} rows)")
     return tfidf_baseline([processed[i] for i in rows], y[rows], [processed[i] for i in split.test], y[split.test],
                           class_names, fitted_on=fitted_on)
 
@@ -344,6 +347,8 @@ def triage(
     if processed is None:  # preprocess here, keeping only the texts the baseline needs
         needed = (np.concatenate([baseline_training_rows(y, split, seed=config.seed), split.test])
                   if include_baseline else np.empty(0, dtype=np.int64))
+        if config.model.word_vectors:  # the vectors' coverage is counted on the whole training split
+            needed = np.union1d(needed, split.train)
         lengths, vocabulary_size, processed = _preprocessed_profile(dataset.texts, config.preprocessing, needed)
         release_free_memory()  # the preprocessor's caches, before the baseline needs room
     else:
@@ -353,6 +358,9 @@ def triage(
     train_counts = np.bincount(y[split.train], minlength=len(names))
     suggestion = suggest_max_length(lengths[split.train], config.vectorizing.length_percentile)
     baseline = capped_baseline(processed, y, split, names, seed=config.seed) if include_baseline else None
+    coverage, coverage_problem = None, None
+    if config.model.word_vectors:
+        coverage, coverage_problem = _vector_coverage(processed, split, config)
     present = counts[counts > 0]
     report = TriageReport(
         source=SourceFacts(
@@ -387,6 +395,24 @@ def triage(
         suggested_max_length=SuggestedLength(suggestion.max_length, suggestion.percentile, suggestion.truncated_share),
         small_classes=_small_classes(counts, names, train_counts, config.resampling.k_neighbors),
         baseline=baseline,
+        word_vectors=coverage,
     )
-    return replace(report, warnings=_warnings(report, total))
+    return replace(report, warnings=_warnings(report, total) + ([coverage_problem] if coverage_problem else []))
+
+
+def _vector_coverage(processed, split, config: ExperimentConfig) -> tuple[Optional[VectorCoverage], Optional[str]]:
+    """How much of the training vocabulary the configured vectors file covers, or the sentence saying why it cannot
+    be used (a bad file is a warning here; training refuses it)."""
+    from core.errors import DataError
+    from core.vectorizing import build_vocabulary
+    from core.word_vectors import load_word_vectors
+
+    vocabulary = build_vocabulary([processed[i] for i in split.train], config.vectorizing.max_vocab_size,
+                                  config.vectorizing.min_token_frequency)
+    try:
+        vectors = load_word_vectors(config.model.word_vectors, vocabulary, config.model.embedding_dim,
+                                    lowercase=config.preprocessing.lowercase)
+    except DataError as problem:
+        return None, str(problem)
+    return vectors.coverage, None
 

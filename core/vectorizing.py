@@ -90,9 +90,62 @@ def encode(texts: Sequence[str], vocabulary: Vocabulary, max_length: int) -> np.
     return matrix
 
 
+# Subwords (fastText-style): character n-grams of "<token>", hashed into a fixed number of buckets, so the input
+# carries every token's spelling whether or not the vocabulary knows it. Vocabulary-independent and deterministic
+# (FNV-1a over UTF-8, fastText's hash), so training, a saved run and a typed text agree.
+SUBWORD_MIN_N = 3
+SUBWORD_MAX_N = 5
+SUBWORD_SLOTS = 10  # n-grams kept per token (longer words keep their first and last ones: prefixes and suffixes)
+
+
+def _fnv1a(text: str) -> int:
+    value = 2166136261
+    for byte in text.encode("utf-8"):
+        value = ((value ^ byte) * 16777619) & 0xFFFFFFFF
+    return value
+
+
+def subword_ids(token: str, buckets: int) -> list[int]:
+    """The token's character n-gram bucket IDs (1..buckets; 0 is reserved for "no n-gram"), at most SUBWORD_SLOTS."""
+    if buckets < 1:
+        raise ValueError(f"buckets must be positive, got {buckets}")
+    marked = f"<{token}>"
+    grams = [marked[start:start + n] for n in range(SUBWORD_MIN_N, SUBWORD_MAX_N + 1) for start in range(len(marked) - n + 1)]
+    if not grams:  # a token shorter than the smallest n-gram with its markers cannot happen (3 chars min), but be safe
+        grams = [marked]
+    if len(grams) > SUBWORD_SLOTS:
+        half = SUBWORD_SLOTS // 2
+        by_position = sorted(range(len(grams)), key=lambda i: (marked.find(grams[i]), i))
+        grams = [grams[i] for i in by_position[:half] + by_position[-(SUBWORD_SLOTS - half):]]
+    return [1 + _fnv1a(gram) % buckets for gram in grams]
+
+
+def encode_subwords(texts: Sequence[str], vocabulary: Vocabulary, max_length: int, buckets: int) -> np.ndarray:
+    """int32 array (rows, max_length, 1 + SUBWORD_SLOTS): column 0 is :func:`encode`'s word ID, the others the
+    token's n-gram bucket IDs (0 = none). Padding positions are all zero; an empty text is the OOV token without
+    n-grams, exactly as :func:`encode` encodes it."""
+    words = encode(texts, vocabulary, max_length)
+    array = np.zeros((len(texts), max_length, 1 + SUBWORD_SLOTS), dtype=np.int32)
+    array[:, :, 0] = words
+    cache: dict[str, list[int]] = {}
+    for row, text in enumerate(texts):
+        for position, token in enumerate(text.split()[:max_length]):
+            ids = cache.get(token)
+            if ids is None:
+                ids = cache[token] = subword_ids(token, buckets)
+            array[row, position, 1:1 + len(ids)] = ids
+    return array
+
+
+def word_ids(ids: np.ndarray) -> np.ndarray:
+    """The word-ID matrix of encoded rows, whether plain (rows, steps) or with subwords (rows, steps, 1 + slots)."""
+    ids = np.asarray(ids)
+    return ids[..., 0] if ids.ndim == 3 else ids
+
+
 def decode_tokens(row: np.ndarray, vocabulary: Vocabulary) -> list[str]:
     """The tokens of one encoded row, padding removed."""
-    return [vocabulary.tokens[token_id] for token_id in row if token_id != PAD_ID]
+    return [vocabulary.tokens[token_id] for token_id in word_ids(row[None])[0] if token_id != PAD_ID]
 
 
 def oov_rate(texts: Sequence[str], vocabulary: Vocabulary) -> float:

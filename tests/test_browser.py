@@ -159,3 +159,38 @@ def test_a_reload_on_an_inner_page_of_a_fresh_server_keeps_the_app(tmp_path):
         expect(navigation.get_by_role("link", name="app", exact=True)).to_have_count(0)
         _no_injection(page)
         browser.close()
+
+
+@pytest.mark.slow
+def test_ten_sessions_opening_a_fresh_server_at_once_all_get_the_triage(tmp_path):
+    """Ten browsers ask a freshly started server for the first page at the same moment (a classroom pressing
+    Enter together): each gets the Data page's triage — no session waits forever on another's first imports, and
+    none sees an error (two threads importing scikit-learn at once used to break it). bench/concurrent_sessions.py
+    times the same thing; this test only asserts that it works."""
+    require_browser()
+    import asyncio
+
+    from playwright.async_api import async_playwright
+
+    async def open_first_page(browser, url: str) -> str:
+        context = await browser.new_context()
+        try:
+            page = await context.new_page()
+            await page.goto(url, timeout=120_000)
+            await page.locator('[data-testid="stMetricValue"]').first.wait_for(state="visible", timeout=180_000)
+            assert await page.locator('[data-testid="stException"]').count() == 0
+            return await page.locator('[data-testid="stMetricValue"]').first.inner_text()
+        finally:
+            await context.close()
+
+    async def ten_at_once(url: str) -> list[str]:
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                return list(await asyncio.gather(*(open_first_page(browser, url) for _ in range(10))))
+            finally:
+                await browser.close()
+
+    with streamlit_server(tmp_path / "runs") as url:
+        first_figures = asyncio.run(ten_at_once(url))
+    assert len(first_figures) == 10 and len(set(first_figures)) == 1 and first_figures[0].strip()

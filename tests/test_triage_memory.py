@@ -252,10 +252,11 @@ def test_baseline_is_fitted_on_a_stratified_sample_beyond_the_cap_and_says_so():
     split = stratified_split(dataset.y, config.split, config.seed, dataset.class_names)
     full = capped_baseline(processed, dataset.y, split, dataset.class_names)
     reference = baseline_on_split(processed, dataset.y, split, dataset.class_names)
-    assert full.fitted_on == "the training split" and full.macro_f1 == reference.macro_f1
+    assert full.fitted_on == "the training and validation splits" and full.macro_f1 == reference.macro_f1
     capped = capped_baseline(processed, dataset.y, split, dataset.class_names, max_train_rows=60)
     assert capped.available
-    assert capped.fitted_on == f"a 60-row stratified sample of the training split ({len(split.train)} rows)"
+    available = len(split.train) + len(split.validation)
+    assert capped.fitted_on == f"a 60-row stratified sample of the training and validation splits ({available} rows)"
 
 
 def test_triage_preprocessing_itself_keeps_just_the_rows_the_capped_baseline_needs(monkeypatch):
@@ -267,7 +268,7 @@ def test_triage_preprocessing_itself_keeps_just_the_rows_the_capped_baseline_nee
     processed, _ = preprocess(dataset.texts, config.preprocessing)
     streamed = triage(dataset, config)
     cached = triage(dataset, config, processed=processed)
-    assert streamed.baseline.fitted_on.startswith("a 50-row stratified sample of the training split")
+    assert streamed.baseline.fitted_on.startswith("a 50-row stratified sample of the training and validation splits")
     assert streamed.baseline.macro_f1 == cached.baseline.macro_f1
     assert streamed.baseline.per_class == cached.baseline.per_class
 
