@@ -236,6 +236,13 @@ def curves_and_audit(run) -> None:
         rows = [{"fold": f.fold, "epochs": f.epochs, **{f"test {k}": v for k, v in f.test.items()}} for f in folds.per_fold]
         st.dataframe(pd.DataFrame(rows).round(3), hide_index=True, width="stretch")
         summary = folds.test["macro_f1"]
-        st.caption(plain(f"{folds.k}-fold test macro-F1: {summary.mean:.3f} ± {summary.sd:.3f} (mean ± sd); "
-                         "the run keeps the fold model with the best held-out macro-F1."))
+        kept = ("the run's model is the " + metrics.ensemble.method if metrics.ensemble is not None
+                else "the run keeps the fold model with the best held-out macro-F1")
+        st.caption(plain(f"{folds.k}-fold test macro-F1: {summary.mean:.3f} ± {summary.sd:.3f} (mean ± sd); {kept}."))
+    ensemble = metrics.ensemble
+    if ensemble is not None:
+        members = ", ".join(f"{f1:.3f}" for f1 in ensemble.member_test_macro_f1)
+        st.caption(plain(
+            f"Ensemble: {ensemble.method}: {ensemble.members} members, {ensemble.parameters:,} parameters in all, "
+            f"{ensemble.train_seconds:.0f} s of training together; each member alone scored test macro-F1 {members}."))
 
