@@ -5,13 +5,17 @@ Sizes and estimates are computed analytically (core.estimate) so this page never
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 import streamlit as st
 
 from components import cached, state
 from components.config_widgets import choice_with_settings, config_input, recommended_button
 from components.safe import plain
+from core.config import ExperimentConfig, apply_overrides
 from core.data import Dataset
+from core.errors import UserError
 
 PRACTICE = """
 - **Softmax + cross-entropy** is the output for multi-class problems (one probability per class, summing to 1).
@@ -92,5 +96,43 @@ def practice_notes() -> None:
         st.markdown(PRACTICE)
 
 
-def recommended() -> None:
-    recommended_button(("model", "training"), key="model_recommended")
+RECOMMENDATION_NOTE = "model_recommendation_note"  # what the last "for this data" click changed, and why
+
+
+@st.cache_data(max_entries=16, show_spinner="Looking at the data: lengths, imbalance, cost…")
+def _recommendation(key: str, config_json: str, _data: Dataset):
+    from core.recommend import recommend
+
+    return recommend(_data, ExperimentConfig.from_json(config_json))
+
+
+def _apply_data_recommendation(data: Dataset, key: str) -> None:
+    """Model and training back to their defaults, then the settings that depend on this data (ensemble size from the
+    CPU budget, class weighting picked on validation); the note under the button says what changed and why."""
+    current = state.config()
+    defaults = ExperimentConfig()
+    base = dataclasses.replace(current, model=defaults.model, training=defaults.training)
+    try:
+        recommendation = _recommendation(key, base.to_json(), data)
+    except UserError as exc:
+        st.session_state[RECOMMENDATION_NOTE] = ([], [str(exc)])
+        return
+    state.set_config(apply_overrides(base, list(recommendation.overrides)))
+    st.session_state[RECOMMENDATION_NOTE] = (list(recommendation.overrides), list(recommendation.reasons))
+
+
+def recommended(data: Dataset, key: str) -> None:
+    """Two buttons: the fixed starting point, and settings adapted to this data with the reasons shown."""
+    left, right = st.columns([1, 2])
+    with left:
+        recommended_button(("model", "training"), key="model_recommended")
+    with right:
+        st.button("Recommended for this data", key="model_recommended_for_data", on_click=_apply_data_recommendation,
+                  args=(data, key), help="Adapts the ensemble size to the data's rows and lengths within about five "
+                                         "CPU-minutes, and picks none / square-root / balanced class weights on the "
+                                         "validation split; says what it changed and why.")
+    note = st.session_state.get(RECOMMENDATION_NOTE)
+    if note:
+        changes, reasons = note
+        st.info(plain("Changed: " + (", ".join(changes) if changes else "nothing (already as recommended)") + ". "
+                      + " ".join(reasons)))

@@ -9,7 +9,7 @@ from components.common import current_dataset, dataset_caption, next_step, run_p
 def body() -> None:
     data, key = current_dataset()
     dataset_caption(data)
-    model_panel.recommended()
+    model_panel.recommended(data, key)
     model_panel.size_and_estimate(data, key)
     left, right = st.columns(2)
     with left:

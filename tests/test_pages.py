@@ -450,3 +450,20 @@ def test_an_upload_too_big_for_memory_offers_a_sample_that_then_stays_in_use(app
     assert any("random sample" in c.value for c in app.caption)
     app.run()  # a rerun keeps the sample rather than trying the whole file again
     assert _metrics(app)["Rows kept"] == f"{sample:,}" and not _errors(app)
+
+
+def test_recommended_for_this_data_says_what_it_changed_and_adapts_to_the_data(app):
+    app.switch_page("pages/model.py").run()
+    app.button(key="model_recommended_for_data").click().run()
+    _no_failure(app)
+    config = app.session_state["lab_config"]
+    assert config.split.ensemble and config.split.k_folds >= 4  # 1,900 short remarks: fold models fit the budget
+    assert config.resampling.strategy in ("none", "class_weights_sqrt", "class_weights")
+    note = _unescaped(app.info[0].value)
+    assert note.startswith("Changed: ") and "split.k_folds=" in note and "Imbalance 8:1" in note
+    app.switch_page("pages/data.py").run()
+    _upload(app, generated_texts({"sports": 30, "tech": 30, "food": 30}, seed=4), name="balanced.csv")
+    app.switch_page("pages/model.py").run()
+    app.button(key="model_recommended_for_data").click().run()
+    note = _unescaped(app.info[0].value)
+    assert "nearly balanced" in note and app.session_state["lab_config"].resampling.strategy == "none"
