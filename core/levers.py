@@ -76,6 +76,7 @@ NUMERIC_LEVERS: tuple[NumericLever, ...] = (
     NumericLever("vectorizing.min_token_frequency", "set", 1),
     NumericLever("vectorizing.min_token_frequency", "set", 3),
     NumericLever("vectorizing.length_percentile", "set", 99),
+    NumericLever("model.subword_buckets", "set", 20_000),  # on, at the size bench/learning_quality.py measured
 )
 
 # A setting that only matters when another one is on: a lever on it alone would change nothing the run does.
@@ -84,6 +85,7 @@ _APPLIES_WHEN: dict[str, Callable[[ExperimentConfig], bool]] = {
     "training.patience": lambda config: config.training.early_stopping,
     "preprocessing.keep_negations": lambda config: config.preprocessing.remove_stopwords,
     "vectorizing.length_percentile": lambda config: config.vectorizing.max_length is None,
+    "model.freeze_word_vectors": lambda config: bool(config.model.word_vectors),
 }
 
 _LABEL_WORDS = {"lstm": "LSTM", "l2": "L2", "lr": "LR", "urls": "URLs", "html": "HTML"}

@@ -70,6 +70,11 @@ def test_levers_that_would_be_invalid_change_nothing_or_be_ignored_are_left_out(
     assert "preprocessing.keep_negations=false" not in _keys(ExperimentConfig())
     assert "preprocessing.keep_negations=false" in _keys(tiny_config("preprocessing.remove_stopwords=true"))
     assert not any(key.startswith("vectorizing.length_percentile") for key in _keys(tiny_config()))  # max_length is set
+    # Freezing word vectors means nothing without a vectors file; subwords cannot join an embedding-space resampler.
+    assert "model.freeze_word_vectors=true" not in _keys(ExperimentConfig())
+    assert "model.freeze_word_vectors=true" in _keys(tiny_config("model.word_vectors=vectors.txt"))
+    assert "model.subword_buckets=20000" in _keys(ExperimentConfig())
+    assert not any(key.startswith("model.subword_buckets") for key in _keys(tiny_config("resampling.strategy=smote")))
 
 
 def test_categories_group_settings_for_the_ui():
