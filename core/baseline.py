@@ -16,6 +16,7 @@ from core.results import BaselineResult
 DESCRIPTION = "TF-IDF on words and word pairs + one-vs-rest logistic regression with balanced class weights"
 FITTED_ON_TRAIN = "the training split"
 FITTED_ON_DEVELOPMENT = "the training and validation splits"
+SCORING_CHUNK_ROWS = 20_000
 
 
 def tfidf_pipeline():
@@ -60,7 +61,11 @@ def tfidf_baseline(
     except ValueError:  # every training text empty after preprocessing: nothing to weigh
         return BaselineResult(DESCRIPTION, available=False, fitted_on=fitted_on)
     probabilities = np.zeros((len(y_test), len(class_names)))
-    probabilities[:, present] = pipeline.predict_proba(list(test_texts))
+    test_texts = list(test_texts)
+    # Scored a chunk at a time: rows are independent, and the TF-IDF matrix of 200k test rows alone took ~150 MB.
+    for start in range(0, len(test_texts), SCORING_CHUNK_ROWS):
+        chunk = test_texts[start : start + SCORING_CHUNK_ROWS]
+        probabilities[start : start + len(chunk), present] = pipeline.predict_proba(chunk)
     metrics = classification_metrics(y_test, probabilities, class_names)
     return BaselineResult(
         DESCRIPTION, available=True, fitted_on=fitted_on, per_class=metrics.per_class,
