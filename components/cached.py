@@ -221,3 +221,26 @@ def _leakage(key: str, config_json: str, _data: Dataset):
 def leakage_for(key: str, data: Dataset, config: ExperimentConfig):
     """Test rows with a near-duplicate outside the test split, and how much they flatter the baseline's score."""
     return _leakage(key, _relevant(config), data)
+
+
+@st.cache_data(max_entries=8, show_spinner="Reading the word-vectors file…")
+def _word_vectors(key: str, path: str, stamp: float, relevant_json: str, _data: Dataset, _config: ExperimentConfig):
+    from core.triage import vector_coverage
+
+    processed, _ = processed_for(key, _data, _config)
+    return vector_coverage(processed, split_for(key, _data, _config), _config)
+
+
+def word_vector_coverage(key: str, data: Dataset, config: ExperimentConfig):
+    """(coverage of the training vocabulary, None) for the configured vectors file, or (None, the sentence saying
+    why the file cannot be used). Read again when the file or a setting that shapes the vocabulary changes."""
+    import os
+
+    path = config.model.word_vectors or ""
+    try:
+        stamp = os.stat(path).st_mtime
+    except OSError:
+        stamp = -1.0  # missing: the reader says so in one sentence
+    relevant = json.dumps([asdict(config.preprocessing), asdict(config.vectorizing), asdict(config.split), config.seed,
+                           config.model.embedding_dim], sort_keys=True)
+    return _word_vectors(key, path, stamp, relevant, data, config)

@@ -46,6 +46,25 @@ def architecture_inputs() -> None:
     st.caption(plain(attention.texts.what))
 
 
+def word_vector_inputs(data: Dataset, key: str) -> None:
+    """Start the embedding from the user's own vectors file (a path on this server; nothing is downloaded)."""
+    config = state.config()
+    with st.expander("Start from word vectors (GloVe, word2vec or fastText text file)", expanded=bool(config.model.word_vectors)):
+        st.caption("A path to a text file on this server. Its vectors' dimension must equal the embedding size; "
+                   "tokens it lacks keep random vectors. Leave empty to learn every vector from scratch.")
+        path = config_input("model", "word_vectors", label="Word-vectors file")
+        if not path:
+            return
+        config_input("model", "freeze_word_vectors")
+        coverage, problem = cached.word_vector_coverage(key, data, state.config())
+        if problem:
+            st.error(plain(problem))
+        elif coverage is not None:
+            st.caption(plain(f"{coverage.source}: {coverage.found:,} of the training vocabulary's "
+                             f"{coverage.vocabulary_tokens:,} tokens have a vector ({coverage.coverage:.0%}), "
+                             f"{coverage.dim} dimensions" + (", matched lowercased" if coverage.lowercased else "") + "."))
+
+
 def training_inputs() -> None:
     left, right = st.columns(2)
     with left:

@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--json", action="store_true", help="print the faithfulness table as JSON (last line)")
 
     runs = commands.add_parser("runs", help="list saved runs")
-    runs.add_argument("--runs-dir", default=None, help="runs folder (default: runs/)")
+    runs.add_argument("--runs-dir", default=None, help="runs folder (default: runs/ or $LSTM_TEXT_LAB_RUNS)")
     runs.add_argument("--json", action="store_true", help="print JSON")
 
     config = commands.add_parser("config", help="print the default experiment config, or every setting's schema",

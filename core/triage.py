@@ -360,7 +360,7 @@ def triage(
     baseline = capped_baseline(processed, y, split, names, seed=config.seed) if include_baseline else None
     coverage, coverage_problem = None, None
     if config.model.word_vectors:
-        coverage, coverage_problem = _vector_coverage(processed, split, config)
+        coverage, coverage_problem = vector_coverage(processed, split, config)
     present = counts[counts > 0]
     report = TriageReport(
         source=SourceFacts(
@@ -400,7 +400,7 @@ def triage(
     return replace(report, warnings=_warnings(report, total) + ([coverage_problem] if coverage_problem else []))
 
 
-def _vector_coverage(processed, split, config: ExperimentConfig) -> tuple[Optional[VectorCoverage], Optional[str]]:
+def vector_coverage(processed, split, config: ExperimentConfig) -> tuple[Optional[VectorCoverage], Optional[str]]:
     """How much of the training vocabulary the configured vectors file covers, or the sentence saying why it cannot
     be used (a bad file is a warning here; training refuses it)."""
     from core.errors import DataError

@@ -15,6 +15,7 @@ def body() -> None:
     with left:
         st.subheader("Architecture")
         model_panel.architecture_inputs()
+        model_panel.word_vector_inputs(data, key)
     with right:
         st.subheader("Training")
         model_panel.training_inputs()

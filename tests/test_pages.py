@@ -467,3 +467,22 @@ def test_recommended_for_this_data_says_what_it_changed_and_adapts_to_the_data(a
     app.button(key="model_recommended_for_data").click().run()
     note = _unescaped(app.info[0].value)
     assert "nearly balanced" in note and app.session_state["lab_config"].resampling.strategy == "none"
+
+
+def test_word_vectors_from_a_file_show_their_coverage_and_a_bad_file_is_one_sentence(app, tmp_path):
+    good, bad = tmp_path / "vectors.txt", tmp_path / "short.txt"
+    words = ["bird", "engine", "landing", "strike", "runway", "the"]
+    good.write_text("".join(f"{w} " + " ".join(["0.1"] * 128) + "\n" for w in words), encoding="utf-8")
+    bad.write_text("bird 0.1 0.2 0.3\n", encoding="utf-8")
+    app.switch_page("pages/model.py").run()
+    vectors_input = lambda: next(t for t in app.text_input if t.label == "Word-vectors file")  # noqa: E731
+    vectors_input().set_value(str(good)).run()
+    _no_failure(app)
+    assert app.session_state["lab_config"].model.word_vectors == str(good)
+    coverage = next(c.value for c in app.caption if "tokens have a vector" in c.value)
+    assert re.search(r"[1-6] of the training vocabulary's [\d,]+ tokens", _unescaped(coverage))
+    assert any(t.label == "Freeze word vectors" for t in app.toggle)
+    vectors_input().set_value(str(bad)).run()
+    assert any("3-dimensional vectors but model.embedding_dim is 128" in e for e in _errors(app))
+    app.switch_page("pages/resample.py").run()
+    assert any(n.label.startswith("Models per split") for n in app.number_input)
