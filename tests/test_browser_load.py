@@ -94,7 +94,7 @@ async def _classroom(url: str) -> dict:
         # 4. The training tab reloads mid-run: the same job comes back, with Stop and live curves that move on.
         await running.reload()
         await expect(running.locator(".st-key-train_stop button").first).to_be_visible()
-        await expect(running.get_by_test_id("stProgress").get_by_text(re.compile(r"epoch [12]/2"))).to_be_visible()
+        await expect(running.get_by_test_id("stProgress").get_by_text(re.compile(r"epoch [12]/2"))).to_be_visible(timeout=150_000)
         await expect(running.get_by_text("Epoch times: 1:", exact=False)).to_be_visible()
 
         # 5. All three runs finish; nobody sees an exception.
