@@ -79,6 +79,11 @@ def training_inputs() -> None:
             config_input("training", "patience")
 
 
+def _count(number: int) -> str:
+    """'853,252', or '1.71 M' from a million up (a metric tile holds about seven characters at 1024 px)."""
+    return f"{number / 1e6:.2f} M" if number >= 1_000_000 else f"{number:,}"
+
+
 def size_and_estimate(data: Dataset, key: str) -> None:
     from core.estimate import estimate_epoch, format_seconds, model_summary, saved_parameter_count
 
@@ -88,13 +93,13 @@ def size_and_estimate(data: Dataset, key: str) -> None:
     shape = dict(vocab_size=vocabulary.vocabulary_size, num_classes=len(data.class_names), max_length=vocabulary.max_length)
     estimate = estimate_epoch(config, train_counts=train_counts, **shape)
     cols = st.columns(4)
-    cols[0].metric("Parameters", f"{saved_parameter_count(config, **shape):,}",
+    cols[0].metric("Parameters", _count(saved_parameter_count(config, **shape)),
                    help="Of the saved model: with a k-fold ensemble, all k members together.")
     prefix = {"at most": "≤ ", "about": "≈ "}.get(estimate.rows_kind, "")
     cols[1].metric("Rows per epoch", f"{prefix}{estimate.rows_trained:,}",
                    help="Training rows after the chosen resampling (the resampler's own preview).")
-    cols[2].metric("Per epoch (estimate)", format_seconds(estimate.seconds_per_epoch),
-                   help=f"About {estimate.samples_per_second:,.0f} samples/s on a 2-core CPU like this server's.")
+    cols[2].metric("Epoch time", format_seconds(estimate.seconds_per_epoch),
+                   help=f"An estimate: about {estimate.samples_per_second:,.0f} samples/s on a 2-core CPU like this server's.")
     cols[3].metric("Memory (estimate)", f"{estimate.memory_mb:,.0f} MB")
     folds = max(1, config.split.k_folds)
     total = estimate.seconds_per_epoch * config.training.epochs * folds
@@ -153,5 +158,5 @@ def recommended(data: Dataset, key: str) -> None:
     note = st.session_state.get(RECOMMENDATION_NOTE)
     if note:
         changes, reasons = note
-        st.info(plain("Changed: " + (", ".join(changes) if changes else "nothing (already as recommended)") + ". "
-                      + " ".join(reasons)))
+        st.info(plain("Changed: " + (", ".join(changes) if changes else "nothing (already as recommended)") + "."))
+        st.markdown("\n".join(f"- {plain(reason)}" for reason in reasons))

@@ -38,8 +38,16 @@ def settings_summary(data: Dataset) -> None:
         f"{len(data.texts):,} rows, {len(data.class_names)} classes · embedding {model.embedding_dim} → {layers} → "
         f"attention {model.attention} · dropout {model.dropout} · {training.optimizer} lr {training.learning_rate:g} "
         f"({training.lr_schedule}) · batch {training.batch_size} · up to {training.epochs} epochs · "
-        f"resampling {config.resampling.strategy}" + (f" · {config.split.k_folds}-fold" if config.split.k_folds >= 2 else "")
+        f"resampling {config.resampling.strategy}" + _averaging(config)
     ))
+
+
+def _averaging(config: ExperimentConfig) -> str:
+    """' · 5-fold, averaged' and the like: what the run trains besides one model (its cost multiplies)."""
+    split = config.split
+    folds = f" · {split.k_folds}-fold" + (", averaged" if split.ensemble else ", best fold kept") if split.k_folds >= 2 else ""
+    seeds = f" · {split.ensemble_seeds} seeds averaged" if split.ensemble_seeds > 1 else ""
+    return folds + seeds
 
 
 def job_label(source: state.DataSource, config: ExperimentConfig) -> str:

@@ -459,14 +459,15 @@ def test_recommended_for_this_data_says_what_it_changed_and_adapts_to_the_data(a
     config = app.session_state["lab_config"]
     assert config.split.ensemble and config.split.k_folds >= 4  # 1,900 short remarks: fold models fit the budget
     assert config.resampling.strategy in ("none", "class_weights_sqrt", "class_weights")
-    note = _unescaped(app.info[0].value)
-    assert note.startswith("Changed: ") and "split.k_folds=" in note and "Imbalance 8:1" in note
+    changed = _unescaped(app.info[0].value)
+    assert changed.startswith("Changed: ") and "split.k_folds=" in changed
+    assert any("Imbalance 8:1" in _unescaped(m) for m in _all_markdown(app))  # the reasons, one bullet each
     app.switch_page("pages/data.py").run()
     _upload(app, generated_texts({"sports": 30, "tech": 30, "food": 30}, seed=4), name="balanced.csv")
     app.switch_page("pages/model.py").run()
     app.button(key="model_recommended_for_data").click().run()
-    note = _unescaped(app.info[0].value)
-    assert "nearly balanced" in note and app.session_state["lab_config"].resampling.strategy == "none"
+    assert any("nearly balanced" in _unescaped(m) for m in _all_markdown(app))
+    assert app.session_state["lab_config"].resampling.strategy == "none"
 
 
 def test_word_vectors_from_a_file_show_their_coverage_and_a_bad_file_is_one_sentence(app, tmp_path):
