@@ -32,14 +32,18 @@ from core.coach import diagnose
 from core.estimate import format_seconds
 from core.jobs import TrainingJob, describe, spec_for
 from core.lessons import (
+    HISTORY_METRICS,
     POSITION_METRICS,
     STANDARD_METRICS,
+    TEXT_METRICS,
     Lesson,
     LessonResult,
     VariantOutcome,
     as_plain_dict,
     check,
+    history_metric,
     resolve_metric,
+    text_metric,
 )
 from core.runs import list_runs, runs_dir
 
@@ -291,31 +295,10 @@ def saved_value(path: str, run_dir: str) -> Optional[float]:
     """One lesson metric of a saved run: as ``core.lessons`` measures it in memory, read from the run's record."""
     run = cached.run_for(run_dir)
     metrics, history = as_plain_dict(run.metrics), run.history
-    if path == "train_val_gap":
-        accuracy, val_accuracy = history.get("accuracy") or [], history.get("val_accuracy") or []
-        if not accuracy or not val_accuracy:
-            return None
-        best = metrics["training"].get("best_epoch")
-        kept = (best - 1) if best else min(len(accuracy), len(val_accuracy)) - 1
-        return float(accuracy[kept] - val_accuracy[kept])
-    if path == "loss_drop":
-        loss = history.get("loss") or []
-        return float(loss[0] - loss[-1]) if loss else None
-    if path == "val_loss_rise":
-        val_loss = history.get("val_loss") or []
-        return float(val_loss[-1] - min(val_loss)) if val_loss else None
-    if path == "vocabulary_size":
-        return float(metrics["vectorizing"]["vocabulary_size"])
-    if path in ("oov_rate", "truncated_share"):
-        from core.vectorizing import oov_rate
-
-        texts = _test_texts(run)
-        if not texts:
-            return None
-        if path == "oov_rate":
-            return float(oov_rate(texts, run.vocabulary))
-        max_length = metrics["vectorizing"]["max_length"]
-        return sum(len(text.split()) > max_length for text in texts) / len(texts)
+    if path in HISTORY_METRICS:
+        return history_metric(path, metrics, history)
+    if path in TEXT_METRICS:
+        return text_metric(path, _test_texts(run), run.vocabulary, metrics["vectorizing"]["max_length"])
     if path in POSITION_METRICS:
         method = path.split("_", 1)[0]
         bias = _position_biases(run_dir, Path(run_dir, "model.keras").stat().st_mtime).get(method)

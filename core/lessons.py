@@ -48,6 +48,8 @@ DERIVED_METRICS: dict[str, str] = {
 }
 # Computed on every variant because they cost nothing; the position-bias ones only when a clause asks for them.
 STANDARD_METRICS = ("test.macro_f1", "baseline.macro_f1", "train_val_gap", "loss_drop", "vocabulary_size", "oov_rate", "truncated_share")
+HISTORY_METRICS = ("train_val_gap", "loss_drop", "val_loss_rise", "vocabulary_size")  # read from metrics + history
+TEXT_METRICS = ("oov_rate", "truncated_share")  # computed over the run's preprocessed test texts
 POSITION_METRICS = ("attention_position_bias", "occlusion_position_bias", "attention_position_strength", "occlusion_position_strength")
 METRIC_ROOTS = ("test", "validation", "baseline", "majority", "split", "resampling", "training", "vectorizing", "preprocessing", "folds")
 OPERATORS: dict[str, Callable[[float, float, float], bool]] = {
@@ -603,16 +605,15 @@ def _check_class_names(lesson: Lesson, class_names: Sequence[str]) -> None:
 # ------------------------------------------------------------------------------------------------ measuring
 
 
-def _measure(path: str, result, metrics: dict, processed_texts: Sequence[str], cache: dict) -> Optional[float]:
-    """The value of one metric path for one finished run (None when the run has no such value); ``cache`` keeps
-    the explanation work of one run so a bias and its strength are computed once."""
-    history = result.history
+def history_metric(path: str, metrics: dict, history: dict) -> Optional[float]:
+    """A metric of :data:`HISTORY_METRICS`, from a run's metrics record and history alone (the same whether the run
+    is in memory or read back from disk); None when the run has no such value."""
     if path == "train_val_gap":
         accuracy, val_accuracy = history.get("accuracy") or [], history.get("val_accuracy") or []
         if not accuracy or not val_accuracy:
             return None
         best = metrics["training"].get("best_epoch")
-        kept = (best - 1) if best else len(accuracy) - 1
+        kept = (best - 1) if best else min(len(accuracy), len(val_accuracy)) - 1
         return float(accuracy[kept] - val_accuracy[kept])
     if path == "loss_drop":
         loss = history.get("loss") or []
@@ -622,16 +623,32 @@ def _measure(path: str, result, metrics: dict, processed_texts: Sequence[str], c
         return float(val_loss[-1] - min(val_loss)) if val_loss else None
     if path == "vocabulary_size":
         return float(metrics["vectorizing"]["vocabulary_size"])
-    if path in ("oov_rate", "truncated_share"):
-        from core.vectorizing import oov_rate
+    raise ValueError(f"{path!r} is not one of {HISTORY_METRICS}")
 
-        test_texts = [processed_texts[_row(record)] for record in result.predictions]
-        if not test_texts:
-            return None
-        if path == "oov_rate":
-            return float(oov_rate(test_texts, result.trained.vectorized.vocabulary))
-        max_length = result.trained.vectorized.max_length
+
+def text_metric(path: str, test_texts: Sequence[str], vocabulary, max_length: int) -> Optional[float]:
+    """A metric of :data:`TEXT_METRICS` over the run's preprocessed test texts; None when there are none."""
+    from core.vectorizing import oov_rate
+
+    if not test_texts:
+        return None
+    if path == "oov_rate":
+        return float(oov_rate(test_texts, vocabulary))
+    if path == "truncated_share":
         return sum(len(text.split()) > max_length for text in test_texts) / len(test_texts)
+    raise ValueError(f"{path!r} is not one of {TEXT_METRICS}")
+
+
+def _measure(path: str, result, metrics: dict, processed_texts: Sequence[str], cache: dict) -> Optional[float]:
+    """The value of one metric path for one finished run (None when the run has no such value); ``cache`` keeps
+    the explanation work of one run so a bias and its strength are computed once."""
+    history = result.history
+    if path in HISTORY_METRICS:
+        return history_metric(path, metrics, history)
+    if path in TEXT_METRICS:
+        test_texts = [processed_texts[_row(record)] for record in result.predictions]
+        vectorized = result.trained.vectorized
+        return text_metric(path, test_texts, vectorized.vocabulary, vectorized.max_length)
     if path in POSITION_METRICS:
         method = path.split("_", 1)[0]
         if method not in cache:

@@ -52,6 +52,7 @@ from core import lazy
 from core.config import SECTIONS, ExperimentConfig, apply_overrides, field_info
 from core.errors import ConfigError, DataError, RunError, UserError
 from core.levers import Lever, levers_for
+from core.records import Record
 
 if TYPE_CHECKING:
     from core.data import Dataset
@@ -97,7 +98,7 @@ class StopSignal(Protocol):
 
 
 @dataclass(frozen=True)
-class DataSource:
+class DataSource(Record):
     """How any worker loads the study's data, and the hash that proves it is the same data.
 
     ``kind`` is "csv" (``location`` is an absolute path), "builtin" (``location`` is the built-in key) or "upload"
@@ -111,13 +112,6 @@ class DataSource:
     data_hash: str
     rows: int
     source_name: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> "DataSource":
-        return cls(**{f.name: raw[f.name] for f in dataclasses.fields(cls)})
 
 
 def data_source(dataset: "Dataset", *, csv_path: str | os.PathLike | None = None, builtin: Optional[str] = None) -> DataSource:
@@ -1497,7 +1491,7 @@ def combined_results(handle: StudyHandle) -> CombinedResult:
 
 
 @dataclass(frozen=True)
-class TrialRow:
+class TrialRow(Record):
     number: int
     state: str  # COMPLETE | PRUNED | FAIL | RUNNING | WAITING
     value: Optional[float]
@@ -1508,13 +1502,6 @@ class TrialRow:
     arm: Optional[str]
     seed: Optional[int]
     error: Optional[str]
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> "TrialRow":
-        return cls(**{f.name: raw[f.name] for f in dataclasses.fields(cls)})
 
 
 def trial_rows(handle: StudyHandle) -> list[TrialRow]:
@@ -1621,7 +1608,7 @@ def _parallel_coordinates(space: SearchSpace, complete: Sequence[TrialRow]) -> t
 
 
 @dataclass(frozen=True)
-class StudyInfo:
+class StudyInfo(Record):
     """One line of the study list. ``state``: "running" (a trial has a live heartbeat), "finished", or
     "interrupted" (work left and nobody on it: resume it)."""
 
@@ -1638,13 +1625,6 @@ class StudyInfo:
     pruned: int
     best_value: Optional[float]
     state: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> "StudyInfo":
-        return cls(**{f.name: raw[f.name] for f in dataclasses.fields(cls)})
 
 
 def list_studies(location: str | os.PathLike | None = None, *, grace_s: int = GRACE_S) -> list[StudyInfo]:
