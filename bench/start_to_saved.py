@@ -4,18 +4,26 @@ from this tree against the same command from an earlier commit, side by side, al
     .venv/bin/python bench/start_to_saved.py                      # against d19f61d (the main before this wave), 3 pairs
     .venv/bin/python bench/start_to_saved.py --commit HEAD~3 --pairs 5
     .venv/bin/python bench/start_to_saved.py --against /tmp/oldmain  # an existing checkout instead
+    .venv/bin/python bench/start_to_saved.py --path dashboard      # Start on the Train page instead of the CLI
 
 The older commit is checked out into a temporary git worktree (removed at the end) and run with this virtual
 environment's Python. Each run is a fresh process with an empty runs folder; the clock starts when the process is
 started and stops when the run folder appears (renamed into place atomically, so it is complete), and separately at
 the process's exit. Also printed for this tree: when the last epoch ended and how long after it the run was saved
 (the CLI's progress lines carry their own timestamps).
+
+With ``--path dashboard`` each run is what the Train page's Start does, driven without a browser: a fresh process
+loads the built-in data and builds the job scheduler as the server does; in a tree that keeps a warm worker, the
+Train page's visit has already warmed it (``warm_up``, waited for before the clock: a user choosing settings gives it
+those seconds), and the Data page has already fitted the baseline that Start hands over (as each tree's dashboard
+does). The clock starts when the job is submitted and stops when the scheduler reports it saved.
 Exits non-zero if a run failed, not if the target is missed.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import signal
@@ -72,6 +80,52 @@ def run_once(tree: Path, seed: int) -> dict:
                 "cpu": cpu, "epochs": epochs[0]}
 
 
+# What the Train page's Start does in either tree, run with PYTHONPATH pointing at that tree (features of the newer tree
+# are used only where they exist, as that tree's dashboard uses them).
+_DASHBOARD_DRIVER = r"""
+import json, sys, time
+from core.config import ExperimentConfig, apply_overrides
+from core.data import build_dataset
+from core.datasets import DEFAULT_DATASET, load_builtin
+from core.jobs import FINISHED, JobScheduler, TrainingJob, spec_for, wait
+
+seed, runs = int(sys.argv[1]), sys.argv[2]
+config = apply_overrides(ExperimentConfig(), [f"seed={seed}"])
+data = build_dataset(load_builtin(DEFAULT_DATASET), config.data.text_column, config.data.label_column)
+scheduler = JobScheduler(max_running=1)
+extra = {}
+if hasattr(scheduler, "warm_up"):  # the Model or Train page has been open for a while: the worker is warm
+    from core.baseline import baseline_on_split
+    from core.preprocessing import preprocess
+    from core.splitting import stratified_split
+
+    scheduler.warm_up()
+    scheduler.standby().wait_ready(600)
+    split = stratified_split(data.y, config.split, config.seed, data.class_names)
+    extra["baseline"] = baseline_on_split(preprocess(data.texts, config.preprocessing)[0], data.y, split, data.class_names)
+started = time.perf_counter()
+job = scheduler.submit(TrainingJob(spec_for(data, config, runs, **extra)))
+view = wait(job, scheduler, timeout=1800, interval=0.02)
+saved = time.perf_counter() - started
+print(json.dumps({"status": view.status, "error": view.error, "saved": saved, "epochs": len(view.epoch_ends)}))
+"""
+
+
+def run_dashboard_once(tree: Path, seed: int) -> dict:
+    """Seconds from Start (the job submitted) until the scheduler reports the run saved, in a fresh process."""
+    with tempfile.TemporaryDirectory() as runs:
+        env = {**os.environ, "PYTHONPATH": str(tree), "TF_CPP_MIN_LOG_LEVEL": "3"}
+        done = subprocess.run([sys.executable, "-c", _DASHBOARD_DRIVER, str(seed), runs], cwd=tree, env=env,
+                              capture_output=True, text=True, timeout=3600)
+        if done.returncode != 0:
+            raise RuntimeError(f"{tree}: exit {done.returncode}: {done.stderr[-800:]}")
+        result = json.loads(done.stdout.strip().splitlines()[-1])
+        if result["status"] != "finished":
+            raise RuntimeError(f"{tree}: the job ended {result['status']}: {result['error']}")
+        return {"saved": result["saved"], "exited": float("nan"), "last_epoch": float("nan"), "cpu": float("nan"),
+                "epochs": result["epochs"]}
+
+
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -82,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pairs", type=int, default=3)
     parser.add_argument("--commit", default=DEFAULT_COMMIT)
     parser.add_argument("--against", help="an existing checkout of the older code (instead of --commit)")
+    parser.add_argument("--path", choices=["cli", "dashboard"], default="cli",
+                        help="time `python -m core train --demo` (cli) or the Train page's Start (dashboard)")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `kill` still removes the temporary worktree
     worktree = None
@@ -100,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         for pair in range(args.pairs):
             names = list(sides) if pair % 2 == 0 else list(reversed(sides))
             for name in names:
-                run = run_once(sides[name], 42 + pair)  # each pair its own seed: early stopping ends where it ends
+                run = (run_dashboard_once if args.path == "dashboard" else run_once)(sides[name], 42 + pair)  # each pair its own seed: early stopping ends where it ends
                 results[name].append(run)
                 print(f"pair {pair + 1}: {name}: saved after {run['saved']:.1f} s (last epoch line {run['last_epoch']:.1f} s, "
                       f"exit {run['exited']:.1f} s, {run['cpu']:.1f} s CPU to exit, {run['epochs']} epochs)", file=sys.stderr)
@@ -108,7 +164,9 @@ def main(argv: list[str] | None = None) -> int:
         if worktree is not None:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(worktree)], capture_output=True)
             folder.rmdir()
-    print(f"\n`python -m core train --demo` (built-in dataset, recommended settings; pair i uses seed 41+i on both "
+    what = ("the Train page's Start, submit to saved (warm worker where the tree has one)" if args.path == "dashboard"
+            else "`python -m core train --demo`")
+    print(f"\n{what} (built-in dataset, recommended settings; pair i uses seed 41+i on both "
           f"sides), {args.pairs} alternating pairs, medians.\n")
     print("| code | start → run saved (s) | start → last epoch (s) | last epoch → saved (s) | process exit (s) | CPU s to exit "
           "| epochs | per-run saved |")

@@ -143,6 +143,12 @@ def scheduler():
     return JobScheduler(max_running=1)
 
 
+def warm_trainer() -> None:
+    """Have a training process warmed up (TensorFlow imported) before Start is clicked: pages that train call this
+    after drawing, so the first page of a visit never pays for it."""
+    scheduler().warm_up()
+
+
 @st.cache_resource(show_spinner=False)
 def inference_server():
     """One process per server holds TensorFlow and the loaded models, so the Streamlit process never imports it."""

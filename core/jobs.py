@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
+import os
 import queue
 import threading
 import time
 import traceback
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
@@ -71,6 +73,81 @@ def _worker(spec: JobSpec, messages, stop) -> None:
     except BaseException as exc:  # noqa: BLE001 - the parent must hear about every failure, in one sentence
         messages.put({"type": "error", "message": f"Training failed unexpectedly ({type(exc).__name__}: {exc}).",
                       "detail": traceback.format_exc()})
+
+
+def warm_workers_enabled() -> bool:
+    """Whether the dashboard keeps a warm worker ready (``LSTM_TEXT_LAB_WARM_WORKER=0`` turns it off)."""
+    return os.environ.get("LSTM_TEXT_LAB_WARM_WORKER", "1").strip().lower() not in ("0", "false", "no", "off")
+
+
+def _standby(specs, messages, stop, ready) -> None:
+    """A warm worker's life: import what training needs, say so, then wait for one job or for the parent's end.
+
+    The parent's end is checked every second because the spec queue never reports it: this process holds a copy
+    of the queue's write end, so a killed server would otherwise leave it waiting forever.
+    """
+    from core.backend import import_keras
+
+    import_keras()
+    import core.experiment  # noqa: F401 - what _worker imports: loaded now, while the user is still choosing
+    from core.training import warm_up_tracing
+
+    warm_up_tracing()
+    ready.set()
+    parent = multiprocessing.parent_process()
+    while True:
+        try:
+            spec = specs.get(timeout=1.0)
+        except queue.Empty:
+            if parent is not None and not parent.is_alive():
+                return
+            continue
+        if spec is not None:
+            _worker(spec, messages, stop)
+        return
+
+
+def _end_standby(process, specs) -> None:
+    try:
+        if process.is_alive():
+            specs.put(None)
+            process.join(timeout=2.0)
+        if process.is_alive():
+            process.terminate()
+    except (OSError, ValueError, AssertionError):  # already closed, or called from a process that is not the parent
+        pass
+
+
+class WarmWorker:
+    """A spawned process that has already started Python, imported TensorFlow, Keras and the engine, and traced a
+    tiny model once (:func:`core.training.warm_up_tracing`), waiting for one job. Taking it saves Start the ~4 s a
+    fresh process spends before its first batch and ~0.5 s of the first epoch (``bench/start_to_saved.py --path
+    dashboard``). Ended when dropped, or when the server that spawned it dies."""
+
+    def __init__(self, context) -> None:
+        self.messages = context.Queue()
+        self.stop = context.Event()
+        self.ready = context.Event()
+        self._specs = context.Queue()
+        self.process = context.Process(target=_standby, args=(self._specs, self.messages, self.stop, self.ready),
+                                       daemon=True, name="lstm-text-lab-warm-worker")
+        self.process.start()
+        self._finalizer = weakref.finalize(self, _end_standby, self.process, self._specs)
+
+    def is_alive(self) -> bool:
+        return self.process.is_alive()
+
+    def wait_ready(self, timeout: float) -> bool:
+        """True once the imports are done (for benches and tests; the scheduler hands a job over either way)."""
+        return self.ready.wait(timeout)
+
+    def hand_over(self, spec: "JobSpec") -> None:
+        """Give the worker its one job; from here the process belongs to that job."""
+        self._finalizer.detach()
+        self._specs.put(spec)
+
+    def close(self) -> None:
+        self._finalizer()
 
 
 @dataclass
@@ -141,17 +218,28 @@ class TrainingJob:
         self._fold_offset = 0.0
 
     # -- lifecycle (called by the scheduler) ---------------------------------------------------------------
-    def start(self) -> None:
+    def accepts(self, worker: WarmWorker) -> bool:
+        """A warm worker is a spawned process: only a job meant to run in one may take it."""
+        return self._context.get_start_method() == "spawn" and worker.is_alive()
+
+    def start(self, worker: Optional[WarmWorker] = None) -> None:
+        """Start in a fresh process, or in ``worker`` (already warm) when one is given."""
         with self._lock:
             if self.status != QUEUED:
                 return
-            self._messages = self._context.Queue()
-            self._stop = self._context.Event()
+            if worker is not None:
+                self._messages, self._stop, self._process = worker.messages, worker.stop, worker.process
+            else:
+                self._messages = self._context.Queue()
+                self._stop = self._context.Event()
+                self._process = self._context.Process(target=_worker, args=(self.spec, self._messages, self._stop),
+                                                      daemon=True, name=f"lstm-text-lab-job-{self.job_id}")
             if self.stop_requested:
                 self._stop.set()
-            self._process = self._context.Process(target=_worker, args=(self.spec, self._messages, self._stop), daemon=True,
-                                                  name=f"lstm-text-lab-job-{self.job_id}")
-            self._process.start()
+            if worker is not None:
+                worker.hand_over(self.spec)
+            else:
+                self._process.start()
             self.status = STARTING
             self.started_at = time.time()
 
@@ -291,9 +379,40 @@ class JobScheduler:
 
     max_running: int = 1
     keep_finished: int = 50
+    keep_warm: bool = False  # hold a warm worker ready for the next Start (see warm_up)
     _jobs: list[TrainingJob] = field(default_factory=list)
     _finished: list[TrainingJob] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _standby: Optional[WarmWorker] = None
+
+    def warm_up(self) -> None:
+        """From now on keep one warm worker ready, so Start skips the process start and the TensorFlow import.
+        The dashboard calls this when someone opens a page that trains; the worker is spawned only while nothing
+        trains (its import would slow a running job), and again after each job that took it."""
+        if not warm_workers_enabled():
+            return
+        with self._lock:
+            self.keep_warm = True
+        self.tick()
+
+    def standby(self) -> Optional[WarmWorker]:
+        """The warm worker waiting for the next job, if any (for benches and tests)."""
+        with self._lock:
+            return self._standby
+
+    def _take_standby(self, job: TrainingJob) -> Optional[WarmWorker]:
+        worker, self._standby = self._standby, None
+        if worker is not None and not job.accepts(worker):
+            worker.close()
+            return None
+        return worker
+
+    def _keep_one_warm(self, running: int) -> None:
+        if not self.keep_warm or running or (self._standby is not None and self._standby.is_alive()):
+            return
+        if self._standby is not None:  # died (killed, or its import failed): a job would fail in it
+            self._standby.close()
+        self._standby = WarmWorker(multiprocessing.get_context("spawn"))
 
     def submit(self, job: TrainingJob) -> TrainingJob:
         with self._lock:
@@ -314,8 +433,9 @@ class JobScheduler:
                 if running >= self.max_running:
                     break
                 if job.is_queued():
-                    job.start()
+                    job.start(self._take_standby(job))
                     running += 1
+            self._keep_one_warm(running)
 
     def queue_position(self, job: TrainingJob) -> Optional[int]:
         """1 for the next job to start, None when the job is not waiting."""

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from components import lessons_panel
+from components import cached, lessons_panel
 from components.common import run_page
 
 
@@ -18,6 +18,7 @@ def body() -> None:
     lessons_panel.controls(lesson)
     st.subheader("Results, side by side")
     lessons_panel.results(lesson)
+    cached.warm_trainer()
     lessons_panel.how_to_write()
 
 

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from components import model_panel
+from components import cached, model_panel
 from components.common import current_dataset, dataset_caption, next_step, run_page
 
 
@@ -21,6 +21,7 @@ def body() -> None:
         model_panel.training_inputs()
     model_panel.practice_notes()
     next_step("train", "Next: train")
+    cached.warm_trainer()
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Study: which single change of the settings helps (a lever study), or a search of them (a sweep); many runs,
 trained one at a time in the server's queue, stoppable and resumable."""
 
-from components import study_panel
+from components import cached, study_panel
 from components.common import current_dataset, run_page
 
 
@@ -13,6 +13,7 @@ def body() -> None:
     else:
         data, _ = current_dataset(stop=False)
         study_panel.study_view(study, data)
+    cached.warm_trainer()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Train: start a run, watch loss and accuracy live, stop it whenever you like."""
 
-from components import train_panel
+from components import cached, train_panel
 from components.common import current_dataset, run_page
 
 
@@ -8,6 +8,7 @@ def body() -> None:
     data, _ = current_dataset()
     train_panel.controls(data)
     train_panel.live_view()
+    cached.warm_trainer()
 
 
 if __name__ == "__main__":

@@ -13,8 +13,10 @@ from core.batching import (  # noqa: E402
     LengthBatches,
     length_step,
     plan_epoch,
+    batches_per_epoch,
     predict_trimmed,
     sequence_lengths,
+    tf_length_batches,
     trimmed_length,
 )
 from core.config import ModelConfig  # noqa: E402
@@ -70,6 +72,26 @@ def test_batches_are_trimmed_and_reshuffled_each_epoch():
     second = [batches[i][1] for i in range(len(batches))]
     assert not all(np.array_equal(a[1], b) for a, b in zip(first, second))
     assert sorted(np.concatenate(second).tolist()) == list(range(100))
+
+
+def test_the_tensorflow_pipeline_serves_the_same_batches_epoch_after_epoch():
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("the tf.data pipeline is TensorFlow's")
+    x, lengths = _post_padded(rows=100, steps=30, seed=6)
+    y = np.arange(100)  # each target is its row number
+    per_epoch = batches_per_epoch(100, 16)
+    served = [(bx.numpy(), by.numpy()) for bx, by in tf_length_batches(x, y, 16, seed=3, epochs=3)]
+    assert len(served) == 3 * per_epoch
+    reference = LengthBatches(x, y, 16, seed=3, step=1)
+    for epoch in range(3):
+        mine = served[epoch * per_epoch:(epoch + 1) * per_epoch]
+        assert sorted(np.concatenate([by for _, by in mine]).tolist()) == list(range(100))  # every row once
+        for (bx, by), (rx, ry) in zip(mine, [reference[i] for i in range(len(reference))]):
+            np.testing.assert_array_equal(by, ry)
+            np.testing.assert_array_equal(bx, rx)  # gathered and trimmed to the batch's longest row
+            assert bx.shape[1] == lengths[by].max()
+        reference.on_epoch_end()
+    assert served[0][0].shape[1] != served[1][0].shape[1]
 
 
 def test_compiling_backends_see_few_lengths_and_tracing_ones_exact_lengths():

@@ -53,3 +53,108 @@ def test_a_user_error_in_the_worker_becomes_one_sentence(scheduler, tmp_path):
     job = scheduler.submit(TrainingJob(spec_for(dataset, tiny_config("split.k_folds=10"), tmp_path)))
     view = wait(job, scheduler, timeout=120)
     assert view.status == FAILED and "k_folds" in view.error and "\n" not in view.error
+
+
+def _pid_alive(pid: int) -> bool:
+    """Running (a zombie waiting for a parent that will never reap it counts as ended)."""
+    from pathlib import Path
+
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return "\nState:\tZ" not in status
+
+
+def test_a_warm_worker_takes_the_next_job_and_another_is_spawned_only_once_nothing_trains(imbalanced_dataset, tmp_path, monkeypatch):
+    monkeypatch.delenv("LSTM_TEXT_LAB_WARM_WORKER", raising=False)
+    scheduler = JobScheduler(max_running=1)
+    scheduler.warm_up()
+    warm = scheduler.standby()
+    assert warm is not None and warm.wait_ready(120), "the warm worker never finished its imports"
+    job = scheduler.submit(TrainingJob(spec_for(imbalanced_dataset, tiny_config(), tmp_path)))
+    assert job._process is warm.process  # the job runs in the process that was already warm
+    assert scheduler.standby() is None  # none is spawned while the job trains
+    view = wait(job, scheduler, timeout=180)
+    assert view.status == FINISHED, view.error
+    assert (tmp_path / view.run_dir.split("/")[-1] / "model.keras").is_file()
+    assert len(view.history["loss"]) == 2
+    scheduler.tick()
+    following = scheduler.standby()
+    assert following is not None and following.process.pid != warm.process.pid  # ready for the next Start
+    following.close()
+    following.process.join(timeout=10)
+    assert not following.is_alive()
+
+
+def test_a_warm_worker_gives_the_same_results_as_a_fresh_process(imbalanced_dataset, tmp_path, monkeypatch):
+    """The warm-up trains a tiny model first: the job's seeds, weights and metrics must not notice."""
+    import json
+
+    monkeypatch.delenv("LSTM_TEXT_LAB_WARM_WORKER", raising=False)
+    results = {}
+    for warm in (False, True):
+        scheduler = JobScheduler(max_running=1)
+        if warm:
+            scheduler.warm_up()
+            assert scheduler.standby().wait_ready(120)
+        folder = tmp_path / str(warm)
+        job = scheduler.submit(TrainingJob(spec_for(imbalanced_dataset, tiny_config(), folder)))
+        assert (job._process.name == "lstm-text-lab-warm-worker") == warm
+        view = wait(job, scheduler, timeout=180)
+        assert view.status == FINISHED, view.error
+        metrics = json.loads((folder / view.run_dir.split("/")[-1] / "metrics.json").read_text())
+        results[warm] = (view.history, metrics["test"])
+        if scheduler.standby() is not None:
+            scheduler.standby().close()
+    assert results[True] == results[False]
+
+
+def test_a_stop_requested_before_the_hand_over_reaches_the_warm_worker(imbalanced_dataset, tmp_path, monkeypatch):
+    monkeypatch.delenv("LSTM_TEXT_LAB_WARM_WORKER", raising=False)
+    scheduler = JobScheduler(max_running=1)
+    scheduler.warm_up()
+    assert scheduler.standby().wait_ready(120)
+    job = TrainingJob(spec_for(imbalanced_dataset, tiny_config("training.epochs=200", "training.early_stopping=false"), tmp_path))
+    job.stop_requested = True  # as if Stop was clicked in the instant between Start and the hand-over
+    job.start(scheduler._take_standby(job))
+    view = wait(job, scheduler, timeout=120)
+    assert view.status == STOPPED and len(view.history.get("loss", [])) < 200
+
+
+def test_warm_workers_can_be_turned_off(monkeypatch):
+    monkeypatch.setenv("LSTM_TEXT_LAB_WARM_WORKER", "0")
+    scheduler = JobScheduler(max_running=1)
+    scheduler.warm_up()
+    assert scheduler.standby() is None and not scheduler.keep_warm
+
+
+def test_a_warm_worker_ends_when_the_server_that_spawned_it_is_killed(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = (
+        "import sys, time\n"
+        "from core.jobs import JobScheduler\n"
+        "s = JobScheduler(); s.warm_up()\n"
+        "print(s.standby().process.pid, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    server = subprocess.Popen([sys.executable, "-c", script], cwd=root, stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": str(root), "LSTM_TEXT_LAB_WARM_WORKER": "1"})
+    try:
+        warm_pid = int(server.stdout.readline())
+        assert _pid_alive(warm_pid)
+        os.kill(server.pid, signal.SIGKILL)
+        server.wait(timeout=10)
+        deadline = time.time() + 90  # it notices within a second once its imports are done
+        while time.time() < deadline and _pid_alive(warm_pid):
+            time.sleep(0.5)
+        assert not _pid_alive(warm_pid), "the warm worker outlived the server that spawned it"
+    finally:
+        if server.poll() is None:
+            server.kill()
