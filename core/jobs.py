@@ -107,7 +107,9 @@ def _standby(specs, messages, stop, ready) -> None:
         return
 
 
-def _end_standby(process, specs) -> None:
+def _end_standby(process, specs, _keep_alive: tuple = ()) -> None:
+    """End a warm worker that never got a job. ``_keep_alive`` holds its queues and events until the process is
+    gone: a spawned child still starting up rebuilds them from their names, and fails if they vanished first."""
     try:
         if process.is_alive():
             specs.put(None)
@@ -132,13 +134,15 @@ class WarmWorker:
         self.process = context.Process(target=_standby, args=(self._specs, self.messages, self.stop, self.ready),
                                        daemon=True, name="lstm-text-lab-warm-worker")
         self.process.start()
-        self._finalizer = weakref.finalize(self, _end_standby, self.process, self._specs)
+        self._finalizer = weakref.finalize(self, _end_standby, self.process, self._specs,
+                                           (self.messages, self.stop, self.ready))
 
     def is_alive(self) -> bool:
         return self.process.is_alive()
 
     def wait_ready(self, timeout: float) -> bool:
-        """True once the imports are done (for benches and tests; the scheduler hands a job over either way)."""
+        """True once the imports and the tiny trace are done (for benches and tests; the scheduler hands a job over
+        either way, and a job handed over early starts as soon as they are)."""
         return self.ready.wait(timeout)
 
     def hand_over(self, spec: "JobSpec") -> None:
@@ -197,6 +201,7 @@ class TrainingJob:
         self._process = None
         self._messages = None
         self._stop = None
+        self._warm_worker: Optional[WarmWorker] = None
         self.status = QUEUED
         self.history: dict[str, list[float]] = {}
         self.batch_points: list[dict] = []
@@ -237,6 +242,9 @@ class TrainingJob:
             if self.stop_requested:
                 self._stop.set()
             if worker is not None:
+                # The job keeps the worker, and with it the queue and event the child may still be rebuilding: a
+                # worker spawned a moment ago is handed over while it starts, and dropping them would kill it.
+                self._warm_worker = worker
                 worker.hand_over(self.spec)
             else:
                 self._process.start()
@@ -410,8 +418,12 @@ class JobScheduler:
     def _keep_one_warm(self, running: int) -> None:
         if not self.keep_warm or running or (self._standby is not None and self._standby.is_alive()):
             return
-        if self._standby is not None:  # died (killed, or its import failed): a job would fail in it
+        if self._standby is not None:
+            # It died without a job (killed, or its imports failed). Spawning another on every tick could loop
+            # forever; stop keeping one warm, and the next job starts in a fresh process that reports any error.
             self._standby.close()
+            self._standby, self.keep_warm = None, False
+            return
         self._standby = WarmWorker(multiprocessing.get_context("spawn"))
 
     def submit(self, job: TrainingJob) -> TrainingJob:

@@ -122,6 +122,19 @@ def test_a_stop_requested_before_the_hand_over_reaches_the_warm_worker(imbalance
     assert view.status == STOPPED and len(view.history.get("loss", [])) < 200
 
 
+def test_a_warm_worker_that_dies_without_a_job_is_not_respawned_in_a_loop(monkeypatch):
+    monkeypatch.delenv("LSTM_TEXT_LAB_WARM_WORKER", raising=False)
+    scheduler = JobScheduler(max_running=1)
+    scheduler.warm_up()
+    warm = scheduler.standby()
+    warm.process.kill()  # as if its imports had failed
+    warm.process.join(timeout=10)
+    scheduler.tick()
+    assert scheduler.standby() is None and not scheduler.keep_warm
+    scheduler.tick()
+    assert scheduler.standby() is None  # the next job will start in a fresh process
+
+
 def test_warm_workers_can_be_turned_off(monkeypatch):
     monkeypatch.setenv("LSTM_TEXT_LAB_WARM_WORKER", "0")
     scheduler = JobScheduler(max_running=1)
