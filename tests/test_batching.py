@@ -163,3 +163,26 @@ def test_many_batch_lengths_trace_no_more_than_one_length(monkeypatch):
     # Full-width batches have one shape; bucketed ones have many, and still trace the training step and the
     # validation's prediction no more often, over three epochs.
     assert traces[True] == traces[False] <= 3
+
+
+def test_the_training_step_is_traced_once(monkeypatch):
+    """Keras's TensorFlow trainer leaves the optimizer's slots and the metrics to the first trace, and a traced
+    function that creates variables is traced again; train() builds them first, so one trace serves the fit."""
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("tracing is TensorFlow's")
+    config = tiny_config("training.epochs=2", "training.early_stopping=false").training
+    x, _ = _post_padded(rows=64, steps=20, vocab=50, seed=3)
+    y = np.random.default_rng(3).integers(0, 3, size=64)
+    models = build_classifier(ModelConfig(embedding_dim=8, lstm_units=4, attention_units=4), 50, 3, 20, seed=0)
+    network_class = type(models.model)
+    original = network_class.train_step
+    traced = []
+
+    def counted(self, data):
+        traced.append(1)
+        return original(self, data)
+
+    monkeypatch.setattr(network_class, "train_step", counted)
+    outcome = train(models, x, y, x[:20], y[:20], config, class_weight={0: 1.0, 1: 2.0, 2: 1.0})
+    assert outcome.epochs_run == 2
+    assert len(traced) == 1
