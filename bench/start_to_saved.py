@@ -87,7 +87,7 @@ import json, sys, time
 from core.config import ExperimentConfig, apply_overrides
 from core.data import build_dataset
 from core.datasets import DEFAULT_DATASET, load_builtin
-from core.jobs import FINISHED, JobScheduler, TrainingJob, spec_for, wait
+from core.jobs import JobScheduler, TrainingJob, spec_for, wait
 
 seed, runs = int(sys.argv[1]), sys.argv[2]
 config = apply_overrides(ExperimentConfig(), [f"seed={seed}"])
@@ -153,10 +153,11 @@ def main(argv: list[str] | None = None) -> int:
     sides = {"this tree": ROOT, f"{args.against or args.commit}": old}
     results: dict[str, list[dict]] = {name: [] for name in sides}
     try:
+        run_one = run_dashboard_once if args.path == "dashboard" else run_once
         for pair in range(args.pairs):
             names = list(sides) if pair % 2 == 0 else list(reversed(sides))
             for name in names:
-                run = (run_dashboard_once if args.path == "dashboard" else run_once)(sides[name], 42 + pair)  # each pair its own seed: early stopping ends where it ends
+                run = run_one(sides[name], 42 + pair)  # each pair its own seed: early stopping ends where it ends
                 results[name].append(run)
                 print(f"pair {pair + 1}: {name}: saved after {run['saved']:.1f} s (last epoch line {run['last_epoch']:.1f} s, "
                       f"exit {run['exited']:.1f} s, {run['cpu']:.1f} s CPU to exit, {run['epochs']} epochs)", file=sys.stderr)

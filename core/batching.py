@@ -117,7 +117,8 @@ def tf_length_batches(x: np.ndarray, y: np.ndarray, batch_size: int, *, seed: in
     lengths = sequence_lengths(x)
     rows, bounds, widths = [], [0], []
     for epoch in range(epochs):
-        batches, batch_lengths = epoch_batches(lengths, batch_size, seed, epoch, 1, x.shape[1])
+        batches, batch_lengths = epoch_batches(lengths, batch_size, seed, epoch, length_step(x.shape[1], "tensorflow"),
+                                               x.shape[1])
         for batch, width in zip(batches, batch_lengths):
             rows.append(batch)
             bounds.append(bounds[-1] + len(batch))

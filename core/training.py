@@ -8,7 +8,6 @@ training ends after the current batch, keeps the finished epochs, and the model 
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional
