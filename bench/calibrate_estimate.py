@@ -3,8 +3,8 @@
     .venv/bin/python bench/calibrate_estimate.py            # all configs (a few minutes on 2 cores)
     .venv/bin/python bench/calibrate_estimate.py --quick    # three configs, to check the table still holds
 
-Each config trains in its own subprocess (so ru_maxrss is that config's peak) through core.training.train, the way
-core.experiment does: random post-padded token IDs, 3 epochs without early stopping; the per-epoch time is the faster of
+Each config trains in its own subprocess (so ru_maxrss is that config's peak) through core.training.fit.train, the way
+core.training.experiment does: random post-padded token IDs, 3 epochs without early stopping; the per-epoch time is the faster of
 epochs 2 and 3 (epoch 1 includes graph tracing; other work on a shared machine only adds time). Prints measured vs predicted (with the module's constants and with the
 constants fitted here) and the fitted constants, ready to paste into core/estimate.py.
 """
@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.resampling import RESAMPLERS  # noqa: E402
+from core.choices.resampling import RESAMPLERS  # noqa: E402
 
 EPOCHS = 3
 # The calibration's embedding-space resampler: the first such record of the registry (SMOTE).
@@ -82,10 +82,10 @@ def worker(name: str, rows: int, settings: list[str]) -> dict:
 
     import numpy as np
 
-    from core import estimate
-    from core import resampling as resampling_module
-    from core.model import build_classifier
-    from core.training import embedder, freeze_embedding, seed_everything, train, warm_up_embedding
+    from core.model import estimate
+    from core.choices import resampling as resampling_module
+    from core.model.classifier import build_classifier
+    from core.training.fit import embedder, freeze_embedding, seed_everything, train, warm_up_embedding
 
     config, vocab, shares = _parse(settings)
     steps, classes = config.vectorizing.max_length, len(shares)
@@ -135,9 +135,9 @@ def worker(name: str, rows: int, settings: list[str]) -> dict:
 def baseline() -> dict:
     import resource
 
-    import core.model  # noqa: F401
-    import core.resampling  # noqa: F401
-    import core.training  # noqa: F401
+    import core.model.classifier  # noqa: F401
+    import core.choices.resampling  # noqa: F401
+    import core.training.fit  # noqa: F401
 
     return {"rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
@@ -162,7 +162,7 @@ def _nnls(rows: list[list[float]], targets: list[float]) -> list[float]:
 
 
 def main() -> None:
-    from core import estimate
+    from core.model import estimate
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="three configs only; no refit")
@@ -178,7 +178,7 @@ def main() -> None:
         return
 
     base = _run(["--baseline"])["rss_mb"]
-    print(f"baseline RSS after importing core.training/model/resampling: {base:.0f} MB", flush=True)
+    print(f"baseline RSS after importing core.training.fit/model/resampling: {base:.0f} MB", flush=True)
     results = []
     for name, rows, settings in CONFIGS + HOLDOUT:
         if arguments.quick and name not in QUICK:

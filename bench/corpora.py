@@ -63,17 +63,17 @@ def long_texts(rows: int = 2000, seed: int = 0, median: float = 110.0, sigma: fl
 
 def dataset(name: str):
     """A core Dataset by name: "builtin" (the default built-in set) or "long" (the generated long-text corpus)."""
-    from core.data import build_dataset
+    from core.data.dataset import build_dataset
 
     if name == "builtin":
-        from core.datasets import load_builtin
+        from core.data.builtin import load_builtin
 
         return build_dataset(load_builtin())
     if name == "long":
         import csv
         import io
 
-        from core.data import read_csv_bytes
+        from core.data.reading import read_csv_bytes
 
         buffer = io.StringIO()
         writer = csv.writer(buffer)

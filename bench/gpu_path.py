@@ -11,7 +11,7 @@ real lengths 20–100, batch 256) are trained side by side:
   bare    Keras LSTMs, no mask at all (the cuDNN ceiling; wrong for padded data),
   masked  Keras LSTMs behind Embedding(mask_zero=True) (correct; on torch it falls off cuDNN: DESIGN.md measured
           829 vs 24,416 samples/s on an H200),
-  engine  core.model.build_model: the same layers through LengthAwareLSTM (mask honoured by lengths, the LSTM
+  engine  core.model.classifier.build_model: the same layers through LengthAwareLSTM (mask honoured by lengths, the LSTM
           kernel itself unmasked).
 It prints samples/s (median of the timed epochs; the first epoch is warm-up) and the engine/bare ratio (target
 >= 0.9), and checks that the engine's outputs equal the masked Keras model's with the same weights.
@@ -35,7 +35,7 @@ import numpy as np  # noqa: E402
 from keras import layers  # noqa: E402
 
 from core.config import ModelConfig  # noqa: E402
-from core.model import build_model  # noqa: E402
+from core.model.classifier import build_model  # noqa: E402
 
 
 def data(rows: int, length: int, vocab: int, classes: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -34,9 +34,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.config import ExperimentConfig, apply_overrides  # noqa: E402
-from core.data import Dataset, Table, build_dataset  # noqa: E402
-from core.datasets import BUILTIN_DATASETS, DEFAULT_DATASET, load_builtin  # noqa: E402
-from core.resampling import RESAMPLERS  # noqa: E402
+from core.data.dataset import build_dataset, Dataset  # noqa: E402
+from core.data.reading import Table  # noqa: E402
+from core.data.builtin import BUILTIN_DATASETS, DEFAULT_DATASET, load_builtin  # noqa: E402
+from core.choices.resampling import RESAMPLERS  # noqa: E402
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "out" / "learning_quality.jsonl"
 
@@ -49,7 +50,7 @@ def _fine_foods() -> Table:
     and testing sets together; our own split is used), labelled whether the reviewer gave 5 stars."""
     import pandas as pd
 
-    from core.datasets import _rdataset
+    from core.data.builtin import _rdataset
 
     frames = [_rdataset("modeldata", item)[["review", "score"]] for item in ("training_data", "testing_data")]
     frame = pd.concat(frames, ignore_index=True).astype(str)
@@ -86,12 +87,12 @@ def stratified_subsample(table: Table, dataset: Dataset, rows: int, seed: int) -
 
 
 # ------------------------------------------------------------------------------------------------ levers
-# A lever is a function (dataset, seed) -> (config, note). "recommended" adapts to the data (core.recommend); the
+# A lever is a function (dataset, seed) -> (config, note). "recommended" adapts to the data (core.training.recommend); the
 # others change one thing relative to it (or, for "config defaults", show where the previous release started).
 
 
 def _recommended(dataset: Dataset, seed: int, *extra: str):
-    from core.recommend import recommended_config
+    from core.training.recommend import recommended_config
 
     config, recommendation = recommended_config(dataset, ExperimentConfig(seed=seed))
     return apply_overrides(config, list(extra)), " ".join(recommendation.overrides)
@@ -123,9 +124,9 @@ LEVERS: dict[str, Callable] = {
 
 
 def run_lever(dataset: Dataset, lever: str, seed: int, extra: list[str]) -> dict:
-    from core.baseline import tfidf_baseline
-    from core.experiment import run_experiment, split_rows
-    from core.preprocessing import preprocess
+    from core.model.baseline import tfidf_baseline
+    from core.training.experiment import run_experiment, split_rows
+    from core.text.preprocessing import preprocess
 
     config, note = LEVERS[lever](dataset, seed)
     config = apply_overrides(config, extra)

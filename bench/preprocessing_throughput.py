@@ -28,8 +28,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.config import PreprocessingConfig  # noqa: E402
-from core.normalizers import NORMALIZERS  # noqa: E402
-from core.preprocessing import TextPreprocessor, naive_reference  # noqa: E402
+from core.choices.normalizers import NORMALIZERS  # noqa: E402
+from core.text.preprocessing import TextPreprocessor, naive_reference  # noqa: E402
 
 COMMON = (
     "the a an and or but not no never is was were be been being have has had do does did can could will would "
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--normalizers", nargs="*", default=[record.key for record in NORMALIZERS if record.key != "none"])
     args = parser.parse_args(argv)
-    from core.datasets import load_builtin
+    from core.data.builtin import load_builtin
 
     corpora = {
         f"{args.texts:,} generated texts": generate(args.texts),

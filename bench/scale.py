@@ -33,8 +33,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.config import ExperimentConfig, apply_overrides  # noqa: E402
-from core.data import build_dataset, read_csv_bytes  # noqa: E402
-from core.datasets import load_builtin  # noqa: E402
+from core.data.dataset import build_dataset  # noqa: E402
+from core.data.reading import read_csv_bytes  # noqa: E402
+from core.data.builtin import load_builtin  # noqa: E402
 
 
 def peak_mb() -> float:
@@ -70,10 +71,10 @@ runpy.run_module("core", run_name="__main__", alter_sys=True)
 _DASHBOARD_CHILD = """
 import sys
 from core.config import ExperimentConfig
-from core.data import build_dataset, read_csv_bytes
-from core.preprocessing import preprocess
-from core.splitting import stratified_split
-from core.triage import capped_baseline, triage
+from core.data.dataset import build_dataset, read_csv_bytes
+from core.text.preprocessing import preprocess
+from core.data.splitting import stratified_split
+from core.evidence.triage import capped_baseline, triage
 raw = open(sys.argv[1], "rb").read()
 table = read_csv_bytes(raw, source_name="scale.csv")
 dataset = build_dataset(table, None, "phase_of_flt")
@@ -154,17 +155,17 @@ def main(argv: list[str] | None = None) -> int:
     config = apply_overrides(ExperimentConfig(), ["training.epochs=1"])
     dataset = build_dataset(read_csv_bytes(raw, source_name="scale.csv"), "remarks", "phase_of_flt")
     mark("read + validate CSV")
-    from core.triage import triage
+    from core.evidence.triage import triage
 
     report = triage(dataset, config)
     mark("inspect (triage + TF-IDF baseline)")
 
-    from core.preprocessing import preprocess
+    from core.text.preprocessing import preprocess
 
     processed, _ = preprocess(dataset.texts, config.preprocessing)
     mark("preprocess")
 
-    from core.experiment import run_experiment
+    from core.training.experiment import run_experiment
 
     with tempfile.TemporaryDirectory() as runs_dir:
         timings = {}

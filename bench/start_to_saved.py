@@ -85,9 +85,9 @@ def run_once(tree: Path, seed: int) -> dict:
 _DASHBOARD_DRIVER = r"""
 import json, sys, time
 from core.config import ExperimentConfig, apply_overrides
-from core.data import build_dataset
-from core.datasets import DEFAULT_DATASET, load_builtin
-from core.jobs import JobScheduler, TrainingJob, spec_for, wait
+from core.data.dataset import build_dataset
+from core.data.builtin import DEFAULT_DATASET, load_builtin
+from core.training.jobs import JobScheduler, TrainingJob, spec_for, wait
 
 seed, runs = int(sys.argv[1]), sys.argv[2]
 config = apply_overrides(ExperimentConfig(), [f"seed={seed}"])
@@ -95,9 +95,9 @@ data = build_dataset(load_builtin(DEFAULT_DATASET), config.data.text_column, con
 scheduler = JobScheduler(max_running=1)
 extra = {}
 if hasattr(scheduler, "warm_up"):  # the Model or Train page has been open for a while: the worker is warm
-    from core.baseline import baseline_on_split
-    from core.preprocessing import preprocess
-    from core.splitting import stratified_split
+    from core.model.baseline import baseline_on_split
+    from core.text.preprocessing import preprocess
+    from core.data.splitting import stratified_split
 
     scheduler.warm_up()
     scheduler.standby().wait_ready(600)

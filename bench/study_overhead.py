@@ -1,4 +1,4 @@
-"""The study loop's overhead: the same trials run through ``core.study.run_study`` (journal storage, heartbeat thread,
+"""The study loop's overhead: the same trials run through ``core.evidence.study.run_study`` (journal storage, heartbeat thread,
 per-epoch reports, ask/tell) and back to back by hand with plain ``run_experiment`` calls — same configs, same seeds,
 both saving run records — measured side by side in one process, alternating which goes first, over several repeats.
 
@@ -25,7 +25,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.config import ExperimentConfig, apply_overrides  # noqa: E402
-from core.levers import find_levers  # noqa: E402
+from core.evidence.levers import find_levers  # noqa: E402
 
 TINY = ["model.embedding_dim=16", "model.lstm_units=8", "model.attention_units=8", "training.batch_size=16",
         "vectorizing.max_length=12", "training.progress_every_batches=5"]
@@ -41,7 +41,8 @@ FILLER = "the a was is not very today with and of new old".split()
 def generated_dataset(rows_per_class: int):
     import random
 
-    from core.data import build_dataset, read_csv_bytes
+    from core.data.dataset import build_dataset
+    from core.data.reading import read_csv_bytes
 
     rng = random.Random(0)
     lines = ["text,label"]
@@ -53,7 +54,7 @@ def generated_dataset(rows_per_class: int):
 
 
 def by_study(dataset, base, levers, runs_dir, reuse_preprocessing: bool) -> float:
-    from core.study import InProcessExecutor, create_lever_study, data_source, run_study
+    from core.evidence.study import InProcessExecutor, create_lever_study, data_source, run_study
 
     started = time.perf_counter()
     handle = create_lever_study(base, data_source(dataset), levers=levers, seeds=1, runs_dir=runs_dir)
@@ -64,7 +65,7 @@ def by_study(dataset, base, levers, runs_dir, reuse_preprocessing: bool) -> floa
 
 
 def by_hand(dataset, base, levers, runs_dir) -> float:
-    from core.experiment import run_experiment
+    from core.training.experiment import run_experiment
 
     configs = [base] + [lever.apply(base) for lever in levers]
     started = time.perf_counter()
@@ -86,8 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--trials must be from 2 to {len(LEVERS) + 1}")
 
     if args.demo:
-        from core.data import build_dataset
-        from core.datasets import DEFAULT_DATASET, load_builtin
+        from core.data.dataset import build_dataset
+        from core.data.builtin import DEFAULT_DATASET, load_builtin
 
         dataset = build_dataset(load_builtin(DEFAULT_DATASET))
     else:

@@ -1,4 +1,4 @@
-"""Training overhead: the engine's training path exactly as the dashboard runs it (a spawned worker from core.jobs,
+"""Training overhead: the engine's training path exactly as the dashboard runs it (a spawned worker from core.training.jobs,
 progress events every N batches flowing over a queue to the parent) against a bare ``model.fit`` of the identical
 model on identical data in a spawned process of its own. Runs alternate A/B; the first epoch (graph tracing) is
 excluded; medians of the per-epoch times are compared. Target: throughput ratio (engine / bare) >= 0.95.
@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from core.config import ExperimentConfig, apply_overrides  # noqa: E402
-from core.data import build_dataset  # noqa: E402
-from core.datasets import load_builtin  # noqa: E402
+from core.data.dataset import build_dataset  # noqa: E402
+from core.data.builtin import load_builtin  # noqa: E402
 
 
 def bench_config(epochs: int) -> ExperimentConfig:
@@ -42,11 +42,11 @@ def _bare_fit(config_dict: dict, results) -> None:
 
     import keras
 
-    from core.experiment import split_rows, vectorize
-    from core.model import build_classifier
-    from core.preprocessing import preprocess
-    from core.resampling import resample_training
-    from core.training import make_optimizer, seed_everything
+    from core.training.experiment import split_rows, vectorize
+    from core.model.classifier import build_classifier
+    from core.text.preprocessing import preprocess
+    from core.choices.resampling import resample_training
+    from core.training.fit import make_optimizer, seed_everything
 
     config = ExperimentConfig.from_dict(config_dict)
     dataset = build_dataset(load_builtin())
@@ -86,7 +86,7 @@ def bare_epoch_seconds(config: ExperimentConfig) -> list[float]:
 
 
 def engine_epoch_seconds(config: ExperimentConfig, runs_dir: str) -> tuple[list[float], int]:
-    from core.jobs import FINISHED, JobScheduler, TrainingJob, spec_for, wait
+    from core.training.jobs import FINISHED, JobScheduler, TrainingJob, spec_for, wait
 
     dataset = build_dataset(load_builtin())
     scheduler = JobScheduler(max_running=1)

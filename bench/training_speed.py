@@ -7,7 +7,7 @@
 Sides, each in a fresh spawned process, alternating order seed by seed:
   bare                 the engine's preprocessing, split, padded arrays, class weights and model, then a plain
                        ``model.fit(x, y, validation_data=..., class_weight=..., shuffle=True)`` — the peer a user writes;
-  engine               ``core.experiment.run_experiment`` as the dashboard and CLI run it (length-bucketed, trimmed
+  engine               ``core.training.experiment.run_experiment`` as the dashboard and CLI run it (length-bucketed, trimmed
                        batches; validation scored once per epoch on trimmed batches; progress events; stop checks);
   engine, no buckets   the same engine path with full-width batches (what the buckets alone are worth).
 Every side trains the same epochs (early stopping off). Timed: the whole fit, first epoch (tracing) included, and
@@ -49,12 +49,12 @@ def _bare(corpus: str, config: ExperimentConfig) -> dict:
 
     import keras
 
-    from core.evaluation import classification_metrics
-    from core.experiment import split_rows, vectorize
-    from core.model import build_classifier
-    from core.preprocessing import preprocess
-    from core.resampling import resample_training
-    from core.training import make_optimizer, seed_everything
+    from core.model.evaluation import classification_metrics
+    from core.training.experiment import split_rows, vectorize
+    from core.model.classifier import build_classifier
+    from core.text.preprocessing import preprocess
+    from core.choices.resampling import resample_training
+    from core.training.fit import make_optimizer, seed_everything
     from corpora import dataset as load
 
     data = load(corpus)
@@ -84,12 +84,12 @@ def _bare(corpus: str, config: ExperimentConfig) -> dict:
 
 
 def _engine(corpus: str, config: ExperimentConfig, buckets: bool) -> dict:
-    import core.training
-    from core.experiment import run_experiment
+    import core.training.fit
+    from core.training.experiment import run_experiment
     from corpora import dataset as load
 
     if not buckets:  # the same engine path with full-width batches
-        core.training.train = functools.partial(core.training.train, length_buckets=False)
+        core.training.fit.train = functools.partial(core.training.fit.train, length_buckets=False)
     marks: dict[str, float] = {}
     ends: list[float] = []
 

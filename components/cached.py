@@ -18,14 +18,16 @@ import streamlit as st
 
 from components.state import DataSource
 from core.config import ExperimentConfig, PreprocessingConfig, SplitConfig, VectorizingConfig
-from core.data import ColumnGuess, Dataset, Table, build_dataset, guess_columns, read_csv_bytes
-from core.datasets import load_builtin
+from core.data.columns import ColumnGuess, guess_columns
+from core.data.dataset import build_dataset, Dataset
+from core.data.reading import read_csv_bytes, Table
+from core.data.builtin import load_builtin
 from core.errors import UserError
-from core.preprocessing import PreprocessingReport
-from core.results import BaselineResult
-from core.splitting import Split
-from core.triage import TriageReport
-from core.vectorizing import VocabularyPreview
+from core.text.preprocessing import PreprocessingReport
+from core.runs.results import BaselineResult
+from core.data.splitting import Split
+from core.evidence.triage import TriageReport
+from core.text.vectorizing import VocabularyPreview
 
 
 def _json(section) -> str:
@@ -65,7 +67,7 @@ def column_guess(source_id: str, _table: Table) -> ColumnGuess:
 
 @st.cache_data(max_entries=32, show_spinner="Preprocessing…")
 def _processed(key: str, preprocessing_json: str, _data: Dataset) -> tuple[list[str], PreprocessingReport]:
-    from core.preprocessing import preprocess
+    from core.text.preprocessing import preprocess
 
     return preprocess(_data.texts, PreprocessingConfig(**json.loads(preprocessing_json)))
 
@@ -77,7 +79,7 @@ def processed_for(key: str, data: Dataset, config: ExperimentConfig) -> tuple[li
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def _split(key: str, split_json: str, seed: int, _data: Dataset) -> Split:
-    from core.splitting import stratified_split
+    from core.data.splitting import stratified_split
 
     return stratified_split(_data.y, SplitConfig(**json.loads(split_json)), seed, _data.class_names)
 
@@ -94,7 +96,7 @@ def _relevant(config: ExperimentConfig) -> str:
 
 @st.cache_data(max_entries=16, show_spinner="Triaging the data…")
 def _triage(key: str, config_json: str, _data: Dataset) -> TriageReport:
-    from core.triage import triage
+    from core.evidence.triage import triage
 
     # The baseline is fitted separately (baseline_for) so the report can be drawn before it is ready.
     config = ExperimentConfig.from_json(config_json)
@@ -107,7 +109,7 @@ def triage_for(key: str, data: Dataset, config: ExperimentConfig) -> TriageRepor
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _baseline(key: str, config_json: str, _data: Dataset) -> BaselineResult:
-    from core.baseline import baseline_on_split
+    from core.model.baseline import baseline_on_split
 
     config = ExperimentConfig.from_json(config_json)
     return baseline_on_split(processed_for(key, _data, config)[0], _data.y, split_for(key, _data, config), _data.class_names)
@@ -121,7 +123,7 @@ def baseline_for(key: str, data: Dataset, config: ExperimentConfig) -> BaselineR
 @st.cache_data(max_entries=32, show_spinner=False)
 def _vocabulary(key: str, preprocessing_json: str, vectorizing_json: str, split_json: str, seed: int,
                 _data: Dataset) -> VocabularyPreview:
-    from core.vectorizing import preview_vocabulary
+    from core.text.vectorizing import preview_vocabulary
 
     config = ExperimentConfig(seed=seed, preprocessing=PreprocessingConfig(**json.loads(preprocessing_json)),
                               vectorizing=VectorizingConfig(**json.loads(vectorizing_json)), split=SplitConfig(**json.loads(split_json)))
@@ -138,7 +140,7 @@ def vocabulary_for(key: str, data: Dataset, config: ExperimentConfig) -> Vocabul
 @st.cache_resource(show_spinner=False)
 def scheduler():
     """One job scheduler per server: two CPU cores train one model at a time; others queue."""
-    from core.jobs import JobScheduler
+    from core.training.jobs import JobScheduler
 
     return JobScheduler(max_running=1)
 
@@ -152,14 +154,14 @@ def warm_trainer() -> None:
 @st.cache_resource(show_spinner=False)
 def inference_server():
     """One process per server holds TensorFlow and the loaded models, so the Streamlit process never imports it."""
-    from core.inference import InferenceServer
+    from core.evidence.inference import InferenceServer
 
     return InferenceServer()
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _run(run_dir: str, modified: float):
-    from core.runs import load_run
+    from core.runs.store import load_run
 
     run = load_run(run_dir)
     run.predictions  # read now, so the cached copy holds them  # noqa: B018
@@ -173,7 +175,7 @@ def run_for(run_dir: str):
 
 @st.cache_data(max_entries=8, show_spinner="Looking for mislabelled rows (out-of-fold baseline + cleanlab)…")
 def _label_suspects(key: str, config_json: str, _data: Dataset):
-    from core.label_issues import find_label_suspects
+    from core.evidence.label_issues import find_label_suspects
 
     config = ExperimentConfig.from_json(config_json)
     split = split_for(key, _data, config)
@@ -184,8 +186,8 @@ def _label_suspects(key: str, config_json: str, _data: Dataset):
 
 def _lstm_out_of_fold(data: Dataset, config: ExperimentConfig, non_test: np.ndarray):
     """The newest k-fold run on this very data and split whose held-out probabilities can join the baseline's."""
-    from core.label_issues import lstm_out_of_fold
-    from core.runs import list_runs, load_run
+    from core.evidence.label_issues import lstm_out_of_fold
+    from core.runs.store import list_runs, load_run
 
     for summary in list_runs():
         if summary.info.data_hash != data.data_hash or not summary.info.settings.get("k_folds", 0) >= 2:
@@ -202,15 +204,15 @@ def _lstm_out_of_fold(data: Dataset, config: ExperimentConfig, non_test: np.ndar
 
 
 def label_suspects_for(key: str, data: Dataset, config: ExperimentConfig):
-    """Suspected label errors among the non-test rows (core.label_issues), with a k-fold LSTM run's out-of-fold
+    """Suspected label errors among the non-test rows (core.evidence.label_issues), with a k-fold LSTM run's out-of-fold
     probabilities when one was trained on this data and split."""
     return _label_suspects(key, _relevant(config), data)
 
 
 @st.cache_data(max_entries=8, show_spinner="Looking for near-duplicates across the train/test split…")
 def _leakage(key: str, config_json: str, _data: Dataset):
-    from core.baseline import baseline_test_predictions
-    from core.near_duplicates import straddling_pairs, test_inflation
+    from core.model.baseline import baseline_test_predictions
+    from core.evidence.near_duplicates import straddling_pairs, test_inflation
 
     config = ExperimentConfig.from_json(config_json)
     split = split_for(key, _data, config)
@@ -231,7 +233,7 @@ def leakage_for(key: str, data: Dataset, config: ExperimentConfig):
 
 @st.cache_data(max_entries=8, show_spinner="Reading the word-vectors file…")
 def _word_vectors(key: str, path: str, stamp: float, relevant_json: str, _data: Dataset, _config: ExperimentConfig):
-    from core.triage import vector_coverage
+    from core.evidence.triage import vector_coverage
 
     processed, _ = processed_for(key, _data, _config)
     return vector_coverage(processed, split_for(key, _data, _config), _config)

@@ -1,10 +1,10 @@
 """The Data page's label-noise triage and the relabel-and-retrain loop.
 
-Suspects come from out-of-fold baseline probabilities of the non-test rows (core.label_issues); near-duplicates
+Suspects come from out-of-fold baseline probabilities of the non-test rows (core.evidence.label_issues); near-duplicates
 that straddle the train/test split come with how much they flatter the baseline's test score
-(core.near_duplicates). The user marks suspects drop / relabel / keep; the lab builds a cleaned copy of the data
+(core.evidence.near_duplicates). The user marks suspects drop / relabel / keep; the lab builds a cleaned copy of the data
 (the uploaded file is never changed), trains the same settings on the original and on the cleaned data, and
-compares the two runs on the same test rows (core.cleaning). The sealed test split is edited only on request.
+compares the two runs on the same test rows (core.evidence.cleaning). The sealed test split is edited only on request.
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ import streamlit as st
 
 from components import cached, downloads, state
 from components.safe import plain
-from core.cleaning import EDIT_ACTIONS, Edit, apply_edits, carried_split, compare_on_same_rows, edit_list
+from core.evidence.cleaning import EDIT_ACTIONS, Edit, apply_edits, carried_split, compare_on_same_rows, edit_list
 from core.config import ExperimentConfig
-from core.data import Dataset
+from core.data.dataset import Dataset
 from core.errors import UserError
 
 POLL_SECONDS = 1.0
-KEEP, DROP, RELABEL = "keep", "drop", "relabel"  # the values of core.cleaning.EDIT_ACTIONS
+KEEP, DROP, RELABEL = "keep", "drop", "relabel"  # the values of core.evidence.cleaning.EDIT_ACTIONS
 
 
 def render(data: Dataset, key: str, config: ExperimentConfig) -> None:
@@ -133,8 +133,8 @@ def _retrain(data: Dataset, key: str, config: ExperimentConfig, edits: list[Edit
 
 
 def _start_loop(data: Dataset, key: str, config: ExperimentConfig, made, allow_test: bool, review: dict) -> None:
-    from core.jobs import TrainingJob, spec_for
-    from core.runs import runs_dir
+    from core.training.jobs import TrainingJob, spec_for
+    from core.runs.store import runs_dir
 
     split = cached.split_for(key, data, config)
     cleaned = apply_edits(data, made, test_rows=split.test, allow_test_edits=allow_test)
@@ -153,7 +153,7 @@ def _start_loop(data: Dataset, key: str, config: ExperimentConfig, made, allow_t
 
 
 def _runs_of(loop: str) -> dict[str, str]:
-    from core.runs import list_runs
+    from core.runs.store import list_runs
 
     return {run.info.tags.get("variant"): str(run.path) for run in list_runs() if run.info.tags.get("cleaning") == loop}
 

@@ -1,8 +1,8 @@
-"""The training coach on the dashboard (core.coach): plain-language diagnoses with the evidence behind each, and
+"""The training coach on the dashboard (core.teaching.coach): plain-language diagnoses with the evidence behind each, and
 ONE "try this" button per diagnosis that queues the same experiment with that one setting changed; once the new
 run is in, both runs are shown together (curves and scores, the baseline marked).
 
-The re-run is an ordinary training job of this lab session (core.jobs), tagged ``{"coach", "change", "parent",
+The re-run is an ordinary training job of this lab session (core.training.jobs), tagged ``{"coach", "change", "parent",
 "note"}`` so the pair can be found again from the runs folder. The latest re-run of each lab session is also kept
 server-wide (:func:`reruns`), so a reloaded tab, or a re-run started live (before the first run was saved), still
 shows the pair.
@@ -21,11 +21,11 @@ import streamlit as st
 
 from components import cached, charts, job_status, state
 from components.safe import plain
-from core.coach import WARNING, Diagnosis, diagnose
+from core.teaching.coach import WARNING, Diagnosis, diagnose
 from core.config import ExperimentConfig, apply_overrides
 from core.errors import UserError
-from core.jobs import TrainingJob, spec_for
-from core.runs import list_runs, runs_dir
+from core.training.jobs import TrainingJob, spec_for
+from core.runs.store import list_runs, runs_dir
 
 NOISE = 0.03  # seed-to-seed swings of macro-F1 measured here (DESIGN.md section 6)
 BUSY = "Your training is still running: wait for it to end (or stop it) before trying a change."
@@ -120,7 +120,7 @@ def render(diagnoses: list[Diagnosis], *, key: str, on_try: Optional[Callable[[D
 def dataset_for_run(run):
     """The Dataset a saved run was trained on, when this server can rebuild it with the same content hash: the data
     loaded in this session, the lesson's data, or a built-in dataset. None when it is an upload not loaded now."""
-    from core.datasets import BUILTIN_DATASETS
+    from core.data.builtin import BUILTIN_DATASETS
 
     wanted = run.info.data_hash
     columns = (run.config.data.text_column, run.config.data.label_column)

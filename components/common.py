@@ -10,7 +10,7 @@ import streamlit as st
 from components import cached, state
 from components.navigation import PAGE_PATHS, run_app
 from components.safe import plain
-from core.data import Dataset
+from core.data.dataset import Dataset
 from core.errors import UserError
 
 log = logging.getLogger("lstm_text_lab")

@@ -12,12 +12,13 @@ from components import cached, state
 from core import lazy
 from components.safe import plain
 from core.config import DataConfig
-from core.data import ColumnGuess, Dataset
-from core.datasets import BUILTIN_DATASETS
+from core.data.columns import ColumnGuess
+from core.data.dataset import Dataset
+from core.data.builtin import BUILTIN_DATASETS
 from core.errors import TooBigError, UserError
-from core.results import BaselineResult
-from core.triage import TriageReport
-from core.vectorizing import VocabularyPreview
+from core.runs.results import BaselineResult
+from core.evidence.triage import TriageReport
+from core.text.vectorizing import VocabularyPreview
 
 MAX_UPLOAD_NOTE = "CSV, TSV or TXT; comma, semicolon, tab or pipe separated; any common encoding."
 
@@ -123,7 +124,7 @@ def column_pickers() -> Dataset | None:
 def trainability(data: Dataset, config) -> None:
     """Whether this data can be trained and scored with the current split settings, said before anyone presses
     Start (the Train page disables Start with the same sentence)."""
-    from core.trainability import assess
+    from core.data.trainability import assess
 
     verdict = assess(data.y, data.class_names, config)
     if not verdict.trainable:

@@ -3,7 +3,7 @@
 Streamlit's own table toolbar ("Download as CSV") exports cells as they are, so a text such as
 ``=HYPERLINK("http://evil", "click")`` would run as a formula in Excel. That toolbar is switched off
 (``client.disableDataExport`` in .streamlit/config.toml) and these buttons take its place: every cell goes through
-``core.export.to_csv``, which prefixes formula-like cells with an apostrophe.
+``core.runs.export.to_csv``, which prefixes formula-like cells with an apostrophe.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Optional
 import pandas as pd
 import streamlit as st
 
-from core.export import to_csv
+from core.runs.export import to_csv
 
 SAFE_HELP = "Cells that a spreadsheet would run as formulas are prefixed with an apostrophe."
 
@@ -39,7 +39,7 @@ def frame_csv(frame: pd.DataFrame, *, index: bool = False) -> bytes:
 
 
 def csv_button(data: bytes, *, label: str, file_name: str, key: str, help: Optional[str] = None) -> None:
-    """A download button for CSV bytes already made safe (``frame_csv`` or ``core.export``)."""
+    """A download button for CSV bytes already made safe (``frame_csv`` or ``core.runs.export``)."""
     # "ignore": a download needs no rerun (on the Evaluate page a rerun would redo the explanations).
     st.download_button(label, data=data, file_name=file_name, mime="text/csv", key=key, help=help or SAFE_HELP,
                        icon=":material/download:", on_click="ignore")

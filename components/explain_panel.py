@@ -15,8 +15,8 @@ from components import cached
 from components.explain_view import render_faithfulness, render_token_shading
 from components.safe import plain
 from core.errors import UserError
-from core.explain import EXPLANATION_METHODS, RANDOM
-from core.inference import TextPrediction
+from core.evidence.explain import EXPLANATION_METHODS, RANDOM
+from core.evidence.inference import TextPrediction
 
 ATTENTION_WARNING = ("Attention weights are not an explanation by themselves: over LSTM states they often follow "
                      "token position (Jain & Wallace 2019). Trust the method the faithfulness table ranks first.")

@@ -5,7 +5,7 @@ The shading is HTML built here: every token goes through ``html.escape(token, qu
 ``%.3f``). It is shown with ``st.html``, which Streamlit 1.67 sanitises with DOMPurify and whose JavaScript it
 ignores by default — a second guard, not the first. Tokens wrap like a sentence on narrow screens.
 
-Colour scales (one per kind of score, see ``core.explain``):
+Colour scales (one per kind of score, see ``core.evidence.explain``):
 - signed (occlusion, gradients): red pushes toward the class, blue against it, white is 0; symmetric around 0,
   full colour at the largest |score| of the text.
 - attention: grey at exactly the uniform weight 1/n (every token weighed equally), purple above it (darkest at the
@@ -27,7 +27,7 @@ import streamlit as st
 
 from components.charts import OKABE_ITO
 from components.safe import plain
-from core.explain import ATTENTION_KIND, RANDOM, SIGNED, FaithfulnessReport, FaithfulnessRow, method_title
+from core.evidence.explain import ATTENTION_KIND, RANDOM, SIGNED, FaithfulnessReport, FaithfulnessRow, method_title
 
 KINDS = (SIGNED, ATTENTION_KIND)
 RGB = tuple[int, int, int]

@@ -1,13 +1,13 @@
 """The Lessons page's pieces: the lesson list, one lesson's card, its variants run back to back through the job
 scheduler, and the variants side by side as they finish (curves, the lesson's metrics, the check, the coach).
 
-A lesson's variants are ordinary training jobs (core.jobs), one per variant, queued together so they run back to
+A lesson's variants are ordinary training jobs (core.training.jobs), one per variant, queued together so they run back to
 back: the server's queue shows them, Stop cancels the ones still waiting and ends the running one after its batch,
 and each run is saved and tagged ``{"lesson", "variant", "attempt"}``. A reloaded tab finds its lesson again
 through the lab session's owner (:func:`attempts`, a server-wide service like the scheduler).
 
 The lesson's numbers are read back from the saved runs (:func:`outcome_of`), the same numbers
-``core.lessons.run_lesson`` measures in memory, so ``core.lessons.check`` judges them the same way.
+``core.teaching.lessons.run_lesson`` measures in memory, so ``core.teaching.lessons.check`` judges them the same way.
 """
 
 from __future__ import annotations
@@ -27,11 +27,11 @@ import streamlit as st
 from components import cached, charts, coach_panel, job_status, state
 from components.common import PAGES
 from components.safe import plain
-from core import lessons as lessons_module
-from core.coach import diagnose
-from core.estimate import format_seconds
-from core.jobs import TrainingJob, describe, spec_for
-from core.lessons import (
+from core.teaching import lessons as lessons_module
+from core.teaching.coach import diagnose
+from core.model.estimate import format_seconds
+from core.training.jobs import TrainingJob, describe, spec_for
+from core.teaching.lessons import (
     HISTORY_METRICS,
     POSITION_METRICS,
     STANDARD_METRICS,
@@ -45,7 +45,7 @@ from core.lessons import (
     resolve_metric,
     text_metric,
 )
-from core.runs import list_runs, runs_dir
+from core.runs.store import list_runs, runs_dir
 
 POLL_SECONDS = 0.5
 CHOSEN = "lessons_chosen"  # the lesson picked, copied out of its widget so it survives page switches
@@ -176,10 +176,10 @@ def lesson_dataset(lesson: Lesson):
 
 @st.cache_data(max_entries=16, show_spinner="Fitting the TF-IDF baseline once for the lesson…")
 def _baseline(lesson_id: str, relevant_json: str, _data):
-    from core.baseline import baseline_on_split
+    from core.model.baseline import baseline_on_split
     from core.config import ExperimentConfig
-    from core.preprocessing import preprocess
-    from core.splitting import stratified_split
+    from core.text.preprocessing import preprocess
+    from core.data.splitting import stratified_split
 
     config = ExperimentConfig.from_json(relevant_json)
     processed = preprocess(_data.texts, config.preprocessing)[0]
@@ -269,7 +269,7 @@ def lesson_metrics(lesson: Lesson) -> list[str]:
 
 @st.cache_data(max_entries=64, show_spinner="Measuring position bias (attention and occlusion)…")
 def _position_biases(run_dir: str, modified: float) -> dict[str, Optional[float]]:
-    from core.explain import position_bias
+    from core.evidence.explain import position_bias
 
     run = cached.run_for(run_dir)
     texts = [prediction.text for prediction in run.predictions]
@@ -286,13 +286,13 @@ def _position_biases(run_dir: str, modified: float) -> dict[str, Optional[float]
 
 
 def _test_texts(run) -> list[str]:
-    from core.preprocessing import preprocess
+    from core.text.preprocessing import preprocess
 
     return preprocess([prediction.text for prediction in run.predictions], run.config.preprocessing)[0]
 
 
 def saved_value(path: str, run_dir: str) -> Optional[float]:
-    """One lesson metric of a saved run: as ``core.lessons`` measures it in memory, read from the run's record."""
+    """One lesson metric of a saved run: as ``core.teaching.lessons`` measures it in memory, read from the run's record."""
     run = cached.run_for(run_dir)
     metrics, history = as_plain_dict(run.metrics), run.history
     if path in HISTORY_METRICS:
@@ -312,7 +312,7 @@ def _saved_values(run_dir: str, modified: float, paths: tuple[str, ...]) -> dict
 
 
 def outcome_of(lesson: Lesson, variant: str, run_dir: str) -> VariantOutcome:
-    """A finished variant as ``core.lessons`` describes it, read from its saved run (measured once per run)."""
+    """A finished variant as ``core.teaching.lessons`` describes it, read from its saved run (measured once per run)."""
     run = cached.run_for(run_dir)
     modified = Path(run_dir, "run.json").stat().st_mtime
     return VariantOutcome(

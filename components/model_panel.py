@@ -1,6 +1,6 @@
 """The Model page's pieces: every architecture and training lever, the live size, and a pre-flight estimate.
 
-Sizes and estimates are computed analytically (core.estimate) so this page never waits for TensorFlow.
+Sizes and estimates are computed analytically (core.model.estimate) so this page never waits for TensorFlow.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from components import cached, state
 from components.config_widgets import choice_with_settings, config_input, recommended_button
 from components.safe import plain
 from core.config import ExperimentConfig, apply_overrides
-from core.data import Dataset
+from core.data.dataset import Dataset
 from core.errors import UserError
 
 PRACTICE = """
@@ -85,7 +85,7 @@ def _count(number: int) -> str:
 
 
 def size_and_estimate(data: Dataset, key: str) -> None:
-    from core.estimate import estimate_epoch, format_seconds, model_summary, saved_parameter_count
+    from core.model.estimate import estimate_epoch, format_seconds, model_summary, saved_parameter_count
 
     config = state.config()
     vocabulary = cached.vocabulary_for(key, data, config)
@@ -125,7 +125,7 @@ RECOMMENDATION_NOTE = "model_recommendation_note"  # what the last "for this dat
 
 @st.cache_data(max_entries=16, show_spinner="Looking at the data: lengths, imbalance, cost…")
 def _recommendation(key: str, config_json: str, _data: Dataset):
-    from core.recommend import recommend
+    from core.training.recommend import recommend
 
     return recommend(_data, ExperimentConfig.from_json(config_json))
 

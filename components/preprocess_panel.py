@@ -8,9 +8,9 @@ import streamlit as st
 from components import cached, state
 from components.config_widgets import choice_with_settings, config_input, section_inputs
 from components.safe import plain
-from core.data import Dataset
-from core.preprocessing import PreprocessingReport
-from core.vectorizing import VocabularyPreview
+from core.data.dataset import Dataset
+from core.text.preprocessing import PreprocessingReport
+from core.text.vectorizing import VocabularyPreview
 
 PREVIEW_ROWS = 8
 

@@ -1,5 +1,5 @@
 """Evaluate's replay: an epoch slider that shows the confusion matrix, per-class F1 and a few examples' token weights
-as they were at that epoch, from what training stored in ``replay.json`` (core.experiment's replay record).
+as they were at that epoch, from what training stored in ``replay.json`` (core.training.experiment's replay record).
 
 Everything here is the VALIDATION split at that epoch: the test split stays sealed until training ends and is scored
 once, so the headline above the replay never moves with the slider.
@@ -27,10 +27,10 @@ def epochs_available(replay: dict) -> list[int]:
 
 
 def epoch_metrics(replay: dict, epoch: int, class_names: list[str]):
-    """The validation split's metrics (core.results.ClassificationMetrics) from the predictions stored at ``epoch``."""
+    """The validation split's metrics (core.runs.results.ClassificationMetrics) from the predictions stored at ``epoch``."""
     import numpy as np
 
-    from core.evaluation import classification_metrics
+    from core.model.evaluation import classification_metrics
 
     predicted = replay["predictions_by_epoch"][epoch - 1]
     if predicted is None:

@@ -1,6 +1,6 @@
 """The Resample page's pieces: the strategies explained, and class counts per split before and after.
 
-Every strategy's title, texts, settings and preview come from its record in ``core.resampling.RESAMPLERS``.
+Every strategy's title, texts, settings and preview come from its record in ``core.choices.resampling.RESAMPLERS``.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import streamlit as st
 from components import cached, charts, state
 from components.config_widgets import choice_with_settings, config_input, section_inputs
 from components.safe import plain
-from core.data import Dataset
-from core.resampling import EMBEDDING_SPACE, EXACT, RESAMPLERS, preview_counts
+from core.data.dataset import Dataset
+from core.choices.resampling import EMBEDDING_SPACE, EXACT, RESAMPLERS, preview_counts
 
 
 def strategy_choice() -> None:

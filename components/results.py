@@ -16,8 +16,8 @@ import streamlit as st
 from components import charts, downloads, explain_panel, state
 from components.safe import plain
 from core.errors import UserError
-from core.results import Prediction, RunMetrics
-from core.runs import list_runs
+from core.runs.results import Prediction, RunMetrics
+from core.runs.store import list_runs
 
 
 def run_picker() -> Optional[str]:
@@ -37,8 +37,8 @@ def run_picker() -> Optional[str]:
 def attention_position_bias(run_dir: str) -> Optional[float]:
     """Attention's position bias (Spearman rho) from the run's faithfulness report, when it has been measured and
     kept beside the run (read from the file, so a failed measurement is not reported twice on the page)."""
-    from core.explain import FaithfulnessReport
-    from core.inference import FAITHFULNESS_FILE
+    from core.evidence.explain import FaithfulnessReport
+    from core.evidence.inference import FAITHFULNESS_FILE
 
     path = Path(run_dir, FAITHFULNESS_FILE)
     try:
@@ -124,7 +124,7 @@ def per_class(metrics: RunMetrics) -> None:
 
 
 def predictions_download(run_dir: str, predictions: list[Prediction], class_names: list[str]) -> None:
-    from core.export import predictions_csv
+    from core.runs.export import predictions_csv
 
     downloads.csv_button(predictions_csv(predictions, class_names), label="Download test predictions (CSV)",
                          file_name=f"{os.path.basename(run_dir)}-predictions.csv", key="download_predictions",

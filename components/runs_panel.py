@@ -14,7 +14,7 @@ from components.common import PAGES
 from components.safe import plain
 from core.config import ExperimentConfig
 from core.errors import ConfigError, UserError
-from core.runs import delete_run, list_runs, zip_run
+from core.runs.store import delete_run, list_runs, zip_run
 
 
 ALL_DATASETS = "all"

@@ -9,7 +9,7 @@ import streamlit as st
 
 from components import job_status, state
 from components.safe import plain
-from core.jobs import QueueEntry
+from core.training.jobs import QueueEntry
 
 OWN_POLL_SECONDS = 1.0
 QUEUE_POLL_SECONDS = 2.0

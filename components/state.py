@@ -28,7 +28,7 @@ from typing import Any, Optional
 import streamlit as st
 
 from core.config import DataConfig, ExperimentConfig, apply_overrides
-from core.datasets import BUILTIN_DATASETS, DEFAULT_DATASET
+from core.data.builtin import BUILTIN_DATASETS, DEFAULT_DATASET
 from core.errors import ConfigError
 
 CONFIG = "lab_config"

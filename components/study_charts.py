@@ -202,7 +202,7 @@ def short_value(value) -> str:
 def parallel_coordinates(axes: Sequence[Mapping], parallel: Sequence[Mapping], *, best_trial: int | None = None) -> alt.LayerChart:
     """One line per finished trial across the searched settings and, last, its score; colour = the score.
 
-    ``axes`` and ``parallel`` are :class:`core.study.SweepResult`'s: ``axes`` items ``{"name", "kind", "low", "high",
+    ``axes`` and ``parallel`` are :class:`core.evidence.study.SweepResult`'s: ``axes`` items ``{"name", "kind", "low", "high",
     "choices"}``; ``parallel`` rows ``{"trial", "axis", "label", "position" (0..1), "objective"}`` in long form.
     ``best_trial`` is drawn thick, on top, in orange.
     """

@@ -1,8 +1,8 @@
 """The Study page's pieces: set up a lever study or a sweep, watch its trials arrive, stop and resume it, read it.
 
-The engine is :mod:`core.study`. Here a study runs in a background *thread* of the Streamlit server: the thread only
+The engine is :mod:`core.evidence.study`. Here a study runs in a background *thread* of the Streamlit server: the thread only
 drives Optuna and waits on the server's job scheduler, while every trial trains in a spawned process as an ordinary
-training job (:func:`core.study.scheduler_executor`), so the Train page's own jobs and the study's trials share the
+training job (:func:`core.evidence.study.scheduler_executor`), so the Train page's own jobs and the study's trials share the
 one-at-a-time queue. Running studies live in a server-wide :class:`StudyRegistry` (at most one thread per study,
 each with its stop flag and latest progress); a page polls it with ``st.fragment(run_every=…)`` and never blocks.
 
@@ -31,12 +31,12 @@ from components.common import PAGES
 from components.safe import plain
 from core import lazy
 from core.config import ExperimentConfig
-from core.data import Dataset
+from core.data.dataset import Dataset
 from core.errors import ConfigError, UserError
-from core.estimate import estimate_epoch, format_seconds
-from core.levers import CATEGORIES, Lever, levers_for
-from core.runs import runs_dir
-from core.study import (
+from core.model.estimate import estimate_epoch, format_seconds
+from core.evidence.levers import CATEGORIES, Lever, levers_for
+from core.runs.store import runs_dir
+from core.evidence.study import (
     ARM_COMBINED,
     ARM_REFERENCE,
     DEFAULT_SEARCH,
@@ -87,7 +87,7 @@ SEEN_RUNNING = "lab_study_seen_running"
 POLL_SECONDS = 1.0
 # Seconds a run costs beyond its epochs: spawning the process, importing TensorFlow, preprocessing, the TF-IDF
 # baseline, scoring and saving. Measured 14-17 s per run on this 2-core server (built-in dataset, 2-epoch runs
-# through the job scheduler, other work on the machine), against core.estimate's epochs-only figure.
+# through the job scheduler, other work on the machine), against core.model.estimate's epochs-only figure.
 RUN_OVERHEAD_S = 15.0
 LONG_STUDY_S = 3600.0
 # The levers preselected for a new lever study: each choice of these settings (the resampling registry's every
@@ -429,7 +429,7 @@ def _shape(data: Dataset, key: str, config: ExperimentConfig) -> tuple[dict, lis
 
 
 def run_seconds(configs: list[ExperimentConfig], data: Dataset, key: str) -> Optional[float]:
-    """At most how long these runs take here, one after another: core.estimate's epochs (all of them, as if early
+    """At most how long these runs take here, one after another: core.model.estimate's epochs (all of them, as if early
     stopping never ends a run sooner) plus :data:`RUN_OVERHEAD_S` each; None when a config cannot be estimated.
     Every config is sized with the current vocabulary and split (a lever on them changes them a little)."""
     try:

@@ -1,6 +1,6 @@
 """The Train page's pieces: start and stop a job, and watch it live.
 
-The job trains in its own process (core.jobs); this page only polls it, so clicking, switching pages, reloading or
+The job trains in its own process (core.training.jobs); this page only polls it, so clicking, switching pages, reloading or
 opening a second tab on the same URL never touches the training: a reloaded tab finds its job again through the
 lab session (components.job_status). While a job is active the live view reruns every half second.
 """
@@ -16,11 +16,11 @@ from components import cached, charts, coach_panel, job_status, state
 from components.common import PAGES
 from components.safe import plain
 from core.config import ExperimentConfig
-from core.data import Dataset
+from core.data.dataset import Dataset
 from core.errors import UserError
-from core.estimate import format_seconds
-from core.jobs import TrainingJob, describe, spec_for
-from core.runs import runs_dir
+from core.model.estimate import format_seconds
+from core.training.jobs import TrainingJob, describe, spec_for
+from core.runs.store import runs_dir
 
 POLL_SECONDS = 0.5
 SHOWN_EPOCH_TIMES = 12  # a projector line holds about this many "12: 3.1 s" entries
@@ -119,7 +119,7 @@ def _stop() -> None:
 def untrainable_reason(data: Dataset, config: ExperimentConfig) -> Optional[str]:
     """The one sentence that says why this data cannot be trained with these settings (the Data page says the same),
     or None: Start stays disabled rather than failing minutes later."""
-    from core.trainability import assess
+    from core.data.trainability import assess
 
     try:
         verdict = assess(data.y, data.class_names, config)

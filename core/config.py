@@ -14,12 +14,12 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union, get_args, get_origin
 
-from core.attention import ATTENTION_KINDS
+from core.choices.attention import ATTENTION_KINDS
 from core.errors import ConfigError
-from core.normalizers import NORMALIZERS
-from core.optimization import LR_SCHEDULES, OPTIMIZERS
+from core.choices.normalizers import NORMALIZERS
+from core.choices.optimization import LR_SCHEDULES, OPTIMIZERS
 from core.registry import Registry
-from core.resampling import RESAMPLERS
+from core.choices.resampling import RESAMPLERS
 
 MONITORS = ("val_loss", "val_accuracy", "val_macro_f1")
 

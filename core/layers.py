@@ -166,7 +166,7 @@ class AttentionPooling(layers.Layer):
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class WordIds(layers.Layer):
-    """The word-ID column of a (texts, steps, 1 + slots) subword input (``core.vectorizing.encode_subwords``)."""
+    """The word-ID column of a (texts, steps, 1 + slots) subword input (``core.text.vectorizing.encode_subwords``)."""
 
     def call(self, inputs):
         return inputs[:, :, 0]

@@ -11,7 +11,9 @@ for a complete module instead of a half-built one.
 from __future__ import annotations
 
 import importlib
+import sys
 import threading
+from typing import Any, Callable, Iterable, Mapping
 
 # The modules of each library that the lab imports somewhere; a group is imported whole, so no later
 # first-import of a submodule can race another thread.
@@ -53,3 +55,26 @@ def load(group: str) -> None:
 
 def loaded(group: str) -> bool:
     return group in _loaded
+
+
+def exports(package: str, table: Mapping[str, Iterable[str]]) -> tuple[Callable[[str], Any], Callable[[], list[str]], list[str]]:
+    """A package's public names, each imported from its module on first use (PEP 562; Scientific Python's SPEC 1).
+
+    A package's ``__init__`` names its public functions and classes without importing its modules, so
+    ``import core.evidence.triage`` does not also load the study machinery, and the first page stays light.
+    Returns ``(__getattr__, __dir__, __all__)`` for the package's namespace.
+    """
+    where = {name: f"{package}.{module}" for module, names in table.items() for name in names}
+
+    def __getattr__(name: str) -> Any:
+        module = where.get(name)
+        if module is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(module), name)
+        setattr(sys.modules[package], name, value)  # later lookups skip this function
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted(where)
+
+    return __getattr__, __dir__, sorted(where)

@@ -10,7 +10,8 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from core.config import ExperimentConfig, apply_overrides  # noqa: E402
-from core.data import Dataset, build_dataset, read_csv_bytes  # noqa: E402
+from core.data.dataset import build_dataset, Dataset  # noqa: E402
+from core.data.reading import read_csv_bytes  # noqa: E402
 
 TOPIC_WORDS = {
     "sports": ["match", "goal", "team", "coach", "league", "score", "player", "season"],

@@ -30,7 +30,7 @@ def test_importing_every_core_module_loads_no_streamlit():
 
 def test_importing_core_config_does_not_load_tensorflow():
     """The dashboard's first page must not wait for TensorFlow."""
-    code = "import sys, core.config, core.data, core.triage, core.preprocessing; print('tensorflow' in sys.modules, 'keras' in sys.modules)"
+    code = "import sys, core.config, core.data.dataset, core.evidence.triage, core.text.preprocessing; print('tensorflow' in sys.modules, 'keras' in sys.modules)"
     completed = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                                env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert completed.stdout.strip() == "False False", completed.stderr
@@ -40,7 +40,7 @@ def test_the_first_page_imports_no_heavy_library_before_it_draws():
     """Cold start: the Data page's modules load without scikit-learn (1.5 s), Altair or TensorFlow; those load
     after the first figures are on screen (see bench/cold_start.py)."""
     modules = ["app", "components.state", "components.cached", "components.common", "components.sidebar",
-               "components.data_panel", "core.triage", "core.splitting", "core.vectorizing"]
+               "components.data_panel", "core.evidence.triage", "core.data.splitting", "core.text.vectorizing"]
     code = ("import sys\n" + "".join(f"import {m}\n" for m in modules) +
             "print(sorted(m for m in ('sklearn', 'altair', 'tensorflow', 'keras', 'imblearn') if m in sys.modules))")
     completed = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
@@ -75,7 +75,7 @@ def test_the_page_list_exists_once():
 
 def test_strategy_names_live_in_their_registry_record():
     """A resampling strategy's key is written in its record only (tests and docs aside): adding one is one place."""
-    from core.resampling import RESAMPLERS
+    from core.choices.resampling import RESAMPLERS
 
     mentions = {}
     for path in _python_sources():

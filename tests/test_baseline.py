@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from core.baseline import tfidf_pipeline
+from core.model.baseline import tfidf_pipeline
 
 from conftest import generated_texts
 

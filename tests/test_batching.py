@@ -8,7 +8,7 @@ import pytest
 keras = pytest.importorskip("keras")
 
 import core.layers  # noqa: E402
-from core.batching import (  # noqa: E402
+from core.training.batching import (  # noqa: E402
     COMPILED_SHAPES,
     LengthBatches,
     length_step,
@@ -20,8 +20,8 @@ from core.batching import (  # noqa: E402
     trimmed_length,
 )
 from core.config import ModelConfig  # noqa: E402
-from core.model import build_classifier  # noqa: E402
-from core.training import train  # noqa: E402
+from core.model.classifier import build_classifier  # noqa: E402
+from core.training.fit import train  # noqa: E402
 
 from conftest import tiny_config  # noqa: E402
 

@@ -31,7 +31,7 @@ def test_a_study_shows_trials_arriving_stops_and_resumes(tmp_path):
     require_browser()
     from playwright.sync_api import expect, sync_playwright
 
-    from core.study import list_studies, open_study
+    from core.evidence.study import list_studies, open_study
 
     expect.set_options(timeout=60_000)
     runs = tmp_path / "runs"

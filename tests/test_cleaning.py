@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import csv_bytes, make_dataset
-from core.cleaning import (
+from core.evidence.cleaning import (
     Edit,
     EditList,
     apply_edits,
@@ -19,9 +19,10 @@ from core.cleaning import (
     same_test_rows,
 )
 from core.config import SplitConfig
-from core.data import build_dataset, read_csv_bytes
+from core.data.dataset import build_dataset
+from core.data.reading import read_csv_bytes
 from core.errors import ConfigError, DataError, UserError
-from core.splitting import stratified_split
+from core.data.splitting import stratified_split
 
 
 @pytest.fixture()

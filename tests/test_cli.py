@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core.cli import main
+from core.cli.entry import main
 
 from conftest import TINY_MODEL, csv_bytes, generated_texts
 

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from core.coach import Diagnosis, diagnose
+from core.teaching.coach import Diagnosis, diagnose
 from core.config import ExperimentConfig, apply_overrides
 
 DEFAULT = ExperimentConfig()
@@ -359,7 +359,7 @@ def test_diagnose_reads_a_real_run(imbalanced_dataset):
     import json
 
     from conftest import tiny_config
-    from core.experiment import run_experiment
+    from core.training.experiment import run_experiment
 
     config = tiny_config("training.epochs=3", "resampling.strategy=none")
     result = run_experiment(imbalanced_dataset, config, runs_dir=None)

@@ -13,18 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.data import (
-    ColumnGuess,
-    Dataset,
-    Table,
-    build_dataset,
-    choose_delimiter,
-    guess_columns,
-    load_dataset,
-    read_csv_bytes,
-    read_csv_path,
-)
-from core.datasets import BUILTIN_DATASETS, DEFAULT_DATASET, BuiltinDataset, load_builtin
+from core.data.columns import ColumnGuess, guess_columns
+from core.data.dataset import build_dataset, Dataset, load_dataset
+from core.data.reading import choose_delimiter, read_csv_bytes, read_csv_path, Table
+from core.data.builtin import BUILTIN_DATASETS, DEFAULT_DATASET, BuiltinDataset, load_builtin
 from core.errors import DataError
 
 CORPUS = Path(__file__).parent / "corpus"

@@ -60,7 +60,7 @@ def test_a_table_downloads_as_formula_safe_csv_with_numbers_kept():
 
 def test_misclassified_and_confusion_cell_tables_download_safely():
     from components import downloads, results
-    from core.results import Prediction
+    from core.runs.results import Prediction
 
     predictions = [Prediction(row=i, text=text, true="=cmd", predicted="@evil" if i % 2 else "=cmd", confidence=0.5 + i / 20,
                               probabilities=[0.5, 0.5]) for i, text in enumerate(FORMULAS)]
@@ -76,8 +76,9 @@ def test_misclassified_and_confusion_cell_tables_download_safely():
 @pytest.fixture
 def hostile_run(tmp_path, monkeypatch):
     """A tiny saved run whose data file name, texts and class names all look like spreadsheet formulas."""
-    from core.data import build_dataset, read_csv_bytes
-    from core.experiment import run_experiment
+    from core.data.dataset import build_dataset
+    from core.data.reading import read_csv_bytes
+    from core.training.experiment import run_experiment
 
     rows = [(f"{FORMULAS[i % len(FORMULAS)]} {text}", {"sports": "=SUM(1+1)", "tech": "+tech", "food": "@food"}[label])
             for i, (text, label) in enumerate(generated_texts({"sports": 30, "tech": 25, "food": 20}, seed=5))]

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from core.csv_reading import ENCODING_UNCERTAIN_BELOW, decode_bytes, encoding_label, read_csv_bytes, read_csv_path
-from core.data import build_dataset
-from core.triage import SourceFacts, triage
+from core.data.encoding import ENCODING_UNCERTAIN_BELOW, decode_bytes, encoding_label
+from core.data.reading import read_csv_bytes, read_csv_path
+from core.data.dataset import build_dataset
+from core.evidence.triage import SourceFacts, triage
 
 CORPUS = Path(__file__).parent / "corpus"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from core import estimate
+from core.model import estimate
 from core.config import ExperimentConfig, ModelConfig, apply_overrides
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,7 +53,7 @@ def sizes(combo: tuple) -> dict:
 
 @functools.lru_cache(maxsize=None)
 def keras_model(combo: tuple):
-    from core.model import build_model
+    from core.model.classifier import build_model
 
     return build_model(model_config(combo), **sizes(combo))
 
@@ -178,7 +178,7 @@ def test_format_seconds(value, text):
 
 def test_importing_the_estimate_does_not_import_keras():
     code = (
-        "import sys, core.estimate\n"
+        "import sys, core.model.estimate\n"
         "heavy = sorted(name for name in ('keras', 'tensorflow', 'torch', 'jax', 'sklearn', 'streamlit') if name in sys.modules)\n"
         "print(heavy)\n"
         "sys.exit(1 if heavy else 0)\n"

@@ -5,9 +5,10 @@ import threading
 import numpy as np
 import pytest
 
-import core.resampling
-from core.data import build_dataset, read_csv_bytes
-from core.experiment import STATUS_STOPPED, run_experiment, split_rows
+import core.choices.resampling
+from core.data.dataset import build_dataset
+from core.data.reading import read_csv_bytes
+from core.training.experiment import STATUS_STOPPED, run_experiment, split_rows
 
 from conftest import csv_bytes, generated_texts, tiny_config
 
@@ -27,13 +28,13 @@ def test_nothing_from_the_test_split_reaches_training(monkeypatch, strategy):
     rows = generated_texts({"sports": 40, "tech": 15, "rare": 2}, seed=5)
     dataset, split = _with_test_only_tokens(rows, config)
     seen = {}
-    original = core.resampling.resample_training
+    original = core.choices.resampling.resample_training
 
     def spy(x, y, num_classes, cfg, seed, embed=None):
         seen["x"], seen["y"] = x.copy(), y.copy()
         return original(x, y, num_classes, cfg, seed, embed)
 
-    monkeypatch.setattr(core.resampling, "resample_training", spy)
+    monkeypatch.setattr(core.choices.resampling, "resample_training", spy)
     result = run_experiment(dataset, config, runs_dir=None)
     vocabulary = result.trained.vectorized.vocabulary
     assert not [t for t in vocabulary.tokens if t.startswith("sealedtoken")]  # vocabulary: training rows only
@@ -93,13 +94,13 @@ def test_same_seed_same_metrics(balanced_dataset):
 
 def test_k_fold_reports_each_fold_and_resamples_inside_folds(monkeypatch, imbalanced_dataset):
     calls = []
-    original = core.resampling.resample_training
+    original = core.choices.resampling.resample_training
 
     def spy(x, y, num_classes, cfg, seed, embed=None):
         calls.append(len(y))
         return original(x, y, num_classes, cfg, seed, embed)
 
-    monkeypatch.setattr(core.resampling, "resample_training", spy)
+    monkeypatch.setattr(core.choices.resampling, "resample_training", spy)
     config = tiny_config("split.k_folds=3", "resampling.strategy=random_over", "training.epochs=1")
     result = run_experiment(imbalanced_dataset, config, runs_dir=None)
     folds = result.metrics.folds
@@ -143,7 +144,8 @@ def test_a_stop_mid_epoch_marks_that_epoch_partial_and_never_best(imbalanced_dat
 
 
 def test_data_that_cannot_be_scored_is_refused_before_training(tmp_path):
-    from core.data import build_dataset, read_csv_bytes
+    from core.data.dataset import build_dataset
+    from core.data.reading import read_csv_bytes
     from core.errors import DataError
 
     one_row_per_class = build_dataset(read_csv_bytes(b"text,label\nthe goal was great,sports\nnew laptop chip,tech\n"),
@@ -154,8 +156,8 @@ def test_data_that_cannot_be_scored_is_refused_before_training(tmp_path):
 
 
 def test_k_fold_saves_each_non_test_rows_out_of_fold_probabilities(imbalanced_dataset, tmp_path):
-    from core.label_issues import lstm_out_of_fold
-    from core.runs import load_run
+    from core.evidence.label_issues import lstm_out_of_fold
+    from core.runs.store import load_run
 
     config = tiny_config("split.k_folds=3", "training.epochs=1")
     result = run_experiment(imbalanced_dataset, config, runs_dir=tmp_path)

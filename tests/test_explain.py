@@ -14,9 +14,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from core import explain as ex
+from core.evidence import explain as ex
 from core.errors import ConfigError
-from core.vectorizing import OOV_ID
+from core.text.vectorizing import OOV_ID
 
 # --------------------------------------------------------------------------------------------- without Keras models
 
@@ -135,7 +135,7 @@ def test_wrong_shapes_classes_and_methods_are_refused():
 
 
 def test_report_round_trips_through_the_run_records_json(tmp_path):
-    from core.runs import write_json  # the run record's own JSON writer (NaN → null)
+    from core.runs.store import write_json  # the run record's own JSON writer (NaN → null)
 
     report = ex.measure_faithfulness(KeywordFake(), padded([[5], [3, 5, 4]]), methods=["occlusion"], seed=0)
     write_json(tmp_path / "faithfulness.json", report.to_dict())
@@ -156,7 +156,7 @@ def test_registry_lists_each_method_once_with_its_kind():
 keras = pytest.importorskip("keras")
 
 from core.config import ModelConfig  # noqa: E402
-from core.model import build_classifier  # noqa: E402
+from core.model.classifier import build_classifier  # noqa: E402
 
 MAX_LENGTH = 9
 VIEW_VARIANTS = [  # every attention kind, both directions, 1 and 2 layers (pairwise)
@@ -212,7 +212,7 @@ def test_zero_baseline_keeps_the_original_mask():
 
 
 def test_gradient_view_of_a_model_loaded_from_disk(tmp_path):
-    from core.runs import load_model
+    from core.runs.store import load_model
 
     model = untrained("multihead", True, 2)
     model.save(tmp_path / "model.keras")
@@ -255,7 +255,7 @@ def test_scores_cover_real_tokens_and_do_not_depend_on_the_batch(method):
 
 
 def test_occlusion_agrees_with_the_evaluation_module():
-    from core.evaluation import occlusion_importance
+    from core.model.evaluation import occlusion_importance
 
     model = untrained("none", False, 1)
     ids = random_ids(6, seed=5)
@@ -297,7 +297,7 @@ def keyword_texts(count: int, seed: int) -> tuple[list[str], np.ndarray]:
 
 @pytest.fixture(scope="module")
 def keyword_model():
-    from core.vectorizing import build_vocabulary, encode
+    from core.text.vectorizing import build_vocabulary, encode
 
     texts, labels = keyword_texts(300, seed=0)
     vocabulary = build_vocabulary(texts, max_size=100)
@@ -349,7 +349,7 @@ def test_faithfulness_ranks_real_explanations_above_random_order(keyword_model):
 @pytest.mark.slow
 def test_explain_texts_through_a_predictor(keyword_model):
     from core.config import PreprocessingConfig
-    from core.inference import Predictor
+    from core.evidence.inference import Predictor
 
     predictor = Predictor(keyword_model.model, keyword_model.vocabulary, list(KEYWORDS), PreprocessingConfig(),
                           KEYWORD_LENGTH)

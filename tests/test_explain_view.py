@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 import pytest
 
 from components import explain_view as view
-from core.explain import ATTENTION_KIND, RANDOM, SIGNED, FaithfulnessReport, FaithfulnessRow, PositionBias
+from core.evidence.explain import ATTENTION_KIND, RANDOM, SIGNED, FaithfulnessReport, FaithfulnessRow, PositionBias
 
 HOSTILE = ['<img src=x onerror=alert(1)>', '"><script>alert(1)</script>', "javascript:alert(1)", "{{7*7}}",
            "😀🚀", "שלום", "مرحبا", "' onmouseover='x", "&amp;", "a" * 80]

@@ -1,8 +1,8 @@
 import csv
 import io
 
-from core.export import predictions_csv, safe_cell, to_csv
-from core.results import Prediction
+from core.runs.export import predictions_csv, safe_cell, to_csv
+from core.runs.results import Prediction
 
 
 def test_formula_cells_are_neutralised_and_other_cells_untouched():

@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 
 from core.config import ExperimentConfig
-from core.data import build_dataset, read_csv_bytes
-from core.jobs import JobView, describe
-from core.trainability import assess
+from core.data.dataset import build_dataset
+from core.data.reading import read_csv_bytes
+from core.training.jobs import JobView, describe
+from core.data.trainability import assess
 
 from conftest import csv_bytes, generated_texts
 
@@ -70,8 +71,8 @@ def test_the_cli_refuses_one_row_per_class_with_one_error_line_before_training(t
 
 
 def test_first_imports_from_two_threads_at_once_do_not_break():
-    """The issue's case, in fresh interpreters: one thread imports and uses core.baseline (scikit-learn), the other
-    core.resampling (imbalanced-learn, which imports scikit-learn too), at the same moment. On the main of
+    """The issue's case, in fresh interpreters: one thread imports and uses core.model.baseline (scikit-learn), the other
+    core.choices.resampling (imbalanced-learn, which imports scikit-learn too), at the same moment. On the main of
     2026-11-29 this failed 8 of 8 times ("cannot import name 'clone' from partially initialized module
     'sklearn.base'"); heavy libraries now load inside functions, one group at a time under core.lazy's lock."""
     code = """
@@ -80,16 +81,16 @@ errors, barrier = [], threading.Barrier(2)
 def baseline():
     barrier.wait()
     try:
-        import core.baseline
-        core.baseline.tfidf_pipeline().fit(["a b", "c d", "a c", "b d"], [0, 1, 0, 1])
+        import core.model.baseline
+        core.model.baseline.tfidf_pipeline().fit(["a b", "c d", "a c", "b d"], [0, 1, 0, 1])
     except Exception as exc:
         errors.append(repr(exc))
 def resample():
     barrier.wait()
     try:
-        import core.resampling
+        import core.choices.resampling
         from core.config import ResamplingConfig
-        core.resampling.resample_training(np.arange(60).reshape(30, 2), np.array([0] * 25 + [1] * 5), 2,
+        core.choices.resampling.resample_training(np.arange(60).reshape(30, 2), np.array([0] * 25 + [1] * 5), 2,
                                           ResamplingConfig(strategy="random_under"), 0)
     except Exception as exc:
         errors.append(repr(exc))
@@ -257,8 +258,8 @@ def test_kill_9_at_random_moments_never_leaves_a_run_that_lists_but_cannot_predi
     done = cli("runs", "--runs-dir", str(runs), "--json")
     assert done.returncode == 0, done.stderr
     listed = json.loads(done.stdout)
-    from core.inference import Predictor
-    from core.runs import load_run
+    from core.evidence.inference import Predictor
+    from core.runs.store import load_run
 
     for entry in listed:
         result = Predictor.from_run(load_run(entry["path"])).predict(["goal match team"])

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from core.jobs import FAILED, FINISHED, QUEUED, STOPPED, JobScheduler, TrainingJob, describe, spec_for, wait
+from core.training.jobs import FAILED, FINISHED, QUEUED, STOPPED, JobScheduler, TrainingJob, describe, spec_for, wait
 
 from conftest import tiny_config
 
@@ -151,7 +151,7 @@ def test_a_warm_worker_ends_when_the_server_that_spawned_it_is_killed(tmp_path):
 
     script = (
         "import sys, time\n"
-        "from core.jobs import JobScheduler\n"
+        "from core.training.jobs import JobScheduler\n"
         "s = JobScheduler(); s.warm_up()\n"
         "print(s.standby().process.pid, flush=True)\n"
         "time.sleep(600)\n"

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 from core.config import ExperimentConfig
-from core.data import build_dataset
-from core.datasets import load_builtin
+from core.data.dataset import build_dataset
+from core.data.builtin import load_builtin
 from core.errors import DataError
-from core.label_issues import LabelIssueReport, find_label_suspects
-from core.preprocessing import preprocess
-from core.splitting import stratified_split
+from core.evidence.label_issues import LabelIssueReport, find_label_suspects
+from core.text.preprocessing import preprocess
+from core.data.splitting import stratified_split
 from conftest import make_dataset
 
 FLIP_RATE = 0.05
@@ -180,7 +180,7 @@ def test_extra_probabilities_are_averaged_in():
 
 
 def test_rows_without_an_extra_prediction_keep_the_baseline():
-    from core.label_issues import _averaged
+    from core.evidence.label_issues import _averaged
 
     baseline = np.array([[0.8, 0.2], [0.4, 0.6], [0.5, 0.5]])
     extra = np.array([[0.0, 1.0], [np.nan, np.nan], [1.0, 0.0]])
@@ -194,7 +194,7 @@ def test_module_imports_no_heavy_library():
     import sys
 
     code = (
-        "import sys, core.label_issues, core.near_duplicates, core.cleaning; "
+        "import sys, core.evidence.label_issues, core.evidence.near_duplicates, core.evidence.cleaning; "
         "print(any(m in sys.modules for m in ('sklearn', 'cleanlab', 'tensorflow', 'scipy')))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -11,8 +11,8 @@ import pytest
 from conftest import make_dataset, tiny_config
 from core.config import ExperimentConfig, ModelConfig, apply_overrides
 from core.errors import ConfigError, DataError
-from core.resampling import balanced_class_weights, dampened_class_weights
-from core.vectorizing import (
+from core.choices.resampling import balanced_class_weights, dampened_class_weights
+from core.text.vectorizing import (
     OOV_ID,
     SUBWORD_SLOTS,
     _fnv1a,
@@ -23,14 +23,14 @@ from core.vectorizing import (
     subword_ids,
     word_ids,
 )
-from core.word_vectors import load_word_vectors
+from core.text.word_vectors import load_word_vectors
 
 # --------------------------------------------------------------------------------------------- fair baseline
 
 
 def test_the_baseline_is_fitted_on_training_and_validation_rows():
-    from core.baseline import FITTED_ON_DEVELOPMENT, baseline_on_split, tfidf_baseline
-    from core.splitting import stratified_split
+    from core.model.baseline import FITTED_ON_DEVELOPMENT, baseline_on_split, tfidf_baseline
+    from core.data.splitting import stratified_split
 
     dataset = make_dataset({"sports": 40, "tech": 30, "food": 30}, seed=3)
     config = ExperimentConfig()
@@ -120,7 +120,7 @@ keras = pytest.importorskip("keras")
 
 
 def _subword_model(max_length=6, buckets=50, seed=0, **options):
-    from core.model import build_classifier
+    from core.model.classifier import build_classifier
 
     config = ModelConfig(embedding_dim=8, lstm_units=4, attention_units=4, subword_buckets=buckets, **options)
     return build_classifier(config, vocab_size=20, num_classes=3, max_length=max_length, seed=seed).model
@@ -139,7 +139,7 @@ def test_subword_padding_does_not_change_a_prediction_and_unknown_spellings_do()
 
 
 def test_subword_model_parameters_summary_and_safe_mode_reload(tmp_path):
-    from core import estimate
+    from core.model import estimate
 
     config = ModelConfig(embedding_dim=8, lstm_units=4, attention_units=4, subword_buckets=50)
     model = _subword_model()
@@ -158,7 +158,7 @@ def test_subword_model_parameters_summary_and_safe_mode_reload(tmp_path):
 
 @pytest.mark.parametrize("method", ["attention", "occlusion", "gradient_x_input", "integrated_gradients"])
 def test_explanations_of_a_subword_model_cover_real_tokens(method):
-    from core.explain import Explainer
+    from core.evidence.explain import Explainer
 
     model = _subword_model(8)
     vocabulary = build_vocabulary(["alpha beta gamma delta"], 20, min_frequency=1)
@@ -177,7 +177,7 @@ def test_explanations_of_a_subword_model_cover_real_tokens(method):
 
 
 def _members(count=3, **options):
-    from core.model import build_classifier
+    from core.model.classifier import build_classifier
 
     config = ModelConfig(embedding_dim=8, lstm_units=4, attention_units=4, **options)
     return [build_classifier(config, 30, 3, 7, seed=i, name=f"member_{i + 1}").model for i in range(count)]
@@ -192,7 +192,7 @@ def _ids(rows=5, max_length=7, seed=0):
 
 
 def test_an_ensemble_averages_its_members_and_reloads_as_one_model(tmp_path):
-    from core.model import build_ensemble, ensemble_members, has_attention
+    from core.model.classifier import build_ensemble, ensemble_members, has_attention
 
     members = _members()
     ensemble = build_ensemble(members)
@@ -214,8 +214,8 @@ def test_an_ensemble_averages_its_members_and_reloads_as_one_model(tmp_path):
 
 @pytest.mark.parametrize("method", ["attention", "occlusion", "gradient_x_input", "integrated_gradients"])
 def test_an_ensembles_explanation_is_the_mean_of_its_members(method):
-    from core.explain import Explainer
-    from core.model import build_ensemble
+    from core.evidence.explain import Explainer
+    from core.model.classifier import build_ensemble
 
     members = _members(2)
     ids, classes = _ids(), [0, 1, 2, 0, 1]
@@ -226,8 +226,8 @@ def test_an_ensembles_explanation_is_the_mean_of_its_members(method):
 
 
 def test_an_ensemble_without_attention_offers_no_attention():
-    from core.explain import available_methods
-    from core.model import build_ensemble
+    from core.evidence.explain import available_methods
+    from core.model.classifier import build_ensemble
 
     ensemble = build_ensemble(_members(2, attention="none"))
     assert "attention" not in available_methods(ensemble).keys()
@@ -237,7 +237,7 @@ def test_an_ensemble_without_attention_offers_no_attention():
 
 
 def test_the_estimate_counts_every_member():
-    from core import estimate
+    from core.model import estimate
 
     single = apply_overrides(ExperimentConfig(), ["split.k_folds=4"])
     ensemble = apply_overrides(single, ["split.ensemble=true"])
@@ -253,7 +253,7 @@ def test_the_estimate_counts_every_member():
 
 
 def test_the_estimate_counts_subword_ids_and_frozen_vectors():
-    from core import estimate
+    from core.model import estimate
 
     base = ExperimentConfig()
     shape = {"train_counts": [300, 100], "vocab_size": 500, "num_classes": 2, "max_length": 20}
@@ -316,7 +316,7 @@ def test_a_missing_vectors_file_names_the_setting(vocabulary, tmp_path):
 
 
 def test_triage_reports_coverage_or_why_the_file_cannot_be_used(tmp_path):
-    from core.triage import triage
+    from core.evidence.triage import triage
 
     dataset = make_dataset({"sports": 30, "tech": 30}, seed=4)
     path = tmp_path / "vectors.txt"
@@ -332,7 +332,7 @@ def test_triage_reports_coverage_or_why_the_file_cannot_be_used(tmp_path):
 
 
 def test_recommendations_fit_the_budget_and_say_why():
-    from core.recommend import estimated_cpu_seconds, recommend, recommended_config, weightings
+    from core.training.recommend import estimated_cpu_seconds, recommend, recommended_config, weightings
 
     dataset = make_dataset({"sports": 60, "tech": 20, "rare": 8}, seed=5)
     generous = recommend(dataset, budget_cpu_seconds=10_000)
@@ -361,7 +361,7 @@ def test_recommendations_fit_the_budget_and_say_why():
 
 
 def test_balanced_classes_get_no_weights():
-    from core.recommend import recommend
+    from core.training.recommend import recommend
 
     recommendation = recommend(make_dataset({"sports": 30, "tech": 30, "food": 30}, seed=6), budget_cpu_seconds=10_000)
     assert "resampling.strategy=none" in recommendation.overrides and not recommendation.proxy_macro_f1
@@ -372,9 +372,9 @@ def test_balanced_classes_get_no_weights():
 
 @pytest.mark.slow
 def test_a_k_fold_ensemble_run_is_scored_saved_and_served_as_one_model(tmp_path):
-    from core.experiment import run_experiment
-    from core.inference import Predictor
-    from core.runs import load_run
+    from core.training.experiment import run_experiment
+    from core.evidence.inference import Predictor
+    from core.runs.store import load_run
 
     dataset = make_dataset({"sports": 40, "tech": 30, "rare": 9}, seed=1)
     result = run_experiment(dataset, tiny_config("split.k_folds=3", "split.ensemble=true"), runs_dir=tmp_path)
@@ -397,7 +397,7 @@ def test_a_k_fold_ensemble_run_is_scored_saved_and_served_as_one_model(tmp_path)
 
 @pytest.mark.slow
 def test_seed_members_share_the_split_and_average_on_its_validation_rows(tmp_path):
-    from core.experiment import run_experiment
+    from core.training.experiment import run_experiment
 
     dataset = make_dataset({"sports": 40, "tech": 30}, seed=7)
     result = run_experiment(dataset, tiny_config("split.ensemble_seeds=2"), runs_dir=None)
@@ -409,10 +409,10 @@ def test_seed_members_share_the_split_and_average_on_its_validation_rows(tmp_pat
 
 @pytest.mark.slow
 def test_subwords_and_frozen_word_vectors_train_save_and_serve(tmp_path):
-    from core.experiment import run_experiment
-    from core.inference import Predictor
-    from core.model import EMBEDDING
-    from core.runs import load_run
+    from core.training.experiment import run_experiment
+    from core.evidence.inference import Predictor
+    from core.model.classifier import EMBEDDING
+    from core.runs.store import load_run
 
     dataset = make_dataset({"sports": 30, "tech": 30}, seed=2)
     path = tmp_path / "vectors.txt"
@@ -439,7 +439,7 @@ def test_cli_train_recommended_prints_its_reasons_and_records_them(capsys, tmp_p
     import json
 
     from conftest import TINY_MODEL, csv_bytes, generated_texts
-    from core.cli import main
+    from core.cli.entry import main
 
     data = tmp_path / "data.csv"
     data.write_bytes(csv_bytes(generated_texts({"sports": 40, "tech": 15}, seed=8)))

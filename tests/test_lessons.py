@@ -15,7 +15,7 @@ import pytest
 from conftest import make_dataset
 from core.config import ExperimentConfig
 from core.errors import ConfigError
-from core.lessons import (
+from core.teaching.lessons import (
     DERIVED_METRICS,
     LESSONS_DIR,
     LessonError,
@@ -111,7 +111,7 @@ def test_the_readme_example_is_the_first_lesson_and_loads():
     readme = (LESSONS_DIR / "README.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```toml\n(.*?)```", readme, flags=re.S)
     example = max(blocks, key=len)
-    from core.lessons import Lesson
+    from core.teaching.lessons import Lesson
 
     documented = Lesson.from_dict(tomllib.loads(example), source="README.md")
     shipped = load_lesson(LESSONS_DIR / "01-class-imbalance.toml")
@@ -244,7 +244,7 @@ def test_metric_path_problems_are_sentences():
 
 
 def result_with(values: dict[str, dict], lesson_text: str = MINIMAL, tmp: Path | None = None) -> LessonResult:
-    from core.lessons import Lesson
+    from core.teaching.lessons import Lesson
 
     lesson = Lesson.from_dict(tomllib.loads(lesson_text), source="tiny.toml")
     outcomes = tuple(
@@ -281,7 +281,7 @@ def test_check_with_a_threshold_another_metric_and_a_missing_variant():
 
 @pytest.mark.slow
 def test_run_lesson_runs_tags_reports_and_stops(tmp_path, monkeypatch):
-    import core.lessons as lessons_module
+    import core.teaching.lessons as lessons_module
 
     dataset = make_dataset({"sports": 30, "tech": 30, "food": 30}, seed=5)
     monkeypatch.setattr(lessons_module, "lesson_dataset", lambda lesson: dataset)

@@ -6,7 +6,7 @@ import pytest
 
 from core.config import SECTIONS, ExperimentConfig, apply_overrides, field_info
 from core.errors import ConfigError
-from core.levers import CATEGORIES, NUMERIC_LEVERS, Lever, category_of, find_levers, levers_for
+from core.evidence.levers import CATEGORIES, NUMERIC_LEVERS, Lever, category_of, find_levers, levers_for
 
 from conftest import tiny_config
 

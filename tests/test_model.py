@@ -8,7 +8,7 @@ from keras import layers  # noqa: E402
 
 from core.config import ModelConfig  # noqa: E402
 from core.layers import AttentionPooling, LengthAwareLSTM  # noqa: E402
-from core.model import build_classifier  # noqa: E402
+from core.model.classifier import build_classifier  # noqa: E402
 
 
 def _right_padded(batch=4, steps=7, features=5, lengths=(7, 3, 1, 5)):

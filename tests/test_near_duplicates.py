@@ -10,8 +10,8 @@ import time
 import numpy as np
 import pytest
 
-import core.near_duplicates as near
-from core.near_duplicates import NearDuplicateReport, StraddlingReport, find_near_duplicates, straddling_pairs
+import core.evidence.near_duplicates as near
+from core.evidence.near_duplicates import NearDuplicateReport, StraddlingReport, find_near_duplicates, straddling_pairs
 
 SYLLABLES = ["ka", "lo", "mi", "ren", "tu", "sa", "vel", "dor", "pi", "qua", "zen", "bri", "sto", "mar", "eth", "ul"]
 

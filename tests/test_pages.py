@@ -184,7 +184,7 @@ def _sidebar_text(at) -> str:
 def _stop_and_wait(*apps: AppTest) -> list:
     """Stop the jobs these sessions started and wait until each has ended (so later tests find an empty queue)."""
     from components import cached
-    from core.jobs import wait
+    from core.training.jobs import wait
 
     scheduler, views = cached.scheduler(), []
     for app in apps:
@@ -332,7 +332,7 @@ class _FakeJob:
 
 
 def _job_view(**changes):
-    from core.jobs import JobView
+    from core.training.jobs import JobView
 
     fields = dict(job_id=10**9, status="running", queue_position=None,
                   history={"loss": [1.0, 0.8, 0.75], "accuracy": [0.4, 0.5, 0.52], "val_loss": [1.1, 0.9],
@@ -402,7 +402,7 @@ def test_cut_short_epochs_are_hollow_points_never_plain_ones():
 
 def test_the_sidebar_queue_stays_short_and_always_shows_your_own_jobs():
     from components.sidebar import queue_line, shown_entries
-    from core.jobs import QueueEntry
+    from core.training.jobs import QueueEntry
 
     entries = [QueueEntry(job_id=i, owner="me" if i == 9 else "", label=f"trial {i}" if i else "data · LSTM 8 · 2 epochs",
                           status="running" if i == 0 else "queued", queue_position=None if i == 0 else i, phase="train",
@@ -431,12 +431,12 @@ def test_data_that_cannot_be_trained_disables_start_with_the_reason(app):
 
 
 def test_an_upload_too_big_for_memory_offers_a_sample_that_then_stays_in_use(app, monkeypatch):
-    import core.csv_reading as csv_reading
+    import core.data.memory as memory
 
     rows = generated_texts({"sports": 3000, "tech": 2000}, seed=21)
     raw = csv_bytes(rows)
-    spare = csv_reading.MEMORY_FIXED_BYTES + int(0.5 * csv_reading.MEMORY_PER_FILE_BYTE_HELD * len(raw))
-    monkeypatch.setattr(csv_reading, "available_memory_bytes", lambda **_: spare)
+    spare = memory.MEMORY_FIXED_BYTES + int(0.5 * memory.MEMORY_PER_FILE_BYTE_HELD * len(raw))
+    monkeypatch.setattr(memory, "available_memory_bytes", lambda **_: spare)
     _upload(app, rows, name="huge.csv")
     _no_failure(app)
     assert any("needs about" in e and "random sample" in e for e in _errors(app))

@@ -1,4 +1,4 @@
-"""Tests for core.preprocessing: tokenizer, every toggle, negations, normalizers, the cache and offline fallbacks."""
+"""Tests for core.text.preprocessing: tokenizer, every toggle, negations, normalizers, the cache and offline fallbacks."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-import core.preprocessing as pp
+import core.text.preprocessing as pp
 from core.config import PreprocessingConfig
 from core.errors import ConfigError
-from core.preprocessing import (
+from core.text.preprocessing import (
     NEGATIONS,
     TOKEN_PATTERN,
     TextPreprocessor,
@@ -216,7 +216,7 @@ def test_normalizers_survive_odd_tokens(normalizer: str) -> None:
 
 def _replace_normalizer(monkeypatch: pytest.MonkeyPatch, key: str, make) -> None:
     """Swap one normalizer record's factory for the duration of a test."""
-    from core.normalizers import NORMALIZERS
+    from core.choices.normalizers import NORMALIZERS
 
     monkeypatch.setitem(NORMALIZERS._records, key, replace(NORMALIZERS.get(key), make=make))
 
@@ -334,7 +334,7 @@ def test_works_offline_without_nltk_data(tmp_path: Path) -> None:
         # NLTK also searches sys.prefix and /usr/share etc.; keep only the empty folder so the test is hermetic.
         nltk.data.path[:] = [os.environ["NLTK_DATA"]]
         from core.config import PreprocessingConfig
-        from core.preprocessing import TextPreprocessor
+        from core.text.preprocessing import TextPreprocessor
         out = {}
         for normalizer in ("lemmatize", "porter", "snowball", "lancaster"):
             config = PreprocessingConfig(remove_stopwords=True, keep_negations=True, normalizer=normalizer)

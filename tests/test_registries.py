@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.attention import ATTENTION_KINDS
+from core.choices.attention import ATTENTION_KINDS
 from core.config import SECTIONS, ExperimentConfig, apply_overrides, field_info
 from core.errors import ConfigError
-from core.normalizers import NORMALIZERS
-from core.optimization import LR_SCHEDULES, OPTIMIZERS, make_optimizer, schedule_callbacks
+from core.choices.normalizers import NORMALIZERS
+from core.choices.optimization import LR_SCHEDULES, OPTIMIZERS, make_optimizer, schedule_callbacks
 from core.registry import Registry, Texts
-from core.resampling import RESAMPLERS, ResampledTraining, Resampler, RowRequest, preview_counts
+from core.choices.resampling import RESAMPLERS, ResampledTraining, Resampler, RowRequest, preview_counts
 
 from conftest import csv_bytes, generated_texts, tiny_config
 
@@ -90,8 +90,8 @@ def test_every_normalizer_makes_a_word_function_offline(normalizer):
 
 @pytest.mark.parametrize("attention", ATTENTION_KINDS.keys())
 def test_every_attention_kind_builds_and_its_estimate_matches_keras(attention):
-    from core.estimate import parameter_count
-    from core.model import build_classifier
+    from core.model.estimate import parameter_count
+    from core.model.classifier import build_classifier
 
     config = apply_overrides(ExperimentConfig(), [f"model.attention={attention}", "model.attention_heads=2",
                                                    "model.lstm_units=8", "model.embedding_dim=8"]).model
@@ -134,8 +134,8 @@ def fake_strategy():
 
 
 def test_a_registered_strategy_appears_in_config_cli_and_estimate(fake_strategy, capsys):
-    from core import cli
-    from core.estimate import estimate_epoch
+    from core.cli import entry as cli
+    from core.model.estimate import estimate_epoch
 
     config = apply_overrides(ExperimentConfig(), ["resampling.strategy=halve_largest"])
     assert config.resampling.strategy == "halve_largest"
@@ -153,8 +153,9 @@ def test_a_registered_strategy_appears_in_config_cli_and_estimate(fake_strategy,
 def test_a_registered_strategy_appears_on_the_resample_page_and_trains(fake_strategy, tmp_path, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
-    from core.data import build_dataset, read_csv_bytes
-    from core.experiment import run_experiment
+    from core.data.dataset import build_dataset
+    from core.data.reading import read_csv_bytes
+    from core.training.experiment import run_experiment
 
     monkeypatch.setenv("LSTM_TEXT_LAB_RUNS", str(tmp_path / "runs"))
     app = AppTest.from_file(str(Path(__file__).parent.parent / "app.py"), default_timeout=120).run()
@@ -185,8 +186,9 @@ def _metric(app, label: str) -> str:
 def test_the_model_page_rows_per_epoch_equal_the_trained_rows_for_every_strategy(tmp_path, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
-    from core.data import build_dataset, read_csv_bytes
-    from core.experiment import run_experiment
+    from core.data.dataset import build_dataset
+    from core.data.reading import read_csv_bytes
+    from core.training.experiment import run_experiment
 
     from test_resampling import assert_preview_holds
 

@@ -5,7 +5,7 @@ import pytest
 
 from core.config import ResamplingConfig
 from core.errors import ConfigError
-from core.resampling import (
+from core.choices.resampling import (
     ABOUT,
     AT_MOST,
     EXACT,

@@ -1,7 +1,7 @@
 import numpy as np
 
 from core.config import SplitConfig
-from core.splitting import stratified_folds, stratified_split
+from core.data.splitting import stratified_folds, stratified_split
 
 
 def test_split_is_disjoint_complete_and_stratified():

@@ -19,8 +19,8 @@ import pytest
 
 from core.config import ExperimentConfig, field_info
 from core.errors import ConfigError, DataError, RunError
-from core.levers import find_levers
-from core.study import (
+from core.evidence.levers import find_levers
+from core.evidence.study import (
     ARM_COMBINED,
     ARM_REFERENCE,
     HELPS,
@@ -433,8 +433,8 @@ def test_studies_are_listed_with_kind_progress_and_state_and_names_are_checked(d
 
 def _cli(argv, capsys):
     """python -m core with the study commands wired in, as core/cli.py will do."""
-    import core.cli as cli
-    from core import study_cli
+    import core.cli.entry as cli
+    from core.cli import study_commands as study_cli
     from core.errors import UserError
 
     parser = cli._Parser(prog="python -m core")
@@ -512,7 +512,7 @@ def _spied(outcome, request, spy):
 
 @pytest.mark.slow
 def test_the_dashboard_scheduler_runs_sweep_trials_as_jobs(dataset, tmp_path):
-    from core.jobs import JobScheduler
+    from core.training.jobs import JobScheduler
 
     handle = create_sweep(tiny_config(*FAST), data_source(dataset), trials=2, space=parse_space({"model.dropout": {"low": 0.1, "high": 0.5}}),
                           pruner="none", runs_dir=tmp_path)
@@ -549,7 +549,7 @@ def test_the_cli_sweep_prints_its_result_as_the_last_json_line(tmp_path, capsys)
 WORKER_SCRIPT = """
 import os, sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-from core.study import InProcessExecutor, load_source, open_study, run_study
+from core.evidence.study import InProcessExecutor, load_source, open_study, run_study
 name, storage, runs_dir = sys.argv[1], sys.argv[2] or None, sys.argv[3]
 handle = open_study(name, storage=storage, runs_dir=runs_dir, heartbeat_s=1, grace_s=4)
 summary = run_study(handle, InProcessExecutor(load_source(handle.plan.data), runs_dir), check_local_pids=False,

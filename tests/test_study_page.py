@@ -1,5 +1,5 @@
 """The Study page: set up a lever study or a sweep, watch it run, read verdicts and the search, combine; and its
-charts. Studies made with fake runs (core.study's FunctionExecutor, milliseconds) test what the page shows; the
+charts. Studies made with fake runs (core.evidence.study's FunctionExecutor, milliseconds) test what the page shows; the
 ``slow`` tests train tiny real models through the dashboard's job scheduler, as a user's click does."""
 
 import re
@@ -147,7 +147,7 @@ def test_setting_changes_and_durations_read_as_words():
 
 def test_the_registry_runs_one_thread_per_study_shows_its_progress_and_stops_it():
     from components.study_panel import StudyRegistry
-    from core.study import StudyProgress
+    from core.evidence.study import StudyProgress
 
     registry, started = StudyRegistry(), threading.Event()
 
@@ -235,7 +235,7 @@ def _wait_until_idle(at, location: str, timeout: float = 300) -> None:
 
 
 def _fake_executor(dataset, score):
-    from core.study import FunctionExecutor, TrialOutcome
+    from core.evidence.study import FunctionExecutor, TrialOutcome
 
     def run(request, on_epoch, stop):
         value = score(request)
@@ -249,8 +249,8 @@ def _fake_executor(dataset, score):
 
 def _fake_lever_study(folder, *, stop_after=None):
     """A lever study of tiny settings where switching off the second direction helps and dropout 0.6 hurts."""
-    from core.levers import find_levers
-    from core.study import ARM_REFERENCE, create_lever_study, data_source, run_study
+    from core.evidence.levers import find_levers
+    from core.evidence.study import ARM_REFERENCE, create_lever_study, data_source, run_study
 
     dataset = make_dataset(COUNTS, seed=2)
     config = tiny_config(*FAST[1:])  # bidirectional stays on: its lever switches it off
@@ -273,7 +273,7 @@ def _fake_lever_study(folder, *, stop_after=None):
 
 
 def _fake_sweep(folder, trials=6):
-    from core.study import create_sweep, data_source, parse_space, run_study
+    from core.evidence.study import create_sweep, data_source, parse_space, run_study
 
     dataset = make_dataset(COUNTS, seed=2)
     space = parse_space({"model.dropout": {"low": 0.0, "high": 0.6}, "model.attention": {}, "training.learning_rate":
@@ -295,7 +295,7 @@ def _open_study(at, handle) -> None:
 def test_a_new_lever_study_preselects_a_short_set_and_estimates_its_time(runs):
     from components.study_panel import DEFAULT_LEVER_FIELDS
     from core.config import ExperimentConfig
-    from core.levers import levers_for
+    from core.evidence.levers import levers_for
 
     at = _app()
     at.switch_page("pages/study.py").run()
@@ -316,7 +316,7 @@ def test_a_new_lever_study_preselects_a_short_set_and_estimates_its_time(runs):
 
 
 def test_a_lever_study_shows_sorted_verdicts_the_rule_and_one_combine_button(runs):
-    from core.study import VERDICT_RULE
+    from core.evidence.study import VERDICT_RULE
 
     handle = _fake_lever_study(runs)
     at = _app()

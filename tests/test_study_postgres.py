@@ -100,7 +100,7 @@ def test_a_silent_trial_on_postgres_is_failed_once_whether_or_not_it_ever_beat(p
     import time
 
     from conftest import make_dataset, tiny_config
-    from core.study import _Heartbeat, create_sweep, data_source, open_study, parse_space, recover_stale_trials
+    from core.evidence.study import _Heartbeat, create_sweep, data_source, open_study, parse_space, recover_stale_trials
 
     data = make_dataset({"sports": 10, "tech": 10}, seed=4)
     name = f"silent-{uuid.uuid4().hex[:8]}"

@@ -90,7 +90,7 @@ def _open_lessons(runs_dir) -> AppTest:
 
 
 def test_the_lessons_page_lists_every_lesson_and_shows_its_card(runs_dir):
-    from core.lessons import load_lessons
+    from core.teaching.lessons import load_lessons
 
     at = _open_lessons(runs_dir)
     shipped = load_lessons()
@@ -128,7 +128,7 @@ def test_a_broken_lesson_file_is_one_sentence(runs_dir, tiny_lessons):
 
 
 def test_the_page_measures_what_the_lesson_engine_measures():
-    from core.lessons import _metrics_wanted, load_lessons
+    from core.teaching.lessons import _metrics_wanted, load_lessons
 
     from components import lessons_panel
 
@@ -138,7 +138,7 @@ def test_the_page_measures_what_the_lesson_engine_measures():
 
 
 def test_a_variant_progress_line_names_its_phase_and_epoch():
-    from core.jobs import JobView
+    from core.training.jobs import JobView
 
     from components.lessons_panel import progress_line
 
@@ -181,7 +181,7 @@ class _Job:
 
 
 def test_the_coach_speaks_live_on_the_train_page_once_an_epoch_shows_it(runs_dir):
-    from core.jobs import JobView
+    from core.training.jobs import JobView
 
     flat = {"loss": [1.386, 1.385, 1.385, 1.384], "accuracy": [0.25, 0.26, 0.25, 0.26],
             "val_loss": [1.386, 1.386, 1.385, 1.385], "val_accuracy": [0.25, 0.25, 0.25, 0.25]}
@@ -277,8 +277,9 @@ ROWS = generated_texts({"sports": 40, "tech": 30, "food": 30}, seed=11)
 def trained_run(tmp_path_factory):
     """One real run on the generated rows (the same rows the tests upload), cut at 3 tokens so the coach flags it,
     trained long enough that its validation predictions change between the first and the last epoch."""
-    from core.data import build_dataset, read_csv_bytes
-    from core.experiment import run_experiment
+    from core.data.dataset import build_dataset
+    from core.data.reading import read_csv_bytes
+    from core.training.experiment import run_experiment
 
     folder = tmp_path_factory.mktemp("trained") / "runs"
     dataset = build_dataset(read_csv_bytes(csv_bytes(ROWS), source_name="classroom.csv"))
@@ -321,7 +322,7 @@ def _counts(rows: list[dict]) -> dict:
 
 @pytest.mark.slow
 def test_the_replay_slider_changes_the_confusion_matrix_between_the_first_and_last_epoch(trained_run, monkeypatch):
-    from core.runs import load_run
+    from core.runs.store import load_run
 
     from components.replay_panel import epoch_metrics
 
@@ -352,7 +353,7 @@ def test_the_replay_slider_changes_the_confusion_matrix_between_the_first_and_la
 @pytest.mark.slow
 def test_the_coach_after_a_run_tries_one_change_and_shows_both_runs(trained_run, monkeypatch):
     from components import cached
-    from core.jobs import wait
+    from core.training.jobs import wait
 
     at = _evaluate(trained_run, monkeypatch)
     warnings = _texts(at, "warning")
@@ -401,7 +402,7 @@ def test_a_named_run_leads_the_leaderboard_with_what_it_changed(trained_run, mon
 @pytest.mark.slow
 def test_a_name_and_note_given_on_the_train_page_are_saved_with_the_run(runs_dir):
     from components import cached
-    from core.jobs import wait
+    from core.training.jobs import wait
 
     at = AppTest.from_file(APP, default_timeout=120).run()
     at.session_state["lab_config"] = tiny_config("training.epochs=1")
@@ -424,7 +425,7 @@ def test_a_name_and_note_given_on_the_train_page_are_saved_with_the_run(runs_dir
 @pytest.mark.slow
 def test_a_lesson_runs_its_variants_back_to_back_and_shows_them_side_by_side(runs_dir, tiny_lessons):
     from components import cached
-    from core.jobs import wait
+    from core.training.jobs import wait
 
     from components.lessons_panel import attempts
 
@@ -444,7 +445,7 @@ def test_a_lesson_runs_its_variants_back_to_back_and_shows_them_side_by_side(run
     _no_failure(at)
     said = " ".join(_texts(at))
     assert re.search(r"1 of 2 · Slow rate: finished after", said) and re.search(r"2 of 2 · Fast rate: finished", said)
-    assert "The fall in training loss was" in said  # core.lessons.check's sentence
+    assert "The fall in training loss was" in said  # core.teaching.lessons.check's sentence
     assert "The lesson took" in said
     assert "The coach's verdict on each variant" in said
     for label in ("Slow rate", "Fast rate"):  # each variant: its diagnoses with their evidence, or nothing to flag

@@ -18,15 +18,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import core.csv_reading as csv_reading
-from core.baseline import baseline_on_split
+import core.data.memory as memory
+import core.data.reading as reading
+from core.model.baseline import baseline_on_split
 from core.config import ExperimentConfig
-from core.csv_reading import available_memory_bytes, memory_check, read_csv_bytes, read_csv_path, sample_table
-from core.data import build_dataset, data_hash
+from core.data.memory import available_memory_bytes, memory_check
+from core.data.reading import read_csv_bytes, read_csv_path, sample_table
+from core.data.dataset import build_dataset, data_hash
 from core.errors import DataError
-from core.preprocessing import preprocess
-from core.splitting import stratified_split
-from core.triage import (
+from core.text.preprocessing import preprocess
+from core.data.splitting import stratified_split
+from core.evidence.triage import (
     _duplicates,
     _preprocessed_profile,
     _vocabulary_size,
@@ -57,7 +59,7 @@ def test_memory_check_passes_when_there_is_room_and_names_everything_when_not():
     message = memory_check(300 * MB, rows=3_000_000, name="big.csv", available=1 << 30)
     assert_one_sentence(message)
     assert "'big.csv' (300 MB, about 3,000,000 rows)" in message
-    need = csv_reading.estimated_memory_bytes(300 * MB)
+    need = memory.estimated_memory_bytes(300 * MB)
     assert f"needs about {need / (1 << 30):.1f} GB" in message and "only 1.0 GB is free" in message
     fitting = int(message.split("--sample ")[1].split(" ")[0])
     assert 1000 <= fitting < 3_000_000
@@ -74,11 +76,11 @@ def test_memory_check_says_when_not_even_a_sample_fits():
 
 def test_the_model_counts_the_file_once_and_a_sample_in_proportion():
     size = 100 * MB
-    whole, half, none = (csv_reading.estimated_memory_bytes(size, fraction=f) for f in (1.0, 0.5, 0.0))
-    assert none == csv_reading.MEMORY_FIXED_BYTES + size  # a sample still reads the file once
+    whole, half, none = (memory.estimated_memory_bytes(size, fraction=f) for f in (1.0, 0.5, 0.0))
+    assert none == memory.MEMORY_FIXED_BYTES + size  # a sample still reads the file once
     assert whole - half == half - none > 0
-    held = csv_reading.estimated_memory_bytes(size, held=True, fraction=0.0)
-    assert held == csv_reading.MEMORY_FIXED_BYTES  # bytes already in memory are not counted again
+    held = memory.estimated_memory_bytes(size, held=True, fraction=0.0)
+    assert held == memory.MEMORY_FIXED_BYTES  # bytes already in memory are not counted again
 
 
 def test_available_memory_is_the_smaller_of_meminfo_and_the_cgroup_headroom(tmp_path):
@@ -101,13 +103,13 @@ def test_reading_refuses_before_parsing_and_a_sample_that_fits_is_read(monkeypat
     path = tmp_path / "big.csv"
     path.write_bytes(raw)
     # Pretend the machine is small: the file's model need is over what is free, a 2,000-row sample is under.
-    free = csv_reading.estimated_memory_bytes(len(raw), fraction=0.2)
-    monkeypatch.setattr(csv_reading, "available_memory_bytes", lambda: free)
+    free = memory.estimated_memory_bytes(len(raw), fraction=0.2)
+    monkeypatch.setattr(memory, "available_memory_bytes", lambda: free)
 
     def no_parsing(*args, **kwargs):
         raise AssertionError("the file was parsed before the memory check refused it")
 
-    monkeypatch.setattr(csv_reading, "_parse", no_parsing)
+    monkeypatch.setattr(reading, "_parse", no_parsing)
     for read in (lambda: read_csv_path(path), lambda: read_csv_bytes(raw, source_name="big.csv")):
         with pytest.raises(DataError) as refused:
             read()
@@ -115,7 +117,7 @@ def test_reading_refuses_before_parsing_and_a_sample_that_fits_is_read(monkeypat
         assert "'big.csv'" in str(refused.value) and "--sample" in str(refused.value)
         assert 1_000 <= refused.value.fitting_rows < 20_000  # the size the app's sample button offers
     monkeypatch.undo()
-    monkeypatch.setattr(csv_reading, "available_memory_bytes", lambda: free)
+    monkeypatch.setattr(memory, "available_memory_bytes", lambda: free)
     table = read_csv_path(path, max_rows=2_000)
     assert len(table.frame) == 2_000 and table.sampled_from_rows == 20_000
 
@@ -136,7 +138,7 @@ def test_the_cli_reads_a_sample_when_asked_and_refuses_a_sample_of_nothing(tmp_p
 
 
 def test_max_rows_reads_a_seeded_uniform_sample_in_file_order_across_chunks(monkeypatch):
-    monkeypatch.setattr(csv_reading, "_CHUNK_ROWS", 700)  # many chunks, so the reservoir merge is exercised
+    monkeypatch.setattr(reading, "_CHUNK_ROWS", 700)  # many chunks, so the reservoir merge is exercised
     raw = numbered_csv(10_000)
     table = read_csv_bytes(raw, max_rows=1_000, seed=3)
     numbers = [int(text.split()[1]) for text in table.frame["text"]]
@@ -235,7 +237,7 @@ def test_data_hash_is_the_hash_of_the_whole_json_document(monkeypatch):
     whole = json.dumps([texts, labels], ensure_ascii=False, separators=(",", ":"))
     expected = hashlib.sha256(whole.encode("utf-8", "surrogatepass")).hexdigest()
     for chunk in (1, 2, 4, 10_000):
-        monkeypatch.setattr("core.data._HASH_CHUNK", chunk)
+        monkeypatch.setattr("core.data.dataset._HASH_CHUNK", chunk)
         assert data_hash(texts, labels) == expected
     assert data_hash((), ()) == hashlib.sha256(b"[[],[]]").hexdigest()
 
@@ -262,7 +264,7 @@ def test_baseline_is_fitted_on_a_stratified_sample_beyond_the_cap_and_says_so():
 def test_triage_preprocessing_itself_keeps_just_the_rows_the_capped_baseline_needs(monkeypatch):
     """Without cached preprocessing, triage keeps only the sampled training rows and the test rows; the baseline
     must come out exactly as when every preprocessed text is passed in."""
-    monkeypatch.setattr("core.triage.BASELINE_MAX_TRAIN_ROWS", 50)
+    monkeypatch.setattr("core.evidence.triage.BASELINE_MAX_TRAIN_ROWS", 50)
     dataset = make_dataset({"sports": 90, "tech": 60, "food": 30}, seed=6)
     config = ExperimentConfig()
     processed, _ = preprocess(dataset.texts, config.preprocessing)
@@ -278,8 +280,8 @@ def test_triage_preprocessing_itself_keeps_just_the_rows_the_capped_baseline_nee
 _PEAK_SCRIPT = """
 import os, sys
 from core.config import ExperimentConfig
-from core.data import build_dataset, load_dataset, read_csv_path
-from core.triage import triage
+from core.data.dataset import build_dataset, load_dataset, read_csv_path
+from core.evidence.triage import triage
 
 def status(key):
     with open("/proc/self/status") as handle:

@@ -1,6 +1,6 @@
 import numpy as np
 
-from core.vectorizing import OOV_ID, build_vocabulary, encode, oov_rate, suggest_max_length, token_lengths
+from core.text.vectorizing import OOV_ID, build_vocabulary, encode, oov_rate, suggest_max_length, token_lengths
 
 
 def test_vocabulary_from_given_texts_only_and_capped():

@@ -1,0 +1,20 @@
+"""The choices a person makes, one registry record each: attention kinds, text normalizers, optimizers and
+learning-rate schedules, resampling strategies. Each record carries its what/when/risk texts and builds its
+object on demand (Keras, NLTK and imbalanced-learn are imported only then).
+
+Modules: attention, normalizers, optimization, resampling.
+Public names are listed below and imported from their module on first use (see core.lazy.exports).
+"""
+
+from core.lazy import exports
+
+__getattr__, __dir__, __all__ = exports(__name__, {
+    "attention": ["ATTENTION_KINDS", "ATTENTION_LAYER"],
+    "normalizers": ["NORMALIZERS"],
+    "optimization": ["LR_SCHEDULES", "OPTIMIZERS", "make_optimizer", "schedule_callbacks"],
+    "resampling": [
+        "ABOUT", "AT_MOST", "EMBEDDING_SPACE", "EXACT", "RESAMPLERS", "ResampledTraining", "Resampler",
+        "RowRequest", "UNDERSAMPLE_FLOOR", "balanced_class_weights", "dampened_class_weights", "preview_counts",
+        "resample_training"
+    ],
+})

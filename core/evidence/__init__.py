@@ -1,0 +1,36 @@
+"""Evidence about the data and the model: the triage report, suspected label errors, near-duplicates across the
+split, cleaning, explanations and their faithfulness, predictions on typed text, levers and studies.
+
+Modules: cleaning, explain, inference, label_issues, levers, near_duplicates, study, triage.
+Public names are listed below and imported from their module on first use (see core.lazy.exports).
+"""
+
+from core.lazy import exports
+
+__getattr__, __dir__, __all__ = exports(__name__, {
+    "cleaning": [
+        "EDIT_ACTIONS", "Edit", "EditList", "apply_edits", "carried_split", "compare_on_same_rows", "edit_list",
+        "make_edit", "same_test_rows"
+    ],
+    "explain": [
+        "ATTENTION_KIND", "EXPLANATION_METHODS", "Explainer", "FaithfulnessReport", "FaithfulnessRow",
+        "PositionBias", "RANDOM", "SIGNED", "available_methods", "method_title", "position_bias"
+    ],
+    "inference": ["FAITHFULNESS_FILE", "InferenceServer", "Predictor", "TextPrediction", "run_faithfulness"],
+    "label_issues": ["LabelIssueReport", "find_label_suspects", "lstm_out_of_fold"],
+    "levers": ["CATEGORIES", "Lever", "NUMERIC_LEVERS", "category_of", "find_levers", "levers_for"],
+    "near_duplicates": [
+        "NearDuplicateReport", "StraddlingReport", "find_near_duplicates", "straddling_pairs", "test_inflation"
+    ],
+    "study": [
+        "ARM_COMBINED", "ARM_REFERENCE", "CombinedPlan", "CombinedResult", "DEFAULT_SEARCH", "DEFAULT_SEEDS",
+        "FunctionExecutor", "HELPS", "HURTS", "InProcessExecutor", "JOURNAL_SUFFIX", "KIND_LEVERS", "KIND_SWEEP",
+        "LeverRow", "LeverTable", "MIN_EFFECT", "OBJECTIVE", "PRUNERS", "StudyInfo", "StudyNotFound", "StudyPlan",
+        "StudyProgress", "SweepResult", "TrialOutcome", "TrialRow", "VERDICT_RULE", "WITHIN_NOISE",
+        "combine_helpers", "combined_results", "create_lever_study", "create_sweep", "data_source", "default_space",
+        "lever_results", "list_studies", "load_source", "load_space", "objective_value", "open_study",
+        "paired_verdict", "parse_space", "plan_combination", "recover_stale_trials", "run_study",
+        "scheduler_executor", "storage_location", "studies_folder", "sweep_results", "trial_rows"
+    ],
+    "triage": ["SourceFacts", "TriageReport", "capped_baseline", "triage", "vector_coverage"],
+})

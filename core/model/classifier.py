@@ -1,0 +1,161 @@
+"""The LSTM classifier, built with the Keras 3 Functional API.
+
+token IDs → mask-aware Embedding → dropout → 1–4 LSTM layers (each followed by dropout) → the attention kind's
+layers (``core.choices.attention``: none, additive pooling, or multi-head self-attention followed by that pooling) → softmax.
+
+The layers after the embedding (the "body") are built once and can be applied to two inputs: token IDs through the
+embedding (the model that is saved and served), or already-embedded sequences (what SMOTE-family resampling
+produces, since interpolating token IDs would invent tokens).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import keras
+from keras import layers, regularizers
+
+from core.choices.attention import ATTENTION_KINDS, ATTENTION_LAYER
+from core.config import ModelConfig
+from core.layers import LengthAwareLSTM, SubwordEmbedding, WordIds
+from core.text.vectorizing import SUBWORD_SLOTS
+
+TOKEN_INPUT = "token_ids"
+EMBEDDING = "embedding"
+SUBWORD_EMBEDDING = "subword_embedding"
+TOKEN_VECTORS = "token_vectors"  # with subwords: word vector + subword vector, what the LSTM reads (and gradients explain)
+ATTENTION = ATTENTION_LAYER
+OUTPUT = "probabilities"
+ENSEMBLE = "ensemble"  # the averaging model's name (its members are nested models named member_1, member_2, ...)
+
+
+@dataclass
+class ClassifierModels:
+    model: keras.Model  # token IDs → class probabilities (saved in the run record)
+    embedded_model: keras.Model  # embedded sequences → class probabilities (shares every layer but the embedding)
+    explainer: keras.Model | None  # token IDs → (probabilities, attention weights per token); None without attention
+
+
+def _body(config: ModelConfig, num_classes: int, seed: int) -> Callable:
+    """Create the body's layers once and return a function that applies them to a (masked) sequence tensor."""
+    embedding_dropout = layers.Dropout(config.dropout, seed=seed, name="embedding_dropout")
+    pools = ATTENTION_KINDS.get(config.attention).pools
+    recurrent = []
+    for depth in range(config.lstm_layers):
+        last = depth == config.lstm_layers - 1
+        recurrent.append(
+            (
+                LengthAwareLSTM(
+                    config.lstm_units,
+                    bidirectional=config.bidirectional,
+                    return_sequences=not last or pools,
+                    recurrent_dropout=config.recurrent_dropout,
+                    seed=seed + depth,
+                    name=f"lstm_{depth + 1}",
+                ),
+                layers.Dropout(config.dropout, seed=seed + 100 + depth, name=f"lstm_{depth + 1}_dropout"),
+            )
+        )
+    width = config.lstm_units * (2 if config.bidirectional else 1)
+    attention = ATTENTION_KINDS.get(config.attention).build(config, width, seed)
+    output = layers.Dense(
+        num_classes,
+        activation="softmax",
+        kernel_regularizer=regularizers.L2(config.l2) if config.l2 > 0 else None,
+        name=OUTPUT,
+    )
+
+    def apply(sequence):
+        """(probabilities, attention weights or None)"""
+        x = embedding_dropout(sequence)
+        for lstm, dropout in recurrent:
+            x = dropout(lstm(x))
+        x, weights = attention(x)
+        return output(x), weights
+
+    return apply
+
+
+def build_classifier(config: ModelConfig, vocab_size: int, num_classes: int, max_length: int, seed: int = 0,
+                     name: str = "lstm_classifier") -> ClassifierModels:
+    """Both views of one classifier; weights are shared, so training either trains the saved model. ``name`` must
+    differ between the members of one ensemble (:func:`build_ensemble`)."""
+    if num_classes < 2:
+        raise ValueError("a classifier needs at least two classes")
+    body = _body(config, num_classes, seed)
+    embedding = layers.Embedding(vocab_size, config.embedding_dim, mask_zero=True, name=EMBEDDING)
+    if config.subword_buckets:
+        # One int input per position: the word ID, then its hashed n-gram IDs (core.text.vectorizing.encode_subwords).
+        token_ids = keras.Input(shape=(max_length, 1 + SUBWORD_SLOTS), dtype="int32", name=TOKEN_INPUT)
+        subwords = SubwordEmbedding(config.subword_buckets, config.embedding_dim, name=SUBWORD_EMBEDDING)(token_ids)
+        token_vectors = layers.Add(name=TOKEN_VECTORS)([embedding(WordIds(name="word_ids")(token_ids)), subwords])
+    else:
+        token_ids = keras.Input(shape=(max_length,), dtype="int32", name=TOKEN_INPUT)
+        token_vectors = embedding(token_ids)
+    probabilities, weights = body(token_vectors)
+    model = keras.Model(token_ids, probabilities, name=name)
+    explainer_model = None if weights is None else keras.Model(token_ids, [probabilities, weights], name="explainer")
+    embedded = keras.Input(shape=(max_length, config.embedding_dim), dtype="float32", name="embedded_tokens")
+    masked = layers.Masking(mask_value=0.0, name="embedded_mask")(embedded)
+    embedded_model = keras.Model(embedded, body(masked)[0], name="lstm_classifier_on_embeddings")
+    # Training and scoring feed batches trimmed to their longest row (core.training.batching), shorter than max_length: the
+    # fresh models check the rank only. (A saved model keeps its fixed width; inference pads to it.)
+    model.input_spec = layers.InputSpec(ndim=len(model.inputs[0].shape))  # 3 with subwords: (rows, steps, slots)
+    embedded_model.input_spec = layers.InputSpec(ndim=3)
+    return ClassifierModels(model=model, embedded_model=embedded_model, explainer=explainer_model)
+
+
+def build_ensemble(members: list[keras.Model]) -> keras.Model:
+    """One model that averages its members' class probabilities: the members (same inputs, distinct names) are
+    nested as layers, so the ensemble saves as one ``model.keras``, loads in safe mode and serves like a single model.
+    """
+    if len(members) < 2:
+        raise ValueError("an ensemble needs at least two members")
+    names = [member.name for member in members]
+    if len(set(names)) != len(names):
+        raise ValueError(f"ensemble members need distinct names, got {names}")
+    shapes = {tuple(tuple(tensor.shape) for tensor in member.inputs) for member in members}
+    if len(shapes) != 1:
+        raise ValueError("ensemble members must take the same inputs")
+    inputs = [keras.Input(shape=tensor.shape[1:], dtype=tensor.dtype, name=tensor.name) for tensor in members[0].inputs]
+    feed = inputs[0] if len(inputs) == 1 else inputs
+    averaged = layers.Average(name=OUTPUT)([member(feed) for member in members])
+    return keras.Model(inputs[0] if len(inputs) == 1 else inputs, averaged, name=ENSEMBLE)
+
+
+def ensemble_members(model: keras.Model) -> list[keras.Model]:
+    """The members of a model built by :func:`build_ensemble` (empty for a single classifier)."""
+    if model.name != ENSEMBLE:
+        return []
+    return [layer for layer in model.layers if isinstance(layer, keras.Model)]
+
+
+def build_model(config: ModelConfig, vocab_size: int, num_classes: int, max_length: int, seed: int = 0) -> keras.Model:
+    return build_classifier(config, vocab_size, num_classes, max_length, seed).model
+
+
+def has_attention(model: keras.Model) -> bool:
+    members = ensemble_members(model)
+    if members:
+        return all(has_attention(member) for member in members)
+    return any(layer.name == ATTENTION for layer in model.layers)
+
+
+def explainer(model: keras.Model) -> keras.Model | None:
+    """For a model loaded from disk: a view that also returns the attention weights per token (None without
+    attention). Freshly built models carry theirs in ``ClassifierModels.explainer``."""
+    if not has_attention(model):
+        return None
+    weights = model.get_layer(ATTENTION).output[1]
+    return keras.Model(model.inputs, [model.outputs[0], weights], name="explainer")
+
+
+def parameter_count(model: keras.Model) -> int:
+    return int(model.count_params())
+
+
+def summary_lines(model: keras.Model) -> list[str]:
+    lines: list[str] = []
+    model.summary(print_fn=lambda line, *args, **kwargs: lines.append(line), line_length=100)
+    return lines

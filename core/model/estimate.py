@@ -1,0 +1,352 @@
+"""Pre-flight numbers for the Model page, computed from the config alone: parameter count, a layer summary, and an
+estimate of seconds per epoch and peak memory for training.
+
+Nothing here imports TensorFlow or Keras (importing Keras costs ~5 s; the page must stay instant). The parameter
+count mirrors ``core.model.classifier.build_model`` layer by layer and equals Keras's ``count_params()`` exactly
+(``tests/test_estimate.py`` checks a grid). The time and memory figures come from a cost model whose constants
+were fitted to measured training on a 2-core CPU (``bench/calibrate_estimate.py``); they are estimates for that
+kind of machine, not promises.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+from core.choices.attention import ATTENTION_KINDS
+from core.config import ExperimentConfig, ModelConfig
+from core.choices.optimization import OPTIMIZERS
+from core.choices.resampling import RESAMPLERS, preview_counts
+from core.text.vectorizing import SUBWORD_SLOTS
+
+FLOAT_BYTES = 4
+MB = 1024 * 1024
+
+# ---------------------------------------------------------------------------------------------------------------
+# Calibration. Measured by `bench/calibrate_estimate.py` on 2026-11-27: a 2-core x86-64 CPU (shared with other
+# work), Python 3.11, tensorflow-cpu 2.21, keras 3.15.1, training through core.training.fit.train (Adam, clipnorm,
+# op determinism on, progress callback), 13 configs; epoch time = the faster of epochs 2 and 3 (epoch 1 includes
+# graph tracing; other work on the shared machine only adds time). Fit errors: -32%..+20% on seconds, -11%..+6% on RSS.
+# Seconds per epoch = sum over the terms of _time_terms() of coefficient x term (a non-negative least-squares fit
+# on relative error). The memory constants come from the same runs' peak RSS (resource.getrusage ru_maxrss).
+# ---------------------------------------------------------------------------------------------------------------
+TIME_COEFFICIENTS: dict[str, float] = {
+    "batches": 1.536e-3,  # seconds per batch (graph launch, callbacks, slicing the batch)
+    "recurrent_steps": 9.686e-5,  # seconds per LSTM loop iteration (one step of one direction of one layer) per batch
+    "recurrent_steps_dropout": 5.752e-4,  # the same with recurrent_dropout > 0 (Keras's per-gate LSTM step)
+    "multiply_adds": 5.246e-11,  # seconds per multiply-add (per sample: forward pass x1, training x3)
+    "optimizer_updates": 4.343e-9,  # seconds per trainable parameter per training step (Adam + gradient clipping)
+}
+TRACING_FIXED_SECONDS = 2.2  # extra time of the first epoch (tracing and compiling the train and validation graphs)
+TRACING_SECONDS_PER_LOOP = 1.3  # ... and per LSTM layer-direction
+RUNTIME_BASELINE_MB = 655.0  # peak RSS after importing core.training.fit, core.model.classifier, core.choices.resampling (bare
+#                              `import tensorflow`: 621 MB)
+FIXED_OVERHEAD_MB = 94.0  # graphs, traced functions and allocator pools of a training process beyond the baseline
+ACTIVATION_FACTOR = 0.886  # measured RSS growth per byte of _activation_bytes() (allocator reuse, gradient buffers)
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    name: str  # the Keras layer name used in core/model.py
+    kind: str  # the Keras class name
+    output_shape: str
+    parameters: int
+
+
+@dataclass(frozen=True)
+class EpochEstimate:
+    seconds_per_epoch: float  # training plus the validation pass (what a progress bar's epoch takes)
+    samples_per_second: float  # training rows (after resampling) per second of epoch, as TrainingOutcome reports it
+    memory_mb: float  # peak resident memory of the training process, *including* the TensorFlow runtime baseline
+    memory_breakdown: dict[str, float]  # MB per part; the parts add up to memory_mb
+    notes: list[str] = field(default_factory=list)  # plain sentences for the page
+    rows_trained: int = 0  # training rows per epoch after resampling
+    rows_kind: str = "exact"  # how rows_trained relates to the real count: "exact", "at most" or "about"
+    first_epoch_extra_seconds: float = 0.0  # graph tracing in the first epoch
+    total_seconds: float = 0.0  # all configured epochs (and folds), if early stopping does not end sooner
+    members: int = 1  # models the saved run holds and every prediction runs (k for a k-fold ensemble)
+    parameters: int = 0  # of the saved model: all members together
+
+
+# --- parameters and summary -------------------------------------------------------------------------------------
+
+
+def _width(config: ModelConfig) -> int:
+    return config.lstm_units * (2 if config.bidirectional else 1)
+
+
+def _lstm_parameters(inputs: int, units: int) -> int:
+    """One keras LSTM: kernel (inputs, 4u), recurrent kernel (u, 4u), bias (4u)."""
+    return 4 * units * (inputs + units + 1)
+
+
+def _shape(*dims: int) -> str:
+    return "(" + ", ".join(["None", *(str(d) for d in dims)]) + ")"
+
+
+def model_summary(config: ModelConfig, *, vocab_size: int, num_classes: int, max_length: int) -> list[LayerRow]:
+    """The layers of ``core.model.classifier.build_model`` in order, with Keras's names, output shapes and parameter counts."""
+    steps, width, directions = max_length, _width(config), 2 if config.bidirectional else 1
+    dim = config.embedding_dim
+    if config.subword_buckets:
+        rows = [
+            LayerRow("token_ids", "InputLayer", _shape(steps, 1 + SUBWORD_SLOTS), 0),
+            LayerRow("word_ids", "WordIds", _shape(steps), 0),
+            LayerRow("embedding", "Embedding", _shape(steps, dim), vocab_size * dim),
+            LayerRow("subword_embedding", "SubwordEmbedding", _shape(steps, dim), (config.subword_buckets + 1) * dim),
+            LayerRow("token_vectors", "Add", _shape(steps, dim), 0),
+        ]
+    else:
+        rows = [
+            LayerRow("token_ids", "InputLayer", _shape(steps), 0),
+            LayerRow("embedding", "Embedding", _shape(steps, dim), vocab_size * dim),
+        ]
+    rows.append(LayerRow("embedding_dropout", "Dropout", _shape(steps, dim), 0))
+    attention = ATTENTION_KINDS.get(config.attention)
+    inputs = config.embedding_dim
+    for depth in range(config.lstm_layers):
+        sequences = depth < config.lstm_layers - 1 or attention.pools
+        shape = _shape(steps, width) if sequences else _shape(width)
+        name = f"lstm_{depth + 1}"
+        rows.append(LayerRow(name, "LengthAwareLSTM", shape, directions * _lstm_parameters(inputs, config.lstm_units)))
+        rows.append(LayerRow(f"{name}_dropout", "Dropout", shape, 0))
+        inputs = width
+    rows.extend(LayerRow(*row) for row in attention.summary(config, steps, width))
+    rows.append(LayerRow("probabilities", "Dense", _shape(num_classes), width * num_classes + num_classes))
+    return rows
+
+
+def parameter_count(config: ModelConfig, *, vocab_size: int, num_classes: int, max_length: int) -> int:
+    """Equals ``build_model(config, vocab_size, num_classes, max_length).count_params()``."""
+    return sum(row.parameters for row in model_summary(config, vocab_size=vocab_size, num_classes=num_classes, max_length=max_length))
+
+
+def ensemble_members(config: ExperimentConfig) -> int:
+    """How many models the saved run holds: k (x seeds) for a k-fold ensemble, the seeds without k-fold, else one."""
+    split = config.split
+    if split.k_folds >= 2:
+        return split.k_folds * split.ensemble_seeds if split.ensemble else 1
+    return split.ensemble_seeds
+
+
+def saved_parameter_count(config: ExperimentConfig, *, vocab_size: int, num_classes: int, max_length: int) -> int:
+    """Parameters of the model a run saves: one classifier, or k of them averaged (``core.model.classifier.build_ensemble``,
+    whose averaging adds none)."""
+    single = parameter_count(config.model, vocab_size=vocab_size, num_classes=num_classes, max_length=max_length)
+    return ensemble_members(config) * single
+
+
+# --- cost model -------------------------------------------------------------------------------------------------
+
+
+def _forward_multiply_adds(config: ModelConfig, num_classes: int, max_length: int, embedded: bool) -> float:
+    """Multiply-adds (elementwise work counted as one each) of one sample's forward pass."""
+    steps, width, units = max_length, _width(config), config.lstm_units
+    directions = 2 if config.bidirectional else 1
+    total = 0.0 if embedded else steps * config.embedding_dim  # embedding gather
+    if config.subword_buckets and not embedded:
+        total += steps * (SUBWORD_SLOTS + 2) * config.embedding_dim  # n-gram gather, masked mean, add
+    total += steps * config.embedding_dim  # dropout
+    inputs = config.embedding_dim
+    for _ in range(config.lstm_layers):
+        per_direction = steps * (4 * units * (inputs + units) + 12 * units)  # two matmuls + gate arithmetic
+        reversal = (directions - 1) * steps * (inputs + units)  # reversing the backward direction within length
+        total += directions * per_direction + reversal + steps * width  # + dropout
+        inputs = width
+    total += ATTENTION_KINDS.get(config.attention).multiply_adds(config, steps, width)
+    return total + width * num_classes
+
+
+def _trainable_parameters(config: ModelConfig, vocab_size: int, num_classes: int, max_length: int, embedded: bool) -> int:
+    total = parameter_count(config, vocab_size=vocab_size, num_classes=num_classes, max_length=max_length)
+    frozen = embedded or (config.word_vectors and config.freeze_word_vectors)
+    return total - vocab_size * config.embedding_dim if frozen else total
+
+
+def _time_terms(
+    config: ExperimentConfig, *, train_rows: int, validation_rows: int, vocab_size: int, num_classes: int, max_length: int
+) -> dict[str, float]:
+    """The quantities whose weighted sum (``TIME_COEFFICIENTS``) is one epoch's seconds."""
+    model, batch = config.model, config.training.batch_size
+    embedded = RESAMPLERS.get(config.resampling.strategy).embedded
+    train_batches = math.ceil(train_rows / batch) if train_rows else 0
+    forward = _forward_multiply_adds(model, num_classes, max_length, embedded)
+    evaluated_rows = validation_rows
+    evaluated_batches = math.ceil(validation_rows / (4 * batch)) if validation_rows else 0  # one pass at 4x the batch
+    loops = model.lstm_layers * (2 if model.bidirectional else 1)
+    # Training runs each loop forward and again backward for the gradients; evaluation runs it forward only.
+    steps = max_length * loops * (2 * train_batches + evaluated_batches)
+    dropout = model.recurrent_dropout > 0
+    return {
+        "batches": float(train_batches + evaluated_batches),
+        "recurrent_steps": 0.0 if dropout else float(steps),
+        "recurrent_steps_dropout": float(steps) if dropout else 0.0,
+        "multiply_adds": forward * (3 * train_rows + evaluated_rows),
+        "optimizer_updates": float(train_batches) * _trainable_parameters(model, vocab_size, num_classes, max_length, embedded),
+    }
+
+
+def _seconds(terms: dict[str, float], coefficients: dict[str, float] = TIME_COEFFICIENTS) -> float:
+    return sum(coefficients[name] * value for name, value in terms.items())
+
+
+def _activation_bytes(config: ModelConfig, batch: int, max_length: int, embedded: bool) -> float:
+    """Floats a training step keeps for backpropagation, times 2 for the gradients flowing back, in bytes."""
+    steps, width, units = max_length, _width(config), config.lstm_units
+    directions = 2 if config.bidirectional else 1
+    floats = steps * config.embedding_dim * (2 if embedded else 3)  # embedding output, dropout mask and output
+    if config.subword_buckets and not embedded:
+        floats += steps * config.embedding_dim * (SUBWORD_SLOTS + 2)  # gathered n-gram vectors, their mean, the sum
+    inputs = config.embedding_dim
+    for _ in range(config.lstm_layers):
+        # per step and direction: input, 4 pre-activations, 4 gates, carry, tanh(carry), output
+        floats += directions * steps * (inputs + 11 * units)
+        floats += (directions - 1) * steps * (inputs + 2 * units) + 3 * steps * width  # reversals, concat, dropout
+        inputs = width
+    floats += ATTENTION_KINDS.get(config.attention).activation_floats(config, steps, width)
+    return 2.0 * batch * floats * FLOAT_BYTES
+
+
+def resampled_rows(config: ExperimentConfig, train_counts: Sequence[int]) -> tuple[int, str]:
+    """Training rows per epoch after the configured resampling, from the training split's rows per class (the
+    resampler's own preview), and whether that is "exact", "at most" or "about" the real count."""
+    counts, kind = preview_counts(train_counts, config.resampling)
+    return int(sum(counts)), kind
+
+
+def estimate_epoch(
+    config: ExperimentConfig,
+    *,
+    train_counts: Sequence[int],
+    vocab_size: int,
+    num_classes: int,
+    max_length: int,
+    rows_after_resampling: Optional[int] = None,
+    validation_rows: Optional[int] = None,
+) -> EpochEstimate:
+    """Seconds per epoch and peak training memory on a 2-core CPU like the one the constants were measured on.
+
+    ``memory_mb`` is the whole training process's peak RSS, the TensorFlow runtime baseline included (its own row
+    of ``memory_breakdown``); the dataset's texts and the dashboard process are not counted.
+
+    ``train_counts`` are the training split's rows per class before resampling; the resampler's own preview turns
+    them into the rows trained per epoch (``rows_after_resampling`` overrides it when the real count is known).
+    ``validation_rows`` defaults to what the split fractions (or k folds) leave.
+    """
+    model, training = config.model, config.training
+    resampler = RESAMPLERS.get(config.resampling.strategy)
+    embedded = resampler.embedded
+    notes: list[str] = []
+    train_rows = int(sum(train_counts))
+    rows, rows_kind = rows_after_resampling, "exact"
+    if rows is None:
+        rows, rows_kind = resampled_rows(config, train_counts)
+        if rows_kind != "exact":
+            notes.append(f"{resampler.title} decides while training how many rows to create: the figures assume "
+                         f"{rows_kind} {rows:,} rows per epoch.")
+    folds = config.split.k_folds if config.split.k_folds >= 2 else 1
+    if validation_rows is None:
+        if folds > 1:
+            validation_rows = math.ceil(train_rows / (folds - 1))
+        else:
+            split = config.split
+            validation_rows = round(train_rows * split.validation_fraction / (1 - split.validation_fraction - split.test_fraction))
+    test_rows = round((train_rows + validation_rows) * config.split.test_fraction / (1 - config.split.test_fraction))
+
+    terms = _time_terms(config, train_rows=rows, validation_rows=validation_rows, vocab_size=vocab_size,
+                        num_classes=num_classes, max_length=max_length)
+    seconds = _seconds(terms)
+    loops = model.lstm_layers * (2 if model.bidirectional else 1)
+    tracing = TRACING_FIXED_SECONDS + TRACING_SECONDS_PER_LOOP * loops
+
+    # memory
+    total_parameters = parameter_count(model, vocab_size=vocab_size, num_classes=num_classes, max_length=max_length)
+    trainable = _trainable_parameters(model, vocab_size, num_classes, max_length, embedded)
+    # weights; per trainable weight: optimizer slots, the gradient and its clipped copy
+    slots = OPTIMIZERS.get(training.optimizer).slots(training)
+    weight_bytes = FLOAT_BYTES * (total_parameters + trainable * (slots + 2))
+    activation_bytes = ACTIVATION_FACTOR * _activation_bytes(model, training.batch_size, max_length, embedded)
+    id_columns = 1 + SUBWORD_SLOTS if model.subword_buckets else 1  # with subwords, each position carries its n-gram IDs
+    id_bytes = 4 * max_length * id_columns * (train_rows + validation_rows + test_rows)  # int32 token IDs of every split
+    if embedded:
+        sequence_bytes = FLOAT_BYTES * max_length * model.embedding_dim
+        # resampling holds the embedded rows, their flattened copy, SMOTE's output and its reshaped copy at once;
+        # training then keeps the resampled rows (plus TensorFlow's copy of them) and the embedded validation rows
+        data_bytes = id_bytes + sequence_bytes * max(2 * train_rows + 2 * rows, 2 * rows + validation_rows)
+    else:
+        data_bytes = id_bytes + 4 * max_length * id_columns * rows  # TensorFlow's copy of the training matrix
+    members = ensemble_members(config)
+    breakdown = {
+        "TensorFlow runtime": RUNTIME_BASELINE_MB + FIXED_OVERHEAD_MB,
+        "weights and optimizer": weight_bytes / MB,
+        # the members trained so far stay in memory until they are averaged into one model
+        "finished ensemble members": FLOAT_BYTES * total_parameters * (members - 1) / MB,
+        "activations": activation_bytes / MB,
+        "training data": data_bytes / MB,
+    }
+    memory = sum(breakdown.values())
+
+    notes.append(
+        "Estimated for a 2-core CPU with TensorFlow (the machine the constants were measured on); more cores or a GPU "
+        "train faster, and other work on the machine slows it down."
+    )
+    if model.recurrent_dropout > 0:
+        without = dict(terms, recurrent_steps=terms["recurrent_steps_dropout"], recurrent_steps_dropout=0.0)
+        notes.append(
+            f"Recurrent dropout switches Keras to its slower per-gate LSTM step: expect about "
+            f"{seconds / _seconds(without):.1f}x the epoch time here; on a GPU it also disables the fused cuDNN kernel "
+            "(far slower still)."
+        )
+    if embedded:
+        notes.append(
+            f"{resampler.title} trains on "
+            f"embedded sequences: {rows:,} x {max_length} x {model.embedding_dim} floats = "
+            f"{rows * max_length * model.embedding_dim * FLOAT_BYTES / MB:,.0f} MB, instead of token IDs."
+        )
+        notes.append(
+            f"Before training, a small embedding model trains for {config.resampling.embedding_warmup_epochs} epoch(s) "
+            "and the nearest-neighbour search runs once; neither is in the per-epoch figure."
+        )
+    if training.batch_size < 32:
+        notes.append(f"Batch size {training.batch_size} spends much of each epoch on per-step overhead; 64-128 is faster on a CPU.")
+    if tracing >= 1:
+        notes.append(f"The first epoch also spends about {tracing:.0f} s building the graph.")
+    trained_models = folds * config.split.ensemble_seeds
+    total = (seconds * training.epochs + tracing) * trained_models
+    if folds > 1:
+        notes.append(f"{folds}-fold cross-validation trains {trained_models} models: the total covers all of them.")
+    elif trained_models > 1:
+        notes.append(f"{trained_models} models train on the same split from different seeds: the total covers all of them.")
+    if members > 1:
+        notes.append(f"The saved model averages {members} models: it holds {members}x the parameters "
+                     f"({members * total_parameters:,}) and every prediction and explanation takes about {members}x as long.")
+    return EpochEstimate(
+        seconds_per_epoch=seconds,
+        samples_per_second=rows / seconds if seconds > 0 else 0.0,
+        memory_mb=memory,
+        memory_breakdown=breakdown,
+        notes=notes,
+        rows_trained=rows,
+        rows_kind=rows_kind,
+        first_epoch_extra_seconds=tracing,
+        total_seconds=total,
+        members=members,
+        parameters=members * total_parameters,
+    )
+
+
+def format_seconds(seconds: float) -> str:
+    """'0.8 s', '42 s', '3 min 5 s', '2 h 7 min'."""
+    if seconds < 0 or math.isnan(seconds):
+        raise ValueError(f"seconds must be a non-negative number, got {seconds}")
+    if seconds < 9.95:
+        return f"{seconds:.1f} s"
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        minutes, rest = divmod(whole, 60)
+        return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+    hours, rest = divmod(round(seconds / 60), 60)
+    return f"{hours} h {rest} min" if rest else f"{hours} h"

@@ -1,0 +1,22 @@
+"""Training: length-bucketed batches, the fit loop with progress events and a cooperative stop, the whole
+experiment path (k-fold, ensembles, the replay), recommended settings, and training jobs in spawned processes.
+
+Modules: batching, experiment, fit, jobs, recommend.
+Public names are listed below and imported from their module on first use (see core.lazy.exports).
+"""
+
+from core.lazy import exports
+
+__getattr__, __dir__, __all__ = exports(__name__, {
+    "batching": [
+        "COMPILED_SHAPES", "LengthBatches", "batches_per_epoch", "length_step", "plan_epoch", "predict_trimmed",
+        "sequence_lengths", "tf_length_batches", "trimmed_length"
+    ],
+    "experiment": ["STATUS_STOPPED", "run_experiment", "split_rows", "vectorize"],
+    "fit": ["embedder", "freeze_embedding", "make_optimizer", "seed_everything", "train", "warm_up_embedding"],
+    "jobs": [
+        "ACTIVE", "FAILED", "FINISHED", "JobScheduler", "JobView", "QUEUED", "QueueEntry", "STOPPED", "TrainingJob",
+        "describe", "spec_for", "wait"
+    ],
+    "recommend": ["estimated_cpu_seconds", "recommend", "recommended_config", "weightings"],
+})

@@ -1,0 +1,227 @@
+"""Recommended settings that adapt to the data, each with the reason shown.
+
+The config's defaults are one fixed starting point; :func:`recommend` looks at the data (rows, classes, imbalance,
+lengths) and a CPU-time budget and changes the few settings that measurably depend on them:
+
+* **Ensemble size.** Averaging the k fold models' probabilities was the one lever that moved every corpus measured
+  (+0.02-0.05 macro-F1; bench/learning_quality.py), at k models' cost. The first of :data:`ENSEMBLES` (5 or 4 fold
+  models, else 3 or 2 models from different seeds on the training split) whose estimated cost
+  (``core.model.estimate``) fits the budget; when even two do not fit, one model trains.
+* **Imbalance handling.** Balanced class weights helped the default corpus (+0.07 over none) but cost a 1.6 % class
+  0.17 F1 on a question corpus. Which of none / square root / balanced suits a dataset is picked on the validation
+  split with a fast proxy — TF-IDF + logistic regression fitted on the training split with each weighting — because
+  training the LSTM three times would triple the run. Only training and validation rows are used; the test split
+  stays sealed.
+
+Nothing here trains an LSTM, and it imports scikit-learn only inside :func:`pick_class_weighting`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import numpy as np
+
+from core.config import ExperimentConfig, apply_overrides
+from core.data.dataset import Dataset
+from core.text.preprocessing import preprocess
+from core.data.splitting import stratified_split
+from core.text.vectorizing import build_vocabulary, suggest_max_length, token_lengths
+
+DEFAULT_BUDGET_CPU_SECONDS = 300.0  # "a recommended run stays within ~5 CPU-minutes on this machine"
+# Averages tried from the most members down; the first whose estimated cost fits the budget is recommended. k-fold
+# with k >= 4 first: each member then learns from 60-64 % of the rows, about as many as one model on the training
+# split (65 %). Smaller k starves the members (k = 2: 40 %; measured on fine-foods, seed 42: 2 fold models averaged
+# 0.753 macro-F1, one model 0.770), so below k = 4 the members share the training split and differ by seed instead.
+ENSEMBLES: tuple[tuple[int, int], ...] = ((5, 1), (4, 1), (0, 3), (0, 2))  # (k_folds, seeds); 4 seeds would cost more than 4 folds
+# What a whole run costs in processor seconds per second of the cost model's training estimate (core.model.estimate is
+# calibrated on wall seconds of an uncontended 2-core CPU; TensorFlow keeps the cores only partly busy, and scoring,
+# the baseline and saving add to a run). Measured with bench/learning_quality.py on 5 recommended runs (FAA effect
+# k=5, fine-foods k=2 and single models), the estimate taken at each run's real epoch count: 1.02-1.06.
+CPU_SECONDS_PER_ESTIMATED_SECOND = 1.05
+EXPECTED_EPOCHS = 7  # early stopping (patience 3) ended those runs after 4-7 epochs: the top end keeps within budget
+WEIGHTING_TIE = 0.005  # proxy macro-F1 differences below this are noise: prefer the stronger weighting
+
+
+@dataclass(frozen=True)
+class DataFacts:
+    rows: int
+    classes: int
+    imbalance_ratio: float  # largest class / smallest class
+    smallest_class: int
+    median_tokens: float
+    max_length: int  # the suggested length (95th percentile of training lengths)
+    vocabulary_size: int
+    train_counts: tuple[int, ...]
+    validation_rows: int
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """What :func:`recommend` changed, why, and what it expects the run to cost."""
+
+    overrides: tuple[str, ...]  # ``section.field=value`` strings applied to the base config
+    reasons: tuple[str, ...]  # one sentence per decision, naming the evidence
+    facts: DataFacts
+    estimated_cpu_seconds: float
+    budget_cpu_seconds: float
+    proxy_macro_f1: dict[str, float]  # validation macro-F1 of the proxy per weighting (empty when not measured)
+
+    def to_dict(self) -> dict:
+        return {"overrides": list(self.overrides), "reasons": list(self.reasons), "facts": self.facts.__dict__ | {"train_counts": list(self.facts.train_counts)},
+                "estimated_cpu_seconds": self.estimated_cpu_seconds, "budget_cpu_seconds": self.budget_cpu_seconds,
+                "proxy_macro_f1": dict(self.proxy_macro_f1)}
+
+
+def data_facts(dataset: Dataset, config: ExperimentConfig, processed: Optional[Sequence[str]] = None) -> tuple[DataFacts, list[str], object]:
+    """The facts the rules read, from the training split (after ``config``'s preprocessing) only."""
+    processed = list(processed) if processed is not None else preprocess(dataset.texts, config.preprocessing)[0]
+    y = dataset.y
+    split = stratified_split(y, config.split, config.seed, dataset.class_names)
+    counts = np.bincount(y, minlength=len(dataset.class_names))
+    present = counts[counts > 0]
+    train_texts = [processed[i] for i in split.train]
+    lengths = token_lengths(train_texts)
+    vocabulary = build_vocabulary(train_texts, config.vectorizing.max_vocab_size, config.vectorizing.min_token_frequency)
+    suggestion = suggest_max_length(lengths, config.vectorizing.length_percentile)
+    facts = DataFacts(
+        rows=len(y), classes=len(dataset.class_names), imbalance_ratio=float(present.max() / present.min()),
+        smallest_class=int(present.min()), median_tokens=float(np.median(lengths)) if len(lengths) else 0.0,
+        max_length=config.vectorizing.max_length or suggestion.max_length, vocabulary_size=vocabulary.size,
+        train_counts=tuple(int(c) for c in np.bincount(y[split.train], minlength=len(dataset.class_names))),
+        validation_rows=len(split.validation),
+    )
+    return facts, processed, split
+
+
+def estimated_cpu_seconds(config: ExperimentConfig, facts: DataFacts) -> float:
+    """Processor seconds of a whole run with ``config`` on data like ``facts`` (EXPECTED_EPOCHS per model)."""
+    from core.model.estimate import estimate_epoch
+
+    folds = config.split.k_folds if config.split.k_folds >= 2 else 1
+    if folds > 1:
+        development = sum(facts.train_counts) + facts.validation_rows
+        train_counts = [round(c * (sum(facts.train_counts) + facts.validation_rows) / sum(facts.train_counts) * (folds - 1) / folds)
+                        for c in facts.train_counts]
+        validation_rows = math.ceil(development / folds)
+    else:
+        train_counts, validation_rows = list(facts.train_counts), facts.validation_rows
+    estimate = estimate_epoch(config, train_counts=train_counts, vocab_size=facts.vocabulary_size,
+                              num_classes=facts.classes, max_length=facts.max_length, validation_rows=validation_rows)
+    epochs = min(EXPECTED_EPOCHS, config.training.epochs)
+    wall = (estimate.seconds_per_epoch * epochs + estimate.first_epoch_extra_seconds) * folds * config.split.ensemble_seeds
+    return CPU_SECONDS_PER_ESTIMATED_SECOND * wall
+
+
+def weightings() -> tuple[str, ...]:
+    """The loss-weighting strategies of the registry, lightest first ("none", then by how much more a class with a
+    tenth of the rows weighs), so a weighting registered later is compared too."""
+    from core.choices.resampling import RESAMPLERS
+
+    weighted = [record for record in RESAMPLERS if record.weights is not None]
+    weighted.sort(key=lambda record: record.weights([10, 1])[1] / record.weights([10, 1])[0])
+    return ("none", *(record.key for record in weighted))
+
+
+def pick_class_weighting(processed: Sequence[str], y: np.ndarray, split, num_classes: int) -> dict[str, float]:
+    """Validation macro-F1 of TF-IDF + logistic regression fitted on the training split with each of
+    :func:`weightings` (the same weights the LSTM's loss would get). Empty when the validation split is empty."""
+    from core import lazy
+
+    lazy.load("sklearn")
+    from sklearn.metrics import f1_score
+
+    from core.model.baseline import tfidf_pipeline
+    from core.choices.resampling import RESAMPLERS
+
+    if len(split.validation) == 0 or len(np.unique(y[split.train])) < 2:
+        return {}
+    train_texts = [processed[i] for i in split.train]
+    validation_texts = [processed[i] for i in split.validation]
+    counts = np.bincount(y[split.train], minlength=num_classes)
+    scores = {}
+    for key in weightings():
+        weights = RESAMPLERS.get(key).weights
+        pipeline = tfidf_pipeline()
+        pipeline.set_params(onevsrestclassifier__estimator__class_weight=weights(counts.tolist()) if weights else None)
+        try:
+            pipeline.fit(train_texts, y[split.train])
+        except ValueError:  # every training text empty: nothing to compare
+            return {}
+        predicted = pipeline.predict(validation_texts)
+        scores[key] = float(f1_score(y[split.validation], predicted, average="macro", zero_division=0))
+    return scores
+
+
+def _chosen_weighting(scores: dict[str, float]) -> str:
+    best = max(scores.values())
+    # the strongest weighting within noise of the best: small classes are what macro-F1 and users care about
+    return [key for key in weightings() if key in scores and scores[key] >= best - WEIGHTING_TIE][-1]
+
+
+def recommend(dataset: Dataset, config: Optional[ExperimentConfig] = None, *,
+              budget_cpu_seconds: float = DEFAULT_BUDGET_CPU_SECONDS,
+              processed: Optional[Sequence[str]] = None) -> Recommendation:
+    """The settings to change on ``config`` (default: the config defaults) for ``dataset``, with reasons."""
+    from core.choices.resampling import RESAMPLERS
+
+    base = config or ExperimentConfig()
+    facts, processed, split = data_facts(dataset, base, processed)
+    overrides: list[str] = []
+    reasons: list[str] = []
+
+    # 1. imbalance handling, picked on validation with the proxy
+    scores = pick_class_weighting(processed, dataset.y, split, facts.classes) if facts.imbalance_ratio >= 1.5 else {}
+    if scores:
+        choice = _chosen_weighting(scores)
+        measured = ", ".join(f"{RESAMPLERS.get(key).title.lower()} {value:.3f}" for key, value in scores.items())
+        reasons.append(
+            f"Imbalance {facts.imbalance_ratio:.0f}:1 — {RESAMPLERS.get(choice).title.lower()} chosen on the validation "
+            f"split: TF-IDF + logistic regression trained on the training split with each weighting scored validation "
+            f"macro-F1 {measured} (ties within {WEIGHTING_TIE} go to the stronger weighting)."
+        )
+    else:
+        choice = "none"
+        reasons.append(f"Classes are nearly balanced ({facts.imbalance_ratio:.1f}:1): no class weights.")
+    if choice != base.resampling.strategy:
+        overrides.append(f"resampling.strategy={choice}")
+
+    # 2. the average from the budget
+    chosen, cost = None, None
+    for folds, seeds in ENSEMBLES:
+        averaging = [f"split.k_folds={folds}", f"split.ensemble={'true' if folds else 'false'}", f"split.ensemble_seeds={seeds}"]
+        cost = estimated_cpu_seconds(apply_overrides(base, [*overrides, *averaging]), facts)
+        if cost <= budget_cpu_seconds:
+            chosen = (folds, seeds, averaging)
+            break
+    where = f"about {{cost:.0f}} CPU-seconds for {facts.rows:,} rows of up to {facts.max_length} tokens"
+    if chosen and chosen[0]:
+        overrides += chosen[2]
+        reasons.append(
+            f"Average {chosen[0]} fold models (k-fold ensemble): averaging was the one lever that raised macro-F1 on "
+            f"every corpus measured (+0.02-0.05); {chosen[0]} folds is the largest k tried whose estimated cost "
+            f"({where.format(cost=cost)}) fits the {budget_cpu_seconds:.0f}-second budget."
+        )
+    elif chosen:
+        overrides += chosen[2]
+        reasons.append(
+            f"Average {chosen[1]} models trained from different seeds on the training split: four or more fold models "
+            f"would not fit the {budget_cpu_seconds:.0f}-second budget, and fewer folds leave each member too few rows; "
+            f"estimated {where.format(cost=cost)}."
+        )
+    else:
+        overrides += ["split.k_folds=0", "split.ensemble=false", "split.ensemble_seeds=1"]
+        reasons.append(f"One model, no average: even two would take {where.format(cost=cost)}, over the "
+                       f"{budget_cpu_seconds:.0f}-second budget.")
+    final = apply_overrides(base, overrides)
+    return Recommendation(tuple(overrides), tuple(reasons), facts, round(estimated_cpu_seconds(final, facts), 1),
+                          budget_cpu_seconds, scores)
+
+
+def recommended_config(dataset: Dataset, config: Optional[ExperimentConfig] = None, **options) -> tuple[ExperimentConfig, Recommendation]:
+    """``config`` (default: the defaults) with :func:`recommend`'s changes applied, and the recommendation."""
+    base = config or ExperimentConfig()
+    recommendation = recommend(dataset, base, **options)
+    return apply_overrides(base, list(recommendation.overrides)), recommendation
