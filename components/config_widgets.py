@@ -15,26 +15,8 @@ import streamlit as st
 
 from components import state
 from components.safe import plain
-from core.config import SECTIONS, ExperimentConfig, field_info
+from core.config import LABELS, SECTIONS, ExperimentConfig, field_info
 from core.errors import ConfigError
-
-LABELS = {
-    "lstm_units": "LSTM units",
-    "lstm_layers": "LSTM layers",
-    "l2": "L2 penalty (output layer)",
-    "strip_urls_html": "Strip URLs and HTML",
-    "max_vocab_size": "Max vocabulary size",
-    "min_token_frequency": "Min token frequency",
-    "max_length": "Max length (tokens)",
-    "length_percentile": "Suggested length percentile",
-    "k_folds": "K-fold cross-validation (folds)",
-    "k_neighbors": "k neighbours",
-    "lr_schedule": "Learning-rate schedule",
-    "learning_rate": "Learning rate",
-    "progress_every_batches": "Live update every N batches",
-    "embedding_warmup_epochs": "Embedding warm-up epochs (SMOTE space)",
-}
-
 
 def label_for(name: str) -> str:
     return LABELS.get(name, name.replace("_", " ").capitalize())

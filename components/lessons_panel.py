@@ -413,7 +413,7 @@ def values_table(lesson: Lesson, outcomes: dict[str, VariantOutcome]) -> pd.Data
     """Rows: the lesson's metrics in words; columns: the variants in the lesson's order ("…" while training)."""
     rows = []
     for metric in lesson_metrics(lesson):
-        row = {"metric": lessons_module._describe(metric)}
+        row = {"metric": lessons_module.describe_metric(metric)}
         for variant in lesson.variants:
             outcome = outcomes.get(variant.name)
             row[variant.label] = _value_text(outcome.values.get(metric) if outcome else None)
@@ -436,7 +436,7 @@ def _side_by_side(lesson: Lesson, outcomes: dict[str, VariantOutcome], running: 
         st.dataframe(values_table(lesson, outcomes), hide_index=True, width="stretch",
                      column_config={"metric": st.column_config.TextColumn(pinned=True)})
     first = lesson_metrics(lesson)[0]
-    st.caption(plain(f"Bars: {lessons_module._describe(first)} ({first}) per variant."))
+    st.caption(plain(f"Bars: {lessons_module.describe_metric(first)} ({first}) per variant."))
     st.altair_chart(charts.variant_values([{"variant": lesson.variant(name).label,
                                             "value": outcomes[name].values.get(first) if name in outcomes else None}
                                            for name in order]), width="stretch")

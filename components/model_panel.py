@@ -35,7 +35,7 @@ def architecture_inputs() -> None:
         config_input("model", "lstm_units")
         config_input("model", "lstm_layers")
         config_input("model", "bidirectional")
-        config_input("model", "subword_buckets", label="Subword buckets (0 = off)")
+        config_input("model", "subword_buckets")
     with right:
         config_input("model", "dropout")
         recurrent = config_input("model", "recurrent_dropout")
@@ -52,7 +52,7 @@ def word_vector_inputs(data: Dataset, key: str) -> None:
     with st.expander("Start from word vectors (GloVe, word2vec or fastText text file)", expanded=bool(config.model.word_vectors)):
         st.caption("A path to a text file on this server. Its vectors' dimension must equal the embedding size; "
                    "tokens it lacks keep random vectors. Leave empty to learn every vector from scratch.")
-        path = config_input("model", "word_vectors", label="Word-vectors file")
+        path = config_input("model", "word_vectors")
         if not path:
             return
         config_input("model", "freeze_word_vectors")

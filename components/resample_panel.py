@@ -33,9 +33,9 @@ def all_strategies_table() -> None:
 def split_inputs() -> None:
     section_inputs("split", ["validation_fraction", "test_fraction", "k_folds"], columns=3)
     if state.config().split.k_folds >= 2:
-        config_input("split", "ensemble", label="Average the fold models (ensemble)")
-    config_input("split", "ensemble_seeds", label="Models per split, from different seeds (averaged)")
-    config_input("", "seed", label="Seed")
+        config_input("split", "ensemble")
+    config_input("split", "ensemble_seeds")
+    config_input("", "seed")
 
 
 def counts_chart(data: Dataset, key: str) -> None:

@@ -12,7 +12,7 @@ import json
 import types
 import typing
 from dataclasses import dataclass, field
-from typing import Any, Optional, Union, get_args, get_origin
+from typing import Any, Mapping, Optional, Union, get_args, get_origin
 
 from core.choices.attention import ATTENTION_KINDS
 from core.errors import ConfigError
@@ -212,6 +212,79 @@ def field_info(section: str, name: str) -> dict[str, Any]:
         if f.name == name:
             return _resolved(f.metadata)
     raise KeyError(f"{section}.{name}")
+
+
+# What a person reads for each setting: the widget's label. Fields not listed read as their name in words
+# ("embedding_dim" -> "Embedding dim"). Keys stay in JSON, the CLI and URLs; people read these.
+LABELS: dict[str, str] = {
+    "lstm_units": "LSTM units",
+    "lstm_layers": "LSTM layers",
+    "l2": "L2 penalty (output layer)",
+    "strip_urls_html": "Strip URLs and HTML",
+    "max_vocab_size": "Max vocabulary size",
+    "min_token_frequency": "Min token frequency",
+    "max_length": "Max length (tokens)",
+    "length_percentile": "Suggested length percentile",
+    "k_folds": "K-fold cross-validation (folds)",
+    "k_neighbors": "k neighbours",
+    "lr_schedule": "Learning-rate schedule",
+    "learning_rate": "Learning rate",
+    "progress_every_batches": "Live update every N batches",
+    "embedding_warmup_epochs": "Embedding warm-up epochs (SMOTE space)",
+    "subword_buckets": "Subword buckets (0 = off)",
+    "word_vectors": "Word-vectors file",
+    "ensemble": "Average the fold models (ensemble)",
+    "ensemble_seeds": "Models per split, from different seeds (averaged)",
+    "seed": "Seed",
+}
+SECTION_LABELS = {"resampling": "Resampling"}  # a field whose own label says too little alone ("Strategy")
+SHORT_LABELS = {"strategy": "Strategy"}
+
+
+def setting_label(key: str) -> str:
+    """The widget label of a dotted setting: 'model.lstm_units' -> 'LSTM units'; 'resampling.strategy' ->
+    'Resampling strategy'."""
+    section, _, name = key.rpartition(".")
+    if name in SHORT_LABELS and section in SECTION_LABELS:
+        return f"{SECTION_LABELS[section]} {SHORT_LABELS[name].lower()}"
+    return LABELS.get(name, name.replace("_", " ").capitalize())
+
+
+def setting_value_text(key: str, value: Any) -> str:
+    """A setting's value as its widget shows it: 'on'/'off', a choice's title, a number without float noise."""
+    section, _, name = key.rpartition(".")
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if value is None:
+        return "automatic"
+    try:
+        info = field_info(section, name)
+    except KeyError:
+        info = {}
+    if "registry" in info and isinstance(value, str):
+        return info["registry"].title(value)
+    if isinstance(value, str) and value in info.get("titles", {}):
+        return info["titles"][value]
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def setting_in_words(key: str, value: Any) -> str:
+    """'model.bidirectional', True -> 'Bidirectional: on' (what a person reads; keys stay in JSON and the CLI)."""
+    return f"{setting_label(key)}: {setting_value_text(key, value)}"
+
+
+def config_differences(before: Mapping[str, Any], after: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any, Any]]:
+    """(dotted key, old value, new value) for each setting that differs between two config dicts, in order."""
+    changes: list[tuple[str, Any, Any]] = []
+    for name, value in after.items():
+        old = before.get(name)
+        if isinstance(value, Mapping):
+            changes += config_differences(old if isinstance(old, Mapping) else {}, value, f"{prefix}{name}.")
+        elif value != old:
+            changes.append((f"{prefix}{name}", old, value))
+    return changes
 
 
 def config_schema() -> list[dict[str, Any]]:

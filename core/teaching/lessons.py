@@ -32,7 +32,7 @@ from typing import Any, Callable, Optional, Sequence
 from core.config import ExperimentConfig, apply_overrides
 from core.errors import ConfigError
 
-LESSONS_DIR = Path(__file__).resolve().parent.parent / "lessons"
+LESSONS_DIR = Path(__file__).resolve().parents[2] / "lessons"
 
 DERIVED_METRICS: dict[str, str] = {
     "train_val_gap": "training accuracy minus validation accuracy at the epoch whose weights the run kept",
@@ -745,11 +745,11 @@ def _value(operand: Operand, result: LessonResult) -> tuple[Optional[float], str
     label = f"'{result.lesson.variant(operand.variant).label}'"
     outcome = result.variant(operand.variant)
     if outcome is None:
-        return None, _describe(operand.metric), f"{label} (not run)"
+        return None, describe_metric(operand.metric), f"{label} (not run)"
     value = outcome.values.get(operand.metric)
     if value is None and operand.metric not in DERIVED_METRICS:
         value = resolve_metric(operand.metric, outcome.metrics, outcome.history)
-    return value, _describe(operand.metric), label
+    return value, describe_metric(operand.metric), label
 
 
 def _check_clause(clause: Expectation, result: LessonResult) -> tuple[bool, str]:
@@ -777,7 +777,7 @@ def _check_clause(clause: Expectation, result: LessonResult) -> tuple[bool, str]
     return holds, sentence[0].upper() + sentence[1:]
 
 
-def _describe(metric: str) -> str:
+def describe_metric(metric: str) -> str:
     names = {
         "train_val_gap": "the train/validation accuracy gap",
         "loss_drop": "the fall in training loss",
