@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Union, get_args, get_origin
 
 from core.choices.attention import ATTENTION_KINDS
+from core.choices.ngrams import BLENDS, NGRAM_PATHS
 from core.errors import ConfigError
 from core.choices.normalizers import NORMALIZERS
 from core.choices.optimization import LR_SCHEDULES, OPTIMIZERS
@@ -139,6 +140,26 @@ class ModelConfig:
     attention_units: int = _field(64, "Hidden size of the additive attention scorer.", min=1, max=1024, step=16)
     attention_heads: int = _field(4, "Heads of the multi-head self-attention.", min=1, max=16)
     l2: float = _field(1e-4, "L2 penalty on the output layer's weights; 0 turns it off.", min=0.0, max=1.0, step=1e-4, format="%.5f")
+    ngram_path: str = _field(
+        "none",
+        "A linear path over the text's words and hashed word pairs, trained with the LSTM (wide and deep).",
+        choices=NGRAM_PATHS,
+    )
+    ngram_buckets: int = _field(
+        131072, "Hash buckets for word pairs (the n-gram path and the blend's bag-of-words model).",
+        min=1024, max=262144, step=1024,
+    )
+    ngram_l2: float = _field(
+        0.0, "L2 penalty on the n-gram path's weights; 0 turns it off.", min=0.0, max=1.0, step=1e-6, format="%.7f",
+    )
+    ngram_dropout: float = _field(
+        0.0, "Share of words and pairs the n-gram path drops while training.", min=0.0, max=0.9, slider=True,
+    )
+    blend: str = _field(
+        "none",
+        "Average the LSTM's probabilities with a TF-IDF + logistic-regression model's, the weight chosen on validation.",
+        choices=BLENDS,
+    )
 
 
 @dataclass(frozen=True)
@@ -236,6 +257,11 @@ LABELS: dict[str, str] = {
     "ensemble": "Average the fold models (ensemble)",
     "ensemble_seeds": "Models per split, from different seeds (averaged)",
     "seed": "Seed",
+    "ngram_path": "N-gram path",
+    "ngram_buckets": "Word-pair buckets",
+    "ngram_l2": "N-gram L2 penalty",
+    "ngram_dropout": "N-gram dropout",
+    "blend": "Blend with bag-of-words",
 }
 SECTION_LABELS = {"resampling": "Resampling"}  # a field whose own label says too little alone ("Strategy")
 SHORT_LABELS = {"strategy": "Strategy"}
@@ -420,6 +446,9 @@ def validate(config: ExperimentConfig) -> None:
     if config.model.word_vectors and RESAMPLERS.get(config.resampling.strategy).embedded:
         raise ConfigError("Word vectors start the embedding, but SMOTE-family resampling trains its own first: clear "
                           "model.word_vectors or choose another resampling strategy.")
+    if config.model.ngram_path != "none" and RESAMPLERS.get(config.resampling.strategy).embedded:
+        raise ConfigError("The n-gram path reads token IDs, but SMOTE-family resampling trains on embedded sequences: "
+                          "set model.ngram_path to none or choose another resampling strategy.")
     if split.ensemble and split.k_folds < 2:
         raise ConfigError("split.ensemble averages the k fold models: set split.k_folds to 2 or more, or turn split.ensemble off.")
     if split.ensemble_seeds > 1 and split.k_folds >= 2 and not split.ensemble:

@@ -211,3 +211,183 @@ class SubwordEmbedding(layers.Layer):
         config = super().get_config()
         config.update(buckets=self.buckets, output_dim=self.output_dim)
         return config
+
+
+# ------------------------------------------------------------------------------------------ bag-of-n-grams paths
+# A linear model over word n-grams beside the LSTM ("wide and deep", Cheng et al. 2016; fastText's bag of n-grams,
+# Joulin et al. 2017). Both layers below read the token IDs the classifier already takes, so batching, saving,
+# serving and occlusion need nothing new, and they read the token vectors only to *gate* each token: the gate is 1
+# in a normal forward pass and scales with the vector when gradient methods scale it (integrated gradients moves
+# the vectors from zero to their values), so gradient explanations cover the n-gram paths too.
+
+BIGRAM_MULTIPLIER = 4093  # prime; (a mod B) * 4093 + b stays below 2**31 for B <= 2**18 and IDs below 2**20
+MAX_NGRAM_BUCKETS = 1 << 18
+
+
+def bigram_buckets(word_ids, buckets: int):
+    """Bucket 1..B of each adjacent pair of real tokens (0 where either is padding); shape (rows, steps - 1).
+
+    The same formula runs in NumPy in :func:`core.text.vectorizing.bigram_bucket_ids` (tested equal)."""
+    first, second = word_ids[:, :-1], word_ids[:, 1:]
+    real = ops.logical_and(ops.not_equal(first, 0), ops.not_equal(second, 0))
+    hashed = ops.mod(ops.mod(first, buckets) * BIGRAM_MULTIPLIER + second, buckets) + 1
+    return ops.where(real, hashed, ops.zeros_like(hashed))
+
+
+def token_gates(token_vectors):
+    """<v, stop_gradient(v)> / |stop_gradient(v)|^2 per token: 1 for a real token, 0 for a zero vector, and linear in
+    the vector, so a path weighted by it is attributed to tokens by gradient x input and integrated gradients."""
+    fixed = ops.stop_gradient(token_vectors)
+    return ops.sum(token_vectors * fixed, axis=-1) / (ops.sum(fixed * fixed, axis=-1) + 1e-12)
+
+
+def _word_ids(ids):
+    return ids[:, :, 0] if len(ids.shape) == 3 else ids
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class NgramPath(layers.Layer):
+    """A trained linear path over a text's words and hashed word pairs: ``units`` numbers per text, the sum of each
+    n-gram's learned row divided by the square root of the number of n-grams (the length normalisation TF-IDF's L2
+    norm gives a text of distinct n-grams).
+
+    With ``units`` equal to the number of classes its output is added to the LSTM head's logits; with fewer, it is
+    concatenated to the LSTM's features before the head. ``l2`` penalises both tables; ``dropout`` drops whole
+    n-grams while training.
+    """
+
+    def __init__(self, units: int, vocab_size: int, buckets: int, l2: float = 0.0, dropout: float = 0.0,
+                 seed: int = 0, **kwargs) -> None:
+        super().__init__(**kwargs)
+        if units < 1 or vocab_size < 2 or not 1 <= buckets <= MAX_NGRAM_BUCKETS:
+            raise ValueError(f"need units >= 1, vocab_size >= 2 and 1 <= buckets <= {MAX_NGRAM_BUCKETS}")
+        self.units, self.vocab_size, self.buckets = units, vocab_size, buckets
+        self.l2, self.dropout, self.seed = float(l2), float(dropout), seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.supports_masking = True  # it reads the padding from the IDs; its output has no time axis to mask
+
+    def build(self, input_shape) -> None:
+        regularizer = keras.regularizers.L2(self.l2) if self.l2 > 0 else None
+        self.words = self.add_weight(name="words", shape=(self.vocab_size, self.units), initializer="zeros",
+                                     regularizer=regularizer)
+        self.pairs = self.add_weight(name="pairs", shape=(self.buckets + 1, self.units), initializer="zeros",
+                                     regularizer=regularizer)
+        self.built = True
+
+    def call(self, inputs, training=None):
+        ids, token_vectors = inputs
+        ids = _word_ids(ids)
+        gates = token_gates(token_vectors) * ops.cast(ops.not_equal(ids, 0), token_vectors.dtype)
+        pair_gates = gates[:, :-1] * gates[:, 1:]
+        pairs = bigram_buckets(ids, self.buckets)
+        pair_gates = pair_gates * ops.cast(ops.not_equal(pairs, 0), pair_gates.dtype)
+        count = ops.sum(ops.cast(ops.not_equal(ids, 0), gates.dtype), axis=1) + ops.sum(
+            ops.cast(ops.not_equal(pairs, 0), gates.dtype), axis=1)
+        if training and self.dropout > 0:
+            gates = gates * ops.cast(keras.random.uniform(ops.shape(gates), seed=self.seed_generator) >= self.dropout, gates.dtype)
+            pair_gates = pair_gates * ops.cast(
+                keras.random.uniform(ops.shape(pair_gates), seed=self.seed_generator) >= self.dropout, gates.dtype)
+        total = ops.sum(ops.take(self.words, ids, axis=0) * ops.expand_dims(gates, -1), axis=1)
+        total = total + ops.sum(ops.take(self.pairs, pairs, axis=0) * ops.expand_dims(pair_gates, -1), axis=1)
+        return total / ops.expand_dims(ops.sqrt(ops.maximum(count, 1.0)), -1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0][0], self.units)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(units=self.units, vocab_size=self.vocab_size, buckets=self.buckets, l2=self.l2,
+                      dropout=self.dropout, seed=self.seed)
+        return config
+
+
+def _counts_in_row(features, present):
+    """How often each position's feature occurs in its row (among present positions); 1 where absent."""
+    same = ops.cast(ops.equal(ops.expand_dims(features, 2), ops.expand_dims(features, 1)), present.dtype)
+    counts = ops.sum(same * ops.expand_dims(present, 1), axis=2)
+    return ops.where(present > 0, counts, ops.ones_like(counts))
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class BagOfWordsModel(layers.Layer):
+    """A fitted, frozen TF-IDF + multinomial logistic regression over the classifier's own words and hashed word
+    pairs, giving class probabilities (:func:`core.model.bag_of_words.fit_bag_of_words` fits it with
+    scikit-learn; this layer reproduces its ``predict_proba`` exactly: sublinear term frequency times IDF, L2 norm,
+    softmax of the linear scores). Features the fit never saw weigh nothing, as in scikit-learn's vocabulary."""
+
+    def __init__(self, classes: int, vocab_size: int, buckets: int, **kwargs) -> None:
+        super().__init__(trainable=False, **{k: v for k, v in kwargs.items() if k != "trainable"})
+        self.classes, self.vocab_size, self.buckets = classes, vocab_size, buckets
+        self.supports_masking = True  # it reads the padding from the IDs; its output has no time axis to mask
+
+    def build(self, input_shape) -> None:
+        self.word_weights = self.add_weight(name="word_weights", shape=(self.vocab_size, self.classes),
+                                            initializer="zeros", trainable=False)
+        self.pair_weights = self.add_weight(name="pair_weights", shape=(self.buckets + 1, self.classes),
+                                            initializer="zeros", trainable=False)
+        self.word_idf = self.add_weight(name="word_idf", shape=(self.vocab_size,), initializer="zeros", trainable=False)
+        self.pair_idf = self.add_weight(name="pair_idf", shape=(self.buckets + 1,), initializer="zeros", trainable=False)
+        self.intercept = self.add_weight(name="intercept", shape=(self.classes,), initializer="zeros", trainable=False)
+        self.built = True
+
+    def _terms(self, features, present, idf_table):
+        """Per position: its share of the feature's sublinear tf * idf, and its share of the squared norm."""
+        counts = _counts_in_row(features, present)
+        idf = ops.take(idf_table, features, axis=0)
+        weight = (1.0 + ops.log(counts)) * idf * present
+        return weight / counts, weight * weight / counts
+
+    def call(self, inputs):
+        ids, token_vectors = inputs
+        ids = _word_ids(ids)
+        dtype = token_vectors.dtype
+        words_present = ops.cast(ops.not_equal(ids, 0), dtype)
+        pairs = bigram_buckets(ids, self.buckets)
+        pairs_present = ops.cast(ops.not_equal(pairs, 0), dtype)
+        word_share, word_square = self._terms(ids, words_present, self.word_idf)
+        pair_share, pair_square = self._terms(pairs, pairs_present, self.pair_idf)
+        norm = ops.sqrt(ops.sum(word_square, axis=1) + ops.sum(pair_square, axis=1))
+        gates = token_gates(token_vectors)
+        scores = ops.sum(ops.take(self.word_weights, ids, axis=0) * ops.expand_dims(word_share * gates, -1), axis=1)
+        scores = scores + ops.sum(ops.take(self.pair_weights, pairs, axis=0)
+                                  * ops.expand_dims(pair_share * gates[:, :-1] * gates[:, 1:], -1), axis=1)
+        scores = scores / ops.expand_dims(ops.maximum(norm, 1e-12), -1) + self.intercept
+        return ops.softmax(scores, axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0][0], self.classes)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(classes=self.classes, vocab_size=self.vocab_size, buckets=self.buckets)
+        return config
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class Blend(layers.Layer):
+    """``weight`` x the LSTM's probabilities + (1 - ``weight``) x the bag-of-words model's (weight chosen on
+    validation rows or out-of-fold, never on test: core.training.blending)."""
+
+    def __init__(self, weight: float, **kwargs) -> None:
+        super().__init__(**kwargs)
+        if not 0.0 <= weight <= 1.0:
+            raise ValueError(f"the blend weight must lie in [0, 1], got {weight}")
+        self.weight = float(weight)
+
+    def call(self, inputs):
+        lstm, bag_of_words = inputs
+        return self.weight * lstm + (1.0 - self.weight) * bag_of_words
+
+    def compute_output_shape(self, input_shape):
+        return input_shape[0]
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(weight=self.weight)
+        return config

@@ -2,7 +2,7 @@
 learning-rate schedules, resampling strategies. Each record carries its what/when/risk texts and builds its
 object on demand (Keras, NLTK and imbalanced-learn are imported only then).
 
-Modules: attention, normalizers, optimization, resampling.
+Modules: attention, ngrams, normalizers, optimization, resampling.
 Public names are listed below and imported from their module on first use (see core.lazy.exports).
 """
 
@@ -10,6 +10,7 @@ from core.lazy import exports
 
 __getattr__, __dir__, __all__ = exports(__name__, {
     "attention": ["ATTENTION_KINDS", "ATTENTION_LAYER"],
+    "ngrams": ["BAG_OF_WORDS_LAYER", "BLENDS", "BLEND_LAYER", "NGRAM_LAYER", "NGRAM_PATHS"],
     "normalizers": ["NORMALIZERS"],
     "optimization": ["LR_SCHEDULES", "OPTIMIZERS", "make_optimizer", "schedule_callbacks"],
     "resampling": [

@@ -1,20 +1,21 @@
 """The classifiers and how they are judged: the Keras LSTM classifier and its ensembles, the TF-IDF +
 logistic-regression baseline, classification metrics, and the size and time estimate made without Keras.
 
-Modules: baseline, classifier, estimate, evaluation.
+Modules: bag_of_words, baseline, classifier, estimate, evaluation.
 Public names are listed below and imported from their module on first use (see core.lazy.exports).
 """
 
 from core.lazy import exports
 
 __getattr__, __dir__, __all__ = exports(__name__, {
+    "bag_of_words": ["BagOfWordsWeights", "fit_bag_of_words", "predict_bag_of_words"],
     "baseline": [
         "FITTED_ON_DEVELOPMENT", "baseline_on_split", "baseline_test_predictions", "tfidf_baseline",
         "tfidf_pipeline"
     ],
     "classifier": [
         "ClassifierModels", "EMBEDDING", "TOKEN_VECTORS", "build_classifier", "build_ensemble", "build_model",
-        "ensemble_members", "explainer", "has_attention"
+        "ensemble_members", "explainer", "has_attention", "token_vector_layer"
     ],
     "estimate": ["estimate_epoch", "format_seconds", "model_summary", "parameter_count", "saved_parameter_count"],
     "evaluation": [

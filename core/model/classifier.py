@@ -17,8 +17,9 @@ import keras
 from keras import layers, regularizers
 
 from core.choices.attention import ATTENTION_KINDS, ATTENTION_LAYER
+from core.choices.ngrams import NGRAM_LAYER, NGRAM_PATHS
 from core.config import ModelConfig
-from core.layers import LengthAwareLSTM, SubwordEmbedding, WordIds
+from core.layers import LengthAwareLSTM, NgramPath, SubwordEmbedding, WordIds
 from core.text.vectorizing import SUBWORD_SLOTS
 
 TOKEN_INPUT = "token_ids"
@@ -27,6 +28,7 @@ SUBWORD_EMBEDDING = "subword_embedding"
 TOKEN_VECTORS = "token_vectors"  # with subwords: word vector + subword vector, what the LSTM reads (and gradients explain)
 ATTENTION = ATTENTION_LAYER
 OUTPUT = "probabilities"
+SEQUENCE_SCORES = "sequence_scores"  # the LSTM head's logits, when an n-gram path's are added to them
 ENSEMBLE = "ensemble"  # the averaging model's name (its members are nested models named member_1, member_2, ...)
 
 
@@ -37,8 +39,9 @@ class ClassifierModels:
     explainer: keras.Model | None  # token IDs → (probabilities, attention weights per token); None without attention
 
 
-def _body(config: ModelConfig, num_classes: int, seed: int) -> Callable:
-    """Create the body's layers once and return a function that applies them to a (masked) sequence tensor."""
+def _body(config: ModelConfig, num_classes: int, seed: int, vocab_size: int) -> Callable:
+    """Create the body's layers once and return a function that applies them to a (masked) sequence tensor and, with
+    an n-gram path, the token IDs it reads."""
     embedding_dropout = layers.Dropout(config.dropout, seed=seed, name="embedding_dropout")
     pools = ATTENTION_KINDS.get(config.attention).pools
     recurrent = []
@@ -59,22 +62,37 @@ def _body(config: ModelConfig, num_classes: int, seed: int) -> Callable:
         )
     width = config.lstm_units * (2 if config.bidirectional else 1)
     attention = ATTENTION_KINDS.get(config.attention).build(config, width, seed)
-    output = layers.Dense(
-        num_classes,
-        activation="softmax",
-        kernel_regularizer=regularizers.L2(config.l2) if config.l2 > 0 else None,
-        name=OUTPUT,
-    )
+    head = _head(config, num_classes, seed, vocab_size)
 
-    def apply(sequence):
+    def apply(sequence, ids=None):
         """(probabilities, attention weights or None)"""
         x = embedding_dropout(sequence)
         for lstm, dropout in recurrent:
             x = dropout(lstm(x))
         x, weights = attention(x)
-        return output(x), weights
+        return head(x, sequence, ids), weights
 
     return apply
+
+
+def _head(config: ModelConfig, num_classes: int, seed: int, vocab_size: int) -> Callable:
+    """The output layer, with the n-gram path's scores added to its logits or its features joined before it."""
+    regularizer = regularizers.L2(config.l2) if config.l2 > 0 else None
+    path = NGRAM_PATHS.get(config.ngram_path)
+    units = path.units(config, num_classes)
+    if not units:
+        output = layers.Dense(num_classes, activation="softmax", kernel_regularizer=regularizer, name=OUTPUT)
+        return lambda features, token_vectors, ids: output(features)
+    ngrams = NgramPath(units, vocab_size, config.ngram_buckets, l2=config.ngram_l2, dropout=config.ngram_dropout,
+                       seed=seed + 200, name=NGRAM_LAYER)
+    if path.added:
+        sequence_scores = layers.Dense(num_classes, kernel_regularizer=regularizer, name=SEQUENCE_SCORES)
+        total = layers.Add(name="scores")
+        softmax = layers.Activation("softmax", name=OUTPUT)
+        return lambda features, token_vectors, ids: softmax(total([sequence_scores(features), ngrams([ids, token_vectors])]))
+    joined = layers.Concatenate(name="joined_features")
+    output = layers.Dense(num_classes, activation="softmax", kernel_regularizer=regularizer, name=OUTPUT)
+    return lambda features, token_vectors, ids: output(joined([features, ngrams([ids, token_vectors])]))
 
 
 def build_classifier(config: ModelConfig, vocab_size: int, num_classes: int, max_length: int, seed: int = 0,
@@ -83,7 +101,7 @@ def build_classifier(config: ModelConfig, vocab_size: int, num_classes: int, max
     differ between the members of one ensemble (:func:`build_ensemble`)."""
     if num_classes < 2:
         raise ValueError("a classifier needs at least two classes")
-    body = _body(config, num_classes, seed)
+    body = _body(config, num_classes, seed, vocab_size)
     embedding = layers.Embedding(vocab_size, config.embedding_dim, mask_zero=True, name=EMBEDDING)
     if config.subword_buckets:
         # One int input per position: the word ID, then its hashed n-gram IDs (core.text.vectorizing.encode_subwords).
@@ -93,16 +111,19 @@ def build_classifier(config: ModelConfig, vocab_size: int, num_classes: int, max
     else:
         token_ids = keras.Input(shape=(max_length,), dtype="int32", name=TOKEN_INPUT)
         token_vectors = embedding(token_ids)
-    probabilities, weights = body(token_vectors)
+    probabilities, weights = body(token_vectors, token_ids)
     model = keras.Model(token_ids, probabilities, name=name)
     explainer_model = None if weights is None else keras.Model(token_ids, [probabilities, weights], name="explainer")
     embedded = keras.Input(shape=(max_length, config.embedding_dim), dtype="float32", name="embedded_tokens")
     masked = layers.Masking(mask_value=0.0, name="embedded_mask")(embedded)
-    embedded_model = keras.Model(embedded, body(masked)[0], name="lstm_classifier_on_embeddings")
+    # SMOTE-family resampling trains on embedded sequences; an n-gram path needs token IDs (the config refuses both).
+    embedded_model = None if NGRAM_PATHS.get(config.ngram_path).units(config, num_classes) else keras.Model(
+        embedded, body(masked)[0], name="lstm_classifier_on_embeddings")
     # Training and scoring feed batches trimmed to their longest row (core.training.batching), shorter than max_length: the
     # fresh models check the rank only. (A saved model keeps its fixed width; inference pads to it.)
     model.input_spec = layers.InputSpec(ndim=len(model.inputs[0].shape))  # 3 with subwords: (rows, steps, slots)
-    embedded_model.input_spec = layers.InputSpec(ndim=3)
+    if embedded_model is not None:
+        embedded_model.input_spec = layers.InputSpec(ndim=3)
     return ClassifierModels(model=model, embedded_model=embedded_model, explainer=explainer_model)
 
 
@@ -129,6 +150,12 @@ def ensemble_members(model: keras.Model) -> list[keras.Model]:
     if model.name != ENSEMBLE:
         return []
     return [layer for layer in model.layers if isinstance(layer, keras.Model)]
+
+
+def token_vector_layer(model: keras.Model):
+    """What the LSTM reads per token: the embedding's output, or with subwords the sum of word and subword vectors."""
+    names = {layer.name for layer in model.layers}
+    return model.get_layer(TOKEN_VECTORS if TOKEN_VECTORS in names else EMBEDDING)
 
 
 def build_model(config: ModelConfig, vocab_size: int, num_classes: int, max_length: int, seed: int = 0) -> keras.Model:

@@ -165,6 +165,23 @@ class EnsembleSummary(Record):
 
 
 @dataclass(frozen=True)
+class BlendSummary(Record):
+    """A run whose probabilities blend the LSTM's with a TF-IDF + LR model's (core.training.blending)."""
+
+    weight: float  # the LSTM's share; the bag-of-words model gets 1 - weight
+    chosen_on: str  # in words: "the validation split (380 rows)" or "out of fold (1,520 rows, 5 folds)"
+    candidates: dict[str, float]  # weight (as text) -> macro-F1 on those rows
+    lstm_alone: ClassificationMetrics  # the LSTM (or its ensemble) on the test split, before blending
+    bag_of_words_alone: ClassificationMetrics  # the bag-of-words model on the test split
+    pair_buckets: int = 0  # word-pair hash buckets the bag-of-words model used
+    fitted_on: str = "the training and validation splits"
+
+    @property
+    def label(self) -> str:
+        return f"LSTM + bag-of-words blend (weight {self.weight:.1f})"
+
+
+@dataclass(frozen=True)
 class RunMetrics(Record):
     """Everything ``metrics.json`` holds."""
 
@@ -182,6 +199,7 @@ class RunMetrics(Record):
     folds: Optional[FoldSummary] = None
     ensemble: Optional[EnsembleSummary] = None
     word_vectors: Optional[VectorCoverage] = None
+    blend: Optional[BlendSummary] = None
 
     @property
     def imbalanced(self) -> bool:

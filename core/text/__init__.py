@@ -14,8 +14,8 @@ __getattr__, __dir__, __all__ = exports(__name__, {
     ],
     "vectorizing": [
         "LengthSuggestion", "OOV_ID", "OOV_TOKEN", "PAD_ID", "SUBWORD_SLOTS", "Vocabulary", "VocabularyPreview",
-        "build_vocabulary", "decode_tokens", "encode", "encode_subwords", "oov_rate", "preview_vocabulary",
-        "subword_ids", "suggest_max_length", "token_lengths", "word_ids"
+        "bigram_bucket_ids", "build_vocabulary", "decode_tokens", "encode", "encode_subwords", "oov_rate",
+        "preview_vocabulary", "subword_ids", "suggest_max_length", "token_lengths", "word_ids"
     ],
     "word_vectors": ["VectorCoverage", "load_word_vectors"],
 })

@@ -190,3 +190,15 @@ def preview_vocabulary(train_texts: Sequence[str], held_out_texts: Sequence[str]
         train_lengths=lengths,
         train_rows=len(train_texts),
     )
+
+
+BIGRAM_MULTIPLIER = 4093  # the same constant as core.layers.BIGRAM_MULTIPLIER (tested equal)
+
+
+def bigram_bucket_ids(word_ids: np.ndarray, buckets: int) -> np.ndarray:
+    """NumPy twin of :func:`core.layers.bigram_buckets`: bucket 1..``buckets`` of each adjacent pair of real tokens
+    of a (rows, steps) ID matrix, 0 where either is padding; shape (rows, steps - 1)."""
+    ids = np.asarray(word_ids, dtype=np.int64)
+    first, second = ids[:, :-1], ids[:, 1:]
+    hashed = ((first % buckets) * BIGRAM_MULTIPLIER + second) % buckets + 1
+    return np.where((first != 0) & (second != 0), hashed, 0).astype(np.int32)

@@ -1,7 +1,7 @@
 """Training: length-bucketed batches, the fit loop with progress events and a cooperative stop, the whole
 experiment path (k-fold, ensembles, the replay), recommended settings, and training jobs in spawned processes.
 
-Modules: batching, experiment, fit, jobs, recommend.
+Modules: batching, blending, experiment, fit, jobs, recommend.
 Public names are listed below and imported from their module on first use (see core.lazy.exports).
 """
 

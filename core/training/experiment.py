@@ -17,6 +17,7 @@ import numpy as np
 
 from core.choices import resampling as resampling_module
 from core.model.baseline import baseline_on_split
+from core.choices.ngrams import BLENDS
 from core.config import DataConfig, ExperimentConfig, VectorizingConfig
 from core.data.dataset import Dataset
 from core.model.evaluation import classification_metrics, majority_class_metrics, prediction_records
@@ -383,10 +384,18 @@ def run_experiment(
         _announce(listener, EVALUATING, f"Averaging the {len(fold_models)} models")
         trained, ensemble = _ensemble(fold_models, trained, y, split.test, class_names, len(parts), seeds)
     stopped = any(m.outcome.stopped_by_user for m in fold_models)
+    blend_summary = None
+    if BLENDS.get(config.model.blend).blends:
+        from core.training.blending import blend
+
+        _announce(listener, EVALUATING, "Blending with the bag-of-words model (weight chosen on held-out rows)")
+        trained, blend_summary = blend(trained, processed, y, [(train, held) for train, held, _, _ in parts], split.test,
+                                       class_names, config.model.ngram_buckets, config.seed)
     if config.split.k_folds < 2:
         fold_models = []  # seed members are not folds: no fold table
     status = STATUS_STOPPED if stopped else STATUS_COMPLETED
     metrics = _metrics_record(dataset, config, split, trained, baseline, preprocessing_report, fold_models, status, ensemble)
+    metrics = replace(metrics, blend=blend_summary)
     predictions = prediction_records(
         [dataset.texts[i] for i in split.test], y[split.test], trained.test_probabilities, class_names, split.test
     )
@@ -489,6 +498,8 @@ def _summary(dataset: Dataset, config: ExperimentConfig, metrics: RunMetrics, st
             "ensemble": config.split.ensemble,
             "ensemble_seeds": config.split.ensemble_seeds,
             "subword_buckets": model.subword_buckets,
+            "ngram_path": model.ngram_path,
+            "blend": model.blend,
             "word_vectors": Path(model.word_vectors).name if model.word_vectors else None,
             "normalizer": config.preprocessing.normalizer,
             "max_length": metrics.vectorizing.max_length,
