@@ -146,7 +146,7 @@ class ModelConfig:
         choices=NGRAM_PATHS,
     )
     ngram_buckets: int = _field(
-        131072, "Hash buckets for word pairs (the n-gram path and the blend's bag-of-words model).",
+        65536, "Hash buckets for word pairs (the n-gram path and the blend's bag-of-words model).",
         min=1024, max=262144, step=1024,
     )
     ngram_l2: float = _field(

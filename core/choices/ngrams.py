@@ -114,23 +114,9 @@ BLENDS.register(BlendKind(
 ))
 
 
-def blend_parameters(config: "ModelConfig", vocab_size: int, classes: int, members: int = 1) -> int:
-    """Frozen weights of the blend's bag-of-words model, copied into each member (0 without a blend)."""
+def blend_parameters(config: "ModelConfig", vocab_size: int, classes: int) -> int:
+    """Frozen weights of the blend's bag-of-words model in one member (0 without a blend): a weight per class and
+    an IDF for each word and pair bucket, and the intercepts."""
     if not BLENDS.get(config.blend).blends:
         return 0
-    return members * ((vocab_size + config.ngram_buckets + 1) * (classes + 1) + classes)
-
-
-SummaryRow = tuple[str, str, str, int]
-
-
-def summary_rows(config: "ModelConfig", vocab_size: int, classes: int) -> list[SummaryRow]:
-    rows: list[SummaryRow] = []
-    units = NGRAM_PATHS.get(config.ngram_path).units(config, classes)
-    if units:
-        rows.append((NGRAM_LAYER, "NgramPath", f"(None, {units})", ngram_parameters(config, vocab_size, classes)))
-    if BLENDS.get(config.blend).blends:
-        rows.append((BAG_OF_WORDS_LAYER, "BagOfWordsModel (frozen)", f"(None, {classes})",
-                     blend_parameters(config, vocab_size, classes)))
-        rows.append((BLEND_LAYER, "Blend", f"(None, {classes})", 0))
-    return rows
+    return (vocab_size + config.ngram_buckets + 1) * (classes + 1) + classes

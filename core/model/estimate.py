@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 from core.choices.attention import ATTENTION_KINDS
+from core.choices.ngrams import BAG_OF_WORDS_LAYER, BLEND_LAYER, BLENDS, NGRAM_LAYER, NGRAM_PATHS, blend_parameters
 from core.config import ExperimentConfig, ModelConfig
 from core.choices.optimization import OPTIMIZERS
 from core.choices.resampling import RESAMPLERS, preview_counts
@@ -113,7 +114,29 @@ def model_summary(config: ModelConfig, *, vocab_size: int, num_classes: int, max
         rows.append(LayerRow(f"{name}_dropout", "Dropout", shape, 0))
         inputs = width
     rows.extend(LayerRow(*row) for row in attention.summary(config, steps, width))
-    rows.append(LayerRow("probabilities", "Dense", _shape(num_classes), width * num_classes + num_classes))
+    rows.extend(_head_rows(config, vocab_size, num_classes, width))
+    return rows
+
+
+def _head_rows(config: ModelConfig, vocab_size: int, num_classes: int, width: int) -> list[LayerRow]:
+    """The output layer, with an n-gram path beside it, and the blend's frozen bag-of-words model when there is one."""
+    path = NGRAM_PATHS.get(config.ngram_path)
+    units = path.units(config, num_classes)
+    ngram = LayerRow(NGRAM_LAYER, "NgramPath", _shape(units), (vocab_size + config.ngram_buckets + 1) * units)
+    if not units:
+        rows = [LayerRow("probabilities", "Dense", _shape(num_classes), width * num_classes + num_classes)]
+    elif path.added:
+        rows = [LayerRow("sequence_scores", "Dense", _shape(num_classes), width * num_classes + num_classes), ngram,
+                LayerRow("scores", "Add", _shape(num_classes), 0),
+                LayerRow("probabilities", "Activation", _shape(num_classes), 0)]
+    else:
+        joined = width + units
+        rows = [ngram, LayerRow("joined_features", "Concatenate", _shape(joined), 0),
+                LayerRow("probabilities", "Dense", _shape(num_classes), joined * num_classes + num_classes)]
+    if BLENDS.get(config.blend).blends:
+        rows += [LayerRow(BAG_OF_WORDS_LAYER, "BagOfWordsModel", _shape(num_classes),
+                          blend_parameters(config, vocab_size, num_classes)),
+                 LayerRow(BLEND_LAYER, "Blend", _shape(num_classes), 0)]
     return rows
 
 
@@ -155,12 +178,19 @@ def _forward_multiply_adds(config: ModelConfig, num_classes: int, max_length: in
         total += directions * per_direction + reversal + steps * width  # + dropout
         inputs = width
     total += ATTENTION_KINDS.get(config.attention).multiply_adds(config, steps, width)
+    units = NGRAM_PATHS.get(config.ngram_path).units(config, num_classes)
+    if units:
+        total += 2 * steps * (units + 3)  # each word's and pair's row gathered, gated and summed
+    if BLENDS.get(config.blend).blends and not embedded:
+        total += 2 * steps * (steps + num_classes + 4)  # the frozen model's term counts (a steps x steps compare)
     return total + width * num_classes
 
 
 def _trainable_parameters(config: ModelConfig, vocab_size: int, num_classes: int, max_length: int, embedded: bool) -> int:
     total = parameter_count(config, vocab_size=vocab_size, num_classes=num_classes, max_length=max_length)
     frozen = embedded or (config.word_vectors and config.freeze_word_vectors)
+    # the blend's bag-of-words model is fitted by scikit-learn and frozen: the optimizer never updates it
+    total -= blend_parameters(config, vocab_size, num_classes)
     return total - vocab_size * config.embedding_dim if frozen else total
 
 

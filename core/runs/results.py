@@ -173,7 +173,6 @@ class BlendSummary(Record):
     candidates: dict[str, float]  # weight (as text) -> macro-F1 on those rows
     lstm_alone: ClassificationMetrics  # the LSTM (or its ensemble) on the test split, before blending
     bag_of_words_alone: ClassificationMetrics  # the bag-of-words model on the test split
-    pair_buckets: int = 0  # word-pair hash buckets the bag-of-words model used
     fitted_on: str = "the training and validation splits"
 
     @property

@@ -25,18 +25,6 @@ from core.runs.results import BlendSummary
 from core.text.vectorizing import encode
 
 WEIGHTS = tuple(round(0.1 * step, 1) for step in range(11))
-MIN_PAIR_BUCKETS = 1024
-
-
-def pair_buckets(word_ids: np.ndarray, limit: int) -> int:
-    """Buckets for the word pairs of ``word_ids``: a power of two at least twice the distinct pairs seen (so few
-    collide), at most ``limit``. Small data keeps small tables (the blend copies its table into every member)."""
-    ids = word_ids[:, :, 0] if word_ids.ndim == 3 else word_ids
-    first, second = ids[:, :-1].astype(np.int64), ids[:, 1:].astype(np.int64)
-    real = (first != 0) & (second != 0)
-    distinct = len(np.unique(first[real] * (int(ids.max()) + 1) + second[real])) if real.any() else 0
-    wanted = 1 << int(np.ceil(np.log2(max(2 * distinct, MIN_PAIR_BUCKETS))))
-    return int(min(wanted, limit))
 
 
 def choose_weight(y: np.ndarray, lstm: np.ndarray, bag_of_words: np.ndarray,
@@ -56,7 +44,7 @@ def choose_weight(y: np.ndarray, lstm: np.ndarray, bag_of_words: np.ndarray,
 
 
 def blend(trained, processed: Sequence[str], y: np.ndarray, parts: Sequence[tuple[np.ndarray, np.ndarray]],
-          test_rows: np.ndarray, class_names: Sequence[str], limit_buckets: int, seed: int):
+          test_rows: np.ndarray, class_names: Sequence[str], buckets: int, seed: int):
     """``trained`` (core.training.experiment.TrainedModel) with every member blended, and the BlendSummary.
 
     ``parts`` are the (training rows, held-out rows) of each fold, or of the one split; the held-out rows that
@@ -69,7 +57,6 @@ def blend(trained, processed: Sequence[str], y: np.ndarray, parts: Sequence[tupl
         return encode([processed[i] for i in rows], vocabulary, max_length)
 
     development = np.unique(np.concatenate([np.concatenate([train, held]) for train, held in parts]))
-    buckets = pair_buckets(ids(development), limit_buckets)
     held_out_probabilities: dict[int, np.ndarray] = {}
     for train_rows, held_rows in parts:
         if len(held_rows) == 0:
@@ -93,7 +80,6 @@ def blend(trained, processed: Sequence[str], y: np.ndarray, parts: Sequence[tupl
     summary = BlendSummary(
         weight=weight, chosen_on=chosen_on, candidates=candidates,
         lstm_alone=trained.test_metrics, bag_of_words_alone=classification_metrics(y[test_rows], bag_test, class_names),
-        pair_buckets=buckets,
     )
     models = replace(trained.models, model=blended_model(trained.models.model, final, weight, classes, vocabulary.size,
                                                          buckets), explainer=None)

@@ -1,0 +1,122 @@
+"""The n-gram path and the blend end to end: the Keras layers against their NumPy twins, exact estimates, and runs
+that train, blend, save, load in safe mode, predict and explain (every test here builds or trains Keras models)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.config import ModelConfig
+from core.model import estimate
+from core.model.bag_of_words import BagOfWordsWeights, fit_bag_of_words, predict_bag_of_words
+from core.text.vectorizing import bigram_bucket_ids
+
+from conftest import make_dataset, tiny_config
+
+keras = pytest.importorskip("keras")
+
+
+def _ids(rows: int = 40, steps: int = 9, vocab: int = 30, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(1, vocab, size=(rows, steps)).astype(np.int32)
+    for i, length in enumerate(rng.integers(1, steps + 1, size=rows)):
+        ids[i, length:] = 0  # post-padding, as core.text.vectorizing.encode pads
+    return ids
+
+
+def test_the_keras_pair_buckets_equal_the_numpy_ones():
+    from core.layers import bigram_buckets
+
+    ids = _ids(vocab=1_000_000 - 1, steps=12)  # large IDs: the formula must stay inside int32
+    expected = bigram_bucket_ids(ids, 1 << 18)
+    assert (np.asarray(bigram_buckets(keras.ops.convert_to_tensor(ids), 1 << 18)) == expected).all()
+
+
+def _bag_of_words_model(weights: BagOfWordsWeights, classes: int, vocab: int, buckets: int, width: int = 4):
+    from core.layers import BagOfWordsModel
+
+    token_ids = keras.Input((None,), dtype="int32")
+    vectors = keras.Input((None, width))
+    layer = BagOfWordsModel(classes, vocab, buckets)
+    model = keras.Model([token_ids, vectors], layer([token_ids, vectors]))
+    layer.set_weights(weights.as_layer_weights())
+    return model
+
+
+def test_the_frozen_layer_reproduces_the_fitted_tfidf_logistic_regression():
+    ids = _ids(rows=60)
+    y = np.arange(60) % 3
+    weights = fit_bag_of_words(ids, y, classes=3, vocab_size=30, buckets=512)
+    model = _bag_of_words_model(weights, 3, 30, 512)
+    vectors = np.random.default_rng(1).normal(size=(*ids.shape, 4)).astype(np.float32)
+    ours = model.predict([ids, vectors], verbose=0)
+    np.testing.assert_allclose(ours, predict_bag_of_words(weights, ids), atol=1e-5)
+    trimmed = model.predict([ids[:, :6], vectors[:, :6]], verbose=0)  # batches are cut to their longest row
+    short = (ids[:, 6:] == 0).all(axis=1)
+    np.testing.assert_allclose(trimmed[short], ours[short], atol=1e-6)
+
+
+def test_token_gates_scale_both_paths_with_the_token_vectors():
+    """Integrated gradients moves the token vectors from zero to their values: the n-gram paths must move with them,
+    so gradient explanations can attribute them (at zero vectors they contribute nothing)."""
+    from core.layers import NgramPath
+
+    ids = _ids(rows=5)
+    vectors = np.random.default_rng(2).normal(size=(*ids.shape, 4)).astype(np.float32)
+    path = NgramPath(3, vocab_size=30, buckets=64)
+    path.build([ids.shape, vectors.shape])
+    path.set_weights([np.random.default_rng(3).normal(size=w.shape).astype(np.float32) for w in path.get_weights()])
+    full = np.asarray(path([ids, vectors]))
+    half = np.asarray(path([ids, 0.5 * vectors]))
+    zero = np.asarray(path([ids, 0.0 * vectors]))
+    assert np.abs(zero).max() < 1e-6 and np.abs(full).max() > 0.01
+    assert not np.allclose(half, full)
+
+
+@pytest.mark.parametrize("path", ["logits", "features"])
+@pytest.mark.parametrize("blend", ["none", "validated"])
+def test_the_estimate_counts_the_n_gram_path_and_the_blend_exactly(path, blend):
+    from core.model.classifier import build_model
+    from core.training.blending import blended_model
+
+    config = ModelConfig(embedding_dim=8, lstm_units=4, attention_units=4, ngram_path=path, ngram_buckets=1024, blend=blend)
+    model = build_model(config, vocab_size=50, num_classes=3, max_length=6)
+    if blend == "validated":
+        zeros = BagOfWordsWeights(np.zeros((50, 3), "f"), np.zeros((1025, 3), "f"), np.zeros(50, "f"),
+                                  np.zeros(1025, "f"), np.zeros(3, "f"))
+        model = blended_model(model, zeros, 0.5, 3, 50, 1024)
+    rows = estimate.model_summary(config, vocab_size=50, num_classes=3, max_length=6)
+    assert [row.name for row in rows] == [layer.name for layer in model.layers]
+    assert sum(row.parameters for row in rows) == model.count_params()
+
+
+@pytest.mark.parametrize("overrides", [
+    ("model.ngram_path=logits", "model.ngram_l2=0.00001"),
+    ("model.blend=validated",),
+    ("model.ngram_path=features", "model.blend=validated", "split.k_folds=3", "split.ensemble=true"),
+])
+def test_a_run_with_n_grams_or_a_blend_trains_saves_serves_and_explains(overrides, tmp_path):
+    from core.evidence.inference import Predictor
+    from core.runs.store import load_run
+    from core.training.experiment import run_experiment
+
+    dataset = make_dataset({"sports": 40, "tech": 30, "food": 20}, seed=4)
+    result = run_experiment(dataset, tiny_config(*overrides), runs_dir=tmp_path)
+    metrics = result.metrics
+    blended = "model.blend=validated" in overrides
+    assert (metrics.blend is not None) == blended
+    if blended:
+        blend = metrics.blend
+        assert 0.0 <= blend.weight <= 1.0 and len(blend.candidates) == 11
+        assert blend.label == f"LSTM + bag-of-words blend (weight {blend.weight:.1f})"
+        assert ("out of fold" in blend.chosen_on) == ("split.k_folds=3" in overrides)
+        assert blend.candidates[f"{blend.weight:.1f}"] == max(blend.candidates.values())  # the best held-out weight
+        assert blend.lstm_alone.support == blend.bag_of_words_alone.support == metrics.test.support
+    run = load_run(result.run_dir)  # Keras safe mode
+    assert run.metrics.blend == metrics.blend
+    predictor = Predictor.from_run(run)
+    _, ids = predictor.encode([p.text for p in result.predictions])
+    np.testing.assert_allclose(predictor.model.predict(ids, verbose=0), result.trained.test_probabilities, atol=1e-5)
+    explained = predictor.predict(["goal team laptop"], methods=["occlusion", "gradient_x_input", "integrated_gradients"])[0]
+    assert {e.method for e in explained.explanations} == {"occlusion", "gradient_x_input", "integrated_gradients"}
+    assert all(len(e.scores) == 3 for e in explained.explanations)
