@@ -23,51 +23,20 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
-EXIT_USER_ERROR = 2
-EXIT_INTERNAL_ERROR = 1
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage mistake is one ``error:`` line, like every other user error."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise _UsageError(f"{message}; run `{self.prog} --help` for usage.")
-
-
-class _UsageError(Exception):
-    pass
-
-
-def _quiet_backends() -> None:
-    """Keep TensorFlow's start-up chatter off stderr (set before it is imported)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    os.environ.setdefault("ABSL_MIN_LOG_LEVEL", "3")
-
-
-def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("data", nargs="?", help="CSV file (comma, semicolon, tab or pipe delimited)")
-    parser.add_argument("--demo", action="store_true", help="use the built-in dataset instead of a file")
-    parser.add_argument("--dataset", default=None, help="which built-in dataset --demo uses (see `inspect --help`)")
-    parser.add_argument("--text-col", dest="text_column", help="column holding the text (default: guessed)")
-    parser.add_argument("--label-col", dest="label_column", help="column holding the class (default: guessed)")
-    parser.add_argument("--config", dest="config_file", help="experiment config JSON (see `config --defaults`)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.FIELD=VALUE",
-                        help="override one config setting, e.g. --set model.lstm_units=32 (repeatable)")
-    parser.add_argument("--seed", type=int, help="random seed (split, resampling, weights)")
-    parser.add_argument("--json", action="store_true", help="print the result as JSON")
-    parser.add_argument("--sample", dest="sample_rows", type=int, default=None, metavar="ROWS",
-                        help="read a seeded random sample of at most ROWS rows of the CSV (for files too big for memory)")
+from core.cli import study_commands
+from core.cli.arguments import (EXIT_INTERNAL_ERROR, EXIT_INTERRUPTED, EXIT_USER_ERROR, Parser, UsageError, add_data_arguments,
+                                 load_config, load_dataset, load_keras, quiet_backends, runs_dir_from)
 
 
 def build_parser() -> argparse.ArgumentParser:
     from core.data.builtin import BUILTIN_DATASETS, DEFAULT_DATASET
 
     builtins = ", ".join(BUILTIN_DATASETS)
-    parser = _Parser(prog="python -m core", description="LSTM Text Lab: multi-class text classification experiments.")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    parser = Parser(prog="python -m core", description="LSTM Text Lab: multi-class text classification experiments.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     inspect = commands.add_parser("inspect", help="triage report of a CSV", epilog=f"Built-in datasets: {builtins} (default {DEFAULT_DATASET}).")
-    _add_data_arguments(inspect)
+    add_data_arguments(inspect)
     inspect.add_argument("--no-baseline", action="store_true", help="skip the TF-IDF + logistic regression baseline")
     inspect.add_argument("--label-issues", action="store_true",
                          help="rank suspected label errors (cleanlab on out-of-fold baseline probabilities, non-test rows only) "
@@ -75,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--top", type=int, default=20, help="suspects printed with --label-issues (default 20)")
 
     train = commands.add_parser("train", help="train, evaluate and save a run", epilog=f"Built-in datasets: {builtins}.")
-    _add_data_arguments(train)
+    add_data_arguments(train)
     train.add_argument("--epochs", type=int, help="most epochs (training.epochs)")
     train.add_argument("--runs-dir", default=None, help="where runs are saved (default: runs/ or $LSTM_TEXT_LAB_RUNS)")
     train.add_argument("--recommended", action="store_true",
@@ -105,9 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     shown.add_argument("--defaults", action="store_true", help="print the defaults as JSON")
     shown.add_argument("--schema", action="store_true", help="print every setting with its help, default, choices and limits as JSON")
 
-    from core.cli import study_commands as study_cli
-
-    study_cli.add_commands(commands, _add_data_arguments)
+    study_commands.add_commands(commands)
     return parser
 
 
@@ -122,70 +89,6 @@ def _choices_epilog() -> str:
             choices = ", ".join(f"{key} ({titles[key]})" if key in titles else key for key in entry["choices"])
             lines.append(f"  {entry['setting']}: {choices}")
     return "\n".join(lines)
-
-
-def runs_dir_from(argument: Optional[str]) -> Path:
-    from core.runs.store import runs_dir
-
-    return runs_dir(argument)
-
-
-def _keras() -> None:
-    """Import Keras before anything else does, with TensorFlow's start-up lines kept off stderr."""
-    from core.backend import import_keras
-
-    import_keras()
-
-
-def _load_config(args: argparse.Namespace):
-    from core.config import ExperimentConfig, apply_overrides
-    from core.errors import ConfigError
-
-    config = ExperimentConfig()
-    if args.config_file:
-        try:
-            text = Path(args.config_file).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ConfigError(f"There is no config file at {args.config_file!r}; write one with `python -m core config --defaults > config.json`.") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"The config file {args.config_file!r} cannot be read ({exc.__class__.__name__}); save it as UTF-8 JSON.") from None
-        config = ExperimentConfig.from_json(text)
-    overrides = list(args.overrides)
-    if args.text_column:
-        overrides.append(f"data.text_column={json.dumps(args.text_column)}")
-    if args.label_column:
-        overrides.append(f"data.label_column={json.dumps(args.label_column)}")
-    if args.seed is not None:
-        overrides.append(f"seed={args.seed}")
-    if getattr(args, "epochs", None) is not None:
-        overrides.append(f"training.epochs={args.epochs}")
-    return apply_overrides(config, overrides) if overrides else config
-
-
-def _load_dataset(args: argparse.Namespace, config):
-    from core.data.dataset import build_dataset
-    from core.data.reading import read_csv_path
-    from core.data.builtin import DEFAULT_DATASET, load_builtin
-    from core.errors import DataError
-
-    if args.demo and args.data:
-        raise DataError("Give either a CSV file or --demo, not both.")
-    if not args.demo and not args.data:
-        raise DataError("No data given: pass a CSV file, or --demo for the built-in dataset.")
-    if args.dataset and not args.demo:
-        raise DataError("--dataset picks a built-in dataset and needs --demo.")
-    sample_rows = getattr(args, "sample_rows", None)
-    if sample_rows is not None and sample_rows < 1:
-        raise DataError("--sample must be at least 1 row.")
-    if args.demo:
-        table = load_builtin(args.dataset or DEFAULT_DATASET)
-        if sample_rows is not None:
-            from core.data.reading import sample_table
-
-            table = sample_table(table, sample_rows, seed=config.seed)
-    else:
-        table = read_csv_path(args.data, max_rows=sample_rows, seed=config.seed)
-    return build_dataset(table, config.data.text_column, config.data.label_column)
 
 
 # ------------------------------------------------------------------------------------------------- inspect
@@ -225,8 +128,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     from core.data.trainability import assess
     from core.evidence.triage import triage
 
-    config = _load_config(args)
-    dataset = _load_dataset(args, config)
+    config = load_config(args)
+    dataset = load_dataset(args, config)
     report = triage(dataset, config, include_baseline=not args.no_baseline)
     verdict = assess(dataset.y, dataset.class_names, config)
     issues = _label_issues(dataset, config) if args.label_issues else None
@@ -344,10 +247,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from core.runs.store import clean_abandoned, ensure_writable
     from core.data.trainability import assess
 
-    config = _load_config(args)
+    config = load_config(args)
     runs_dir = ensure_writable(runs_dir_from(args.runs_dir))  # before the data is even read
     clean_abandoned(runs_dir)
-    dataset = _load_dataset(args, config)
+    dataset = load_dataset(args, config)
     recommendation = None
     if args.recommended:
         from core.config import apply_overrides
@@ -358,7 +261,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         for reason in recommendation.reasons:
             print(f"recommended: {reason}", file=sys.stderr)
     assess(dataset.y, dataset.class_names, config).raise_if_not()  # before TensorFlow loads and anything trains
-    _keras()
+    load_keras()
     print(f"training on {dataset.source_name}: {len(dataset.texts)} rows, {len(dataset.class_names)} classes "
           f"(text {dataset.text_column!r}, label {dataset.label_column!r})", file=sys.stderr)
     result = run_experiment(dataset, config, listener=_ProgressPrinter(), runs_dir=runs_dir)
@@ -415,7 +318,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from core.runs.store import load_run
 
     methods = _explain_methods(args.explain, Path(args.run_dir))
-    _keras()
+    load_keras()
     predictor = Predictor.from_run(load_run(args.run_dir))
     results = predictor.predict(args.texts, methods=methods)
     if args.json:
@@ -440,7 +343,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if args.sample < 1:
         raise ConfigError("--sample must be at least 1.")
     run = load_run(args.run_dir)
-    _keras()
+    load_keras()
     report = run_faithfulness(run, sample=args.sample)
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False))
@@ -484,25 +387,23 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 
 def _commands() -> dict:
-    from core.cli import study_commands as study_cli
-
     return {"inspect": cmd_inspect, "train": cmd_train, "predict": cmd_predict, "explain": cmd_explain, "runs": cmd_runs,
-            "config": cmd_config, **study_cli.COMMANDS}
+            "config": cmd_config, **study_commands.COMMANDS}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    _quiet_backends()
+    quiet_backends()
     from core.errors import UserError
 
     try:
         args = build_parser().parse_args(argv)
         return _commands()[args.command](args)
-    except (UserError, _UsageError) as exc:
+    except (UserError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("error: interrupted; nothing was saved for the unfinished run.", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # the reader went away (`... | head`): not an error worth a line
         sys.stdout = open(os.devnull, "w")
         return 0

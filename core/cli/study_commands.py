@@ -16,11 +16,10 @@ import argparse
 import json
 import sys
 import time
-from typing import Callable, Optional
+from typing import Optional
 
 from core import lazy
-
-EXIT_INTERRUPTED = 130
+from core.cli.arguments import EXIT_INTERRUPTED, add_data_arguments, load_config, load_dataset
 
 _SPACE_HELP = (
     'JSON search space: {"section.field": {"low": L, "high": H[, "log": true]} | {"choices": [...]} | {}} '
@@ -28,7 +27,7 @@ _SPACE_HELP = (
 )
 
 
-def add_commands(subparsers, add_data_arguments: Callable[[argparse.ArgumentParser], None]) -> None:
+def add_commands(subparsers) -> None:
     """Add ``study``, ``sweep`` and ``worker`` to ``python -m core``'s subparsers."""
     study = subparsers.add_parser(
         "study", help="lever study: which single change of the settings helps, over paired seeds",
@@ -72,19 +71,18 @@ def _add_study_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_study(args: argparse.Namespace) -> int:
-    from core.cli.entry import _load_config, _load_dataset
     from core.evidence.levers import find_levers, levers_for
     from core.runs.store import runs_dir
     from core.evidence.study import (DEFAULT_SEEDS, KIND_LEVERS, InProcessExecutor, StudyNotFound, combine_helpers, create_lever_study,
                             lever_results, open_study, run_study)
 
-    config = _load_config(args)
+    config = load_config(args)
     if args.list_levers:
         for lever in levers_for(config):
             print(f"{lever.key:<45} {lever.category:<15} {lever.title}")
         return 0
     levers = find_levers(config, args.levers.split(",")) if args.levers else None
-    dataset = _load_dataset(args, config)
+    dataset = load_dataset(args, config)
     _quiet_optuna()
     handle = None
     if args.name:
@@ -126,13 +124,12 @@ def cmd_study(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from core.cli.entry import _load_config, _load_dataset
     from core.runs.store import runs_dir
     from core.evidence.study import KIND_SWEEP, InProcessExecutor, StudyNotFound, create_sweep, load_space, open_study, run_study, sweep_results
 
-    config = _load_config(args)
+    config = load_config(args)
     space = load_space(args.space) if args.space else None
-    dataset = _load_dataset(args, config)
+    dataset = load_dataset(args, config)
     _quiet_optuna()
     handle = None
     if args.name:
