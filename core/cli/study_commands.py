@@ -4,8 +4,8 @@
   sweep  DATA.csv | --demo   search the settings (TPE, pruning) for the best validation macro-F1
   worker --study NAME        add this machine's trials to a study (both kinds), e.g. one shared with --storage URL
 
-Wiring (core/cli.py): ``add_commands(commands, _add_data_arguments)`` in ``build_parser`` and
-``COMMANDS.update(study_cli.COMMANDS)``. Like every command: mistakes are a :class:`core.errors.UserError` (one
+Like every command group, :func:`add_commands` adds the parsers and ``COMMANDS`` names their functions for
+:mod:`core.cli.entry`. Like every command: mistakes are a :class:`core.errors.UserError` (one
 ``error:`` line, exit 2), progress goes to stderr, and with ``--json`` the result is the LAST stdout line.
 Running the same ``study``/``sweep`` command again with ``--name NAME`` resumes the study.
 """
@@ -19,7 +19,7 @@ import time
 from typing import Optional
 
 from core import lazy
-from core.cli.arguments import EXIT_INTERRUPTED, add_data_arguments, load_config, load_dataset
+from core.cli.arguments import EXIT_INTERRUPTED, add_data_arguments, add_runs_dir_argument, load_config, load_dataset
 
 _SPACE_HELP = (
     'JSON search space: {"section.field": {"low": L, "high": H[, "log": true]} | {"choices": [...]} | {}} '
@@ -55,7 +55,7 @@ def add_commands(subparsers) -> None:
     worker.add_argument("--storage", help="the study's database URL (default: the journal file in the runs folder)")
     worker.add_argument("--data", help="path of the study's CSV on this machine, when it differs (its hash is checked)")
     worker.add_argument("--budget-minutes", type=float, help="start no new trial after this many minutes")
-    worker.add_argument("--runs-dir", default=None, help="where this worker saves its runs (default: runs/ or $LSTM_TEXT_LAB_RUNS)")
+    add_runs_dir_argument(worker, "where this worker saves its runs")
     worker.add_argument("--json", action="store_true", help="print the result as JSON (last stdout line)")
 
 
@@ -64,7 +64,7 @@ def _add_study_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--storage", help="SQLAlchemy URL to share the study across machines, e.g. "
                                           "postgresql+psycopg2://user:password@host/db (default: a journal file in the runs folder)")
     parser.add_argument("--name", help="study name; an existing study of that name is resumed")
-    parser.add_argument("--runs-dir", default=None, help="where runs and studies are saved (default: runs/ or $LSTM_TEXT_LAB_RUNS)")
+    add_runs_dir_argument(parser, "where runs and studies are saved")
 
 
 # ------------------------------------------------------------------------------------------------ commands
