@@ -295,6 +295,8 @@ def _print_combined(combined) -> None:
 
 
 def _print_sweep(result, base_config) -> None:
+    from core.config import config_differences
+
     states = [row.state for row in result.trials]
     print(f"Sweep {result.study}: {result.done}/{result.planned} trials ({states.count('COMPLETE')} complete, "
           f"{states.count('PRUNED')} pruned, {states.count('FAIL')} failed); objective validation macro-F1")
@@ -303,7 +305,7 @@ def _print_sweep(result, base_config) -> None:
         print(f"  {row.number:>4} {row.state:<8} {_fmt(row.value):>6}  {params}{'  (' + row.error + ')' if row.error else ''}")
     if result.best is not None:
         best = result.best_experiment_config
-        changes = _config_changes(base_config.to_dict(), best.to_dict())
+        changes = [f"{key}={json.dumps(new)}" for key, _, new in config_differences(base_config.to_dict(), best.to_dict())]
         print(f"best: trial {result.best.number}, validation macro-F1 {result.best.value:.4f}; "
               f"settings changed: {', '.join(changes) if changes else 'none (the current settings)'}")
     if result.importances:
@@ -311,13 +313,3 @@ def _print_sweep(result, base_config) -> None:
     else:
         print(f"importance: {result.importance_note}")
 
-
-def _config_changes(before: dict, after: dict, prefix: str = "") -> list[str]:
-    changes = []
-    for key, value in after.items():
-        old = before.get(key)
-        if isinstance(value, dict):
-            changes += _config_changes(old or {}, value, f"{prefix}{key}.")
-        elif value != old:
-            changes.append(f"{prefix}{key}={json.dumps(value)}")
-    return changes
