@@ -432,20 +432,10 @@ def test_studies_are_listed_with_kind_progress_and_state_and_names_are_checked(d
 
 
 def _cli(argv, capsys):
-    """python -m core with the study commands wired in, as core/cli.py will do."""
-    import core.cli.entry as cli
-    from core.cli import study_commands as study_cli
-    from core.errors import UserError
+    """python -m core's study commands, with its error handling (one ``error:`` line, exit 2)."""
+    from core.cli.entry import main
 
-    parser = cli._Parser(prog="python -m core")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=cli._Parser)
-    study_cli.add_commands(commands, cli._add_data_arguments)
-    try:
-        args = parser.parse_args(argv)
-        code = study_cli.COMMANDS[args.command](args)
-    except (UserError, cli._UsageError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        code = 2
+    code = main(argv)
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 

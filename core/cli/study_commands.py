@@ -4,8 +4,8 @@
   sweep  DATA.csv | --demo   search the settings (TPE, pruning) for the best validation macro-F1
   worker --study NAME        add this machine's trials to a study (both kinds), e.g. one shared with --storage URL
 
-Wiring (core/cli.py): ``add_commands(commands, _add_data_arguments)`` in ``build_parser`` and
-``COMMANDS.update(study_cli.COMMANDS)``. Like every command: mistakes are a :class:`core.errors.UserError` (one
+Like every command group, :func:`add_commands` adds the parsers and ``COMMANDS`` names their functions for
+:mod:`core.cli.entry`. Like every command: mistakes are a :class:`core.errors.UserError` (one
 ``error:`` line, exit 2), progress goes to stderr, and with ``--json`` the result is the LAST stdout line.
 Running the same ``study``/``sweep`` command again with ``--name NAME`` resumes the study.
 """
@@ -16,11 +16,10 @@ import argparse
 import json
 import sys
 import time
-from typing import Callable, Optional
+from typing import Optional
 
 from core import lazy
-
-EXIT_INTERRUPTED = 130
+from core.cli.arguments import EXIT_INTERRUPTED, add_data_arguments, add_runs_dir_argument, load_config, load_dataset
 
 _SPACE_HELP = (
     'JSON search space: {"section.field": {"low": L, "high": H[, "log": true]} | {"choices": [...]} | {}} '
@@ -28,7 +27,7 @@ _SPACE_HELP = (
 )
 
 
-def add_commands(subparsers, add_data_arguments: Callable[[argparse.ArgumentParser], None]) -> None:
+def add_commands(subparsers) -> None:
     """Add ``study``, ``sweep`` and ``worker`` to ``python -m core``'s subparsers."""
     study = subparsers.add_parser(
         "study", help="lever study: which single change of the settings helps, over paired seeds",
@@ -56,7 +55,7 @@ def add_commands(subparsers, add_data_arguments: Callable[[argparse.ArgumentPars
     worker.add_argument("--storage", help="the study's database URL (default: the journal file in the runs folder)")
     worker.add_argument("--data", help="path of the study's CSV on this machine, when it differs (its hash is checked)")
     worker.add_argument("--budget-minutes", type=float, help="start no new trial after this many minutes")
-    worker.add_argument("--runs-dir", default=None, help="where this worker saves its runs (default: runs/ or $LSTM_TEXT_LAB_RUNS)")
+    add_runs_dir_argument(worker, "where this worker saves its runs")
     worker.add_argument("--json", action="store_true", help="print the result as JSON (last stdout line)")
 
 
@@ -65,26 +64,25 @@ def _add_study_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--storage", help="SQLAlchemy URL to share the study across machines, e.g. "
                                           "postgresql+psycopg2://user:password@host/db (default: a journal file in the runs folder)")
     parser.add_argument("--name", help="study name; an existing study of that name is resumed")
-    parser.add_argument("--runs-dir", default=None, help="where runs and studies are saved (default: runs/ or $LSTM_TEXT_LAB_RUNS)")
+    add_runs_dir_argument(parser, "where runs and studies are saved")
 
 
 # ------------------------------------------------------------------------------------------------ commands
 
 
 def cmd_study(args: argparse.Namespace) -> int:
-    from core.cli.entry import _load_config, _load_dataset
     from core.evidence.levers import find_levers, levers_for
     from core.runs.store import runs_dir
     from core.evidence.study import (DEFAULT_SEEDS, KIND_LEVERS, InProcessExecutor, StudyNotFound, combine_helpers, create_lever_study,
                             lever_results, open_study, run_study)
 
-    config = _load_config(args)
+    config = load_config(args)
     if args.list_levers:
         for lever in levers_for(config):
             print(f"{lever.key:<45} {lever.category:<15} {lever.title}")
         return 0
     levers = find_levers(config, args.levers.split(",")) if args.levers else None
-    dataset = _load_dataset(args, config)
+    dataset = load_dataset(args, config)
     _quiet_optuna()
     handle = None
     if args.name:
@@ -126,13 +124,12 @@ def cmd_study(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from core.cli.entry import _load_config, _load_dataset
     from core.runs.store import runs_dir
     from core.evidence.study import KIND_SWEEP, InProcessExecutor, StudyNotFound, create_sweep, load_space, open_study, run_study, sweep_results
 
-    config = _load_config(args)
+    config = load_config(args)
     space = load_space(args.space) if args.space else None
-    dataset = _load_dataset(args, config)
+    dataset = load_dataset(args, config)
     _quiet_optuna()
     handle = None
     if args.name:
@@ -298,6 +295,8 @@ def _print_combined(combined) -> None:
 
 
 def _print_sweep(result, base_config) -> None:
+    from core.config import config_differences
+
     states = [row.state for row in result.trials]
     print(f"Sweep {result.study}: {result.done}/{result.planned} trials ({states.count('COMPLETE')} complete, "
           f"{states.count('PRUNED')} pruned, {states.count('FAIL')} failed); objective validation macro-F1")
@@ -306,7 +305,7 @@ def _print_sweep(result, base_config) -> None:
         print(f"  {row.number:>4} {row.state:<8} {_fmt(row.value):>6}  {params}{'  (' + row.error + ')' if row.error else ''}")
     if result.best is not None:
         best = result.best_experiment_config
-        changes = _config_changes(base_config.to_dict(), best.to_dict())
+        changes = [f"{key}={json.dumps(new)}" for key, _, new in config_differences(base_config.to_dict(), best.to_dict())]
         print(f"best: trial {result.best.number}, validation macro-F1 {result.best.value:.4f}; "
               f"settings changed: {', '.join(changes) if changes else 'none (the current settings)'}")
     if result.importances:
@@ -314,13 +313,3 @@ def _print_sweep(result, base_config) -> None:
     else:
         print(f"importance: {result.importance_note}")
 
-
-def _config_changes(before: dict, after: dict, prefix: str = "") -> list[str]:
-    changes = []
-    for key, value in after.items():
-        old = before.get(key)
-        if isinstance(value, dict):
-            changes += _config_changes(old or {}, value, f"{prefix}{key}.")
-        elif value != old:
-            changes.append(f"{prefix}{key}={json.dumps(value)}")
-    return changes

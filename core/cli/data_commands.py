@@ -1,0 +1,237 @@
+"""``python -m core inspect | train``: the commands that look at a dataset and train on it.
+
+  inspect DATA.csv | --demo     triage report (``--label-issues``: suspected label errors and near-duplicates)
+  train   DATA.csv | --demo     train, evaluate and save a run (with --json, the last stdout line is JSON)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from core.cli.arguments import add_data_arguments, add_runs_dir_argument, load_config, load_dataset, load_keras, runs_dir_from
+
+
+def add_commands(subparsers) -> None:
+    """Add ``inspect`` and ``train`` to ``python -m core``'s subparsers."""
+    from core.data.builtin import BUILTIN_DATASETS, DEFAULT_DATASET
+
+    builtins = ", ".join(BUILTIN_DATASETS)
+    inspect = subparsers.add_parser("inspect", help="triage report of a CSV", epilog=f"Built-in datasets: {builtins} (default {DEFAULT_DATASET}).")
+    add_data_arguments(inspect)
+    inspect.add_argument("--no-baseline", action="store_true", help="skip the TF-IDF + logistic regression baseline")
+    inspect.add_argument("--label-issues", action="store_true",
+                         help="rank suspected label errors (cleanlab on out-of-fold baseline probabilities, non-test rows only) "
+                              "and find near-duplicates that straddle the train/test split")
+    inspect.add_argument("--top", type=int, default=20, help="suspects printed with --label-issues (default 20)")
+
+    train = subparsers.add_parser("train", help="train, evaluate and save a run", epilog=f"Built-in datasets: {builtins}.")
+    add_data_arguments(train)
+    train.add_argument("--epochs", type=int, help="most epochs (training.epochs)")
+    add_runs_dir_argument(train, "where runs are saved")
+    train.add_argument("--recommended", action="store_true",
+                       help="adapt the settings to the data first (k-fold/seed ensemble within ~5 CPU-minutes, class "
+                            "weighting picked on validation); the reasons are printed")
+
+
+# ------------------------------------------------------------------------------------------------- inspect
+
+
+def _print_inspect(report) -> None:
+    source = report.source
+    print(f"{source.name}: {source.rows_kept} rows kept of {source.rows_read} "
+          f"({source.rows_missing_text} without text, {source.rows_missing_label} without label, "
+          f"{source.malformed_lines_skipped} malformed lines skipped); encoding {source.encoding_note or source.encoding}, "
+          f"delimiter {source.delimiter!r}")
+    print(f"text column: {source.text_column!r}   label column: {source.label_column!r}")
+    print(f"\nclasses ({len(report.classes)}), imbalance {report.imbalance_ratio:.1f}:1, "
+          f"majority-class accuracy {report.majority_accuracy:.3f}")
+    width = max(len(c.name) for c in report.classes)
+    for row in report.classes:
+        print(f"  {row.name:<{width}}  {row.count:>7}  {row.share:6.1%}")
+    overall = report.lengths.overall
+    print(f"\ntokens per text (after preprocessing): median {overall.get('p50', 0):.0f}, p95 {overall.get('p95', 0):.0f}, "
+          f"max {overall.get('max', 0)}; vocabulary {report.vocabulary_size} distinct tokens")
+    suggestion = report.suggested_max_length
+    print(f"suggested max length {suggestion.max_length} (p{suggestion.percentile:.0f}; truncates {suggestion.truncated_share:.1%})")
+    duplicates, conflicts = report.duplicates, report.conflicts
+    print(f"exact duplicate rows {duplicates.exact_duplicate_rows}; texts with conflicting labels {conflicts.texts} ({conflicts.rows} rows)")
+    for small in report.small_classes:
+        print(f"  small class {small.name!r} ({small.rows} rows): {small.action}")
+    if report.baseline and report.baseline.available:
+        print(f"\nbaseline ({report.baseline.description}, fitted on {report.baseline.fitted_on}): "
+              f"macro-F1 {report.baseline.macro_f1:.3f}, accuracy {report.baseline.accuracy:.3f}")
+    if report.word_vectors:
+        print(f"word vectors: {report.word_vectors.sentence()}")
+    for warning in report.warnings:
+        print(f"warning: {warning}")
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from core.data.trainability import assess
+    from core.evidence.triage import triage
+
+    config = load_config(args)
+    dataset = load_dataset(args, config)
+    report = triage(dataset, config, include_baseline=not args.no_baseline)
+    verdict = assess(dataset.y, dataset.class_names, config)
+    issues = _label_issues(dataset, config) if args.label_issues else None
+    if args.json:
+        payload = {**report.to_dict(), "trainability": {"trainable": verdict.trainable, "reason": verdict.reason,
+                                                        "warnings": list(verdict.warnings)}}
+        if issues is not None:
+            payload.update(label_issues=issues[0].to_dict(), near_duplicates=issues[1].to_dict())
+        print(json.dumps(payload, ensure_ascii=False))
+        return 0
+    _print_inspect(report)
+    print("\ntrainable: yes" if verdict.trainable else f"\ntrainable: no — {verdict.reason}")
+    for warning in verdict.warnings:
+        print(f"warning: {warning}")
+    if issues is not None:
+        _print_label_issues(*issues, top=args.top)
+    return 0
+
+
+def _label_issues(dataset, config):
+    """Suspected label errors among the non-test rows, and test rows with a near-duplicate in training."""
+    import numpy as np
+
+    from core.evidence.label_issues import find_label_suspects
+    from core.evidence.near_duplicates import straddling_pairs
+    from core.text.preprocessing import preprocess
+    from core.data.splitting import stratified_split
+
+    processed, _ = preprocess(dataset.texts, config.preprocessing)
+    split = stratified_split(dataset.y, config.split, config.seed, dataset.class_names)
+    non_test = np.sort(np.concatenate([split.train, split.validation]))  # the sealed test split is never looked at
+    suspects = find_label_suspects(processed, dataset.y, dataset.class_names, non_test, seed=config.seed,
+                                   display_texts=dataset.texts)
+    straddling = straddling_pairs(processed, non_test, split.test, seed=config.seed)
+    return suspects, straddling
+
+
+def _print_label_issues(suspects, straddling, *, top: int) -> None:
+    print(f"\nsuspected label errors: {suspects.suspects_found} of {suspects.rows_checked} non-test rows checked ({suspects.method})")
+    for name, count in sorted(suspects.suspects_per_class.items(), key=lambda item: -item[1]):
+        print(f"  {name}: {count}")
+    for suspect in suspects.suspects[:top]:
+        text = " ".join(suspect.text.split())
+        print(f"  row {suspect.row}: given {suspect.given_label!r}, suggested {suspect.suggested_label!r} "
+              f"({suspect.suggestion_confidence:.2f}): {text[:90]}{'…' if len(text) > 90 else ''}")
+    for note in suspects.notes:
+        print(f"  note: {note}")
+    print(f"\ntest rows with a near-duplicate in training: {len(straddling.leaked_test_rows)} "
+          f"({straddling.leaked_fraction:.1%} of the test split)")
+
+
+# --------------------------------------------------------------------------------------------------- train
+
+
+class _ProgressPrinter:
+    """One line per epoch on stderr; on a terminal, a bar that fills as batches finish."""
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.live = self.stream.isatty()
+
+    def __call__(self, event) -> None:
+        if event.phase == "warmup":
+            self._live_line(event.message)
+            return
+        fold = f"fold {event.fold}/{event.folds} " if event.folds else ""
+        if event.kind == "batch" and self.live:
+            self._live_line(f"{fold}epoch {event.epoch}/{event.epochs} {self._bar(event.batch / event.batches)} "
+                            f"loss {event.logs.get('loss', float('nan')):.4f}")
+        elif event.kind == "epoch":
+            logs = event.logs
+            parts = [f"loss {logs.get('loss', float('nan')):.4f}", f"acc {logs.get('accuracy', float('nan')):.3f}"]
+            if "val_loss" in logs:
+                parts += [f"val_loss {logs['val_loss']:.4f}", f"val_acc {logs.get('val_accuracy', float('nan')):.3f}"]
+            if "val_macro_f1" in logs:
+                parts.append(f"val_macro_f1 {logs['val_macro_f1']:.3f}")
+            best = f" best {event.best_epoch}" if event.best_epoch else ""
+            self._final_line(f"{fold}epoch {event.epoch}/{event.epochs} {self._bar(1.0)} {'  '.join(parts)}  "
+                             f"({event.elapsed_s:.1f}s){best}")
+        elif event.kind == "end" and event.message:
+            self._final_line(f"{fold}{event.message}")
+
+    @staticmethod
+    def _bar(fraction: float, width: int = 20) -> str:
+        filled = int(round(max(0.0, min(1.0, fraction)) * width))
+        return "[" + "#" * filled + "." * (width - filled) + "]"
+
+    def _live_line(self, text: str) -> None:
+        if self.live:
+            self.stream.write("\r\033[K" + text)
+            self.stream.flush()
+
+    def _final_line(self, text: str) -> None:
+        self.stream.write(("\r\033[K" if self.live else "") + text + "\n")
+        self.stream.flush()
+
+
+def train_json(result) -> dict:
+    """The machine-readable result of ``train --json``."""
+    metrics = result.metrics.to_dict()
+    keys = ("test", "validation", "baseline", "majority", "training", "resampling", "split", "vectorizing", "preprocessing")
+    return {
+        "run_dir": str(result.run_dir) if result.run_dir else None,
+        "status": result.status,
+        "duration_s": round(result.duration_s, 2),
+        **{key: metrics[key] for key in keys},
+        **({"folds": metrics["folds"]} if metrics.get("folds") else {}),
+        **({"ensemble": metrics["ensemble"]} if metrics.get("ensemble") else {}),
+        **({"word_vectors": metrics["word_vectors"]} if metrics.get("word_vectors") else {}),
+    }
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from core.training.experiment import run_experiment
+    from core.runs.store import clean_abandoned, ensure_writable
+    from core.data.trainability import assess
+
+    config = load_config(args)
+    runs_dir = ensure_writable(runs_dir_from(args.runs_dir))  # before the data is even read
+    clean_abandoned(runs_dir)
+    dataset = load_dataset(args, config)
+    recommendation = None
+    if args.recommended:
+        from core.config import apply_overrides
+        from core.training.recommend import recommended_config
+
+        config, recommendation = recommended_config(dataset, config)
+        config = apply_overrides(config, args.overrides)  # what the user set by hand still wins
+        for reason in recommendation.reasons:
+            print(f"recommended: {reason}", file=sys.stderr)
+    assess(dataset.y, dataset.class_names, config).raise_if_not()  # before TensorFlow loads and anything trains
+    load_keras()
+    print(f"training on {dataset.source_name}: {len(dataset.texts)} rows, {len(dataset.class_names)} classes "
+          f"(text {dataset.text_column!r}, label {dataset.label_column!r})", file=sys.stderr)
+    result = run_experiment(dataset, config, listener=_ProgressPrinter(), runs_dir=runs_dir)
+    test, baseline = result.metrics.test, result.metrics.baseline
+    if args.json:
+        payload = train_json(result)
+        if recommendation is not None:
+            payload["recommendation"] = recommendation.to_dict()
+        print(json.dumps(payload, ensure_ascii=False))
+        return 0
+    print(f"test accuracy {test.accuracy:.3f}  balanced accuracy {test.balanced_accuracy:.3f}  "
+          f"macro-F1 {test.macro_f1:.3f}  weighted-F1 {test.weighted_f1:.3f}")
+    if baseline.available:
+        print(f"baseline (TF-IDF + LR, fitted on {baseline.fitted_on}) macro-F1 {baseline.macro_f1:.3f}  accuracy {baseline.accuracy:.3f}")
+    ensemble = result.metrics.ensemble
+    if ensemble:
+        print(f"ensemble: {ensemble.method}, {ensemble.parameters:,} parameters, {ensemble.train_seconds:.0f} s of training; "
+              f"members alone scored macro-F1 {', '.join(f'{f:.3f}' for f in ensemble.member_test_macro_f1)}")
+    if result.metrics.word_vectors:
+        print(f"word vectors: {result.metrics.word_vectors.sentence()}")
+    width = max(len(row.name) for row in test.per_class)
+    print(f"  {'class':<{width}}  precision  recall     f1  support")
+    for row in test.per_class:
+        print(f"  {row.name:<{width}}  {row.precision:9.3f}  {row.recall:6.3f}  {row.f1:5.3f}  {row.support:7d}")
+    print(f"run saved to {result.run_dir}")
+    return 0
+
+
+COMMANDS = {"inspect": cmd_inspect, "train": cmd_train}
