@@ -216,9 +216,9 @@ class SubwordEmbedding(layers.Layer):
 # ------------------------------------------------------------------------------------------ bag-of-n-grams paths
 # A linear model over word n-grams beside the LSTM ("wide and deep", Cheng et al. 2016; fastText's bag of n-grams,
 # Joulin et al. 2017). Both layers below read the token IDs the classifier already takes, so batching, saving,
-# serving and occlusion need nothing new, and they read the token vectors only to *gate* each token: the gate is 1
-# in a normal forward pass and scales with the vector when gradient methods scale it (integrated gradients moves
-# the vectors from zero to their values), so gradient explanations cover the n-gram paths too.
+# serving and occlusion need nothing new. Each weighs every token by its *presence* (1 for a real token, 0 for
+# padding: :class:`TokenPresence`), a tensor of the model's graph that gradient methods can scale like the token
+# vectors (core.evidence.explain), so gradient explanations cover the n-gram paths as well as the LSTM.
 
 BIGRAM_MULTIPLIER = 4093  # prime; (a mod B) * 4093 + b stays below 2**31 for B <= 2**18 and IDs below 2**20
 MAX_NGRAM_BUCKETS = 1 << 18
@@ -234,15 +234,19 @@ def bigram_buckets(word_ids, buckets: int):
     return ops.where(real, hashed, ops.zeros_like(hashed))
 
 
-def token_gates(token_vectors):
-    """<v, stop_gradient(v)> / |stop_gradient(v)|^2 per token: 1 for a real token, 0 for a zero vector, and linear in
-    the vector, so a path weighted by it is attributed to tokens by gradient x input and integrated gradients."""
-    fixed = ops.stop_gradient(token_vectors)
-    return ops.sum(token_vectors * fixed, axis=-1) / (ops.sum(fixed * fixed, axis=-1) + 1e-12)
-
-
 def _word_ids(ids):
     return ids[:, :, 0] if len(ids.shape) == 3 else ids
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class TokenPresence(layers.Layer):
+    """1.0 for each real token, 0.0 for padding: the weight each n-gram path gives a token (explanations scale it)."""
+
+    def call(self, ids):
+        return ops.cast(ops.not_equal(_word_ids(ids), 0), self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:2])
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -275,9 +279,9 @@ class NgramPath(layers.Layer):
         self.built = True
 
     def call(self, inputs, training=None):
-        ids, token_vectors = inputs
+        ids, presence = inputs
         ids = _word_ids(ids)
-        gates = token_gates(token_vectors) * ops.cast(ops.not_equal(ids, 0), token_vectors.dtype)
+        gates = presence * ops.cast(ops.not_equal(ids, 0), presence.dtype)
         pair_gates = gates[:, :-1] * gates[:, 1:]
         pairs = bigram_buckets(ids, self.buckets)
         pair_gates = pair_gates * ops.cast(ops.not_equal(pairs, 0), pair_gates.dtype)
@@ -341,16 +345,16 @@ class BagOfWordsModel(layers.Layer):
         return weight / counts, weight * weight / counts
 
     def call(self, inputs):
-        ids, token_vectors = inputs
+        ids, presence = inputs
         ids = _word_ids(ids)
-        dtype = token_vectors.dtype
+        dtype = presence.dtype
         words_present = ops.cast(ops.not_equal(ids, 0), dtype)
         pairs = bigram_buckets(ids, self.buckets)
         pairs_present = ops.cast(ops.not_equal(pairs, 0), dtype)
         word_share, word_square = self._terms(ids, words_present, self.word_idf)
         pair_share, pair_square = self._terms(pairs, pairs_present, self.pair_idf)
         norm = ops.sqrt(ops.sum(word_square, axis=1) + ops.sum(pair_square, axis=1))
-        gates = token_gates(token_vectors)
+        gates = presence
         scores = ops.sum(ops.take(self.word_weights, ids, axis=0) * ops.expand_dims(word_share * gates, -1), axis=1)
         scores = scores + ops.sum(ops.take(self.pair_weights, pairs, axis=0)
                                   * ops.expand_dims(pair_share * gates[:, :-1] * gates[:, 1:], -1), axis=1)

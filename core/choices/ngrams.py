@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 NGRAM_LAYER = "ngram_path"
 BAG_OF_WORDS_LAYER = "bag_of_words"
 BLEND_LAYER = "blend"
+PRESENCE = "token_presence"  # 1 per real token: what the n-gram paths weigh tokens by (explanations scale it)
 FEATURE_UNITS = 32  # width of the n-gram features concatenated before the head
 
 

@@ -17,9 +17,9 @@ import keras
 from keras import layers, regularizers
 
 from core.choices.attention import ATTENTION_KINDS, ATTENTION_LAYER
-from core.choices.ngrams import NGRAM_LAYER, NGRAM_PATHS
+from core.choices.ngrams import NGRAM_LAYER, NGRAM_PATHS, PRESENCE
 from core.config import ModelConfig
-from core.layers import LengthAwareLSTM, NgramPath, SubwordEmbedding, WordIds
+from core.layers import LengthAwareLSTM, NgramPath, SubwordEmbedding, TokenPresence, WordIds
 from core.text.vectorizing import SUBWORD_SLOTS
 
 TOKEN_INPUT = "token_ids"
@@ -83,16 +83,17 @@ def _head(config: ModelConfig, num_classes: int, seed: int, vocab_size: int) -> 
     if not units:
         output = layers.Dense(num_classes, activation="softmax", kernel_regularizer=regularizer, name=OUTPUT)
         return lambda features, token_vectors, ids: output(features)
+    presence = TokenPresence(name=PRESENCE)
     ngrams = NgramPath(units, vocab_size, config.ngram_buckets, l2=config.ngram_l2, dropout=config.ngram_dropout,
                        seed=seed + 200, name=NGRAM_LAYER)
     if path.added:
         sequence_scores = layers.Dense(num_classes, kernel_regularizer=regularizer, name=SEQUENCE_SCORES)
         total = layers.Add(name="scores")
         softmax = layers.Activation("softmax", name=OUTPUT)
-        return lambda features, token_vectors, ids: softmax(total([sequence_scores(features), ngrams([ids, token_vectors])]))
+        return lambda features, token_vectors, ids: softmax(total([sequence_scores(features), ngrams([ids, presence(ids)])]))
     joined = layers.Concatenate(name="joined_features")
     output = layers.Dense(num_classes, activation="softmax", kernel_regularizer=regularizer, name=OUTPUT)
-    return lambda features, token_vectors, ids: output(joined([features, ngrams([ids, token_vectors])]))
+    return lambda features, token_vectors, ids: output(joined([features, ngrams([ids, presence(ids)])]))
 
 
 def build_classifier(config: ModelConfig, vocab_size: int, num_classes: int, max_length: int, seed: int = 0,
@@ -150,6 +151,14 @@ def ensemble_members(model: keras.Model) -> list[keras.Model]:
     if model.name != ENSEMBLE:
         return []
     return [layer for layer in model.layers if isinstance(layer, keras.Model)]
+
+
+def presence_tensor(model: keras.Model):
+    """The model's token-presence tensor, or a new one computed from its token IDs (for a member being blended)."""
+    names = {layer.name for layer in model.layers}
+    if PRESENCE in names:
+        return model.get_layer(PRESENCE).output
+    return TokenPresence(name=PRESENCE)(model.inputs[0])
 
 
 def token_vector_layer(model: keras.Model):

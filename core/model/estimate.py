@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 from core.choices.attention import ATTENTION_KINDS
-from core.choices.ngrams import BAG_OF_WORDS_LAYER, BLEND_LAYER, BLENDS, NGRAM_LAYER, NGRAM_PATHS, blend_parameters
+from core.choices.ngrams import BAG_OF_WORDS_LAYER, BLEND_LAYER, BLENDS, NGRAM_LAYER, NGRAM_PATHS, PRESENCE, blend_parameters
 from core.config import ExperimentConfig, ModelConfig
 from core.choices.optimization import OPTIMIZERS
 from core.choices.resampling import RESAMPLERS, preview_counts
@@ -123,17 +123,19 @@ def _head_rows(config: ModelConfig, vocab_size: int, num_classes: int, width: in
     path = NGRAM_PATHS.get(config.ngram_path)
     units = path.units(config, num_classes)
     ngram = LayerRow(NGRAM_LAYER, "NgramPath", _shape(units), (vocab_size + config.ngram_buckets + 1) * units)
+    blends = BLENDS.get(config.blend).blends
+    rows = [LayerRow(PRESENCE, "TokenPresence", "(None, steps)", 0)] if units or blends else []
     if not units:
-        rows = [LayerRow("probabilities", "Dense", _shape(num_classes), width * num_classes + num_classes)]
+        rows += [LayerRow("probabilities", "Dense", _shape(num_classes), width * num_classes + num_classes)]
     elif path.added:
-        rows = [LayerRow("sequence_scores", "Dense", _shape(num_classes), width * num_classes + num_classes), ngram,
+        rows += [LayerRow("sequence_scores", "Dense", _shape(num_classes), width * num_classes + num_classes), ngram,
                 LayerRow("scores", "Add", _shape(num_classes), 0),
                 LayerRow("probabilities", "Activation", _shape(num_classes), 0)]
     else:
         joined = width + units
-        rows = [ngram, LayerRow("joined_features", "Concatenate", _shape(joined), 0),
+        rows += [ngram, LayerRow("joined_features", "Concatenate", _shape(joined), 0),
                 LayerRow("probabilities", "Dense", _shape(num_classes), joined * num_classes + num_classes)]
-    if BLENDS.get(config.blend).blends:
+    if blends:
         rows += [LayerRow(BAG_OF_WORDS_LAYER, "BagOfWordsModel", _shape(num_classes),
                           blend_parameters(config, vocab_size, num_classes)),
                  LayerRow(BLEND_LAYER, "Blend", _shape(num_classes), 0)]

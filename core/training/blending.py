@@ -108,11 +108,11 @@ def _blended_member(member, weights: BagOfWordsWeights, weight: float, classes: 
 
     from core.choices.ngrams import BAG_OF_WORDS_LAYER, BLEND_LAYER
     from core.layers import BagOfWordsModel, Blend
-    from core.model.classifier import token_vector_layer
+    from core.model.classifier import presence_tensor
 
     bag_of_words = BagOfWordsModel(classes, vocab_size, buckets, name=BAG_OF_WORDS_LAYER)
     token_ids = member.inputs[0]
-    bag_probabilities = bag_of_words([token_ids, token_vector_layer(member).output])
+    bag_probabilities = bag_of_words([token_ids, presence_tensor(member)])
     bag_of_words.set_weights(weights.as_layer_weights())
     output = Blend(weight, name=BLEND_LAYER)([member.outputs[0], bag_probabilities])
     return keras.Model(token_ids, output, name=member.name)

@@ -32,13 +32,12 @@ def test_the_keras_pair_buckets_equal_the_numpy_ones():
     assert (np.asarray(bigram_buckets(keras.ops.convert_to_tensor(ids), 1 << 18)) == expected).all()
 
 
-def _bag_of_words_model(weights: BagOfWordsWeights, classes: int, vocab: int, buckets: int, width: int = 4):
-    from core.layers import BagOfWordsModel
+def _bag_of_words_model(weights: BagOfWordsWeights, classes: int, vocab: int, buckets: int):
+    from core.layers import BagOfWordsModel, TokenPresence
 
     token_ids = keras.Input((None,), dtype="int32")
-    vectors = keras.Input((None, width))
     layer = BagOfWordsModel(classes, vocab, buckets)
-    model = keras.Model([token_ids, vectors], layer([token_ids, vectors]))
+    model = keras.Model(token_ids, layer([token_ids, TokenPresence()(token_ids)]))
     layer.set_weights(weights.as_layer_weights())
     return model
 
@@ -48,29 +47,35 @@ def test_the_frozen_layer_reproduces_the_fitted_tfidf_logistic_regression():
     y = np.arange(60) % 3
     weights = fit_bag_of_words(ids, y, classes=3, vocab_size=30, buckets=512)
     model = _bag_of_words_model(weights, 3, 30, 512)
-    vectors = np.random.default_rng(1).normal(size=(*ids.shape, 4)).astype(np.float32)
-    ours = model.predict([ids, vectors], verbose=0)
+    ours = model.predict(ids, verbose=0)
     np.testing.assert_allclose(ours, predict_bag_of_words(weights, ids), atol=1e-5)
-    trimmed = model.predict([ids[:, :6], vectors[:, :6]], verbose=0)  # batches are cut to their longest row
+    trimmed = model.predict(ids[:, :6], verbose=0)  # batches are cut to their longest row
     short = (ids[:, 6:] == 0).all(axis=1)
     np.testing.assert_allclose(trimmed[short], ours[short], atol=1e-6)
 
 
-def test_token_gates_scale_both_paths_with_the_token_vectors():
-    """Integrated gradients moves the token vectors from zero to their values: the n-gram paths must move with them,
-    so gradient explanations can attribute them (at zero vectors they contribute nothing)."""
-    from core.layers import NgramPath
+@pytest.mark.parametrize("method", ["gradient_x_input", "integrated_gradients"])
+def test_gradient_explanations_attribute_the_n_gram_path_through_token_presence(method):
+    """With the LSTM's own scores silenced, the output depends on the n-gram path only: gradient methods must still
+    attribute it to tokens (they scale each token's presence with its vector), and integrated gradients must be
+    complete: its scores sum to p(text) - p(no tokens), here p(text) - 1/3."""
+    from core.evidence.explain import Explainer
+    from core.model.classifier import NGRAM_LAYER, SEQUENCE_SCORES, build_model
 
-    ids = _ids(rows=5)
-    vectors = np.random.default_rng(2).normal(size=(*ids.shape, 4)).astype(np.float32)
-    path = NgramPath(3, vocab_size=30, buckets=64)
-    path.build([ids.shape, vectors.shape])
-    path.set_weights([np.random.default_rng(3).normal(size=w.shape).astype(np.float32) for w in path.get_weights()])
-    full = np.asarray(path([ids, vectors]))
-    half = np.asarray(path([ids, 0.5 * vectors]))
-    zero = np.asarray(path([ids, 0.0 * vectors]))
-    assert np.abs(zero).max() < 1e-6 and np.abs(full).max() > 0.01
-    assert not np.allclose(half, full)
+    model = build_model(ModelConfig(embedding_dim=8, lstm_units=4, ngram_path="logits", ngram_buckets=256),
+                        vocab_size=30, num_classes=3, max_length=9)
+    scores = model.get_layer(SEQUENCE_SCORES)
+    scores.set_weights([np.zeros_like(w) for w in scores.get_weights()])
+    ngrams = model.get_layer(NGRAM_LAYER)
+    rng = np.random.default_rng(3)
+    ngrams.set_weights([rng.normal(scale=2.0, size=w.shape).astype(np.float32) for w in ngrams.get_weights()])
+    ids = _ids(rows=6)
+    classes = np.zeros(len(ids), dtype=np.int64)
+    explained = Explainer(model, integrated_gradients_steps=64).explain(ids, classes, method)
+    assert all(np.abs(row).max() > 1e-3 for row in explained)
+    if method == "integrated_gradients":
+        probability = model.predict(ids, verbose=0)[:, 0]
+        np.testing.assert_allclose([row.sum() for row in explained], probability - 1 / 3, atol=2e-3)
 
 
 @pytest.mark.parametrize("path", ["logits", "features"])
@@ -86,8 +91,11 @@ def test_the_estimate_counts_the_n_gram_path_and_the_blend_exactly(path, blend):
                                   np.zeros(1025, "f"), np.zeros(3, "f"))
         model = blended_model(model, zeros, 0.5, 3, 50, 1024)
     rows = estimate.model_summary(config, vocab_size=50, num_classes=3, max_length=6)
-    assert [row.name for row in rows] == [layer.name for layer in model.layers]
-    assert sum(row.parameters for row in rows) == model.count_params()
+    # Keras orders layers without weights by graph depth (the presence may come before the attention): same layers,
+    # same counts, weighted layers in the same order
+    assert sorted(row.name for row in rows) == sorted(layer.name for layer in model.layers)
+    assert {row.name: row.parameters for row in rows} == {layer.name: layer.count_params() for layer in model.layers}
+    assert [row.name for row in rows if row.parameters] == [layer.name for layer in model.layers if layer.count_params()]
 
 
 @pytest.mark.parametrize("overrides", [
