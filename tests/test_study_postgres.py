@@ -100,7 +100,7 @@ def test_a_silent_trial_on_postgres_is_failed_once_whether_or_not_it_ever_beat(p
     import time
 
     from conftest import make_dataset, tiny_config
-    from core.evidence.study import _Heartbeat, create_sweep, data_source, open_study, parse_space, recover_stale_trials
+    from core.evidence.study import Heartbeat, create_sweep, data_source, open_study, parse_space, recover_stale_trials
 
     data = make_dataset({"sports": 10, "tech": 10}, seed=4)
     name = f"silent-{uuid.uuid4().hex[:8]}"
@@ -108,7 +108,7 @@ def test_a_silent_trial_on_postgres_is_failed_once_whether_or_not_it_ever_beat(p
                  name=name, storage=postgres_url, runs_dir=tmp_path)
     handle = open_study(name, storage=postgres_url, heartbeat_s=1, grace_s=1)
     beat = handle.study.ask()  # beat once (Optuna's heartbeat row), then its worker dies
-    _Heartbeat(handle, beat._trial_id).beat()
+    Heartbeat(handle, beat._trial_id).beat()
     never = handle.study.ask()  # its worker died before the first beat: no heartbeat row at all
     time.sleep(2.5)
     assert sorted(recover_stale_trials(handle, check_local_pids=False)) == sorted([beat.number, never.number])

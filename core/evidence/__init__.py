@@ -1,7 +1,8 @@
 """Evidence about the data and the model: the triage report, suspected label errors, near-duplicates across the
 split, cleaning, explanations and their faithfulness, predictions on typed text, levers and studies.
 
-Modules: cleaning, explain, inference, label_issues, levers, near_duplicates, study, triage.
+Modules: cleaning, explain, inference, label_issues, levers, near_duplicates, triage; study is a package (its own
+__init__ names its public names, in Optuna's layout).
 Public names are listed below and imported from their module on first use (see core.lazy.exports).
 """
 

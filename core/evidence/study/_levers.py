@@ -1,0 +1,318 @@
+"""A lever study's answer: each lever against the reference with the same seeds (paired differences in validation
+macro-F1, a verdict under :data:`VERDICT_RULE`), then one config combining the levers that helped, scored with the
+reference on the sealed test split."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import statistics
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Optional, Sequence
+
+from core import lazy
+from core.config import ExperimentConfig
+from core.errors import ConfigError
+from core.evidence.levers import Lever
+from core.evidence.study._attrs import _COMBINED_ATTR, _SEALED_TEST
+from core.evidence.study._executors import StopSignal, TrialExecutor
+from core.evidence.study._loop import run_study
+from core.evidence.study._plan import ARM_COMBINED, ARM_REFERENCE, KIND_LEVERS, CombinedPlan
+from core.evidence.study._progress import StudyProgress, _slot
+from core.evidence.study._scores import OBJECTIVE
+from core.evidence.study._storage import StudyHandle, _optuna
+
+HELPS, HURTS, WITHIN_NOISE = "helps", "hurts", "within noise"
+MIN_EFFECT = 0.01  # macro-F1: smaller differences do not matter next to seed-to-seed swings of 0.03-0.09
+CONFIDENCE = 0.90  # two-sided paired t-interval, so each verdict direction has a 5 % false-alarm rate
+VERDICT_RULE = (
+    "A lever helps (or hurts) when the 90% paired t-interval of its validation macro-F1 minus the reference's, "
+    "over the same seeds, lies entirely above (or below) zero and the mean difference is at least 0.01; "
+    "otherwise it is within noise."
+)
+
+
+def paired_verdict(deltas: Sequence[float]) -> tuple[str, Optional[float], Optional[float]]:
+    """(verdict, interval low, interval high) for paired differences, under :data:`VERDICT_RULE`."""
+    n = len(deltas)
+    if n < 2:
+        return WITHIN_NOISE, None, None
+    lazy.load("scipy")
+    from scipy.stats import t as student_t
+
+    mean = statistics.fmean(deltas)
+    half = float(student_t.ppf(0.5 + CONFIDENCE / 2, n - 1)) * statistics.stdev(deltas) / math.sqrt(n)
+    low, high = mean - half, mean + half
+    if low > 0 and mean >= MIN_EFFECT:
+        return HELPS, low, high
+    if high < 0 and mean <= -MIN_EFFECT:
+        return HURTS, low, high
+    return WITHIN_NOISE, low, high
+
+
+@dataclass(frozen=True)
+class LeverRow:
+    """One lever against the reference: paired differences (lever − reference) in validation macro-F1."""
+
+    key: str
+    title: str
+    category: str
+    overrides: tuple[str, ...]
+    n: int
+    mean_delta: Optional[float]
+    sd_delta: Optional[float]
+    interval: Optional[tuple[float, float]]
+    mean_value: Optional[float]
+    deltas: tuple[float, ...]
+    seeds: tuple[int, ...]
+    verdict: str
+
+    def to_dict(self) -> dict[str, Any]:
+        raw = dataclasses.asdict(self)
+        raw.update(overrides=list(self.overrides), interval=list(self.interval) if self.interval else None,
+                   deltas=list(self.deltas), seeds=list(self.seeds))
+        return raw
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> "LeverRow":
+        return cls(**{**raw, "overrides": tuple(raw["overrides"]), "interval": tuple(raw["interval"]) if raw["interval"] else None,
+                      "deltas": tuple(raw["deltas"]), "seeds": tuple(raw["seeds"])})
+
+
+@dataclass(frozen=True)
+class LeverTable:
+    """A lever study's answer: rows sorted by mean difference, best first; ``rule`` is the verdict rule in words."""
+
+    study: str
+    objective: str
+    rule: str
+    seeds: tuple[int, ...]
+    reference_mean: Optional[float]
+    reference_sd: Optional[float]
+    reference_n: int
+    rows: tuple[LeverRow, ...]
+    complete: bool
+    done: int
+    planned: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "study": self.study, "objective": self.objective, "rule": self.rule, "seeds": list(self.seeds),
+            "reference_mean": self.reference_mean, "reference_sd": self.reference_sd, "reference_n": self.reference_n,
+            "rows": [row.to_dict() for row in self.rows], "complete": self.complete, "done": self.done, "planned": self.planned,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> "LeverTable":
+        return cls(**{**raw, "seeds": tuple(raw["seeds"]), "rows": tuple(LeverRow.from_dict(r) for r in raw["rows"])})
+
+
+def _values_by_arm(handle: StudyHandle) -> dict[str, dict[int, float]]:
+    """Validation objective per (arm, seed) from COMPLETE trials."""
+    optuna = _optuna()
+    values: dict[str, dict[int, float]] = {}
+    for trial in handle.trials():
+        if trial.state == optuna.trial.TrialState.COMPLETE and "arm" in trial.user_attrs:
+            values.setdefault(trial.user_attrs["arm"], {}).setdefault(int(trial.user_attrs["seed"]), float(trial.value))
+    return values
+
+
+def _row(key: str, title: str, category: str, overrides: Sequence[str], values: Mapping[int, float], reference: Mapping[int, float]) -> LeverRow:
+    seeds = tuple(sorted(set(values) & set(reference)))
+    deltas = tuple(values[s] - reference[s] for s in seeds)
+    verdict, low, high = paired_verdict(deltas)
+    return LeverRow(
+        key=key, title=title, category=category, overrides=tuple(overrides), n=len(deltas),
+        mean_delta=statistics.fmean(deltas) if deltas else None,
+        sd_delta=statistics.stdev(deltas) if len(deltas) > 1 else None,
+        interval=(low, high) if low is not None else None,
+        mean_value=statistics.fmean(values.values()) if values else None,
+        deltas=deltas, seeds=seeds, verdict=verdict,
+    )
+
+
+def lever_results(handle: StudyHandle) -> LeverTable:
+    """The paired table of a lever study (partial while trials remain). Reads validation scores only."""
+    if handle.kind != KIND_LEVERS:
+        raise ConfigError(f"{handle.name!r} is a {handle.kind}, not a lever study; read it with sweep_results.")
+    values = _values_by_arm(handle)
+    reference = values.get(ARM_REFERENCE, {})
+    rows = [_row(lever.key, lever.title, lever.category, lever.overrides, values.get(lever.key, {}), reference) for lever in handle.plan.levers]
+    rows.sort(key=lambda row: (row.mean_delta is None, -(row.mean_delta or 0.0)))
+    lever_slots = _lever_phase_slots(handle)
+    ref_values = list(reference.values())
+    return LeverTable(
+        study=handle.name, objective=OBJECTIVE, rule=VERDICT_RULE, seeds=handle.plan.seeds,
+        reference_mean=statistics.fmean(ref_values) if ref_values else None,
+        reference_sd=statistics.stdev(ref_values) if len(ref_values) > 1 else None, reference_n=len(ref_values),
+        rows=tuple(rows), complete=lever_slots[0] == lever_slots[1], done=lever_slots[0], planned=lever_slots[1],
+    )
+
+
+def _lever_phase_slots(handle: StudyHandle) -> tuple[int, int]:
+    """(settled, planned) lever-phase slots (reference and levers, not the combined config)."""
+    latest: dict[int, Any] = {}
+    for trial in handle.trials():
+        if trial.user_attrs.get("arm") not in (None, ARM_COMBINED):
+            slot = _slot(trial)
+            if slot not in latest or trial.number > latest[slot].number:
+                latest[slot] = trial
+    return sum(t.state.is_finished() for t in latest.values()), handle.plan.planned
+
+
+def plan_combination(table: LeverTable, levers: Sequence[Lever], base: ExperimentConfig, include: Optional[Sequence[str]] = None) -> CombinedPlan:
+    """One config from the levers that helped (or those named in ``include``), best first; a lever changing a setting
+    an earlier one already changed, or making the config invalid, is skipped with the reason."""
+    by_key = {lever.key: lever for lever in levers}
+    if include is not None:
+        unknown = [key for key in include if key not in by_key]
+        if unknown:
+            raise ConfigError(f"{unknown[0]!r} is not a lever of this study; choose from {', '.join(by_key)}.")
+        chosen = list(include)
+    else:
+        chosen = [row.key for row in table.rows if row.verdict == HELPS]
+    config, applied, skipped, taken = base, [], [], set()
+    for key in chosen:
+        lever = by_key[key]
+        clash = taken & set(lever.fields)
+        if clash:
+            skipped.append((key, f"changes {', '.join(sorted(clash))}, which an earlier lever already changed"))
+            continue
+        try:
+            candidate = lever.apply(config)
+        except ConfigError as exc:
+            skipped.append((key, f"does not combine with the earlier levers: {exc}"))
+            continue
+        config, taken = candidate, taken | set(lever.fields)
+        applied.append(key)
+    return CombinedPlan(tuple(applied), tuple(skipped), config.to_dict())
+
+
+@dataclass(frozen=True)
+class ArmScore:
+    mean: Optional[float]
+    sd: Optional[float]
+    n: int
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> "ArmScore":
+        values = [v for v in values if v is not None]
+        return cls(statistics.fmean(values) if values else None, statistics.stdev(values) if len(values) > 1 else None, len(values))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> "ArmScore":
+        return cls(raw["mean"], raw["sd"], int(raw["n"]))
+
+
+@dataclass(frozen=True)
+class CombinedResult:
+    """The combined config against the reference: paired validation difference (same rule), then the sealed test
+    split — scored only for these two configs — as mean ± sd test macro-F1 with the TF-IDF baseline on the same
+    splits."""
+
+    study: str
+    plan: CombinedPlan
+    validation: Optional[LeverRow]
+    test_reference: ArmScore
+    test_combined: Optional[ArmScore]
+    test_baseline: ArmScore
+    per_seed: tuple[dict, ...]
+    note: str
+    baseline_fitted_on: Optional[str] = None  # which rows the TF-IDF baseline was fitted on, in words
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "study": self.study, "plan": self.plan.to_dict(), "validation": self.validation.to_dict() if self.validation else None,
+            "test": {"reference": self.test_reference.to_dict(), "combined": self.test_combined.to_dict() if self.test_combined else None,
+                     "baseline": self.test_baseline.to_dict()},
+            "per_seed": list(self.per_seed), "note": self.note, "baseline_fitted_on": self.baseline_fitted_on,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any]) -> "CombinedResult":
+        test = raw["test"]
+        return cls(
+            study=raw["study"], plan=CombinedPlan.from_dict(raw["plan"]),
+            validation=LeverRow.from_dict(raw["validation"]) if raw["validation"] else None,
+            test_reference=ArmScore.from_dict(test["reference"]),
+            test_combined=ArmScore.from_dict(test["combined"]) if test["combined"] else None,
+            test_baseline=ArmScore.from_dict(test["baseline"]), per_seed=tuple(raw["per_seed"]), note=raw["note"],
+            baseline_fitted_on=raw.get("baseline_fitted_on"),
+        )
+
+
+def combine_helpers(
+    handle: StudyHandle,
+    executor: TrialExecutor,
+    *,
+    include: Optional[Sequence[str]] = None,
+    progress: Optional[Callable[[StudyProgress], None]] = None,
+    stop: Optional[StopSignal] = None,
+    budget_minutes: Optional[float] = None,
+    check_local_pids: bool = True,
+) -> CombinedResult:
+    """Combine the levers that helped into one config, run it with the study's seeds (in this study, so it resumes
+    like any trial), and score it and the reference — only those two — on the sealed test split."""
+    table = lever_results(handle)
+    if not table.complete:
+        raise ConfigError(
+            f"Study {handle.name!r} still has {table.planned - table.done} lever trial(s) to run; finish them (run the "
+            "study again or add a worker) before combining."
+        )
+    existing = handle.combined_plan()
+    plan = plan_combination(table, handle.plan.levers, handle.plan.base_config, include)
+    if existing is not None:
+        if include is not None and existing.applied != plan.applied:
+            raise ConfigError(f"Study {handle.name!r} already combined {', '.join(existing.applied) or 'nothing'}; start a new study to combine others.")
+        plan = existing
+    else:
+        handle.study.set_user_attr(_COMBINED_ATTR, plan.to_dict())
+    if plan.applied:
+        # Queued after the plan is recorded; a resume queues whatever seeds a crash left unqueued.
+        queued = {int(t.user_attrs["seed"]) for t in handle.trials() if t.user_attrs.get("arm") == ARM_COMBINED}
+        for seed in handle.plan.seeds:
+            if seed not in queued:
+                handle.study.enqueue_trial({}, user_attrs={"arm": ARM_COMBINED, "seed": seed})
+        run_study(handle, executor, progress=progress, stop=stop, budget_minutes=budget_minutes, check_local_pids=check_local_pids)
+    return combined_results(handle)
+
+
+def combined_results(handle: StudyHandle) -> CombinedResult:
+    """The final comparison; reads the sealed test scores of the reference and combined trials, nothing else."""
+    optuna = _optuna()
+    plan = handle.combined_plan()
+    if plan is None:
+        raise ConfigError(f"Study {handle.name!r} has not been combined yet; run combine_helpers first.")
+    values = _values_by_arm(handle)
+    sealed: dict[str, dict[int, dict]] = {}
+    for trial in handle.trials():
+        arm = trial.user_attrs.get("arm")
+        if trial.state == optuna.trial.TrialState.COMPLETE and arm in (ARM_REFERENCE, ARM_COMBINED) and _SEALED_TEST in trial.system_attrs:
+            sealed.setdefault(arm, {}).setdefault(int(trial.user_attrs["seed"]), trial.system_attrs[_SEALED_TEST])
+    reference, combined = sealed.get(ARM_REFERENCE, {}), sealed.get(ARM_COMBINED, {})
+    per_seed = tuple(
+        {"seed": seed,
+         "reference": reference.get(seed, {}).get("macro_f1"),
+         "combined": combined.get(seed, {}).get("macro_f1") if plan.applied else None,
+         "baseline": reference.get(seed, {}).get("baseline_macro_f1")}
+        for seed in handle.plan.seeds
+    )
+    validation = None
+    if plan.applied:
+        validation = _row(ARM_COMBINED, "combined: " + " + ".join(plan.applied), "combined", plan.applied,
+                          values.get(ARM_COMBINED, {}), values.get(ARM_REFERENCE, {}))
+        note = (f"Combined {len(plan.applied)} lever(s); the test split was scored only for the combined and reference "
+                "configs, after the levers were chosen on validation.")
+    else:
+        note = "No lever helped beyond noise, so the reference settings stay; the test split was scored only for them."
+    return CombinedResult(
+        study=handle.name, plan=plan, validation=validation,
+        test_reference=ArmScore.of([row["reference"] for row in per_seed]),
+        test_combined=ArmScore.of([row["combined"] for row in per_seed]) if plan.applied else None,
+        test_baseline=ArmScore.of([row["baseline"] for row in per_seed]),
+        per_seed=per_seed, note=note,
+        baseline_fitted_on=next((entry.get("baseline_fitted_on") for entry in reference.values() if entry.get("baseline_fitted_on")), None),
+    )
