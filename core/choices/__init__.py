@@ -10,7 +10,9 @@ from core.lazy import exports
 
 __getattr__, __dir__, __all__ = exports(__name__, {
     "attention": ["ATTENTION_KINDS", "ATTENTION_LAYER"],
-    "ngrams": ["BAG_OF_WORDS_LAYER", "BLENDS", "BLEND_LAYER", "NGRAM_LAYER", "NGRAM_PATHS"],
+    "ngrams": [
+        "BAG_OF_WORDS_LAYER", "BLENDS", "BLEND_LAYER", "NGRAM_LAYER", "NGRAM_PATHS", "PRESENCE", "blend_parameters"
+    ],
     "normalizers": ["NORMALIZERS"],
     "optimization": ["LR_SCHEDULES", "OPTIMIZERS", "make_optimizer", "schedule_callbacks"],
     "resampling": [

@@ -1,8 +1,7 @@
 """python -m core: the command line over the same engine (inspect, train, predict, explain, runs, config, study,
 sweep, worker).
 
-Modules: entry (the parser and main), arguments (what the commands share), data_commands, run_commands,
-config_commands, study_commands (one per command group).
+Modules: arguments, config_commands, data_commands, entry, run_commands, study_commands.
 Public names are listed below and imported from their module on first use (see core.lazy.exports).
 """
 

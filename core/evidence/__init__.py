@@ -1,8 +1,7 @@
 """Evidence about the data and the model: the triage report, suspected label errors, near-duplicates across the
 split, cleaning, explanations and their faithfulness, predictions on typed text, levers and studies.
 
-Modules: cleaning, explain, inference, label_issues, levers, near_duplicates, triage; study is a package (its own
-__init__ names its public names, in Optuna's layout).
+Modules: cleaning, explain, inference, label_issues, levers, near_duplicates, triage.
 Public names are listed below and imported from their module on first use (see core.lazy.exports).
 """
 
@@ -25,9 +24,9 @@ __getattr__, __dir__, __all__ = exports(__name__, {
     ],
     "study": [
         "ARM_COMBINED", "ARM_REFERENCE", "CombinedPlan", "CombinedResult", "DEFAULT_SEARCH", "DEFAULT_SEEDS",
-        "FunctionExecutor", "HELPS", "HURTS", "InProcessExecutor", "JOURNAL_SUFFIX", "KIND_LEVERS", "KIND_SWEEP",
-        "LeverRow", "LeverTable", "MIN_EFFECT", "OBJECTIVE", "PRUNERS", "StudyInfo", "StudyNotFound", "StudyPlan",
-        "StudyProgress", "SweepResult", "TrialOutcome", "TrialRow", "VERDICT_RULE", "WITHIN_NOISE",
+        "FunctionExecutor", "HELPS", "HURTS", "Heartbeat", "InProcessExecutor", "JOURNAL_SUFFIX", "KIND_LEVERS",
+        "KIND_SWEEP", "LeverRow", "LeverTable", "MIN_EFFECT", "OBJECTIVE", "PRUNERS", "StudyInfo", "StudyNotFound",
+        "StudyPlan", "StudyProgress", "SweepResult", "TrialOutcome", "TrialRow", "VERDICT_RULE", "WITHIN_NOISE",
         "combine_helpers", "combined_results", "create_lever_study", "create_sweep", "data_source", "default_space",
         "lever_results", "list_studies", "load_source", "load_space", "objective_value", "open_study",
         "paired_verdict", "parse_space", "plan_combination", "recover_stale_trials", "run_study",

@@ -8,14 +8,15 @@ Public names are listed below and imported from their module on first use (see c
 from core.lazy import exports
 
 __getattr__, __dir__, __all__ = exports(__name__, {
-    "bag_of_words": ["BagOfWordsWeights", "fit_bag_of_words", "predict_bag_of_words"],
+    "bag_of_words": ["BagOfWordsWeights", "count_matrix", "fit_bag_of_words", "predict_bag_of_words"],
     "baseline": [
         "FITTED_ON_DEVELOPMENT", "baseline_on_split", "baseline_test_predictions", "tfidf_baseline",
         "tfidf_pipeline"
     ],
     "classifier": [
-        "ClassifierModels", "EMBEDDING", "TOKEN_VECTORS", "build_classifier", "build_ensemble", "build_model",
-        "ensemble_members", "explainer", "has_attention", "token_vector_layer"
+        "ClassifierModels", "EMBEDDING", "NGRAM_LAYER", "PRESENCE", "SEQUENCE_SCORES", "TOKEN_VECTORS",
+        "build_classifier", "build_ensemble", "build_model", "ensemble_members", "explainer", "has_attention",
+        "presence_tensor"
     ],
     "estimate": ["estimate_epoch", "format_seconds", "model_summary", "parameter_count", "saved_parameter_count"],
     "evaluation": [

@@ -12,6 +12,7 @@ __getattr__, __dir__, __all__ = exports(__name__, {
         "COMPILED_SHAPES", "LengthBatches", "batches_per_epoch", "length_step", "plan_epoch", "predict_trimmed",
         "sequence_lengths", "tf_length_batches", "trimmed_length"
     ],
+    "blending": ["WEIGHTS", "blended_model", "choose_weight"],
     "experiment": ["STATUS_STOPPED", "run_experiment", "split_rows", "vectorize"],
     "fit": ["embedder", "freeze_embedding", "make_optimizer", "seed_everything", "train", "warm_up_embedding"],
     "jobs": [
