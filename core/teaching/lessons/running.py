@@ -5,12 +5,14 @@ Heavy libraries (TensorFlow, the explanation methods) are imported inside the fu
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 from core.config import ExperimentConfig
+from core.records import Record
 from core.teaching.lessons.files import Lesson, Subsample, check_class_names
 from core.teaching.lessons.metrics import (
     HISTORY_METRICS,
@@ -28,58 +30,37 @@ POSITION_MIN_TOKENS = 5  # shorter texts give a meaningless rank correlation
 
 
 @dataclass(frozen=True)
-class VariantOutcome:
+class VariantOutcome(Record):
     name: str
     label: str
     status: str  # "completed" or "stopped" (core.training.experiment's statuses)
-    run_dir: Optional[str]
-    duration_s: float
-    values: dict  # metric path → number (None when the run has no such value)
-    metrics: dict  # the run's metrics.json
-    history: dict  # the run's training curves
+    run_dir: Optional[str] = None
+    duration_s: float = 0.0
+    values: dict = field(default_factory=dict)  # metric path → number (None when the run has no such value)
+    metrics: dict = field(default_factory=dict)  # the run's metrics.json
+    history: dict = field(default_factory=dict)  # the run's training curves
 
-    def to_dict(self) -> dict:
-        return {
-            "name": self.name, "label": self.label, "status": self.status, "run_dir": self.run_dir,
-            "duration_s": self.duration_s, "values": dict(self.values), "metrics": self.metrics, "history": self.history,
-        }
 
-    @classmethod
-    def from_dict(cls, raw: dict) -> "VariantOutcome":
-        return cls(
-            name=raw["name"], label=raw["label"], status=raw["status"], run_dir=raw.get("run_dir"),
-            duration_s=float(raw.get("duration_s", 0.0)), values=dict(raw.get("values", {})),
-            metrics=dict(raw.get("metrics", {})), history=dict(raw.get("history", {})),
-        )
+# The lesson travels in its file's shape (Lesson.to_dict) and is read back by the file parser, which validates it.
+_LESSON_FILE = {"dump": Lesson.to_dict, "load": Lesson.from_dict}
 
 
 @dataclass(frozen=True)
-class LessonResult:
-    lesson: Lesson
-    variants: tuple[VariantOutcome, ...]
-    stopped: bool  # a stop request ended the lesson before every variant finished
-    duration_s: float
+class LessonResult(Record):
+    lesson: Lesson = field(metadata=_LESSON_FILE)
+    source: str = field(default="", kw_only=True)  # the lesson's file name, kept beside it: the same as lesson.source
+    variants: tuple[VariantOutcome, ...] = ()
+    stopped: bool = False  # a stop request ended the lesson before every variant finished
+    duration_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not self.source:
+            object.__setattr__(self, "source", self.lesson.source)
+        elif self.lesson.source != self.source:  # read back: the parser does not see the file name
+            object.__setattr__(self, "lesson", dataclasses.replace(self.lesson, source=self.source))
 
     def variant(self, name: str) -> Optional[VariantOutcome]:
         return next((outcome for outcome in self.variants if outcome.name == name), None)
-
-    def to_dict(self) -> dict:
-        return {
-            "lesson": self.lesson.to_dict(),
-            "source": self.lesson.source,
-            "variants": [outcome.to_dict() for outcome in self.variants],
-            "stopped": self.stopped,
-            "duration_s": self.duration_s,
-        }
-
-    @classmethod
-    def from_dict(cls, raw: dict) -> "LessonResult":
-        return cls(
-            lesson=Lesson.from_dict(raw["lesson"], source=raw.get("source") or "lesson"),
-            variants=tuple(VariantOutcome.from_dict(item) for item in raw.get("variants", [])),
-            stopped=bool(raw.get("stopped", False)),
-            duration_s=float(raw.get("duration_s", 0.0)),
-        )
 
 
 def lesson_dataset(lesson: Lesson):
@@ -94,8 +75,6 @@ def lesson_dataset(lesson: Lesson):
 
 def subsample(dataset, plan: Subsample):
     """A seeded, stratified subset that keeps every class (original row order, so splits stay deterministic)."""
-    import dataclasses
-
     import numpy as np
 
     from core.data.dataset import data_hash
