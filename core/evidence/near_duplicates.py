@@ -106,7 +106,6 @@ class StraddlingReport(Record):
         return len(self.matches) / self.test_rows if self.test_rows else 0.0
 
 
-
 # --------------------------------------------------------------------------------------------- public verbs
 
 
