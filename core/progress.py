@@ -5,8 +5,10 @@ Light on purpose (no Keras): the dashboard process reads these names while a wor
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Callable, Optional, Protocol
+
+from core.records import Record
 
 
 class StopSignal(Protocol):
@@ -19,7 +21,7 @@ PHASES = (PREPARING, WARMUP, BUILDING, TRAINING, EVALUATING, SAVING)
 
 
 @dataclass(frozen=True)
-class ProgressEvent:
+class ProgressEvent(Record):
     kind: str  # "phase" | "start" | "batch" | "epoch" | "end"
     epoch: int  # 1-based epoch in progress (or just finished)
     epochs: int  # planned epochs
@@ -37,9 +39,6 @@ class ProgressEvent:
     epoch_seconds: Optional[float] = None  # on "epoch" events: how long that epoch took (validation included)
     partial: bool = False  # on "epoch" events: the epoch was cut short by Stop (shown, never scored as best)
     scored_rows: int = 0  # on "start": validation + test rows still to score after training (for the time left)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def phase_event(phase: str, message: str, *, fold: Optional[int] = None, folds: Optional[int] = None) -> ProgressEvent:

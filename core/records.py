@@ -1,9 +1,17 @@
 """Typed result records that cross a file or process boundary (metrics.json, run.json, the triage report).
 
-A record is a frozen dataclass; :class:`Record` gives it ``to_dict`` (plain JSON values) and ``from_dict`` (nested
-records rebuilt from their type hints). A field may carry ``metadata={"json": "class"}`` when its JSON key is not a
-valid Python name. ``from_dict`` ignores keys it does not know and fills missing ones from defaults, so run
-records written by an older or newer version still load.
+A record is a frozen dataclass; :class:`Record` gives it ``to_dict`` (plain JSON values, NaN/inf as null) and
+``from_dict`` (nested records rebuilt from their type hints, scalars of another JSON type converted: "3" → 3). It
+ignores keys it does not know and fills missing ones from defaults, so records written by an older or newer version
+still load; a missing required key is a ValueError that names it. Checks a record's values must pass belong in its
+``__post_init__``, so a record built in code and one read from a file are checked alike.
+
+A field's metadata may say how it travels, where its JSON is not simply its value's:
+
+* ``"json"``: its JSON key, when that is not the field's name (e.g. "class", a Python keyword);
+* ``"dump"``: a function from the field's value to what the JSON holds (the result is made plain as above);
+* ``"load"``: a function from the JSON value back to the field's value, used instead of the type hint's conversion
+  (e.g. a JSON null read back as NaN, or a nested object read by its own parser).
 """
 
 from __future__ import annotations
@@ -46,7 +54,8 @@ class Record:
     def to_dict(self) -> dict[str, Any]:
         out = {}
         for f in dataclasses.fields(self):  # type: ignore[arg-type]
-            out[f.metadata.get("json", f.name)] = _plain(getattr(self, f.name))
+            value, dump = getattr(self, f.name), f.metadata.get("dump")
+            out[f.metadata.get("json", f.name)] = _plain(value if dump is None else dump(value))
         return out
 
     @classmethod
@@ -60,9 +69,12 @@ def _build(cls: type, raw: Any) -> Any:
     hints = typing.get_type_hints(cls)
     values = {}
     for f in dataclasses.fields(cls):
-        key = f.metadata.get("json", f.name)
+        key, load = f.metadata.get("json", f.name), f.metadata.get("load")
         if key in raw:
-            values[f.name] = _convert(raw[key], hints[f.name])
+            try:
+                values[f.name] = _convert(raw[key], hints[f.name]) if load is None else load(raw[key])
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"{cls.__name__}.{key}: {exc}") from None
         elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
             raise ValueError(f"{cls.__name__} is missing {key!r}")
     return cls(**values)
@@ -87,6 +99,6 @@ def _convert(value: Any, hint: Any) -> Any:
     if origin in (dict, typing.Dict) and args:
         key_type, value_type = args
         return {(int(k) if key_type is int else k): _convert(v, value_type) for k, v in value.items()}
-    if hint is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+    if hint in (int, float, str) and not isinstance(value, (hint, bool)) and isinstance(value, (int, float, str)):
+        return hint(value)  # a scalar of another JSON type: "3" → 3, 2 → 2.0, 7 → "7"; "x" for an int is a ValueError
     return value

@@ -171,3 +171,21 @@ def test_a_warm_worker_ends_when_the_server_that_spawned_it_is_killed(tmp_path):
     finally:
         if server.poll() is None:
             server.kill()
+
+
+def test_progress_events_cross_the_queue_as_records_so_a_diverged_loss_stays_nan(imbalanced_dataset, tmp_path):
+    """The worker puts the ProgressEvent record itself on the queue (pickled, so NaN and inf survive for the coach's
+    "the weights blew up"); the view's last event is the record's plain JSON dict."""
+    import math
+
+    from core.progress import ProgressEvent
+
+    job = TrainingJob(spec_for(imbalanced_dataset, tiny_config(), tmp_path))
+    job._handle({"type": "event", "event": ProgressEvent(kind="start", epoch=1, epochs=2, batch=0, batches=4, scored_rows=9)})
+    job._handle({"type": "event", "event": ProgressEvent(kind="epoch", epoch=1, epochs=2, batch=4, batches=4, elapsed_s=1.5,
+                                                         logs={"loss": float("nan"), "val_loss": math.inf}, epoch_seconds=1.5)})
+    view = job.view()
+    assert math.isnan(view.history["loss"][0]) and view.history["val_loss"] == [math.inf]
+    assert view.last_event["logs"] == {"loss": None, "val_loss": None} and view.last_event["kind"] == "epoch"
+    assert view.scored_rows == 9 and view.epoch_seconds == [1.5] and view.epoch_ends == [1.5]
+    assert describe(view)["fraction"] == 0.5

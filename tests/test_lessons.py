@@ -281,7 +281,7 @@ def test_check_with_a_threshold_another_metric_and_a_missing_variant():
 
 @pytest.mark.slow
 def test_run_lesson_runs_tags_reports_and_stops(tmp_path, monkeypatch):
-    import core.teaching.lessons as lessons_module
+    import core.teaching.lessons.running as lessons_module  # run_lesson reads lesson_dataset there
 
     dataset = make_dataset({"sports": 30, "tech": 30, "food": 30}, seed=5)
     monkeypatch.setattr(lessons_module, "lesson_dataset", lambda lesson: dataset)

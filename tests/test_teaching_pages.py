@@ -128,7 +128,8 @@ def test_a_broken_lesson_file_is_one_sentence(runs_dir, tiny_lessons):
 
 
 def test_the_page_measures_what_the_lesson_engine_measures():
-    from core.teaching.lessons import _metrics_wanted, load_lessons
+    from core.teaching.lessons import load_lessons
+    from core.teaching.lessons.running import _metrics_wanted
 
     from components import lessons_panel
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from core.data.dataset import Dataset, class_order, data_hash
 from core.errors import ConfigError, DataError, shown
+from core.records import Record
 from core.runs.export import to_csv
 from core.data.splitting import Split
 
@@ -33,7 +34,7 @@ FORMAT_VERSION = 1
 
 
 @dataclass(frozen=True)
-class Edit:
+class Edit(Record):
     """One decision about one row; ``text`` and ``old_label`` are the row as it was when the decision was made."""
 
     row: int
@@ -43,53 +44,21 @@ class Edit:
     new_label: Optional[str] = None  # only for "relabel"
     reason: str = ""  # why, e.g. "label suspect: p(given) = 0.02"
 
-    def to_dict(self) -> dict:
-        return {
-            "row": self.row,
-            "action": self.action,
-            "text": self.text,
-            "old_label": self.old_label,
-            "new_label": self.new_label,
-            "reason": self.reason,
-        }
 
-    @classmethod
-    def from_dict(cls, data: dict) -> "Edit":
-        new_label = data.get("new_label")
-        return cls(
-            row=int(data["row"]),
-            action=str(data["action"]),
-            text=str(data["text"]),
-            old_label=str(data["old_label"]),
-            new_label=None if new_label is None else str(new_label),
-            reason=str(data.get("reason", "")),
-        )
-
-
-@dataclass(frozen=True)
-class EditList:
+@dataclass(frozen=True, kw_only=True)
+class EditList(Record):
     """The edits made to one dataset (identified by its data hash), in the order they were made."""
 
-    edits: tuple[Edit, ...]
+    version: int = FORMAT_VERSION  # of the file format: a list in another one is refused
     data_hash: str
+    edits: tuple[Edit, ...]
+
+    def __post_init__(self) -> None:
+        if self.version != FORMAT_VERSION:
+            raise ValueError(f"edit list format {self.version!r} is not {FORMAT_VERSION}")
 
     def counts(self) -> dict[str, int]:
         return {action: sum(edit.action == action for edit in self.edits) for action in EDIT_ACTIONS}
-
-    def to_dict(self) -> dict:
-        return {"version": FORMAT_VERSION, "data_hash": self.data_hash, "edits": [edit.to_dict() for edit in self.edits]}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "EditList":
-        try:
-            if int(data.get("version", FORMAT_VERSION)) != FORMAT_VERSION:
-                raise ValueError("unknown version")
-            return cls(edits=tuple(Edit.from_dict(item) for item in data["edits"]), data_hash=str(data["data_hash"]))
-        except (KeyError, TypeError, ValueError, AttributeError):
-            raise ConfigError(
-                "The edit list is not in the format this lab saves (rows with an action, text and old label): "
-                "export it again from the Data page."
-            ) from None
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=1)
@@ -100,9 +69,13 @@ class EditList:
             data = json.loads(text)
         except ValueError:
             raise ConfigError("The edit list is not valid JSON: export it again from the Data page.") from None
-        if not isinstance(data, dict):
-            raise ConfigError("The edit list is not in the format this lab saves: export it again from the Data page.")
-        return cls.from_dict(data)
+        try:
+            return cls.from_dict(data)
+        except ValueError:
+            raise ConfigError(
+                "The edit list is not in the format this lab saves (rows with an action, text and old label): "
+                "export it again from the Data page."
+            ) from None
 
     def to_csv(self) -> bytes:
         """A spreadsheet-safe download (cells that look like formulas are prefixed, see core.runs.export)."""

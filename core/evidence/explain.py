@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
 import numpy as np
 
 from core.registry import Registry
+from core.records import Record
 from core.text.vectorizing import OOV_ID, PAD_ID, word_ids
 
 SIGNED = "signed"  # positive = pushes toward the explained class, negative = against it
@@ -439,7 +440,7 @@ def explain(model, ids: np.ndarray, class_indices, method: str) -> list[np.ndarr
 
 
 @dataclass(frozen=True)
-class TokenExplanation:
+class TokenExplanation(Record):
     text: str
     tokens: tuple[str, ...]  # the preprocessed tokens the model saw
     scores: tuple[float, ...]  # one per token
@@ -448,9 +449,6 @@ class TokenExplanation:
     class_index: int
     class_name: str
     probability: float  # the model's probability of that class for the text
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def explain_texts(predictor, texts: Sequence[str], method: str, *, class_indices=None,
@@ -479,8 +477,20 @@ def explain_texts(predictor, texts: Sequence[str], method: str, *, class_indices
 # --------------------------------------------------------------------------------------------- faithfulness
 
 
+def _float(value: Any) -> float:
+    return float("nan") if value is None else float(value)  # JSON stores NaN as null (core.runs.store.write_json)
+
+
+def _floats(values: Any) -> tuple[float, ...]:
+    return tuple(_float(value) for value in values)
+
+
+_NAN_AS_NULL = {"load": _float}  # a score that may be NaN (e.g. AOPC with no deletion step): null in the JSON
+_NANS_AS_NULLS = {"load": _floats}
+
+
 @dataclass(frozen=True)
-class FaithfulnessRow:
+class FaithfulnessRow(Record):
     """ERASER scores of one method (or of random order) on the sample; probabilities are of the explained class.
 
     comprehensiveness: p(y|x) − p(y|x without the top-k% tokens), mean over k and texts (higher = more faithful);
@@ -490,31 +500,21 @@ class FaithfulnessRow:
     """
 
     method: str
-    comprehensiveness: float
-    sufficiency: float
-    aopc: float
-    comprehensiveness_by_k: tuple[float, ...]
-    sufficiency_by_k: tuple[float, ...]
+    comprehensiveness: float = field(metadata=_NAN_AS_NULL)
+    sufficiency: float = field(metadata=_NAN_AS_NULL)
+    aopc: float = field(metadata=_NAN_AS_NULL)
+    comprehensiveness_by_k: tuple[float, ...] = field(metadata=_NANS_AS_NULLS)
+    sufficiency_by_k: tuple[float, ...] = field(metadata=_NANS_AS_NULLS)
     n_texts: int
-    seconds: float
+    seconds: float = field(metadata=_NAN_AS_NULL)
 
     @property
     def title(self) -> str:
         return method_title(self.method)
 
-    @classmethod
-    def from_dict(cls, raw: dict) -> "FaithfulnessRow":
-        return cls(
-            method=str(raw["method"]), comprehensiveness=_float(raw["comprehensiveness"]),
-            sufficiency=_float(raw["sufficiency"]), aopc=_float(raw["aopc"]),
-            comprehensiveness_by_k=tuple(_float(v) for v in raw.get("comprehensiveness_by_k", ())),
-            sufficiency_by_k=tuple(_float(v) for v in raw.get("sufficiency_by_k", ())),
-            n_texts=int(raw["n_texts"]), seconds=_float(raw["seconds"]),
-        )
-
 
 @dataclass(frozen=True)
-class PositionBias:
+class PositionBias(Record):
     """How strongly a method's scores follow token position, over texts with ≥ 3 tokens and non-constant scores.
 
     spearman: mean Spearman correlation between position and score (+1: always rising toward the end);
@@ -526,25 +526,20 @@ class PositionBias:
     last_token_share: Optional[float]
     n_texts: int
 
-    @classmethod
-    def from_dict(cls, raw: dict) -> "PositionBias":
-        return cls(method=str(raw["method"]), spearman=_optional_float(raw.get("spearman")),
-                   last_token_share=_optional_float(raw.get("last_token_share")), n_texts=int(raw["n_texts"]))
 
-
-@dataclass(frozen=True)
-class FaithfulnessReport:
+@dataclass(frozen=True, kw_only=True)
+class FaithfulnessReport(Record):
     rows: tuple[FaithfulnessRow, ...]  # one per method, in registry order
     random: FaithfulnessRow  # the reference: a seeded random token order per text
-    position_bias: tuple[PositionBias, ...]  # one per method
-    most_faithful: Optional[str]  # method key chosen by ``rule``; None when no method beats random order
-    rule: str
+    position_bias: tuple[PositionBias, ...] = ()  # one per method
+    most_faithful: Optional[str] = None  # method key chosen by ``rule``; None when no method beats random order
+    rule: str = MOST_FAITHFUL_RULE
     verdict: str  # one plain sentence
-    k_percents: tuple[float, ...]
-    max_deletion_steps: int
+    k_percents: tuple[float, ...] = K_PERCENTS
+    max_deletion_steps: int = MAX_DELETION_STEPS
     n_texts: int
-    seed: int
-    seconds: float
+    seed: int = 0
+    seconds: float = field(default=0.0, metadata=_NAN_AS_NULL)
 
     def row(self, method: str) -> FaithfulnessRow:
         if method == RANDOM:
@@ -556,31 +551,6 @@ class FaithfulnessReport:
 
     def bias(self, method: str) -> Optional[PositionBias]:
         return next((bias for bias in self.position_bias if bias.method == method), None)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, raw: dict) -> "FaithfulnessReport":
-        most = raw.get("most_faithful")
-        return cls(
-            rows=tuple(FaithfulnessRow.from_dict(row) for row in raw["rows"]),
-            random=FaithfulnessRow.from_dict(raw["random"]),
-            position_bias=tuple(PositionBias.from_dict(bias) for bias in raw.get("position_bias", ())),
-            most_faithful=None if most is None else str(most),
-            rule=str(raw.get("rule", MOST_FAITHFUL_RULE)), verdict=str(raw["verdict"]),
-            k_percents=tuple(float(k) for k in raw.get("k_percents", K_PERCENTS)),
-            max_deletion_steps=int(raw.get("max_deletion_steps", MAX_DELETION_STEPS)),
-            n_texts=int(raw["n_texts"]), seed=int(raw.get("seed", 0)), seconds=_float(raw.get("seconds", 0.0)),
-        )
-
-
-def _float(value: Any) -> float:
-    return float("nan") if value is None else float(value)  # JSON stores NaN as null (core.runs.store.write_json)
-
-
-def _optional_float(value: Any) -> Optional[float]:
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
 
 
 def _top_count(percent: float, length: int) -> int:

@@ -20,6 +20,7 @@ import numpy as np
 
 from core import lazy
 from core.errors import DataError
+from core.records import Record
 
 BASELINE_SOURCE = "TF-IDF + logistic regression (the baseline's model), out-of-fold"
 LSTM_SOURCE = "LSTM k-fold models, out-of-fold"
@@ -27,7 +28,7 @@ _PROBABILITY_TOLERANCE = 1e-3
 
 
 @dataclass(frozen=True)
-class LabelSuspect:
+class LabelSuspect(Record):
     """One row whose given label looks wrong to a model that was not trained on it."""
 
     row: int  # index into the dataset
@@ -37,30 +38,9 @@ class LabelSuspect:
     suggestion_confidence: float  # probability of the suggested class
     given_label_confidence: float  # probability of the given class ("self-confidence"): the ranking key
 
-    def to_dict(self) -> dict:
-        return {
-            "row": self.row,
-            "text": self.text,
-            "given_label": self.given_label,
-            "suggested_label": self.suggested_label,
-            "suggestion_confidence": self.suggestion_confidence,
-            "given_label_confidence": self.given_label_confidence,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "LabelSuspect":
-        return cls(
-            row=int(data["row"]),
-            text=str(data["text"]),
-            given_label=str(data["given_label"]),
-            suggested_label=str(data["suggested_label"]),
-            suggestion_confidence=float(data["suggestion_confidence"]),
-            given_label_confidence=float(data["given_label_confidence"]),
-        )
-
 
 @dataclass(frozen=True)
-class LabelIssueReport:
+class LabelIssueReport(Record):
     """Suspects, most suspicious first, plus how they were found."""
 
     suspects: tuple[LabelSuspect, ...]
@@ -73,35 +53,6 @@ class LabelIssueReport:
     sources: tuple[str, ...]
     notes: tuple[str, ...] = field(default=())
     seconds: float = 0.0
-
-    def to_dict(self) -> dict:
-        return {
-            "suspects": [suspect.to_dict() for suspect in self.suspects],
-            "suspects_per_class": dict(self.suspects_per_class),
-            "suspects_found": self.suspects_found,
-            "rows_checked": self.rows_checked,
-            "rows_not_checked": self.rows_not_checked,
-            "folds": self.folds,
-            "method": self.method,
-            "sources": list(self.sources),
-            "notes": list(self.notes),
-            "seconds": self.seconds,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "LabelIssueReport":
-        return cls(
-            suspects=tuple(LabelSuspect.from_dict(item) for item in data["suspects"]),
-            suspects_per_class={str(name): int(count) for name, count in data["suspects_per_class"].items()},
-            suspects_found=int(data["suspects_found"]),
-            rows_checked=int(data["rows_checked"]),
-            rows_not_checked=int(data["rows_not_checked"]),
-            folds=int(data["folds"]),
-            method=str(data["method"]),
-            sources=tuple(str(source) for source in data["sources"]),
-            notes=tuple(str(note) for note in data.get("notes", ())),
-            seconds=float(data.get("seconds", 0.0)),
-        )
 
 
 def find_label_suspects(

@@ -21,6 +21,7 @@ from typing import Any, Callable, Optional, Sequence
 
 from core.config import SECTIONS, ExperimentConfig, apply_overrides, field_info
 from core.errors import ConfigError
+from core.records import Record
 
 # Category keys in the order the UI shows them, with their headings.
 CATEGORIES: dict[str, str] = {
@@ -92,7 +93,7 @@ _LABEL_WORDS = {"lstm": "LSTM", "l2": "L2", "lr": "LR", "urls": "URLs", "html": 
 
 
 @dataclass(frozen=True)
-class Lever:
+class Lever(Record):
     """One named change of a config. ``key`` is what ``--levers`` takes (the override itself, e.g.
     ``model.bidirectional=false``); ``overrides`` are :func:`core.config.apply_overrides` strings."""
 
@@ -108,13 +109,6 @@ class Lever:
 
     def apply(self, config: ExperimentConfig) -> ExperimentConfig:
         return apply_overrides(config, list(self.overrides))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"key": self.key, "title": self.title, "category": self.category, "overrides": list(self.overrides)}
-
-    @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> "Lever":
-        return cls(key=raw["key"], title=raw["title"], category=raw["category"], overrides=tuple(raw["overrides"]))
 
 
 def category_of(field_path: str) -> str:

@@ -28,6 +28,7 @@ from typing import Iterator, Optional, Sequence
 import numpy as np
 
 from core import lazy
+from core.records import Record
 
 SHINGLE_CHARS = 5
 NUM_PERMUTATIONS = 128
@@ -47,21 +48,14 @@ _MASK32 = np.uint64(0xFFFFFFFF)
 
 
 @dataclass(frozen=True)
-class DuplicatePair:
+class DuplicatePair(Record):
     row_a: int  # row_a < row_b, both indices into the texts searched
     row_b: int
     similarity: float  # 1.0: identical after folding case, punctuation and spacing
 
-    def to_dict(self) -> dict:
-        return {"row_a": self.row_a, "row_b": self.row_b, "similarity": self.similarity}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "DuplicatePair":
-        return cls(row_a=int(data["row_a"]), row_b=int(data["row_b"]), similarity=float(data["similarity"]))
-
 
 @dataclass(frozen=True)
-class NearDuplicateReport:
+class NearDuplicateReport(Record):
     """Pairs of rows at or above the threshold, most similar first, capped at ``max_pairs``."""
 
     threshold: float
@@ -79,54 +73,18 @@ class NearDuplicateReport:
     def truncated(self) -> bool:
         return self.pairs_found > len(self.pairs)
 
-    def to_dict(self) -> dict:
-        return {
-            "threshold": self.threshold,
-            "rows": self.rows,
-            "pairs": [pair.to_dict() for pair in self.pairs],
-            "pairs_found": self.pairs_found,
-            "identical_pairs": self.identical_pairs,
-            "rows_with_duplicate": self.rows_with_duplicate,
-            "method": self.method,
-            "complete": self.complete,
-            "notes": list(self.notes),
-            "seconds": self.seconds,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "NearDuplicateReport":
-        return cls(
-            threshold=float(data["threshold"]),
-            rows=int(data["rows"]),
-            pairs=tuple(DuplicatePair.from_dict(item) for item in data["pairs"]),
-            pairs_found=int(data["pairs_found"]),
-            identical_pairs=int(data["identical_pairs"]),
-            rows_with_duplicate=int(data["rows_with_duplicate"]),
-            method=str(data["method"]),
-            complete=bool(data.get("complete", True)),
-            notes=tuple(str(note) for note in data.get("notes", ())),
-            seconds=float(data.get("seconds", 0.0)),
-        )
-
 
 @dataclass(frozen=True)
-class StraddlingMatch:
+class StraddlingMatch(Record):
     """A test row and the most similar training row (identical ones first)."""
 
     test_row: int
     train_row: int
     similarity: float
 
-    def to_dict(self) -> dict:
-        return {"test_row": self.test_row, "train_row": self.train_row, "similarity": self.similarity}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "StraddlingMatch":
-        return cls(test_row=int(data["test_row"]), train_row=int(data["train_row"]), similarity=float(data["similarity"]))
-
 
 @dataclass(frozen=True)
-class StraddlingReport:
+class StraddlingReport(Record):
     """Test rows that have a near-duplicate among the training rows: one match each, by test row."""
 
     threshold: float
@@ -146,33 +104,6 @@ class StraddlingReport:
     @property
     def leaked_fraction(self) -> float:
         return len(self.matches) / self.test_rows if self.test_rows else 0.0
-
-    def to_dict(self) -> dict:
-        return {
-            "threshold": self.threshold,
-            "train_rows": self.train_rows,
-            "test_rows": self.test_rows,
-            "matches": [match.to_dict() for match in self.matches],
-            "identical": self.identical,
-            "method": self.method,
-            "complete": self.complete,
-            "notes": list(self.notes),
-            "seconds": self.seconds,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "StraddlingReport":
-        return cls(
-            threshold=float(data["threshold"]),
-            train_rows=int(data["train_rows"]),
-            test_rows=int(data["test_rows"]),
-            matches=tuple(StraddlingMatch.from_dict(item) for item in data["matches"]),
-            identical=int(data["identical"]),
-            method=str(data["method"]),
-            complete=bool(data.get("complete", True)),
-            notes=tuple(str(note) for note in data.get("notes", ())),
-            seconds=float(data.get("seconds", 0.0)),
-        )
 
 
 # --------------------------------------------------------------------------------------------- public verbs

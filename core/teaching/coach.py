@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence
 
 from core.config import ExperimentConfig, apply_overrides, field_info
+from core.records import Record
 
 WARNING = "warning"
 INFO = "info"
@@ -52,7 +53,7 @@ DROPOUT_STEPS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 
 
 @dataclass(frozen=True)
-class Diagnosis:
+class Diagnosis(Record):
     key: str  # stable rule id, e.g. "overfitting"
     severity: str  # "warning" or "info"
     title: str  # short, e.g. "Overfitting"
@@ -60,28 +61,9 @@ class Diagnosis:
     suggestion: str  # one sentence: what to try and why
     overrides: tuple[str, ...] = field(default_factory=tuple)  # apply_overrides form; re-runs with one setting changed
 
-    def to_dict(self) -> dict:
-        return {
-            "key": self.key,
-            "severity": self.severity,
-            "title": self.title,
-            "evidence": self.evidence,
-            "suggestion": self.suggestion,
-            "overrides": list(self.overrides),
-        }
-
-    @classmethod
-    def from_dict(cls, raw: dict) -> "Diagnosis":
-        if raw.get("severity") not in SEVERITIES:
-            raise ValueError(f"diagnosis severity must be one of {', '.join(SEVERITIES)}, not {raw.get('severity')!r}")
-        return cls(
-            key=str(raw["key"]),
-            severity=str(raw["severity"]),
-            title=str(raw["title"]),
-            evidence=str(raw["evidence"]),
-            suggestion=str(raw["suggestion"]),
-            overrides=tuple(str(item) for item in raw.get("overrides", ())),
-        )
+    def __post_init__(self) -> None:
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"diagnosis severity must be one of {', '.join(SEVERITIES)}, not {self.severity!r}")
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from core.records import Record
+
 PAD_TOKEN = "[PAD]"
 OOV_TOKEN = "[UNK]"
 PAD_ID = 0
@@ -23,8 +25,12 @@ MAX_SUGGESTED_LENGTH = 400
 
 
 @dataclass(frozen=True)
-class Vocabulary:
+class Vocabulary(Record):
     tokens: tuple[str, ...]  # index = token ID; tokens[0] is padding, tokens[1] the OOV token
+
+    def __post_init__(self) -> None:
+        if len(self.tokens) < 2 or self.tokens[0] != PAD_TOKEN or self.tokens[1] != OOV_TOKEN:
+            raise ValueError("vocabulary must start with the padding and OOV tokens")
 
     @property
     def size(self) -> int:
@@ -32,16 +38,6 @@ class Vocabulary:
 
     def index(self) -> dict[str, int]:
         return {token: token_id for token_id, token in enumerate(self.tokens)}
-
-    def to_dict(self) -> dict:
-        return {"tokens": list(self.tokens)}
-
-    @classmethod
-    def from_dict(cls, raw: dict) -> "Vocabulary":
-        tokens = tuple(raw["tokens"])
-        if len(tokens) < 2 or tokens[0] != PAD_TOKEN or tokens[1] != OOV_TOKEN:
-            raise ValueError("vocabulary must start with the padding and OOV tokens")
-        return cls(tokens)
 
 
 def build_vocabulary(train_texts: Iterable[str], max_size: int, min_frequency: int = 1) -> Vocabulary:

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from core.config import ExperimentConfig
     from core.data.dataset import Dataset
 
-from core.progress import PREPARING, TRAINING, WARMUP
+from core.progress import PREPARING, TRAINING, WARMUP, ProgressEvent
 
 QUEUED, STARTING, RUNNING, FINISHED, STOPPED, FAILED = "queued", "starting", "running", "finished", "stopped", "failed"
 ACTIVE = (QUEUED, STARTING, RUNNING)
@@ -61,7 +61,7 @@ def _worker(spec: JobSpec, messages, stop) -> None:
         messages.put({"type": "status", "status": RUNNING})
         result = run_experiment(
             spec.dataset, spec.config,
-            listener=lambda event: messages.put({"type": "event", "event": event.to_dict()}),
+            listener=lambda event: messages.put({"type": "event", "event": event}),
             stop=stop, runs_dir=spec.runs_dir, tags=spec.tags, baseline=spec.baseline, split=spec.split,
             attachments=spec.attachments,
         )
@@ -309,31 +309,33 @@ class TrainingJob:
             self.error_detail = message.get("detail")
             self.finished_at = time.time()
 
-    def _record_event(self, event: dict) -> None:
+    def _record_event(self, event: ProgressEvent) -> None:
+        """The worker sends the event record itself: the queue pickles it, so a NaN or infinite loss arrives as
+        such (``to_dict`` would write it as null) and the coach can name it; views get the plain dict."""
         self.status = RUNNING
-        if event["kind"] == "phase" or event.get("phase") == WARMUP:
-            self.phase, self.phase_message = event.get("phase", self.phase), event.get("message", "")
+        if event.kind == "phase" or event.phase == WARMUP:
+            self.phase, self.phase_message = event.phase, event.message
             return
         self.phase, self.phase_message = TRAINING, ""
-        if event.get("fold") != self._fold:  # a new fold starts a fresh set of curves
-            self._fold, self._folds = event.get("fold"), event.get("folds")
+        if event.fold != self._fold:  # a new fold starts a fresh set of curves
+            self._fold, self._folds = event.fold, event.folds
             self.history, self.batch_points, self.epoch_ends, self.epoch_seconds = {}, [], [], []
             self.partial_epoch = None
-        self.last_event = event
-        if event["kind"] == "start":
-            self.scored_rows = event.get("scored_rows", 0)
-        if event["kind"] == "epoch":
-            for key, value in event["logs"].items():
+        self.last_event = event.to_dict()
+        if event.kind == "start":
+            self.scored_rows = event.scored_rows
+        if event.kind == "epoch":
+            for key, value in event.logs.items():
                 self.history.setdefault(key, []).append(value)
-            self.epoch_ends.append(event["elapsed_s"])
-            if event.get("epoch_seconds") is not None:
-                self.epoch_seconds.append(event["epoch_seconds"])
-            if event.get("partial"):
-                self.partial_epoch = event["epoch"]
-        elif event["kind"] == "batch" and "loss" in event["logs"] and len(self.batch_points) < _MAX_BATCH_POINTS:
-            fraction = event["epoch"] - 1 + event["batch"] / max(1, event["batches"])
-            self.batch_points.append({"epoch_fraction": fraction, "loss": event["logs"]["loss"],
-                                      "accuracy": event["logs"].get("accuracy")})
+            self.epoch_ends.append(event.elapsed_s)
+            if event.epoch_seconds is not None:
+                self.epoch_seconds.append(event.epoch_seconds)
+            if event.partial:
+                self.partial_epoch = event.epoch
+        elif event.kind == "batch" and "loss" in event.logs and len(self.batch_points) < _MAX_BATCH_POINTS:
+            fraction = event.epoch - 1 + event.batch / max(1, event.batches)
+            self.batch_points.append({"epoch_fraction": fraction, "loss": event.logs["loss"],
+                                      "accuracy": event.logs.get("accuracy")})
 
     def view(self, queue_position: Optional[int] = None) -> JobView:
         with self._lock:

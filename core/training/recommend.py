@@ -28,6 +28,7 @@ from core.config import ExperimentConfig, apply_overrides
 from core.data.dataset import Dataset
 from core.text.preprocessing import preprocess
 from core.data.splitting import stratified_split
+from core.records import Record
 from core.text.vectorizing import build_vocabulary, suggest_max_length, token_lengths
 
 DEFAULT_BUDGET_CPU_SECONDS = 300.0  # "a recommended run stays within ~5 CPU-minutes on this machine"
@@ -46,7 +47,7 @@ WEIGHTING_TIE = 0.005  # proxy macro-F1 differences below this are noise: prefer
 
 
 @dataclass(frozen=True)
-class DataFacts:
+class DataFacts(Record):
     rows: int
     classes: int
     imbalance_ratio: float  # largest class / smallest class
@@ -59,7 +60,7 @@ class DataFacts:
 
 
 @dataclass(frozen=True)
-class Recommendation:
+class Recommendation(Record):
     """What :func:`recommend` changed, why, and what it expects the run to cost."""
 
     overrides: tuple[str, ...]  # ``section.field=value`` strings applied to the base config
@@ -68,11 +69,6 @@ class Recommendation:
     estimated_cpu_seconds: float
     budget_cpu_seconds: float
     proxy_macro_f1: dict[str, float]  # validation macro-F1 of the proxy per weighting (empty when not measured)
-
-    def to_dict(self) -> dict:
-        return {"overrides": list(self.overrides), "reasons": list(self.reasons), "facts": self.facts.__dict__ | {"train_counts": list(self.facts.train_counts)},
-                "estimated_cpu_seconds": self.estimated_cpu_seconds, "budget_cpu_seconds": self.budget_cpu_seconds,
-                "proxy_macro_f1": dict(self.proxy_macro_f1)}
 
 
 def data_facts(dataset: Dataset, config: ExperimentConfig, processed: Optional[Sequence[str]] = None) -> tuple[DataFacts, list[str], object]:
