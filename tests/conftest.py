@@ -112,7 +112,7 @@ def _watch(event: str, args: tuple) -> None:
         found.add(f"imports {args[0]}")
     elif event == "subprocess.Popen":
         command = " ".join(str(part) for part in (args[1] or ()))
-        if " -m core" in command or "streamlit" in command or "postgres" in command or "pg_ctl" in command:
+        if " -m core" in command or "streamlit run" in command or "bin/postgres" in command or "pg_ctl" in command:
             found.add("runs " + command.split()[0].rsplit("/", 1)[-1] + (" -m core" if " -m core" in command else ""))
 
 
