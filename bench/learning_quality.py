@@ -117,6 +117,10 @@ LEVERS: dict[str, Callable] = {
     "early stopping on validation macro-F1": _on_recommended("training.monitor=val_macro_f1"),
     "subword vectors": _on_recommended("model.subword_buckets=20000"),
     "no attention": _on_recommended("model.attention=none"),
+    "no blend (the LSTM alone)": _on_recommended("model.blend=none"),
+    "n-gram path added to the logits": _on_recommended("model.ngram_path=logits"),
+    "n-gram path joined before the head": _on_recommended("model.ngram_path=features"),
+    "n-gram path added, no blend": _on_recommended("model.ngram_path=logits", "model.blend=none"),
 }
 
 
@@ -147,6 +151,9 @@ def run_lever(dataset: Dataset, lever: str, seed: int, extra: list[str]) -> dict
         "epochs": metrics.training.epochs_run,
         "members": metrics.ensemble.members if metrics.ensemble else 1,
         "member_macro_f1": metrics.ensemble.member_test_macro_f1 if metrics.ensemble else [],
+        "blend_weight": metrics.blend.weight if metrics.blend else None,
+        "lstm_alone": metrics.blend.lstm_alone.macro_f1 if metrics.blend else metrics.test.macro_f1,
+        "bag_of_words_alone": metrics.blend.bag_of_words_alone.macro_f1 if metrics.blend else None,
         "seconds": round(result.duration_s, 1),
         "cpu_seconds": metrics.training.cpu_seconds,
         "settings": note,
@@ -165,11 +172,21 @@ def mean_sd(values: list[float]) -> str:
     return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
 
 
+def _optional(rows: list[dict], key: str) -> str:
+    values = [r[key] for r in rows if r.get(key) is not None]
+    return mean_sd(values) if values else "—"
+
+
+def _weights(rows: list[dict]) -> str:
+    weights = [r["blend_weight"] for r in rows if r.get("blend_weight") is not None]
+    return ", ".join(f"{w:.1f}" for w in weights) if weights else "—"
+
+
 def print_tables(records: list[dict]) -> None:
     datasets = list(dict.fromkeys(r["dataset"] for r in records))
     print("\n**Recommended settings against the fair baseline** (test macro-F1, mean ± sd over seeds)\n")
-    print("| dataset | rows | seeds | recommended | fair baseline (train + validation) | Δ | baseline on train only | members | CPU s/run (max) | settings |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| dataset | rows | seeds | recommended | fair baseline (train + validation) | Δ | LSTM alone (before the blend) | bag of words alone | blend weight (LSTM share) | members | CPU s/run (max) | settings |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name in datasets:
         rows = [r for r in records if r["dataset"] == name and r["lever"] == "recommended" and not r["extra"]]
         if not rows:
@@ -177,9 +194,15 @@ def print_tables(records: list[dict]) -> None:
         f1, base = [r["macro_f1"] for r in rows], [r["baseline"] for r in rows]
         settings = "; ".join(sorted({r["settings"] for r in rows}))
         print(f"| {name} | {rows[0]['rows']:,} | {len(rows)} | {mean_sd(f1)} | {mean_sd(base)} | "
-              f"{statistics.mean(f1) - statistics.mean(base):+.3f} | {mean_sd([r['baseline_train_only'] for r in rows])} | "
+              f"{statistics.mean(f1) - statistics.mean(base):+.3f} | {_optional(rows, 'lstm_alone')} | "
+              f"{_optional(rows, 'bag_of_words_alone')} | {_weights(rows)} | "
               f"{statistics.mean(r['members'] for r in rows):.0f} | {statistics.mean(r['cpu_seconds'] for r in rows):.0f} "
               f"({max(r['cpu_seconds'] for r in rows):.0f}) | {settings} |")
+    deltas = [statistics.mean(r["macro_f1"] for r in rows) - statistics.mean(r["baseline"] for r in rows)
+              for name in datasets
+              if (rows := [r for r in records if r["dataset"] == name and r["lever"] == "recommended" and not r["extra"]])]
+    if deltas:
+        print(f"\nAverage Δ over {len(deltas)} corpora: {statistics.mean(deltas):+.3f}; the smallest {min(deltas):+.3f}.")
     for name in datasets:
         rows = [r for r in records if r["dataset"] == name]
         levers = list(dict.fromkeys((r["lever"], tuple(r["extra"])) for r in rows))

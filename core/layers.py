@@ -257,16 +257,18 @@ class NgramPath(layers.Layer):
 
     With ``units`` equal to the number of classes its output is added to the LSTM head's logits; with fewer, it is
     concatenated to the LSTM's features before the head. ``l2`` penalises both tables; ``dropout`` drops whole
-    n-grams while training.
+    n-grams while training. ``speed`` multiplies the output: Adam moves each weight by about the learning rate
+    whatever its gradient's scale, so the path's scores move ``speed`` times faster than the LSTM's (a linear model
+    over thousands of sparse features needs a far higher rate than the recurrent layers: fastText trains at 0.1-1).
     """
 
     def __init__(self, units: int, vocab_size: int, buckets: int, l2: float = 0.0, dropout: float = 0.0,
-                 seed: int = 0, **kwargs) -> None:
+                 seed: int = 0, speed: float = 1.0, **kwargs) -> None:
         super().__init__(**kwargs)
         if units < 1 or vocab_size < 2 or not 1 <= buckets <= MAX_NGRAM_BUCKETS:
             raise ValueError(f"need units >= 1, vocab_size >= 2 and 1 <= buckets <= {MAX_NGRAM_BUCKETS}")
         self.units, self.vocab_size, self.buckets = units, vocab_size, buckets
-        self.l2, self.dropout, self.seed = float(l2), float(dropout), seed
+        self.l2, self.dropout, self.seed, self.speed = float(l2), float(dropout), seed, float(speed)
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.supports_masking = True  # it reads the padding from the IDs; its output has no time axis to mask
 
@@ -293,7 +295,7 @@ class NgramPath(layers.Layer):
                 keras.random.uniform(ops.shape(pair_gates), seed=self.seed_generator) >= self.dropout, gates.dtype)
         total = ops.sum(ops.take(self.words, ids, axis=0) * ops.expand_dims(gates, -1), axis=1)
         total = total + ops.sum(ops.take(self.pairs, pairs, axis=0) * ops.expand_dims(pair_gates, -1), axis=1)
-        return total / ops.expand_dims(ops.sqrt(ops.maximum(count, 1.0)), -1)
+        return self.speed * total / ops.expand_dims(ops.sqrt(ops.maximum(count, 1.0)), -1)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0][0], self.units)
@@ -304,7 +306,7 @@ class NgramPath(layers.Layer):
     def get_config(self) -> dict:
         config = super().get_config()
         config.update(units=self.units, vocab_size=self.vocab_size, buckets=self.buckets, l2=self.l2,
-                      dropout=self.dropout, seed=self.seed)
+                      dropout=self.dropout, seed=self.seed, speed=self.speed)
         return config
 
 

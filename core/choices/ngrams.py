@@ -43,7 +43,7 @@ class NgramPath:
 
 NGRAM_PATHS: Registry[NgramPath] = Registry("model.ngram_path", "n-gram path")
 
-NGRAM_SETTINGS = ("ngram_buckets", "ngram_l2", "ngram_dropout")
+NGRAM_SETTINGS = ("ngram_speed", "ngram_l2", "ngram_dropout", "ngram_buckets")
 
 NGRAM_PATHS.register(NgramPath(
     key="none", title="None (the LSTM alone)", units=lambda config, classes: 0,

@@ -85,7 +85,7 @@ def _head(config: ModelConfig, num_classes: int, seed: int, vocab_size: int) -> 
         return lambda features, token_vectors, ids: output(features)
     presence = TokenPresence(name=PRESENCE)
     ngrams = NgramPath(units, vocab_size, config.ngram_buckets, l2=config.ngram_l2, dropout=config.ngram_dropout,
-                       seed=seed + 200, name=NGRAM_LAYER)
+                       seed=seed + 200, speed=config.ngram_speed, name=NGRAM_LAYER)
     if path.added:
         sequence_scores = layers.Dense(num_classes, kernel_regularizer=regularizer, name=SEQUENCE_SCORES)
         total = layers.Add(name="scores")
