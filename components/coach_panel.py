@@ -19,7 +19,8 @@ from typing import Callable, Optional
 import pandas as pd
 import streamlit as st
 
-from components import cached, charts, job_status, state
+from components import cached, job_status, state
+from components.figures import evaluation, training
 from components.safe import plain
 from core.teaching.coach import WARNING, Diagnosis, diagnose
 from core.config import ExperimentConfig, apply_overrides
@@ -283,13 +284,13 @@ def side_by_side(parent_dir: str, child_dir: str) -> None:
     st.markdown("**Before and after the coach's change**")
     curves = [{"run": names[path], "history": run.history, "partial_epoch": run.metrics.training.partial_epoch}
               for path, run in ((parent_dir, before), (child_dir, after))]
-    st.altair_chart(charts.run_curves(curves, metric="loss"), width="stretch")
+    st.altair_chart(training.run_curves(curves, metric="loss"), width="stretch")
     rows, baselines = [], []
     for path, run in ((parent_dir, before), (child_dir, after)):
         for field, label in (("macro_f1", "macro-F1"), ("accuracy", "accuracy"), ("balanced_accuracy", "balanced accuracy")):
             rows.append({"run": names[path], "metric": label, "value": getattr(run.metrics.test, field)})
             baselines.append({"run": names[path], "metric": label, "value": getattr(run.metrics.baseline, field)})
-    st.altair_chart(charts.metric_comparison(rows, baselines=baselines), width="stretch")
+    st.altair_chart(evaluation.metric_comparison(rows, baselines=baselines), width="stretch")
     st.markdown(plain(change_sentence(before.metrics.test.macro_f1, after.metrics.test.macro_f1, change)))
     st.dataframe(pd.DataFrame([{"run": names[path], "test macro-F1": round(run.metrics.test.macro_f1, 3),
                                 "epochs": run.metrics.training.epochs_run, "status": run.metrics.status}

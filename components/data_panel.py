@@ -164,17 +164,17 @@ def render_triage(report: TriageReport, vocabulary_fn: Callable[[], VocabularyPr
         st.warning(plain(warning))
 
     lazy.load("altair")  # Altair loads after the figures above are on screen, one session at a time
-    from components import charts
+    from components.figures import data_setup
 
     vocabulary = vocabulary_fn()
     left, right = st.columns(2)
     with left:
         st.subheader("Class distribution")
-        st.altair_chart(charts.class_distribution([c.to_dict() for c in report.classes]), width="stretch")
+        st.altair_chart(data_setup.class_distribution([c.to_dict() for c in report.classes]), width="stretch")
     with right:
         st.subheader("Text length")
         st.altair_chart(
-            charts.length_histogram(vocabulary.train_lengths, max_length=vocabulary.max_length,
+            data_setup.length_histogram(vocabulary.train_lengths, max_length=vocabulary.max_length,
                                     truncated_share=vocabulary.truncated_share),
             width="stretch",
         )

@@ -24,7 +24,8 @@ from typing import Optional
 import pandas as pd
 import streamlit as st
 
-from components import cached, charts, coach_panel, job_status, state
+from components import cached, coach_panel, job_status, state
+from components.figures import evaluation, training
 from components.common import PAGES
 from components.safe import plain
 from core.teaching import lessons as lessons_module
@@ -403,12 +404,6 @@ def _progress(lesson: Lesson, views: dict) -> None:
         st.caption(plain(progress_line(index, count, lesson.variant(name).label, view)))
 
 
-def _value_text(value: Optional[float]) -> str:
-    if value is None:
-        return "…"
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3f}"
-
-
 def values_table(lesson: Lesson, outcomes: dict[str, VariantOutcome]) -> pd.DataFrame:
     """Rows: the lesson's metrics in words; columns: the variants in the lesson's order ("…" while training)."""
     rows = []
@@ -416,7 +411,7 @@ def values_table(lesson: Lesson, outcomes: dict[str, VariantOutcome]) -> pd.Data
         row = {"metric": lessons_module.describe_metric(metric)}
         for variant in lesson.variants:
             outcome = outcomes.get(variant.name)
-            row[variant.label] = _value_text(outcome.values.get(metric) if outcome else None)
+            row[variant.label] = evaluation.value_label(outcome.values.get(metric) if outcome else None)
         rows.append(row)
     return pd.DataFrame(rows, columns=["metric", *[variant.label for variant in lesson.variants]])
 
@@ -430,14 +425,14 @@ def _side_by_side(lesson: Lesson, outcomes: dict[str, VariantOutcome], running: 
                "history": outcomes[name].history if name in outcomes else running[name]}
               for name in order if name in outcomes or name in running]
     st.markdown("**Training curves, one colour per variant**")
-    st.altair_chart(charts.run_curves(curves, metric="loss"), width="stretch")
+    st.altair_chart(training.run_curves(curves, metric="loss"), width="stretch")
     st.markdown("**The lesson's numbers**")
     with st.container(key="lessons_values"):
         st.dataframe(values_table(lesson, outcomes), hide_index=True, width="stretch",
                      column_config={"metric": st.column_config.TextColumn(pinned=True)})
     first = lesson_metrics(lesson)[0]
     st.caption(plain(f"Bars: {lessons_module.describe_metric(first)} ({first}) per variant."))
-    st.altair_chart(charts.variant_values([{"variant": lesson.variant(name).label,
+    st.altair_chart(evaluation.variant_values([{"variant": lesson.variant(name).label,
                                             "value": outcomes[name].values.get(first) if name in outcomes else None}
                                            for name in order]), width="stretch")
     if any(metric in POSITION_METRICS for metric in lesson_metrics(lesson)):

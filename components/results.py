@@ -13,7 +13,8 @@ from typing import Optional
 import pandas as pd
 import streamlit as st
 
-from components import charts, downloads, explain_panel, state
+from components import downloads, explain_panel, state
+from components.figures import data_setup, evaluation, training
 from components.safe import plain
 from core.errors import UserError
 from core.runs.results import Prediction, RunMetrics
@@ -72,7 +73,7 @@ def confusion(metrics: RunMetrics, predictions: list[Prediction]) -> None:
     matrix = metrics.test.confusion
     mode = st.segmented_control("Show", ["counts", "percent"], default="counts", key="cm_mode",
                                 format_func={"counts": "Counts", "percent": "Row-normalized"}.get) or "counts"
-    chart = charts.confusion_matrix(matrix.labels, matrix.counts, matrix.normalized, mode=mode)
+    chart = evaluation.confusion_matrix(matrix.labels, matrix.counts, matrix.normalized, mode=mode)
     # Natural size: each cell is a fixed step, and stretching to a narrow column would squeeze the cells to nothing.
     event = st.altair_chart(chart, on_select="rerun", key="cm_chart", width="content")
     chosen = _chosen_cell(event)
@@ -118,7 +119,7 @@ def _chosen_cell(event) -> Optional[tuple[str, str]]:
 
 def per_class(metrics: RunMetrics) -> None:
     per_class_rows = [row.to_dict() for row in metrics.test.per_class]
-    st.altair_chart(charts.per_class_scores(per_class_rows), width="stretch")
+    st.altair_chart(evaluation.per_class_scores(per_class_rows), width="stretch")
     st.dataframe(pd.DataFrame(per_class_rows).round(3), hide_index=True, width="stretch",
                  column_config={"class": st.column_config.TextColumn(pinned=True)})
 
@@ -213,7 +214,7 @@ def typed_text(run_dir: str, most_faithful: Optional[str]) -> None:
     if stored_run != run_dir:
         return
     st.markdown(f"Predicted **{plain(result.label)}** ({result.confidence:.0%})")
-    st.altair_chart(charts.probability_bars(result.probabilities), width="stretch")
+    st.altair_chart(evaluation.probability_bars(result.probabilities), width="stretch")
     explain_panel.side_by_side(result, most_faithful=most_faithful, key="token_heatmap_typed")
 
 
@@ -222,14 +223,14 @@ def curves_and_audit(run) -> None:
     best, partial = metrics.training.best_epoch, metrics.training.partial_epoch
     left, right = st.columns(2)
     with left:
-        st.altair_chart(charts.training_curves(history, metric="loss", best_epoch=best, partial_epoch=partial), width="stretch")
+        st.altair_chart(training.training_curves(history, metric="loss", best_epoch=best, partial_epoch=partial), width="stretch")
     with right:
-        st.altair_chart(charts.training_curves(history, metric="accuracy", best_epoch=best, partial_epoch=partial),
+        st.altair_chart(training.training_curves(history, metric="accuracy", best_epoch=best, partial_epoch=partial),
                         width="stretch")
     split, resampling = metrics.split, metrics.resampling
     stages = {"train (before)": resampling.train_before, "train (after)": resampling.train_after,
               "validation": split.validation, "test": split.test}
-    st.altair_chart(charts.split_counts(split.class_names, stages), width="stretch")
+    st.altair_chart(data_setup.split_counts(split.class_names, stages), width="stretch")
     st.caption(plain(f"Resampling: {resampling.method}." + (" " + " ".join(resampling.notes) if resampling.notes else "")))
     folds = metrics.folds
     if folds is not None:

@@ -26,7 +26,9 @@ from typing import Any, Callable, Optional
 import pandas as pd
 import streamlit as st
 
-from components import cached, charts, state, study_charts
+from components import cached, state
+from components.figures import study as study_figures
+from components.figures import training
 from components.common import PAGES
 from components.safe import plain
 from core import lazy
@@ -534,10 +536,10 @@ def _space_rows(names: list[str]) -> pd.DataFrame:
     rows = []
     for spec in space.params:
         if spec.kind == "categorical":
-            searched = ", ".join(study_charts.short_value(choice) for choice in spec.choices)
+            searched = ", ".join(study_figures.short_value(choice) for choice in spec.choices)
         else:
             searched = f"{spec.low:g} to {spec.high:g}" + (" (log scale)" if spec.log else "")
-        rows.append({"setting": study_charts.short_setting(spec.name), "searched": searched})
+        rows.append({"setting": study_figures.short_setting(spec.name), "searched": searched})
     return pd.DataFrame(rows)
 
 
@@ -545,7 +547,7 @@ def _sweep_setup(data: Dataset, key: str) -> None:
     config = state.config()
     names = [name for name, _ in DEFAULT_SEARCH]
     chosen = st.pills("Settings to search", names, selection_mode="multi", default=names, key="study_space",
-                      format_func=lambda name: plain(study_charts.short_setting(name))) or []
+                      format_func=lambda name: plain(study_figures.short_setting(name))) or []
     if chosen:
         st.dataframe(_space_rows(chosen), hide_index=True, width="stretch")
     left, right = st.columns(2)
@@ -720,9 +722,9 @@ def _running_trial(live: LiveView) -> None:
             st.caption("Waiting for its first epoch (it may be queued behind another training: see the sidebar).")
         left, right = st.columns(2)
         with left:
-            st.altair_chart(charts.training_curves(live.history, metric="loss"), width="stretch")
+            st.altair_chart(training.training_curves(live.history, metric="loss"), width="stretch")
         with right:
-            st.altair_chart(charts.training_curves(live.history, metric="macro_f1"), width="stretch")
+            st.altair_chart(training.training_curves(live.history, metric="macro_f1"), width="stretch")
     if live.messages:
         st.caption(plain(" · ".join(live.messages[-3:]), limit=None))
 
@@ -735,7 +737,7 @@ def _what(row: TrialRow, plan: StudyPlan) -> str:
         titles = {lever.key: lever.title for lever in plan.levers}
         titles.update({ARM_REFERENCE: "reference (your settings)", ARM_COMBINED: "combined levers"})
         return titles.get(row.arm or "", row.arm or "")
-    return ", ".join(f"{study_charts.short_setting(name)} {study_charts.short_value(value)}" for name, value in row.params.items())
+    return ", ".join(f"{study_figures.short_setting(name)} {study_figures.short_value(value)}" for name, value in row.params.items())
 
 
 def _state_words(row: TrialRow) -> str:
@@ -754,7 +756,7 @@ def trial_frame(report: StudyReport) -> pd.DataFrame:
         if report.plan.kind == KIND_LEVERS:
             entry.update({"settings": _what(row, report.plan), "seed": row.seed})
         else:
-            entry.update({study_charts.short_setting(name): study_charts.short_value(value) for name, value in row.params.items()})
+            entry.update({study_figures.short_setting(name): study_figures.short_value(value) for name, value in row.params.items()})
         entry.update({"state": _state_words(row), OBJECTIVE: row.value, "seconds": row.duration_s,
                       "run": Path(row.run_dir).name if row.run_dir else None})
         rows.append(entry)
@@ -816,7 +818,7 @@ def _lever_results(report: StudyReport) -> None:
                           f"{table.reference_n} seed(s). {verdict_summary(table)}", limit=None))
     rows = lever_rows(table)
     if any(row["mean"] is not None for row in rows):
-        st.altair_chart(study_charts.lever_effects(rows, min_effect=MIN_EFFECT), width="stretch")
+        st.altair_chart(study_figures.lever_effects(rows, min_effect=MIN_EFFECT), width="stretch")
     st.dataframe(lever_frame(table), hide_index=True, width="stretch", column_config={
         "Δ mean": st.column_config.NumberColumn(format="%+.3f"), "± sd": st.column_config.NumberColumn(format="%.3f"),
         "mean validation macro-F1": st.column_config.NumberColumn(format="%.3f")})
@@ -854,7 +856,7 @@ def _combined(report: StudyReport) -> None:
         column.metric(f"{label}: test macro-F1", _arm_words(score), help=plain(about, limit=None))
     kinds = {"Combined": "combined", "Reference": "reference", "TF-IDF baseline": "baseline"}
     arms = [{"arm": label.lower(), "kind": kinds[label], "mean": score.mean, "sd": score.sd, "n": score.n} for label, score in scores]
-    st.altair_chart(study_charts.final_comparison(arms), width="stretch")
+    st.altair_chart(study_figures.final_comparison(arms), width="stretch")
     st.dataframe(pd.DataFrame([{"seed": row["seed"], "combined": row["combined"], "reference": row["reference"],
                                 "TF-IDF baseline": row["baseline"]} for row in result.per_seed]),
                  hide_index=True, width="stretch",
@@ -883,21 +885,21 @@ def config_changes(before: dict, after: dict, prefix: str = "") -> list[str]:
         if isinstance(value, dict):
             changes += config_changes(old or {}, value, f"{prefix}{name}.")
         elif value != old:
-            setting = study_charts.short_setting(f"{prefix}{name}")
-            changes.append(f"{setting} {study_charts.short_value(old)} → {study_charts.short_value(value)}")
+            setting = study_figures.short_setting(f"{prefix}{name}")
+            changes.append(f"{setting} {study_figures.short_value(old)} → {study_figures.short_value(value)}")
     return changes
 
 
 def _sweep_results(report: StudyReport) -> None:
     result = report.sweep
     st.subheader("Search")
-    st.altair_chart(study_charts.sweep_history([{"trial": row.number, "value": row.value, "state": row.state}
+    st.altair_chart(study_figures.sweep_history([{"trial": row.number, "value": row.value, "state": row.state}
                                                 for row in result.trials]), width="stretch")
     best = result.best.number if result.best is not None else None
-    st.altair_chart(study_charts.parallel_coordinates(result.axes, result.parallel, best_trial=best), width="stretch")
+    st.altair_chart(study_figures.parallel_coordinates(result.axes, result.parallel, best_trial=best), width="stretch")
     st.subheader("Which settings mattered")
     if result.importances:
-        st.altair_chart(study_charts.importance_bars(result.importances), width="stretch")
+        st.altair_chart(study_figures.importance_bars(result.importances), width="stretch")
         st.caption(plain(f"{result.importance_note} Read it with care over few trials: it says which settings moved "
                          "the score in this search, not in general.", limit=None))
     else:

@@ -12,7 +12,8 @@ from typing import Optional
 
 import streamlit as st
 
-from components import cached, charts, coach_panel, job_status, state
+from components import cached, coach_panel, job_status, state
+from components.figures import training
 from components.common import PAGES
 from components.safe import plain
 from core.config import ExperimentConfig
@@ -209,7 +210,7 @@ def _live() -> None:
     left, right = st.columns(2)
     for column, metric in ((left, "loss"), (right, "accuracy")):
         with column:
-            st.altair_chart(charts.training_curves(view.history, metric=metric, best_epoch=best,
+            st.altair_chart(training.training_curves(view.history, metric=metric, best_epoch=best,
                                                    batch_points=view.batch_points, partial_epoch=partial),
                             width="stretch")
     _outcome(view, partial)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from components import study_charts
+from components.figures import study as study_figures
 from conftest import csv_bytes, generated_texts, make_dataset, tiny_config
 
 APP = str(Path(__file__).parent.parent / "app.py")
@@ -75,27 +75,27 @@ def _axes_and_rows(choices):
 
 
 def test_study_charts_carry_user_strings_as_data_only():
-    _assert_only_data(study_charts.lever_effects(_lever_rows(HOSTILE), min_effect=0.01), HOSTILE)
+    _assert_only_data(study_figures.lever_effects(_lever_rows(HOSTILE), min_effect=0.01), HOSTILE)
     axes, rows = _axes_and_rows(HOSTILE)
-    _assert_only_data(study_charts.parallel_coordinates(axes, rows, best_trial=2), HOSTILE)
-    _assert_only_data(study_charts.final_comparison([{"arm": text, "kind": "reference", "mean": 0.6, "sd": 0.02, "n": 3}
+    _assert_only_data(study_figures.parallel_coordinates(axes, rows, best_trial=2), HOSTILE)
+    _assert_only_data(study_figures.final_comparison([{"arm": text, "kind": "reference", "mean": 0.6, "sd": 0.02, "n": 3}
                                                      for text in HOSTILE]), HOSTILE)
-    _assert_only_data(study_charts.importance_bars({f"model.{text}": 0.2 for text in HOSTILE}), HOSTILE)
-    _assert_only_data(study_charts.sweep_history([{"trial": i, "value": 0.5, "state": text} for i, text in enumerate(HOSTILE)]), HOSTILE)
+    _assert_only_data(study_figures.importance_bars({f"model.{text}": 0.2 for text in HOSTILE}), HOSTILE)
+    _assert_only_data(study_figures.sweep_history([{"trial": i, "value": 0.5, "state": text} for i, text in enumerate(HOSTILE)]), HOSTILE)
 
 
 @pytest.mark.parametrize("build", [
-    lambda: study_charts.lever_effects([], min_effect=0.01),
-    lambda: study_charts.lever_effects([{"lever": "a", "mean": None, "verdict": "within noise", "n": 0},
+    lambda: study_figures.lever_effects([], min_effect=0.01),
+    lambda: study_figures.lever_effects([{"lever": "a", "mean": None, "verdict": "within noise", "n": 0},
                                         {"lever": "b", "mean": 0.02, "sd": None, "low": None, "high": None, "verdict": "within noise", "n": 1}],
                                        min_effect=0.01),
-    lambda: study_charts.parallel_coordinates([], []),
-    lambda: study_charts.parallel_coordinates(*_axes_and_rows(["only"])),
-    lambda: study_charts.final_comparison([]),
-    lambda: study_charts.final_comparison([{"arm": "reference", "kind": "reference", "mean": float("nan"), "sd": None, "n": 0}]),
-    lambda: study_charts.importance_bars({}),
-    lambda: study_charts.sweep_history([]),
-    lambda: study_charts.sweep_history([{"trial": 0, "value": None, "state": "FAIL"}]),
+    lambda: study_figures.parallel_coordinates([], []),
+    lambda: study_figures.parallel_coordinates(*_axes_and_rows(["only"])),
+    lambda: study_figures.final_comparison([]),
+    lambda: study_figures.final_comparison([{"arm": "reference", "kind": "reference", "mean": float("nan"), "sd": None, "n": 0}]),
+    lambda: study_figures.importance_bars({}),
+    lambda: study_figures.sweep_history([]),
+    lambda: study_figures.sweep_history([{"trial": 0, "value": None, "state": "FAIL"}]),
 ], ids=["levers empty", "levers partial", "parallel empty", "parallel one choice", "final empty", "final nan",
         "importance empty", "history empty", "history failed"])
 def test_study_charts_draw_edge_data(build):
@@ -103,7 +103,7 @@ def test_study_charts_draw_edge_data(build):
 
 
 def test_lever_effects_keep_the_table_order_colour_the_verdicts_and_mark_what_is_too_small():
-    specification = study_charts.lever_effects(_lever_rows(["first", "second", "third"]), min_effect=0.01).to_dict()
+    specification = study_figures.lever_effects(_lever_rows(["first", "second", "third"]), min_effect=0.01).to_dict()
     rows = [row for data in specification["datasets"].values() for row in data if "lever" in row]
     order = {row["lever"]: row["order"] for row in rows}
     assert order == {"first": 0, "second": 1, "third": 2}
@@ -117,7 +117,7 @@ def test_lever_effects_keep_the_table_order_colour_the_verdicts_and_mark_what_is
 
 def test_parallel_coordinates_draw_one_line_per_trial_the_best_on_top_and_each_axis_ends():
     axes, rows = _axes_and_rows(["none", "additive", "multihead"])
-    specification = study_charts.parallel_coordinates(axes, rows, best_trial=2).to_dict()
+    specification = study_figures.parallel_coordinates(axes, rows, best_trial=2).to_dict()
     layers = specification["layer"]
     data = {layer["data"]["name"]: specification["datasets"][layer["data"]["name"]] for layer in layers}
     lines, best = data[layers[1]["data"]["name"]], data[layers[2]["data"]["name"]]
