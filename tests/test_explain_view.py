@@ -161,11 +161,11 @@ def test_render_functions_in_a_streamlit_app():
     from streamlit.testing.v1 import AppTest
 
     def app(tokens, report):
-        from components import explain_view
+        from components.panels import explain
 
-        explain_view.render_token_shading(tokens, [0.2, -0.1, 0.0], kind="signed", key="shade",
+        explain.render_token_shading(tokens, [0.2, -0.1, 0.0], kind="signed", key="shade",
                                           caption="Class *bold* [x](javascript:alert(1))")
-        explain_view.render_faithfulness(report, key="faith")
+        explain.render_faithfulness(report, key="faith")
 
     at = AppTest.from_function(app, default_timeout=60, args=(HOSTILE[:3], sample_report())).run()
     assert not at.exception

@@ -10,11 +10,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from components.explain_view import render_token_shading
 from components.figures import evaluation
-from components.safe import plain
+from components.frame.safe import plain
+from components.panels.explain import render_token_shading
 
-KINDS = {"attention": "attention", "occlusion": "signed"}  # replay method → explain_view shading kind
+KINDS = {"attention": "attention", "occlusion": "signed"}  # replay method → the shading kind (components.figures.shading)
 METHOD_WORDS = {
     "attention": "attention weights (how much each token was weighed; not proof of what mattered)",
     "occlusion": "leave-one-token-out importance (how much the predicted class's probability drops without each token)",

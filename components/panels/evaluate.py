@@ -1,6 +1,6 @@
 """The Evaluate page's pieces: headline metrics against the baseline, the confusion matrix with drill-down,
 per-class scores, misclassified examples and predictions on typed text, each explained by every method side by side
-(components.explain_panel; computed by the inference server, a separate process holding TensorFlow).
+(components.panels.explain; computed by the inference server, a separate process holding TensorFlow).
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from typing import Optional
 import pandas as pd
 import streamlit as st
 
-from components import downloads, explain_panel, state
 from components.figures import data_setup, evaluation, training
-from components.safe import plain
+from components.frame import downloads, state
+from components.frame.safe import plain
+from components.panels import explain
 from core.errors import UserError
 from core.runs.results import Prediction, RunMetrics
 from core.runs.store import list_runs
@@ -187,12 +188,12 @@ def misclassified(run_dir: str, predictions: list[Prediction], most_faithful: Op
     chosen_rows = event.selection.rows if event is not None else []
     row = table.iloc[chosen_rows[0] if chosen_rows else 0]
     try:
-        result = explain_panel.predict_explained(run_dir, row["text"])
+        result = explain.predict_explained(run_dir, row["text"])
     except UserError as exc:
         st.error(plain(exc))
         return
     st.markdown(f"True **{plain(row['true'])}**, predicted **{plain(row['predicted'])}** ({row['confidence']:.0%})")
-    explain_panel.side_by_side(result, most_faithful=most_faithful, key="token_heatmap_example")
+    explain.side_by_side(result, most_faithful=most_faithful, key="token_heatmap_example")
 
 
 def typed_text(run_dir: str, most_faithful: Optional[str]) -> None:
@@ -206,7 +207,7 @@ def typed_text(run_dir: str, most_faithful: Optional[str]) -> None:
             st.error("Type some text first.")
             return
         try:
-            st.session_state["typed_result"] = (run_dir, explain_panel.predict_explained(run_dir, text))
+            st.session_state["typed_result"] = (run_dir, explain.predict_explained(run_dir, text))
         except UserError as exc:
             st.error(plain(exc))
             return
@@ -215,7 +216,7 @@ def typed_text(run_dir: str, most_faithful: Optional[str]) -> None:
         return
     st.markdown(f"Predicted **{plain(result.label)}** ({result.confidence:.0%})")
     st.altair_chart(evaluation.probability_bars(result.probabilities), width="stretch")
-    explain_panel.side_by_side(result, most_faithful=most_faithful, key="token_heatmap_typed")
+    explain.side_by_side(result, most_faithful=most_faithful, key="token_heatmap_typed")
 
 
 def curves_and_audit(run) -> None:

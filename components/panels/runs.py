@@ -9,10 +9,10 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from components import cached, downloads, state
 from components.figures import evaluation, training
-from components.common import PAGES
-from components.safe import plain
+from components.frame import cached, downloads, state
+from components.frame.common import PAGES
+from components.frame.safe import plain
 from core.config import ExperimentConfig
 from core.errors import ConfigError, UserError
 from core.runs.store import delete_run, list_runs, zip_run
