@@ -264,9 +264,9 @@ def all_lessons() -> list[Lesson]:
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the lesson's data…")
 def _lesson_dataset(lesson_id: str, dataset: str, subsample_json: str, _lesson: Lesson) -> Dataset:
-    from core.teaching.lessons import lesson_dataset as load
+    from core.teaching import lessons
 
-    return load(_lesson)
+    return lessons.lesson_dataset(_lesson)
 
 
 def lesson_dataset(lesson: Lesson) -> Dataset:
