@@ -1,6 +1,6 @@
-"""LSTM Text Lab: routing only. The pages are listed in components/navigation.py; each lives under pages/."""
+"""LSTM Text Lab: routing only. The pages are listed in components/frame/navigation.py; each lives under pages/."""
 
-from components.navigation import run_app
+from components.frame.navigation import run_app
 
 # Training and inference run in spawned processes, which import this module as __mp_main__: the guard keeps
 # them from starting a second app.

@@ -67,7 +67,7 @@ sys.argv = ["core", *sys.argv[1:]]
 runpy.run_module("core", run_name="__main__", alter_sys=True)
 """
 
-# The dashboard's calls (components/cached.py), the upload's bytes held as the session holds them.
+# The dashboard's calls (components/frame/cached.py), the upload's bytes held as the session holds them.
 _DASHBOARD_CHILD = """
 import sys
 from core.config import ExperimentConfig

@@ -3,9 +3,10 @@
 
 import streamlit as st
 
-from components import cached, cleaning_panel, state
-from components.common import next_step, run_page
-from components.data_panel import column_pickers, render_triage, source_picker, trainability
+from components.frame import cached, state
+from components.frame.common import next_step, run_page
+from components.panels import cleaning
+from components.panels.data import column_pickers, render_triage, source_picker, trainability
 
 
 def body() -> None:
@@ -19,7 +20,7 @@ def body() -> None:
     report = cached.triage_for(key, data, config)
     render_triage(report, lambda: cached.vocabulary_for(key, data, config), lambda: cached.baseline_for(key, data, config))
     st.subheader("Mislabelled rows and near-duplicates")
-    cleaning_panel.render(data, key, config)
+    cleaning.render(data, key, config)
     next_step("preprocess", "Next: preprocessing")
 
 

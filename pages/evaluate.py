@@ -3,36 +3,37 @@ a replay of training epoch by epoch, and explanations ranked by how faithful the
 
 import streamlit as st
 
-from components import cached, coach_panel, explain_panel, replay_panel, results
-from components.common import run_page
+from components.frame import cached
+from components.frame.common import run_page
+from components.panels import coach, evaluate, explain, replay
 
 
 def body() -> None:
-    run_dir = results.run_picker()
+    run_dir = evaluate.run_picker()
     if run_dir is None:
         return
     run = cached.run_for(run_dir)
-    results.headline(run.metrics)
+    evaluate.headline(run.metrics)
     st.subheader("Coach")
     coach_slot = st.container(key="coach")  # filled once the faithfulness report (attention's position bias) is known
     # Full width, one after the other: a projector at 1024 px leaves too little room for both side by side.
     st.subheader("Confusion matrix")
-    results.confusion(run.metrics, run.predictions)
+    evaluate.confusion(run.metrics, run.predictions)
     st.subheader("Per-class precision, recall, F1")
-    results.per_class(run.metrics)
+    evaluate.per_class(run.metrics)
     st.subheader("Replay training, epoch by epoch")
-    replay_panel.replay_section(run)
+    replay.replay_section(run)
     st.subheader("Which explanation to trust")
-    most_faithful = explain_panel.faithfulness_section(run_dir, key="faithfulness")
+    most_faithful = explain.faithfulness_section(run_dir, key="faithfulness")
     with coach_slot:
-        coach_panel.after_run(run_dir, run, position_bias=results.attention_position_bias(run_dir))
+        coach.after_run(run_dir, run, position_bias=evaluate.attention_position_bias(run_dir))
     st.subheader("Misclassified examples")
-    results.misclassified(run_dir, run.predictions, most_faithful)
-    results.predictions_download(run_dir, run.predictions, run.class_names)
+    evaluate.misclassified(run_dir, run.predictions, most_faithful)
+    evaluate.predictions_download(run_dir, run.predictions, run.class_names)
     st.subheader("Try your own text")
-    results.typed_text(run_dir, most_faithful)
+    evaluate.typed_text(run_dir, most_faithful)
     with st.expander("Training curves, split and resampling audit"):
-        results.curves_and_audit(run)
+        evaluate.curves_and_audit(run)
 
 
 if __name__ == "__main__":

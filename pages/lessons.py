@@ -2,12 +2,13 @@
 
 import streamlit as st
 
-from components import cached, lessons_panel
-from components.common import run_page
+from components.frame import cached
+from components.frame.common import run_page
+from components.panels import lessons as lessons_panel
 
 
 def body() -> None:
-    lessons = lessons_panel.all_lessons()
+    lessons = cached.all_lessons()
     if not lessons:
         st.info("There are no lesson files yet: add one (see Write your own lesson below).")
         lessons_panel.how_to_write()

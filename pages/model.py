@@ -2,24 +2,25 @@
 
 import streamlit as st
 
-from components import cached, model_panel
-from components.common import current_dataset, dataset_caption, next_step, run_page
+from components.frame import cached
+from components.frame.common import current_dataset, dataset_caption, next_step, run_page
+from components.panels import model
 
 
 def body() -> None:
     data, key = current_dataset()
     dataset_caption(data)
-    model_panel.recommended(data, key)
-    model_panel.size_and_estimate(data, key)
+    model.recommended(data, key)
+    model.size_and_estimate(data, key)
     left, right = st.columns(2)
     with left:
         st.subheader("Architecture")
-        model_panel.architecture_inputs()
-        model_panel.word_vector_inputs(data, key)
+        model.architecture_inputs()
+        model.word_vector_inputs(data, key)
     with right:
         st.subheader("Training")
-        model_panel.training_inputs()
-    model_panel.practice_notes()
+        model.training_inputs()
+    model.practice_notes()
     next_step("train", "Next: train")
     cached.warm_trainer()
 

@@ -2,18 +2,18 @@
 
 import streamlit as st
 
-from components import preprocess_panel
-from components.common import current_dataset, dataset_caption, next_step, run_page
+from components.frame.common import current_dataset, dataset_caption, next_step, run_page
+from components.panels import preprocess
 
 
 def body() -> None:
     data, key = current_dataset()
     dataset_caption(data)
     st.subheader("Text normalization")
-    preprocess_panel.toggles()
+    preprocess.toggles()
     st.subheader("Vocabulary and length")
-    preprocess_panel.vectorizing_inputs()
-    preprocess_panel.render(data, key)
+    preprocess.vectorizing_inputs()
+    preprocess.render(data, key)
     next_step("resample", "Next: resampling")
 
 

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from components import resample_panel
-from components.common import current_dataset, dataset_caption, next_step, run_page
+from components.frame.common import current_dataset, dataset_caption, next_step, run_page
+from components.panels import resample
 
 
 def body() -> None:
@@ -12,13 +12,13 @@ def body() -> None:
     left, right = st.columns([2, 3])
     with left:
         st.subheader("Strategy")
-        resample_panel.strategy_choice()
-        resample_panel.all_strategies_table()
+        resample.strategy_choice()
+        resample.all_strategies_table()
         st.subheader("Split")
-        resample_panel.split_inputs()
+        resample.split_inputs()
     with right:
         st.subheader("Class counts per split")
-        resample_panel.counts_chart(data, key)
+        resample.counts_chart(data, key)
     next_step("model", "Next: the model")
 
 

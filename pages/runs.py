@@ -2,22 +2,23 @@
 
 import streamlit as st
 
-from components import runs_panel, study_panel
-from components.common import run_page
+from components.frame.common import run_page
+from components.panels import runs
+from components.panels.study import reading as studies
 
 
 def body() -> None:
-    selected = runs_panel.runs_table()
+    selected = runs.runs_table()
     if len(selected) == 1:
-        runs_panel.single_run_actions(selected[0])
+        runs.single_run_actions(selected[0])
     if selected:
         st.subheader("Comparison" if len(selected) > 1 else "Curves and scores")
-        runs_panel.compare(selected)
+        runs.compare(selected)
     st.subheader("Leaderboard")
-    runs_panel.leaderboard()
-    runs_panel.config_upload()
+    runs.leaderboard()
+    runs.config_upload()
     st.subheader("Studies")
-    study_panel.studies_table()
+    studies.studies_table()
 
 
 if __name__ == "__main__":

@@ -1,18 +1,19 @@
 """Study: which single change of the settings helps (a lever study), or a search of them (a sweep); many runs,
 trained one at a time in the server's queue, stoppable and resumable."""
 
-from components import cached, study_panel
-from components.common import current_dataset, run_page
+from components.frame import cached
+from components.frame.common import current_dataset, run_page
+from components.panels.study import reading, setup, view
 
 
 def body() -> None:
-    study = study_panel.picker()
+    study = reading.picker()
     if study is None:
         data, key = current_dataset()
-        study_panel.new_study(data, key)
+        setup.new_study(data, key)
     else:
         data, _ = current_dataset(stop=False)
-        study_panel.study_view(study, data)
+        view.study_view(study, data)
     cached.warm_trainer()
 
 

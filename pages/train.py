@@ -1,13 +1,14 @@
 """Train: start a run, watch loss and accuracy live, stop it whenever you like."""
 
-from components import cached, train_panel
-from components.common import current_dataset, run_page
+from components.frame import cached
+from components.frame.common import current_dataset, run_page
+from components.panels import train
 
 
 def body() -> None:
     data, _ = current_dataset()
-    train_panel.controls(data)
-    train_panel.live_view()
+    train.controls(data)
+    train.live_view()
     cached.warm_trainer()
 
 

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from browser_support import CHROMIUM, CHROMIUM_ARGS, require_browser, streamlit_server
-from components.navigation import PAGES as NAVIGATION
+from components.frame.navigation import PAGES as NAVIGATION
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -48,7 +48,7 @@ def test_the_table_toolbar_export_is_switched_off():
 
 
 def test_a_table_downloads_as_formula_safe_csv_with_numbers_kept():
-    from components import downloads
+    from components.frame import downloads
 
     frame = pd.DataFrame({"text": FORMULAS, "confidence": [0.9, -0.5, 0.0, 1.0, float("nan"), 0.25],
                           "=header": ["x"] * len(FORMULAS)})
@@ -59,7 +59,8 @@ def test_a_table_downloads_as_formula_safe_csv_with_numbers_kept():
 
 
 def test_misclassified_and_confusion_cell_tables_download_safely():
-    from components import downloads, results
+    from components.frame import downloads
+    from components.panels import evaluate as results
     from core.runs.results import Prediction
 
     predictions = [Prediction(row=i, text=text, true="=cmd", predicted="@evil" if i % 2 else "=cmd", confidence=0.5 + i / 20,

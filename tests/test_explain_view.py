@@ -8,7 +8,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from components import explain_view as view
+from components.figures import explanations
+from components.figures import shading as view
 from core.evidence.explain import ATTENTION_KIND, RANDOM, SIGNED, FaithfulnessReport, FaithfulnessRow, PositionBias
 
 HOSTILE = ['<img src=x onerror=alert(1)>', '"><script>alert(1)</script>', "javascript:alert(1)", "{{7*7}}",
@@ -146,10 +147,10 @@ def sample_report() -> FaithfulnessReport:
 
 def test_faithfulness_table_and_chart():
     report = sample_report()
-    table = view.faithfulness_table(report)
+    table = explanations.faithfulness_table(report)
     assert list(table["Method"]) == ["Attention weights", "Occlusion", "Random order (reference)"]
     assert table.loc[0, "Position ρ"] == 0.82 and table["AOPC ↑"].isna().tolist() == [False, False, True]
-    spec = view.faithfulness_chart(report).to_dict()  # altair validates the Vega-Lite spec here
+    spec = explanations.faithfulness_chart(report).to_dict()  # altair validates the Vega-Lite spec here
     rows = [row for data in spec["datasets"].values() for row in data]
     assert {row["method"] for row in rows} == {"Attention weights", "Occlusion", "Random order"}
     assert not any(row["value"] is None or (isinstance(row["value"], float) and math.isnan(row["value"])) for row in rows)
@@ -160,11 +161,11 @@ def test_render_functions_in_a_streamlit_app():
     from streamlit.testing.v1 import AppTest
 
     def app(tokens, report):
-        from components import explain_view
+        from components.panels import explain
 
-        explain_view.render_token_shading(tokens, [0.2, -0.1, 0.0], kind="signed", key="shade",
+        explain.render_token_shading(tokens, [0.2, -0.1, 0.0], kind="signed", key="shade",
                                           caption="Class *bold* [x](javascript:alert(1))")
-        explain_view.render_faithfulness(report, key="faith")
+        explain.render_faithfulness(report, key="faith")
 
     at = AppTest.from_function(app, default_timeout=60, args=(HOSTILE[:3], sample_report())).run()
     assert not at.exception

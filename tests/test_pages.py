@@ -183,7 +183,7 @@ def _sidebar_text(at) -> str:
 
 def _stop_and_wait(*apps: AppTest) -> list:
     """Stop the jobs these sessions started and wait until each has ended (so later tests find an empty queue)."""
-    from components import cached
+    from components.frame import cached
     from core.training.jobs import wait
 
     scheduler, views = cached.scheduler(), []
@@ -200,13 +200,13 @@ TINY_LINK = {"embedding_dim": "16", "lstm_units": "8", "bidirectional": "false",
 
 
 def test_settings_live_in_the_link_and_come_back_after_a_server_restart(app):
-    from components import state
+    from components.frame import cached
 
     app.switch_page("pages/model.py").run()
     next(n for n in app.number_input if n.label == "LSTM units").set_value(16).run()
     lab = app.query_params["lab"]
     assert app.query_params["lstm_units"] == "16" and "epochs" not in app.query_params  # only what differs
-    state.lab_store.clear()  # a restarted server remembers no lab session
+    cached.lab_store.clear()  # a restarted server remembers no lab session
     reloaded = _reload(app)
     _no_failure(reloaded)
     assert reloaded.session_state["lab_config"].model.lstm_units == 16
@@ -230,7 +230,8 @@ def test_a_link_with_impossible_settings_keeps_the_rest_and_says_what_it_ignored
 
 
 def test_the_lab_store_is_bounded_and_a_dropped_upload_is_named_on_reload():
-    from components.state import DataSource, LabRecord, LabStore, lab_store
+    from components.frame.cached import lab_store
+    from components.services import DataSource, LabRecord, LabStore
     from core.config import ExperimentConfig
 
     store = LabStore(max_labs=2, max_upload_bytes=10)
@@ -288,7 +289,7 @@ def test_every_session_sees_the_queue_and_a_second_start_is_refused():
         twin.button(key="train_start").click().run()  # its Start button predates the first tab's job
         assert any("still running" in w.value for w in twin.warning)
         assert twin.button(key="train_stop")
-        from components import cached
+        from components.frame import cached
 
         owners = [first.session_state["lab_owner"], other.session_state["lab_owner"]]
         assert [entry.owner for entry in cached.scheduler().overview()] == owners  # no duplicate queued
@@ -382,12 +383,12 @@ def test_a_cut_short_epoch_is_marked_on_the_live_curves(app):
 
 
 def test_cut_short_epochs_are_hollow_points_never_plain_ones():
-    from components import charts
+    from components.figures import training
 
     history = {"loss": [1.0, 0.8, 0.75], "val_loss": [1.1, 0.9]}  # as saved: validation one shorter
-    for specification in (charts.training_curves(history).to_dict(),
-                          charts.run_curves([{"run": "a", "history": history}]).to_dict(),
-                          charts.training_curves({"loss": [0.9]}, partial_epoch=1).to_dict()):
+    for specification in (training.training_curves(history).to_dict(),
+                          training.run_curves([{"run": "a", "history": history}]).to_dict(),
+                          training.training_curves({"loss": [0.9]}, partial_epoch=1).to_dict()):
         datasets = specification["datasets"]
         layers = specification["layer"]
         hollow = [layer for layer in layers if isinstance(layer["mark"], dict) and layer["mark"].get("type") == "point"
@@ -396,12 +397,12 @@ def test_cut_short_epochs_are_hollow_points_never_plain_ones():
         assert cut_rows and all(row["cut_short"] and row["epoch_label"].endswith("(cut short)") for row in cut_rows)
         solid = layers[0] if "batches" not in json.dumps(layers[0]) else layers[1]
         assert not any(row["cut_short"] for row in datasets[solid["data"]["name"]])
-    full = charts.training_curves({"loss": [1.0, 0.8], "val_loss": [1.1, 0.9]}).to_dict()
+    full = training.training_curves({"loss": [1.0, 0.8], "val_loss": [1.1, 0.9]}).to_dict()
     assert "cut short" not in json.dumps(full)
 
 
 def test_the_sidebar_queue_stays_short_and_always_shows_your_own_jobs():
-    from components.sidebar import queue_line, shown_entries
+    from components.frame.sidebar import queue_line, shown_entries
     from core.training.jobs import QueueEntry
 
     entries = [QueueEntry(job_id=i, owner="me" if i == 9 else "", label=f"trial {i}" if i else "data · LSTM 8 · 2 epochs",

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from components import study_charts
+from components.figures import study as study_figures
 from conftest import csv_bytes, generated_texts, make_dataset, tiny_config
 
 APP = str(Path(__file__).parent.parent / "app.py")
@@ -75,27 +75,27 @@ def _axes_and_rows(choices):
 
 
 def test_study_charts_carry_user_strings_as_data_only():
-    _assert_only_data(study_charts.lever_effects(_lever_rows(HOSTILE), min_effect=0.01), HOSTILE)
+    _assert_only_data(study_figures.lever_effects(_lever_rows(HOSTILE), min_effect=0.01), HOSTILE)
     axes, rows = _axes_and_rows(HOSTILE)
-    _assert_only_data(study_charts.parallel_coordinates(axes, rows, best_trial=2), HOSTILE)
-    _assert_only_data(study_charts.final_comparison([{"arm": text, "kind": "reference", "mean": 0.6, "sd": 0.02, "n": 3}
+    _assert_only_data(study_figures.parallel_coordinates(axes, rows, best_trial=2), HOSTILE)
+    _assert_only_data(study_figures.final_comparison([{"arm": text, "kind": "reference", "mean": 0.6, "sd": 0.02, "n": 3}
                                                      for text in HOSTILE]), HOSTILE)
-    _assert_only_data(study_charts.importance_bars({f"model.{text}": 0.2 for text in HOSTILE}), HOSTILE)
-    _assert_only_data(study_charts.sweep_history([{"trial": i, "value": 0.5, "state": text} for i, text in enumerate(HOSTILE)]), HOSTILE)
+    _assert_only_data(study_figures.importance_bars({f"model.{text}": 0.2 for text in HOSTILE}), HOSTILE)
+    _assert_only_data(study_figures.sweep_history([{"trial": i, "value": 0.5, "state": text} for i, text in enumerate(HOSTILE)]), HOSTILE)
 
 
 @pytest.mark.parametrize("build", [
-    lambda: study_charts.lever_effects([], min_effect=0.01),
-    lambda: study_charts.lever_effects([{"lever": "a", "mean": None, "verdict": "within noise", "n": 0},
+    lambda: study_figures.lever_effects([], min_effect=0.01),
+    lambda: study_figures.lever_effects([{"lever": "a", "mean": None, "verdict": "within noise", "n": 0},
                                         {"lever": "b", "mean": 0.02, "sd": None, "low": None, "high": None, "verdict": "within noise", "n": 1}],
                                        min_effect=0.01),
-    lambda: study_charts.parallel_coordinates([], []),
-    lambda: study_charts.parallel_coordinates(*_axes_and_rows(["only"])),
-    lambda: study_charts.final_comparison([]),
-    lambda: study_charts.final_comparison([{"arm": "reference", "kind": "reference", "mean": float("nan"), "sd": None, "n": 0}]),
-    lambda: study_charts.importance_bars({}),
-    lambda: study_charts.sweep_history([]),
-    lambda: study_charts.sweep_history([{"trial": 0, "value": None, "state": "FAIL"}]),
+    lambda: study_figures.parallel_coordinates([], []),
+    lambda: study_figures.parallel_coordinates(*_axes_and_rows(["only"])),
+    lambda: study_figures.final_comparison([]),
+    lambda: study_figures.final_comparison([{"arm": "reference", "kind": "reference", "mean": float("nan"), "sd": None, "n": 0}]),
+    lambda: study_figures.importance_bars({}),
+    lambda: study_figures.sweep_history([]),
+    lambda: study_figures.sweep_history([{"trial": 0, "value": None, "state": "FAIL"}]),
 ], ids=["levers empty", "levers partial", "parallel empty", "parallel one choice", "final empty", "final nan",
         "importance empty", "history empty", "history failed"])
 def test_study_charts_draw_edge_data(build):
@@ -103,7 +103,7 @@ def test_study_charts_draw_edge_data(build):
 
 
 def test_lever_effects_keep_the_table_order_colour_the_verdicts_and_mark_what_is_too_small():
-    specification = study_charts.lever_effects(_lever_rows(["first", "second", "third"]), min_effect=0.01).to_dict()
+    specification = study_figures.lever_effects(_lever_rows(["first", "second", "third"]), min_effect=0.01).to_dict()
     rows = [row for data in specification["datasets"].values() for row in data if "lever" in row]
     order = {row["lever"]: row["order"] for row in rows}
     assert order == {"first": 0, "second": 1, "third": 2}
@@ -117,7 +117,7 @@ def test_lever_effects_keep_the_table_order_colour_the_verdicts_and_mark_what_is
 
 def test_parallel_coordinates_draw_one_line_per_trial_the_best_on_top_and_each_axis_ends():
     axes, rows = _axes_and_rows(["none", "additive", "multihead"])
-    specification = study_charts.parallel_coordinates(axes, rows, best_trial=2).to_dict()
+    specification = study_figures.parallel_coordinates(axes, rows, best_trial=2).to_dict()
     layers = specification["layer"]
     data = {layer["data"]["name"]: specification["datasets"][layer["data"]["name"]] for layer in layers}
     lines, best = data[layers[1]["data"]["name"]], data[layers[2]["data"]["name"]]
@@ -130,14 +130,15 @@ def test_parallel_coordinates_draw_one_line_per_trial_the_best_on_top_and_each_a
 
 
 def test_setting_changes_and_durations_read_as_words():
-    from components.study_panel import config_changes, rough_duration
+    from components.panels.study.setup import rough_duration
+    from components.panels.study.sweep import config_changes
     from core.config import ExperimentConfig
 
     before = ExperimentConfig().to_dict()
     after = tiny_config("model.dropout=0.31", "resampling.strategy=none", "model.bidirectional=false").to_dict()
     changes = config_changes(before, after)
-    assert "dropout 0.5 → 0.31" in changes and "bidirectional on → off" in changes
-    assert any(change.startswith("resampling ") and change.endswith("→ none") for change in changes)
+    assert "Dropout: 0.5 → 0.31" in changes and "Bidirectional: on → off" in changes  # labels, not keys
+    assert "Resampling strategy: Class weights (balanced) → No resampling" in changes
     assert config_changes(before, before) == []
     assert [rough_duration(s) for s in (42, 125, 2280, 7800)] == ["42 s", "2 min", "38 min", "2 h 10 min"]
 
@@ -146,7 +147,7 @@ def test_setting_changes_and_durations_read_as_words():
 
 
 def test_the_registry_runs_one_thread_per_study_shows_its_progress_and_stops_it():
-    from components.study_panel import StudyRegistry
+    from components.services import StudyRegistry
     from core.evidence.study import StudyProgress
 
     registry, started = StudyRegistry(), threading.Event()
@@ -224,7 +225,7 @@ def _frame(at, column):
 
 def _wait_until_idle(at, location: str, timeout: float = 300) -> None:
     """Rerun the page (a browser's fragment would poll) until the study's thread has ended."""
-    from components.study_panel import registry
+    from components.frame.cached import study_registry as registry
 
     deadline = time.time() + timeout
     while time.time() < deadline and registry().is_running(location):
@@ -285,7 +286,7 @@ def _fake_sweep(folder, trials=6):
 
 
 def _open_study(at, handle) -> None:
-    from components.study_panel import StudyRef
+    from components.panels.study.reading import StudyRef
 
     at.session_state["lab_study_selected"] = StudyRef(handle.name, str(Path(handle.location).resolve()))
     at.session_state["lab_study_picker_version"] = 99
@@ -293,7 +294,7 @@ def _open_study(at, handle) -> None:
 
 
 def test_a_new_lever_study_preselects_a_short_set_and_estimates_its_time(runs):
-    from components.study_panel import DEFAULT_LEVER_FIELDS
+    from components.panels.study.setup import DEFAULT_LEVER_FIELDS
     from core.config import ExperimentConfig
     from core.evidence.levers import levers_for
 
@@ -380,9 +381,9 @@ def test_the_studies_table_lists_every_study_of_the_runs_folder(runs):
     _fake_lever_study(runs, stop_after=2)
 
     def script():
-        from components import study_panel
+        from components.panels.study import reading
 
-        study_panel.studies_table(key="listed")
+        reading.studies_table(key="listed")
 
     at = AppTest.from_function(script, default_timeout=60).run()
     _no_failure(at)
@@ -396,7 +397,7 @@ def test_the_studies_table_lists_every_study_of_the_runs_folder(runs):
 
 @pytest.mark.slow
 def test_a_tiny_lever_study_runs_live_then_combines_with_nothing_that_helped(runs):
-    from components.study_panel import registry
+    from components.frame.cached import study_registry as registry
 
     at = _app()
     _upload(at)
@@ -434,7 +435,7 @@ def test_a_tiny_lever_study_runs_live_then_combines_with_nothing_that_helped(run
 
 @pytest.mark.slow
 def test_combine_runs_the_helpers_with_the_same_seeds_and_scores_them_on_test(runs):
-    from components.study_panel import registry
+    from components.frame.cached import study_registry as registry
 
     handle = _fake_lever_study(runs)
     at = _app()
@@ -460,7 +461,7 @@ def test_combine_runs_the_helpers_with_the_same_seeds_and_scores_them_on_test(ru
 
 @pytest.mark.slow
 def test_a_tiny_sweep_runs_its_trials_as_jobs_and_reads_like_a_sweep(runs):
-    from components.study_panel import registry
+    from components.frame.cached import study_registry as registry
 
     at = _app()
     _upload(at)

@@ -131,7 +131,7 @@ def test_the_page_measures_what_the_lesson_engine_measures():
     from core.teaching.lessons import load_lessons
     from core.teaching.lessons.running import _metrics_wanted
 
-    from components import lessons_panel
+    from components.panels import lessons as lessons_panel
 
     for lesson in load_lessons():
         engine = _metrics_wanted(lesson)
@@ -141,7 +141,7 @@ def test_the_page_measures_what_the_lesson_engine_measures():
 def test_a_variant_progress_line_names_its_phase_and_epoch():
     from core.training.jobs import JobView
 
-    from components.lessons_panel import progress_line
+    from components.panels.lessons import progress_line
 
     view = JobView(job_id=1, status="running", queue_position=None, history={"loss": [1.0]}, batch_points=[],
                    last_event={"kind": "epoch", "epoch": 1, "epochs": 6, "batch": -1, "batches": 10}, phase="train",
@@ -207,7 +207,7 @@ def test_the_coach_speaks_live_on_the_train_page_once_an_epoch_shows_it(runs_dir
 
 
 def test_a_coach_change_weighed_against_seed_noise():
-    from components.coach_panel import change_sentence
+    from components.panels.coach import change_sentence
 
     assert "no clear effect" in change_sentence(0.50, 0.52, "model.dropout=0.3")
     assert "helped" in change_sentence(0.50, 0.58, "model.dropout=0.3")
@@ -219,7 +219,7 @@ def test_a_coach_change_weighed_against_seed_noise():
 
 
 def test_replay_metrics_come_from_the_stored_validation_predictions():
-    from components.replay_panel import epoch_metrics, epochs_available, example_rows
+    from components.panels.replay import epoch_metrics, epochs_available, example_rows
 
     replay = {
         "labels": [0, 0, 1, 1, 2],
@@ -242,7 +242,7 @@ def test_replay_metrics_come_from_the_stored_validation_predictions():
 def test_changes_from_recommended_and_comparable_splits():
     from core.config import ExperimentConfig
 
-    from components.runs_panel import changes_from_recommended
+    from components.panels.runs import changes_from_recommended
 
     assert changes_from_recommended(ExperimentConfig()) == []
     changed = tiny_config("model.dropout=0.3", "seed=7", "split.test_fraction=0.3", "data.text_column=text")
@@ -254,7 +254,7 @@ def test_changes_from_recommended_and_comparable_splits():
 def test_only_the_settings_that_differ_between_selected_runs_are_highlighted():
     import pandas as pd
 
-    from components.runs_panel import differing_columns
+    from components.panels.runs import differing_columns
 
     table = pd.DataFrame({"run": ["a", "b", "c"], "dropout": [0.5, 0.3, 0.5], "units": [64, 64, 64],
                           "optimizer": ["adam", "adam", "sgd"]})
@@ -325,7 +325,7 @@ def _counts(rows: list[dict]) -> dict:
 def test_the_replay_slider_changes_the_confusion_matrix_between_the_first_and_last_epoch(trained_run, monkeypatch):
     from core.runs.store import load_run
 
-    from components.replay_panel import epoch_metrics
+    from components.panels.replay import epoch_metrics
 
     run = load_run(trained_run)
     first = epoch_metrics(run.replay, 1, run.class_names).confusion
@@ -353,7 +353,7 @@ def test_the_replay_slider_changes_the_confusion_matrix_between_the_first_and_la
 
 @pytest.mark.slow
 def test_the_coach_after_a_run_tries_one_change_and_shows_both_runs(trained_run, monkeypatch):
-    from components import cached
+    from components.frame import cached
     from core.training.jobs import wait
 
     at = _evaluate(trained_run, monkeypatch)
@@ -402,7 +402,7 @@ def test_a_named_run_leads_the_leaderboard_with_what_it_changed(trained_run, mon
 
 @pytest.mark.slow
 def test_a_name_and_note_given_on_the_train_page_are_saved_with_the_run(runs_dir):
-    from components import cached
+    from components.frame import cached
     from core.training.jobs import wait
 
     at = AppTest.from_file(APP, default_timeout=120).run()
@@ -425,10 +425,10 @@ def test_a_name_and_note_given_on_the_train_page_are_saved_with_the_run(runs_dir
 
 @pytest.mark.slow
 def test_a_lesson_runs_its_variants_back_to_back_and_shows_them_side_by_side(runs_dir, tiny_lessons):
-    from components import cached
+    from components.frame import cached
     from core.training.jobs import wait
 
-    from components.lessons_panel import attempts
+    from components.frame.cached import lesson_attempts as attempts
 
     at = _open_lessons(runs_dir)
     at.button(key="lessons_start").click().run()
@@ -476,19 +476,19 @@ def test_a_lesson_runs_its_variants_back_to_back_and_shows_them_side_by_side(run
 def test_the_baseline_tick_sits_on_each_runs_bar_and_names_stay_data():
     from test_charts import HOSTILE as NAMES, assert_only_data, dataset_rows, spec
 
-    from components import charts
+    from components.figures import evaluation
 
     rows = [{"run": name, "metric": metric, "value": 0.5} for name in NAMES for metric in ("macro-F1", "accuracy")]
     baselines = [{"run": name, "metric": "macro-F1", "value": 0.4} for name in NAMES]
     baselines.append({"run": "not drawn", "metric": "macro-F1", "value": 0.9})  # no bar, no tick
-    specification = spec(charts.metric_comparison(rows, baselines=baselines))
+    specification = spec(evaluation.metric_comparison(rows, baselines=baselines))
     assert_only_data(specification, NAMES)
     ticks = [layer for layer in specification["layer"] if "y2" in layer.get("encoding", {})]
     assert len(ticks) == 1 and "baseline" in specification["title"]
     assert ticks[0]["encoding"]["xOffset"]["field"] == "run"  # on each run's own bar, not across the group
     tick_rows = specification["datasets"][ticks[0]["data"]["name"]]
     assert sorted(row["run"] for row in tick_rows) == sorted(NAMES) and {row["value"] for row in tick_rows} == {0.4}
-    without = spec(charts.metric_comparison(rows))  # the existing chart is unchanged without baselines
+    without = spec(evaluation.metric_comparison(rows))  # the existing chart is unchanged without baselines
     assert len(without["layer"]) == 2 and without["title"] == "metrics by run"
     assert len(dataset_rows(without)) == len(rows)
 
@@ -496,21 +496,21 @@ def test_the_baseline_tick_sits_on_each_runs_bar_and_names_stay_data():
 def test_variant_values_keep_the_lessons_order_and_wait_for_running_variants():
     from test_charts import HOSTILE as NAMES, assert_only_data, dataset_rows, spec
 
-    from components import charts
+    from components.figures import evaluation
 
-    specification = spec(charts.variant_values([{"variant": name, "value": index / 10 if index else None}
+    specification = spec(evaluation.variant_values([{"variant": name, "value": index / 10 if index else None}
                                                 for index, name in enumerate(NAMES)]))
     assert_only_data(specification, NAMES)
     rows = dataset_rows(specification)
     assert [row["order"] for row in rows] == list(range(len(NAMES)))
     assert rows[0]["label"] == "…" and rows[1]["label"] == "0.100"
-    spec(charts.variant_values([]))
+    spec(evaluation.variant_values([]))
 
 
 def test_a_leaderboard_entry_names_its_changes_as_overrides_that_apply_back():
     from core.config import ExperimentConfig, apply_overrides
 
-    from components.runs_panel import changes_from_recommended
+    from components.panels.runs import changes_from_recommended
 
     config = tiny_config("model.bidirectional=false", "vectorizing.length_percentile=90", "vectorizing.max_length=none",
                          "training.learning_rate=0.01")

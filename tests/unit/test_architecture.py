@@ -146,8 +146,9 @@ def test_importing_the_config_and_data_path_does_not_load_tensorflow():
 def test_the_first_page_imports_no_heavy_library_before_it_draws():
     """Cold start: the Data page's modules load without scikit-learn (1.5 s), Altair or TensorFlow; those load
     after the first figures are on screen (see bench/cold_start.py)."""
-    modules = ["app", "components.state", "components.cached", "components.common", "components.sidebar",
-               "components.data_panel", "core.evidence.triage", "core.data.splitting", "core.text.vectorizing"]
+    modules = ["app", "components.services", "components.frame.state", "components.frame.cached",
+               "components.frame.common", "components.frame.sidebar", "components.panels.data",
+               "components.panels.cleaning", "core.evidence.triage", "core.data.splitting", "core.text.vectorizing"]
     code = ("import sys\n" + "".join(f"import {m}\n" for m in modules) +
             "print(sorted(m for m in ('sklearn', 'altair', 'tensorflow', 'keras', 'imblearn') if m in sys.modules))")
     completed = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,

@@ -10,9 +10,9 @@ import dataclasses
 import pandas as pd
 import streamlit as st
 
-from components import cached, state
-from components.config_widgets import choice_with_settings, config_input, recommended_button
-from components.safe import plain
+from components.frame import cached, state
+from components.frame.config_widgets import choice_with_settings, config_input, recommended_button
+from components.frame.safe import plain
 from core.config import ExperimentConfig, apply_overrides
 from core.data.dataset import Dataset
 from core.errors import UserError

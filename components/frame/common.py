@@ -7,9 +7,9 @@ from typing import Callable
 
 import streamlit as st
 
-from components import cached, state
-from components.navigation import PAGE_PATHS, run_app
-from components.safe import plain
+from components.frame import cached, state
+from components.frame.navigation import PAGE_PATHS, run_app
+from components.frame.safe import plain
 from core.data.dataset import Dataset
 from core.errors import UserError
 

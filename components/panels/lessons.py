@@ -4,7 +4,7 @@ scheduler, and the variants side by side as they finish (curves, the lesson's me
 A lesson's variants are ordinary training jobs (core.training.jobs), one per variant, queued together so they run back to
 back: the server's queue shows them, Stop cancels the ones still waiting and ends the running one after its batch,
 and each run is saved and tagged ``{"lesson", "variant", "attempt"}``. A reloaded tab finds its lesson again
-through the lab session's owner (:func:`attempts`, a server-wide service like the scheduler).
+through the lab session's owner (``cached.lesson_attempts()``, a server-wide service like the scheduler).
 
 The lesson's numbers are read back from the saved runs (:func:`outcome_of`), the same numbers
 ``core.teaching.lessons.run_lesson`` measures in memory, so ``core.teaching.lessons.check`` judges them the same way.
@@ -13,20 +13,19 @@ The lesson's numbers are read back from the saved runs (:func:`outcome_of`), the
 from __future__ import annotations
 
 import json
-import os
 import secrets
-import threading
-from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
 import pandas as pd
 import streamlit as st
 
-from components import cached, charts, coach_panel, job_status, state
-from components.common import PAGES
-from components.safe import plain
+from components.figures import evaluation, training
+from components.frame import cached, job_status, state
+from components.frame.common import PAGES
+from components.frame.safe import plain
+from components.panels import coach
+from components.services import LessonAttempt
 from core.teaching import lessons as lessons_module
 from core.teaching.coach import diagnose
 from core.model.estimate import format_seconds
@@ -57,26 +56,6 @@ POSITION_NOTE = ("Position bias is measured like the lesson engine does: Spearma
 
 
 # ------------------------------------------------------------------------------------------------- loading
-
-
-LESSONS_VARIABLE = "LSTM_TEXT_LAB_LESSONS"
-
-
-def lessons_folder() -> Path:
-    """$LSTM_TEXT_LAB_LESSONS when set (a teacher's own folder of lesson files), else the lessons shipped with the app."""
-    return Path(os.environ.get(LESSONS_VARIABLE) or lessons_module.LESSONS_DIR)
-
-
-@st.cache_data(max_entries=4, show_spinner=False)
-def _load(folder: str, stamp: tuple) -> list[Lesson]:
-    return lessons_module.load_lessons(folder)
-
-
-def all_lessons() -> list[Lesson]:
-    """Every lesson file, validated (a broken file raises LessonError, a one-sentence UserError)."""
-    folder = lessons_folder()
-    stamp = tuple((p.name, p.stat().st_mtime) for p in sorted(folder.glob("*.toml"))) if folder.is_dir() else ()
-    return _load(str(folder), stamp)
 
 
 def overview(lessons: list[Lesson]) -> str:
@@ -112,11 +91,12 @@ def card(lesson: Lesson) -> None:
 
 def how_to_write() -> None:
     """The documented lesson format and its fully commented example (lessons/README.md, shipped with the app)."""
-    own = lessons_folder() / "README.md"
+    folder = cached.lessons_folder()
+    own = folder / "README.md"
     readme = own if own.is_file() else Path(lessons_module.LESSONS_DIR) / "README.md"
     with st.expander("Write your own lesson"):
-        st.caption(plain(f"Lessons are TOML files in {lessons_folder()}; each file there appears on this page (set "
-                         f"${LESSONS_VARIABLE} to use another folder). The format, with a fully commented example:"))
+        st.caption(plain(f"Lessons are TOML files in {folder}; each file there appears on this page (set "
+                         f"${cached.LESSONS_VARIABLE} to use another folder). The format, with a fully commented example:"))
         if readme.is_file():
             st.markdown(readme.read_text(encoding="utf-8"))  # the app's own documentation, not user data
         else:
@@ -124,54 +104,6 @@ def how_to_write() -> None:
 
 
 # ------------------------------------------------------------------------------------------- running a lesson
-
-
-@dataclass(frozen=True)
-class LessonAttempt:
-    """One start of a lesson: its variants' jobs in the lesson's order."""
-
-    lesson: Lesson
-    attempt: str  # tagged on every run of this start
-    jobs: tuple[tuple[str, TrainingJob], ...]  # (variant name, job)
-
-    def active(self) -> bool:
-        return any(job.is_active() for _, job in self.jobs)
-
-
-class Attempts:
-    """The latest lesson attempt of each lab session (by owner), for every tab of it; bounded and thread-safe."""
-
-    def __init__(self, limit: int = 200) -> None:
-        self._attempts: OrderedDict[str, LessonAttempt] = OrderedDict()
-        self._lock = threading.Lock()
-        self._limit = limit
-
-    def put(self, owner: str, attempt: LessonAttempt) -> None:
-        with self._lock:
-            self._attempts[owner] = attempt
-            self._attempts.move_to_end(owner)
-            while len(self._attempts) > self._limit:
-                self._attempts.popitem(last=False)
-
-    def get(self, owner: str) -> Optional[LessonAttempt]:
-        with self._lock:
-            return self._attempts.get(owner)
-
-
-@st.cache_resource(show_spinner=False)
-def attempts() -> Attempts:
-    """One per server, like the job scheduler: a service holding job handles, not anyone's cached result."""
-    return Attempts()
-
-
-@st.cache_resource(max_entries=8, show_spinner="Loading the lesson's data…")
-def _lesson_dataset(lesson_id: str, dataset: str, subsample_json: str, _lesson: Lesson):
-    return lessons_module.lesson_dataset(_lesson)
-
-
-def lesson_dataset(lesson: Lesson):
-    subsample = json.dumps(lesson.subsample.to_dict() if lesson.subsample else None)
-    return _lesson_dataset(lesson.id, lesson.dataset, subsample, lesson)
 
 
 @st.cache_data(max_entries=16, show_spinner="Fitting the TF-IDF baseline once for the lesson…")
@@ -206,7 +138,7 @@ def start(lesson: Lesson) -> None:
     if mine is not None and mine.is_active():
         state.refuse_start(BUSY)
         return
-    data = lesson_dataset(lesson)
+    data = cached.lesson_dataset(lesson)
     attempt = secrets.token_hex(3)
     jobs = []
     for variant, config in zip(lesson.variants, lesson.configs().values()):
@@ -216,25 +148,25 @@ def start(lesson: Lesson) -> None:
         jobs.append((variant.name, TrainingJob(spec)))
     for _, job in jobs:
         cached.scheduler().submit(job)
-    attempts().put(owner, LessonAttempt(lesson, attempt, tuple(jobs)))
+    cached.lesson_attempts().put(owner, LessonAttempt(lesson, attempt, tuple(jobs)))
     state.set_job(jobs[-1][1])  # the sidebar and the Train page follow the lesson's last run
     job_status.mark_started(jobs[-1][1].status)
 
 
 def stop(lesson_id: str) -> None:
-    current = attempts().get(state.owner())
+    current = cached.lesson_attempts().get(state.owner())
     if current is not None and current.lesson.id == lesson_id:
         for _, job in current.jobs:
             job.request_stop()
 
 
 def current_attempt(lesson: Lesson) -> Optional[LessonAttempt]:
-    current = attempts().get(state.owner())
+    current = cached.lesson_attempts().get(state.owner())
     return current if current is not None and current.lesson.id == lesson.id else None
 
 
 def controls(lesson: Lesson) -> None:
-    other = attempts().get(state.owner())
+    other = cached.lesson_attempts().get(state.owner())
     if other is not None and other.lesson.id != lesson.id and other.active():
         st.info(plain(f"Your lesson “{other.lesson.title}” is still running: choose it above to watch or stop it."))
     current = current_attempt(lesson)
@@ -343,7 +275,7 @@ def results(lesson: Lesson) -> None:
 
 
 def _results(lesson_id: str) -> None:
-    lessons = {lesson.id: lesson for lesson in all_lessons()}
+    lessons = {lesson.id: lesson for lesson in cached.all_lessons()}
     lesson = lessons.get(lesson_id)
     if lesson is None:
         return
@@ -403,12 +335,6 @@ def _progress(lesson: Lesson, views: dict) -> None:
         st.caption(plain(progress_line(index, count, lesson.variant(name).label, view)))
 
 
-def _value_text(value: Optional[float]) -> str:
-    if value is None:
-        return "…"
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3f}"
-
-
 def values_table(lesson: Lesson, outcomes: dict[str, VariantOutcome]) -> pd.DataFrame:
     """Rows: the lesson's metrics in words; columns: the variants in the lesson's order ("…" while training)."""
     rows = []
@@ -416,7 +342,7 @@ def values_table(lesson: Lesson, outcomes: dict[str, VariantOutcome]) -> pd.Data
         row = {"metric": lessons_module.describe_metric(metric)}
         for variant in lesson.variants:
             outcome = outcomes.get(variant.name)
-            row[variant.label] = _value_text(outcome.values.get(metric) if outcome else None)
+            row[variant.label] = evaluation.value_label(outcome.values.get(metric) if outcome else None)
         rows.append(row)
     return pd.DataFrame(rows, columns=["metric", *[variant.label for variant in lesson.variants]])
 
@@ -430,14 +356,14 @@ def _side_by_side(lesson: Lesson, outcomes: dict[str, VariantOutcome], running: 
                "history": outcomes[name].history if name in outcomes else running[name]}
               for name in order if name in outcomes or name in running]
     st.markdown("**Training curves, one colour per variant**")
-    st.altair_chart(charts.run_curves(curves, metric="loss"), width="stretch")
+    st.altair_chart(training.run_curves(curves, metric="loss"), width="stretch")
     st.markdown("**The lesson's numbers**")
     with st.container(key="lessons_values"):
         st.dataframe(values_table(lesson, outcomes), hide_index=True, width="stretch",
                      column_config={"metric": st.column_config.TextColumn(pinned=True)})
     first = lesson_metrics(lesson)[0]
     st.caption(plain(f"Bars: {lessons_module.describe_metric(first)} ({first}) per variant."))
-    st.altair_chart(charts.variant_values([{"variant": lesson.variant(name).label,
+    st.altair_chart(evaluation.variant_values([{"variant": lesson.variant(name).label,
                                             "value": outcomes[name].values.get(first) if name in outcomes else None}
                                            for name in order]), width="stretch")
     if any(metric in POSITION_METRICS for metric in lesson_metrics(lesson)):
@@ -481,7 +407,7 @@ def _coach(lesson: Lesson, outcomes: dict[str, VariantOutcome]) -> None:
             continue
         run = cached.run_for(outcome.run_dir)
         found = diagnose(run.history, metrics=run.metrics, config=run.config)
-        st.markdown(f"*{plain(variant.label)}*: " + coach_panel.verdict_line(found))
+        st.markdown(f"*{plain(variant.label)}*: " + coach.verdict_line(found))
 
 
 def _open(run_dir: str) -> None:

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from components import cached, downloads, state
-from components.safe import plain
+from components.frame import cached, downloads, state
+from components.frame.safe import plain
 from core.evidence.cleaning import EDIT_ACTIONS, Edit, apply_edits, carried_split, compare_on_same_rows, edit_list
 from core.config import ExperimentConfig
 from core.data.dataset import Dataset

@@ -2,7 +2,7 @@
 
 The job trains in its own process (core.training.jobs); this page only polls it, so clicking, switching pages, reloading or
 opening a second tab on the same URL never touches the training: a reloaded tab finds its job again through the
-lab session (components.job_status). While a job is active the live view reruns every half second.
+lab session (components.frame.job_status). While a job is active the live view reruns every half second.
 """
 
 from __future__ import annotations
@@ -12,9 +12,12 @@ from typing import Optional
 
 import streamlit as st
 
-from components import cached, charts, coach_panel, job_status, state
-from components.common import PAGES
-from components.safe import plain
+from components.figures import training
+from components.frame import cached, job_status, state
+from components.frame.common import PAGES
+from components.frame.safe import plain
+from components.panels import coach
+from components.services import DataSource
 from core.config import ExperimentConfig
 from core.data.dataset import Dataset
 from core.errors import UserError
@@ -50,7 +53,7 @@ def _averaging(config: ExperimentConfig) -> str:
     return folds + seeds
 
 
-def job_label(source: state.DataSource, config: ExperimentConfig) -> str:
+def job_label(source: DataSource, config: ExperimentConfig) -> str:
     """One line naming a job in the server's queue, e.g. "faa-bird-strikes-effect · BiLSTM 64 · 15 epochs".
 
     Every session sees the queue, so an upload is named only as such: its file name is its owner's business."""
@@ -209,11 +212,11 @@ def _live() -> None:
     left, right = st.columns(2)
     for column, metric in ((left, "loss"), (right, "accuracy")):
         with column:
-            st.altair_chart(charts.training_curves(view.history, metric=metric, best_epoch=best,
+            st.altair_chart(training.training_curves(view.history, metric=metric, best_epoch=best,
                                                    batch_points=view.batch_points, partial_epoch=partial),
                             width="stretch")
     _outcome(view, partial)
-    coach_panel.live(view, job_status.job())
+    coach.live(view, job_status.job())
 
 
 def _outcome(view, partial_epoch: Optional[int]) -> None:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from components import charts
-from components.explain_view import render_token_shading
-from components.safe import plain
+from components.figures import evaluation
+from components.frame.safe import plain
+from components.panels.explain import render_token_shading
 
-KINDS = {"attention": "attention", "occlusion": "signed"}  # replay method → explain_view shading kind
+KINDS = {"attention": "attention", "occlusion": "signed"}  # replay method → the shading kind (components.figures.shading)
 METHOD_WORDS = {
     "attention": "attention weights (how much each token was weighed; not proof of what mattered)",
     "occlusion": "leave-one-token-out importance (how much the predicted class's probability drops without each token)",
@@ -79,7 +79,7 @@ def replay_section(run, *, key: str = "replay") -> None:
     metrics = epoch_metrics(replay, epoch, run.class_names)
     matrix = metrics.confusion
     with st.container(key=f"{key}_cm"):
-        st.altair_chart(charts.confusion_matrix(matrix.labels, matrix.counts, matrix.normalized, selectable=False),
+        st.altair_chart(evaluation.confusion_matrix(matrix.labels, matrix.counts, matrix.normalized, selectable=False),
                         width="content")
     st.caption(plain(f"Validation macro-F1 {metrics.macro_f1:.3f}, accuracy {metrics.accuracy:.3f} at epoch {epoch}."))
     st.dataframe(per_class_table(metrics), hide_index=True, width="stretch",

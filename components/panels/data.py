@@ -8,9 +8,10 @@ from typing import Callable
 import pandas as pd
 import streamlit as st
 
-from components import cached, state
+from components.frame import cached, state
+from components.frame.safe import plain
+from components.services import DataSource
 from core import lazy
-from components.safe import plain
 from core.config import DataConfig
 from core.data.columns import ColumnGuess
 from core.data.dataset import Dataset
@@ -23,7 +24,7 @@ from core.text.vectorizing import VocabularyPreview
 MAX_UPLOAD_NOTE = "CSV, TSV or TXT; comma, semicolon, tab or pipe separated; any common encoding."
 
 
-def _use_source(new: state.DataSource) -> None:
+def _use_source(new: DataSource) -> None:
     """Switch to a new source and let the engine guess its columns again."""
     state.set_source(new)
     config = state.config()
@@ -40,7 +41,7 @@ def source_picker() -> None:
     if choice == "Upload a CSV":
         upload = st.file_uploader("Upload a CSV", type=["csv", "tsv", "txt"], key="data_upload", help=MAX_UPLOAD_NOTE)
         if upload is not None:
-            candidate = state.DataSource("upload", upload.name, upload.getvalue())
+            candidate = DataSource("upload", upload.name, upload.getvalue())
             if current.kind == "upload" and current.raw == candidate.raw and current.sample_rows:
                 candidate = current  # the sample chosen below stays chosen on every rerun
             if candidate.source_id != current.source_id:
@@ -71,7 +72,7 @@ def source_picker() -> None:
                            format_func=lambda k: BUILTIN_DATASETS[k].title)
         st.caption(BUILTIN_DATASETS[key].description)
         if current.kind != "builtin" or current.name != key:
-            _use_source(state.DataSource("builtin", key))
+            _use_source(DataSource("builtin", key))
 
 
 def _set_column(field: str, widget_key: str) -> None:
@@ -164,17 +165,17 @@ def render_triage(report: TriageReport, vocabulary_fn: Callable[[], VocabularyPr
         st.warning(plain(warning))
 
     lazy.load("altair")  # Altair loads after the figures above are on screen, one session at a time
-    from components import charts
+    from components.figures import data_setup
 
     vocabulary = vocabulary_fn()
     left, right = st.columns(2)
     with left:
         st.subheader("Class distribution")
-        st.altair_chart(charts.class_distribution([c.to_dict() for c in report.classes]), width="stretch")
+        st.altair_chart(data_setup.class_distribution([c.to_dict() for c in report.classes]), width="stretch")
     with right:
         st.subheader("Text length")
         st.altair_chart(
-            charts.length_histogram(vocabulary.train_lengths, max_length=vocabulary.max_length,
+            data_setup.length_histogram(vocabulary.train_lengths, max_length=vocabulary.max_length,
                                     truncated_share=vocabulary.truncated_share),
             width="stretch",
         )

@@ -7,7 +7,7 @@ from typing import Optional
 
 import streamlit as st
 
-from components import cached, state
+from components.frame import cached, state
 from core.training.jobs import ACTIVE, JobView, QueueEntry, TrainingJob
 
 _LAST_STATUS = "lab_job_last_status"

@@ -13,13 +13,15 @@ from typing import Any, Optional
 
 import streamlit as st
 
-from components import state
-from components.safe import plain
-from core.config import LABELS, SECTIONS, ExperimentConfig, field_info
+from components.frame import state
+from components.frame.safe import plain
+from core.config import SECTIONS, ExperimentConfig, field_info, setting_label
 from core.errors import ConfigError
 
+
 def label_for(name: str) -> str:
-    return LABELS.get(name, name.replace("_", " ").capitalize())
+    """A field's widget label (core.config.setting_label: one source for the words)."""
+    return setting_label(name)
 
 
 def choice_title(info: dict, choice: str) -> str:

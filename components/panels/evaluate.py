@@ -1,6 +1,6 @@
 """The Evaluate page's pieces: headline metrics against the baseline, the confusion matrix with drill-down,
 per-class scores, misclassified examples and predictions on typed text, each explained by every method side by side
-(components.explain_panel; computed by the inference server, a separate process holding TensorFlow).
+(components.panels.explain; computed by the inference server, a separate process holding TensorFlow).
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from typing import Optional
 import pandas as pd
 import streamlit as st
 
-from components import charts, downloads, explain_panel, state
-from components.safe import plain
+from components.figures import data_setup, evaluation, training
+from components.frame import downloads, state
+from components.frame.safe import plain
+from components.panels import explain
 from core.errors import UserError
 from core.runs.results import Prediction, RunMetrics
 from core.runs.store import list_runs
@@ -72,7 +74,7 @@ def confusion(metrics: RunMetrics, predictions: list[Prediction]) -> None:
     matrix = metrics.test.confusion
     mode = st.segmented_control("Show", ["counts", "percent"], default="counts", key="cm_mode",
                                 format_func={"counts": "Counts", "percent": "Row-normalized"}.get) or "counts"
-    chart = charts.confusion_matrix(matrix.labels, matrix.counts, matrix.normalized, mode=mode)
+    chart = evaluation.confusion_matrix(matrix.labels, matrix.counts, matrix.normalized, mode=mode)
     # Natural size: each cell is a fixed step, and stretching to a narrow column would squeeze the cells to nothing.
     event = st.altair_chart(chart, on_select="rerun", key="cm_chart", width="content")
     chosen = _chosen_cell(event)
@@ -118,7 +120,7 @@ def _chosen_cell(event) -> Optional[tuple[str, str]]:
 
 def per_class(metrics: RunMetrics) -> None:
     per_class_rows = [row.to_dict() for row in metrics.test.per_class]
-    st.altair_chart(charts.per_class_scores(per_class_rows), width="stretch")
+    st.altair_chart(evaluation.per_class_scores(per_class_rows), width="stretch")
     st.dataframe(pd.DataFrame(per_class_rows).round(3), hide_index=True, width="stretch",
                  column_config={"class": st.column_config.TextColumn(pinned=True)})
 
@@ -186,12 +188,12 @@ def misclassified(run_dir: str, predictions: list[Prediction], most_faithful: Op
     chosen_rows = event.selection.rows if event is not None else []
     row = table.iloc[chosen_rows[0] if chosen_rows else 0]
     try:
-        result = explain_panel.predict_explained(run_dir, row["text"])
+        result = explain.predict_explained(run_dir, row["text"])
     except UserError as exc:
         st.error(plain(exc))
         return
     st.markdown(f"True **{plain(row['true'])}**, predicted **{plain(row['predicted'])}** ({row['confidence']:.0%})")
-    explain_panel.side_by_side(result, most_faithful=most_faithful, key="token_heatmap_example")
+    explain.side_by_side(result, most_faithful=most_faithful, key="token_heatmap_example")
 
 
 def typed_text(run_dir: str, most_faithful: Optional[str]) -> None:
@@ -205,7 +207,7 @@ def typed_text(run_dir: str, most_faithful: Optional[str]) -> None:
             st.error("Type some text first.")
             return
         try:
-            st.session_state["typed_result"] = (run_dir, explain_panel.predict_explained(run_dir, text))
+            st.session_state["typed_result"] = (run_dir, explain.predict_explained(run_dir, text))
         except UserError as exc:
             st.error(plain(exc))
             return
@@ -213,8 +215,8 @@ def typed_text(run_dir: str, most_faithful: Optional[str]) -> None:
     if stored_run != run_dir:
         return
     st.markdown(f"Predicted **{plain(result.label)}** ({result.confidence:.0%})")
-    st.altair_chart(charts.probability_bars(result.probabilities), width="stretch")
-    explain_panel.side_by_side(result, most_faithful=most_faithful, key="token_heatmap_typed")
+    st.altair_chart(evaluation.probability_bars(result.probabilities), width="stretch")
+    explain.side_by_side(result, most_faithful=most_faithful, key="token_heatmap_typed")
 
 
 def curves_and_audit(run) -> None:
@@ -222,14 +224,14 @@ def curves_and_audit(run) -> None:
     best, partial = metrics.training.best_epoch, metrics.training.partial_epoch
     left, right = st.columns(2)
     with left:
-        st.altair_chart(charts.training_curves(history, metric="loss", best_epoch=best, partial_epoch=partial), width="stretch")
+        st.altair_chart(training.training_curves(history, metric="loss", best_epoch=best, partial_epoch=partial), width="stretch")
     with right:
-        st.altair_chart(charts.training_curves(history, metric="accuracy", best_epoch=best, partial_epoch=partial),
+        st.altair_chart(training.training_curves(history, metric="accuracy", best_epoch=best, partial_epoch=partial),
                         width="stretch")
     split, resampling = metrics.split, metrics.resampling
     stages = {"train (before)": resampling.train_before, "train (after)": resampling.train_after,
               "validation": split.validation, "test": split.test}
-    st.altair_chart(charts.split_counts(split.class_names, stages), width="stretch")
+    st.altair_chart(data_setup.split_counts(split.class_names, stages), width="stretch")
     st.caption(plain(f"Resampling: {resampling.method}." + (" " + " ".join(resampling.notes) if resampling.notes else "")))
     folds = metrics.folds
     if folds is not None:

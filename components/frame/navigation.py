@@ -2,7 +2,7 @@
 
 ``app.py`` (the entry file) only calls :func:`run_app`. A page reached without ``app.py`` (Streamlit's legacy
 pages-folder mode on a server's first request for an inner page) calls it too, through
-``components.common.run_page``, so nothing ever imports the entry file.
+``components.frame.common.run_page``, so nothing ever imports the entry file.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ PAGE_PATHS: dict[str, str] = {page.key: page.path for page in PAGES}
 def run_app() -> None:
     """Page config, session state, navigation and the sidebar; then the chosen page."""
     st.set_page_config(page_title="LSTM Text Lab", page_icon=":material/science:", layout="wide")
-    from components import state
-    from components.sidebar import render_sidebar
+    from components.frame import state
+    from components.frame.sidebar import render_sidebar
 
     state.init()
     navigation = st.navigation([st.Page(page.path, title=page.title, icon=page.icon, default=index == 0)

@@ -4,23 +4,23 @@ run is in, both runs are shown together (curves and scores, the baseline marked)
 
 The re-run is an ordinary training job of this lab session (core.training.jobs), tagged ``{"coach", "change", "parent",
 "note"}`` so the pair can be found again from the runs folder. The latest re-run of each lab session is also kept
-server-wide (:func:`reruns`), so a reloaded tab, or a re-run started live (before the first run was saved), still
-shows the pair.
+server-wide (``cached.reruns()``, a components.services store), so a reloaded tab, or a re-run started live (before
+the first run was saved), still shows the pair.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
 import pandas as pd
 import streamlit as st
 
-from components import cached, charts, job_status, state
-from components.safe import plain
+from components.figures import evaluation, training
+from components.frame import cached, job_status, state
+from components.frame.safe import plain
+from components.panels.runs import run_name
+from components.services import DataSource, Rerun
 from core.teaching.coach import WARNING, Diagnosis, diagnose
 from core.config import ExperimentConfig, apply_overrides
 from core.errors import UserError
@@ -29,48 +29,6 @@ from core.runs.store import list_runs, runs_dir
 
 NOISE = 0.03  # seed-to-seed swings of macro-F1 measured here (DESIGN.md section 6)
 BUSY = "Your training is still running: wait for it to end (or stop it) before trying a change."
-
-
-@dataclass(frozen=True)
-class Rerun:
-    """One "try this" of a lab session: the run it changes (known now, or once a stopped job has saved it)."""
-
-    job: TrainingJob
-    change: str  # the override, e.g. "model.dropout=0.3"
-    title: str  # the diagnosis it answers
-    parent_run: Optional[str] = None
-    parent_job: Optional[TrainingJob] = None
-
-    def parent_dir(self) -> Optional[str]:
-        if self.parent_run:
-            return self.parent_run
-        return self.parent_job.view().run_dir if self.parent_job is not None else None
-
-
-class Reruns:
-    """The latest coach re-run of each lab session (by owner); bounded and thread-safe."""
-
-    def __init__(self, limit: int = 200) -> None:
-        self._items: OrderedDict[str, Rerun] = OrderedDict()
-        self._lock = threading.Lock()
-        self._limit = limit
-
-    def put(self, owner: str, rerun: Rerun) -> None:
-        with self._lock:
-            self._items[owner] = rerun
-            self._items.move_to_end(owner)
-            while len(self._items) > self._limit:
-                self._items.popitem(last=False)
-
-    def get(self, owner: str) -> Optional[Rerun]:
-        with self._lock:
-            return self._items.get(owner)
-
-
-@st.cache_resource(show_spinner=False)
-def reruns() -> Reruns:
-    """One per server, like the job scheduler (job handles, not anyone's cached result)."""
-    return Reruns()
 
 
 # ------------------------------------------------------------------------------------------------ drawing
@@ -136,15 +94,13 @@ def dataset_for_run(run):
         pass
     lesson_id = (run.info.tags or {}).get("lesson")
     if lesson_id:
-        from components import lessons_panel
-
-        lesson = next((item for item in lessons_panel.all_lessons() if item.id == lesson_id), None)
-        if lesson is not None and same(data := lessons_panel.lesson_dataset(lesson)):
+        lesson = next((item for item in cached.all_lessons() if item.id == lesson_id), None)
+        if lesson is not None and same(data := cached.lesson_dataset(lesson)):
             return data
     for key in BUILTIN_DATASETS:
         if run.info.data.startswith(f"builtin:{key}"):
             try:
-                data = cached.dataset(state.DataSource("builtin", key), *columns)
+                data = cached.dataset(DataSource("builtin", key), *columns)
             except UserError:
                 continue
             if same(data):
@@ -183,7 +139,7 @@ def try_saved(run_dir: str, diagnosis: Diagnosis) -> None:
         state.refuse_start(f"This run's data ({run.info.data}) is not loaded: open it on the Data page, then try again.")
         return
     job = _queue(data, run.config, diagnosis, Path(run_dir).name, run.info.tags or {})
-    reruns().put(state.owner(), Rerun(job=job, change=change_words(diagnosis), title=diagnosis.title, parent_run=run_dir))
+    cached.reruns().put(state.owner(), Rerun(job=job, change=change_words(diagnosis), title=diagnosis.title, parent_run=run_dir))
 
 
 def try_live(job: TrainingJob, diagnosis: Diagnosis) -> None:
@@ -195,7 +151,7 @@ def try_live(job: TrainingJob, diagnosis: Diagnosis) -> None:
     parent_id = Path(parent_run).name if parent_run else ""
     tags = dict(job.spec.tags or {})
     child = _queue(job.spec.dataset, job.spec.config, diagnosis, parent_id, tags)
-    reruns().put(state.owner(), Rerun(job=child, change=change_words(diagnosis), title=diagnosis.title,
+    cached.reruns().put(state.owner(), Rerun(job=child, change=change_words(diagnosis), title=diagnosis.title,
                                       parent_run=parent_run, parent_job=None if parent_run else job))
 
 
@@ -230,7 +186,7 @@ def live(view, job: Optional[TrainingJob]) -> None:
         st.caption("Nothing to flag in the curves so far; the coach reads them again after every epoch.")
     label = "Stop and try this" if view.active else "Try this"
     render(found, key="coach_live", on_try=lambda diagnosis: try_live(job, diagnosis), try_label=label)
-    rerun = reruns().get(state.owner())
+    rerun = cached.reruns().get(state.owner())
     if rerun is not None and rerun.job.job_id == job.job_id and not view.active and view.run_dir:
         parent = rerun.parent_dir()  # this job is the coach's re-run: show it next to the run it changed
         if parent:
@@ -239,7 +195,7 @@ def live(view, job: Optional[TrainingJob]) -> None:
 
 def _partner(run_dir: str) -> tuple[Optional[str], Optional[str], Optional[Rerun]]:
     """(parent run, child run, the session's re-run when it is the link) for a run shown on a page."""
-    rerun = reruns().get(state.owner())
+    rerun = cached.reruns().get(state.owner())
     if rerun is not None:
         child_dir = rerun.job.view().run_dir
         if rerun.parent_dir() == run_dir:
@@ -275,21 +231,19 @@ def pair_for(run_dir: str) -> None:
 
 
 def side_by_side(parent_dir: str, child_dir: str) -> None:
-    from components.runs_panel import run_name
-
     before, after = cached.run_for(parent_dir), cached.run_for(child_dir)
     change = (after.info.tags or {}).get("change") or "the coach's change"
     names = {parent_dir: f"before: {run_name(before.info, Path(parent_dir).name)}", child_dir: f"after: {change}"}
     st.markdown("**Before and after the coach's change**")
     curves = [{"run": names[path], "history": run.history, "partial_epoch": run.metrics.training.partial_epoch}
               for path, run in ((parent_dir, before), (child_dir, after))]
-    st.altair_chart(charts.run_curves(curves, metric="loss"), width="stretch")
+    st.altair_chart(training.run_curves(curves, metric="loss"), width="stretch")
     rows, baselines = [], []
     for path, run in ((parent_dir, before), (child_dir, after)):
         for field, label in (("macro_f1", "macro-F1"), ("accuracy", "accuracy"), ("balanced_accuracy", "balanced accuracy")):
             rows.append({"run": names[path], "metric": label, "value": getattr(run.metrics.test, field)})
             baselines.append({"run": names[path], "metric": label, "value": getattr(run.metrics.baseline, field)})
-    st.altair_chart(charts.metric_comparison(rows, baselines=baselines), width="stretch")
+    st.altair_chart(evaluation.metric_comparison(rows, baselines=baselines), width="stretch")
     st.markdown(plain(change_sentence(before.metrics.test.macro_f1, after.metrics.test.macro_f1, change)))
     st.dataframe(pd.DataFrame([{"run": names[path], "test macro-F1": round(run.metrics.test.macro_f1, 3),
                                 "epochs": run.metrics.training.epochs_run, "status": run.metrics.status}

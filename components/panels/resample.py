@@ -8,9 +8,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from components import cached, charts, state
-from components.config_widgets import choice_with_settings, config_input, section_inputs
-from components.safe import plain
+from components.figures import data_setup
+from components.frame import cached, state
+from components.frame.config_widgets import choice_with_settings, config_input, section_inputs
+from components.frame.safe import plain
 from core.data.dataset import Dataset
 from core.choices.resampling import EMBEDDING_SPACE, EXACT, RESAMPLERS, preview_counts
 
@@ -45,7 +46,7 @@ def counts_chart(data: Dataset, key: str) -> None:
     counts = {name: split.class_counts(name, data.y, n) for name in ("train", "validation", "test")}
     after, kind = preview_counts(counts["train"], config.resampling)
     stages = {"train (before)": counts["train"], "train (after)": after, "validation": counts["validation"], "test": counts["test"]}
-    st.altair_chart(charts.split_counts(data.class_names, stages), width="stretch")
+    st.altair_chart(data_setup.split_counts(data.class_names, stages), width="stretch")
     resampler = RESAMPLERS.get(config.resampling.strategy)
     if kind != EXACT:
         st.caption(plain(f"{resampler.title} chooses how many rows to create while training: the 'after' bars show "

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from components import cached, state
-from components.config_widgets import choice_with_settings, config_input, section_inputs
-from components.safe import plain
+from components.frame import cached, state
+from components.frame.config_widgets import choice_with_settings, config_input, section_inputs
+from components.frame.safe import plain
 from core.data.dataset import Dataset
 from core.text.preprocessing import PreprocessingReport
 from core.text.vectorizing import VocabularyPreview

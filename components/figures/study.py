@@ -1,13 +1,12 @@
 """Altair figures of lever studies and sweeps: plain data in, a chart out; no Streamlit, no global state.
 
-Same conventions as :mod:`components.charts`: lever titles, trial labels, setting names and choices travel only as
-*data values*; titles, axis titles and scale domains hold this module's own words; orders are carried by integer
-index columns and ``EncodingSortField``s, never by lists of names.
+Same conventions as every figure (:mod:`components.figures`): lever titles, trial labels, setting names and choices
+travel only as *data values*; titles, axis titles and scale domains hold this module's own words; orders are carried
+by integer index columns and ``EncodingSortField``s, never by lists of names.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 
 from core import lazy
@@ -16,24 +15,11 @@ lazy.load("altair")  # sessions are threads: the first import of Altair happens 
 import altair as alt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from components.charts import OKABE_ITO  # noqa: E402
+from components.figures.common import CHROME, OKABE_ITO, by, number  # noqa: E402
 
 VERDICT_COLOURS = {"helps": OKABE_ITO[2], "hurts": OKABE_ITO[5], "within noise": "#8c8c8c"}
 BEST_COLOUR = OKABE_ITO[1]
 OBJECTIVE_AXIS = "objective"  # the engine's name of the parallel-coordinates axis that holds the score
-_CHROME = 70  # title and axes, added to fixed heights (Streamlit draws with Vega-Lite's "fit" autosize)
-
-
-def _number(value) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _by(field: str, order: str = "ascending") -> alt.EncodingSortField:
-    return alt.EncodingSortField(field=field, op="min", order=order)
 
 
 def short_setting(name: str) -> str:
@@ -59,19 +45,19 @@ def lever_effects(rows: Sequence[Mapping], *, min_effect: float) -> alt.LayerCha
     """
     records = []
     for index, item in enumerate(rows):
-        mean = _number(item.get("mean"))
+        mean = number(item.get("mean"))
         if mean is None:
             continue
-        sd = _number(item.get("sd")) or 0.0
-        low, high = _number(item.get("low")), _number(item.get("high"))
+        sd = number(item.get("sd")) or 0.0
+        low, high = number(item.get("low")), number(item.get("high"))
         records.append({
-            "lever": str(item.get("lever", "")), "order": index, "mean": mean, "sd": _number(item.get("sd")),
+            "lever": str(item.get("lever", "")), "order": index, "mean": mean, "sd": number(item.get("sd")),
             "sd_low": mean - sd, "sd_high": mean + sd,
             "low": low if low is not None else mean, "high": high if high is not None else mean,
-            "verdict": str(item.get("verdict", "within noise")), "n": int(_number(item.get("n")) or 0),
+            "verdict": str(item.get("verdict", "within noise")), "n": int(number(item.get("n")) or 0),
         })
     frame = pd.DataFrame(records, columns=["lever", "order", "mean", "sd", "sd_low", "sd_high", "low", "high", "verdict", "n"])
-    y = alt.Y("lever:N", sort=_by("order"), title=None, axis=alt.Axis(labelLimit=320, labelFontSize=13))
+    y = alt.Y("lever:N", sort=by("order"), title=None, axis=alt.Axis(labelLimit=320, labelFontSize=13))
     x_title = "Δ validation macro-F1 vs the reference"
     verdicts = list(VERDICT_COLOURS)
     colour = alt.Color("verdict:N", title="verdict", scale=alt.Scale(domain=verdicts, range=list(VERDICT_COLOURS.values())),
@@ -110,17 +96,17 @@ def final_comparison(arms: Sequence[Mapping]) -> alt.LayerChart:
     """
     records = []
     for index, item in enumerate(arms):
-        mean = _number(item.get("mean"))
+        mean = number(item.get("mean"))
         if mean is None:
             continue
-        sd = _number(item.get("sd"))
+        sd = number(item.get("sd"))
         kind = item.get("kind") if item.get("kind") in ARM_COLOURS else "baseline"
         records.append({"arm": str(item.get("arm", "")), "kind": kind, "order": index, "mean": mean, "sd": sd,
                         "from": max(0.0, mean - (sd or 0.0)), "to": min(1.0, mean + (sd or 0.0)),
-                        "n": int(_number(item.get("n")) or 0),
+                        "n": int(number(item.get("n")) or 0),
                         "label": f"{mean:.3f}" + (f" ± {sd:.3f}" if sd is not None else "")})
     frame = pd.DataFrame(records, columns=["arm", "kind", "order", "mean", "sd", "from", "to", "n", "label"])
-    y = alt.Y("arm:N", sort=_by("order"), title=None, axis=alt.Axis(labelLimit=260, labelFontSize=13))
+    y = alt.Y("arm:N", sort=by("order"), title=None, axis=alt.Axis(labelLimit=260, labelFontSize=13))
     x = alt.X("mean:Q", title="test macro-F1 (mean over seeds)", scale=alt.Scale(domain=[0, 1]))
     tooltip = [alt.Tooltip("arm:N", title="settings"), alt.Tooltip("mean:Q", title="mean", format=".3f"),
                alt.Tooltip("sd:Q", title="sd", format=".3f"), alt.Tooltip("n:Q", title="seeds")]
@@ -144,7 +130,7 @@ def sweep_history(trials: Sequence[Mapping]) -> alt.LayerChart:
     """
     points = sorted(
         ({"trial": int(item["trial"]), "value": value, "state": str(item.get("state", ""))}
-         for item in trials if (value := _number(item.get("value"))) is not None),
+         for item in trials if (value := number(item.get("value"))) is not None),
         key=lambda row: row["trial"],
     )
     best, running = [], None
@@ -163,7 +149,7 @@ def sweep_history(trials: Sequence[Mapping]) -> alt.LayerChart:
             x=x, y="best:Q", tooltip=[alt.Tooltip("best:Q", title="best so far", format=".3f")]),
     ]
     title = "waiting for the first finished trial" if frame.empty else "each trial (dots) and the best so far (line)"
-    return alt.layer(*layers).properties(width="container", height=200 + _CHROME, title=title)
+    return alt.layer(*layers).properties(width="container", height=200 + CHROME, title=title)
 
 
 def _tick_rows(axes: Sequence[Mapping], objectives: Sequence[float]) -> list[dict]:
@@ -185,7 +171,7 @@ def _tick_rows(axes: Sequence[Mapping], objectives: Sequence[float]) -> list[dic
                     rows.append({"axis": title, "axis_index": index, "position": 1.0, "tick": f"{high:.3f}"})
         else:
             for position, bound in ((0.0, axis.get("low")), (1.0, axis.get("high"))):
-                if _number(bound) is not None:
+                if number(bound) is not None:
                     rows.append({"axis": title, "axis_index": index, "position": position, "tick": short_value(bound)})
     return rows
 
@@ -210,7 +196,7 @@ def parallel_coordinates(axes: Sequence[Mapping], parallel: Sequence[Mapping], *
     records = []
     for row in parallel:
         name = str(row.get("axis"))
-        position, objective = _number(row.get("position")), _number(row.get("objective"))
+        position, objective = number(row.get("position")), number(row.get("objective"))
         if name not in order or position is None or objective is None:
             continue
         trial = int(row.get("trial"))
@@ -223,7 +209,7 @@ def parallel_coordinates(axes: Sequence[Mapping], parallel: Sequence[Mapping], *
     # it with the lines' scale left the whole chart blank in the browser).
     rules = pd.DataFrame([{"axis": short_setting(str(a.get("name", ""))), "axis_index": i, "position": end}
                           for i, a in enumerate(axes) for end in (0.0, 1.0)], columns=["axis", "axis_index", "position"])
-    x = alt.X("axis:N", sort=_by("axis_index"), title=None,
+    x = alt.X("axis:N", sort=by("axis_index"), title=None,
               # Slanted: a dozen level names side by side do not fit a 560-px column, and Vega hides overlapping ones.
               axis=alt.Axis(labelAngle=-30, labelAlign="right", labelOverlap=False, labelLimit=140, labelFontSize=12,
                             domain=False, ticks=False))
@@ -245,17 +231,17 @@ def parallel_coordinates(axes: Sequence[Mapping], parallel: Sequence[Mapping], *
     title = ("waiting for finished trials" if frame.empty
              else "each finished trial across the settings it tried (thick orange: the best)")
     # Streamlit's "fit" sizing leaves slanted labels out of its sum: the padding keeps them inside the frame.
-    return alt.layer(*layers).properties(width="container", height=480 + _CHROME, title=title,
+    return alt.layer(*layers).properties(width="container", height=480 + CHROME, title=title,
                                          padding={"left": 5, "top": 5, "right": 5, "bottom": 40})
 
 
 def importance_bars(importances: Mapping[str, float]) -> alt.LayerChart:
     """Share of the score's variation each setting explains (Optuna's importance), largest first."""
     rows = [{"setting": short_setting(str(name)), "full": str(name), "share": share, "label": f"{share:.0%}"}
-            for name, value in importances.items() if (share := _number(value)) is not None]
+            for name, value in importances.items() if (share := number(value)) is not None]
     frame = pd.DataFrame(rows, columns=["setting", "full", "share", "label"])
     base = alt.Chart(frame).encode(
-        y=alt.Y("setting:N", sort=_by("share", "descending"), title=None, axis=alt.Axis(labelLimit=200, labelFontSize=13)),
+        y=alt.Y("setting:N", sort=by("share", "descending"), title=None, axis=alt.Axis(labelLimit=200, labelFontSize=13)),
         x=alt.X("share:Q", title="importance (shares sum to 1)", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
         tooltip=[alt.Tooltip("full:N", title="setting"), alt.Tooltip("share:Q", title="importance", format=".1%")],
     )

@@ -1,22 +1,25 @@
-"""Engine calls wrapped in Streamlit caches, keyed by content and config so reruns are instant.
+"""Engine calls wrapped in Streamlit caches, keyed by content and config so reruns are instant; and the server-wide
+services, one per server.
 
-Only wrappers live here: every computation is a core function. Read-only shared things (parsed tables, datasets)
-use ``cache_resource`` keyed by plain strings (content hashes); results that depend on settings use ``cache_data``
-keyed by the settings' JSON. Nothing per-user (jobs, models being trained) lives in a global cache; the job
-scheduler and the inference server are shared *services*, not state.
+Only wrappers live here: every computation is a core function. Read-only shared things (parsed tables, datasets,
+lessons) use ``cache_resource`` keyed by plain strings (content hashes); results that depend on settings use
+``cache_data`` keyed by the settings' JSON. Nothing per-user (jobs, models being trained) lives in a global cache; the
+job scheduler, the inference server and the stores of components.services (lab sessions, coach re-runs, lesson
+attempts, running studies) are shared *services*, not anyone's cached result.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 import streamlit as st
 
-from components.state import DataSource
+from components.services import SESSIONS_KEPT, BoundedLRU, DataSource, LabStore, LessonAttempt, Rerun, StudyRegistry
 from core.config import ExperimentConfig, PreprocessingConfig, SplitConfig, VectorizingConfig
 from core.data.columns import ColumnGuess, guess_columns
 from core.data.dataset import build_dataset, Dataset
@@ -28,6 +31,9 @@ from core.runs.results import BaselineResult
 from core.data.splitting import Split
 from core.evidence.triage import TriageReport
 from core.text.vectorizing import VocabularyPreview
+
+if TYPE_CHECKING:
+    from core.teaching.lessons import Lesson
 
 
 def _json(section) -> str:
@@ -137,28 +143,6 @@ def vocabulary_for(key: str, data: Dataset, config: ExperimentConfig) -> Vocabul
     return _vocabulary(key, _json(config.preprocessing), _json(config.vectorizing), _json(config.split), config.seed, data)
 
 
-@st.cache_resource(show_spinner=False)
-def scheduler():
-    """One job scheduler per server: two CPU cores train one model at a time; others queue."""
-    from core.training.jobs import JobScheduler
-
-    return JobScheduler(max_running=1)
-
-
-def warm_trainer() -> None:
-    """Have a training process warmed up (TensorFlow imported) before Start is clicked: pages that train call this
-    after drawing, so the first page of a visit never pays for it."""
-    scheduler().warm_up()
-
-
-@st.cache_resource(show_spinner=False)
-def inference_server():
-    """One process per server holds TensorFlow and the loaded models, so the Streamlit process never imports it."""
-    from core.evidence.inference import InferenceServer
-
-    return InferenceServer()
-
-
 @st.cache_data(max_entries=64, show_spinner=False)
 def _run(run_dir: str, modified: float):
     from core.runs.store import load_run
@@ -242,8 +226,6 @@ def _word_vectors(key: str, path: str, stamp: float, relevant_json: str, _data: 
 def word_vector_coverage(key: str, data: Dataset, config: ExperimentConfig):
     """(coverage of the training vocabulary, None) for the configured vectors file, or (None, the sentence saying
     why the file cannot be used). Read again when the file or a setting that shapes the vocabulary changes."""
-    import os
-
     path = config.model.word_vectors or ""
     try:
         stamp = os.stat(path).st_mtime
@@ -252,3 +234,91 @@ def word_vector_coverage(key: str, data: Dataset, config: ExperimentConfig):
     relevant = json.dumps([asdict(config.preprocessing), asdict(config.vectorizing), asdict(config.split), config.seed,
                            config.model.embedding_dim], sort_keys=True)
     return _word_vectors(key, path, stamp, relevant, data, config)
+
+
+# ------------------------------------------------------------------------------------------------------- lessons
+
+LESSONS_VARIABLE = "LSTM_TEXT_LAB_LESSONS"
+
+
+def lessons_folder() -> Path:
+    """$LSTM_TEXT_LAB_LESSONS when set (a teacher's own folder of lesson files), else the lessons shipped with the app."""
+    from core.teaching.lessons import LESSONS_DIR
+
+    return Path(os.environ.get(LESSONS_VARIABLE) or LESSONS_DIR)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _lessons(folder: str, stamp: tuple) -> list[Lesson]:
+    from core.teaching.lessons import load_lessons
+
+    return load_lessons(folder)
+
+
+def all_lessons() -> list[Lesson]:
+    """Every lesson file, validated (a broken file raises LessonError, a one-sentence UserError)."""
+    folder = lessons_folder()
+    stamp = tuple((p.name, p.stat().st_mtime) for p in sorted(folder.glob("*.toml"))) if folder.is_dir() else ()
+    return _lessons(str(folder), stamp)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Loading the lesson's data…")
+def _lesson_dataset(lesson_id: str, dataset: str, subsample_json: str, _lesson: Lesson) -> Dataset:
+    from core.teaching import lessons
+
+    return lessons.lesson_dataset(_lesson)
+
+
+def lesson_dataset(lesson: Lesson) -> Dataset:
+    """The lesson's data: its built-in dataset, or the seeded subsample the lesson file asks for."""
+    subsample = json.dumps(lesson.subsample.to_dict() if lesson.subsample else None)
+    return _lesson_dataset(lesson.id, lesson.dataset, subsample, lesson)
+
+
+# ------------------------------------------------------------------------------------------ server-wide services
+
+
+@st.cache_resource(show_spinner=False)
+def scheduler():
+    """One job scheduler per server: two CPU cores train one model at a time; others queue."""
+    from core.training.jobs import JobScheduler
+
+    return JobScheduler(max_running=1)
+
+
+def warm_trainer() -> None:
+    """Have a training process warmed up (TensorFlow imported) before Start is clicked: pages that train call this
+    after drawing, so the first page of a visit never pays for it."""
+    scheduler().warm_up()
+
+
+@st.cache_resource(show_spinner=False)
+def inference_server():
+    """One process per server holds TensorFlow and the loaded models, so the Streamlit process never imports it."""
+    from core.evidence.inference import InferenceServer
+
+    return InferenceServer()
+
+
+@st.cache_resource(show_spinner=False)
+def lab_store() -> LabStore:
+    """The lab sessions of this server, so a reloaded tab carries on (bounded: components.services.LabStore)."""
+    return LabStore()
+
+
+@st.cache_resource(show_spinner=False)
+def study_registry() -> StudyRegistry:
+    """The lever studies and sweeps this server runs in background threads."""
+    return StudyRegistry()
+
+
+@st.cache_resource(show_spinner=False)
+def reruns() -> BoundedLRU[str, Rerun]:
+    """The latest coach re-run of each lab session (by owner), for every tab of it."""
+    return BoundedLRU(SESSIONS_KEPT)
+
+
+@st.cache_resource(show_spinner=False)
+def lesson_attempts() -> BoundedLRU[str, LessonAttempt]:
+    """The latest lesson attempt of each lab session (by owner), for every tab of it."""
+    return BoundedLRU(SESSIONS_KEPT)

@@ -6,8 +6,8 @@ a version that is bumped whenever the config changes from outside the widget (lo
 so widgets always show the current config.
 
 A *lab session* outlives the browser tab: its id travels in the URL (``?lab=…``) and a server-wide
-:class:`LabStore` keeps its config, data source and job owner, so a reloaded tab (or a second tab on the same URL)
-picks up the settings, the data and the running training. The shareable part (the settings that differ from the
+:class:`components.services.LabStore` (``cached.lab_store()``) keeps its config, data source and job owner, so a
+reloaded tab (or a second tab on the same URL) picks up the settings, the data and the running training. The shareable part (the settings that differ from the
 defaults, and a built-in dataset's key) is in the URL too, like TensorFlow Playground's links: it survives even a
 server restart. An uploaded file lives only in the server's memory and does not.
 """
@@ -15,18 +15,16 @@ server restart. An uploaded file lives only in the server's memory and does not.
 from __future__ import annotations
 
 import dataclasses
-import functools
-import hashlib
 import json
 import re
 import secrets
-import threading
-from collections import Counter, OrderedDict
-from dataclasses import dataclass
+from collections import Counter
 from typing import Any, Optional
 
 import streamlit as st
 
+from components.frame import cached
+from components.services import DataSource, LabRecord
 from core.config import DataConfig, ExperimentConfig, apply_overrides
 from core.data.builtin import BUILTIN_DATASETS, DEFAULT_DATASET
 from core.errors import ConfigError
@@ -51,95 +49,6 @@ UPLOADED = "upload"  # the dataset parameter's value for "an uploaded file" (whi
 _LAB_ID = re.compile(r"[A-Za-z0-9_-]{8,32}")
 _MAX_LINK_PARAMS = 60
 _MAX_LINK_VALUE = 100
-
-
-@dataclass(frozen=True)
-class DataSource:
-    """Where the data comes from: a built-in dataset key, or uploaded bytes identified by their hash."""
-
-    kind: str  # "builtin" | "upload"
-    name: str  # built-in key or the uploaded file's name
-    raw: Optional[bytes] = None
-    sample_rows: Optional[int] = None  # an upload too big for memory: a seeded random sample of this many rows
-
-    @functools.cached_property
-    def source_id(self) -> str:
-        # Cached: every rerun asks for it, and hashing a 50 MB upload each time costs ~0.1 s.
-        if self.kind == "builtin":
-            return f"builtin:{self.name}"
-        sample = f":sample{self.sample_rows}" if self.sample_rows else ""
-        return f"upload:{hashlib.sha256(self.raw or b'').hexdigest()[:16]}{sample}"
-
-
-# --------------------------------------------------------------------------------------- the server-wide store
-
-
-@dataclass(frozen=True)
-class LabRecord:
-    """What a reloaded tab needs to carry on: settings, data and who its jobs belong to."""
-
-    config: ExperimentConfig
-    source: DataSource  # an upload whose bytes the store had to drop keeps kind/name with raw=None
-    owner: str
-
-
-class LabStore:
-    """Lab sessions by id, shared by every session of one server: bounded and thread-safe.
-
-    At most ``max_labs`` sessions are kept (the least recently used go first), and uploaded files take at most
-    ``max_upload_bytes`` in all: beyond that the least recently used labs lose their file's bytes (the name stays,
-    so a reload can say what is missing). Identical uploads count once.
-    """
-
-    def __init__(self, *, max_labs: int = 200, max_upload_bytes: int = 200 * 1024 * 1024) -> None:
-        if max_labs < 1 or max_upload_bytes < 0:
-            raise ValueError("max_labs must be at least 1 and max_upload_bytes at least 0")
-        self.max_labs = max_labs
-        self.max_upload_bytes = max_upload_bytes
-        self._records: OrderedDict[str, LabRecord] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, lab_id: str) -> Optional[LabRecord]:
-        with self._lock:
-            record = self._records.get(lab_id)
-            if record is not None:
-                self._records.move_to_end(lab_id)
-            return record
-
-    def put(self, lab_id: str, record: LabRecord) -> None:
-        with self._lock:
-            self._records[lab_id] = record
-            self._records.move_to_end(lab_id)
-            while len(self._records) > self.max_labs:
-                self._records.popitem(last=False)
-            self._fit_uploads()
-
-    def upload_bytes(self) -> int:
-        with self._lock:
-            return self._upload_bytes()
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._records)
-
-    def _upload_bytes(self) -> int:
-        sizes = {r.source.source_id: len(r.source.raw) for r in self._records.values() if r.source.raw is not None}
-        return sum(sizes.values())
-
-    def _fit_uploads(self) -> None:
-        for lab_id in list(self._records):  # oldest first
-            if self._upload_bytes() <= self.max_upload_bytes:
-                return
-            record = self._records[lab_id]
-            if record.source.raw is not None:
-                dropped = DataSource(record.source.kind, record.source.name, sample_rows=record.source.sample_rows)
-                self._records[lab_id] = dataclasses.replace(record, source=dropped)
-
-
-@st.cache_resource(show_spinner=False)
-def lab_store() -> LabStore:
-    """One store per server (a bounded service, like the job scheduler; not a cache of anyone's results)."""
-    return LabStore()
 
 
 # ---------------------------------------------------------------------------------- settings <-> link parameters
@@ -258,7 +167,7 @@ def _open_lab() -> None:
     params = st.query_params.to_dict()
     lab_id = params.get(LAB_PARAM, "")
     lab_id = lab_id if _LAB_ID.fullmatch(lab_id) else ""
-    record = lab_store().get(lab_id) if lab_id else None
+    record = cached.lab_store().get(lab_id) if lab_id else None
     if record is not None:
         config, source, problems = _reattach(record, params)
         owner = record.owner
@@ -315,7 +224,7 @@ def link_problems() -> list[str]:
 
 def _remember() -> None:
     if LAB_ID in st.session_state:
-        lab_store().put(lab_id(), LabRecord(config=config(), source=source(), owner=owner()))
+        cached.lab_store().put(lab_id(), LabRecord(config=config(), source=source(), owner=owner()))
 
 
 def _sync_url() -> None:

@@ -9,9 +9,10 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from components import cached, charts, downloads, state
-from components.common import PAGES
-from components.safe import plain
+from components.figures import evaluation, training
+from components.frame import cached, downloads, state
+from components.frame.common import PAGES
+from components.frame.safe import plain
 from core.config import ExperimentConfig
 from core.errors import ConfigError, UserError
 from core.runs.store import delete_run, list_runs, zip_run
@@ -228,7 +229,7 @@ def compare(run_dirs: list[str]) -> None:
     for metric in ("loss", "accuracy"):
         curves = [{"run": name, "history": r.history, "partial_epoch": r.metrics.training.partial_epoch}
                   for name, r in records.items()]
-        st.altair_chart(charts.run_curves(curves, metric=metric), width="stretch")
+        st.altair_chart(training.run_curves(curves, metric=metric), width="stretch")
     if any(r.metrics.training.partial_epoch for r in records.values()):
         st.caption("A hollow point marked “cut short” is an epoch that Stop ended early: it is shown, never scored "
                    "as the best epoch.")
@@ -237,7 +238,7 @@ def compare(run_dirs: list[str]) -> None:
                    for name, r in records.items() for key, label in scores]
     baselines = [{"run": name, "metric": label, "value": getattr(r.metrics.baseline, key)}
                  for name, r in records.items() for key, label in scores if r.metrics.baseline.available]
-    st.altair_chart(charts.metric_comparison(metric_rows, baselines=baselines), width="stretch")
+    st.altair_chart(evaluation.metric_comparison(metric_rows, baselines=baselines), width="stretch")
     st.caption("The black tick on each bar is that run's TF-IDF + logistic-regression baseline on the same split.")
     st.markdown("**Settings that differ**")
     flat = {name: _flatten(r.config.to_dict()) for name, r in records.items()}

@@ -2,24 +2,52 @@
 
 The inference server (a separate process holding TensorFlow) computes both. Faithfulness is measured once per
 run on its test texts and kept beside the run, so the page can say which method to trust and show that one first.
+The figures are built without Streamlit (components.figures.shading: escaped HTML; components.figures.explanations);
+here they are drawn.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 import streamlit as st
 
-from components import cached
-from components.explain_view import render_faithfulness, render_token_shading
-from components.safe import plain
+from components.figures.explanations import faithfulness_chart, faithfulness_table
+from components.figures.shading import token_shading_html
+from components.frame import cached
+from components.frame.safe import plain
 from core.errors import UserError
-from core.evidence.explain import EXPLANATION_METHODS, RANDOM
+from core.evidence.explain import EXPLANATION_METHODS, RANDOM, FaithfulnessReport
 from core.evidence.inference import TextPrediction
 
 ATTENTION_WARNING = ("Attention weights are not an explanation by themselves: over LSTM states they often follow "
                      "token position (Jain & Wallace 2019). Trust the method the faithfulness table ranks first.")
+
+
+def render_token_shading(tokens: Sequence[str], scores: Sequence[float], *, kind: str, key: str,
+                         caption: Optional[str] = None) -> None:
+    """Draw one explained text; ``caption`` is plain text (escaped here)."""
+    with st.container(key=key):
+        st.html(token_shading_html(tokens, scores, kind))
+        if caption:
+            st.caption(plain(caption))
+
+
+def render_faithfulness(report: FaithfulnessReport, key: str) -> None:
+    """The one-sentence verdict, the table and the chart of one faithfulness report."""
+    with st.container(key=key):
+        st.markdown(plain(report.verdict))
+        st.dataframe(faithfulness_table(report), hide_index=True, width="stretch")
+        st.altair_chart(faithfulness_chart(report), width="stretch")
+        ks = ", ".join(f"{k:g}" for k in report.k_percents)
+        st.caption(plain(
+            f"Measured on {report.n_texts} texts, explaining the predicted class. Comprehensiveness: how much the "
+            f"probability drops without the top-k% tokens; sufficiency: how much it drops with only them (k = {ks}%); "
+            f"AOPC: the mean drop while deleting tokens most important first (up to {report.max_deletion_steps}). "
+            f"Dashed lines and faded bars: random token order. Position ρ: how strongly scores rise with token "
+            f"position. Most faithful = {report.rule}."
+        ))
 
 
 @st.cache_data(max_entries=64, show_spinner="Measuring how faithful each explanation is (once per run)…")

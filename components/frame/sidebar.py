@@ -7,8 +7,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import streamlit as st
 
-from components import job_status, state
-from components.safe import plain
+from components.frame import job_status, state
+from components.frame.safe import plain
 from core.training.jobs import QueueEntry
 
 OWN_POLL_SECONDS = 1.0
