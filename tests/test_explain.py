@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from core.evidence import explain as ex
+from core.evidence import faithfulness as fa
 from core.errors import ConfigError
 from core.text.vectorizing import OOV_ID
 
@@ -59,7 +60,7 @@ def test_faithfulness_arithmetic_on_a_known_answer_model():
     """Occlusion ranks token 5 first: removing it always drops p by 0.7 (comprehensiveness, every AOPC step) and
     keeping it keeps p (sufficiency 0). Random order must do worse on the same texts."""
     ids = padded(KEYWORD_ROWS * 8)
-    report = ex.measure_faithfulness(KeywordFake(), ids, methods=["occlusion"], seed=3)
+    report = fa.measure_faithfulness(KeywordFake(), ids, methods=["occlusion"], seed=3)
     row = report.row("occlusion")
     assert row.comprehensiveness == pytest.approx(0.7)
     assert row.sufficiency == pytest.approx(0.0)
@@ -75,7 +76,7 @@ def test_faithfulness_arithmetic_on_a_known_answer_model():
 def test_random_order_that_ties_the_method_makes_no_winner():
     """One-token texts: every order is the same order, so nothing beats random and the verdict says so."""
     ids = padded([[5], [5], [3]])
-    report = ex.measure_faithfulness(KeywordFake(), ids, methods=["occlusion"], seed=0)
+    report = fa.measure_faithfulness(KeywordFake(), ids, methods=["occlusion"], seed=0)
     assert report.most_faithful is None
     assert math.isnan(report.row("occlusion").aopc)  # no deletion step leaves a token: AOPC is undefined
     assert report.verdict.startswith("No explanation could be scored")
@@ -83,7 +84,7 @@ def test_random_order_that_ties_the_method_makes_no_winner():
 
 def test_sampling_and_given_classes_are_respected():
     ids = padded(KEYWORD_ROWS * 60)
-    report = ex.measure_faithfulness(KeywordFake(), ids, [1] * len(ids), methods=["occlusion"], max_texts=50, seed=1)
+    report = fa.measure_faithfulness(KeywordFake(), ids, [1] * len(ids), methods=["occlusion"], max_texts=50, seed=1)
     assert report.n_texts == 50
     # Explaining class 1, token 5 scores -0.7 and ranks last: removing up to half the tokens never removes it, and
     # keeping the top tokens (never token 5) raises p(class 1) from 0.1 to 0.8.
@@ -94,7 +95,7 @@ def test_sampling_and_given_classes_are_respected():
 @pytest.mark.parametrize(("percent", "length", "count"), [(1, 10, 1), (5, 20, 1), (10, 20, 2), (20, 5, 1), (50, 3, 2),
                                                         (50, 1, 1), (20, 11, 3)])
 def test_top_k_percent_rounds_up_and_keeps_at_least_one(percent, length, count):
-    assert ex._top_count(percent, length) == count
+    assert fa._top_count(percent, length) == count
 
 
 def test_deleting_everything_leaves_the_out_of_vocabulary_token():
@@ -104,12 +105,12 @@ def test_deleting_everything_leaves_the_out_of_vocabulary_token():
 
 def test_position_bias_known_answers():
     rising = [np.arange(5, dtype=float), np.array([0.1, 0.2, 0.3])]
-    bias = ex.position_bias(rising + [np.ones(4), np.array([1.0, 2.0])], "attention")
+    bias = fa.position_bias(rising + [np.ones(4), np.array([1.0, 2.0])], "attention")
     assert bias.spearman == pytest.approx(1.0) and bias.last_token_share == 1.0
     assert bias.n_texts == 2  # constant scores and texts under 3 tokens are left out
-    falling = ex.position_bias([np.array([3.0, 2.0, 1.0, 0.5])], "occlusion")
+    falling = fa.position_bias([np.array([3.0, 2.0, 1.0, 0.5])], "occlusion")
     assert falling.spearman == pytest.approx(-1.0) and falling.last_token_share == 0.0
-    assert ex.position_bias([np.ones(2)], "occlusion").spearman is None
+    assert fa.position_bias([np.ones(2)], "occlusion").spearman is None
 
 
 @pytest.mark.parametrize(
@@ -137,9 +138,9 @@ def test_wrong_shapes_classes_and_methods_are_refused():
 def test_report_round_trips_through_the_run_records_json(tmp_path):
     from core.runs.store import write_json  # the run record's own JSON writer (NaN → null)
 
-    report = ex.measure_faithfulness(KeywordFake(), padded([[5], [3, 5, 4]]), methods=["occlusion"], seed=0)
+    report = fa.measure_faithfulness(KeywordFake(), padded([[5], [3, 5, 4]]), methods=["occlusion"], seed=0)
     write_json(tmp_path / "faithfulness.json", report.to_dict())
-    restored = ex.FaithfulnessReport.from_dict(json.loads((tmp_path / "faithfulness.json").read_text(encoding="utf-8")))
+    restored = fa.FaithfulnessReport.from_dict(json.loads((tmp_path / "faithfulness.json").read_text(encoding="utf-8")))
     assert restored.row("occlusion").comprehensiveness == report.row("occlusion").comprehensiveness
     assert restored.verdict == report.verdict and restored.most_faithful == report.most_faithful
     assert restored.position_bias == report.position_bias and restored.k_percents == report.k_percents
@@ -326,7 +327,7 @@ def test_the_keyword_gets_the_top_score(keyword_model, method):
 
 @pytest.mark.slow
 def test_faithfulness_ranks_real_explanations_above_random_order(keyword_model):
-    report = ex.measure_faithfulness(keyword_model.model, keyword_model.ids, seed=0, explainer=keyword_model.explainer)
+    report = fa.measure_faithfulness(keyword_model.model, keyword_model.ids, seed=0, explainer=keyword_model.explainer)
     assert [row.method for row in report.rows] == list(ex.EXPLANATION_METHODS.keys())
     for method in ("occlusion", "gradient_x_input", "integrated_gradients"):
         row = report.row(method)
@@ -339,8 +340,8 @@ def test_faithfulness_ranks_real_explanations_above_random_order(keyword_model):
     assert attention_bias is not None and attention_bias.n_texts > 0 and -1 <= attention_bias.spearman <= 1
     assert 0 <= attention_bias.last_token_share <= 1
     assert "attention" in report.verdict and "ρ = " in report.verdict and report.verdict.endswith(".")
-    again = ex.measure_faithfulness(keyword_model.model, keyword_model.ids, seed=0, explainer=keyword_model.explainer)
-    other = ex.measure_faithfulness(keyword_model.model, keyword_model.ids, methods=["occlusion"], seed=1,
+    again = fa.measure_faithfulness(keyword_model.model, keyword_model.ids, seed=0, explainer=keyword_model.explainer)
+    other = fa.measure_faithfulness(keyword_model.model, keyword_model.ids, methods=["occlusion"], seed=1,
                                     explainer=keyword_model.explainer)
     assert again.random == report.random and again.row("occlusion").aopc == report.row("occlusion").aopc
     assert other.random.comprehensiveness != report.random.comprehensiveness  # the seed drives the random order

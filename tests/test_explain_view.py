@@ -10,7 +10,8 @@ import pytest
 
 from components.figures import explanations
 from components.figures import shading as view
-from core.evidence.explain import ATTENTION_KIND, RANDOM, SIGNED, FaithfulnessReport, FaithfulnessRow, PositionBias
+from core.evidence.explain import ATTENTION_KIND, RANDOM, SIGNED
+from core.evidence.faithfulness import FaithfulnessReport, FaithfulnessRow, PositionBias
 
 HOSTILE = ['<img src=x onerror=alert(1)>', '"><script>alert(1)</script>', "javascript:alert(1)", "{{7*7}}",
            "😀🚀", "שלום", "مرحبا", "' onmouseover='x", "&amp;", "a" * 80]

@@ -81,7 +81,7 @@ def test_the_golden_faithfulness_report_is_read_from_the_file_not_measured_again
 
 @pytest.mark.parametrize("name", ["run.json", "metrics.json", "predictions.json", "vocabulary.json", "faithfulness.json"])
 def test_today_writes_the_golden_run_records_back_byte_for_byte(name, tmp_path):
-    from core.evidence.explain import FaithfulnessReport
+    from core.evidence.faithfulness import FaithfulnessReport
     from core.runs.results import Prediction, RunInfo, RunMetrics
     from core.runs.store import write_json
     from core.text.vectorizing import Vocabulary
@@ -98,7 +98,7 @@ def test_today_writes_the_golden_run_records_back_byte_for_byte(name, tmp_path):
 
 
 def test_a_null_score_in_a_faithfulness_file_reads_back_as_nan():
-    from core.evidence.explain import FaithfulnessReport
+    from core.evidence.faithfulness import FaithfulnessReport
 
     raw = golden("run/faithfulness.json")
     raw["random"]["aopc"] = None

@@ -11,7 +11,8 @@ import altair as alt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from components.figures.common import CHROME, DIVERGING_SCHEME, OKABE_ITO, SEQUENTIAL_SCHEME, number, text_colour  # noqa: E402
-from core.evidence.explain import RANDOM, FaithfulnessReport, FaithfulnessRow, method_title  # noqa: E402
+from core.evidence.explain import RANDOM, method_title  # noqa: E402
+from core.evidence.faithfulness import FaithfulnessReport, FaithfulnessRow  # noqa: E402
 
 MAX_TOKEN_CHARS = 14
 _METRICS = (

@@ -39,7 +39,7 @@ def run_picker() -> Optional[str]:
 def attention_position_bias(run_dir: str) -> Optional[float]:
     """Attention's position bias (Spearman rho) from the run's faithfulness report, when it has been measured and
     kept beside the run (read from the file, so a failed measurement is not reported twice on the page)."""
-    from core.evidence.explain import FaithfulnessReport
+    from core.evidence.faithfulness import FaithfulnessReport
     from core.evidence.inference import FAITHFULNESS_FILE
 
     path = Path(run_dir, FAITHFULNESS_FILE)

@@ -18,7 +18,8 @@ from components.figures.shading import token_shading_html
 from components.frame import cached
 from components.frame.safe import plain
 from core.errors import UserError
-from core.evidence.explain import EXPLANATION_METHODS, RANDOM, FaithfulnessReport
+from core.evidence.explain import EXPLANATION_METHODS, RANDOM
+from core.evidence.faithfulness import FaithfulnessReport
 from core.evidence.inference import TextPrediction
 
 ATTENTION_WARNING = ("Attention weights are not an explanation by themselves: over LSTM states they often follow "

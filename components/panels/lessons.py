@@ -201,7 +201,7 @@ def lesson_metrics(lesson: Lesson) -> list[str]:
 
 @st.cache_data(max_entries=64, show_spinner="Measuring position bias (attention and occlusion)…")
 def _position_biases(run_dir: str, modified: float) -> dict[str, Optional[float]]:
-    from core.evidence.explain import position_bias
+    from core.evidence.faithfulness import position_bias
 
     run = cached.run_for(run_dir)
     texts = [prediction.text for prediction in run.predictions]

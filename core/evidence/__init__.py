@@ -1,7 +1,7 @@
 """Evidence about the data and the model: the triage report, suspected label errors, near-duplicates across the
 split, cleaning, explanations and their faithfulness, predictions on typed text, levers and studies.
 
-Modules: cleaning, explain, inference, label_issues, levers, near_duplicates, triage.
+Modules: cleaning, explain, faithfulness, inference, label_issues, levers, near_duplicates, triage.
 Public names are listed below and imported from their module on first use (see core.lazy.exports).
 """
 
@@ -13,9 +13,10 @@ __getattr__, __dir__, __all__ = exports(__name__, {
         "make_edit", "same_test_rows"
     ],
     "explain": [
-        "ATTENTION_KIND", "EXPLANATION_METHODS", "Explainer", "FaithfulnessReport", "FaithfulnessRow",
-        "PositionBias", "RANDOM", "SIGNED", "available_methods", "method_title", "position_bias"
+        "ATTENTION_KIND", "EXPLANATION_METHODS", "Explainer", "RANDOM", "SIGNED", "available_methods",
+        "method_title"
     ],
+    "faithfulness": ["FaithfulnessReport", "FaithfulnessRow", "PositionBias", "position_bias"],
     "inference": ["FAITHFULNESS_FILE", "InferenceServer", "Predictor", "TextPrediction", "run_faithfulness"],
     "label_issues": ["LabelIssueReport", "find_label_suspects", "lstm_out_of_fold"],
     "levers": ["CATEGORIES", "Lever", "NUMERIC_LEVERS", "category_of", "find_levers", "levers_for"],

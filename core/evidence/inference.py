@@ -117,7 +117,7 @@ class Predictor:
 
     def faithfulness(self, texts: Sequence[str], *, sample: int = FAITHFULNESS_SAMPLE, seed: int = 0):
         """How faithful each explanation method is for this model, on (a seeded sample of) ``texts``."""
-        from core.evidence.explain import measure_faithfulness
+        from core.evidence.faithfulness import measure_faithfulness
 
         _, ids = self.encode(list(texts))
         return measure_faithfulness(self.model, ids, max_texts=sample, seed=seed, explainer=self.explainer)
@@ -126,7 +126,7 @@ class Predictor:
 def run_faithfulness(run, predictor: Optional[Predictor] = None, *, sample: int = FAITHFULNESS_SAMPLE):
     """The run's faithfulness report: read from ``faithfulness.json`` beside it, or measured on its test texts
     (the predicted class of each) and written there atomically for next time."""
-    from core.evidence.explain import FaithfulnessReport
+    from core.evidence.faithfulness import FaithfulnessReport
 
     path = Path(run.path) / FAITHFULNESS_FILE
     if path.is_file():

@@ -211,7 +211,7 @@ def position_bias(result, *, method: str, rows: int = POSITION_ROWS) -> Optional
     import numpy as np
 
     from core.evidence.explain import Explainer
-    from core.evidence.explain import position_bias as measured_bias
+    from core.evidence.faithfulness import position_bias as measured_bias
     from core.text.vectorizing import PAD_ID
 
     trained = result.trained
