@@ -7,7 +7,7 @@ study.journal, OUT/lesson_result.json and run/faithfulness.json here)."""
 import json, os, shutil, subprocess, sys
 from pathlib import Path
 sys.path.insert(0, "tests")
-from conftest import generated_texts, csv_bytes, TINY_MODEL
+from support.fakes import generated_texts, csv_bytes, TINY_MODEL
 
 out = Path(sys.argv[1]); out.mkdir(parents=True, exist_ok=True)
 runs = out / "runs"

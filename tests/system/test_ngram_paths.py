@@ -11,7 +11,7 @@ from core.model import estimate
 from core.model.bag_of_words import BagOfWordsWeights, fit_bag_of_words, predict_bag_of_words
 from core.text.vectorizing import bigram_bucket_ids
 
-from conftest import make_dataset, tiny_config
+from support.fakes import make_dataset, tiny_config
 
 keras = pytest.importorskip("keras")
 

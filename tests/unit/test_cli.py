@@ -1,0 +1,148 @@
+"""The command line as a user meets it: every corpus file either works or fails with one `error:` line."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.cli.entry import main
+
+from support.fakes import TINY_MODEL, csv_bytes, generated_texts
+
+from support.paths import CORPUS  # noqa: E402
+from support.paths import ROOT  # noqa: E402
+TINY_SETS = [arg for setting in TINY_MODEL for arg in ("--set", setting)]
+
+
+def _run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _assert_user_error(code, err):
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("path", [p for p in sorted(CORPUS.iterdir()) if not p.name.startswith(".")], ids=lambda p: p.name)
+def test_inspect_every_corpus_file_works_or_says_error(capsys, path):
+    code, out, err = _run(capsys, "inspect", str(path), "--no-baseline")
+    if code != 0:
+        _assert_user_error(code, err)
+    else:
+        assert "classes (" in out and "Traceback" not in err
+
+
+@pytest.fixture(scope="module")
+def hostile_csv(tmp_path_factory):
+    """Formula and HTML strings, emoji, a 1 MB cell, a 2-row class, missing values, semicolons, cp1252."""
+    rows = generated_texts({"sports": 40, "tech": 20, "rare": 2}, seed=9)
+    rows += [("=SUM(A1:A9) +cmd @evil -2+3", "sports"), ("<img src=x onerror=alert(1)> 🎉 naïve café", "tech"),
+             ("goal " * 200_000, "sports"), ("", "tech"), ("orphan text", "")]
+    path = tmp_path_factory.mktemp("hostile") / "hostile.csv"
+    path.write_bytes(csv_bytes(rows, header=("Kommentar", "Klasse")).decode().replace(",", ";").encode("cp1252", errors="replace"))
+    return path
+
+
+@pytest.mark.slow
+def test_train_json_on_a_hostile_file(capsys, hostile_csv, tmp_path):
+    code, out, err = _run(capsys, "train", str(hostile_csv), "--epochs", "1", "--json", "--runs-dir", str(tmp_path), *TINY_SETS)
+    assert code == 0, err
+    result = json.loads(out.strip().splitlines()[-1])
+    assert Path(result["run_dir"]).is_dir()
+    assert {"accuracy", "macro_f1", "per_class"} <= set(result["test"])
+    assert {"precision", "recall", "f1", "support"} <= set(result["test"]["per_class"][0])
+    assert "macro_f1" in result["baseline"]
+    assert "epoch 1/1" in err  # the per-epoch progress line went to stderr
+
+    code, out, err = _run(capsys, "predict", result["run_dir"], "goal team", "<b>laptop</b> server", "--json")
+    assert code == 0, err
+    predictions = json.loads(out)
+    assert len(predictions) == 2 and set(predictions[0]["probabilities"]) == {"rare", "sports", "tech"}
+    [occlusion] = predictions[1]["explanations"]  # by default the run's most faithful method, else occlusion
+    assert occlusion["method"] == "occlusion" and len(occlusion["scores"]) == len(predictions[1]["tokens"])
+
+    code, out, err = _run(capsys, "predict", result["run_dir"], "goal team", "--explain", "all")
+    assert code == 0, err
+    assert {"attention:", "occlusion:", "gradient_x_input:", "integrated_gradients:"} <= set(out.split())
+
+    code, out, err = _run(capsys, "explain", result["run_dir"], "--sample", "20", "--json")
+    assert code == 0, err
+    table = json.loads(out.strip().splitlines()[-1])
+    assert {row["method"] for row in table["rows"]} == {"attention", "occlusion", "gradient_x_input", "integrated_gradients"}
+    assert table["random"]["method"] == "random" and table["verdict"]
+    code, out, err = _run(capsys, "predict", result["run_dir"], "goal team", "--json")
+    [chosen] = json.loads(out)[0]["explanations"]  # now measured: the default is the most faithful method
+    assert chosen["method"] == (table["most_faithful"] or "occlusion")
+
+    code, out, err = _run(capsys, "runs", "--runs-dir", str(tmp_path))
+    assert code == 0 and result["run_dir"] in out
+
+
+def test_config_defaults_feed_back_into_train_config(capsys, tmp_path):
+    code, out, _ = _run(capsys, "config", "--defaults")
+    assert code == 0
+    path = tmp_path / "config.json"
+    path.write_text(out)
+    from core.config import ExperimentConfig
+
+    assert ExperimentConfig.from_json(path.read_text()) == ExperimentConfig()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train", "--demo", "--set", "model.lstm_units=lots"],
+        ["train", "--demo", "--set", "nosuch.field=1"],
+        ["train", "--demo", "--config", "/does/not/exist.json"],
+        ["train", "--demo", "--epochs", "0"],
+        ["train"],
+        ["train", "x.csv", "--demo"],
+        ["inspect", "--demo", "--dataset", "nope"],
+        ["inspect", "--demo", "--text-col", "missing_column"],
+        ["predict", "/no/such/run", "hello"],
+        ["explain", "/no/such/run"],
+        ["train", "--demo", "--unknown-flag"],
+        ["frobnicate"],
+    ],
+)
+def test_user_mistakes_are_one_error_line_with_status_2(capsys, argv):
+    code, _, err = _run(capsys, *argv)
+    _assert_user_error(code, err)
+
+
+def test_bad_config_file_is_one_error_line(capsys, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"model": {"lstm_layers": 9}}')
+    code, _, err = _run(capsys, "train", "--demo", "--config", str(bad))
+    _assert_user_error(code, err)
+    assert "model.lstm_layers" in err
+
+
+@pytest.mark.slow
+def test_real_process_exit_status_and_stderr(tmp_path):
+    """One true subprocess: the status code and the single stderr line, no TensorFlow chatter, no traceback."""
+    binary = tmp_path / "data.csv"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+    completed = subprocess.run([sys.executable, "-m", "core", "inspect", str(binary)], cwd=ROOT,
+                               capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert completed.returncode == 2
+    assert completed.stderr.count("\n") == 1 and completed.stderr.startswith("error: ")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", [p for p in sorted(CORPUS.iterdir()) if not p.name.startswith(".")], ids=lambda p: p.name)
+def test_train_every_corpus_file_works_or_says_error(capsys, path, tmp_path):
+    """Even a 3-row file with a 1-row class either trains (1 tiny epoch) or stops with one error line."""
+    code, out, err = _run(capsys, "train", str(path), "--epochs", "1", "--json", "--runs-dir", str(tmp_path), *TINY_SETS)
+    if code != 0:
+        _assert_user_error(code, err)
+    else:
+        result = json.loads(out.strip().splitlines()[-1])
+        assert Path(result["run_dir"]).is_dir() and "Traceback" not in err
