@@ -76,6 +76,8 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(autouse=True)
 def _tier_guard(request, monkeypatch):
     marked = any(request.node.get_closest_marker(name) for name in ("slow", "browser"))
+    if not marked:  # a page that trains warms a worker process ahead of Start: not in the fast loop
+        monkeypatch.setenv("LSTM_TEXT_LAB_WARM_WORKER", "0")
     found: set = set()
     start = multiprocessing.process.BaseProcess.start
 

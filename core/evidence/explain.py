@@ -18,6 +18,7 @@ Keras/TensorFlow are imported inside functions, so importing this module is chea
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
@@ -91,9 +92,13 @@ class AvailableMethods:
 
 
 def gradient_support() -> Optional[str]:
-    """None when this Keras backend can compute input gradients here; otherwise one sentence saying why not."""
-    import keras
+    """None when this Keras backend can compute input gradients here; otherwise one sentence saying why not.
 
+    Keras is not imported here: a model that can have gradients is a Keras model, so Keras is loaded already (and a
+    stand-in model in a test does not pay for TensorFlow)."""
+    keras = sys.modules.get("keras")
+    if keras is None:
+        return "Gradient explanations need a Keras model; this model is not one, so attention and occlusion are offered."
     backend = keras.backend.backend()
     if backend == "tensorflow":
         return None

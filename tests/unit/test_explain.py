@@ -98,7 +98,7 @@ def test_top_k_percent_rounds_up_and_keeps_at_least_one(percent, length, count):
 
 
 def test_deleting_everything_leaves_the_out_of_vocabulary_token():
-    variants = ex._compose(np.array([4, 5, 6, 0], dtype=np.int32), [np.array([0, 2]), np.array([], dtype=int)])
+    variants = ex.compose(np.array([4, 5, 6, 0], dtype=np.int32), [np.array([0, 2]), np.array([], dtype=int)])
     np.testing.assert_array_equal(variants, [[4, 6, 0, 0], [OOV_ID, 0, 0, 0]])
 
 

@@ -120,6 +120,7 @@ def test_reading_refuses_before_parsing_and_a_sample_that_fits_is_read(monkeypat
     assert len(table.frame) == 2_000 and table.sampled_from_rows == 20_000
 
 
+@pytest.mark.slow
 def test_the_cli_reads_a_sample_when_asked_and_refuses_a_sample_of_nothing(tmp_path):
     path = tmp_path / "rows.csv"
     path.write_bytes(numbered_csv(3_000))
