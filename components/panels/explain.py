@@ -20,7 +20,7 @@ from components.frame.safe import plain
 from core.errors import UserError
 from core.evidence.explain import EXPLANATION_METHODS, RANDOM
 from core.evidence.faithfulness import FaithfulnessReport
-from core.evidence.inference import TextPrediction
+from core.evidence.inference import TextPrediction, saved_faithfulness
 
 ATTENTION_WARNING = ("Attention weights are not an explanation by themselves: over LSTM states they often follow "
                      "token position (Jain & Wallace 2019). Trust the method the faithfulness table ranks first.")
@@ -53,7 +53,11 @@ def render_faithfulness(report: FaithfulnessReport, key: str) -> None:
 
 @st.cache_data(max_entries=64, show_spinner="Measuring how faithful each explanation is (once per run)…")
 def _faithfulness(run_dir: str, modified: float):
-    return cached.inference_server().faithfulness(run_dir)
+    """The report saved beside the run when there is one (no model needed), else measured by the inference server."""
+    from core.runs.store import load_run
+
+    saved = saved_faithfulness(run_dir, len(load_run(run_dir).predictions))
+    return saved if saved is not None else cached.inference_server().faithfulness(run_dir)
 
 
 def faithfulness(run_dir: str):

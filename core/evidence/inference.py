@@ -123,19 +123,27 @@ class Predictor:
         return measure_faithfulness(self.model, ids, max_texts=sample, seed=seed, explainer=self.explainer)
 
 
+def saved_faithfulness(run_dir: str | Path, test_texts: int, *, sample: int = FAITHFULNESS_SAMPLE):
+    """The faithfulness report saved beside a run, or None when there is none (or it is damaged, or was measured on
+    another number of texts). Reading it needs no model: the dashboard shows it without the inference server."""
+    from core.evidence.faithfulness import FaithfulnessReport
+
+    path = Path(run_dir) / FAITHFULNESS_FILE
+    if not path.is_file():
+        return None
+    try:
+        report = FaithfulnessReport.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # damaged or older: measure again
+    return report if report.n_texts == min(sample, test_texts) else None
+
+
 def run_faithfulness(run, predictor: Optional[Predictor] = None, *, sample: int = FAITHFULNESS_SAMPLE):
     """The run's faithfulness report: read from ``faithfulness.json`` beside it, or measured on its test texts
     (the predicted class of each) and written there atomically for next time."""
-    from core.evidence.faithfulness import FaithfulnessReport
-
-    path = Path(run.path) / FAITHFULNESS_FILE
-    if path.is_file():
-        try:
-            report = FaithfulnessReport.from_dict(json.loads(path.read_text(encoding="utf-8")))
-            if report.n_texts == min(sample, len(run.predictions)):
-                return report
-        except (OSError, ValueError, KeyError, TypeError):
-            pass  # damaged or older: measure again
+    saved = saved_faithfulness(run.path, len(run.predictions), sample=sample)
+    if saved is not None:
+        return saved
     texts = [prediction.text for prediction in run.predictions]
     if not texts:
         from core.errors import RunError

@@ -146,3 +146,14 @@ def test_train_every_corpus_file_works_or_says_error(capsys, path, tmp_path):
     else:
         result = json.loads(out.strip().splitlines()[-1])
         assert Path(result["run_dir"]).is_dir() and "Traceback" not in err
+
+
+def test_python_dash_m_core_is_the_cli(capsys, monkeypatch):
+    """core/__main__.py, run as `python -m core` runs it (in this process: the fast loop starts no interpreter)."""
+    import runpy
+    import sys
+
+    monkeypatch.setattr(sys, "argv", ["core", "--help"])
+    with pytest.raises(SystemExit) as exited:
+        runpy.run_module("core", run_name="__main__")
+    assert exited.value.code == 0 and "inspect" in capsys.readouterr().out
