@@ -5,7 +5,7 @@ import streamlit as st
 
 from components.frame import cached
 from components.frame.common import run_page
-from components.panels import coach, evaluate, explain, replay
+from components.panels import blend, coach, evaluate, explain, replay
 
 
 def body() -> None:
@@ -14,6 +14,7 @@ def body() -> None:
         return
     run = cached.run_for(run_dir)
     evaluate.headline(run.metrics)
+    blend.blend_parts(run.metrics)
     st.subheader("Coach")
     coach_slot = st.container(key="coach")  # filled once the faithfulness report (attention's position bias) is known
     # Full width, one after the other: a projector at 1024 px leaves too little room for both side by side.

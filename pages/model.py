@@ -16,6 +16,7 @@ def body() -> None:
     with left:
         st.subheader("Architecture")
         model.architecture_inputs()
+        model.bag_of_words_inputs()
         model.word_vector_inputs(data, key)
     with right:
         st.subheader("Training")

@@ -13,7 +13,7 @@ import streamlit as st
 from components.frame import cached, state
 from components.frame.config_widgets import choice_with_settings, config_input, recommended_button
 from components.frame.safe import plain
-from core.config import ExperimentConfig, apply_overrides
+from core.config import ExperimentConfig, apply_overrides, setting_in_words
 from core.data.dataset import Dataset
 from core.errors import UserError
 
@@ -44,6 +44,17 @@ def architecture_inputs() -> None:
         config_input("model", "l2")
     attention = choice_with_settings("model", "attention", columns=2)
     st.caption(plain(attention.texts.what))
+
+
+def bag_of_words_inputs() -> None:
+    """The two bag-of-words levers: a trained n-gram path beside the LSTM, and a blend whose weight is chosen on
+    validation. Each record's what/when/risk texts are shown under its choice."""
+    with st.container(border=True):
+        st.markdown("**Bag-of-words help**")
+        path = choice_with_settings("model", "ngram_path", columns=2)
+        st.caption(plain(f"{path.texts.what} When: {path.texts.when} Risk: {path.texts.risk}"))
+        blend = choice_with_settings("model", "blend")
+        st.caption(plain(f"{blend.texts.what} When: {blend.texts.when} Risk: {blend.texts.risk}"))
 
 
 def word_vector_inputs(data: Dataset, key: str) -> None:
@@ -145,6 +156,17 @@ def _apply_data_recommendation(data: Dataset, key: str) -> None:
     st.session_state[RECOMMENDATION_NOTE] = (list(recommendation.overrides), list(recommendation.reasons))
 
 
+def _in_words(override: str) -> str:
+    """'split.k_folds=5' -> 'K-fold cross-validation (folds): 5' (people read the widgets' words, not keys)."""
+    key, _, raw = override.partition("=")
+    value = {"true": True, "false": False}.get(raw, raw)
+    try:
+        value = float(value) if isinstance(value, str) and "." in value else int(value) if isinstance(value, str) else value
+    except ValueError:
+        pass
+    return setting_in_words(key, value)
+
+
 def recommended(data: Dataset, key: str) -> None:
     """Two buttons: the fixed starting point, and settings adapted to this data with the reasons shown."""
     left, right = st.columns([1, 2])
@@ -153,10 +175,12 @@ def recommended(data: Dataset, key: str) -> None:
     with right:
         st.button("Recommended for this data", key="model_recommended_for_data", on_click=_apply_data_recommendation,
                   args=(data, key), help="Adapts the ensemble size to the data's rows and lengths within about five "
-                                         "CPU-minutes, and picks none / square-root / balanced class weights on the "
-                                         "validation split; says what it changed and why.")
+                                         "CPU-minutes, picks none / square-root / balanced class weights on the "
+                                         "validation split, and blends the LSTM with a bag-of-words model whose "
+                                         "weight the run chooses on held-out rows; says what it changed and why.")
     note = st.session_state.get(RECOMMENDATION_NOTE)
     if note:
         changes, reasons = note
-        st.info(plain("Changed: " + (", ".join(changes) if changes else "nothing (already as recommended)") + "."))
+        st.info(plain("Changed: " + ("; ".join(_in_words(change) for change in changes) if changes
+                                     else "nothing (already as recommended)") + "."))
         st.markdown("\n".join(f"- {plain(reason)}" for reason in reasons))

@@ -103,7 +103,7 @@ BLENDS.register(BlendKind(
     ),
 ))
 BLENDS.register(BlendKind(
-    key="validated", title="Blend with TF-IDF + LR (weight chosen on validation)", blends=True,
+    key="validated", title="With TF-IDF + LR, weight chosen on validation", blends=True,
     texts=Texts(
         what="Averages the LSTM's probabilities with those of a TF-IDF + logistic-regression model over the same words "
              "and word pairs; the weight (0 to 1, in steps of 0.1) is the one that scores best on the validation "

@@ -52,3 +52,25 @@ def test_runs_lists_the_saved_run_and_evaluate_opens_it_with_its_scores(saved_ru
     text = " ".join(e.value for kind in ("markdown", "caption", "subheader") for e in getattr(at, kind))
     assert "faithful" in text.lower()  # the report saved beside the run, read without the model server
     assert [e.value.replace("\\", "") for e in at.error] == ["The model server is not started in this test."]
+
+
+def test_a_blended_run_is_labelled_a_blend_with_each_part_scored_beside_it(saved_run):
+    """A blend's score is never shown as the LSTM's: Evaluate names the blend and its weight, and scores the LSTM
+    alone, the bag of words alone and the fair baseline on the same rows."""
+    import json
+
+    metrics = json.loads((saved_run / "metrics.json").read_text(encoding="utf-8"))
+    lstm, bag = dict(metrics["test"], macro_f1=0.61), dict(metrics["test"], macro_f1=0.74)
+    metrics["blend"] = {"weight": 0.3, "chosen_on": "the validation split (18 rows)",
+                        "candidates": {f"{w / 10:.1f}": 0.5 + w / 100 for w in range(11)},
+                        "lstm_alone": lstm, "bag_of_words_alone": bag}
+    (saved_run / "metrics.json").write_text(json.dumps(metrics), encoding="utf-8")
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.session_state["lab_selected_run"] = str(saved_run)
+    at.switch_page("pages/evaluate.py").run()
+    _no_failure(at)
+    info = " ".join(e.value for e in at.info).replace("\\", "")
+    assert "LSTM + bag-of-words blend (weight 0.3)" in info and "never on the test split" in info
+    table = next(frame.value for frame in at.dataframe if "model" in frame.value.columns)
+    assert list(table["Macro-F1"][1:3]) == [0.61, 0.74]
+    assert table["model"][0].startswith("LSTM + bag-of-words blend (weight 0.3)")
