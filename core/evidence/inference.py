@@ -150,7 +150,7 @@ def run_faithfulness(run, predictor: Optional[Predictor] = None, *, sample: int 
 
         raise RunError("The run's test split is empty, so there is nothing to measure explanations on.")
     report = (predictor or Predictor.from_run(run)).faithfulness(texts, sample=sample)
-    _write_atomically(path, report.to_dict())
+    _write_atomically(Path(run.path) / FAITHFULNESS_FILE, report.to_dict())
     return report
 
 
