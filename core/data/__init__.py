@@ -11,7 +11,7 @@ __getattr__, __dir__, __all__ = exports(__name__, {
     "builtin": ["BUILTIN_DATASETS", "BuiltinDataset", "DEFAULT_DATASET", "load_builtin"],
     "columns": ["ColumnGuess", "guess_columns"],
     "dataset": ["Dataset", "build_dataset", "class_order", "data_hash", "load_dataset"],
-    "encoding": ["ENCODING_UNCERTAIN_BELOW", "decode_bytes", "encoding_label"],
+    "encoding": ["ENCODING_UNCERTAIN_BELOW", "encoding_label"],
     "memory": ["available_memory_bytes", "memory_check", "release_free_memory"],
     "reading": ["Table", "choose_delimiter", "read_csv_bytes", "read_csv_path", "sample_table"],
     "splitting": ["Split", "class_counts", "stratified_folds", "stratified_indices", "stratified_split"],

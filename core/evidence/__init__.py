@@ -17,7 +17,10 @@ __getattr__, __dir__, __all__ = exports(__name__, {
         "method_title"
     ],
     "faithfulness": ["FaithfulnessReport", "FaithfulnessRow", "PositionBias", "position_bias"],
-    "inference": ["FAITHFULNESS_FILE", "InferenceServer", "Predictor", "TextPrediction", "run_faithfulness"],
+    "inference": [
+        "FAITHFULNESS_FILE", "InferenceServer", "Predictor", "TextPrediction", "run_faithfulness",
+        "saved_faithfulness"
+    ],
     "label_issues": ["LabelIssueReport", "find_label_suspects", "lstm_out_of_fold"],
     "levers": ["CATEGORIES", "Lever", "NUMERIC_LEVERS", "category_of", "find_levers", "levers_for"],
     "near_duplicates": [
