@@ -14,10 +14,13 @@ __getattr__, __dir__, __all__ = exports(__name__, {
         "tfidf_pipeline"
     ],
     "classifier": [
-        "ClassifierModels", "EMBEDDING", "TOKEN_VECTORS", "build_classifier", "build_ensemble", "build_model",
-        "ensemble_members", "explainer", "has_attention", "token_vector_layer"
+        "ClassifierModels", "EMBEDDING", "PROJECTION", "TOKEN_VECTORS", "build_classifier", "build_ensemble",
+        "build_model", "ensemble_members", "explainer", "has_attention", "projects", "set_word_vectors",
+        "token_vector_layer", "token_vector_table"
     ],
-    "estimate": ["estimate_epoch", "format_seconds", "model_summary", "parameter_count", "saved_parameter_count"],
+    "estimate": [
+        "estimate_epoch", "format_seconds", "model_summary", "parameter_count", "saved_parameter_count", "vector_width"
+    ],
     "evaluation": [
         "classification_metrics", "majority_class_metrics", "occlusion_importance", "prediction_records",
         "token_weights"
