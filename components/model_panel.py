@@ -96,7 +96,7 @@ def word_vector_inputs(data: Dataset, key: str) -> None:
             st.caption(plain(VECTOR_SETS.get(choice).texts.what))
         elif choice == OWN_FILE:
             st.caption("A path to a text file on this server; tokens it lacks start from random vectors.")
-            config_input("model", "word_vectors")
+            config_input("model", "word_vectors", label="Word-vectors file")
         error = state.field_errors().get("model.word_vectors")
         if error and choice != OWN_FILE:
             st.error(plain(error))

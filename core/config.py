@@ -279,7 +279,7 @@ LABELS: dict[str, str] = {
     "progress_every_batches": "Live update every N batches",
     "embedding_warmup_epochs": "Embedding warm-up epochs (SMOTE space)",
     "subword_buckets": "Subword buckets (0 = off)",
-    "word_vectors": "Word-vectors file",
+    "word_vectors": "Word vectors",
     "extend_vocabulary": "Add pretrained words to the vocabulary",
     "pretrained_words": "Pretrained words to add",
     "project_word_vectors": "Project vectors to the embedding size",

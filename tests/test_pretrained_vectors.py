@@ -61,7 +61,7 @@ def test_a_missing_wheel_is_one_sentence_and_the_key_still_validates(monkeypatch
 def test_the_key_appears_in_the_schema_and_reads_as_its_title():
     entry = next(e for e in config_schema() if e["setting"] == "model.word_vectors")
     assert entry["builtin"] == [GLOVE] and entry["titles"][GLOVE] == "GloVe 6B 50-d (offline)"
-    assert setting_in_words("model.word_vectors", GLOVE) == "Word-vectors file: GloVe 6B 50-d (offline)"
+    assert setting_in_words("model.word_vectors", GLOVE) == "Word vectors: GloVe 6B 50-d (offline)"
     settings = {e["setting"]: e for e in config_schema()}
     for name in ("extend_vocabulary", "pretrained_words", "project_word_vectors", "embedding_dropout"):
         assert settings[f"model.{name}"]["help"]
