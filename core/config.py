@@ -21,6 +21,7 @@ from core.choices.normalizers import NORMALIZERS
 from core.choices.optimization import LR_SCHEDULES, OPTIMIZERS
 from core.registry import Registry
 from core.choices.resampling import RESAMPLERS
+from core.choices.vectors import VECTOR_SETS
 
 MONITORS = ("val_loss", "val_accuracy", "val_macro_f1")
 
@@ -36,6 +37,8 @@ def _field(default: Any, help: str, **limits: Any) -> Any:
 
 
 def _resolved(metadata: Any) -> dict[str, Any]:
+    """``choices`` as keys (and ``registry``, the records); ``builtin`` stays a registry: named values a free-text
+    field also takes (a vector set's key, or else a file path)."""
     info = dict(metadata)
     if isinstance(info.get("choices"), Registry):
         info["registry"] = info["choices"]
@@ -116,11 +119,34 @@ class ModelConfig:
     )
     word_vectors: Optional[str] = _field(
         None,
-        "Path to a GloVe, word2vec or fastText text file whose vectors start the embedding (their dimension must equal "
-        "embedding_dim); empty: learn every vector from scratch. Nothing is downloaded.",
+        "Pretrained vectors that start the embedding: a built-in set's key (glove-6b-50d: GloVe 6B 50-d, offline) or "
+        "the path to a GloVe, word2vec or fastText text file; empty: learn every vector from scratch. Nothing is "
+        "downloaded.",
+        builtin=VECTOR_SETS,
     )
     freeze_word_vectors: bool = _field(
         False, "Keep the loaded word vectors fixed instead of fine-tuning them (fewer weights to fit on small data)."
+    )
+    extend_vocabulary: bool = _field(
+        True,
+        "With word vectors: after the training split's vocabulary, add the most frequent pretrained words it lacks, "
+        "their vectors kept fixed, so a new text's word the vectors know is not out-of-vocabulary. Only training rows "
+        "shape the vocabulary; validation and test texts are never read.",
+    )
+    pretrained_words: int = _field(
+        50_000, "With vocabulary extension: how many pretrained words (most frequent first) to add.",
+        min=1, max=2_000_000, step=5000,
+    )
+    project_word_vectors: bool = _field(
+        True,
+        "With word vectors whose size differs from embedding_dim: keep them at their own size and learn a linear map "
+        "to embedding_dim. Off: their size must equal embedding_dim.",
+    )
+    embedding_dropout: Optional[float] = _field(
+        None,
+        "Dropout on the token vectors before the first LSTM; empty: the same as dropout. Pretrained vectors usually "
+        "want less (0.1-0.2) than vectors learned from scratch.",
+        min=0.0, max=0.9, step=0.05, format="%.2f",
     )
     lstm_units: int = _field(64, "Units per LSTM layer (per direction).", min=1, max=1024, step=16)
     lstm_layers: int = _field(1, "Stacked LSTM layers; two rarely beat one on small data.", min=1, max=4, slider=True)
@@ -259,7 +285,11 @@ LABELS: dict[str, str] = {
     "progress_every_batches": "Live update every N batches",
     "embedding_warmup_epochs": "Embedding warm-up epochs (SMOTE space)",
     "subword_buckets": "Subword buckets (0 = off)",
-    "word_vectors": "Word-vectors file",
+    "word_vectors": "Word vectors",
+    "extend_vocabulary": "Add pretrained words to the vocabulary",
+    "pretrained_words": "Pretrained words to add",
+    "project_word_vectors": "Project vectors to the embedding size",
+    "embedding_dropout": "Embedding dropout (empty = dropout)",
     "ensemble": "Average the fold models (ensemble)",
     "ensemble_seeds": "Models per split, from different seeds (averaged)",
     "seed": "Seed",
@@ -296,6 +326,8 @@ def setting_value_text(key: str, value: Any) -> str:
         info = {}
     if "registry" in info and isinstance(value, str):
         return info["registry"].title(value)
+    if "builtin" in info and isinstance(value, str) and value in info["builtin"]:
+        return info["builtin"].title(value)
     if isinstance(value, str) and value in info.get("titles", {}):
         return info["titles"][value]
     if isinstance(value, float):
@@ -345,6 +377,9 @@ def config_schema() -> list[dict[str, Any]]:
                     entry["titles"] = {record.key: record.title for record in info["registry"]}
                 elif "titles" in info:
                     entry["titles"] = dict(info["titles"])
+            if "builtin" in info:  # named values beside free text (a path)
+                entry["builtin"] = list(info["builtin"].keys())
+                entry["titles"] = {record.key: record.title for record in info["builtin"]}
             for bound in ("min", "max"):
                 if bound in info:
                     entry[bound] = info[bound]

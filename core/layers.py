@@ -7,6 +7,7 @@ lets safe-mode loading rebuild them (no ``Lambda`` layers anywhere, since safe m
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import layers, ops
 
 PACKAGE = "lstm_text_lab"
@@ -210,6 +211,52 @@ class SubwordEmbedding(layers.Layer):
     def get_config(self) -> dict:
         config = super().get_config()
         config.update(buckets=self.buckets, output_dim=self.output_dim)
+        return config
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class PretrainedEmbedding(layers.Layer):
+    """An embedding whose first ``trainable_rows`` IDs (the training split's vocabulary: padding, OOV, its words) are
+    learned and whose next ``frozen_rows`` IDs (pretrained words appended to the vocabulary) keep their pretrained
+    vectors: two tables, one trainable and one not, looked up with ``take`` on clipped IDs and chosen with ``where``
+    (no per-call concatenation of the tables). The mask is ``ids != 0`` as with ``Embedding(mask_zero=True)``, so the
+    model's post-padding contract is unchanged. Freezing the whole layer (``trainable = False``) freezes both."""
+
+    def __init__(self, trainable_rows: int, frozen_rows: int, output_dim: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        if trainable_rows < 2 or frozen_rows < 1 or output_dim < 1:
+            raise ValueError(f"need trainable_rows >= 2 (padding and OOV), frozen_rows >= 1 and output_dim >= 1, got "
+                             f"{trainable_rows}, {frozen_rows} and {output_dim}")
+        self.trainable_rows, self.frozen_rows, self.output_dim = trainable_rows, frozen_rows, output_dim
+        self.supports_masking = True
+
+    def build(self, input_shape) -> None:
+        # The same initializer as keras.layers.Embedding ("uniform": -0.05..0.05); the run sets pretrained values.
+        self.embeddings = self.add_weight(name="embeddings", shape=(self.trainable_rows, self.output_dim),
+                                          initializer=keras.initializers.RandomUniform(-0.05, 0.05))
+        self.pretrained = self.add_weight(name="pretrained", shape=(self.frozen_rows, self.output_dim),
+                                          initializer="zeros", trainable=False)
+        self.built = True
+
+    def call(self, inputs):
+        ids = ops.cast(inputs, "int32")
+        own = ops.take(self.embeddings, ops.minimum(ids, self.trainable_rows - 1), axis=0)
+        added = ops.take(self.pretrained, ops.clip(ids - self.trainable_rows, 0, self.frozen_rows - 1), axis=0)
+        return ops.where(ops.expand_dims(ids < self.trainable_rows, -1), own, added)
+
+    def compute_mask(self, inputs, mask=None):
+        return ops.not_equal(inputs, 0)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape, self.output_dim)
+
+    def full_table(self) -> np.ndarray:
+        """Every ID's vector, (trainable_rows + frozen_rows, output_dim): for reading, never for a forward pass."""
+        return np.concatenate([ops.convert_to_numpy(self.embeddings), ops.convert_to_numpy(self.pretrained)])
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(trainable_rows=self.trainable_rows, frozen_rows=self.frozen_rows, output_dim=self.output_dim)
         return config
 
 

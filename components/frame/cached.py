@@ -215,7 +215,7 @@ def leakage_for(key: str, data: Dataset, config: ExperimentConfig):
     return _leakage(key, _relevant(config), data)
 
 
-@st.cache_data(max_entries=8, show_spinner="Reading the word-vectors file…")
+@st.cache_data(max_entries=8, show_spinner="Reading the word vectors…")
 def _word_vectors(key: str, path: str, stamp: float, relevant_json: str, _data: Dataset, _config: ExperimentConfig):
     from core.evidence.triage import vector_coverage
 
@@ -224,15 +224,18 @@ def _word_vectors(key: str, path: str, stamp: float, relevant_json: str, _data: 
 
 
 def word_vector_coverage(key: str, data: Dataset, config: ExperimentConfig):
-    """(coverage of the training vocabulary, None) for the configured vectors file, or (None, the sentence saying
-    why the file cannot be used). Read again when the file or a setting that shapes the vocabulary changes."""
+    """(coverage of the training vocabulary, None) for the configured vectors (a built-in set or a file), or (None,
+    the sentence saying why they cannot be used). Read again when the file or a setting that shapes the vocabulary
+    changes."""
     path = config.model.word_vectors or ""
     try:
         stamp = os.stat(path).st_mtime
     except OSError:
         stamp = -1.0  # missing: the reader says so in one sentence
+    model = config.model
     relevant = json.dumps([asdict(config.preprocessing), asdict(config.vectorizing), asdict(config.split), config.seed,
-                           config.model.embedding_dim], sort_keys=True)
+                           model.embedding_dim, model.extend_vocabulary, model.pretrained_words,
+                           model.project_word_vectors], sort_keys=True)
     return _word_vectors(key, path, stamp, relevant, data, config)
 
 

@@ -102,7 +102,8 @@ def config_input(
         if slider:
             st.slider(text, step=float(step or 0.05), format=format or "%.2f", **bounds, **common)
         else:
-            st.number_input(text, step=step, format=format or "%g", **bounds, **common)
+            st.number_input(text, step=step, format=format or "%g", placeholder="automatic" if optional else None,
+                            **bounds, **common)
     else:
         st.text_input(text, **common)
     error = state.field_errors().get(f"{section}.{name}" if section else name)

@@ -42,6 +42,7 @@ WIDGET_VERSION = "lab_widget_version"
 FIELD_ERRORS = "lab_field_errors"
 NOTICE = "lab_notice"
 CLEANING = "lab_cleaning"  # the Data page's label-noise review: found?, the retrain loop's id and jobs
+VECTOR_SOURCE = "lab_vector_source"  # the Model page's word-vectors choice while "my own file" has no path yet
 
 LAB_PARAM = "lab"
 DATASET_PARAM = "dataset"
@@ -278,6 +279,15 @@ def field_errors() -> dict[str, str]:
 
 def source() -> DataSource:
     return st.session_state[SOURCE]
+
+
+def vector_source() -> Optional[str]:
+    """The word-vectors source last chosen on the Model page ("none", a built-in set's key or "file"), if any."""
+    return st.session_state.get(VECTOR_SOURCE)
+
+
+def set_vector_source(choice: str) -> None:
+    st.session_state[VECTOR_SOURCE] = choice
 
 
 def set_source(new: DataSource) -> None:

@@ -13,9 +13,10 @@ import streamlit as st
 from components.frame import cached, state
 from components.frame.config_widgets import choice_with_settings, config_input, recommended_button
 from components.frame.safe import plain
-from core.config import ExperimentConfig, apply_overrides, setting_in_words
+from core.choices.vectors import VECTOR_SETS
+from core.config import ExperimentConfig, apply_overrides, field_info, setting_in_words
 from core.data.dataset import Dataset
-from core.errors import UserError
+from core.errors import ConfigError, UserError
 
 PRACTICE = """
 - **Softmax + cross-entropy** is the output for multi-class problems (one probability per class, summing to 1).
@@ -38,6 +39,7 @@ def architecture_inputs() -> None:
         config_input("model", "subword_buckets")
     with right:
         config_input("model", "dropout")
+        config_input("model", "embedding_dropout")
         recurrent = config_input("model", "recurrent_dropout")
         if recurrent > 0:
             st.warning("Recurrent dropout disables the fused cuDNN kernel and the unmasked fast path: expect training several times slower.")
@@ -57,23 +59,88 @@ def bag_of_words_inputs() -> None:
         st.caption(plain(f"{blend.texts.what} When: {blend.texts.when} Risk: {blend.texts.risk}"))
 
 
+NO_VECTORS = "none"
+OWN_FILE = "file"
+
+
+def _vector_choices() -> dict[str, str]:
+    """The word-vectors sources in order, with their titles: none, each built-in set, the user's own file."""
+    return {NO_VECTORS: "None (learn every vector from scratch)", **{r.key: r.title for r in VECTOR_SETS},
+            OWN_FILE: "My own file (GloVe, word2vec or fastText text)"}
+
+
+def _vector_source(current: str | None) -> str:
+    if current in VECTOR_SETS:
+        return current
+    if current:
+        return OWN_FILE
+    return OWN_FILE if state.vector_source() == OWN_FILE else NO_VECTORS
+
+
+def _choose_vectors(key: str) -> None:
+    """The source widget changed: a built-in set's key goes into model.word_vectors; none or a file (whose path the
+    next widget asks for) clears it."""
+    choice = st.session_state[key]
+    state.set_vector_source(choice)
+    errors = state.field_errors()
+    try:
+        state.update_field("model", "word_vectors", None if choice in (NO_VECTORS, OWN_FILE) else choice)
+        errors.pop("model.word_vectors", None)
+    except ConfigError as exc:
+        errors["model.word_vectors"] = str(exc)
+        st.session_state[key] = _vector_source(state.config().model.word_vectors)
+
+
 def word_vector_inputs(data: Dataset, key: str) -> None:
-    """Start the embedding from the user's own vectors file (a path on this server; nothing is downloaded)."""
+    """Start the embedding from pretrained vectors: the built-in offline GloVe set or the user's own file (a path on
+    this server). Nothing is downloaded."""
     config = state.config()
-    with st.expander("Start from word vectors (GloVe, word2vec or fastText text file)", expanded=bool(config.model.word_vectors)):
-        st.caption("A path to a text file on this server. Its vectors' dimension must equal the embedding size; "
-                   "tokens it lacks keep random vectors. Leave empty to learn every vector from scratch.")
-        path = config_input("model", "word_vectors")
-        if not path:
+    with st.expander("Start from pretrained word vectors", expanded=bool(config.model.word_vectors)):
+        choices = _vector_choices()
+        widget = f"model_vector_source_{state.widget_version()}"
+        if widget not in st.session_state:
+            st.session_state[widget] = _vector_source(config.model.word_vectors)
+        choice = st.selectbox("Word vectors", list(choices), format_func=choices.get, key=widget,
+                              on_change=_choose_vectors, args=(widget,),
+                              help=field_info("model", "word_vectors")["help"])
+        if choice in VECTOR_SETS:
+            st.caption(plain(VECTOR_SETS.get(choice).texts.what))
+        elif choice == OWN_FILE:
+            st.caption("A path to a text file on this server; tokens it lacks start from random vectors.")
+            config_input("model", "word_vectors", label="Word-vectors file")
+        error = state.field_errors().get("model.word_vectors")
+        if error and choice != OWN_FILE:
+            st.error(plain(error))
+        if not state.config().model.word_vectors:
             return
+        _vector_settings()
+        _coverage(data, key)
+
+
+def _vector_settings() -> None:
+    left, right = st.columns(2)
+    with left:
         config_input("model", "freeze_word_vectors")
-        coverage, problem = cached.word_vector_coverage(key, data, state.config())
-        if problem:
-            st.error(plain(problem))
-        elif coverage is not None:
-            st.caption(plain(f"{coverage.source}: {coverage.found:,} of the training vocabulary's "
-                             f"{coverage.vocabulary_tokens:,} tokens have a vector ({coverage.coverage:.0%}), "
-                             f"{coverage.dim} dimensions" + (", matched lowercased" if coverage.lowercased else "") + "."))
+        config_input("model", "project_word_vectors")
+    with right:
+        if config_input("model", "extend_vocabulary"):
+            config_input("model", "pretrained_words")
+
+
+def _coverage(data: Dataset, key: str) -> None:
+    config = state.config()
+    coverage, problem = cached.word_vector_coverage(key, data, config)
+    if problem:
+        st.error(plain(problem))
+    elif coverage is not None:
+        words = (f"{coverage.source}: {coverage.found:,} of the training vocabulary's {coverage.vocabulary_tokens:,} "
+                 f"tokens have a vector ({coverage.coverage:.0%}), {coverage.dim} dimensions"
+                 + (", matched lowercased" if coverage.lowercased else "") + ".")
+        if coverage.extended:
+            words += f" {coverage.extended:,} more pretrained words join the vocabulary, their vectors kept fixed."
+        if coverage.dim != config.model.embedding_dim:
+            words += f" A learned projection maps them to the embedding's {config.model.embedding_dim} dimensions."
+        st.caption(plain(words))
 
 
 def training_inputs() -> None:
@@ -101,11 +168,19 @@ def size_and_estimate(data: Dataset, key: str) -> None:
     config = state.config()
     vocabulary = cached.vocabulary_for(key, data, config)
     train_counts = cached.split_for(key, data, config).class_counts("train", data.y, len(data.class_names))
-    shape = dict(vocab_size=vocabulary.vocabulary_size, num_classes=len(data.class_names), max_length=vocabulary.max_length)
-    estimate = estimate_epoch(config, train_counts=train_counts, **shape)
+    extension_size, vector_dim = 0, None  # pretrained words appended to the vocabulary, the vectors' own size
+    if config.model.word_vectors:
+        coverage, _ = cached.word_vector_coverage(key, data, config)
+        if coverage is not None:
+            extension_size, vector_dim = coverage.extended, coverage.dim
+    shape = dict(vocab_size=vocabulary.vocabulary_size + extension_size, num_classes=len(data.class_names),
+                 max_length=vocabulary.max_length)
+    words = dict(extension_size=extension_size, vector_dim=vector_dim)
+    estimate = estimate_epoch(config, train_counts=train_counts, **shape, **words)
     cols = st.columns(4)
-    cols[0].metric("Parameters", _count(saved_parameter_count(config, **shape)),
-                   help="Of the saved model: with a k-fold ensemble, all k members together.")
+    cols[0].metric("Parameters", _count(saved_parameter_count(config, **shape, **words)),
+                   help="Of the saved model: with a k-fold ensemble, all k members together; fixed pretrained "
+                        "vectors included.")
     prefix = {"at most": "≤ ", "about": "≈ "}.get(estimate.rows_kind, "")
     cols[1].metric("Rows per epoch", f"{prefix}{estimate.rows_trained:,}",
                    help="Training rows after the chosen resampling (the resampler's own preview).")
@@ -120,7 +195,7 @@ def size_and_estimate(data: Dataset, key: str) -> None:
         st.caption(plain(note))
     with st.expander("Model summary"):
         rows = [{"layer": r.name, "kind": r.kind, "output shape": r.output_shape, "parameters": r.parameters}
-                for r in model_summary(config.model, **shape)]
+                for r in model_summary(config.model, **shape, **words)]
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
         breakdown = pd.DataFrame({"part": list(estimate.memory_breakdown), "MB": list(estimate.memory_breakdown.values())})
         st.dataframe(breakdown.round(1), hide_index=True)

@@ -2,7 +2,7 @@
 learning-rate schedules, resampling strategies. Each record carries its what/when/risk texts and builds its
 object on demand (Keras, NLTK and imbalanced-learn are imported only then).
 
-Modules: attention, ngrams, normalizers, optimization, resampling.
+Modules: attention, ngrams, normalizers, optimization, resampling, vectors.
 Public names are listed below and imported from their module on first use (see core.lazy.exports).
 """
 
@@ -20,4 +20,5 @@ __getattr__, __dir__, __all__ = exports(__name__, {
         "RowRequest", "UNDERSAMPLE_FLOOR", "balanced_class_weights", "dampened_class_weights", "preview_counts",
         "resample_training"
     ],
+    "vectors": ["VECTOR_SETS", "VectorSet"],
 })

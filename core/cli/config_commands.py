@@ -26,6 +26,10 @@ def _choices_epilog() -> str:
             titles = entry.get("titles", {})
             choices = ", ".join(f"{key} ({titles[key]})" if key in titles else key for key in entry["choices"])
             lines.append(f"  {entry['setting']}: {choices}")
+        elif entry.get("builtin"):
+            titles = entry.get("titles", {})
+            named = ", ".join(f"{key} ({titles.get(key, key)})" for key in entry["builtin"])
+            lines.append(f"  {entry['setting']}: {named}, or a path to a file")
     return "\n".join(lines)
 
 

@@ -307,16 +307,20 @@ class Explainer:
         return self._gradient_view
 
     def _token_vector_layer(self):
-        """What the LSTM reads per token: the embedding, or with subwords the sum of word and subword vectors."""
-        from core.model.classifier import TOKEN_VECTORS
+        """What the LSTM reads per token: the embedding (projected, for pretrained vectors of another size), or with
+        subwords the sum of word and subword vectors."""
+        from core.model.classifier import token_vector_layer
 
-        return self.model.get_layer(TOKEN_VECTORS if _has_layer(self.model, TOKEN_VECTORS) else "embedding")
+        return token_vector_layer(self.model)
 
     def embeddings(self, ids: np.ndarray) -> np.ndarray:
         """Each position's token vector (what gradients are taken with respect to)."""
         if np.asarray(ids).ndim == 2:
-            table = np.asarray(self.model.get_layer("embedding").embeddings, dtype=np.float32)
-            return table[ids]
+            from core.model.classifier import token_vector_table
+
+            table = token_vector_table(self.model)  # the rows themselves, when the LSTM reads them unchanged
+            if table is not None:
+                return table[ids]
         if self._token_vector_view is None:
             import keras
 
@@ -400,7 +404,7 @@ class Explainer:
 
     def _gradient_rows(self) -> int:
         """Rows per gradient call: ``batch_size``, fewer for long texts with wide embeddings (memory)."""
-        width = int(self.model.get_layer("embedding").output_dim)
+        width = int(self._token_vector_layer().output.shape[-1])
         return max(1, min(self.batch_size, GRADIENT_FLOATS_PER_CALL // (self.max_length * width)))
 
     def _gradient_x_input(self, ids: np.ndarray, classes: np.ndarray) -> np.ndarray:

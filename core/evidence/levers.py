@@ -87,6 +87,8 @@ _APPLIES_WHEN: dict[str, Callable[[ExperimentConfig], bool]] = {
     "preprocessing.keep_negations": lambda config: config.preprocessing.remove_stopwords,
     "vectorizing.length_percentile": lambda config: config.vectorizing.max_length is None,
     "model.freeze_word_vectors": lambda config: bool(config.model.word_vectors),
+    "model.extend_vocabulary": lambda config: bool(config.model.word_vectors),
+    "model.project_word_vectors": lambda config: bool(config.model.word_vectors),
 }
 
 _LABEL_WORDS = {"lstm": "LSTM", "l2": "L2", "lr": "LR", "urls": "URLs", "html": "HTML"}

@@ -405,16 +405,20 @@ def triage(
 
 
 def vector_coverage(processed, split, config: ExperimentConfig) -> tuple[Optional[VectorCoverage], Optional[str]]:
-    """How much of the training vocabulary the configured vectors file covers, or the sentence saying why it cannot
-    be used (a bad file is a warning here; training refuses it)."""
+    """How much of the training vocabulary the configured vectors cover (and how many pretrained words the extension
+    appends), or the sentence saying why they cannot be used (a bad file is a warning here; training refuses it)."""
     from core.errors import DataError
     from core.text.vectorizing import build_vocabulary
-    from core.text.word_vectors import load_word_vectors
+    from core.text.word_vectors import load_word_vectors, vocabulary_extension
 
+    model = config.model
     vocabulary = build_vocabulary([processed[i] for i in split.train], config.vectorizing.max_vocab_size,
                                   config.vectorizing.min_token_frequency)
     try:
-        vectors = load_word_vectors(config.model.word_vectors, vocabulary, config.model.embedding_dim,
+        extension = vocabulary_extension(config)
+        if extension is not None:
+            vocabulary = extension(vocabulary)
+        vectors = load_word_vectors(model.word_vectors, vocabulary, None if model.project_word_vectors else model.embedding_dim,
                                     lowercase=config.preprocessing.lowercase)
     except DataError as problem:
         return None, str(problem)

@@ -14,9 +14,9 @@ __getattr__, __dir__, __all__ = exports(__name__, {
         "tfidf_pipeline"
     ],
     "classifier": [
-        "ClassifierModels", "EMBEDDING", "NGRAM_LAYER", "PRESENCE", "SEQUENCE_SCORES", "TOKEN_VECTORS",
+        "ClassifierModels", "EMBEDDING", "NGRAM_LAYER", "PRESENCE", "PROJECTION", "SEQUENCE_SCORES",
         "build_classifier", "build_ensemble", "build_model", "ensemble_members", "explainer", "has_attention",
-        "presence_tensor"
+        "presence_tensor", "set_word_vectors", "token_vector_layer", "token_vector_table"
     ],
     "estimate": ["estimate_epoch", "format_seconds", "model_summary", "parameter_count", "saved_parameter_count"],
     "evaluation": [

@@ -1,6 +1,7 @@
 """The LSTM classifier, built with the Keras 3 Functional API.
 
-token IDs → mask-aware Embedding → dropout → 1–4 LSTM layers (each followed by dropout) → the attention kind's
+token IDs → mask-aware Embedding (with pretrained vectors of another size: → a learned linear projection) → dropout
+→ 1–4 LSTM layers (each followed by dropout) → the attention kind's
 layers (``core.choices.attention``: none, additive pooling, or multi-head self-attention followed by that pooling) → softmax.
 
 The layers after the embedding (the "body") are built once and can be applied to two inputs: token IDs through the
@@ -19,12 +20,13 @@ from keras import layers, regularizers
 from core.choices.attention import ATTENTION_KINDS, ATTENTION_LAYER
 from core.choices.ngrams import NGRAM_LAYER, NGRAM_PATHS, PRESENCE
 from core.config import ModelConfig
-from core.layers import LengthAwareLSTM, NgramPath, SubwordEmbedding, TokenPresence, WordIds
+from core.layers import LengthAwareLSTM, NgramPath, PretrainedEmbedding, SubwordEmbedding, TokenPresence, WordIds
 from core.text.vectorizing import SUBWORD_SLOTS
 
 TOKEN_INPUT = "token_ids"
 EMBEDDING = "embedding"
 SUBWORD_EMBEDDING = "subword_embedding"
+PROJECTION = "vector_projection"  # pretrained vectors of their own size → embedding_dim (no bias: zero stays zero)
 TOKEN_VECTORS = "token_vectors"  # with subwords: word vector + subword vector, what the LSTM reads (and gradients explain)
 ATTENTION = ATTENTION_LAYER
 OUTPUT = "probabilities"
@@ -42,7 +44,8 @@ class ClassifierModels:
 def _body(config: ModelConfig, num_classes: int, seed: int, vocab_size: int) -> Callable:
     """Create the body's layers once and return a function that applies them to a (masked) sequence tensor and, with
     an n-gram path, the token IDs it reads."""
-    embedding_dropout = layers.Dropout(config.dropout, seed=seed, name="embedding_dropout")
+    rate = config.dropout if config.embedding_dropout is None else config.embedding_dropout
+    embedding_dropout = layers.Dropout(rate, seed=seed, name="embedding_dropout")
     pools = ATTENTION_KINDS.get(config.attention).pools
     recurrent = []
     for depth in range(config.lstm_layers):
@@ -96,22 +99,53 @@ def _head(config: ModelConfig, num_classes: int, seed: int, vocab_size: int) -> 
     return lambda features, token_vectors, ids: output(joined([features, ngrams([ids, presence(ids)])]))
 
 
+def projects(config: ModelConfig, vector_dim: int | None) -> bool:
+    """Whether pretrained vectors of ``vector_dim`` dimensions reach the LSTM through a learned projection."""
+    return bool(config.word_vectors) and vector_dim is not None and vector_dim != config.embedding_dim
+
+
+def _word_embedding(config: ModelConfig, vocab_size: int, vector_dim: int | None, frozen_rows: int) -> Callable:
+    """Word IDs → the vectors the LSTM reads (embedding_dim wide): an Embedding, or with pretrained words appended
+    to the vocabulary a :class:`PretrainedEmbedding` whose last ``frozen_rows`` rows stay fixed; then, for vectors
+    of another size, a learned projection to embedding_dim."""
+    projected = projects(config, vector_dim)
+    if projected and not config.project_word_vectors:
+        raise ValueError(f"{vector_dim}-dimensional vectors need model.project_word_vectors or an embedding_dim of "
+                         f"{vector_dim}")
+    width = vector_dim if projected else config.embedding_dim
+    if frozen_rows:
+        embedding = PretrainedEmbedding(vocab_size - frozen_rows, frozen_rows, width, name=EMBEDDING)
+    else:
+        embedding = layers.Embedding(vocab_size, width, mask_zero=True, name=EMBEDDING)
+    if not projected:
+        return embedding
+    projection = layers.Dense(config.embedding_dim, use_bias=False, name=PROJECTION)
+    return lambda ids: projection(embedding(ids))
+
+
 def build_classifier(config: ModelConfig, vocab_size: int, num_classes: int, max_length: int, seed: int = 0,
-                     name: str = "lstm_classifier") -> ClassifierModels:
+                     name: str = "lstm_classifier", *, vector_dim: int | None = None,
+                     frozen_rows: int = 0) -> ClassifierModels:
     """Both views of one classifier; weights are shared, so training either trains the saved model. ``name`` must
-    differ between the members of one ensemble (:func:`build_ensemble`)."""
+    differ between the members of one ensemble (:func:`build_ensemble`).
+
+    With pretrained vectors (``config.word_vectors``): ``vector_dim`` is their dimension (a projection maps them to
+    embedding_dim when it differs) and ``frozen_rows`` how many of the ``vocab_size`` IDs, the last ones, are
+    pretrained words appended to the training vocabulary (their rows stay fixed)."""
     if num_classes < 2:
         raise ValueError("a classifier needs at least two classes")
+    if not 0 <= frozen_rows <= vocab_size - 2:
+        raise ValueError(f"frozen_rows must leave the padding and OOV rows trainable, got {frozen_rows} of {vocab_size}")
     body = _body(config, num_classes, seed, vocab_size)
-    embedding = layers.Embedding(vocab_size, config.embedding_dim, mask_zero=True, name=EMBEDDING)
+    word_vectors = _word_embedding(config, vocab_size, vector_dim, frozen_rows)
     if config.subword_buckets:
         # One int input per position: the word ID, then its hashed n-gram IDs (core.text.vectorizing.encode_subwords).
         token_ids = keras.Input(shape=(max_length, 1 + SUBWORD_SLOTS), dtype="int32", name=TOKEN_INPUT)
         subwords = SubwordEmbedding(config.subword_buckets, config.embedding_dim, name=SUBWORD_EMBEDDING)(token_ids)
-        token_vectors = layers.Add(name=TOKEN_VECTORS)([embedding(WordIds(name="word_ids")(token_ids)), subwords])
+        token_vectors = layers.Add(name=TOKEN_VECTORS)([word_vectors(WordIds(name="word_ids")(token_ids)), subwords])
     else:
         token_ids = keras.Input(shape=(max_length,), dtype="int32", name=TOKEN_INPUT)
-        token_vectors = embedding(token_ids)
+        token_vectors = word_vectors(token_ids)
     probabilities, weights = body(token_vectors, token_ids)
     model = keras.Model(token_ids, probabilities, name=name)
     explainer_model = None if weights is None else keras.Model(token_ids, [probabilities, weights], name="explainer")
@@ -162,13 +196,41 @@ def presence_tensor(model: keras.Model):
 
 
 def token_vector_layer(model: keras.Model):
-    """What the LSTM reads per token: the embedding's output, or with subwords the sum of word and subword vectors."""
+    """What the LSTM reads per token: the embedding's output (projected, for pretrained vectors of another size), or
+    with subwords the sum of word and subword vectors."""
     names = {layer.name for layer in model.layers}
-    return model.get_layer(TOKEN_VECTORS if TOKEN_VECTORS in names else EMBEDDING)
+    return model.get_layer(next(name for name in (TOKEN_VECTORS, PROJECTION, EMBEDDING) if name in names))
 
 
-def build_model(config: ModelConfig, vocab_size: int, num_classes: int, max_length: int, seed: int = 0) -> keras.Model:
-    return build_classifier(config, vocab_size, num_classes, max_length, seed).model
+def token_vector_table(model: keras.Model):
+    """Every word ID's token vector as one (vocabulary, embedding_dim) NumPy table when the LSTM reads the embedding's
+    rows as they are (no subwords, no projection); None otherwise (then run the model up to
+    :func:`token_vector_layer`)."""
+    layer = token_vector_layer(model)
+    if layer.name != EMBEDDING:
+        return None
+    import numpy as np
+
+    if isinstance(layer, PretrainedEmbedding):
+        return layer.full_table()
+    return np.asarray(layer.embeddings, dtype=np.float32)
+
+
+def set_word_vectors(model: keras.Model, matrix, trainable: bool) -> None:
+    """Start the embedding from a (vocabulary, dim) matrix: a plain embedding takes it whole; a
+    :class:`PretrainedEmbedding` takes the training vocabulary's rows and the appended (frozen) rows apart."""
+    layer = model.get_layer(EMBEDDING)
+    if isinstance(layer, PretrainedEmbedding):
+        layer.set_weights([matrix[:layer.trainable_rows], matrix[layer.trainable_rows:]])
+    else:
+        layer.set_weights([matrix])
+    layer.trainable = trainable
+
+
+def build_model(config: ModelConfig, vocab_size: int, num_classes: int, max_length: int, seed: int = 0, *,
+                vector_dim: int | None = None, frozen_rows: int = 0) -> keras.Model:
+    return build_classifier(config, vocab_size, num_classes, max_length, seed, vector_dim=vector_dim,
+                            frozen_rows=frozen_rows).model
 
 
 def has_attention(model: keras.Model) -> bool:

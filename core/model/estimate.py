@@ -19,6 +19,7 @@ from core.choices.ngrams import BAG_OF_WORDS_LAYER, BLEND_LAYER, BLENDS, NGRAM_L
 from core.config import ExperimentConfig, ModelConfig
 from core.choices.optimization import OPTIMIZERS
 from core.choices.resampling import RESAMPLERS, preview_counts
+from core.choices.vectors import VECTOR_SETS
 from core.text.vectorizing import SUBWORD_SLOTS
 
 FLOAT_BYTES = 4
@@ -86,23 +87,50 @@ def _shape(*dims: int) -> str:
     return "(" + ", ".join(["None", *(str(d) for d in dims)]) + ")"
 
 
-def model_summary(config: ModelConfig, *, vocab_size: int, num_classes: int, max_length: int) -> list[LayerRow]:
-    """The layers of ``core.model.classifier.build_model`` in order, with Keras's names, output shapes and parameter counts."""
+def vector_width(config: ModelConfig, vector_dim: Optional[int] = None) -> Optional[int]:
+    """The pretrained vectors' own dimension when a projection maps them to embedding_dim, else None. ``vector_dim``:
+    their dimension when known (a user's file, read elsewhere); a built-in set's comes from its record, and an unread
+    file is assumed to match embedding_dim."""
+    if not config.word_vectors or not config.project_word_vectors:
+        return None
+    if vector_dim is None:
+        record = VECTOR_SETS.get(config.word_vectors) if config.word_vectors in VECTOR_SETS else None
+        vector_dim = record.dim if record is not None else config.embedding_dim
+    return vector_dim if vector_dim != config.embedding_dim else None
+
+
+def _word_rows(config: ModelConfig, steps: int, vocab_size: int, extension_size: int,
+               vector_dim: Optional[int]) -> list[LayerRow]:
+    """The embedding (a PretrainedEmbedding with an extension: ``extension_size`` of the ``vocab_size`` rows are
+    fixed pretrained words) and, for vectors of another size, the projection to embedding_dim."""
+    dim = config.embedding_dim
+    projected = vector_width(config, vector_dim)
+    width = projected or dim
+    kind = "PretrainedEmbedding" if extension_size else "Embedding"
+    rows = [LayerRow("embedding", kind, _shape(steps, width), vocab_size * width)]
+    if projected:
+        rows.append(LayerRow("vector_projection", "Dense", _shape(steps, dim), width * dim))
+    return rows
+
+
+def model_summary(config: ModelConfig, *, vocab_size: int, num_classes: int, max_length: int, extension_size: int = 0,
+                  vector_dim: Optional[int] = None) -> list[LayerRow]:
+    """The layers of ``core.model.classifier.build_model`` in order, with Keras's names, output shapes and parameter
+    counts. ``vocab_size`` counts every token ID, ``extension_size`` of them pretrained words appended to the training
+    vocabulary (fixed rows); ``vector_dim`` is the pretrained vectors' dimension (see :func:`vector_width`)."""
     steps, width, directions = max_length, _width(config), 2 if config.bidirectional else 1
     dim = config.embedding_dim
+    words = _word_rows(config, steps, vocab_size, extension_size, vector_dim)
     if config.subword_buckets:
         rows = [
             LayerRow("token_ids", "InputLayer", _shape(steps, 1 + SUBWORD_SLOTS), 0),
             LayerRow("word_ids", "WordIds", _shape(steps), 0),
-            LayerRow("embedding", "Embedding", _shape(steps, dim), vocab_size * dim),
+            *words,
             LayerRow("subword_embedding", "SubwordEmbedding", _shape(steps, dim), (config.subword_buckets + 1) * dim),
             LayerRow("token_vectors", "Add", _shape(steps, dim), 0),
         ]
     else:
-        rows = [
-            LayerRow("token_ids", "InputLayer", _shape(steps), 0),
-            LayerRow("embedding", "Embedding", _shape(steps, dim), vocab_size * dim),
-        ]
+        rows = [LayerRow("token_ids", "InputLayer", _shape(steps), 0), *words]
     rows.append(LayerRow("embedding_dropout", "Dropout", _shape(steps, dim), 0))
     attention = ATTENTION_KINDS.get(config.attention)
     inputs = config.embedding_dim
@@ -142,9 +170,13 @@ def _head_rows(config: ModelConfig, vocab_size: int, num_classes: int, width: in
     return rows
 
 
-def parameter_count(config: ModelConfig, *, vocab_size: int, num_classes: int, max_length: int) -> int:
-    """Equals ``build_model(config, vocab_size, num_classes, max_length).count_params()``."""
-    return sum(row.parameters for row in model_summary(config, vocab_size=vocab_size, num_classes=num_classes, max_length=max_length))
+def parameter_count(config: ModelConfig, *, vocab_size: int, num_classes: int, max_length: int, extension_size: int = 0,
+                    vector_dim: Optional[int] = None) -> int:
+    """Equals ``build_model(config, vocab_size, num_classes, max_length, vector_dim=..., frozen_rows=extension_size)
+    .count_params()`` (trainable and fixed weights together)."""
+    return sum(row.parameters for row in model_summary(config, vocab_size=vocab_size, num_classes=num_classes,
+                                                       max_length=max_length, extension_size=extension_size,
+                                                       vector_dim=vector_dim))
 
 
 def ensemble_members(config: ExperimentConfig) -> int:
@@ -155,21 +187,27 @@ def ensemble_members(config: ExperimentConfig) -> int:
     return split.ensemble_seeds
 
 
-def saved_parameter_count(config: ExperimentConfig, *, vocab_size: int, num_classes: int, max_length: int) -> int:
+def saved_parameter_count(config: ExperimentConfig, *, vocab_size: int, num_classes: int, max_length: int,
+                          extension_size: int = 0, vector_dim: Optional[int] = None) -> int:
     """Parameters of the model a run saves: one classifier, or k of them averaged (``core.model.classifier.build_ensemble``,
     whose averaging adds none)."""
-    single = parameter_count(config.model, vocab_size=vocab_size, num_classes=num_classes, max_length=max_length)
+    single = parameter_count(config.model, vocab_size=vocab_size, num_classes=num_classes, max_length=max_length,
+                             extension_size=extension_size, vector_dim=vector_dim)
     return ensemble_members(config) * single
 
 
 # --- cost model -------------------------------------------------------------------------------------------------
 
 
-def _forward_multiply_adds(config: ModelConfig, num_classes: int, max_length: int, embedded: bool) -> float:
+def _forward_multiply_adds(config: ModelConfig, num_classes: int, max_length: int, embedded: bool,
+                           vector_dim: Optional[int] = None) -> float:
     """Multiply-adds (elementwise work counted as one each) of one sample's forward pass."""
     steps, width, units = max_length, _width(config), config.lstm_units
     directions = 2 if config.bidirectional else 1
-    total = 0.0 if embedded else steps * config.embedding_dim  # embedding gather
+    projected = None if embedded else vector_width(config, vector_dim)
+    total = 0.0 if embedded else steps * (projected or config.embedding_dim)  # embedding gather
+    if projected:
+        total += steps * projected * config.embedding_dim  # the projection's matmul
     if config.subword_buckets and not embedded:
         total += steps * (SUBWORD_SLOTS + 2) * config.embedding_dim  # n-gram gather, masked mean, add
     total += steps * config.embedding_dim  # dropout
@@ -188,22 +226,28 @@ def _forward_multiply_adds(config: ModelConfig, num_classes: int, max_length: in
     return total + width * num_classes
 
 
-def _trainable_parameters(config: ModelConfig, vocab_size: int, num_classes: int, max_length: int, embedded: bool) -> int:
-    total = parameter_count(config, vocab_size=vocab_size, num_classes=num_classes, max_length=max_length)
+def _trainable_parameters(config: ModelConfig, vocab_size: int, num_classes: int, max_length: int, embedded: bool,
+                          extension_size: int = 0, vector_dim: Optional[int] = None) -> int:
+    """Weights the optimizer updates: all but a frozen embedding (SMOTE's warm-up, frozen word vectors) or, short of
+    that, the fixed rows of appended pretrained words."""
+    total = parameter_count(config, vocab_size=vocab_size, num_classes=num_classes, max_length=max_length,
+                            extension_size=extension_size, vector_dim=vector_dim)
+    width = vector_width(config, vector_dim) or config.embedding_dim
     frozen = embedded or (config.word_vectors and config.freeze_word_vectors)
     # the blend's bag-of-words model is fitted by scikit-learn and frozen: the optimizer never updates it
     total -= blend_parameters(config, vocab_size, num_classes)
-    return total - vocab_size * config.embedding_dim if frozen else total
+    return total - (vocab_size if frozen else extension_size) * width
 
 
 def _time_terms(
-    config: ExperimentConfig, *, train_rows: int, validation_rows: int, vocab_size: int, num_classes: int, max_length: int
+    config: ExperimentConfig, *, train_rows: int, validation_rows: int, vocab_size: int, num_classes: int, max_length: int,
+    extension_size: int = 0, vector_dim: Optional[int] = None,
 ) -> dict[str, float]:
     """The quantities whose weighted sum (``TIME_COEFFICIENTS``) is one epoch's seconds."""
     model, batch = config.model, config.training.batch_size
     embedded = RESAMPLERS.get(config.resampling.strategy).embedded
     train_batches = math.ceil(train_rows / batch) if train_rows else 0
-    forward = _forward_multiply_adds(model, num_classes, max_length, embedded)
+    forward = _forward_multiply_adds(model, num_classes, max_length, embedded, vector_dim)
     evaluated_rows = validation_rows
     evaluated_batches = math.ceil(validation_rows / (4 * batch)) if validation_rows else 0  # one pass at 4x the batch
     loops = model.lstm_layers * (2 if model.bidirectional else 1)
@@ -215,7 +259,8 @@ def _time_terms(
         "recurrent_steps": 0.0 if dropout else float(steps),
         "recurrent_steps_dropout": float(steps) if dropout else 0.0,
         "multiply_adds": forward * (3 * train_rows + evaluated_rows),
-        "optimizer_updates": float(train_batches) * _trainable_parameters(model, vocab_size, num_classes, max_length, embedded),
+        "optimizer_updates": float(train_batches) * _trainable_parameters(model, vocab_size, num_classes, max_length, embedded,
+                                                                          extension_size, vector_dim),
     }
 
 
@@ -223,11 +268,15 @@ def _seconds(terms: dict[str, float], coefficients: dict[str, float] = TIME_COEF
     return sum(coefficients[name] * value for name, value in terms.items())
 
 
-def _activation_bytes(config: ModelConfig, batch: int, max_length: int, embedded: bool) -> float:
+def _activation_bytes(config: ModelConfig, batch: int, max_length: int, embedded: bool,
+                     vector_dim: Optional[int] = None) -> float:
     """Floats a training step keeps for backpropagation, times 2 for the gradients flowing back, in bytes."""
     steps, width, units = max_length, _width(config), config.lstm_units
     directions = 2 if config.bidirectional else 1
     floats = steps * config.embedding_dim * (2 if embedded else 3)  # embedding output, dropout mask and output
+    projected = None if embedded else vector_width(config, vector_dim)
+    if projected:
+        floats += steps * projected  # the pretrained vectors before their projection
     if config.subword_buckets and not embedded:
         floats += steps * config.embedding_dim * (SUBWORD_SLOTS + 2)  # gathered n-gram vectors, their mean, the sum
     inputs = config.embedding_dim
@@ -256,6 +305,8 @@ def estimate_epoch(
     max_length: int,
     rows_after_resampling: Optional[int] = None,
     validation_rows: Optional[int] = None,
+    extension_size: int = 0,
+    vector_dim: Optional[int] = None,
 ) -> EpochEstimate:
     """Seconds per epoch and peak training memory on a 2-core CPU like the one the constants were measured on.
 
@@ -264,7 +315,9 @@ def estimate_epoch(
 
     ``train_counts`` are the training split's rows per class before resampling; the resampler's own preview turns
     them into the rows trained per epoch (``rows_after_resampling`` overrides it when the real count is known).
-    ``validation_rows`` defaults to what the split fractions (or k folds) leave.
+    ``validation_rows`` defaults to what the split fractions (or k folds) leave. ``vocab_size`` counts every token
+    ID; ``extension_size`` of them are appended pretrained words (fixed weights: stored, never updated), and
+    ``vector_dim`` is the pretrained vectors' dimension when known (see :func:`vector_width`).
     """
     model, training = config.model, config.training
     resampler = RESAMPLERS.get(config.resampling.strategy)
@@ -286,19 +339,20 @@ def estimate_epoch(
             validation_rows = round(train_rows * split.validation_fraction / (1 - split.validation_fraction - split.test_fraction))
     test_rows = round((train_rows + validation_rows) * config.split.test_fraction / (1 - config.split.test_fraction))
 
+    words = dict(extension_size=extension_size, vector_dim=vector_dim)
     terms = _time_terms(config, train_rows=rows, validation_rows=validation_rows, vocab_size=vocab_size,
-                        num_classes=num_classes, max_length=max_length)
+                        num_classes=num_classes, max_length=max_length, **words)
     seconds = _seconds(terms)
     loops = model.lstm_layers * (2 if model.bidirectional else 1)
     tracing = TRACING_FIXED_SECONDS + TRACING_SECONDS_PER_LOOP * loops
 
     # memory
-    total_parameters = parameter_count(model, vocab_size=vocab_size, num_classes=num_classes, max_length=max_length)
-    trainable = _trainable_parameters(model, vocab_size, num_classes, max_length, embedded)
+    total_parameters = parameter_count(model, vocab_size=vocab_size, num_classes=num_classes, max_length=max_length, **words)
+    trainable = _trainable_parameters(model, vocab_size, num_classes, max_length, embedded, **words)
     # weights; per trainable weight: optimizer slots, the gradient and its clipped copy
     slots = OPTIMIZERS.get(training.optimizer).slots(training)
     weight_bytes = FLOAT_BYTES * (total_parameters + trainable * (slots + 2))
-    activation_bytes = ACTIVATION_FACTOR * _activation_bytes(model, training.batch_size, max_length, embedded)
+    activation_bytes = ACTIVATION_FACTOR * _activation_bytes(model, training.batch_size, max_length, embedded, vector_dim)
     id_columns = 1 + SUBWORD_SLOTS if model.subword_buckets else 1  # with subwords, each position carries its n-gram IDs
     id_bytes = 4 * max_length * id_columns * (train_rows + validation_rows + test_rows)  # int32 token IDs of every split
     if embedded:
@@ -340,6 +394,10 @@ def estimate_epoch(
             f"Before training, a small embedding model trains for {config.resampling.embedding_warmup_epochs} epoch(s) "
             "and the nearest-neighbour search runs once; neither is in the per-epoch figure."
         )
+    if extension_size:
+        width = vector_width(model, vector_dim) or model.embedding_dim
+        notes.append(f"{extension_size:,} pretrained words join the vocabulary with fixed vectors: "
+                     f"{extension_size * width:,} weights stored with the model, none of them trained.")
     if training.batch_size < 32:
         notes.append(f"Batch size {training.batch_size} spends much of each epoch on per-step overhead; 64-128 is faster on a CPU.")
     if tracing >= 1:

@@ -17,5 +17,8 @@ __getattr__, __dir__, __all__ = exports(__name__, {
         "bigram_bucket_ids", "build_vocabulary", "decode_tokens", "encode", "encode_subwords", "oov_rate",
         "preview_vocabulary", "subword_ids", "suggest_max_length", "token_lengths", "word_ids"
     ],
-    "word_vectors": ["VectorCoverage", "load_word_vectors"],
+    "word_vectors": [
+        "VectorCoverage", "load_word_vectors", "pretrained_words", "vector_dimension", "vector_set",
+        "vocabulary_extension"
+    ],
 })

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
@@ -27,17 +27,40 @@ MAX_SUGGESTED_LENGTH = 400
 @dataclass(frozen=True)
 class Vocabulary(Record):
     tokens: tuple[str, ...]  # index = token ID; tokens[0] is padding, tokens[1] the OOV token
+    # With a pretrained extension: how many leading tokens (padding and OOV included) came from the training split;
+    # the tokens after them are pretrained words whose vectors stay fixed. None: every token came from training.
+    trained: Optional[int] = None
 
     def __post_init__(self) -> None:
         if len(self.tokens) < 2 or self.tokens[0] != PAD_TOKEN or self.tokens[1] != OOV_TOKEN:
             raise ValueError("vocabulary must start with the padding and OOV tokens")
+        if self.trained is not None and not 2 <= self.trained <= len(self.tokens):
+            raise ValueError("the vocabulary's trained part must hold the padding and OOV tokens and fit in it")
 
     @property
     def size(self) -> int:
         return len(self.tokens)
 
+    @property
+    def trained_size(self) -> int:
+        return self.size if self.trained is None else self.trained
+
+    @property
+    def extension_size(self) -> int:
+        """Pretrained words appended after the training vocabulary (0 without an extension)."""
+        return self.size - self.trained_size
+
     def index(self) -> dict[str, int]:
         return {token: token_id for token_id, token in enumerate(self.tokens)}
+
+    def extended(self, words: Iterable[str]) -> "Vocabulary":
+        """This vocabulary followed by ``words`` (pretrained words it lacks, in the given order); itself when there
+        are none. Extending twice is refused: the extension is one block after the training tokens."""
+        if self.trained is not None:
+            raise ValueError("the vocabulary is already extended")
+        known = set(self.tokens)
+        added = tuple(dict.fromkeys(word for word in words if word not in known))
+        return Vocabulary(self.tokens + added, trained=self.size) if added else self
 
 
 def build_vocabulary(train_texts: Iterable[str], max_size: int, min_frequency: int = 1) -> Vocabulary:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
@@ -22,6 +22,7 @@ from core.config import DataConfig, ExperimentConfig, VectorizingConfig
 from core.data.dataset import Dataset
 from core.model.evaluation import classification_metrics, majority_class_metrics, prediction_records
 from core.text.preprocessing import PreprocessingReport, preprocess
+from core.text.word_vectors import vocabulary_extension
 from core.progress import BUILDING, EVALUATING, PREPARING, SAVING, WARMUP, phase_event
 from core.runs.results import (
     BaselineResult,
@@ -70,11 +71,16 @@ def split_rows(dataset: Dataset, config: ExperimentConfig) -> Split:
     return stratified_split(dataset.y, config.split, config.seed, dataset.class_names)
 
 
-def vectorize(processed: Sequence[str], rows: dict[str, np.ndarray], config: VectorizingConfig, subword_buckets: int = 0) -> Vectorized:
+def vectorize(processed: Sequence[str], rows: dict[str, np.ndarray], config: VectorizingConfig, subword_buckets: int = 0,
+              extension: Optional[Callable[[Vocabulary], Vocabulary]] = None) -> Vectorized:
     """Vocabulary and suggested length from ``rows['train']`` only; every named split encoded with them (with
-    ``subword_buckets``, each position also carries its token's hashed character n-grams)."""
+    ``subword_buckets``, each position also carries its token's hashed character n-grams). ``extension``
+    (:func:`core.text.word_vectors.vocabulary_extension`) appends pretrained words to the training vocabulary: it
+    sees that vocabulary and the vectors, never the validation or test texts."""
     train_texts = [processed[i] for i in rows["train"]]
     vocabulary = build_vocabulary(train_texts, config.max_vocab_size, config.min_token_frequency)
+    if extension is not None:
+        vocabulary = extension(vocabulary)
     suggestion = suggest_max_length(token_lengths(train_texts), config.length_percentile)
     max_length = config.max_length or suggestion.max_length
     if subword_buckets:
@@ -145,18 +151,19 @@ def _fit_one(
     name: str = "lstm_classifier",
     vector_cache: Optional[dict] = None,
     seed: Optional[int] = None,
+    extension: Optional[Callable[[Vocabulary], Vocabulary]] = None,
 ) -> TrainedModel:
     """Vectorize (unless ``vectorized`` already holds these rows' IDs), resample the training rows, build, train and
-    score one model."""
+    score one model. ``extension`` appends pretrained words to a fold's own training vocabulary."""
     from core.training.batching import predict_trimmed
-    from core.model.classifier import build_classifier
+    from core.model.classifier import build_classifier, set_word_vectors
     from core.training.fit import ExampleReplay, embedder, freeze_embedding, seed_everything, train, warm_up_embedding
 
     seed = config.seed + (fold or 0) if seed is None else seed
     seed_everything(seed)
     num_classes = len(class_names)
     if vectorized is None:
-        vectorized = vectorize(processed, rows, config.vectorizing, config.model.subword_buckets)
+        vectorized = vectorize(processed, rows, config.vectorizing, config.model.subword_buckets, extension)
     x_train, y_train = vectorized.x["train"], y[rows["train"]]
     x_val, y_val = vectorized.x["validation"], y[rows["validation"]]
 
@@ -171,14 +178,20 @@ def _fit_one(
         embed = embedder(warm_weights)
     resampled = resampling_module.resample_training(x_train, y_train, num_classes, config.resampling, seed, embed)
 
+    vectors = None
+    if config.model.word_vectors:  # read before building: their dimension decides whether a projection is needed
+        vectors = _word_vectors(vectorized.vocabulary, config, vector_cache if vector_cache is not None else {})
     _announce(listener, BUILDING, "Building the model", fold, folds)
-    models = build_classifier(config.model, vectorized.vocabulary.size, num_classes, vectorized.max_length, seed, name=name)
+    models = build_classifier(config.model, vectorized.vocabulary.size, num_classes, vectorized.max_length, seed, name=name,
+                              vector_dim=None if vectors is None else vectors.coverage.dim,
+                              frozen_rows=vectorized.vocabulary.extension_size)
     if warm_weights is not None:
         freeze_embedding(models, warm_weights)
         x_val = embed(x_val)
     coverage = None
-    if config.model.word_vectors:
-        coverage = _start_from_word_vectors(models, vectorized.vocabulary, config, vector_cache if vector_cache is not None else {})
+    if vectors is not None:
+        set_word_vectors(models.model, vectors.matrix, trainable=not config.model.freeze_word_vectors)
+        coverage = replace(vectors.coverage, frozen=config.model.freeze_word_vectors)
     example_rows = _replay_rows(y_val)
     replay = ExampleReplay(models, vectorized.x["validation"][example_rows])
     outcome = train(
@@ -203,21 +216,18 @@ def _fit_one(
                         replay_record, probabilities, rows["validation"], coverage)
 
 
-def _start_from_word_vectors(models, vocabulary: Vocabulary, config: ExperimentConfig, cache: dict):
-    """Initialise the embedding from the user's vectors file (read once per vocabulary; k-fold ensemble members share
-    one) and freeze it if asked; returns the coverage for the run record."""
-    from core.model.classifier import EMBEDDING
+def _word_vectors(vocabulary: Vocabulary, config: ExperimentConfig, cache: dict):
+    """The configured vectors for ``vocabulary``, read once per vocabulary (the members of an average share one). At
+    their own dimension when a projection may map them to embedding_dim; otherwise it must equal embedding_dim."""
     from core.text.word_vectors import load_word_vectors
 
-    key = vocabulary.tokens
+    model = config.model
+    key = (vocabulary.tokens, vocabulary.trained)
     if key not in cache:
-        cache[key] = load_word_vectors(config.model.word_vectors, vocabulary, config.model.embedding_dim,
+        cache[key] = load_word_vectors(model.word_vectors, vocabulary,
+                                       None if model.project_word_vectors else model.embedding_dim,
                                        lowercase=config.preprocessing.lowercase, seed=config.seed)
-    vectors = cache[key]
-    layer = models.model.get_layer(EMBEDDING)
-    layer.set_weights([vectors.matrix])
-    layer.trainable = not config.model.freeze_word_vectors
-    return replace(vectors.coverage, frozen=config.model.freeze_word_vectors)
+    return cache[key]
 
 
 def _fold_vectorized(shared: Vectorized, development: np.ndarray, train_part: np.ndarray, held_out: np.ndarray) -> Vectorized:
@@ -345,6 +355,7 @@ def run_experiment(
     fold_models: list[TrainedModel] = []
     ensemble = None
     vector_cache: dict = {}  # word vectors read once per vocabulary
+    extension = vocabulary_extension(config)  # pretrained words appended to each training vocabulary, if asked
     seeds = config.split.ensemble_seeds
     averaging = config.split.ensemble or seeds > 1
     # Members of an average share one vocabulary and length (they become one model with one input), built from every
@@ -354,11 +365,11 @@ def run_experiment(
         folds = stratified_folds(y[development], config.split.k_folds, config.seed)
         parts = [(development[train_part], development[held_out], train_part, held_out) for train_part, held_out in folds]
         shared = vectorize(processed, {"train": development, "test": split.test}, config.vectorizing,
-                           config.model.subword_buckets) if averaging else None
+                           config.model.subword_buckets, extension) if averaging else None
     else:
         parts = [(split.train, split.validation, None, None)]
         shared = vectorize(processed, {"train": split.train, "validation": split.validation, "test": split.test},
-                           config.vectorizing, config.model.subword_buckets) if averaging else None
+                           config.vectorizing, config.model.subword_buckets, extension) if averaging else None
     members = len(parts) * seeds
     for number, (train_rows, held_out_rows, train_part, held_out) in enumerate(parts, start=1):
         for repeat in range(seeds):
@@ -371,7 +382,7 @@ def run_experiment(
             fold_models.append(_fit_one(
                 processed, y, rows, class_names, config, listener, stop, fold, fold_count, vectorized=vectors,
                 name=f"member_{member}" if averaging else "lstm_classifier", vector_cache=vector_cache,
-                seed=config.seed + number - 1 + 1000 * repeat + (1 if len(parts) > 1 else 0),
+                seed=config.seed + number - 1 + 1000 * repeat + (1 if len(parts) > 1 else 0), extension=extension,
             ))
             if fold_models[-1].outcome.stopped_by_user:
                 break

@@ -464,7 +464,7 @@ def test_recommended_for_this_data_says_what_it_changed_and_adapts_to_the_data(a
     assert config.split.ensemble and config.split.k_folds >= 4  # 1,900 short remarks: fold models fit the budget
     assert config.resampling.strategy in ("none", "class_weights_sqrt", "class_weights")
     changed = _unescaped(app.info[0].value)
-    assert changed.startswith("Changed: ") and "split.k_folds=" in changed
+    assert changed.startswith("Changed: ") and "K-fold cross-validation (folds): " in changed and "split." not in changed
     assert any("Imbalance 8:1" in _unescaped(m) for m in _all_markdown(app))  # the reasons, one bullet each
     app.switch_page("pages/data.py").run()
     _upload(app, generated_texts({"sports": 30, "tech": 30, "food": 30}, seed=4), name="balanced.csv")
@@ -474,20 +474,39 @@ def test_recommended_for_this_data_says_what_it_changed_and_adapts_to_the_data(a
     assert app.session_state["lab_config"].resampling.strategy == "none"
 
 
+@pytest.mark.slow  # the Model page warms a training process up
 def test_word_vectors_from_a_file_show_their_coverage_and_a_bad_file_is_one_sentence(app, tmp_path):
     good, bad = tmp_path / "vectors.txt", tmp_path / "short.txt"
-    words = ["bird", "engine", "landing", "strike", "runway", "the"]
+    words = ["bird", "engine", "landing", "strike", "runway", "the", "zeppelin"]
     good.write_text("".join(f"{w} " + " ".join(["0.1"] * 128) + "\n" for w in words), encoding="utf-8")
     bad.write_text("bird 0.1 0.2 0.3\n", encoding="utf-8")
     app.switch_page("pages/model.py").run()
+    source = lambda: next(s for s in app.selectbox if s.label == "Word vectors")  # noqa: E731
+    assert source().options == ["None (learn every vector from scratch)", "GloVe 6B 50-d (offline)",
+                                "My own file (GloVe, word2vec or fastText text)"]
+    assert not any(t.label == "Word-vectors file" for t in app.text_input)  # the path only for one's own file
+    source().set_value("file").run()
     vectors_input = lambda: next(t for t in app.text_input if t.label == "Word-vectors file")  # noqa: E731
     vectors_input().set_value(str(good)).run()
     _no_failure(app)
     assert app.session_state["lab_config"].model.word_vectors == str(good)
-    coverage = next(c.value for c in app.caption if "tokens have a vector" in c.value)
-    assert re.search(r"[1-6] of the training vocabulary's [\d,]+ tokens", _unescaped(coverage))
-    assert any(t.label == "Freeze word vectors" for t in app.toggle)
-    vectors_input().set_value(str(bad)).run()
+    coverage = _unescaped(next(c.value for c in app.caption if "tokens have a vector" in c.value))
+    assert re.search(r"[1-6] of the training vocabulary's [\d,]+ tokens", coverage)
+    assert "1 more pretrained words join the vocabulary" in coverage  # "zeppelin": not in the training split
+    assert {"Freeze word vectors", "Add pretrained words to the vocabulary",
+            "Project vectors to the embedding size"} <= {t.label for t in app.toggle}
+    vectors_input().set_value(str(bad)).run()  # 3-dimensional: projected to the embedding's 128
+    assert "A learned projection maps them to the embedding's 128 dimensions" in _unescaped(
+        next(c.value for c in app.caption if "tokens have a vector" in c.value))
+    next(t for t in app.toggle if t.label == "Project vectors to the embedding size").set_value(False).run()
     assert any("3-dimensional vectors but model.embedding_dim is 128" in e for e in _errors(app))
+    source().set_value("glove-6b-50d").run()
+    _no_failure(app)
+    assert app.session_state["lab_config"].model.word_vectors == "glove-6b-50d"
+    assert any("set model.embedding_dim to 50" in e for e in _errors(app))  # projection still off
+    next(t for t in app.toggle if t.label == "Project vectors to the embedding size").set_value(True).run()
+    coverage = _unescaped(next(c.value for c in app.caption if "tokens have a vector" in c.value))
+    assert "GloVe 6B 50-d (offline)" in coverage and "50,000 more pretrained words" in coverage
+    assert any(m.label == "Parameters" for m in app.metric)
     app.switch_page("pages/resample.py").run()
     assert any(n.label.startswith("Models per split") for n in app.number_input)

@@ -231,7 +231,11 @@ def test_triage_reports_coverage_or_why_the_file_cannot_be_used(tmp_path):
     report = triage(dataset, apply_overrides(ExperimentConfig(), [f"model.word_vectors={path}", "model.embedding_dim=2"]),
                     include_baseline=False)
     assert report.word_vectors.found == 3 and report.word_vectors.dim == 2
-    wrong = triage(dataset, apply_overrides(ExperimentConfig(), [f"model.word_vectors={path}"]), include_baseline=False)
+    projected = triage(dataset, apply_overrides(ExperimentConfig(), [f"model.word_vectors={path}"]), include_baseline=False)
+    assert projected.word_vectors.dim == 2 and not any("embedding_dim" in w for w in projected.warnings)
+    wrong = triage(dataset, apply_overrides(ExperimentConfig(), [f"model.word_vectors={path}",
+                                                                 "model.project_word_vectors=false"]),
+                   include_baseline=False)
     assert wrong.word_vectors is None and any("set model.embedding_dim to 2" in w for w in wrong.warnings)
 
 

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from core.model import estimate
@@ -80,6 +81,29 @@ def test_summary_rows_match_keras_layers(combo):
         assert row.parameters == layer.count_params(), row.name
     with_weights = {layer.name for layer in model.layers if layer.weights}
     assert with_weights == {row.name for row in rows if row.parameters}
+
+
+# (subword_buckets, extension_size, vector_dim): pretrained words appended as fixed rows, vectors projected when
+# their size differs from embedding_dim (16 here).
+PRETRAINED = [(0, 0, 50), (0, 9, 16), (0, 9, 50), (30, 9, 50), (30, 0, 7)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("subwords, extension, vector_dim", PRETRAINED)
+def test_pretrained_vectors_count_exactly_against_keras(subwords, extension, vector_dim):
+    from core.model.classifier import build_model
+
+    config = ModelConfig(embedding_dim=16, lstm_units=8, attention_units=8, subword_buckets=subwords,
+                         word_vectors="glove-6b-50d")
+    shape = {"vocab_size": 60, "num_classes": 3, "max_length": 12}
+    model = build_model(config, **shape, vector_dim=vector_dim, frozen_rows=extension)
+    rows = estimate.model_summary(config, **shape, extension_size=extension, vector_dim=vector_dim)
+    assert [(row.name, row.kind, row.output_shape, row.parameters) for row in rows] == \
+        [(layer.name, type(layer).__name__, _shape_text(layer), layer.count_params()) for layer in model.layers]
+    assert estimate.parameter_count(config, **shape, extension_size=extension, vector_dim=vector_dim) == model.count_params()
+    trainable = sum(int(np.prod(weight.shape)) for weight in model.trainable_weights)
+    embedded = False
+    assert estimate._trainable_parameters(config, 60, 3, 12, embedded, extension, vector_dim) == trainable
 
 
 def test_l2_does_not_change_the_count():
