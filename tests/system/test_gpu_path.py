@@ -1,8 +1,8 @@
 """bench/gpu_path.py's dry run, end to end on a CPU: the backend line, the three models' table, the masking check
-in both directions and the JSON, on TensorFlow here, and on PyTorch without TensorFlow when a Python that has torch
-and keras is named by LSTM_TEXT_LAB_TORCH_PYTHON (e.g. a venv made with
-``python3 -m venv /tmp/torchvenv && /tmp/torchvenv/bin/pip install torch==2.13.0 keras==3.15.1 numpy``; never the
-project's own .venv)."""
+in both directions and the JSON, on TensorFlow here, and on PyTorch or JAX without TensorFlow when a Python that has
+torch (or jax) and keras is named by LSTM_TEXT_LAB_TORCH_PYTHON (LSTM_TEXT_LAB_JAX_PYTHON), e.g. a venv made with
+``python3 -m venv /tmp/torchvenv && /tmp/torchvenv/bin/pip install torch==2.13.0 keras==3.15.1 numpy`` (jax: ``pip
+install jax keras==3.15.1 numpy``); never the project's own .venv."""
 
 from __future__ import annotations
 
@@ -53,15 +53,22 @@ def test_dry_run_on_tensorflow(tmp_path):
     assert {model["fused"] for model in result["results"].values()} == {"no"}
 
 
-def test_dry_run_on_torch_without_tensorflow(tmp_path):
-    python = os.environ.get("LSTM_TEXT_LAB_TORCH_PYTHON")
+@pytest.mark.parametrize("backend, variable", [("torch", "LSTM_TEXT_LAB_TORCH_PYTHON"),
+                                               ("jax", "LSTM_TEXT_LAB_JAX_PYTHON")])
+def test_dry_run_without_tensorflow(tmp_path, backend, variable):
+    python = os.environ.get(variable)
     if not python:
-        pytest.skip("set LSTM_TEXT_LAB_TORCH_PYTHON to a Python with torch and keras (and no TensorFlow)")
+        pytest.skip(f"set {variable} to a Python with {backend} and keras (and no TensorFlow)")
     probe = "import importlib.util as u; print(u.find_spec('tensorflow') is None)"
     tensorflow_absent = subprocess.run([python, "-c", probe], capture_output=True, text=True, check=True).stdout.strip()
-    done, result = _dry_run(python, "torch", tmp_path)
-    _check_report(done, result, "torch")
-    assert "cuDNN available: " in result["backend"]
-    # torch's LSTM op takes unmasked LSTMs (cuDNN on a GPU): the bare model's and the engine's, not the masked one's.
-    assert [result["results"][name]["fused"] for name in ("bare", "masked", "engine")] == ["yes", "no", "yes"]
+    done, result = _dry_run(python, backend, tmp_path)
+    _check_report(done, result, backend)
+    fused = [result["results"][name]["fused"] for name in ("bare", "masked", "engine")]
+    if backend == "torch":
+        assert "cuDNN available: " in result["backend"]
+        # torch's LSTM op takes unmasked LSTMs (cuDNN on a GPU): the bare model's and the engine's, not the masked one's.
+        assert fused == ["yes", "no", "yes"]
+    else:
+        assert "devices " in result["backend"]
+        assert fused[2] == fused[0] and fused[1] == "no"  # JAX fuses (cuDNN) on a GPU only, never with a mask
     assert tensorflow_absent == "True", "this Python has TensorFlow: the run does not show that it is not needed"
