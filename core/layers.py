@@ -366,10 +366,10 @@ def _counts_in_row(features, present):
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class BagOfWordsModel(layers.Layer):
-    """A fitted, frozen TF-IDF + multinomial logistic regression over the classifier's own words and hashed word
+    """A fitted, frozen TF-IDF + one-vs-rest logistic regression over the classifier's own words and hashed word
     pairs, giving class probabilities (:func:`core.model.bag_of_words.fit_bag_of_words` fits it with
     scikit-learn; this layer reproduces its ``predict_proba`` exactly: sublinear term frequency times IDF, L2 norm,
-    softmax of the linear scores). Features the fit never saw weigh nothing, as in scikit-learn's vocabulary."""
+    each class's sigmoid of its linear score, normalised to sum to 1). Features the fit never saw weigh nothing, as in scikit-learn's vocabulary."""
 
     def __init__(self, classes: int, vocab_size: int, buckets: int, **kwargs) -> None:
         super().__init__(trainable=False, **{k: v for k, v in kwargs.items() if k != "trainable"})
@@ -408,7 +408,8 @@ class BagOfWordsModel(layers.Layer):
         scores = scores + ops.sum(ops.take(self.pair_weights, pairs, axis=0)
                                   * ops.expand_dims(pair_share * gates[:, :-1] * gates[:, 1:], -1), axis=1)
         scores = scores / ops.expand_dims(ops.maximum(norm, 1e-12), -1) + self.intercept
-        return ops.softmax(scores, axis=-1)
+        sigmoid = ops.sigmoid(scores)  # one-vs-rest: each class's sigmoid, normalised (scikit-learn's predict_proba)
+        return sigmoid / ops.maximum(ops.sum(sigmoid, axis=-1, keepdims=True), 1e-30)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0][0], self.classes)

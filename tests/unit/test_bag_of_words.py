@@ -90,3 +90,25 @@ def test_the_n_gram_path_cannot_take_smote_inputs():
     with pytest.raises(ConfigError, match="n-gram path reads token IDs"):
         apply_overrides(ExperimentConfig(), ["model.ngram_path=logits", "resampling.strategy=smote"])
     apply_overrides(ExperimentConfig(), ["model.blend=validated", "resampling.strategy=smote"])  # the blend can
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+def test_the_probabilities_are_scikit_learns_one_vs_rest_predict_proba(classes):
+    """The frozen layer reproduces these NumPy probabilities (tests/system/test_ngram_paths.py), and these reproduce
+    scikit-learn's own fit on the same TF-IDF features, two classes and more."""
+    from sklearn.feature_extraction.text import TfidfTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.multiclass import OneVsRestClassifier
+
+    ids, y = _separable(rows=90, seed=5)
+    keep = y < classes
+    ids, y = ids[keep], y[keep]
+    weights = fit_bag_of_words(ids[:40], y[:40], classes=classes, vocab_size=12, buckets=4096)
+    counts = count_matrix(ids, 12, 4096)
+    seen = np.flatnonzero(np.asarray((counts[:40] > 0).sum(axis=0)).ravel())
+    transformer = TfidfTransformer(sublinear_tf=True)
+    model = OneVsRestClassifier(LogisticRegression(solver="liblinear", C=10.0, class_weight="balanced", dual=True,
+                                                   random_state=0))
+    model.fit(transformer.fit_transform(counts[:40][:, seen]), y[:40])
+    expected = model.predict_proba(transformer.transform(counts[40:][:, seen]))
+    np.testing.assert_allclose(predict_bag_of_words(weights, ids[40:]), expected, atol=1e-6)
