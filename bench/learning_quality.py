@@ -22,6 +22,7 @@ never because a target was missed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -32,6 +33,8 @@ from typing import Callable
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
 
 from core.config import ExperimentConfig, apply_overrides  # noqa: E402
 from core.data.dataset import build_dataset, Dataset  # noqa: E402
@@ -127,14 +130,54 @@ LEVERS: dict[str, Callable] = {
 # ------------------------------------------------------------------------------------------------ running
 
 
-def run_lever(dataset: Dataset, lever: str, seed: int, extra: list[str]) -> dict:
+@contextlib.contextmanager
+def _blend_parts(path: Path | None):
+    """With ``path``, keep a blended run's parts for offline analysis of the weight rule (bench only): the held-out
+    rows' labels and both parts' probabilities there, and both parts' test probabilities, saved as one .npz."""
+    parts: dict = {}
+    if path is None:
+        yield parts
+        return
+    from core.training import blending
+
+    original_choose, original_predict, original_blend = blending.choose_weight, blending.predict_bag_of_words, blending.blend
+
+    def choose(y, lstm, bag, class_names):
+        parts.update(y_held_out=y, lstm_held_out=lstm, bag_held_out=bag)
+        return original_choose(y, lstm, bag, class_names)
+
+    def predict(weights, ids):
+        parts["bag_last"] = original_predict(weights, ids)
+        return parts["bag_last"]
+
+    def blend(trained, *args, **kwargs):
+        parts["lstm_test"] = trained.test_probabilities
+        blended, summary = original_blend(trained, *args, **kwargs)
+        parts["bag_test"] = parts.pop("bag_last")  # the last bag-of-words prediction is the test split's
+        parts["weight"] = summary.weight
+        return blended, summary
+
+    blending.choose_weight, blending.predict_bag_of_words, blending.blend = choose, predict, blend
+    try:
+        yield parts
+    finally:
+        blending.choose_weight, blending.predict_bag_of_words, blending.blend = original_choose, original_predict, original_blend
+        if "bag_test" in parts:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            np.savez_compressed(path, **{k: np.asarray(v) for k, v in parts.items()})
+
+
+def run_lever(dataset: Dataset, lever: str, seed: int, extra: list[str], parts_path: Path | None = None) -> dict:
     from core.model.baseline import tfidf_baseline
     from core.training.experiment import run_experiment, split_rows
     from core.text.preprocessing import preprocess
 
     config, note = LEVERS[lever](dataset, seed)
     config = apply_overrides(config, extra)
-    result = run_experiment(dataset, config, runs_dir=None)
+    with _blend_parts(parts_path) as parts:
+        result = run_experiment(dataset, config, runs_dir=None)
+    if parts:
+        parts["y_test"] = dataset.y[split_rows(dataset, config).test]
     metrics = result.metrics
     # The old comparison, for the record: the same baseline fitted on the training split only.
     processed, _ = preprocess(dataset.texts, config.preprocessing)
@@ -234,6 +277,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON lines file the results are appended to")
     parser.add_argument("--table", action="store_true", help="print the tables from --out and exit")
     parser.add_argument("--list", action="store_true", help="list the levers and exit")
+    parser.add_argument("--save-parts", type=Path, default=None,
+                        help="folder for each blended run's parts (held-out and test probabilities of the LSTM and "
+                             "the bag of words) as .npz, for analysing the weight rule offline")
     args = parser.parse_args(argv)
     if args.list:
         for name in LEVERS:
@@ -260,7 +306,9 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 started = time.perf_counter()
                 try:
-                    record = run_lever(dataset, lever, seed, args.extra)
+                    parts = (args.save_parts / f"{label}-{lever}-{seed}.npz".replace(" ", "_").replace("/", "_")
+                             if args.save_parts else None)
+                    record = run_lever(dataset, lever, seed, args.extra, parts)
                 except Exception as exc:  # report and go on: one broken lever must not hide the others
                     failures += 1
                     print(f"{label} / {lever} seed {seed} FAILED: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
