@@ -155,7 +155,7 @@ def training_curves(
     if frame.empty and ghosts.empty:
         title = "waiting for the first epoch"
     elif current:
-        title = f"{metric.replace('_', ' ')} per epoch, {current}" + (" (earlier ones faded)" if len(ghosts) else "")
+        title = f"{metric.replace('_', ' ')} per epoch, {current}"  # half a page wide: the caption says what is faded
     else:
         title = f"{metric.replace('_', ' ')} per epoch"
     return alt.layer(*layers).properties(width="container", height=CURVES_HEIGHT, autosize=FIT_WIDTH, title=title)

@@ -157,6 +157,13 @@ def untrainable_reason(data: Dataset, config: ExperimentConfig) -> Optional[str]
 
 
 def controls(data: Dataset) -> None:
+    """Start or Stop, what the run will be, and why Start is refused; one block, whatever it holds (see
+    :data:`LIVE_BLOCKS`)."""
+    with st.container(key="train_controls"):
+        _controls(data)
+
+
+def _controls(data: Dataset) -> None:
     job = job_status.job()
     active = job is not None and job.is_active()
     blocked = None if active else untrainable_reason(data, state.config())
@@ -222,9 +229,10 @@ def _early_stopping_line(progress: dict, active: bool) -> str:
             f"{progress['epochs_without_improvement']} of {progress['patience']} epochs without improvement.")
 
 
-# The live view's blocks, always drawn in this order (an empty one when it has nothing to say): the browser matches
-# a rerun's elements to the last run's by position, and blocks that came and went (curves, the outcome) shifted the
-# coach's heading so that, while the run ended, it showed twice and the curves drew in the wrong column.
+# The live view's blocks, always drawn in this order (an empty one when it has nothing to say), after the controls'
+# one block: the browser matches a rerun's elements to the last run's by position, and elements that came and went
+# (the name inputs when a run ends, the curves, the outcome) shifted the coach's heading, so that while the run
+# ended it showed twice (the last run's, stale, above the progress bar) and the curves drew in the wrong column.
 LIVE_BLOCKS = ("train_live_status", "train_live_curves", "train_live_outcome", "coach_live")
 
 
@@ -285,4 +293,5 @@ def _outcome(view, partial_epoch: Optional[int]) -> None:
 
 
 def live_view() -> None:
-    st.fragment(run_every=POLL_SECONDS if job_status.is_active() else None)(_live)()
+    with st.container(key="train_live"):
+        st.fragment(run_every=POLL_SECONDS if job_status.is_active() else None)(_live)()

@@ -315,16 +315,12 @@ class TrainingJob:
         """The worker sends the event record itself: the queue pickles it, so a NaN or infinite loss arrives as
         such (``to_dict`` would write it as null) and the coach can name it; views get the plain dict."""
         self.status = RUNNING
+        if event.fold is not None and event.fold != self._fold:
+            self._next_fold(event)
         if event.kind == "phase" or event.phase == WARMUP:
             self.phase, self.phase_message = event.phase, event.message
             return
         self.phase, self.phase_message = TRAINING, ""
-        if event.fold != self._fold:  # a new fold starts a fresh set of curves; the finished fold's stay viewable
-            if self._fold is not None and self.history:
-                self._earlier_folds.append(self.history)
-            self._fold, self._folds = event.fold, event.folds
-            self.history, self.batch_points, self.epoch_ends, self.epoch_seconds = {}, [], [], []
-            self.partial_epoch = None
         self.last_event = event.to_dict()
         if event.kind == "start":
             self.scored_rows = event.scored_rows
@@ -340,6 +336,18 @@ class TrainingJob:
             fraction = event.epoch - 1 + event.batch / max(1, event.batches)
             self.batch_points.append({"epoch_fraction": fraction, "loss": event.logs["loss"],
                                       "accuracy": event.logs.get("accuracy")})
+
+    def _next_fold(self, event: ProgressEvent) -> None:
+        """A new fold (its first announcement, building its model, already names it) starts a fresh set of curves;
+        the finished fold's stay viewable, and progress stands at the new fold's start until its first batch."""
+        if self._fold is not None and self.history:
+            self._earlier_folds.append(self.history)
+        self._fold, self._folds = event.fold, event.folds
+        self.history, self.batch_points, self.epoch_ends, self.epoch_seconds = {}, [], [], []
+        self.partial_epoch = None
+        if self.last_event and self.last_event.get("epochs"):
+            self.last_event = {**self.last_event, "kind": "start", "epoch": 1, "batch": 0, "logs": {}, "fold": event.fold,
+                               "folds": event.folds, "best_epoch": None, "epochs_without_improvement": 0}
 
     def view(self, queue_position: Optional[int] = None) -> JobView:
         with self._lock:

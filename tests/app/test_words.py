@@ -348,10 +348,11 @@ def test_k_fold_progress_says_which_fold_and_keeps_the_earlier_folds_curves(runs
 
 
 def test_a_new_fold_keeps_the_finished_folds_curves_and_the_queue_names_the_fold(tmp_path):
-    from core.progress import ProgressEvent
-    from core.training.jobs import JobScheduler, TrainingJob, spec_for
+    from core.progress import ProgressEvent, phase_event
+    from core.training.jobs import JobScheduler, TrainingJob, describe, spec_for
     from support.fakes import make_dataset
 
+    from components.frame import job_status
     from components.frame.sidebar import queue_line
 
     job = TrainingJob(spec_for(make_dataset({"sports": 20, "tech": 20}), tiny_config("split.k_folds=3"), tmp_path,
@@ -364,10 +365,20 @@ def test_a_new_fold_keeps_the_finished_folds_curves_and_the_queue_names_the_fold
     view = job.view()
     assert view.fold == 2 and view.history["loss"] == [3.0, 2.5]
     assert view.earlier_folds == [{"loss": [2.0, 1.5], "val_loss": [3.0, 2.0]}]  # before: gone when fold 2 began
+    # Building fold 3's model already counts as fold 3 (before: "fold 2" until its first batch), at its start.
+    job._handle({"type": "event", "event": phase_event("building", "Building the model", fold=3, folds=3)})
+    building = job.view()
+    assert building.fold == 3 and building.history == {} and len(building.earlier_folds) == 2
+    assert describe(building)["fraction"] == pytest.approx(2 / 3)
+    assert job_status.stage_words(building.fold, building.folds, None, None) == "fold 3 of 3"
     held = JobScheduler(max_running=0)
     held.submit(job)
     entry = held.overview()[0]
-    assert queue_line(entry, mine=True) == "Running: data · LSTM 8 · 2 epochs · fold 2 of 3, epoch 2 of 2 (yours)"
+    assert queue_line(entry, mine=True) == "Running: data · LSTM 8 · 2 epochs · building the model (yours)"
+    job._handle({"type": "event", "event": ProgressEvent(kind="epoch", epoch=1, epochs=2, batch=-1, batches=3, fold=3,
+                                                         folds=3, logs={"loss": 1.0})})
+    entry = held.overview()[0]
+    assert queue_line(entry, mine=True) == "Running: data · LSTM 8 · 2 epochs · fold 3 of 3, epoch 1 of 2 (yours)"
 
 
 def test_after_the_run_the_coach_speaks_once_in_the_past_and_the_blocks_keep_their_places(runs):
@@ -376,7 +387,8 @@ def test_after_the_run_the_coach_speaks_once_in_the_past_and_the_blocks_keep_the
     at.session_state["lab_job"] = FixedJob(_kfold_view(history=LEARNING), config)
     at.switch_page("pages/train.py").run()
     _no_failure(at)
-    running = [block for block in _keyed_blocks(at) if block.startswith(("train_live", "coach_live"))]
+    running = [block for block in _keyed_blocks(at) if block.startswith(("train_", "coach_live"))]
+    top = _top_level_keys(at)
     assert "so far" in " ".join(_unescaped(c.value) for c in at.caption)
     at.session_state["lab_job"] = FixedJob(_kfold_view(status="finished", history=LEARNING,
                                                       run_dir=str(runs / "20261206-201540-dbd788")), config)
@@ -387,8 +399,16 @@ def test_after_the_run_the_coach_speaks_once_in_the_past_and_the_blocks_keep_the
     assert _coach_headings(at) == 1
     # The live view's blocks are the same, in the same order, while the run trains and once it has ended: the
     # browser matches elements by position, and a block that appeared at the end pushed the coach's heading twice.
-    assert [block for block in _keyed_blocks(at) if block.startswith(("train_live", "coach_live"))] == running
-    assert running == ["train_live_status", "train_live_curves", "train_live_outcome", "coach_live"]
+    assert [block for block in _keyed_blocks(at) if block.startswith(("train_", "coach_live"))] == running
+    assert running == ["train_controls", "train_live", "train_live_status", "train_live_curves", "train_live_outcome",
+                       "coach_live"]
+    assert top and _top_level_keys(at) == top  # the name inputs that return with Start stay inside the controls' block
+
+
+def _top_level_keys(at) -> list[tuple[int, str]]:
+    """(position, key) of the page's keyed blocks among the main area's top-level elements."""
+    return [(index, child.key) for index, child in enumerate(at.main.children.values())
+            if type(child).__name__ == "Block" and getattr(child, "key", None)]
 
 
 def _keyed_blocks(at) -> list[str]:
