@@ -10,7 +10,15 @@ lazy.load("altair")  # sessions are threads: the first import of Altair happens 
 import altair as alt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from components.figures.common import CHROME, LEGEND, SPLIT_COLOURS, by, category_scale, number  # noqa: E402
+from components.figures.common import SPLIT_COLOURS, by, category_scale, number  # noqa: E402
+
+# Plot heights in px. Streamlit's default "fit" autosize makes a fixed height the *total* height, and these charts'
+# legends (two of them on the runs chart), axis titles and title took 250 px of 340, leaving the lesson's loss chart
+# a plot about 60-90 px tall at 1024 px. "fit-x" fits the width to the page and keeps the height for the plot alone.
+CURVES_HEIGHT = 220
+RUN_CURVES_HEIGHT = 240
+FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
+EARLIER_OPACITY = 0.35
 
 
 def _epoch_x(last_epoch) -> alt.X:
@@ -74,6 +82,8 @@ def training_curves(
     best_epoch: int | None = None,
     batch_points: list[dict] | None = None,
     partial_epoch: int | None = None,
+    earlier: Sequence[tuple[str, Mapping[str, Sequence[float]]]] = (),
+    current: str | None = None,
 ) -> alt.LayerChart:
     """``metric`` and ``val_<metric>`` per epoch (1-based), optional best-epoch marker and within-epoch progress.
 
@@ -81,10 +91,14 @@ def training_curves(
     lands on x = *e*) and the batch's metric value under ``metric``; points without it are skipped.
     ``partial_epoch`` (an epoch cut short by Stop; read from the history's shape when not given, see
     :func:`partial_epoch_in`) is drawn as a hollow point reached by a dotted line, noted "cut short".
+    ``earlier`` holds ``(label, history)`` of the folds (or models) a k-fold run already trained, e.g. ``("fold 1",
+    {...})``: drawn faded in the same colours, so a new fold does not blank the chart; ``current`` names the one
+    ``history`` belongs to ("fold 2 of 5", in the title). Both labels are the app's own words.
     ``metric`` is a Keras history key chosen by the app (it appears in the axis title), never user text.
     """
     partial_epoch = partial_epoch if partial_epoch is not None else partial_epoch_in(history, metric)
     frame = _history_frame(history, metric, partial_epoch)
+    ghosts = _earlier_frame(earlier, metric)
     splits = ["training", "validation"]
     batches = pd.DataFrame(
         [
@@ -100,12 +114,16 @@ def training_curves(
     # label): three side by side overflow a half-width chart on a 1024-px projector.
     colour = alt.Color("split:N", title=None, scale=category_scale(splits),
                        legend=alt.Legend(orient="top", columns=2, labelFontSize=11, symbolSize=60, columnPadding=8))
-    x = _epoch_x(frame["epoch"].max() if len(frame) else 0)
+    x = _epoch_x(max(frame["epoch"].max() if len(frame) else 0, ghosts["epoch"].max() if len(ghosts) else 0))
     y = alt.Y("value:Q", title=metric.replace("_", " "), scale=alt.Scale(zero=False))
     value_tip = alt.Tooltip("value:Q", title=metric, format=".4~g")
     tooltip = [alt.Tooltip("split:N", title="curve"), alt.Tooltip("epoch_label:N", title="epoch"), value_tip]
 
     layers = []
+    if len(ghosts):
+        ghost_tooltip = [alt.Tooltip("part:N", title="trained"), *tooltip]
+        layers.append(alt.Chart(ghosts).mark_line(point=True, strokeWidth=1.5, opacity=EARLIER_OPACITY).encode(
+            x=x, y=y, color=colour, detail="part_index:N", order="epoch:Q", tooltip=ghost_tooltip))
     if len(batches):
         batch_tooltip = [alt.Tooltip("split:N", title="curve"), alt.Tooltip("epoch:Q", title="epoch", format=".2f"), value_tip]
         layers.append(
@@ -134,8 +152,22 @@ def training_curves(
                 .mark_point(size=120, filled=False, strokeWidth=2, color=SPLIT_COLOURS["validation"])
                 .encode(x="epoch:Q", y="value:Q", tooltip=tooltip)
             )
-    title = "waiting for the first epoch" if frame.empty else f"{metric.replace('_', ' ')} per epoch"
-    return alt.layer(*layers).properties(width="container", height=220 + CHROME + LEGEND, title=title)
+    if frame.empty and ghosts.empty:
+        title = "waiting for the first epoch"
+    elif current:
+        title = f"{metric.replace('_', ' ')} per epoch, {current}"  # half a page wide: the caption says what is faded
+    else:
+        title = f"{metric.replace('_', ' ')} per epoch"
+    return alt.layer(*layers).properties(width="container", height=CURVES_HEIGHT, autosize=FIT_WIDTH, title=title)
+
+
+def _earlier_frame(earlier: Sequence[tuple[str, Mapping[str, Sequence[float]]]], metric: str) -> pd.DataFrame:
+    frames = []
+    for index, (label, curves) in enumerate(earlier):
+        frame = _history_frame(curves, metric)
+        frames.append(frame.assign(part=str(label), part_index=index))
+    columns = ["epoch", "value", "split", "cut_short", "epoch_label", "part", "part_index"]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
 
 
 def run_curves(runs: list[dict], *, metric: str = "loss") -> alt.LayerChart:
@@ -186,5 +218,5 @@ def run_curves(runs: list[dict], *, metric: str = "loss") -> alt.LayerChart:
         )
     )
     layers = [lines, *_cut_short_layers(frame, x, y, colour, tooltip, detail="run_index:N")]
-    return alt.layer(*layers).properties(width="container", height=240 + CHROME + LEGEND,
+    return alt.layer(*layers).properties(width="container", height=RUN_CURVES_HEIGHT, autosize=FIT_WIDTH,
                                          title=f"{metric.replace('_', ' ')} per epoch, by run")

@@ -69,5 +69,25 @@ def is_mine(entry: QueueEntry) -> bool:
     return entry.owner == state.owner()
 
 
+def trains_folds(current: Optional[TrainingJob] = None) -> bool:
+    """Whether the job's parts are k-fold's folds (else models trained on one split that differ by seed; both
+    arrive as "fold n of m" events). The session's own job when none is given."""
+    current = current if current is not None else job()
+    config = getattr(getattr(current, "spec", None), "config", None)
+    return config is None or config.split.k_folds >= 2
+
+
 def phase_words(phase: str) -> str:
     return PHASE_WORDS.get(phase, phase.capitalize())
+
+
+def stage_words(fold: Optional[int], folds: Optional[int], epoch: Optional[int], epochs: Optional[int], *,
+                cross_validation: bool = True) -> str:
+    """Where a run stands, the same on every page: "fold 2 of 5, epoch 1 of 2"; "model 2 of 3, ..." for an average
+    of models trained on one split (no folds); "epoch 3 of 15" for one model. Empty before the first epoch."""
+    parts = []
+    if folds:
+        parts.append(f"{'fold' if cross_validation else 'model'} {fold or 1} of {folds}")
+    if epoch and epochs:
+        parts.append(f"epoch {epoch} of {epochs}")
+    return ", ".join(parts)

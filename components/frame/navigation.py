@@ -43,5 +43,6 @@ def run_app() -> None:
     state.init()
     navigation = st.navigation([st.Page(page.path, title=page.title, icon=page.icon, default=index == 0)
                                 for index, page in enumerate(PAGES)])
-    render_sidebar()
+    name_data_again = render_sidebar()
     navigation.run()
+    name_data_again()  # the page may have changed the data (an upload): the sidebar names what is in use now

@@ -3,6 +3,7 @@ that shares the settings; kept current while any job runs."""
 
 from __future__ import annotations
 
+from typing import Callable
 from urllib.parse import urlsplit, urlunsplit
 
 import streamlit as st
@@ -24,26 +25,37 @@ def _own_job() -> None:
     if view.status == "queued":
         st.info(plain(f"Your training is queued: position {view.queue_position}."))
     elif view.active:
-        epochs = len(view.history.get("loss", []))
-        if view.phase == "train" and (view.last_event or {}).get("epochs"):
-            words = f"epoch {view.last_event.get('epoch')} of {view.last_event['epochs']}"
-        else:
-            words = job_status.phase_words(view.phase).lower() + ("" if not epochs else f", {epochs} epoch(s) done")
-        st.info(plain(f"Your training: {words}."))
+        st.info(plain(f"Your training: {own_job_words(view, job_status.trains_folds())}."))
     elif view.status == "failed":
         st.error(plain("Your last training failed; see the Train page."))
     else:
         st.success(plain(f"Your last training {view.status}."))
 
 
+def own_job_words(view, cross_validation: bool = True) -> str:
+    """This session's running job in a few words: "fold 2 of 5, epoch 1 of 2" while it trains (as the Train page
+    says it), else its phase and the epochs done."""
+    event = view.last_event or {}
+    stage = job_status.stage_words(view.fold, view.folds, event.get("epoch"), event.get("epochs"),
+                                   cross_validation=cross_validation)
+    if view.phase == "train" and event.get("epochs"):
+        return stage
+    epochs = len(view.history.get("loss", []))
+    where = f" ({job_status.stage_words(view.fold, view.folds, None, None, cross_validation=cross_validation)})" \
+        if view.folds else ""
+    return job_status.phase_words(view.phase).lower() + where + ("" if not epochs else f", {epochs} epoch(s) done")
+
+
 def queue_line(entry: QueueEntry, *, mine: bool) -> str:
-    """One line of the queue, e.g. "Running: faa · BiLSTM 64 · epoch 3 of 15 (yours)" ("of", not the Train
-    page's "3/15", so a search for the page's progress text finds one place)."""
+    """One line of the queue, e.g. "Running: faa · BiLSTM 64 · fold 2 of 5, epoch 3 of 15 (yours)", in the same
+    words as the Train page's progress."""
     label = entry.label or f"job {entry.job_id}"
     if entry.queue_position is not None:
         text = f"Waiting #{entry.queue_position}: {label}"
     elif entry.phase == "train" and entry.epoch and entry.epochs:
-        text = f"Running: {label} · epoch {entry.epoch} of {entry.epochs}"
+        stage = job_status.stage_words(entry.fold, entry.folds, entry.epoch, entry.epochs,
+                                       cross_validation=entry.cross_validation)
+        text = f"Running: {label} · {stage}"
     else:
         text = f"Running: {label} · {job_status.phase_words(entry.phase).lower()}"
     return text + (" (yours)" if mine else "")
@@ -95,13 +107,12 @@ def share_link(page_url: str, query: str) -> str:
     return f"?{query}" if query else "(the app's own address: these are the default settings)"
 
 
-def render_sidebar() -> None:
+def render_sidebar() -> Callable[[], None]:
+    """Draw the sidebar; returns the function that names the data again once the page has run (an upload on the
+    Data page changes it after the sidebar was drawn, and the name must not wait for the next rerun)."""
     with st.sidebar:
-        source = state.source()
-        st.caption(plain(f"Data: {source.name}"))
-        if source.kind == "upload":
-            st.caption("Uploaded files are kept in the server's memory only: a reload keeps yours, a server restart "
-                       "does not.")
+        slot = st.empty()
+        _data_line(slot)
         problems = state.link_problems()
         if problems:
             st.warning("The link could not set everything:\n" + "\n".join(f"- {plain(problem)}" for problem in problems))
@@ -112,3 +123,14 @@ def render_sidebar() -> None:
         # Poll while any job runs, so its status is fresh on every page (and its messages are drained).
         st.fragment(run_every=interval)(_status)()
         _share()
+    return lambda: _data_line(slot)
+
+
+def _data_line(slot) -> None:
+    """The data in use (and, for an upload, where it lives), in ``slot``: drawn again replaces what it said."""
+    source = state.source()
+    with slot.container():
+        st.caption(plain(f"Data: {source.name}"))
+        if source.kind == "upload":
+            st.caption("Uploaded files are kept in the server's memory only: a reload keeps yours, a server restart "
+                       "does not.")

@@ -21,10 +21,11 @@ from components.frame import cached, job_status, state
 from components.frame.safe import plain
 from components.panels.runs import run_name
 from components.services import DataSource, Rerun
-from core.teaching.coach import WARNING, Diagnosis, diagnose
+from core.teaching.coach import WARNING, Diagnosis, diagnose, settings_in_words
 from core.config import ExperimentConfig, apply_overrides
 from core.errors import UserError
 from core.training.jobs import TrainingJob, spec_for
+from core.training.recommend import RECOMMENDED_TAG
 from core.runs.store import list_runs, runs_dir
 
 NOISE = 0.03  # seed-to-seed swings of macro-F1 measured here (DESIGN.md section 6)
@@ -34,9 +35,10 @@ BUSY = "Your training is still running: wait for it to end (or stop it) before t
 # ------------------------------------------------------------------------------------------------ drawing
 
 
-def change_words(diagnosis: Diagnosis) -> str:
-    """The one override in words a button can hold, e.g. "model.dropout = 0.3"."""
-    return ", ".join(item.replace("=", " = ") for item in diagnosis.overrides)
+def change_words(diagnosis: Diagnosis, config: Optional[ExperimentConfig] = None) -> str:
+    """The one change in the widgets' words a button can hold, e.g. "Dropout: 0.3" (the override itself,
+    ``model.dropout=0.3``, stays in the run's tags)."""
+    return "; ".join(settings_in_words(diagnosis.overrides, config))
 
 
 def verdict_line(diagnoses: list[Diagnosis]) -> str:
@@ -47,20 +49,21 @@ def verdict_line(diagnoses: list[Diagnosis]) -> str:
 
 
 def render(diagnoses: list[Diagnosis], *, key: str, on_try: Optional[Callable[[Diagnosis], None]],
-           try_label: str = "Try this", disabled_reason: Optional[str] = None) -> None:
+           config: Optional[ExperimentConfig] = None, try_label: str = "Try this",
+           disabled_reason: Optional[str] = None) -> None:
     """Each diagnosis: title, evidence and suggestion in one box, then its one "try this" button (once per change:
-    two diagnoses may point to the same setting)."""
+    two diagnoses may point to the same setting). ``config`` is the run's: the change is named with its value."""
     offered: set[tuple[str, ...]] = set()
     for diagnosis in diagnoses:
         box = st.warning if diagnosis.severity == WARNING else st.info
         box(f"**{plain(diagnosis.title)}.** {plain(diagnosis.evidence[:1].upper() + diagnosis.evidence[1:])}\n\n"
             f"{plain(diagnosis.suggestion)}")
         if diagnosis.overrides in offered:
-            st.caption(plain(f"The same change as above ({change_words(diagnosis)}) answers this one too."))
+            st.caption(plain(f"The same change as above ({change_words(diagnosis, config)}) answers this one too."))
             continue
         offered.add(diagnosis.overrides)
         if on_try is not None and diagnosis.overrides:
-            clicked = st.button(f"{try_label}: {plain(change_words(diagnosis))}", key=f"{key}_try_{diagnosis.key}",
+            clicked = st.button(f"{try_label} ({plain(change_words(diagnosis, config))})", key=f"{key}_try_{diagnosis.key}",
                                 on_click=on_try, args=(diagnosis,), disabled=disabled_reason is not None,
                                 help=disabled_reason or "Queues the same experiment with only this setting changed; "
                                                         "both runs are then shown together.")
@@ -112,16 +115,19 @@ def dataset_for_run(run):
 
 
 def _queue(data, config: ExperimentConfig, diagnosis: Diagnosis, parent_id: str, parent_tags: dict) -> TrainingJob:
-    change = ", ".join(diagnosis.overrides)
+    change = ", ".join(diagnosis.overrides)  # the overrides themselves: the run record keeps keys
+    words = change_words(diagnosis, config)  # what people read: the run's note and name, the queue's line
     tags = {"coach": diagnosis.key, "change": change, "parent": parent_id,
-            "note": f"Coach: {diagnosis.title.lower()}, tried {change}"}
+            "note": f"Coach: {diagnosis.title.lower()}, tried {words}"}
     if parent_tags.get("name"):
-        tags["name"] = f"{parent_tags['name']} + {change}"
+        tags["name"] = f"{parent_tags['name']} + {words}"
     for kept in ("lesson", "variant"):
         if kept in parent_tags:
             tags[f"parent_{kept}"] = parent_tags[kept]
+    if RECOMMENDED_TAG in parent_tags:  # the re-run keeps the parent's recommendation: it differs in one change
+        tags[RECOMMENDED_TAG] = parent_tags[RECOMMENDED_TAG]
     job = TrainingJob(spec_for(data, apply_overrides(config, list(diagnosis.overrides)), runs_dir(), tags,
-                               owner=state.owner(), label=f"coach re-run · {change}"))
+                               owner=state.owner(), label=f"coach re-run · {words}"))
     cached.scheduler().submit(job)
     state.set_job(job)
     job_status.mark_started(job.status)
@@ -139,7 +145,8 @@ def try_saved(run_dir: str, diagnosis: Diagnosis) -> None:
         state.refuse_start(f"This run's data ({run.info.data}) is not loaded: open it on the Data page, then try again.")
         return
     job = _queue(data, run.config, diagnosis, Path(run_dir).name, run.info.tags or {})
-    cached.reruns().put(state.owner(), Rerun(job=job, change=change_words(diagnosis), title=diagnosis.title, parent_run=run_dir))
+    cached.reruns().put(state.owner(), Rerun(job=job, change=change_words(diagnosis, run.config), title=diagnosis.title,
+                                             parent_run=run_dir))
 
 
 def try_live(job: TrainingJob, diagnosis: Diagnosis) -> None:
@@ -151,8 +158,9 @@ def try_live(job: TrainingJob, diagnosis: Diagnosis) -> None:
     parent_id = Path(parent_run).name if parent_run else ""
     tags = dict(job.spec.tags or {})
     child = _queue(job.spec.dataset, job.spec.config, diagnosis, parent_id, tags)
-    cached.reruns().put(state.owner(), Rerun(job=child, change=change_words(diagnosis), title=diagnosis.title,
-                                      parent_run=parent_run, parent_job=None if parent_run else job))
+    cached.reruns().put(state.owner(), Rerun(job=child, change=change_words(diagnosis, job.spec.config),
+                                             title=diagnosis.title, parent_run=parent_run,
+                                             parent_job=None if parent_run else job))
 
 
 # ------------------------------------------------------------------------------------------------ sections
@@ -169,28 +177,43 @@ def after_run(run_dir: str, run, *, position_bias: Optional[float], key: str = "
         if reason is None and dataset_for_run(run) is None:
             reason = (f"This run's data ({run.info.data}) is not loaded, so it cannot be re-run from here: open it on "
                       "the Data page first.")
-        render(found, key=key, on_try=lambda diagnosis: try_saved(run_dir, diagnosis), disabled_reason=reason)
+        render(found, key=key, on_try=lambda diagnosis: try_saved(run_dir, diagnosis), config=run.config,
+               disabled_reason=reason)
     refused = state.refuse_start()
     if refused:
         st.warning(plain(refused))
     pair_for(run_dir)
 
 
-def live(view, job: Optional[TrainingJob]) -> None:
-    """Train: the coach reads the curves after every epoch (curves only; the full verdict comes on Evaluate)."""
-    if job is None or not view.history.get("loss"):
-        return
-    found = diagnose(view.history, config=job.spec.config, live=True)
-    st.markdown("**Coach**")
-    if not found:
-        st.caption("Nothing to flag in the curves so far; the coach reads them again after every epoch.")
-    label = "Stop and try this" if view.active else "Try this"
-    render(found, key="coach_live", on_try=lambda diagnosis: try_live(job, diagnosis), try_label=label)
-    rerun = cached.reruns().get(state.owner())
-    if rerun is not None and rerun.job.job_id == job.job_id and not view.active and view.run_dir:
-        parent = rerun.parent_dir()  # this job is the coach's re-run: show it next to the run it changed
-        if parent:
-            side_by_side(parent, view.run_dir)
+def live(view, job: Optional[TrainingJob], *, key: str = "coach_live") -> None:
+    """Train: the coach reads the curves after every epoch (curves only; the full verdict comes on Evaluate), and
+    once the run has ended it speaks of the run as done. Always one block (empty before the first epoch), so the
+    page's other blocks keep their places."""
+    with st.container(key=key):
+        if job is None or not view.history.get("loss"):
+            return
+        found = diagnose(view.history, config=job.spec.config, live=True)
+        st.markdown("**Coach**")
+        if not found:
+            st.caption(live_verdict(view))
+        label = "Stop and try this" if view.active else "Try this"
+        render(found, key=key, on_try=lambda diagnosis: try_live(job, diagnosis), config=job.spec.config,
+               try_label=label)
+        rerun = cached.reruns().get(state.owner())
+        if rerun is not None and rerun.job.job_id == job.job_id and not view.active and view.run_dir:
+            parent = rerun.parent_dir()  # this job is the coach's re-run: show it next to the run it changed
+            if parent:
+                side_by_side(parent, view.run_dir)
+
+
+def live_verdict(view) -> str:
+    """What the coach says when the curves show nothing: in the present while the run trains, in the past once it
+    has ended (and where the full verdict is)."""
+    if view.active:
+        return "Nothing to flag in the curves so far; the coach reads them again after every epoch."
+    fold = f" of the last fold ({view.fold} of {view.folds})" if view.folds else ""
+    return (f"Nothing to flag in this run's curves{fold}: no overfitting, underfitting or learning-rate problem "
+            "showed. The coach's full verdict, with the test scores, is on the Evaluate page.")
 
 
 def _partner(run_dir: str) -> tuple[Optional[str], Optional[str], Optional[Rerun]]:
@@ -221,9 +244,9 @@ def pair_for(run_dir: str) -> None:
         view = cached.scheduler().view(rerun.job)
         if view.active:
             where = f"queued (position {view.queue_position})" if view.status == "queued" else "training"
-            st.info(plain(f"The re-run with {rerun.change} is {where}; both runs appear here together when it is saved."))
+            st.info(plain(f"The re-run ({rerun.change}) is {where}; both runs appear here together when it is saved."))
         elif view.status == "failed":
-            st.error(plain(f"The re-run with {rerun.change} failed: {view.error or 'no reason given'}"))
+            st.error(plain(f"The re-run ({rerun.change}) failed: {view.error or 'no reason given'}"))
         return
     if parent is None or child is None:
         return
@@ -232,7 +255,8 @@ def pair_for(run_dir: str) -> None:
 
 def side_by_side(parent_dir: str, child_dir: str) -> None:
     before, after = cached.run_for(parent_dir), cached.run_for(child_dir)
-    change = (after.info.tags or {}).get("change") or "the coach's change"
+    overrides = [item.strip() for item in str((after.info.tags or {}).get("change") or "").split(",") if item.strip()]
+    change = "; ".join(settings_in_words(overrides, before.config)) or "the coach's change"
     names = {parent_dir: f"before: {run_name(before.info, Path(parent_dir).name)}", child_dir: f"after: {change}"}
     st.markdown("**Before and after the coach's change**")
     curves = [{"run": names[path], "history": run.history, "partial_epoch": run.metrics.training.partial_epoch}

@@ -12,7 +12,6 @@ The lesson's numbers are read back from the saved runs (:func:`outcome_of`), the
 
 from __future__ import annotations
 
-import json
 import secrets
 from pathlib import Path
 from typing import Optional
@@ -26,8 +25,9 @@ from components.frame.common import PAGES
 from components.frame.safe import plain
 from components.panels import coach
 from components.services import LessonAttempt
+from core.config import setting_label
 from core.teaching import lessons as lessons_module
-from core.teaching.coach import diagnose
+from core.teaching.coach import diagnose, settings_in_words
 from core.model.estimate import format_seconds
 from core.training.jobs import TrainingJob, describe, spec_for
 from core.teaching.lessons import (
@@ -60,8 +60,21 @@ POSITION_NOTE = ("Position bias is measured like the lesson engine does: Spearma
 
 def overview(lessons: list[Lesson]) -> str:
     """The lessons as a numbered Markdown list (wraps at words on a projector, unlike a table's cut cells)."""
-    return "\n".join(f"{index}. **{plain(lesson.title)}** — lever {plain(', '.join(lesson.lever))}; "
+    return "\n".join(f"{index}. **{plain(lesson.title)}** — lever {plain(lever_words(lesson))}; "
                      f"{len(lesson.variants)} variants" for index, lesson in enumerate(lessons, start=1))
+
+
+def lever_words(lesson: Lesson) -> str:
+    """The settings a lesson changes, by their widgets' labels ("Dropout, Early stopping")."""
+    return ", ".join(setting_label(key) for key in lesson.lever)
+
+
+def variant_words(lesson: Lesson) -> dict[str, str]:
+    """Variant name → what it sets, as the widgets show it ("Resampling strategy: No resampling"); the lesson file
+    keeps the overrides themselves."""
+    configs = lesson.configs()
+    return {variant.name: "; ".join(settings_in_words(variant.overrides, configs[variant.name])) or "the base settings"
+            for variant in lesson.variants}
 
 
 def picker(lessons: list[Lesson]) -> Lesson:
@@ -77,16 +90,24 @@ def picker(lessons: list[Lesson]) -> Lesson:
 def card(lesson: Lesson) -> None:
     """The question, the variants, where to look, what the fast preset traded, and (folded) what to expect."""
     st.markdown(f"**Question.** {plain(lesson.question)}")
-    lines = [f"- **{plain(variant.label)}**: {plain(', '.join(variant.overrides) or 'the base settings')}"
-             for variant in lesson.variants]
-    st.markdown(f"**Variants** (only {plain(', '.join(lesson.lever))} changes):\n" + "\n".join(lines))
+    words = variant_words(lesson)
+    lines = [f"- **{plain(variant.label)}**: {plain(words[variant.name])}" for variant in lesson.variants]
+    changes = "changes" if len(lesson.lever) == 1 else "change"
+    st.markdown(f"**Variants** (only {plain(lever_words(lesson))} {changes}):\n" + "\n".join(lines))
     st.markdown(f"**What to look at.** {plain(lesson.look_at)}")
     st.markdown(f"**What the fast preset trades.** {plain(lesson.traded)}")
     with st.expander("Expected observation (predict it first, then open)"):
         st.markdown(plain(lesson.expected))
-    subsample = (f"; a seeded subsample ({plain(json.dumps(lesson.subsample.to_dict()))})" if lesson.subsample else "")
+    subsample = f"; {plain(subsample_words(lesson.subsample))}" if lesson.subsample else ""
     st.caption(f"Data: the built-in {plain(lesson.dataset)} dataset{subsample}; seed {lesson.seed}; file "
                f"{plain(lesson.source)}.")
+
+
+def subsample_words(subsample) -> str:
+    """ "a seeded subsample of 12 rows per class (seed 0)" or "... of 500 rows in the data's proportions"."""
+    size = (f"{subsample.per_class:,} rows per class" if subsample.per_class is not None
+            else f"{subsample.rows:,} rows in the data's proportions")
+    return f"a seeded subsample of {size} (seed {subsample.seed})"
 
 
 def how_to_write() -> None:
@@ -314,8 +335,10 @@ def progress_line(index: int, count: int, label: str, view) -> str:
     progress = describe(view)
     if view.active:
         parts = [job_status.phase_words(progress["phase"]).lower()]
-        if progress["phase"] == "train" and progress["epoch"]:
-            parts.append(f"epoch {progress['epoch']}/{progress['epochs']}")
+        stage = job_status.stage_words(view.fold, view.folds, progress["epoch"] if progress["phase"] == "train" else None,
+                                       progress["epochs"] if progress["phase"] == "train" else None)
+        if stage:
+            parts.append(stage)
         if progress["eta_s"] is not None:
             parts.append(f"at most {format_seconds(progress['eta_s'])} left")
         return f"{head}: " + " · ".join(parts)
@@ -359,10 +382,11 @@ def _side_by_side(lesson: Lesson, outcomes: dict[str, VariantOutcome], running: 
     st.altair_chart(training.run_curves(curves, metric="loss"), width="stretch")
     st.markdown("**The lesson's numbers**")
     with st.container(key="lessons_values"):
-        st.dataframe(values_table(lesson, outcomes), hide_index=True, width="stretch",
-                     column_config={"metric": st.column_config.TextColumn(pinned=True)})
+        # A static table wraps at words: a projector at 1024 px shows every value and every metric's name whole,
+        # where a data grid cut them to "…".
+        st.table(values_table(lesson, outcomes), hide_index=True)
     first = lesson_metrics(lesson)[0]
-    st.caption(plain(f"Bars: {lessons_module.describe_metric(first)} ({first}) per variant."))
+    st.caption(plain(f"Bars: {lessons_module.describe_metric(first)}, per variant."))
     st.altair_chart(evaluation.variant_values([{"variant": lesson.variant(name).label,
                                             "value": outcomes[name].values.get(first) if name in outcomes else None}
                                            for name in order]), width="stretch")

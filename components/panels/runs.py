@@ -13,9 +13,10 @@ from components.figures import evaluation, training
 from components.frame import cached, downloads, state
 from components.frame.common import PAGES
 from components.frame.safe import plain
-from core.config import ExperimentConfig
+from core.config import ExperimentConfig, config_differences, setting_in_words, setting_label, setting_value_text
 from core.errors import ConfigError, UserError
 from core.runs.store import delete_run, list_runs, zip_run
+from core.training.recommend import recommended_for_run
 
 
 ALL_DATASETS = "all"
@@ -25,6 +26,11 @@ SETTING_COLUMNS = {"resampling": "resampling", "layers": "lstm_layers", "units":
                    "bidirectional": "bidirectional", "attention": "attention", "dropout": "dropout",
                    "optimizer": "optimizer", "learning rate": "learning_rate", "max length": "max_length",
                    "normalizer": "normalizer"}
+# The settings whose values are choices or switches: the table shows them as their widgets do ("Class weights
+# (balanced)", "on"), not as the keys the run record keeps.
+SETTING_KEYS = {"resampling": "resampling.strategy", "bidirectional": "model.bidirectional",
+                "attention": "model.attention", "optimizer": "training.optimizer",
+                "normalizer": "preprocessing.normalizer"}
 
 
 def run_name(info, run_id: str) -> str:
@@ -65,10 +71,16 @@ def table_rows(runs) -> pd.DataFrame:
         rows.append({
             "run": run_name(info, run.run_id), "macro-F1": info.test_macro_f1, "baseline macro-F1": info.baseline_macro_f1,
             "accuracy": info.test_accuracy, "note": str(tags.get("note", "")), "data": info.data, "status": info.status,
-            **{column: settings.get(key) for column, key in SETTING_COLUMNS.items()},
+            **{column: _shown_setting(column, settings.get(key)) for column, key in SETTING_COLUMNS.items()},
             "epochs": info.epochs_run, "seconds": info.duration_s, "id": run.run_id, "created": info.created,
         })
     return pd.DataFrame(rows)
+
+
+def _shown_setting(column: str, value):
+    if column in SETTING_KEYS and value is not None:
+        return setting_value_text(SETTING_KEYS[column], value)
+    return value
 
 
 def differing_columns(table: pd.DataFrame, rows: list[int]) -> list[str]:
@@ -119,8 +131,10 @@ def runs_table() -> list[str]:
 # ----------------------------------------------------------------------------------------------- leaderboard
 
 
-RECOMMENDED = "(recommended settings)"
 SPLIT_KEY = ("seed", "split.validation_fraction", "split.test_fraction")  # what decides which rows are the test set
+RECOMMENDED_FOR_DATA = "Recommended for this data"
+DEFAULTS = "the defaults"
+UNCHANGED = "nothing"
 
 
 def comparable_key(run) -> tuple:
@@ -129,23 +143,23 @@ def comparable_key(run) -> tuple:
     return (run.info.data_hash or run.info.data, *(flat.get(key) for key in SPLIT_KEY))
 
 
-def changes_from_recommended(config: ExperimentConfig) -> list[str]:
-    """``section.field=value`` for every setting that differs from the recommended (default) config, leaving out the
-    columns chosen and what every entry of a leaderboard shares (seed and split)."""
-    run, recommended = _flatten(config.to_dict()), _flatten(ExperimentConfig().to_dict())
-    return [f"{key}={_override_value(run[key])}" for key in run
-            if not key.startswith("data.") and key not in SPLIT_KEY and run[key] != recommended.get(key)]
+def reference_for(tags: dict | None) -> tuple[ExperimentConfig, str]:
+    """What a run is compared with, and its name: the settings "Recommended for this data" chose for that run when
+    the run recorded them (core.training.recommend), else the defaults."""
+    recommended = recommended_for_run(tags)
+    return (recommended, RECOMMENDED_FOR_DATA) if recommended is not None else (ExperimentConfig(), DEFAULTS)
 
 
-def _override_value(value) -> str:
-    """A setting's value as an override writes it (``--set``, lesson files): true, none, 0.01, 90."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "none"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
+def changes_from(config: ExperimentConfig, reference: ExperimentConfig) -> list[tuple[str, object, object]]:
+    """(setting, reference value, run value) for every setting where ``config`` differs from ``reference``, leaving
+    out the columns chosen and what every entry of a leaderboard shares (seed and split)."""
+    return [(key, old, new) for key, old, new in config_differences(reference.to_dict(), config.to_dict())
+            if not key.startswith("data.") and key not in SPLIT_KEY]
+
+
+def changes_in_words(changes: list[tuple[str, object, object]]) -> str:
+    """ "Dropout: 0.3 · LSTM units: 8": what a person reads (the run's config keeps the keys)."""
+    return " · ".join(setting_in_words(key, new) for key, _, new in changes) or UNCHANGED
 
 
 def leaderboard_groups(runs) -> dict[tuple, list]:
@@ -166,13 +180,25 @@ def leaderboard_table(items) -> pd.DataFrame:
     rows = []
     for rank, (summary, loaded) in enumerate(items, start=1):
         info, tags = summary.info, summary.info.tags or {}
-        changes = changes_from_recommended(loaded.config)
+        reference, compared_with = reference_for(tags)
         rows.append({"rank": rank, "run": run_name(info, summary.run_id), "macro-F1": info.test_macro_f1,
-                     "differs from recommended": " · ".join(changes) or RECOMMENDED,
-                     "baseline macro-F1": info.baseline_macro_f1, "note": str(tags.get("note", "")),
-                     "id": summary.run_id})
-    return pd.DataFrame(rows, columns=["rank", "run", "macro-F1", "differs from recommended", "baseline macro-F1",
-                                       "note", "id"])
+                     "what it changed": changes_in_words(changes_from(loaded.config, reference)),
+                     "compared with": compared_with, "baseline macro-F1": info.baseline_macro_f1,
+                     "note": str(tags.get("note", "")), "id": summary.run_id})
+    return pd.DataFrame(rows, columns=["rank", "run", "macro-F1", "what it changed", "compared with",
+                                       "baseline macro-F1", "note", "id"])
+
+
+def changed_sentence(row) -> str:
+    """The selected leaderboard entry in a sentence that wraps at words (Markdown; user text escaped)."""
+    head = f"**{plain(row['run'])}** ({row['macro-F1']:.3f})"
+    if row["compared with"] == RECOMMENDED_FOR_DATA:
+        where = "compared with what Recommended for this data chose for it"
+    else:
+        where = "compared with the defaults (no recommendation was recorded for this run)"
+    if row["what it changed"] == UNCHANGED:
+        return f"{head}, {where}: no setting changed."
+    return f"{head}, {where}, changed: {plain(row['what it changed'])}"
 
 
 def _group_label(key: tuple, items) -> str:
@@ -201,15 +227,14 @@ def leaderboard() -> None:
                              "rank": st.column_config.NumberColumn(pinned=True, width=48),
                              "run": st.column_config.TextColumn(pinned=True, width="medium"),
                              "macro-F1": st.column_config.NumberColumn(format="%.3f", pinned=True, width="small"),
-                             "differs from recommended": st.column_config.TextColumn(width="large"),
+                             "what it changed": st.column_config.TextColumn(width="large"),
                              "baseline macro-F1": st.column_config.NumberColumn(format="%.3f"),
                          })
     chosen = event.selection.rows[0] if event is not None and event.selection.rows else 0
     if len(table):
         row = table.iloc[chosen]
         # Wrapped at words below the table: on a projector the long settings column is cut off.
-        st.markdown(f"**{plain(row['run'])}** ({row['macro-F1']:.3f}) differs from the recommended settings in: "
-                    f"{plain(row['differs from recommended'])}")
+        st.markdown(changed_sentence(row))
     stopped = sum(1 for run in runs if run.info.status != "completed")
     left_out = f" {stopped} stopped run(s) are left out." if stopped else ""
     st.caption(plain("Same data, split and seed, so the macro-F1 scores are comparable (seed-to-seed swings of 0.03 "
@@ -245,7 +270,8 @@ def compare(run_dirs: list[str]) -> None:
     keys = sorted({k for f in flat.values() for k in f})
     differing = [k for k in keys if len({json.dumps(f.get(k)) for f in flat.values()}) > 1]
     if differing:
-        frame = pd.DataFrame({"setting": differing, **{name: [str(f.get(k)) for k in differing] for name, f in flat.items()}})
+        frame = pd.DataFrame({"setting": [setting_label(k) for k in differing],
+                              **{name: [setting_value_text(k, f.get(k)) for k in differing] for name, f in flat.items()}})
         st.dataframe(frame, hide_index=True, width="stretch",
                      column_config={"setting": st.column_config.TextColumn(pinned=True)})
     else:

@@ -16,13 +16,14 @@ from components.figures import training
 from components.frame import cached, job_status, state
 from components.frame.common import PAGES
 from components.frame.safe import plain
-from components.panels import coach
+from components.panels import coach, model as model_panel
 from components.services import DataSource
-from core.config import ExperimentConfig
+from core.config import ExperimentConfig, apply_overrides, setting_value_text
 from core.data.dataset import Dataset
-from core.errors import UserError
+from core.errors import ConfigError, UserError
 from core.model.estimate import format_seconds
 from core.training.jobs import TrainingJob, describe, spec_for
+from core.training.recommend import RECOMMENDED_TAG
 from core.runs.store import runs_dir
 
 POLL_SECONDS = 0.5
@@ -34,15 +35,23 @@ ALREADY_RUNNING = ("Your training is still running (started from another tab of 
 
 
 def settings_summary(data: Dataset) -> None:
-    config = state.config()
+    st.caption(plain(settings_line(data, state.config())))
+
+
+def settings_line(data: Dataset, config: ExperimentConfig) -> str:
+    """The run about to start in one line, each choice named as its widget shows it ("Class weights (balanced)",
+    not the key the config keeps)."""
     model, training = config.model, config.training
     layers = f"{model.lstm_layers} × {'bidirectional ' if model.bidirectional else ''}LSTM {model.lstm_units}"
-    st.caption(plain(
+    shown = {key: setting_value_text(key, value) for key, value in (
+        ("model.attention", model.attention), ("training.optimizer", training.optimizer),
+        ("training.lr_schedule", training.lr_schedule), ("resampling.strategy", config.resampling.strategy))}
+    return (
         f"{len(data.texts):,} rows, {len(data.class_names)} classes · embedding {model.embedding_dim} → {layers} → "
-        f"attention {model.attention} · dropout {model.dropout} · {training.optimizer} lr {training.learning_rate:g} "
-        f"({training.lr_schedule}) · batch {training.batch_size} · up to {training.epochs} epochs · "
-        f"resampling {config.resampling.strategy}" + _averaging(config)
-    ))
+        f"attention: {shown['model.attention']} · dropout {model.dropout:g} · {shown['training.optimizer']}, learning "
+        f"rate {training.learning_rate:g} ({shown['training.lr_schedule']}) · batch {training.batch_size} · up to "
+        f"{training.epochs} epochs · resampling: {shown['resampling.strategy']}" + _averaging(config)
+    )
 
 
 def _averaging(config: ExperimentConfig) -> str:
@@ -72,11 +81,27 @@ def _baseline(data: Dataset, config: ExperimentConfig):
         return None
 
 
-def run_tags() -> dict:
-    """The student's name and note for the next run, as run tags (empty ones are left out)."""
+def run_tags(config: Optional[ExperimentConfig] = None) -> dict:
+    """The student's name and note for the next run, as run tags (empty ones are left out), and what "Recommended
+    for this data" chose when these settings came from it (see :func:`recommended_overrides`)."""
     tags = {"name": str(st.session_state.get(NAME, "")).strip()[:NAME_LIMIT],
             "note": str(st.session_state.get(NOTE, "")).strip()[:NOTE_LIMIT]}
-    return {key: value for key, value in tags.items() if value}
+    recommended = recommended_overrides(config) if config is not None else None
+    return {key: value for key, value in {**tags, RECOMMENDED_TAG: recommended}.items() if value}
+
+
+def recommended_overrides(config: ExperimentConfig) -> Optional[list[str]]:
+    """What "Recommended for this data" chose (the Model page keeps its last choice in this session), when the run
+    about to start still holds every one of those choices; None when the settings came from elsewhere (or were
+    reset, or changed one of the choices since), so the run is then compared with the defaults."""
+    note = st.session_state.get(model_panel.RECOMMENDATION_NOTE)
+    overrides = [str(item) for item in (note[0] if note else [])]
+    if not overrides:  # never clicked, or the recommendation failed (its note then holds only the reason)
+        return None
+    try:
+        return overrides if apply_overrides(config, overrides) == config else None
+    except ConfigError:
+        return None
 
 
 def _copy(widget_key: str, target: str) -> None:
@@ -105,7 +130,7 @@ def _start(data: Dataset) -> None:
         state.refuse_start(ALREADY_RUNNING)
         return
     config = state.config()
-    spec = spec_for(data, config, runs_dir(), run_tags() or None, owner=state.owner(),
+    spec = spec_for(data, config, runs_dir(), run_tags(config) or None, owner=state.owner(),
                     label=job_label(state.source(), config), baseline=_baseline(data, config))
     job = TrainingJob(spec)
     cached.scheduler().submit(job)
@@ -132,6 +157,13 @@ def untrainable_reason(data: Dataset, config: ExperimentConfig) -> Optional[str]
 
 
 def controls(data: Dataset) -> None:
+    """Start or Stop, what the run will be, and why Start is refused; one block, whatever it holds (see
+    :data:`LIVE_BLOCKS`)."""
+    with st.container(key="train_controls"):
+        _controls(data)
+
+
+def _controls(data: Dataset) -> None:
     job = job_status.job()
     active = job is not None and job.is_active()
     blocked = None if active else untrainable_reason(data, state.config())
@@ -154,7 +186,7 @@ def controls(data: Dataset) -> None:
         st.warning(refused)
 
 
-def status_line(view, progress: dict) -> str:
+def status_line(view, progress: dict, *, cross_validation: bool = True) -> str:
     """Where the run is: its phase (and what it is doing), epoch, elapsed time and time left."""
     if view.status == "queued":
         return f"Queued: position {view.queue_position}. Another training is using the CPU; yours starts when it ends."
@@ -163,10 +195,11 @@ def status_line(view, progress: dict) -> str:
         return f"{words} after {format_seconds(progress['elapsed_s'])}"
     phase = job_status.phase_words(progress["phase"])
     parts = [f"{phase}: {progress['phase_message']}" if progress["phase_message"] else phase]
-    if view.folds:
-        parts.append(f"fold {view.fold}/{view.folds}")
-    if progress["phase"] == "train" and progress["epoch"]:
-        parts.append(f"epoch {progress['epoch']}/{progress['epochs']}")
+    training = progress["phase"] == "train"
+    stage = job_status.stage_words(view.fold, view.folds, progress["epoch"] if training else None,
+                                   progress["epochs"] if training else None, cross_validation=cross_validation)
+    if stage:
+        parts.append(stage)
     parts.append(f"elapsed {format_seconds(progress['elapsed_s'])}")
     if progress["eta_s"] is not None:
         left = format_seconds(progress["eta_s"])
@@ -196,27 +229,54 @@ def _early_stopping_line(progress: dict, active: bool) -> str:
             f"{progress['epochs_without_improvement']} of {progress['patience']} epochs without improvement.")
 
 
+# The live view's blocks, always drawn in this order (an empty one when it has nothing to say), after the controls'
+# one block: the browser matches a rerun's elements to the last run's by position, and elements that came and went
+# (the name inputs when a run ends, the curves, the outcome) shifted the coach's heading, so that while the run
+# ended it showed twice (the last run's, stale, above the progress bar) and the curves drew in the wrong column.
+LIVE_BLOCKS = ("train_live_status", "train_live_curves", "train_live_outcome", "coach_live")
+
+
 def _live() -> None:
     view = job_status.poll()
     if view is None:
         st.info("No training in this session yet. Press Start training: the curves appear here as epochs finish.")
         return
     progress = describe(view)
-    st.progress(progress["fraction"], text=plain(status_line(view, progress)))
-    for line in (epoch_times_line(progress["epoch_seconds"], progress["partial_epoch"]), _early_stopping_line(progress, view.active)):
-        if line:
-            st.caption(line)
-    if view.status == "queued":
-        return  # nothing to draw until it starts; the line above says where it stands
-    best, partial = progress["best_epoch"], progress["partial_epoch"]
+    current = job_status.job()
+    cross_validation = job_status.trains_folds(current)
+    with st.container(key=LIVE_BLOCKS[0]):
+        st.progress(progress["fraction"], text=plain(status_line(view, progress, cross_validation=cross_validation)))
+        for line in (epoch_times_line(progress["epoch_seconds"], progress["partial_epoch"]),
+                     _early_stopping_line(progress, view.active)):
+            if line:
+                st.caption(line)
+    with st.container(key=LIVE_BLOCKS[1]):
+        if view.status != "queued":  # nothing to draw until it starts; the line above says where it stands
+            _curves(view, progress, "fold" if cross_validation else "model")
+    with st.container(key=LIVE_BLOCKS[2]):
+        _outcome(view, progress["partial_epoch"])
+    coach.live(view, current, key=LIVE_BLOCKS[3])
+
+
+def _curves(view, progress: dict, word: str) -> None:
+    """Loss and accuracy of the model training now; with k-fold, the folds already trained stay drawn, faded."""
+    earlier = [(f"{word} {index}", curves) for index, curves in enumerate(view.earlier_folds, start=1)]
+    current = f"{word} {view.fold or len(earlier) + 1} of {view.folds}" if view.folds else None
     left, right = st.columns(2)
     for column, metric in ((left, "loss"), (right, "accuracy")):
         with column:
-            st.altair_chart(training.training_curves(view.history, metric=metric, best_epoch=best,
-                                                   batch_points=view.batch_points, partial_epoch=partial),
+            st.altair_chart(training.training_curves(view.history, metric=metric, best_epoch=progress["best_epoch"],
+                                                   batch_points=view.batch_points,
+                                                   partial_epoch=progress["partial_epoch"], earlier=earlier,
+                                                   current=current),
                             width="stretch")
-    _outcome(view, partial)
-    coach.live(view, job_status.job())
+    if earlier:
+        st.caption(plain(f"Faded: the curves of {_listed([label for label, _ in earlier])}, already trained; "
+                         f"the solid ones are {current}'s."))
+
+
+def _listed(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" and {items[-1]}"
 
 
 def _outcome(view, partial_epoch: Optional[int]) -> None:
@@ -233,4 +293,5 @@ def _outcome(view, partial_epoch: Optional[int]) -> None:
 
 
 def live_view() -> None:
-    st.fragment(run_every=POLL_SECONDS if job_status.is_active() else None)(_live)()
+    with st.container(key="train_live"):
+        st.fragment(run_every=POLL_SECONDS if job_status.is_active() else None)(_live)()

@@ -198,7 +198,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     recommendation = None
     if args.recommended:
         from core.config import apply_overrides
-        from core.training.recommend import recommended_config
+        from core.training.recommend import recommendation_tags, recommended_config
 
         config, recommendation = recommended_config(dataset, config)
         config = apply_overrides(config, args.overrides)  # what the user set by hand still wins
@@ -208,7 +208,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     load_keras()
     print(f"training on {dataset.source_name}: {len(dataset.texts)} rows, {len(dataset.class_names)} classes "
           f"(text {dataset.text_column!r}, label {dataset.label_column!r})", file=sys.stderr)
-    result = run_experiment(dataset, config, listener=_ProgressPrinter(), runs_dir=runs_dir)
+    tags = recommendation_tags(recommendation) if recommendation is not None else None  # compared with it on Runs
+    result = run_experiment(dataset, config, listener=_ProgressPrinter(), runs_dir=runs_dir, tags=tags)
     test, baseline = result.metrics.test, result.metrics.baseline
     if args.json:
         payload = train_json(result)

@@ -7,7 +7,7 @@ Public names are listed below and imported from their module on first use (see c
 from core.lazy import exports
 
 __getattr__, __dir__, __all__ = exports(__name__, {
-    "coach": ["Diagnosis", "WARNING", "diagnose"],
+    "coach": ["Diagnosis", "WARNING", "diagnose", "settings_in_words"],
     "lessons": [
         "DERIVED_METRICS", "HISTORY_METRICS", "LESSONS_DIR", "Lesson", "LessonError", "LessonResult",
         "POSITION_METRICS", "STANDARD_METRICS", "Subsample", "TEXT_METRICS", "VariantOutcome", "as_plain_dict",

@@ -16,7 +16,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence
 
-from core.config import ExperimentConfig, apply_overrides, field_info
+from core.config import ExperimentConfig, apply_overrides, field_info, setting_in_words
+from core.errors import ConfigError
 from core.records import Record
 
 WARNING = "warning"
@@ -112,6 +113,51 @@ def diagnose(
         # capacity or epochs instead.
         found = [d for d in found if d.key != "underfitting"]
     return sorted(found, key=lambda d: SEVERITIES.index(d.severity))
+
+
+def settings_in_words(assignments: Sequence[str], config: ExperimentConfig | None = None) -> list[str]:
+    """``section.field=value`` assignments as a person reads them, with the widgets' labels and values:
+    ``["model.bidirectional=true"]`` -> ``["Bidirectional: on"]``. Each value is read back from ``config`` (default:
+    the defaults) with the assignments applied, so it is the typed value a run gets ("none" for an optional length
+    reads "automatic"). Keys stay in JSON, the CLI and links; people read these."""
+    base = config or ExperimentConfig()
+    together = _applied(base, list(assignments))  # some settings are valid only together (k-fold and its ensemble)
+    words = []
+    for assignment in assignments:
+        key, _, text = assignment.partition("=")
+        key = key.strip()
+        found = _setting(together, key) if together is not None else _setting(_applied(base, [assignment]), key)
+        words.append(setting_in_words(key, found if found is not _MISSING else _written(text)))
+    return words
+
+
+_MISSING = object()
+
+
+def _applied(config: ExperimentConfig, assignments: list[str]) -> Optional[dict]:
+    try:
+        return apply_overrides(config, assignments).to_dict()
+    except ConfigError:
+        return None
+
+
+def _setting(raw: Optional[dict], key: str) -> Any:
+    node: Any = raw
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return _MISSING
+        node = node[part]
+    return node
+
+
+def _written(text: str) -> Any:
+    """A value as an assignment writes it, when no config takes it: true/false and numbers typed, else the text."""
+    import json
+
+    try:
+        return json.loads(text.strip())
+    except ValueError:
+        return text.strip()
 
 
 # ------------------------------------------------------------------------------------------------ helpers
@@ -452,7 +498,7 @@ def _heavy_truncation(context: _Context) -> Optional[Diagnosis]:
             change = "vectorizing.length_percentile=99"
         else:
             longer = int(_clamped("vectorizing", "max_length", max_length * 2))
-            suggestion = f"Keep more tokens per text: raise max_length from {int(max_length)} to {longer}."
+            suggestion = f"Keep more tokens per text: raise the maximum length from {int(max_length)} to {longer} tokens."
             change = f"vectorizing.max_length={longer}"
     else:
         if suggested is None or max_length > TRUNCATION_UNKNOWN_RATIO * suggested:
@@ -461,7 +507,7 @@ def _heavy_truncation(context: _Context) -> Optional[Diagnosis]:
             f"texts were cut at {int(max_length)} tokens, less than half the suggested {int(suggested)} that covers "
             f"{config.vectorizing.length_percentile:g}% of training texts, so many endings never reach the model."
         )
-        suggestion = f"Raise max_length from {int(max_length)} to the suggested {int(suggested)}."
+        suggestion = f"Raise the maximum length from {int(max_length)} to the suggested {int(suggested)} tokens."
         change = f"vectorizing.max_length={int(suggested)}"
     # An unknown share under half the suggested length is heavy by construction; a known one is judged by size.
     severity = WARNING if share is None or share > 2 * TRUNCATION_SHARE else INFO

@@ -19,5 +19,8 @@ __getattr__, __dir__, __all__ = exports(__name__, {
         "ACTIVE", "FAILED", "FINISHED", "JobScheduler", "JobView", "QUEUED", "QueueEntry", "STOPPED", "TrainingJob",
         "describe", "spec_for", "wait"
     ],
-    "recommend": ["estimated_cpu_seconds", "recommend", "recommended_config", "weightings"],
+    "recommend": [
+        "RECOMMENDED_TAG", "Recommendation", "estimated_cpu_seconds", "recommend", "recommendation_tags",
+        "recommended_config", "recommended_for_run", "weightings"
+    ],
 })

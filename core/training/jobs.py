@@ -173,6 +173,7 @@ class JobView:
     stop_requested: bool
     fold: Optional[int] = None
     folds: Optional[int] = None
+    earlier_folds: list[dict[str, list[float]]] = field(default_factory=list)  # the curves of each fold already trained
     epoch_ends: list[float] = field(default_factory=list)  # seconds since training started, at each epoch's end
     epoch_seconds: list[float] = field(default_factory=list)  # each finished epoch's duration
     partial_epoch: Optional[int] = None  # an epoch cut short by Stop (drawn, never the best)
@@ -221,6 +222,7 @@ class TrainingJob:
         self._fold: Optional[int] = None
         self._folds: Optional[int] = None
         self._fold_offset = 0.0
+        self._earlier_folds: list[dict[str, list[float]]] = []
 
     # -- lifecycle (called by the scheduler) ---------------------------------------------------------------
     def accepts(self, worker: WarmWorker) -> bool:
@@ -313,14 +315,12 @@ class TrainingJob:
         """The worker sends the event record itself: the queue pickles it, so a NaN or infinite loss arrives as
         such (``to_dict`` would write it as null) and the coach can name it; views get the plain dict."""
         self.status = RUNNING
+        if event.fold is not None and event.fold != self._fold:
+            self._next_fold(event)
         if event.kind == "phase" or event.phase == WARMUP:
             self.phase, self.phase_message = event.phase, event.message
             return
         self.phase, self.phase_message = TRAINING, ""
-        if event.fold != self._fold:  # a new fold starts a fresh set of curves
-            self._fold, self._folds = event.fold, event.folds
-            self.history, self.batch_points, self.epoch_ends, self.epoch_seconds = {}, [], [], []
-            self.partial_epoch = None
         self.last_event = event.to_dict()
         if event.kind == "start":
             self.scored_rows = event.scored_rows
@@ -337,6 +337,18 @@ class TrainingJob:
             self.batch_points.append({"epoch_fraction": fraction, "loss": event.logs["loss"],
                                       "accuracy": event.logs.get("accuracy")})
 
+    def _next_fold(self, event: ProgressEvent) -> None:
+        """A new fold (its first announcement, building its model, already names it) starts a fresh set of curves;
+        the finished fold's stay viewable, and progress stands at the new fold's start until its first batch."""
+        if self._fold is not None and self.history:
+            self._earlier_folds.append(self.history)
+        self._fold, self._folds = event.fold, event.folds
+        self.history, self.batch_points, self.epoch_ends, self.epoch_seconds = {}, [], [], []
+        self.partial_epoch = None
+        if self.last_event and self.last_event.get("epochs"):
+            self.last_event = {**self.last_event, "kind": "start", "epoch": 1, "batch": 0, "logs": {}, "fold": event.fold,
+                               "folds": event.folds, "best_epoch": None, "epochs_without_improvement": 0}
+
     def view(self, queue_position: Optional[int] = None) -> JobView:
         with self._lock:
             return JobView(
@@ -345,6 +357,7 @@ class TrainingJob:
                 last_event=dict(self.last_event) if self.last_event else None, phase=self.phase,
                 phase_message=self.phase_message, run_dir=self.run_dir, error=self.error, started_at=self.started_at,
                 finished_at=self.finished_at, stop_requested=self.stop_requested, fold=self._fold, folds=self._folds,
+                earlier_folds=[{k: list(v) for k, v in curves.items()} for curves in self._earlier_folds],
                 epoch_ends=list(self.epoch_ends), epoch_seconds=list(self.epoch_seconds), partial_epoch=self.partial_epoch,
                 scored_rows=self.scored_rows, train_rows=len(self.spec.dataset.texts), owner=self.spec.owner,
                 label=self.spec.label,
@@ -377,6 +390,9 @@ class QueueEntry:
     phase: str
     epoch: Optional[int]
     epochs: Optional[int]
+    fold: Optional[int] = None  # during k-fold (or an average of several models): which one trains, of how many
+    folds: Optional[int] = None
+    cross_validation: bool = False  # the folds are k-fold's (else models trained on one split, differing by seed)
 
 
 @dataclass
@@ -488,7 +504,8 @@ class JobScheduler:
             event = view.last_event or {}
             entries.append(QueueEntry(job_id=view.job_id, owner=view.owner, label=view.label, status=view.status,
                                       queue_position=view.queue_position, phase=view.phase, epoch=event.get("epoch"),
-                                      epochs=event.get("epochs")))
+                                      epochs=event.get("epochs"), fold=view.fold, folds=view.folds,
+                                      cross_validation=job.spec.config.split.k_folds >= 2))
         return entries
 
 

@@ -17,6 +17,10 @@ lengths) and a CPU-time budget and changes the few settings that measurably depe
   (core.training.blending), so the choice among the LSTM alone, the bag of words alone and a mix is made on
   validation for each dataset and seed.
 
+A run made with these settings records what was chosen for it: its tags hold the overrides under
+:data:`RECOMMENDED_TAG` (:func:`recommendation_tags`), and :func:`recommended_for_run` reads them back, so "differs
+from recommended" compares each run with its own recommendation rather than with the config defaults.
+
 Nothing here trains an LSTM, and it imports scikit-learn only inside :func:`pick_class_weighting`.
 """
 
@@ -30,6 +34,7 @@ import numpy as np
 
 from core.choices.ngrams import BLENDS
 from core.config import ExperimentConfig, apply_overrides
+from core.errors import ConfigError
 from core.data.dataset import Dataset
 from core.text.preprocessing import preprocess
 from core.data.splitting import stratified_split
@@ -241,3 +246,23 @@ def recommended_config(dataset: Dataset, config: Optional[ExperimentConfig] = No
     base = config or ExperimentConfig()
     recommendation = recommend(dataset, base, **options)
     return apply_overrides(base, list(recommendation.overrides)), recommendation
+
+
+RECOMMENDED_TAG = "recommended"  # run tag: the overrides "Recommended for this data" chose for that run
+
+
+def recommendation_tags(recommendation: Recommendation) -> dict[str, list[str]]:
+    """The run tags that record what the recommendation chose (its overrides, as ``--set`` writes them)."""
+    return {RECOMMENDED_TAG: list(recommendation.overrides)}
+
+
+def recommended_for_run(tags: Optional[dict]) -> Optional[ExperimentConfig]:
+    """What "Recommended for this data" chose for a run: the defaults with the overrides its tags recorded. None
+    when the run has no such record (made otherwise, or before runs kept it) or the record no longer applies."""
+    overrides = (tags or {}).get(RECOMMENDED_TAG)
+    if not isinstance(overrides, list) or not all(isinstance(item, str) for item in overrides):
+        return None
+    try:
+        return apply_overrides(ExperimentConfig(), overrides)
+    except ConfigError:
+        return None

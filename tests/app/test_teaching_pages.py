@@ -148,7 +148,7 @@ def test_a_variant_progress_line_names_its_phase_and_epoch():
                    last_event={"kind": "epoch", "epoch": 1, "epochs": 6, "batch": -1, "batches": 10}, phase="train",
                    phase_message="", run_dir=None, error=None, started_at=time.time() - 5, finished_at=None,
                    stop_requested=False, epoch_seconds=[2.0], train_rows=100)
-    assert progress_line(2, 3, "Class weights", view).startswith("2 of 3 · Class weights: training · epoch 1/6")
+    assert progress_line(2, 3, "Class weights", view).startswith("2 of 3 · Class weights: training · epoch 1 of 6")
     queued = JobView(**{**view.__dict__, "status": "queued", "queue_position": 2, "last_event": None})
     assert progress_line(3, 3, "SMOTE", queued) == "3 of 3 · SMOTE: waiting (queue position 2)"
 
@@ -199,7 +199,7 @@ def test_the_coach_speaks_live_on_the_train_page_once_an_epoch_shows_it(runs_dir
     warnings = _texts(at, "warning")
     assert any(w.startswith("**Learning rate too low.**") and "barely moved over 4 epochs" in w for w in warnings), warnings
     button = at.button(key="coach_live_try_learning_rate_too_low")
-    assert "Stop and try this" in button.label and "training.learning_rate = 0.0001" in _unescaped(button.label)
+    assert _unescaped(button.label) == "Stop and try this (Learning rate: 0.0001)"
 
     before_any_epoch = JobView(**{**view.__dict__, "history": {}})
     at.session_state["lab_job"] = _Job(before_any_epoch, tiny_config())
@@ -241,16 +241,18 @@ def test_replay_metrics_come_from_the_stored_validation_predictions():
 # --------------------------------------------------------------------------------------- classroom (unit level)
 
 
-def test_changes_from_recommended_and_comparable_splits():
+def test_changes_from_a_reference_leave_out_what_a_leaderboard_shares():
     from core.config import ExperimentConfig
 
-    from components.panels.runs import changes_from_recommended
+    from components.panels.runs import changes_from, changes_in_words
 
-    assert changes_from_recommended(ExperimentConfig()) == []
+    assert changes_from(ExperimentConfig(), ExperimentConfig()) == []
     changed = tiny_config("model.dropout=0.3", "seed=7", "split.test_fraction=0.3", "data.text_column=text")
-    changes = changes_from_recommended(changed)
-    assert "model.dropout=0.3" in changes and "model.lstm_units=8" in changes
-    assert not any(c.startswith(("seed", "split.test_fraction", "data.")) for c in changes)  # shared by a leaderboard
+    changes = {key: new for key, _, new in changes_from(changed, ExperimentConfig())}
+    assert changes["model.dropout"] == 0.3 and changes["model.lstm_units"] == 8
+    assert not any(key.startswith(("seed", "split.test_fraction", "data.")) for key in changes)  # shared by a leaderboard
+    words = changes_in_words(changes_from(changed, ExperimentConfig()))
+    assert "Dropout: 0.3" in words and "LSTM units: 8" in words and "model." not in words
 
 
 def test_only_the_settings_that_differ_between_selected_runs_are_highlighted():
@@ -362,7 +364,7 @@ def test_the_coach_after_a_run_tries_one_change_and_shows_both_runs(trained_run,
     warnings = _texts(at, "warning")
     assert any(w.startswith("**Texts cut short.**") for w in warnings), warnings
     button = at.button(key="coach_try_heavy_truncation")
-    assert "vectorizing.max_length = " in _unescaped(button.label)
+    assert _unescaped(button.label).startswith("Try this (Max length (tokens): ")
     button.click().run()
     _no_failure(at)
     job = at.session_state["lab_job"]
@@ -381,7 +383,7 @@ def test_the_coach_after_a_run_tries_one_change_and_shows_both_runs(trained_run,
     # The finished re-run is now the selected run; both appear together with the change in words.
     said = " ".join(_texts(at))
     assert "Before and after the coach's change" in said
-    assert re.search(r"With vectorizing\.max_length=\d+, test macro-F1 went from \d\.\d{3} to \d\.\d{3}", said), said
+    assert re.search(r"With Max length \(tokens\): \d+, test macro-F1 went from \d\.\d{3} to \d\.\d{3}", said), said
 
 
 @pytest.mark.slow
@@ -394,11 +396,11 @@ def test_a_named_run_leads_the_leaderboard_with_what_it_changed(trained_run, mon
     runs_table = next(t for t in tables if "note" in t.columns and "created" in t.columns)
     assert list(runs_table.columns[:4]) == ["run", "macro-F1", "baseline macro-F1", "accuracy"]
     assert f"Ana {HOSTILE}" in set(runs_table["run"]) and "cut at 3" in set(runs_table["note"])
-    board = next(t for t in tables if "differs from recommended" in t.columns)
-    assert list(board.columns[:4]) == ["rank", "run", "macro-F1", "differs from recommended"]
+    board = next(t for t in tables if "what it changed" in t.columns)
+    assert list(board.columns[:5]) == ["rank", "run", "macro-F1", "what it changed", "compared with"]
     entry = board[board["run"] == f"Ana {HOSTILE}"].iloc[0]
-    assert "vectorizing.max_length=3" in entry["differs from recommended"]
-    assert any("differs from the recommended settings in" in m for m in _texts(at, "markdown"))
+    assert "Max length (tokens): 3" in entry["what it changed"] and entry["compared with"] == "the defaults"
+    assert any("compared with the defaults" in m for m in _texts(at, "markdown"))
     _assert_escaped(at)
 
 
@@ -454,7 +456,7 @@ def test_a_lesson_runs_its_variants_back_to_back_and_shows_them_side_by_side(run
     for label in ("Slow rate", "Fast rate"):  # each variant: its diagnoses with their evidence, or nothing to flag
         line = next(m for m in _texts(at, "markdown") if m.startswith(f"*{label}*: "))
         assert "nothing to flag" in line or re.search(r"\*\*[^*]+\*\* — \w", line), line
-    table = next(frame.value for frame in at.dataframe if "metric" in frame.value.columns)
+    table = next(element.value for element in at.table if "metric" in element.value.columns)
     assert list(table.columns) == ["metric", "Slow rate", "Fast rate"]
     assert "…" not in set(table["Fast rate"])
     saved = sorted(json.loads((path / "run.json").read_text(encoding="utf-8"))["tags"]["variant"]
@@ -509,13 +511,15 @@ def test_variant_values_keep_the_lessons_order_and_wait_for_running_variants():
     spec(evaluation.variant_values([]))
 
 
-def test_a_leaderboard_entry_names_its_changes_as_overrides_that_apply_back():
-    from core.config import ExperimentConfig, apply_overrides
+def test_a_leaderboard_entry_names_every_setting_it_changed():
+    from core.config import ExperimentConfig
 
-    from components.panels.runs import changes_from_recommended
+    from components.panels.runs import changes_from
 
     config = tiny_config("model.bidirectional=false", "vectorizing.length_percentile=90", "vectorizing.max_length=none",
                          "training.learning_rate=0.01")
-    changes = changes_from_recommended(config)
-    assert "model.bidirectional=false" in changes and "vectorizing.length_percentile=90" in changes
-    assert apply_overrides(ExperimentConfig(), changes) == config  # the words are the settings, exactly
+    raw = ExperimentConfig().to_dict()
+    for key, _, new in changes_from(config, ExperimentConfig()):
+        section, name = key.split(".")
+        raw[section][name] = new
+    assert ExperimentConfig.from_dict(raw) == config  # the changes are the settings, exactly

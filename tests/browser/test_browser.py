@@ -121,7 +121,7 @@ def test_live_curves_stop_button_and_a_second_session_stay_responsive(tmp_path):
         expect(first.get_by_text("Up to 40 epochs", exact=False)).to_be_visible()
         _nav(first, "Train")
         first.locator(".st-key-train_start button").first.click()
-        expect(first.get_by_text(re.compile(r"epoch 2/40"))).to_be_visible(timeout=120_000)  # the view moves by itself
+        expect(first.get_by_text(re.compile(r"Training · epoch 2 of 40"))).to_be_visible(timeout=120_000)  # it moves by itself
 
         second = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
         second.goto(url)

@@ -348,6 +348,7 @@ def test_subwords_and_frozen_word_vectors_train_save_and_serve(tmp_path):
 @pytest.mark.slow
 def test_cli_train_recommended_prints_its_reasons_and_records_them(capsys, tmp_path):
     import json
+    from pathlib import Path
 
     from support.fakes import TINY_MODEL, csv_bytes, generated_texts
     from core.cli.entry import main
@@ -360,7 +361,10 @@ def test_cli_train_recommended_prints_its_reasons_and_records_them(capsys, tmp_p
     out, err = capsys.readouterr()
     assert code == 0, err
     result = json.loads(out.strip().splitlines()[-1])
-    assert err.count("recommended: ") == 2
+    assert err.count("recommended: ") == len(result["recommendation"]["reasons"])  # one line per reason
     assert result["recommendation"]["reasons"] and "split.ensemble=true" in result["recommendation"]["overrides"]
     assert result["ensemble"]["members"] == 2  # --set wins over the recommendation
     assert result["baseline"]["fitted_on"] == "the training and validation splits"
+    # The run records what the recommendation chose, so the Runs page compares it with that (and shows the --set).
+    saved = json.loads((tmp_path / "runs" / Path(result["run_dir"]).name / "run.json").read_text(encoding="utf-8"))
+    assert saved["tags"] == {"recommended": result["recommendation"]["overrides"]}

@@ -371,3 +371,43 @@ def test_diagnose_reads_a_real_run(imbalanced_dataset):
     assert diagnose(result.history, metrics=json.loads(json.dumps(raw)), config=result.config) == diagnoses
     live = diagnose(result.history, live=True)
     assert set(keys(live)) <= {"learning_rate_too_high", "learning_rate_too_low", "overfitting", "underfitting"}
+
+
+# ------------------------------------------------------------------------------------------------ in words
+
+
+def test_a_change_reads_as_its_widget_label_and_value():
+    from core.teaching.coach import settings_in_words
+
+    assert settings_in_words(["model.bidirectional=true"]) == ["Bidirectional: on"]
+    assert settings_in_words(["resampling.strategy=none", "vectorizing.max_length=none"]) == [
+        "Resampling strategy: No resampling", "Max length (tokens): automatic"]
+    assert settings_in_words(["training.monitor=val_macro_f1", "training.learning_rate=0.0001"]) == [
+        "Monitor: Validation macro-F1", "Learning rate: 0.0001"]
+    # Settings valid only together are read together: the ensemble needs k-fold (alone it would not apply).
+    assert settings_in_words(["split.k_folds=5", "split.ensemble=true"]) == [
+        "K-fold cross-validation (folds): 5", "Average the fold models (ensemble): on"]
+    assert settings_in_words(["split.ensemble=true"]) == ["Average the fold models (ensemble): on"]
+
+
+def test_no_suggestion_names_a_setting_by_its_key():
+    """People read the coach: a suggestion says "the maximum length", never "max_length" or "model.dropout"."""
+    import re
+
+    from core.config import config_schema
+
+    names = {entry["setting"].rsplit(".", 1)[-1] for entry in config_schema()} | {entry["setting"] for entry in config_schema()}
+    key = re.compile(r"\b(?:" + "|".join(sorted((re.escape(n) for n in names if "_" in n or "." in n), key=len, reverse=True)) + r")\b")
+    cases = [
+        (OVERFITTING, metrics_with(test={"macro_f1": 0.2, "confusion": {"labels": ["a", "b"], "counts": [[5, 0], [4, 0]]}},
+                                   vectorizing={"max_length": 40, "suggested_max_length": 40, "truncated_share": 0.15}),
+         NO_EARLY_STOPPING),
+        (HEALTHY, metrics_with(vectorizing={"max_length": 4, "suggested_max_length": 71, "truncated_share": None}),
+         apply_overrides(DEFAULT, ["vectorizing.max_length=4"])),
+        (HEALTHY, metrics_with(vectorizing={"max_length": 200, "suggested_max_length": 400, "truncated_share": 0.3}),
+         apply_overrides(DEFAULT, ["vectorizing.max_length=200"])),
+    ]
+    said = [d.suggestion for history, metrics, config in cases for d in diagnose(history, metrics=metrics, config=config,
+                                                                              position_bias=0.8)]
+    assert len(said) >= 6
+    assert [text for text in said if key.search(text)] == []

@@ -318,3 +318,16 @@ def test_every_shipped_lesson_holds_with_its_seed(lesson, tmp_path):
     assert holds, sentence
     # Measured at 20-40 s on the shared 2-core machine; the bound is generous because other work shares the CPU.
     assert result.duration_s < 120, f"{lesson.id} took {result.duration_s:.0f} s; lessons must stay near 40 s"
+
+
+def test_every_metric_a_lesson_can_name_reads_in_words():
+    """The lessons page and the check's sentences name metrics by their description, never by their path."""
+    from core.teaching.lessons import DERIVED_METRICS, describe_metric
+
+    assert describe_metric("baseline.macro_f1") == "baseline macro-F1"
+    assert describe_metric("validation.per_class[Other].f1") == "validation F1 of 'Other'"
+    assert describe_metric("training.epochs_run") == "training epochs run"
+    assert describe_metric("test.per_class[Engine Shut Down].recall") == "test recall of 'Engine Shut Down'"
+    for metric in [*DERIVED_METRICS, "test.weighted_f1", "majority.macro_f1", "history.val_loss[-1]"]:
+        words = describe_metric(metric)
+        assert "_" not in words and "." not in words, (metric, words)

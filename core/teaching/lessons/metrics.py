@@ -146,6 +146,9 @@ def _pick(node: Any, index: str) -> Any:
 
 
 def describe_metric(metric: str) -> str:
+    """A metric in words, as the lessons page and the check's sentences name it: "the fall in training loss" for
+    ``loss_drop``, "baseline macro-F1" for ``baseline.macro_f1``, "test recall of 'Other'" for
+    ``test.per_class[Other].recall``. The path itself stays in the lesson files."""
     names = {
         "train_val_gap": "the train/validation accuracy gap",
         "loss_drop": "the fall in training loss",
@@ -172,4 +175,28 @@ def describe_metric(metric: str) -> str:
         index = int(match.group(2))
         epoch = "the last epoch" if index == -1 else f"epoch {index + 1}" if index >= 0 else f"the epoch {-index} from the end"
         return f"the {curves.get(match.group(1), match.group(1))} of {epoch}"
-    return metric
+    return _path_in_words(metric)
+
+
+_ROOT_WORDS = {"majority": "majority-class baseline", "folds": "k-fold"}
+_FIELD_WORDS = {"per_class": "", "per_fold": ""}
+_TERMS = ((r"\bmacro f1\b", "macro-F1"), (r"\bweighted f1\b", "weighted-F1"), (r"\bf1\b", "F1"), (r"\boov\b", "OOV"))
+
+
+def _path_in_words(metric: str) -> str:
+    """Any other metrics.json path in words: 'baseline.macro_f1' -> 'baseline macro-F1', 'training.epochs_run' ->
+    'training epochs run', 'validation.per_class[Other].f1' -> "validation F1 of 'Other'"."""
+    segments = split_path(metric)
+    if segments is None:
+        return metric
+    words, of = [], []
+    for position, (name, index) in enumerate(segments):
+        word = _ROOT_WORDS.get(name, name) if position == 0 else _FIELD_WORDS.get(name, name)
+        if word:
+            words.append(word.replace("_", " "))
+        if index is not None:
+            of.append(f"item {int(index) + 1 if int(index) >= 0 else index}" if _is_int(index) else f"'{index}'")
+    text = " ".join(words)
+    for pattern, term in _TERMS:
+        text = re.sub(pattern, term, text)
+    return text + (f" of {', '.join(of)}" if of else "")
