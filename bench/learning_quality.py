@@ -176,7 +176,6 @@ def run_lever(dataset: Dataset, lever: str, seed: int, extra: list[str], parts_p
     config = apply_overrides(config, extra)
     with _blend_parts(parts_path) as parts:
         result = run_experiment(dataset, config, runs_dir=None)
-    if parts:
         parts["y_test"] = dataset.y[split_rows(dataset, config).test]
     metrics = result.metrics
     # The old comparison, for the record: the same baseline fitted on the training split only.
