@@ -59,7 +59,7 @@ def _suspects_editor(data: Dataset, suspects, key: str) -> list[Edit]:
         return []
     table = pd.DataFrame([{
         "action": KEEP, "new label": s.suggested_label, "text": s.text, "given": s.given_label,
-        "suggested": s.suggested_label, "confidence": round(s.suggestion_confidence, 3), "row": s.row,
+        "suggested": s.suggested_label, "confidence": round(s.suggested_label_probability, 3), "row": s.row,
     } for s in suspects.suspects])
     st.caption("Mark each suspect: keep it, drop it, or relabel it (the suggested label is filled in). Sort by any "
                "column; the most suspicious come first.")

@@ -18,7 +18,7 @@ __getattr__, __dir__, __all__ = exports(__name__, {
     ],
     "faithfulness": ["FaithfulnessReport", "FaithfulnessRow", "PositionBias", "position_bias"],
     "inference": ["FAITHFULNESS_FILE", "InferenceServer", "Predictor", "TextPrediction", "run_faithfulness"],
-    "label_issues": ["LabelIssueReport", "find_label_suspects", "lstm_out_of_fold"],
+    "label_issues": ["LabelIssueReport", "LabelSuspect", "find_label_suspects", "lstm_out_of_fold", "probability_model"],
     "levers": ["CATEGORIES", "Lever", "NUMERIC_LEVERS", "category_of", "find_levers", "levers_for"],
     "near_duplicates": [
         "NearDuplicateReport", "StraddlingReport", "find_near_duplicates", "straddling_pairs", "test_inflation"

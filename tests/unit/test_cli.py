@@ -157,3 +157,60 @@ def test_python_dash_m_core_is_the_cli(capsys, monkeypatch):
     with pytest.raises(SystemExit) as exited:
         runpy.run_module("core", run_name="__main__")
     assert exited.value.code == 0 and "inspect" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------------------------ inspect --label-issues
+
+
+@pytest.fixture(scope="module")
+def noisy_csv(tmp_path_factory):
+    """Three topics with every 12th label flipped, and 24 copies of one text (so some test rows have a twin)."""
+    rows = generated_texts({"sports": 40, "tech": 40, "food": 40}, seed=21, length=(8, 14))
+    flipped = {"sports": "tech", "tech": "food", "food": "sports"}
+    rows = [(text, flipped[label] if i % 12 == 0 else label) for i, (text, label) in enumerate(rows)]
+    rows += [("Goal! The team won the league match today.", "sports")] * 24
+    path = tmp_path_factory.mktemp("noisy") / "noisy.csv"
+    path.write_bytes(csv_bytes(rows))
+    return path
+
+
+def test_inspect_label_issues_top_caps_the_json_like_the_text(capsys, noisy_csv):
+    code, out, err = _run(capsys, "inspect", str(noisy_csv), "--no-baseline", "--label-issues", "--top", "2", "--json")
+    assert code == 0, err
+    payload = json.loads(out)
+    issues = payload["label_issues"]
+    assert issues["suspects_found"] > 2 and len(issues["suspects"]) == 2
+    for suspect in issues["suspects"]:
+        assert 0 <= suspect["given_label_probability"] < suspect["suggested_label_probability"] <= 1
+    assert issues["rows_checked"] == issues["rows_in_pool"] > 0
+    assert issues["rows_in_pool"] + issues["test_rows_left_out"] == payload["source"]["rows_kept"]
+
+    code, out, err = _run(capsys, "inspect", str(noisy_csv), "--no-baseline", "--label-issues", "--top", "2")
+    assert code == 0, err
+    listed = [line for line in out.splitlines() if line.strip().startswith("row ")]
+    assert len(listed) == 2
+    assert all("p(given)" in line and "p(suggested)" in line for line in listed)
+    assert f"rows checked: {issues['rows_checked']}" in out
+    assert f"the {issues['test_rows_left_out']} sealed test rows are never checked" in out
+
+
+def test_inspect_label_issues_lists_near_duplicate_pairs_identical_ones_and_completeness(capsys, noisy_csv):
+    code, out, err = _run(capsys, "inspect", str(noisy_csv), "--no-baseline", "--label-issues", "--json")
+    near = json.loads(out)["near_duplicates"]
+    assert near["identical"] >= 1 and near["complete"]
+    code, out, err = _run(capsys, "inspect", str(noisy_csv), "--no-baseline", "--label-issues")
+    assert code == 0, err
+    pairs = [line for line in out.splitlines() if line.strip().startswith("test row ")]
+    assert len(pairs) == min(10, len(near["matches"]))
+    assert "~ training row" in pairs[0] and "similarity" in pairs[0]
+    assert f"{near['identical']} of them identical" in out
+    assert "search complete" in out
+    if len(near["matches"]) > 10:
+        assert f"{len(near['matches']) - 10} more" in out
+
+
+def test_inspect_top_below_zero_is_one_error_line(capsys, noisy_csv):
+    code, _, err = _run(capsys, "inspect", str(noisy_csv), "--label-issues", "--top", "-1")
+    _assert_user_error(code, err)
+    assert "--top" in err
+
