@@ -214,3 +214,54 @@ def test_inspect_top_below_zero_is_one_error_line(capsys, noisy_csv):
     _assert_user_error(code, err)
     assert "--top" in err
 
+
+# ------------------------------------------------------------------------------------------------ run ids
+
+
+def test_a_bare_run_id_is_found_in_the_runs_folder(tmp_path, monkeypatch):
+    from core.cli.arguments import run_folder
+
+    (tmp_path / "env-runs" / "20261201-090000-abc123").mkdir(parents=True)
+    (tmp_path / "flag-runs" / "20261201-090000-abc123").mkdir(parents=True)
+    monkeypatch.setenv("LSTM_TEXT_LAB_RUNS", str(tmp_path / "env-runs"))
+    assert run_folder("20261201-090000-abc123") == tmp_path / "env-runs" / "20261201-090000-abc123"
+    assert run_folder("20261201-090000-abc123", str(tmp_path / "flag-runs")) == tmp_path / "flag-runs" / "20261201-090000-abc123"
+    folder = tmp_path / "elsewhere" / "my-run"
+    folder.mkdir(parents=True)
+    assert run_folder(str(folder)) == folder  # a folder path still works as given
+    monkeypatch.delenv("LSTM_TEXT_LAB_RUNS")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs" / "20261201-090000-def456").mkdir(parents=True)
+    assert run_folder("20261201-090000-def456") == Path("runs") / "20261201-090000-def456"
+
+
+@pytest.mark.parametrize("command", [["predict", "20261201-090000-nosuch", "some text"], ["explain", "20261201-090000-nosuch"]])
+def test_an_unknown_run_id_says_where_it_looked(capsys, tmp_path, monkeypatch, command):
+    monkeypatch.setenv("LSTM_TEXT_LAB_RUNS", str(tmp_path / "runs"))
+    code, _, err = _run(capsys, *command)
+    _assert_user_error(code, err)
+    assert "no run '20261201-090000-nosuch'" in err and str(tmp_path / "runs") in err and "python -m core runs" in err
+
+
+def test_explain_reads_the_golden_run_by_its_bare_id_before_loading_keras(capsys, tmp_path, monkeypatch):
+    """``explain <id>`` loads the run from $LSTM_TEXT_LAB_RUNS (then stops: Keras is not loaded in the fast tier)."""
+    import shutil
+
+    from core.cli import run_commands
+    from support.paths import GOLDEN
+
+    shutil.copytree(GOLDEN / "run", tmp_path / "runs" / "golden-run")
+    monkeypatch.setenv("LSTM_TEXT_LAB_RUNS", str(tmp_path / "runs"))
+    loaded = []
+
+    def stop_before_keras():
+        raise KeyboardInterrupt  # ends the command here, as an interrupt would
+
+    monkeypatch.setattr(run_commands, "load_keras", stop_before_keras)
+    import core.runs.store as store
+
+    real_load = store.load_run
+    monkeypatch.setattr(store, "load_run", lambda folder: loaded.append(Path(folder)) or real_load(folder))
+    code, _, err = _run(capsys, "explain", "golden-run")
+    assert code == 130 and loaded == [tmp_path / "runs" / "golden-run"], err
+
