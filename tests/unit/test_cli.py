@@ -265,3 +265,19 @@ def test_explain_reads_the_golden_run_by_its_bare_id_before_loading_keras(capsys
     code, _, err = _run(capsys, "explain", "golden-run")
     assert code == 130 and loaded == [tmp_path / "runs" / "golden-run"], err
 
+
+# ------------------------------------------------------------------------------------------- train's last line
+
+
+@pytest.mark.slow
+def test_train_says_early_stopping_only_when_it_stopped_before_the_last_epoch(capsys, noisy_csv, tmp_path):
+    # A learning rate too small to change a prediction: validation macro-F1 never improves after epoch 1, so with
+    # patience 0 early stopping ends training after epoch 2 — of 4 (early), or of 2 (that is simply the last epoch).
+    frozen = [*TINY_SETS, "--set", "training.learning_rate=0.000001", "--set", "training.monitor=val_macro_f1",
+              "--set", "training.patience=0"]
+    code, _, err = _run(capsys, "train", str(noisy_csv), "--epochs", "2", "--runs-dir", str(tmp_path), *frozen)
+    assert code == 0, err
+    assert "Early stopping" not in err and "Finished 2 epoch(s)." in err
+    code, _, err = _run(capsys, "train", str(noisy_csv), "--epochs", "4", "--runs-dir", str(tmp_path), *frozen)
+    assert code == 0, err
+    assert "Early stopping after 2 epochs" in err
