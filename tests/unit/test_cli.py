@@ -68,6 +68,11 @@ def test_train_json_on_a_hostile_file(capsys, hostile_csv, tmp_path):
     [occlusion] = predictions[1]["explanations"]  # by default the run's most faithful method, else occlusion
     assert occlusion["method"] == "occlusion" and len(occlusion["scores"]) == len(predictions[1]["tokens"])
 
+    run_id = Path(result["run_dir"]).name  # a bare id, looked up in --runs-dir
+    code, out, err = _run(capsys, "predict", run_id, "goal team", "--runs-dir", str(tmp_path), "--json")
+    assert code == 0, err
+    assert set(json.loads(out)[0]["probabilities"]) == {"rare", "sports", "tech"}
+
     code, out, err = _run(capsys, "predict", result["run_dir"], "goal team", "--explain", "all")
     assert code == 0, err
     assert {"attention:", "occlusion:", "gradient_x_input:", "integrated_gradients:"} <= set(out.split())
