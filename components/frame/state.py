@@ -41,7 +41,7 @@ RUN_PICKER_VERSION = "lab_run_picker_version"
 WIDGET_VERSION = "lab_widget_version"
 FIELD_ERRORS = "lab_field_errors"
 NOTICE = "lab_notice"
-CLEANING = "lab_cleaning"  # the Data page's label-noise review: found?, the retrain loop's id and jobs
+CLEANING = "lab_cleaning"  # the Data page's label-noise review: its results and decisions, the retrain loop
 VECTOR_SOURCE = "lab_vector_source"  # the Model page's word-vectors choice while "my own file" has no path yet
 
 LAB_PARAM = "lab"
@@ -339,11 +339,26 @@ def notice(message: Optional[str] = None) -> Optional[str]:
 
 
 def cleaning() -> dict:
-    """The label-noise review of this session: {"key": dataset key it belongs to, "found": bool, "loop": id of the
-    last retrain-and-compare, "jobs": its TrainingJobs}; reset when the data changes."""
+    """The label-noise review of this session (components.panels.cleaning), kept across page switches:
+
+    "key": the dataset key it belongs to; "settings": the preprocessing, split and seed its results were found with;
+    "found": whether the person asked for them; "suspects", "leakage": the results (LabelIssueReport, and the
+    straddling near-duplicates with their inflation); "review": the decisions (core.evidence.cleaning.Review);
+    "editor": the version of the suspects table's widget key; "top": the N of the bulk actions; "stale": results were
+    dropped because the settings changed; "loop", "jobs": the last retrain-and-compare. Reset when the data changes.
+    """
     return st.session_state.setdefault(CLEANING, {})
 
 
 def reset_cleaning(dataset_key: str) -> dict:
-    st.session_state[CLEANING] = {"key": dataset_key, "found": False, "loop": None, "jobs": []}
+    st.session_state[CLEANING] = {"key": dataset_key, "settings": None, "found": False, "suspects": None,
+                                  "leakage": None, "review": None, "editor": 0, "top": None, "stale": False,
+                                  "loop": None, "jobs": []}
     return st.session_state[CLEANING]
+
+
+def forget_cleaning_results() -> None:
+    """The preprocessing or split changed: the suspects, near-duplicates and decisions no longer apply (the retrain
+    loop, already trained, stays)."""
+    review = st.session_state[CLEANING]
+    review.update(found=False, suspects=None, leakage=None, review=None, stale=True, editor=review["editor"] + 1)

@@ -8,5 +8,6 @@ Public names are listed below and imported from their module on first use (see c
 from core.lazy import exports
 
 __getattr__, __dir__, __all__ = exports(__name__, {
+    "arguments": ["run_folder"],
     "entry": ["build_parser", "main"],
 })

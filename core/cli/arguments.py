@@ -75,6 +75,31 @@ def runs_dir_from(argument: Optional[str]) -> Path:
     return runs_dir(argument)
 
 
+def add_run_argument(parser: argparse.ArgumentParser) -> None:
+    """The run a command reads: a run id (looked up in the runs folder) or a run folder; and ``--runs-dir``."""
+    parser.add_argument("run", metavar="RUN", help="a run id (as `runs` lists them, e.g. 20261127-101500-ab12cd) or a run folder")
+    add_runs_dir_argument(parser, "where a bare run id is looked up")
+
+
+def run_folder(argument: str, runs_dir_argument: Optional[str] = None) -> Path:
+    """The run folder ``argument`` names: a folder that exists as given, else a bare run id inside the runs folder
+    (``--runs-dir``, else $LSTM_TEXT_LAB_RUNS, else ``runs/``). A bare id with no such run is a RunError that says
+    where it looked; any other path is returned as given, for the run loader to say there is no run there."""
+    from core.errors import RunError
+
+    given = Path(argument)
+    if given.is_dir():
+        return given
+    bare = bool(argument) and argument not in (".", "..") and given.name == argument
+    if not bare:
+        return given
+    root = runs_dir_from(runs_dir_argument)
+    if (root / argument).is_dir():
+        return root / argument
+    raise RunError(f"There is no run {argument!r} in the runs folder {str(root)!r}: list the runs there with "
+                   f"`python -m core runs`, or name another folder with --runs-dir or $LSTM_TEXT_LAB_RUNS.")
+
+
 def load_config(args: argparse.Namespace):
     """The experiment config the data arguments name: ``--config`` (or the defaults), then the column, seed and
     epoch flags and every ``--set``."""

@@ -9,8 +9,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 
 from core.cli.arguments import add_data_arguments, add_runs_dir_argument, load_config, load_dataset, load_keras, runs_dir_from
+from core.errors import ConfigError
+
+NEAR_DUPLICATES_SHOWN = 10  # pairs printed by plain ``inspect --label-issues`` (``--json`` has them all)
 
 
 def add_commands(subparsers) -> None:
@@ -22,9 +26,11 @@ def add_commands(subparsers) -> None:
     add_data_arguments(inspect)
     inspect.add_argument("--no-baseline", action="store_true", help="skip the TF-IDF + logistic regression baseline")
     inspect.add_argument("--label-issues", action="store_true",
-                         help="rank suspected label errors (cleanlab on out-of-fold baseline probabilities, non-test rows only) "
-                              "and find near-duplicates that straddle the train/test split")
-    inspect.add_argument("--top", type=int, default=20, help="suspects printed with --label-issues (default 20)")
+                         help="rank suspected label errors (cleanlab on out-of-fold TF-IDF + multinomial logistic-regression "
+                              "probabilities of the training and validation rows; the test split is never checked) and find "
+                              "near-duplicates that straddle the train/test split")
+    inspect.add_argument("--top", type=int, default=20,
+                         help="most suspects listed with --label-issues, in the text and the --json output alike (default 20)")
 
     train = subparsers.add_parser("train", help="train, evaluate and save a run", epilog=f"Built-in datasets: {builtins}.")
     add_data_arguments(train)
@@ -73,15 +79,18 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     from core.evidence.triage import triage
 
     config = load_config(args)
+    if args.top < 0:
+        raise ConfigError("--top must be 0 or more (the most suspects to list).")
     dataset = load_dataset(args, config)
     report = triage(dataset, config, include_baseline=not args.no_baseline)
     verdict = assess(dataset.y, dataset.class_names, config)
-    issues = _label_issues(dataset, config) if args.label_issues else None
+    issues = _label_issues(dataset, config, top=args.top) if args.label_issues else None
     if args.json:
         payload = {**report.to_dict(), "trainability": {"trainable": verdict.trainable, "reason": verdict.reason,
                                                         "warnings": list(verdict.warnings)}}
         if issues is not None:
-            payload.update(label_issues=issues[0].to_dict(), near_duplicates=issues[1].to_dict())
+            payload.update(label_issues={**issues.suspects.to_dict(), "test_rows_left_out": issues.test_rows},
+                           near_duplicates=issues.straddling.to_dict())
         print(json.dumps(payload, ensure_ascii=False))
         return 0
     _print_inspect(report)
@@ -89,12 +98,20 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     for warning in verdict.warnings:
         print(f"warning: {warning}")
     if issues is not None:
-        _print_label_issues(*issues, top=args.top)
+        _print_label_issues(issues, dataset.texts)
     return 0
 
 
-def _label_issues(dataset, config):
-    """Suspected label errors among the non-test rows, and test rows with a near-duplicate in training."""
+@dataclass(frozen=True)
+class _Issues:
+    suspects: object  # core.evidence.label_issues.LabelIssueReport, its list cut to --top
+    straddling: object  # core.evidence.near_duplicates.StraddlingReport
+    test_rows: int  # the sealed test split's rows, left out of the candidate pool
+
+
+def _label_issues(dataset, config, *, top: int) -> _Issues:
+    """Suspected label errors among the non-test rows (the ``top`` most doubtful listed), and test rows with a
+    near-duplicate in training or validation."""
     import numpy as np
 
     from core.evidence.label_issues import find_label_suspects
@@ -106,23 +123,51 @@ def _label_issues(dataset, config):
     split = stratified_split(dataset.y, config.split, config.seed, dataset.class_names)
     non_test = np.sort(np.concatenate([split.train, split.validation]))  # the sealed test split is never looked at
     suspects = find_label_suspects(processed, dataset.y, dataset.class_names, non_test, seed=config.seed,
-                                   display_texts=dataset.texts)
+                                   display_texts=dataset.texts, limit=top)
     straddling = straddling_pairs(processed, non_test, split.test, seed=config.seed)
-    return suspects, straddling
+    return _Issues(suspects, straddling, len(split.test))
 
 
-def _print_label_issues(suspects, straddling, *, top: int) -> None:
-    print(f"\nsuspected label errors: {suspects.suspects_found} of {suspects.rows_checked} non-test rows checked ({suspects.method})")
+def _clipped(text: str, width: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _print_label_issues(issues: _Issues, texts) -> None:
+    suspects = issues.suspects
+    print(f"\nsuspected label errors: {suspects.suspects_found} flagged; rows checked: {suspects.rows_checked} "
+          f"(the training and validation rows; the {issues.test_rows} sealed test rows are never checked)")
+    print(f"  {suspects.method}")
     for name, count in sorted(suspects.suspects_per_class.items(), key=lambda item: -item[1]):
-        print(f"  {name}: {count}")
-    for suspect in suspects.suspects[:top]:
-        text = " ".join(suspect.text.split())
-        print(f"  row {suspect.row}: given {suspect.given_label!r}, suggested {suspect.suggested_label!r} "
-              f"({suspect.suggestion_confidence:.2f}): {text[:90]}{'…' if len(text) > 90 else ''}")
+        print(f"  given {name!r}: {count}")
     for note in suspects.notes:
         print(f"  note: {note}")
-    print(f"\ntest rows with a near-duplicate in training: {len(straddling.leaked_test_rows)} "
-          f"({straddling.leaked_fraction:.1%} of the test split)")
+    if suspects.suspects:
+        shown = "all" if suspects.listed == suspects.suspects_found else f"the {suspects.listed} most doubtful (--top)"
+        print(f"  {shown}; p = out-of-fold probability of that label, sorted by p(given), lowest first:")
+        for suspect in suspects.suspects:
+            print(f"  row {suspect.row}: given {suspect.given_label!r} p(given) {suspect.given_label_probability:.2f}, "
+                  f"suggested {suspect.suggested_label!r} p(suggested) {suspect.suggested_label_probability:.2f}: "
+                  f"{_clipped(suspect.text, 80)}")
+    _print_near_duplicates(issues.straddling, texts)
+
+
+def _print_near_duplicates(straddling, texts) -> None:
+    matches = straddling.matches
+    print(f"\ntest rows with a near-duplicate in training or validation: {len(matches)} "
+          f"({straddling.leaked_fraction:.1%} of the {straddling.test_rows} test rows), {straddling.identical} of them "
+          f"identical after folding case, punctuation and spacing; similarity at least {straddling.threshold:g}")
+    if straddling.complete:
+        print("  search complete: every candidate pair was compared, so these counts are exact for this threshold")
+    else:
+        print("  search incomplete: crowded hash buckets were sampled, so these counts are lower bounds")
+        for note in straddling.notes:
+            print(f"  note: {note}")
+    for match in matches[:NEAR_DUPLICATES_SHOWN]:
+        print(f"  test row {match.test_row} ~ training row {match.train_row} (similarity {match.similarity:.2f}): "
+              f"{_clipped(texts[match.test_row], 45)} | {_clipped(texts[match.train_row], 45)}")
+    if len(matches) > NEAR_DUPLICATES_SHOWN:
+        print(f"  … {len(matches) - NEAR_DUPLICATES_SHOWN} more (--json lists every one)")
 
 
 # --------------------------------------------------------------------------------------------------- train

@@ -1,8 +1,10 @@
 """``python -m core predict | explain | runs``: the commands over saved runs.
 
-  predict RUN_DIR TEXT...       label, probabilities and per-token explanations (--explain METHOD)
-  explain RUN_DIR               how faithful each explanation method is for the run (--json)
+  predict RUN TEXT...           label, probabilities and per-token explanations (--explain METHOD)
+  explain RUN                   how faithful each explanation method is for the run (--json)
   runs                          list saved runs
+
+RUN is a run id, looked up in the runs folder (--runs-dir, else $LSTM_TEXT_LAB_RUNS, else runs/), or a run folder.
 """
 
 from __future__ import annotations
@@ -12,13 +14,13 @@ import json
 from pathlib import Path
 from typing import Optional
 
-from core.cli.arguments import add_runs_dir_argument, load_keras, runs_dir_from
+from core.cli.arguments import add_run_argument, add_runs_dir_argument, load_keras, run_folder, runs_dir_from
 
 
 def add_commands(subparsers) -> None:
     """Add ``predict``, ``explain`` and ``runs`` to ``python -m core``'s subparsers."""
     predict = subparsers.add_parser("predict", help="predict with a saved run, explaining each token")
-    predict.add_argument("run_dir", help="a run folder, e.g. runs/20261127-101500-ab12cd")
+    add_run_argument(predict)
     predict.add_argument("texts", nargs="+", metavar="TEXT", help="one or more texts to classify")
     predict.add_argument("--explain", default=None, metavar="METHOD",
                          help="attention, occlusion, gradient_x_input, integrated_gradients, all, or none "
@@ -26,7 +28,7 @@ def add_commands(subparsers) -> None:
     predict.add_argument("--json", action="store_true", help="print JSON")
 
     explain = subparsers.add_parser("explain", help="how faithful each explanation method is for a run")
-    explain.add_argument("run_dir", help="a run folder, e.g. runs/20261127-101500-ab12cd")
+    add_run_argument(explain)
     explain.add_argument("--sample", type=int, default=200, help="test texts to measure on (default 200)")
     explain.add_argument("--json", action="store_true", help="print the faithfulness table as JSON (last line)")
 
@@ -59,9 +61,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from core.evidence.inference import Predictor
     from core.runs.store import load_run
 
-    methods = _explain_methods(args.explain, Path(args.run_dir))
+    folder = run_folder(args.run, args.runs_dir)
+    methods = _explain_methods(args.explain, folder)
     load_keras()
-    predictor = Predictor.from_run(load_run(args.run_dir))
+    predictor = Predictor.from_run(load_run(folder))
     results = predictor.predict(args.texts, methods=methods)
     if args.json:
         print(json.dumps([result.to_dict() for result in results], ensure_ascii=False))
@@ -84,7 +87,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
     if args.sample < 1:
         raise ConfigError("--sample must be at least 1.")
-    run = load_run(args.run_dir)
+    run = load_run(run_folder(args.run, args.runs_dir))
     load_keras()
     report = run_faithfulness(run, sample=args.sample)
     if args.json:

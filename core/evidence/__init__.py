@@ -9,8 +9,8 @@ from core.lazy import exports
 
 __getattr__, __dir__, __all__ = exports(__name__, {
     "cleaning": [
-        "EDIT_ACTIONS", "Edit", "EditList", "apply_edits", "carried_split", "compare_on_same_rows", "edit_list",
-        "make_edit", "same_test_rows"
+        "EDIT_ACTIONS", "Edit", "EditList", "Review", "apply_edits", "carried_split", "compare_on_same_rows",
+        "edit_list", "make_edit", "same_test_rows"
     ],
     "explain": [
         "ATTENTION_KIND", "EXPLANATION_METHODS", "Explainer", "RANDOM", "SIGNED", "available_methods",

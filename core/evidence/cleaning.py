@@ -4,6 +4,11 @@ An :class:`EditList` records, per row, what a person decided after triage — ``
 label) or ``keep`` — together with the row's text and old label, so a stored list can be checked against the data
 it is applied to. :func:`apply_edits` returns a new :class:`CleanedDataset`; the uploaded data is never changed.
 
+A :class:`Review` holds a person's decisions about a ranked list of suspect rows while they work: one decision per
+row (keep until changed), bulk actions over the top N ("apply the suggested label", "drop") that can be undone, and
+single edits; :meth:`Review.edit_list` turns it into the :class:`EditList` that is applied and exported, so the two
+never disagree.
+
 The sealed test split stays sealed: an edit that drops or relabels a test row is refused unless the caller opts in
 (``allow_test_edits=True``). Because the cleaned dataset has fewer rows, every cleaned row remembers the original
 row it came from, so a retrained model can be scored on the same test rows (:func:`same_test_rows`,
@@ -160,6 +165,130 @@ def edit_list(dataset: Dataset, edits: Iterable[Edit]) -> EditList:
     made = EditList(edits=tuple(edits), data_hash=dataset.data_hash)
     _check_against(made, dataset)
     return made
+
+
+# --------------------------------------------------------------------------------------------- reviewing suspects
+
+BULK_ACTIONS = ("relabel", "drop")  # relabel: to each row's suggested label
+
+
+@dataclass(frozen=True)
+class Decision(Record):
+    """What is decided about one suspect row: ``keep`` (the default), ``drop`` or ``relabel`` to ``new_label``."""
+
+    action: str = "keep"
+    new_label: Optional[str] = None  # only for "relabel"
+
+
+@dataclass(frozen=True)
+class BulkStep(Record):
+    """One bulk action, with the decisions it replaced (by row), so that it can be undone."""
+
+    description: str  # e.g. "apply the suggested label to the top 10"
+    rows: tuple[int, ...]  # the rows it changed
+    before: tuple[Decision, ...]  # their decisions before it, in the order of ``rows``
+
+
+@dataclass(frozen=True)
+class Review(Record):
+    """Decisions about suspect rows, most doubtful first; every change returns a new Review.
+
+    ``rows``, ``given`` and ``suggested`` describe the suspects (row index, given label, suggested label);
+    ``decisions`` holds one :class:`Decision` per suspect, in the same order; ``steps`` are the bulk actions that
+    :meth:`undo` can take back, newest last. Single edits (:meth:`decide`) are not steps: undo leaves them alone
+    unless the bulk action it takes back had changed the same row afterwards.
+    """
+
+    rows: tuple[int, ...]
+    given: tuple[str, ...]
+    suggested: tuple[str, ...]
+    decisions: tuple[Decision, ...]
+    steps: tuple[BulkStep, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not len(self.rows) == len(self.given) == len(self.suggested) == len(self.decisions):
+            raise ValueError("a review needs one given label, suggested label and decision per row")
+        if len(set(self.rows)) != len(self.rows):
+            raise ValueError("a review lists each row once")
+
+    @classmethod
+    def of(cls, rows: Sequence[int], given: Sequence[str], suggested: Sequence[str]) -> "Review":
+        """A new review of these suspects, every one kept as it is."""
+        return cls(rows=tuple(int(row) for row in rows), given=tuple(given), suggested=tuple(suggested),
+                   decisions=tuple(Decision() for _ in rows))
+
+    def decision(self, row: int) -> Decision:
+        return self.decisions[self._position(row)]
+
+    def decide(self, row: int, action: str, new_label: Optional[str] = None) -> "Review":
+        """One row's decision changed by hand (a relabel without a label takes the suggested one)."""
+        position = self._position(row)
+        if action not in EDIT_ACTIONS:
+            raise ConfigError(f"Row {row} has the unknown action {shown(action)}: choose one of {', '.join(EDIT_ACTIONS)}.")
+        if action == "relabel":
+            label = (new_label or "").strip() or self.suggested[position]
+            decided = Decision("relabel", label)
+        else:
+            decided = Decision(action)
+        return dataclasses.replace(self, decisions=self._with({position: decided}))
+
+    def bulk(self, action: str, top: int) -> "Review":
+        """Apply ``action`` to the ``top`` most doubtful suspects: ``relabel`` to each one's suggested label (a row
+        whose suggested label is its given one is left as it is), or ``drop``. Recorded as one step for :meth:`undo`;
+        a step that changes nothing is not recorded."""
+        if action not in BULK_ACTIONS:
+            raise ValueError(f"a bulk action is one of {BULK_ACTIONS}, got {action!r}")
+        if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
+            raise ConfigError("Choose how many of the top suspects to change: 1 or more.")
+        changed: dict[int, Decision] = {}
+        for position in range(min(int(top), len(self.rows))):
+            if action == "drop":
+                wanted = Decision("drop")
+            elif self.suggested[position] != self.given[position]:
+                wanted = Decision("relabel", self.suggested[position])
+            else:
+                continue
+            if self.decisions[position] != wanted:
+                changed[position] = wanted
+        if not changed:
+            return self
+        description = (f"apply the suggested label to the top {top}" if action == "relabel" else f"drop the top {top}")
+        step = BulkStep(description=description, rows=tuple(self.rows[p] for p in changed),
+                        before=tuple(self.decisions[p] for p in changed))
+        return dataclasses.replace(self, decisions=self._with(changed), steps=self.steps + (step,))
+
+    def undo(self) -> "Review":
+        """Take back the last bulk action: the rows it changed get their decisions from before it."""
+        if not self.steps:
+            return self
+        step = self.steps[-1]
+        restored = {self._position(row): before for row, before in zip(step.rows, step.before)}
+        return dataclasses.replace(self, decisions=self._with(restored), steps=self.steps[:-1])
+
+    @property
+    def last_step(self) -> Optional[str]:
+        """What :meth:`undo` would take back, or None."""
+        return self.steps[-1].description if self.steps else None
+
+    def counts(self) -> dict[str, int]:
+        return {action: sum(d.action == action for d in self.decisions) for action in EDIT_ACTIONS}
+
+    def edit_list(self, dataset: Dataset, *, reason: str = "suspected label error") -> EditList:
+        """Every suspect as an edit of ``dataset`` (kept ones too: they record the row was reviewed), in rank order;
+        checked against the dataset at once (a relabel to a row's own label is refused there)."""
+        edits = [Edit(row=row, action=decided.action, text=dataset.texts[row], old_label=dataset.labels[row],
+                      new_label=decided.new_label if decided.action == "relabel" else None, reason=reason)
+                 for row, decided in zip(self.rows, self.decisions)]
+        return edit_list(dataset, edits)
+
+    def _position(self, row: int) -> int:
+        try:
+            return self.rows.index(int(row))
+        except ValueError:
+            raise ConfigError(f"Row {shown(row, quote=False)} is not among the suspects under review: pick a row from the table.") from None
+
+    def _with(self, changes: dict[int, Decision]) -> tuple[Decision, ...]:
+        return tuple(changes.get(position, decided) for position, decided in enumerate(self.decisions))
 
 
 # --------------------------------------------------------------------------------------------- applying edits

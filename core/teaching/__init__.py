@@ -11,7 +11,7 @@ __getattr__, __dir__, __all__ = exports(__name__, {
     "lessons": [
         "DERIVED_METRICS", "HISTORY_METRICS", "LESSONS_DIR", "Lesson", "LessonError", "LessonResult",
         "POSITION_METRICS", "STANDARD_METRICS", "Subsample", "TEXT_METRICS", "VariantOutcome", "as_plain_dict",
-        "check", "history_metric", "load_lesson", "load_lessons", "metric_path_problem", "resolve_metric",
-        "run_lesson", "subsample", "text_metric"
+        "check", "describe_metric", "history_metric", "load_lesson", "load_lessons", "metric_path_problem",
+        "resolve_metric", "run_lesson", "subsample", "text_metric"
     ],
 })

@@ -259,7 +259,10 @@ def train(
     duration = time.perf_counter() - started
     scored = early_stopping is not None and early_stopping.best is not None  # at least one full epoch was scored
     best_epoch = early_stopping.best_epoch + 1 if scored else None
-    early_stopped = bool(early_stopping is not None and early_stopping.stopped_epoch > 0 and not progress.stopped_by_user)
+    # Keras records a stopped epoch even when patience runs out on the last epoch: that run trained every epoch, so
+    # it did not stop early (and "Early stopping after 15 epochs" of 15 would say it had).
+    early_stopped = bool(early_stopping is not None and early_stopping.stopped_epoch > 0 and not progress.stopped_by_user
+                         and progress.epochs_done < config.epochs)
     outcome = TrainingOutcome(
         history=progress.history,
         epochs_run=progress.epochs_done,

@@ -206,3 +206,78 @@ def test_edit_lists_that_do_not_fit_the_data_are_refused(dataset, split):
         make_edit(dataset, len(dataset), "drop")
     with pytest.raises(ConfigError, match="new label but the action"):
         edit_list(dataset, [Edit(row=row, action="drop", text=dataset.texts[row], old_label=dataset.labels[row], new_label="x")])
+
+
+# --------------------------------------------------------------------------------------------- reviewing suspects
+
+
+@pytest.fixture()
+def review(dataset, split):
+    """Six training rows under review, the suspect list's order; the fourth one's suggestion is its own label."""
+    from core.evidence.cleaning import Review
+
+    rows = [int(row) for row in split.train[:6]]
+    given = [dataset.labels[row] for row in rows]
+    other = {"sports": "tech", "tech": "food", "food": "sports"}
+    suggested = [other[label] for label in given]
+    suggested[3] = given[3]
+    return Review.of(rows, given, suggested)
+
+
+def actions(review) -> list[str]:
+    return [decision.action for decision in review.decisions]
+
+
+def test_bulk_relabel_applies_each_rows_suggestion_and_skips_a_suggestion_of_its_own_label(review):
+    relabelled = review.bulk("relabel", 4)
+    assert actions(relabelled) == ["relabel", "relabel", "relabel", "keep", "keep", "keep"]
+    assert [d.new_label for d in relabelled.decisions[:3]] == list(review.suggested[:3])
+    assert relabelled.last_step == "apply the suggested label to the top 4" and len(relabelled.steps) == 1
+    assert relabelled.bulk("relabel", 3) is relabelled  # changes nothing: no step to undo
+    assert actions(review) == ["keep"] * 6  # a Review is never changed in place
+
+
+def test_undo_takes_back_the_last_bulk_action_and_leaves_single_edits_alone(review):
+    rows = review.rows
+    step_one = review.bulk("relabel", 3)
+    by_hand = step_one.decide(rows[5], "drop").decide(rows[4], "relabel", "food")
+    step_two = by_hand.bulk("drop", 2)
+    assert actions(step_two) == ["drop", "drop", "relabel", "keep", "relabel", "drop"]
+    undone = step_two.undo()
+    assert undone.decisions == by_hand.decisions and undone.last_step == "apply the suggested label to the top 3"
+    assert actions(undone.undo()) == ["keep", "keep", "keep", "keep", "relabel", "drop"]
+    assert undone.undo().undo() == undone.undo()  # nothing left to undo
+
+
+def test_a_relabel_by_hand_without_a_label_takes_the_suggestion(review):
+    decided = review.decide(review.rows[0], "relabel")
+    assert decided.decision(review.rows[0]).new_label == review.suggested[0]
+    assert review.decide(review.rows[1], "relabel", " food ").decision(review.rows[1]).new_label == "food"
+
+
+def test_review_mistakes_are_user_errors(review, dataset):
+    outside = next(row for row in range(len(dataset)) if row not in review.rows)
+    with pytest.raises(ConfigError, match="not among the suspects"):
+        review.decide(outside, "drop")
+    with pytest.raises(ConfigError, match="unknown action"):
+        review.decide(review.rows[0], "burn")
+    with pytest.raises(ConfigError, match="1 or more"):
+        review.bulk("drop", 0)
+    with pytest.raises(ConfigError, match="its own label"):
+        review.decide(review.rows[3], "relabel").edit_list(dataset)  # the suggestion is the given label
+
+
+def test_the_edit_list_is_the_review_and_applies_as_shown(review, dataset, split):
+    decided = review.bulk("relabel", 2).decide(review.rows[2], "drop")
+    made = decided.edit_list(dataset)
+    assert [edit.row for edit in made.edits] == list(review.rows)  # rank order, kept rows too
+    assert [edit.action for edit in made.edits] == actions(decided)
+    assert made.counts() == decided.counts() == {"drop": 1, "relabel": 2, "keep": 3}
+    exported = list(csv.DictReader(io.StringIO(made.to_csv().decode("utf-8-sig"))))
+    assert [(int(r["row"]), r["action"], r["new_label"]) for r in exported] == [
+        (edit.row, edit.action, edit.new_label or "") for edit in made.edits]
+    cleaned = apply_edits(dataset, made, test_rows=split.test)
+    assert (cleaned.dropped, cleaned.relabelled, cleaned.kept) == (1, 2, 3)
+    for row, label in zip(review.rows[:2], review.suggested[:2]):
+        assert cleaned.dataset.labels[cleaned.original_rows.tolist().index(row)] == label
+    assert same_test_rows(cleaned, split.test).edited is False  # suspects come from outside the test split

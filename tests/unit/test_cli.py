@@ -68,6 +68,11 @@ def test_train_json_on_a_hostile_file(capsys, hostile_csv, tmp_path):
     [occlusion] = predictions[1]["explanations"]  # by default the run's most faithful method, else occlusion
     assert occlusion["method"] == "occlusion" and len(occlusion["scores"]) == len(predictions[1]["tokens"])
 
+    run_id = Path(result["run_dir"]).name  # a bare id, looked up in --runs-dir
+    code, out, err = _run(capsys, "predict", run_id, "goal team", "--runs-dir", str(tmp_path), "--json")
+    assert code == 0, err
+    assert set(json.loads(out)[0]["probabilities"]) == {"rare", "sports", "tech"}
+
     code, out, err = _run(capsys, "predict", result["run_dir"], "goal team", "--explain", "all")
     assert code == 0, err
     assert {"attention:", "occlusion:", "gradient_x_input:", "integrated_gradients:"} <= set(out.split())
@@ -157,3 +162,127 @@ def test_python_dash_m_core_is_the_cli(capsys, monkeypatch):
     with pytest.raises(SystemExit) as exited:
         runpy.run_module("core", run_name="__main__")
     assert exited.value.code == 0 and "inspect" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------------------------ inspect --label-issues
+
+
+@pytest.fixture(scope="module")
+def noisy_csv(tmp_path_factory):
+    """Three topics with every 12th label flipped, and 24 copies of one text (so some test rows have a twin)."""
+    rows = generated_texts({"sports": 40, "tech": 40, "food": 40}, seed=21, length=(8, 14))
+    flipped = {"sports": "tech", "tech": "food", "food": "sports"}
+    rows = [(text, flipped[label] if i % 12 == 0 else label) for i, (text, label) in enumerate(rows)]
+    rows += [("Goal! The team won the league match today.", "sports")] * 24
+    path = tmp_path_factory.mktemp("noisy") / "noisy.csv"
+    path.write_bytes(csv_bytes(rows))
+    return path
+
+
+def test_inspect_label_issues_top_caps_the_json_like_the_text(capsys, noisy_csv):
+    code, out, err = _run(capsys, "inspect", str(noisy_csv), "--no-baseline", "--label-issues", "--top", "2", "--json")
+    assert code == 0, err
+    payload = json.loads(out)
+    issues = payload["label_issues"]
+    assert issues["suspects_found"] > 2 and len(issues["suspects"]) == 2
+    for suspect in issues["suspects"]:
+        assert 0 <= suspect["given_label_probability"] < suspect["suggested_label_probability"] <= 1
+    assert issues["rows_checked"] == issues["rows_in_pool"] > 0
+    assert issues["rows_in_pool"] + issues["test_rows_left_out"] == payload["source"]["rows_kept"]
+
+    code, out, err = _run(capsys, "inspect", str(noisy_csv), "--no-baseline", "--label-issues", "--top", "2")
+    assert code == 0, err
+    listed = [line for line in out.splitlines() if line.strip().startswith("row ")]
+    assert len(listed) == 2
+    assert all("p(given)" in line and "p(suggested)" in line for line in listed)
+    assert f"rows checked: {issues['rows_checked']}" in out
+    assert f"the {issues['test_rows_left_out']} sealed test rows are never checked" in out
+
+
+def test_inspect_label_issues_lists_near_duplicate_pairs_identical_ones_and_completeness(capsys, noisy_csv):
+    code, out, err = _run(capsys, "inspect", str(noisy_csv), "--no-baseline", "--label-issues", "--json")
+    near = json.loads(out)["near_duplicates"]
+    assert near["identical"] >= 1 and near["complete"]
+    code, out, err = _run(capsys, "inspect", str(noisy_csv), "--no-baseline", "--label-issues")
+    assert code == 0, err
+    pairs = [line for line in out.splitlines() if line.strip().startswith("test row ")]
+    assert len(pairs) == min(10, len(near["matches"]))
+    assert "~ training row" in pairs[0] and "similarity" in pairs[0]
+    assert f"{near['identical']} of them identical" in out
+    assert "search complete" in out
+    if len(near["matches"]) > 10:
+        assert f"{len(near['matches']) - 10} more" in out
+
+
+def test_inspect_top_below_zero_is_one_error_line(capsys, noisy_csv):
+    code, _, err = _run(capsys, "inspect", str(noisy_csv), "--label-issues", "--top", "-1")
+    _assert_user_error(code, err)
+    assert "--top" in err
+
+
+# ------------------------------------------------------------------------------------------------ run ids
+
+
+def test_a_bare_run_id_is_found_in_the_runs_folder(tmp_path, monkeypatch):
+    from core.cli.arguments import run_folder
+
+    (tmp_path / "env-runs" / "20261201-090000-abc123").mkdir(parents=True)
+    (tmp_path / "flag-runs" / "20261201-090000-abc123").mkdir(parents=True)
+    monkeypatch.setenv("LSTM_TEXT_LAB_RUNS", str(tmp_path / "env-runs"))
+    assert run_folder("20261201-090000-abc123") == tmp_path / "env-runs" / "20261201-090000-abc123"
+    assert run_folder("20261201-090000-abc123", str(tmp_path / "flag-runs")) == tmp_path / "flag-runs" / "20261201-090000-abc123"
+    folder = tmp_path / "elsewhere" / "my-run"
+    folder.mkdir(parents=True)
+    assert run_folder(str(folder)) == folder  # a folder path still works as given
+    monkeypatch.delenv("LSTM_TEXT_LAB_RUNS")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs" / "20261201-090000-def456").mkdir(parents=True)
+    assert run_folder("20261201-090000-def456") == Path("runs") / "20261201-090000-def456"
+
+
+@pytest.mark.parametrize("command", [["predict", "20261201-090000-nosuch", "some text"], ["explain", "20261201-090000-nosuch"]])
+def test_an_unknown_run_id_says_where_it_looked(capsys, tmp_path, monkeypatch, command):
+    monkeypatch.setenv("LSTM_TEXT_LAB_RUNS", str(tmp_path / "runs"))
+    code, _, err = _run(capsys, *command)
+    _assert_user_error(code, err)
+    assert "no run '20261201-090000-nosuch'" in err and str(tmp_path / "runs") in err and "python -m core runs" in err
+
+
+def test_explain_reads_the_golden_run_by_its_bare_id_before_loading_keras(capsys, tmp_path, monkeypatch):
+    """``explain <id>`` loads the run from $LSTM_TEXT_LAB_RUNS (then stops: Keras is not loaded in the fast tier)."""
+    import shutil
+
+    from core.cli import run_commands
+    from support.paths import GOLDEN
+
+    shutil.copytree(GOLDEN / "run", tmp_path / "runs" / "golden-run")
+    monkeypatch.setenv("LSTM_TEXT_LAB_RUNS", str(tmp_path / "runs"))
+    loaded = []
+
+    def stop_before_keras():
+        raise KeyboardInterrupt  # ends the command here, as an interrupt would
+
+    monkeypatch.setattr(run_commands, "load_keras", stop_before_keras)
+    import core.runs.store as store
+
+    real_load = store.load_run
+    monkeypatch.setattr(store, "load_run", lambda folder: loaded.append(Path(folder)) or real_load(folder))
+    code, _, err = _run(capsys, "explain", "golden-run")
+    assert code == 130 and loaded == [tmp_path / "runs" / "golden-run"], err
+
+
+# ------------------------------------------------------------------------------------------- train's last line
+
+
+@pytest.mark.slow
+def test_train_says_early_stopping_only_when_it_stopped_before_the_last_epoch(capsys, noisy_csv, tmp_path):
+    # A learning rate too small to change a prediction: validation macro-F1 never improves after epoch 1, so with
+    # patience 0 early stopping ends training after epoch 2 — of 4 (early), or of 2 (that is simply the last epoch).
+    frozen = [*TINY_SETS, "--set", "training.learning_rate=0.000001", "--set", "training.monitor=val_macro_f1",
+              "--set", "training.patience=0"]
+    code, _, err = _run(capsys, "train", str(noisy_csv), "--epochs", "2", "--runs-dir", str(tmp_path), *frozen)
+    assert code == 0, err
+    assert "Early stopping" not in err and "Finished 2 epoch(s)." in err
+    code, _, err = _run(capsys, "train", str(noisy_csv), "--epochs", "4", "--runs-dir", str(tmp_path), *frozen)
+    assert code == 0, err
+    assert "Early stopping after 2 epochs" in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -41,19 +42,59 @@ def builtin():
     return dataset, texts
 
 
+def independent_multinomial_probabilities(texts, labels: np.ndarray, seed: int, folds: int = 5) -> np.ndarray:
+    """Out-of-fold class probabilities from scikit-learn directly: TF-IDF (words and pairs) + one softmax logistic
+    regression (C = 10) with scikit-learn's balanced class weights, 5 stratified folds shuffled by ``seed``.
+
+    The weights are passed divided by the largest with C multiplied by it (the same objective, in the form saga
+    converges on): the reference is the same model computed by other code, because at k = 76 flips one row is
+    0.013 of precision and another solver's rounding moves a row or two either way."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.utils.class_weight import compute_class_weight
+
+    texts = list(texts)
+    probabilities = np.zeros((len(labels), int(labels.max()) + 1))
+    for train, held_out in StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(texts, labels):
+        classes = np.unique(labels[train])
+        weights = compute_class_weight("balanced", classes=classes, y=labels[train])
+        vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, max_features=200_000, token_pattern=r"(?u)\b\w+\b")
+        model = LogisticRegression(C=10.0 * weights.max(), class_weight=dict(zip(classes, weights / weights.max())),
+                                   solver="saga", tol=1e-3, max_iter=500, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # saga stops at tol 1e-3 by design
+            model.fit(vectorizer.fit_transform([texts[i] for i in train]), labels[train])
+        probabilities[np.ix_(held_out, model.classes_)] = model.predict_proba(vectorizer.transform([texts[i] for i in held_out]))
+    return probabilities
+
+
+def independent_multinomial_ranking(texts, labels: np.ndarray, seed: int) -> np.ndarray:
+    """Positions of ``labels`` by that out-of-fold probability of the given label, lowest first (self-confidence)."""
+    probabilities = independent_multinomial_probabilities(texts, labels, seed)
+    return np.argsort(probabilities[np.arange(len(labels)), labels], kind="stable")
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_flipped_labels_rank_first_on_the_builtin_dataset(builtin, seed):
-    # Measured 0.461 / 0.395 / 0.421 at seeds 0/1/2 (8x the 5 % flip rate); 0.25 is 5x, with margin for the spread.
+@pytest.mark.parametrize("seed", [0, 1])
+def test_flipped_labels_rank_as_well_as_an_independent_multinomial_ranking(builtin, seed):
+    """5 % of the non-test labels flipped: precision over the flips at k = flips reaches (within 0.01) a plain
+    multinomial out-of-fold ranking computed here with scikit-learn alone, so neither the pool, the folds nor
+    cleanlab's filtering loses a flip the probabilities caught. Measured (bench/label_noise.py): 0.461 / 0.355 at
+    seeds 0 / 1, equal to the reference; the one-vs-rest probabilities used before scored 0.461 / 0.395 (on this
+    data the multinomial model is no better: 0.401 against 0.421 averaged over seeds 0-7)."""
     dataset, texts = builtin
     config = ExperimentConfig()
     split = stratified_split(dataset.y, config.split, seed, dataset.class_names)
-    training_rows = np.setdiff1d(np.arange(len(dataset)), split.test)
-    noisy, flipped = flip_labels(dataset.y, training_rows, FLIP_RATE, len(dataset.class_names), seed)
-    report = find_label_suspects(texts, noisy, dataset.class_names, training_rows, seed=seed)
+    pool = np.setdiff1d(np.arange(len(dataset)), split.test)
+    noisy, flipped = flip_labels(dataset.y, pool, FLIP_RATE, len(dataset.class_names), seed)
+    report = find_label_suspects(texts, noisy, dataset.class_names, pool, seed=seed)
+    ranking = independent_multinomial_ranking([texts[row] for row in pool], noisy[pool], seed)
+    reference = len(set(pool[ranking[: len(flipped)]].tolist()) & set(flipped.tolist())) / len(flipped)
+    assert precision_at_flips(report, flipped) >= reference - 0.01
     assert precision_at_flips(report, flipped) >= 5 * FLIP_RATE
-    assert {suspect.row for suspect in report.suspects} <= set(training_rows.tolist())
-    assert report.rows_checked == len(training_rows)
+    assert {suspect.row for suspect in report.suspects} <= set(pool.tolist())  # the test split is never a candidate
+    assert report.rows_checked == report.rows_in_pool == len(pool)
 
 
 def test_flips_in_separable_data_are_the_top_suspects():
@@ -71,9 +112,35 @@ def test_flips_in_separable_data_are_the_top_suspects():
     for suspect in report.suspects:
         assert suspect.suggested_label == dataset.labels[suspect.row]  # the true class, which we hid
         assert suspect.given_label == dataset.class_names[noisy[suspect.row]]
-        assert suspect.given_label_confidence < suspect.suggestion_confidence
-    confidences = [suspect.given_label_confidence for suspect in report.suspects]
+        assert suspect.given_label_probability < suspect.suggested_label_probability
+    confidences = [suspect.given_label_probability for suspect in report.suspects]
     assert confidences == sorted(confidences)
+
+
+def test_probabilities_are_a_multinomial_models_out_of_fold_and_both_are_shown():
+    dataset = make_dataset({"sports": 40, "tech": 40, "food": 40}, seed=3)
+    rows = np.arange(len(dataset))
+    noisy, _ = flip_labels(dataset.y, rows, 0.1, 3, seed=2)
+    report = find_label_suspects(list(dataset.texts), noisy, dataset.class_names, rows, seed=4)
+    reference = independent_multinomial_probabilities(list(dataset.texts), noisy, seed=4)
+    assert report.suspects
+    for suspect in report.suspects:
+        expected = reference[suspect.row]
+        assert suspect.given_label_probability == pytest.approx(expected[noisy[suspect.row]], abs=1e-4)
+        assert suspect.suggested_label_probability == pytest.approx(expected.max(), abs=1e-4)
+        assert suspect.suggested_label == dataset.class_names[int(expected.argmax())]
+    assert "multinomial" in report.method and "multinomial" in report.sources[0]
+    assert report.rows_in_pool == report.rows_checked == len(rows)
+
+
+def test_limit_cuts_the_list_not_the_counts():
+    dataset = make_dataset({"sports": 40, "tech": 40, "food": 40}, seed=3)
+    noisy, _ = flip_labels(dataset.y, np.arange(len(dataset)), 0.15, 3, seed=5)
+    everything = find_label_suspects(list(dataset.texts), noisy, dataset.class_names, np.arange(len(dataset)), seed=0)
+    two = find_label_suspects(list(dataset.texts), noisy, dataset.class_names, np.arange(len(dataset)), seed=0, limit=2)
+    assert everything.suspects_found > 2 and two.suspects_found == everything.suspects_found
+    assert two.suspects == everything.suspects[:2] and two.listed == 2
+    assert two.suspects_per_class == everything.suspects_per_class
 
 
 def test_two_classes():
@@ -169,8 +236,8 @@ def test_extra_probabilities_are_averaged_in():
     assert len(merged.sources) == 2 and "LSTM" in merged.sources[1] and "LSTM" in merged.method
     assert f"{len(rows) - 1} of {len(rows)}" in merged.sources[1]
     after = {suspect.row: suspect for suspect in merged.suspects}
-    assert after[17].given_label_confidence == pytest.approx(before[17].given_label_confidence / 2, abs=1e-4)
-    assert after[17].suggestion_confidence == pytest.approx((before[17].suggestion_confidence + 1) / 2, abs=1e-4)
+    assert after[17].given_label_probability == pytest.approx(before[17].given_label_probability / 2, abs=1e-4)
+    assert after[17].suggested_label_probability == pytest.approx((before[17].suggested_label_probability + 1) / 2, abs=1e-4)
     if 60 in after:  # the baseline alone speaks for row 60
         assert after[60] == before[60]
     with pytest.raises(ValueError, match="shape"):
