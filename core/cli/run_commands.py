@@ -63,8 +63,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     folder = run_folder(args.run, args.runs_dir)
     methods = _explain_methods(args.explain, folder)
+    run = load_run(folder)  # a missing or damaged run is one sentence before TensorFlow loads
     load_keras()
-    predictor = Predictor.from_run(load_run(folder))
+    predictor = Predictor.from_run(run)
     results = predictor.predict(args.texts, methods=methods)
     if args.json:
         print(json.dumps([result.to_dict() for result in results], ensure_ascii=False))
