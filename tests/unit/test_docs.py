@@ -21,7 +21,7 @@ LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
 FENCE = re.compile(r"^```[^\n]*\n(.*?)^```", re.S | re.M)
 SHELL_FENCE = re.compile(r"^```bash\n(.*?)^```", re.S | re.M)
 TOP_LEVEL = {"app.py", "core", "components", "pages", "lessons", "tests", "bench", "docs", ".ci", ".streamlit",
-             "requirements.txt", "requirements-dev.txt", "pytest.ini"}
+             "requirements.txt", "requirements-dev.txt", "pyproject.toml"}
 
 
 def _slug(heading: str) -> str:
@@ -122,7 +122,10 @@ def test_commands_in_code_blocks_name_real_files_and_flags(doc):
 
 
 def test_the_pytest_markers_the_readme_names_are_declared():
-    declared = set(re.findall(r"^\s+(\w+):", (ROOT / "pytest.ini").read_text(encoding="utf-8"), re.M))
+    import tomllib
+
+    markers = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["pytest"]["ini_options"]["markers"]
+    declared = {marker.split(":")[0].strip() for marker in markers}
     for line in _command_lines(README):
         expression = re.search(r'-m "([^"]+)"', line)
         if expression:
