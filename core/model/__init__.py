@@ -18,7 +18,11 @@ __getattr__, __dir__, __all__ = exports(__name__, {
         "build_classifier", "build_ensemble", "build_model", "ensemble_members", "explainer", "has_attention",
         "presence_tensor"
     ],
-    "estimate": ["estimate_epoch", "format_seconds", "model_summary", "parameter_count", "saved_parameter_count"],
+    "estimate": [
+        "EXPECTED_EPOCHS", "PartShape", "RunEstimate", "RunShape", "StudyEstimate", "busy_note", "estimate_epoch",
+        "estimate_run", "estimate_study", "format_seconds", "model_summary", "parameter_count", "random_settings",
+        "rough_duration", "run_shape", "slowdown", "trimmed_steps"
+    ],
     "evaluation": [
         "classification_metrics", "majority_class_metrics", "occlusion_importance", "prediction_records",
         "token_weights"

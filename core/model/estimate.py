@@ -153,13 +153,6 @@ def ensemble_members(config: ExperimentConfig) -> int:
     return split.ensemble_seeds
 
 
-def saved_parameter_count(config: ExperimentConfig, *, vocab_size: int, num_classes: int, max_length: int) -> int:
-    """Parameters of the model a run saves: one classifier, or k of them averaged (``core.model.classifier.build_ensemble``,
-    whose averaging adds none)."""
-    single = parameter_count(config.model, vocab_size=vocab_size, num_classes=num_classes, max_length=max_length)
-    return ensemble_members(config) * single
-
-
 # --- cost model -------------------------------------------------------------------------------------------------
 
 
@@ -378,15 +371,19 @@ def estimate_epoch(
 # Early stopping (patience 3) ended the recommended runs on the built-in corpora after 4-7 epochs
 # (bench/learning_quality.py): the top end is what the "about" figure assumes; "if all N epochs run" is the ceiling.
 EXPECTED_EPOCHS = 7
-# A whole run beyond its epochs, measured by `bench/calibrate_estimate.py --runs` (see its docstring for the date,
-# the machine and the load): seconds of this server when otherwise idle.
-PROCESS_START_SECONDS = 4.0  # a fresh training process (a dashboard job, a study trial, the CLI): Python, TensorFlow, the engine
-DATA_SECONDS_PER_ROW = 3e-4  # per dataset row: preprocessing, the split, the vocabulary, the TF-IDF + LR baseline
+# A whole run beyond its epochs: CPU seconds / CPU_SECONDS_PER_SECOND measured by `bench/calibrate_estimate.py --runs`
+# (2026-12-14, this 2-core server, the two built-in corpora, single and 5-fold blended runs; see the bench's table).
+PROCESS_START_SECONDS = 4.4  # a fresh training process (a dashboard job, a study trial, the CLI): Python, TensorFlow, the engine
+# per dataset row and class: preprocessing, the split, the vocabulary and the one-vs-rest TF-IDF + LR baseline
+# (measured 2.6e-5 CPU-s on 1,900 rows x 4 classes, 1.9e-5 on 996 x 21)
+DATA_SECONDS_PER_ROW_CLASS = 2.1e-5
 MODEL_SECONDS = 0.5  # per trained model: building and compiling it (its graph tracing: TRACING_*)
-SAVE_SECONDS = 0.3  # the run record's files, and per member the model file and the averaged model (SAVE_SECONDS_PER_MEMBER)
-SAVE_SECONDS_PER_MEMBER = 0.3
-BLEND_SECONDS_PER_ROW = 5e-4  # per row a bag-of-words model is fitted on (each fold's training part, then every development row)
-CPU_SECONDS_PER_SECOND = 1.05  # processor seconds per second of the estimate (TensorFlow keeps the 2 cores partly busy)
+SAVE_SECONDS = 0.1  # the run record's files; and per member, averaging it in and writing it:
+SAVE_SECONDS_PER_MEMBER = 0.05
+# per row and class a bag-of-words model is fitted on (each fold's training part, then every development row)
+BLEND_SECONDS_PER_ROW_CLASS = 2.1e-5
+CPU_SECONDS_PER_SECOND = 1.05  # processor seconds per second of a run on an idle server (bench/learning_quality.py:
+#                                whole recommended runs measured 1.02-1.06)
 TRIAL_SECONDS = 1.0  # a study trial beyond its run: asking and telling Optuna, the journal, waiting for the job's end
 
 
@@ -533,10 +530,11 @@ def estimate_run(config: ExperimentConfig, shape: RunShape, *, process_start: bo
     epoch_cost = seeds * sum(e.seconds_per_epoch for e in per_part)
     blend = 0.0
     if BLENDS.get(config.model.blend).blends:  # a bag-of-words model per part (held-out scores), then one on all
-        blend = BLEND_SECONDS_PER_ROW * (sum(sum(part.train_counts) for part in shape.parts) + shape.development_rows)
+        fitted = sum(sum(part.train_counts) for part in shape.parts) + shape.development_rows
+        blend = BLEND_SECONDS_PER_ROW_CLASS * fitted * shape.classes
     parts = {
         "process start": PROCESS_START_SECONDS if process_start else 0.0,
-        "data and baseline": DATA_SECONDS_PER_ROW * shape.rows,
+        "data and baseline": DATA_SECONDS_PER_ROW_CLASS * shape.rows * shape.classes,
         "building": seeds * sum(MODEL_SECONDS + _warmup_seconds(config, part) for part in shape.parts),
         "tracing": seeds * sum(e.first_epoch_extra_seconds for e in per_part),
         "epochs": epoch_cost * expected,
@@ -637,15 +635,11 @@ class _RandomDraws:
     def suggest_categorical(self, name: str, choices: Sequence):
         return choices[self._random.randrange(len(choices))]
 
-    def suggest_int(self, name: str, low: int, high: int, log: bool = False) -> int:
-        if log:
-            return min(high, max(low, round(math.exp(self._random.uniform(math.log(low), math.log(high))))))
-        return self._random.randint(low, high)
-
     def suggest_float(self, name: str, low: float, high: float, log: bool = False) -> float:
-        if log:
-            return math.exp(self._random.uniform(math.log(low), math.log(high)))
-        return self._random.uniform(low, high)
+        return math.exp(self._random.uniform(math.log(low), math.log(high))) if log else self._random.uniform(low, high)
+
+    def suggest_int(self, name: str, low: int, high: int, log: bool = False) -> int:
+        return min(high, max(low, round(self.suggest_float(name, low - 0.5 * (not log), high + 0.5 * (not log), log))))
 
 
 def random_settings(params: Sequence, count: int, seed: int = 0) -> list[dict]:
