@@ -183,7 +183,7 @@ RUN_CASES: dict[str, list[str]] = {
 }
 
 
-PART_NAMES = ("process start", "data and baseline", "building", "tracing", "epochs", "scoring", "blend", "saving")
+PART_NAMES = ("process start and exit", "data and baseline", "building", "tracing", "epochs", "scoring", "blend", "saving")
 
 
 def _phase_marks(listener_marks: list) -> dict:
@@ -251,7 +251,6 @@ def run_worker(corpus: str, settings: list[str]) -> dict:
         marks.append((time.perf_counter() - begun[0], time.process_time() - begun[1], "done", "", ""))
     usage = resource.getrusage(resource.RUSAGE_SELF)
     measured = _phase_marks(marks)
-    measured["parts"]["process start"] = [0.0, imported[1]]  # wall: the parent's, from the spawn
     return {"imported_at": imported[0], "import_cpu": imported[1], "load_cpu": loaded, "load_wall": load_wall,
             "cpu": usage.ru_utime + usage.ru_stime, **measured, "run_wall": marks[-1][0], "run_cpu": marks[-1][1]}
 
@@ -318,14 +317,31 @@ def _timed(arguments: list[str]) -> tuple[dict, float, float, float]:
     return report, wall, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime), load
 
 
-def runs_main(arguments) -> None:
-    """Whole runs and sweeps on each corpus, side by side in each repeat: estimate / actual in seconds and CPU."""
+def _estimated(row: dict, cache: dict) -> dict:
+    """The row's estimates with the module's constants as they are now: a run's (estimate_run, its parts), or a
+    sweep's (estimate_study of the trials that ran, and the Study page's estimate made before the sweep)."""
     from core.evidence.study import default_space
     from core.model import estimate
 
-    cache: dict = {}
+    corpus, fixed = row["corpus"], [f"training.epochs={row['epochs']}", "training.early_stopping=false"]
+
+    def run(config):
+        return estimate.estimate_run(config, _shape_for(corpus, config, cache))
+
+    if row["case"] != "sweep":
+        predicted = run(_run_config(fixed + RUN_CASES[row["case"]]))
+        return {"seconds": predicted.seconds, "cpu": predicted.cpu_seconds, "parts": predicted.parts}
+    base, space = _run_config(fixed), default_space()
+    ran = estimate.estimate_study([run(space.config_for(base, params)) for params in row["trial_params"]])
+    draws = [run(space.config_for(base, draw)) for draw in estimate.random_settings(space.params, 16, base.seed)]
+    planned = estimate.estimate_study([run(base), *draws], runs=row["trials"], sampled=16)
+    return {"seconds": ran.seconds, "cpu": ran.cpu_seconds, "planned_cpu": planned.cpu_seconds}
+
+
+def runs_main(arguments) -> None:
+    """Whole runs and sweeps on each corpus, side by side in each repeat: estimate / actual in seconds and CPU."""
     fixed = [f"training.epochs={arguments.epochs}", "training.early_stopping=false"]
-    rows = []
+    rows, cache = [], {}
     for repeat in range(arguments.repeats):
         for corpus in arguments.corpora:
             cases = list(RUN_CASES) + ["sweep"]
@@ -333,34 +349,25 @@ def runs_main(arguments) -> None:
             for case in cases:
                 if case == "sweep":
                     report, wall, cpu, load = _timed(["--sweep-worker", corpus, json.dumps(fixed), str(arguments.trials)])
-                    base = _run_config(fixed)
-                    space = default_space()
-                    ran = [estimate.estimate_run(space.config_for(base, t["params"]), _shape_for(corpus, space.config_for(base, t["params"]), cache))
-                           for t in report["trials"]]
-                    after = estimate.estimate_study(ran)
-                    draws = [space.config_for(base, d) for d in estimate.random_settings(space.params, 16, base.seed)]
-                    planned = estimate.estimate_study([estimate.estimate_run(base, _shape_for(corpus, base, cache))]
-                                                      + [estimate.estimate_run(c, _shape_for(corpus, c, cache)) for c in draws],
-                                                      runs=arguments.trials, sampled=16)
                     wall, cpu = report["wall"], cpu - report["setup_cpu"]  # the study itself, not reading the data
-                    row = {"seconds": after.seconds, "cpu_estimate": after.cpu_seconds, "planned": planned.seconds,
+                    row = {"trial_params": [t["params"] for t in report["trials"]],
                            "trial_walls": [t["duration_s"] for t in report["trials"]]}
                 else:
-                    config = _run_config(fixed + RUN_CASES[case])
                     report, wall, cpu, load = _timed(["--run-worker", corpus, json.dumps(fixed + RUN_CASES[case])])
-                    predicted = estimate.estimate_run(config, _shape_for(corpus, config, cache))
+                    # the process: from the spawn to TensorFlow imported, and its exit after the run
+                    report["parts"]["process start and exit"] = [report["imported_at"] - report["spawned_at"],
+                                                                 report["import_cpu"] + cpu - report["cpu"]]
                     # the dataset is read in the child only to have it: a dashboard job receives it ready
                     wall, cpu = wall - report["load_wall"], cpu - report["load_cpu"]
-                    report["parts"]["process start"][0] = report["imported_at"] - report["spawned_at"]
-                    row = {"seconds": predicted.seconds, "cpu_estimate": predicted.cpu_seconds, "planned": predicted.seconds,
-                           "parts": predicted.parts, "measured": report}
-                row.update(corpus=corpus, case=case, repeat=repeat, wall=wall, cpu=cpu, load=load,
-                           slowdown=estimate.slowdown(load, os.cpu_count() or 1))
+                    row = {"measured": report}
+                row.update(corpus=corpus, case=case, repeat=repeat, wall=wall, cpu=cpu, load=load, epochs=arguments.epochs,
+                           trials=arguments.trials, cores=os.cpu_count() or 1)
                 rows.append(row)
-                print(f"  {repeat + 1}/{arguments.repeats} {corpus:24} {case:7} wall {wall:6.1f} s (estimate {row['seconds']:6.1f}), "
-                      f"CPU {cpu:6.1f} s (estimate {row['cpu_estimate']:6.1f}), load {load:4.1f}", flush=True)
+                predicted = _estimated(row, cache)
+                print(f"  {repeat + 1}/{arguments.repeats} {corpus:24} {case:7} wall {wall:6.1f} s (estimate {predicted['seconds']:6.1f}), "
+                      f"CPU {cpu:6.1f} s (estimate {predicted['cpu']:6.1f}), load {load:4.1f}", flush=True)
+                Path(arguments.json).write_text(json.dumps(rows, indent=1))  # kept as it grows
     _runs_table(rows, arguments)
-    Path(arguments.json).write_text(json.dumps(rows, indent=1))
 
 
 def _spread(values: list[float]) -> str:
@@ -368,9 +375,14 @@ def _spread(values: list[float]) -> str:
 
 
 def _runs_table(rows: list[dict], arguments) -> None:
+    from core.model import estimate
+
+    cache: dict = {}
+    for row in rows:
+        row["estimate"] = _estimated(row, cache)
     print()
     print(f"{arguments.repeats} repeats, {arguments.epochs} epochs per model, sweeps of {arguments.trials} trials; "
-          f"{os.cpu_count()} cores; load average (1 min) before each: {min(r['load'] for r in rows):.1f}-{max(r['load'] for r in rows):.1f}")
+          f"{rows[0]['cores']} cores; load average (1 min) before each: {min(r['load'] for r in rows):.1f}-{max(r['load'] for r in rows):.1f}")
     print("estimate / actual, median (min-max) over the repeats; wall against the idle-server estimate, and against it x "
           "the slowdown the load predicts (core.model.estimate.slowdown)")
     print(f"{'corpus':24} {'case':7} {'actual s':>9} {'CPU s':>7} | {'CPU est/actual':>19} {'wall est/actual':>19} "
@@ -382,15 +394,15 @@ def _runs_table(rows: list[dict], arguments) -> None:
                 continue
             print(f"{corpus:24} {case:7} {statistics.median(r['wall'] for r in group):9.1f} "
                   f"{statistics.median(r['cpu'] for r in group):7.1f} | "
-                  f"{_spread([r['cpu_estimate'] / r['cpu'] for r in group]):>19} {_spread([r['seconds'] / r['wall'] for r in group]):>19} "
-                  f"{_spread([r['seconds'] * r['slowdown'] / r['wall'] for r in group]):>19}")
+                  f"{_spread([r['estimate']['cpu'] / r['cpu'] for r in group]):>19} "
+                  f"{_spread([r['estimate']['seconds'] / r['wall'] for r in group]):>19} "
+                  f"{_spread([r['estimate']['seconds'] * estimate.slowdown(r['load'], r['cores']) / r['wall'] for r in group]):>19}")
     sweeps = [r for r in rows if r["case"] == "sweep"]
     if sweeps:
-        print("sweeps, the Study page's estimate before the sweep (16 settings drawn from the space) / actual wall: "
-              + ", ".join(f"{r['planned'] / r['wall']:.2f}" for r in sweeps))
-    singles = [r for r in rows if r["case"] != "sweep"]
+        print("sweeps, the Study page's estimate before the sweep (its first trial the settings, the others sized from 16 "
+              "draws of the space) / actual, CPU: " + _spread([r["estimate"]["planned_cpu"] / r["cpu"] for r in sweeps]))
     for case in RUN_CASES:
-        group = [r for r in singles if r["case"] == case]
+        group = [r for r in rows if r["case"] == case]
         if not group:
             continue
         print(f"{case}: CPU seconds of each part, measured (median over runs) / estimated x CPU_SECONDS_PER_SECOND")
@@ -399,13 +411,8 @@ def _runs_table(rows: list[dict], arguments) -> None:
             if runs:
                 print(f"  {corpus:24} " + ", ".join(
                     f"{name} {statistics.median(r['measured']['parts'][name][1] for r in runs):.1f}/"
-                    f"{runs[0]['parts'][name] * estimate_module().CPU_SECONDS_PER_SECOND:.1f}" for name in PART_NAMES))
-
-
-def estimate_module():
-    from core.model import estimate
-
-    return estimate
+                    f"{runs[0]['estimate']['parts'][name] * estimate.CPU_SECONDS_PER_SECOND:.1f}" for name in PART_NAMES)
+                    + f"; total {statistics.median(r['cpu'] for r in runs):.1f}/{runs[0]['estimate']['cpu']:.1f}")
 
 
 def main() -> None:
@@ -423,7 +430,15 @@ def main() -> None:
     parser.add_argument("--json", default="calibrate_runs.json", help="where --runs writes every measurement")
     parser.add_argument("--run-worker", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--sweep-worker", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--table", metavar="JSON", help="print the --runs table again from a file --runs wrote "
+                                                          "(older files: pass their --epochs and --trials)")
     arguments = parser.parse_args()
+    if arguments.table:
+        rows = json.loads(Path(arguments.table).read_text())
+        arguments.repeats, arguments.corpora = max(r["repeat"] for r in rows) + 1, list(dict.fromkeys(r["corpus"] for r in rows))
+        arguments.epochs, arguments.trials = rows[0].get("epochs", arguments.epochs), rows[0].get("trials", arguments.trials)
+        _runs_table(rows, arguments)
+        return
     if arguments.run_worker:
         print(json.dumps(run_worker(arguments.run_worker[0], json.loads(arguments.run_worker[1]))))
         return

@@ -25,25 +25,29 @@ FLOAT_BYTES = 4
 MB = 1024 * 1024
 
 # ---------------------------------------------------------------------------------------------------------------
-# Calibration. Measured by `bench/calibrate_estimate.py` on 2026-11-27: a 2-core x86-64 CPU (shared with other
-# work), Python 3.11, tensorflow-cpu 2.21, keras 3.15.1, training through core.training.fit.train (Adam, clipnorm,
-# op determinism on, progress callback), 13 configs; epoch time = the faster of epochs 2 and 3 (epoch 1 includes
-# graph tracing; other work on the shared machine only adds time). Fit errors: -32%..+20% on seconds, -11%..+6% on RSS.
+# Calibration. Measured by `bench/calibrate_estimate.py` on 2026-12-06: this 2-core x86-64 server, shared (load
+# average 12-17 throughout), Python 3.11, tensorflow-cpu 2.21, keras 3.15.1, training through core.training.fit.train
+# (Adam, clipnorm, op determinism on, progress callback, length-bucketed batches), 13 configs; an epoch's figure is
+# the median processor time of epochs 2 and 3 / CPU_SECONDS_PER_SECOND (epoch 1 includes graph tracing; processor
+# time, unlike wall time, hardly grows with other work). Fit errors -24%..+14% (a held-out config +3%); -12%..+14% RSS.
 # Seconds per epoch = sum over the terms of _time_terms() of coefficient x term (a non-negative least-squares fit
-# on relative error). The memory constants come from the same runs' peak RSS (resource.getrusage ru_maxrss).
+# on relative error), with the LSTM steps of each batch trimmed to its longest row (trimmed_steps). The memory
+# constants come from the same runs' peak RSS (resource.getrusage ru_maxrss).
 # ---------------------------------------------------------------------------------------------------------------
 TIME_COEFFICIENTS: dict[str, float] = {
-    "batches": 1.536e-3,  # seconds per batch (graph launch, callbacks, slicing the batch)
-    "recurrent_steps": 9.686e-5,  # seconds per LSTM loop iteration (one step of one direction of one layer) per batch
-    "recurrent_steps_dropout": 5.752e-4,  # the same with recurrent_dropout > 0 (Keras's per-gate LSTM step)
-    "multiply_adds": 5.246e-11,  # seconds per multiply-add (per sample: forward pass x1, training x3)
-    "optimizer_updates": 4.343e-9,  # seconds per trainable parameter per training step (Adam + gradient clipping)
+    "batches": 6.942e-4,  # seconds per batch (graph launch, callbacks, slicing the batch)
+    "recurrent_steps": 1.265e-4,  # seconds per LSTM loop iteration (one step of one direction of one layer) per batch
+    "recurrent_steps_dropout": 3.888e-4,  # the same with recurrent_dropout > 0 (Keras's per-gate LSTM step)
+    "multiply_adds": 5.262e-11,  # seconds per multiply-add (per sample: forward pass x1, training x3)
+    "optimizer_updates": 7.269e-9,  # seconds per trainable parameter per training step (Adam + gradient clipping)
 }
-TRACING_FIXED_SECONDS = 2.2  # extra time of the first epoch (tracing and compiling the train and validation graphs)
-TRACING_SECONDS_PER_LOOP = 1.3  # ... and per LSTM layer-direction
-RUNTIME_BASELINE_MB = 655.0  # peak RSS after importing core.training.fit, core.model.classifier, core.choices.resampling (bare
+# extra time of the first epoch (tracing and compiling the train and validation graphs); the fixed part from whole runs
+# (bench/calibrate_estimate.py --runs: 3.5-4.1 CPU-s per model of 2 LSTM loops; the epoch bench alone fitted 0.68)
+TRACING_FIXED_SECONDS = 1.1
+TRACING_SECONDS_PER_LOOP = 1.2  # ... and per LSTM layer-direction
+RUNTIME_BASELINE_MB = 670.0  # peak RSS after importing core.training.fit, core.model.classifier, core.choices.resampling (bare
 #                              `import tensorflow`: 621 MB)
-FIXED_OVERHEAD_MB = 94.0  # graphs, traced functions and allocator pools of a training process beyond the baseline
+FIXED_OVERHEAD_MB = 91.0  # graphs, traced functions and allocator pools of a training process beyond the baseline
 ACTIVATION_FACTOR = 0.886  # measured RSS growth per byte of _activation_bytes() (allocator reuse, gradient buffers)
 
 
@@ -372,8 +376,10 @@ def estimate_epoch(
 # (bench/learning_quality.py): the top end is what the "about" figure assumes; "if all N epochs run" is the ceiling.
 EXPECTED_EPOCHS = 7
 # A whole run beyond its epochs: CPU seconds / CPU_SECONDS_PER_SECOND measured by `bench/calibrate_estimate.py --runs`
-# (2026-12-14, this 2-core server, the two built-in corpora, single and 5-fold blended runs; see the bench's table).
-PROCESS_START_SECONDS = 4.4  # a fresh training process (a dashboard job, a study trial, the CLI): Python, TensorFlow, the engine
+# (2026-12-06, this 2-core server, the two built-in corpora, single and 5-fold blended runs; see the bench's table).
+# a fresh training process (a dashboard job, a study trial, the CLI): Python, TensorFlow and the engine imported, and
+# its exit (measured 4.4-4.9 CPU-s to the imports, 1.3-1.6 after the run)
+PROCESS_START_SECONDS = 5.8
 # per dataset row and class: preprocessing, the split, the vocabulary and the one-vs-rest TF-IDF + LR baseline
 # (measured 2.6e-5 CPU-s on 1,900 rows x 4 classes, 1.9e-5 on 996 x 21)
 DATA_SECONDS_PER_ROW_CLASS = 2.1e-5
@@ -382,8 +388,9 @@ SAVE_SECONDS = 0.1  # the run record's files; and per member, averaging it in an
 SAVE_SECONDS_PER_MEMBER = 0.05
 # per row and class a bag-of-words model is fitted on (each fold's training part, then every development row)
 BLEND_SECONDS_PER_ROW_CLASS = 2.1e-5
-CPU_SECONDS_PER_SECOND = 1.05  # processor seconds per second of a run on an idle server (bench/learning_quality.py:
-#                                whole recommended runs measured 1.02-1.06)
+# Processor seconds per wall second of a run on an idle server: whole recommended runs measured 1.02-1.06 on a quiet
+# day (bench/learning_quality.py). The server was never idle on 2026-12-06, so the wall figures rest on this ratio.
+CPU_SECONDS_PER_SECOND = 1.05
 TRIAL_SECONDS = 1.0  # a study trial beyond its run: asking and telling Optuna, the journal, waiting for the job's end
 
 
@@ -533,7 +540,7 @@ def estimate_run(config: ExperimentConfig, shape: RunShape, *, process_start: bo
         fitted = sum(sum(part.train_counts) for part in shape.parts) + shape.development_rows
         blend = BLEND_SECONDS_PER_ROW_CLASS * fitted * shape.classes
     parts = {
-        "process start": PROCESS_START_SECONDS if process_start else 0.0,
+        "process start and exit": PROCESS_START_SECONDS if process_start else 0.0,
         "data and baseline": DATA_SECONDS_PER_ROW_CLASS * shape.rows * shape.classes,
         "building": seeds * sum(MODEL_SECONDS + _warmup_seconds(config, part) for part in shape.parts),
         "tracing": seeds * sum(e.first_epoch_extra_seconds for e in per_part),
