@@ -42,8 +42,8 @@ TIME_COEFFICIENTS: dict[str, float] = {
     "optimizer_updates": 7.269e-9,  # seconds per trainable parameter per training step (Adam + gradient clipping)
 }
 # extra time of the first epoch (tracing and compiling the train and validation graphs); the fixed part from whole runs
-# (bench/calibrate_estimate.py --runs: 3.5-4.1 CPU-s per model of 2 LSTM loops; the epoch bench alone fitted 0.68)
-TRACING_FIXED_SECONDS = 1.1
+# (bench/calibrate_estimate.py --runs: 2.7-4.1 CPU-s per model of 2 LSTM loops; the epoch bench alone fitted 0.68)
+TRACING_FIXED_SECONDS = 0.8
 TRACING_SECONDS_PER_LOOP = 1.2  # ... and per LSTM layer-direction
 RUNTIME_BASELINE_MB = 670.0  # peak RSS after importing core.training.fit, core.model.classifier, core.choices.resampling (bare
 #                              `import tensorflow`: 621 MB)
@@ -391,7 +391,9 @@ BLEND_SECONDS_PER_ROW_CLASS = 2.1e-5
 # Processor seconds per wall second of a run on an idle server: whole recommended runs measured 1.02-1.06 on a quiet
 # day (bench/learning_quality.py). The server was never idle on 2026-12-06, so the wall figures rest on this ratio.
 CPU_SECONDS_PER_SECOND = 1.05
-TRIAL_SECONDS = 1.0  # a study trial beyond its run: asking and telling Optuna, the journal, waiting for the job's end
+# a study trial beyond its run: the job's spawn, pickled data and progress queue, Optuna's ask/tell and journal
+# (measured 2.1-5.6 CPU-s per trial beyond the trials' run estimates, a SMOTE trial among them)
+TRIAL_SECONDS = 3.0
 
 
 @dataclass(frozen=True)
@@ -500,10 +502,6 @@ class RunEstimate:
                      f"{format_seconds(self.seconds_all_epochs)} (≈ {self.cpu_seconds_all_epochs:,.0f} CPU-seconds) "
                      f"if all {self.epochs} run")
         return text + ", start, baseline, scoring and saving included"
-
-    def rows_text(self) -> str:
-        prefix = {"at most": "at most ", "about": "about "}.get(self.rows_kind, "")
-        return f"{prefix}{self.rows_per_epoch:,} rows per epoch ({self.rows_basis})"
 
 
 def _scoring_terms(config: ExperimentConfig, part: PartShape, classes: int, test_rows: int) -> dict[str, float]:
@@ -658,11 +656,11 @@ def random_settings(params: Sequence, count: int, seed: int = 0) -> list[dict]:
 
 def slowdown(load_average: float, cores: int) -> float:
     """How many times longer than the estimate a run takes while ``load_average`` other runnable threads compete for
-    ``cores`` cores: TensorFlow runs ``cores`` threads, which get cores / (load + cores) of the machine between them,
-    against the CPU_SECONDS_PER_SECOND cores a run keeps busy on an idle server (bench/calibrate_estimate.py --runs
-    compares this with measured runs)."""
+    ``cores`` cores: sqrt((load + cores) / cores), an empirical form (bench/calibrate_estimate.py --runs on 2026-12-06:
+    wall / estimate 2.0-3.9 at loads 7.7-20.1 on 2 cores; this form within 0.68-1.19 of each run, with no fitted
+    constant; the simple share cores / (load + cores) of the processors overstated it at high loads)."""
     cores = max(1, cores)
-    return max(1.0, CPU_SECONDS_PER_SECOND * (load_average + cores) / cores ** 2)
+    return max(1.0, math.sqrt((max(0.0, load_average) + cores) / cores))
 
 
 def busy_note(load_average: float, cores: int) -> str:
