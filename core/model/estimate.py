@@ -386,8 +386,9 @@ DATA_SECONDS_PER_ROW_CLASS = 2.1e-5
 MODEL_SECONDS = 0.5  # per trained model: building and compiling it (its graph tracing: TRACING_*)
 SAVE_SECONDS = 0.1  # the run record's files; and per member, averaging it in and writing it:
 SAVE_SECONDS_PER_MEMBER = 0.05
-# per row and class a bag-of-words model is fitted on (each fold's training part, then every development row)
-BLEND_SECONDS_PER_ROW_CLASS = 2.1e-5
+# the blend's bag-of-words fits (each fold's training part, then every development row; SAGA, whose passes grow with
+# the rows): seconds per class x rows^1.5 of each fit (measured 5.5e-7-6.9e-7 CPU-s on FAA effect, NACE, FAA phase)
+BLEND_SECONDS_PER_CLASS_ROWS15 = 5.9e-7
 # Processor seconds per wall second of a run on an idle server: whole recommended runs measured 1.02-1.06 on a quiet
 # day (bench/learning_quality.py). The server was never idle on 2026-12-06, so the wall figures rest on this ratio.
 CPU_SECONDS_PER_SECOND = 1.05
@@ -535,8 +536,8 @@ def estimate_run(config: ExperimentConfig, shape: RunShape, *, process_start: bo
     epoch_cost = seeds * sum(e.seconds_per_epoch for e in per_part)
     blend = 0.0
     if BLENDS.get(config.model.blend).blends:  # a bag-of-words model per part (held-out scores), then one on all
-        fitted = sum(sum(part.train_counts) for part in shape.parts) + shape.development_rows
-        blend = BLEND_SECONDS_PER_ROW_CLASS * fitted * shape.classes
+        fitted = sum(sum(part.train_counts) ** 1.5 for part in shape.parts) + shape.development_rows ** 1.5
+        blend = BLEND_SECONDS_PER_CLASS_ROWS15 * fitted * shape.classes
     parts = {
         "process start and exit": PROCESS_START_SECONDS if process_start else 0.0,
         "data and baseline": DATA_SECONDS_PER_ROW_CLASS * shape.rows * shape.classes,
