@@ -342,6 +342,7 @@ def runs_main(arguments) -> None:
     """Whole runs and sweeps on each corpus, side by side in each repeat: estimate / actual in seconds and CPU."""
     fixed = [f"training.epochs={arguments.epochs}", "training.early_stopping=false"]
     rows, cache = [], {}
+    Path(arguments.json).parent.mkdir(parents=True, exist_ok=True)
     for repeat in range(arguments.repeats):
         for corpus in arguments.corpora:
             cases = list(RUN_CASES) + ["sweep"]
@@ -427,7 +428,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=2, help="epochs per model in --runs (early stopping off)")
     parser.add_argument("--trials", type=int, default=3, help="trials per sweep in --runs")
-    parser.add_argument("--json", default="calibrate_runs.json", help="where --runs writes every measurement")
+    parser.add_argument("--json", default=str(ROOT / "bench" / "out" / "calibrate_runs.json"),
+                        help="where --runs writes every measurement (kept as it grows)")
     parser.add_argument("--run-worker", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--sweep-worker", nargs=3, help=argparse.SUPPRESS)
     parser.add_argument("--table", metavar="JSON", help="print the --runs table again from a file --runs wrote "
