@@ -6,6 +6,7 @@ Sizes and estimates are computed analytically (core.model.estimate) so this page
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import pandas as pd
 import streamlit as st
@@ -162,43 +163,71 @@ def _count(number: int) -> str:
     return f"{number / 1e6:.2f} M" if number >= 1_000_000 else f"{number:,}"
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def _run_shape(key: str, shape_json: str, _data: Dataset):
+    from core.model.run_estimate import run_shape
+
+    config = ExperimentConfig.from_json(shape_json)
+    processed = cached.processed_for(key, _data, config)[0]
+    return run_shape(processed, _data.y, _data.class_names, config, cached.split_for(key, _data, config))
+
+
+def run_shape_for(key: str, data: Dataset, config: ExperimentConfig):
+    """The rows, vocabulary and lengths each model of a run with ``config`` gets (core.model.estimate.run_shape),
+    cached on the settings they depend on."""
+    relevant = ExperimentConfig(seed=config.seed, preprocessing=config.preprocessing, split=config.split,
+                                vectorizing=config.vectorizing)
+    return _run_shape(key, relevant.to_json(), data)
+
+
+def server_load() -> tuple[float, int]:
+    """This server's one-minute load average and its processor count (for core.model.estimate.busy_note)."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # not available on this platform
+        load = 0.0
+    return load, os.cpu_count() or 1
+
+
 def size_and_estimate(data: Dataset, key: str) -> None:
-    from core.model.estimate import estimate_epoch, format_seconds, model_summary, saved_parameter_count
+    """The run's estimate (core.model.estimate.estimate_run): the same figures and sentence the recommendation and
+    the Study page show for these settings."""
+    from core.model.estimate import format_seconds, model_summary
+    from core.model.run_estimate import busy_note, estimate_run
 
     config = state.config()
-    vocabulary = cached.vocabulary_for(key, data, config)
-    train_counts = cached.split_for(key, data, config).class_counts("train", data.y, len(data.class_names))
     extension_size, vector_dim = 0, None  # pretrained words appended to the vocabulary, the vectors' own size
     if config.model.word_vectors:
         coverage, _ = cached.word_vector_coverage(key, data, config)
         if coverage is not None:
             extension_size, vector_dim = coverage.extended, coverage.dim
-    shape = dict(vocab_size=vocabulary.vocabulary_size + extension_size, num_classes=len(data.class_names),
-                 max_length=vocabulary.max_length)
     words = dict(extension_size=extension_size, vector_dim=vector_dim)
-    estimate = estimate_epoch(config, train_counts=train_counts, **shape, **words)
+    estimate = estimate_run(config, run_shape_for(key, data, config), **words)
     cols = st.columns(4)
-    cols[0].metric("Parameters", _count(saved_parameter_count(config, **shape, **words)),
-                   help="Of the saved model: with a k-fold ensemble, all k members together; fixed pretrained "
-                        "vectors included.")
+    members = f"{estimate.members} members × {estimate.parameters_per_member:,}" if estimate.members > 1 else "one model"
+    cols[0].metric("Parameters", ("≤ " if estimate.parameters_kind == "at most" else "") + _count(estimate.parameters),
+                   help=f"Of the saved model: {members}" + ("; fixed pretrained vectors included." if extension_size else "."))
     prefix = {"at most": "≤ ", "about": "≈ "}.get(estimate.rows_kind, "")
-    cols[1].metric("Rows per epoch", f"{prefix}{estimate.rows_trained:,}",
-                   help="Training rows after the chosen resampling (the resampler's own preview).")
-    cols[2].metric("Epoch time", format_seconds(estimate.seconds_per_epoch),
-                   help=f"An estimate: about {estimate.samples_per_second:,.0f} samples/s on a 2-core CPU like this server's.")
+    cols[1].metric("Rows per epoch", f"{prefix}{estimate.rows_per_epoch:,}",
+                   help=f"Training rows of each model per epoch: {estimate.rows_basis}.")
+    cols[2].metric("Epoch time", format_seconds(estimate.epoch_seconds),
+                   help="One model's epoch (training and the validation pass) on this server when nothing else runs.")
     cols[3].metric("Memory (estimate)", f"{estimate.memory_mb:,.0f} MB")
-    folds = max(1, config.split.k_folds)
-    total = estimate.seconds_per_epoch * config.training.epochs * folds
-    st.caption(plain(f"Up to {config.training.epochs} epochs" + (f" × {folds} folds" if folds > 1 else "") +
-                     f": at most {format_seconds(total)} of training; early stopping usually ends sooner."))
+    st.caption(plain(f"The whole run: {estimate.time_text()}."))
+    busy = busy_note(*server_load())
+    if busy:
+        st.caption(plain(busy))
     for note in estimate.notes:
         st.caption(plain(note))
     with st.expander("Model summary"):
         rows = [{"layer": r.name, "kind": r.kind, "output shape": r.output_shape, "parameters": r.parameters}
-                for r in model_summary(config.model, **shape, **words)]
+                for r in model_summary(config.model, vocab_size=estimate.vocabulary_size, num_classes=len(data.class_names),
+                                       max_length=estimate.max_length, **words)]
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-        breakdown = pd.DataFrame({"part": list(estimate.memory_breakdown), "MB": list(estimate.memory_breakdown.values())})
+        breakdown = pd.DataFrame({"part": list(estimate.epoch.memory_breakdown), "MB": list(estimate.epoch.memory_breakdown.values())})
         st.dataframe(breakdown.round(1), hide_index=True)
+        times = pd.DataFrame({"part of the run": list(estimate.parts), "seconds": list(estimate.parts.values())})
+        st.dataframe(times.round(1), hide_index=True)
 
 
 def practice_notes() -> None:

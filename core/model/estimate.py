@@ -26,25 +26,29 @@ FLOAT_BYTES = 4
 MB = 1024 * 1024
 
 # ---------------------------------------------------------------------------------------------------------------
-# Calibration. Measured by `bench/calibrate_estimate.py` on 2026-11-27: a 2-core x86-64 CPU (shared with other
-# work), Python 3.11, tensorflow-cpu 2.21, keras 3.15.1, training through core.training.fit.train (Adam, clipnorm,
-# op determinism on, progress callback), 13 configs; epoch time = the faster of epochs 2 and 3 (epoch 1 includes
-# graph tracing; other work on the shared machine only adds time). Fit errors: -32%..+20% on seconds, -11%..+6% on RSS.
-# Seconds per epoch = sum over the terms of _time_terms() of coefficient x term (a non-negative least-squares fit
-# on relative error). The memory constants come from the same runs' peak RSS (resource.getrusage ru_maxrss).
+# Calibration. Measured by `bench/calibrate_estimate.py` on 2026-12-06: this 2-core x86-64 server, shared (load
+# average 12-17 throughout), Python 3.11, tensorflow-cpu 2.21, keras 3.15.1, training through core.training.fit.train
+# (Adam, clipnorm, op determinism on, progress callback, length-bucketed batches), 13 configs; an epoch's figure is
+# the median processor time of epochs 2 and 3 / CPU_SECONDS_PER_SECOND (epoch 1 includes graph tracing; processor
+# time, unlike wall time, hardly grows with other work). Fit errors -24%..+14% (a held-out config +3%); -12%..+14% RSS.
+# Seconds per epoch = sum over the terms of time_terms() of coefficient x term (a non-negative least-squares fit
+# on relative error), with the LSTM steps of each batch trimmed to its longest row (trimmed_steps). The memory
+# constants come from the same runs' peak RSS (resource.getrusage ru_maxrss).
 # ---------------------------------------------------------------------------------------------------------------
 TIME_COEFFICIENTS: dict[str, float] = {
-    "batches": 1.536e-3,  # seconds per batch (graph launch, callbacks, slicing the batch)
-    "recurrent_steps": 9.686e-5,  # seconds per LSTM loop iteration (one step of one direction of one layer) per batch
-    "recurrent_steps_dropout": 5.752e-4,  # the same with recurrent_dropout > 0 (Keras's per-gate LSTM step)
-    "multiply_adds": 5.246e-11,  # seconds per multiply-add (per sample: forward pass x1, training x3)
-    "optimizer_updates": 4.343e-9,  # seconds per trainable parameter per training step (Adam + gradient clipping)
+    "batches": 6.942e-4,  # seconds per batch (graph launch, callbacks, slicing the batch)
+    "recurrent_steps": 1.265e-4,  # seconds per LSTM loop iteration (one step of one direction of one layer) per batch
+    "recurrent_steps_dropout": 3.888e-4,  # the same with recurrent_dropout > 0 (Keras's per-gate LSTM step)
+    "multiply_adds": 5.262e-11,  # seconds per multiply-add (per sample: forward pass x1, training x3)
+    "optimizer_updates": 7.269e-9,  # seconds per trainable parameter per training step (Adam + gradient clipping)
 }
-TRACING_FIXED_SECONDS = 2.2  # extra time of the first epoch (tracing and compiling the train and validation graphs)
-TRACING_SECONDS_PER_LOOP = 1.3  # ... and per LSTM layer-direction
-RUNTIME_BASELINE_MB = 655.0  # peak RSS after importing core.training.fit, core.model.classifier, core.choices.resampling (bare
+# extra time of the first epoch (tracing and compiling the train and validation graphs); the fixed part from whole runs
+# (bench/calibrate_estimate.py --runs: 2.7-4.1 CPU-s per model of 2 LSTM loops; the epoch bench alone fitted 0.68)
+TRACING_FIXED_SECONDS = 0.8
+TRACING_SECONDS_PER_LOOP = 1.2  # ... and per LSTM layer-direction
+RUNTIME_BASELINE_MB = 670.0  # peak RSS after importing core.training.fit, core.model.classifier, core.choices.resampling (bare
 #                              `import tensorflow`: 621 MB)
-FIXED_OVERHEAD_MB = 94.0  # graphs, traced functions and allocator pools of a training process beyond the baseline
+FIXED_OVERHEAD_MB = 91.0  # graphs, traced functions and allocator pools of a training process beyond the baseline
 ACTIVATION_FACTOR = 0.886  # measured RSS growth per byte of _activation_bytes() (allocator reuse, gradient buffers)
 
 
@@ -66,9 +70,7 @@ class EpochEstimate:
     rows_trained: int = 0  # training rows per epoch after resampling
     rows_kind: str = "exact"  # how rows_trained relates to the real count: "exact", "at most" or "about"
     first_epoch_extra_seconds: float = 0.0  # graph tracing in the first epoch
-    total_seconds: float = 0.0  # all configured epochs (and folds), if early stopping does not end sooner
-    members: int = 1  # models the saved run holds and every prediction runs (k for a k-fold ensemble)
-    parameters: int = 0  # of the saved model: all members together
+    parameters: int = 0  # of one model (the run's totals: RunEstimate)
 
 
 # --- parameters and summary -------------------------------------------------------------------------------------
@@ -187,15 +189,6 @@ def ensemble_members(config: ExperimentConfig) -> int:
     return split.ensemble_seeds
 
 
-def saved_parameter_count(config: ExperimentConfig, *, vocab_size: int, num_classes: int, max_length: int,
-                          extension_size: int = 0, vector_dim: Optional[int] = None) -> int:
-    """Parameters of the model a run saves: one classifier, or k of them averaged (``core.model.classifier.build_ensemble``,
-    whose averaging adds none)."""
-    single = parameter_count(config.model, vocab_size=vocab_size, num_classes=num_classes, max_length=max_length,
-                             extension_size=extension_size, vector_dim=vector_dim)
-    return ensemble_members(config) * single
-
-
 # --- cost model -------------------------------------------------------------------------------------------------
 
 
@@ -239,32 +232,45 @@ def _trainable_parameters(config: ModelConfig, vocab_size: int, num_classes: int
     return total - (vocab_size if frozen else extension_size) * width
 
 
-def _time_terms(
+def time_terms(
     config: ExperimentConfig, *, train_rows: int, validation_rows: int, vocab_size: int, num_classes: int, max_length: int,
-    extension_size: int = 0, vector_dim: Optional[int] = None,
+    extension_size: int = 0, vector_dim: Optional[int] = None, steps: Optional[float] = None,
 ) -> dict[str, float]:
-    """The quantities whose weighted sum (``TIME_COEFFICIENTS``) is one epoch's seconds."""
+    """The quantities whose weighted sum (``TIME_COEFFICIENTS``) is one epoch's seconds. ``steps``: the mean width
+    of the length-bucketed batches (:func:`trimmed_steps`; default ``max_length``, every batch at full width)."""
     model, batch = config.model, config.training.batch_size
+    steps = float(max_length if steps is None else min(steps, max_length))
     embedded = RESAMPLERS.get(config.resampling.strategy).embedded
     train_batches = math.ceil(train_rows / batch) if train_rows else 0
-    forward = _forward_multiply_adds(model, num_classes, max_length, embedded, vector_dim)
+    forward = _forward_multiply_adds(model, num_classes, steps, embedded, vector_dim)
     evaluated_rows = validation_rows
     evaluated_batches = math.ceil(validation_rows / (4 * batch)) if validation_rows else 0  # one pass at 4x the batch
     loops = model.lstm_layers * (2 if model.bidirectional else 1)
     # Training runs each loop forward and again backward for the gradients; evaluation runs it forward only.
-    steps = max_length * loops * (2 * train_batches + evaluated_batches)
+    recurrent = steps * loops * (2 * train_batches + evaluated_batches)
     dropout = model.recurrent_dropout > 0
     return {
         "batches": float(train_batches + evaluated_batches),
-        "recurrent_steps": 0.0 if dropout else float(steps),
-        "recurrent_steps_dropout": float(steps) if dropout else 0.0,
+        "recurrent_steps": 0.0 if dropout else recurrent,
+        "recurrent_steps_dropout": recurrent if dropout else 0.0,
         "multiply_adds": forward * (3 * train_rows + evaluated_rows),
         "optimizer_updates": float(train_batches) * _trainable_parameters(model, vocab_size, num_classes, max_length, embedded,
                                                                           extension_size, vector_dim),
     }
 
 
-def _seconds(terms: dict[str, float], coefficients: dict[str, float] = TIME_COEFFICIENTS) -> float:
+def trimmed_steps(length_quantiles: Sequence[int], rows: int, batch_size: int) -> float:
+    """The mean width of ``rows`` rows' length-bucketed batches (core.training.batching: rows sorted by length, cut
+    into batches, each trimmed to its longest row), from the rows' lengths at the 0th, 1st, ... 100th percentile."""
+    if not rows:
+        return float(length_quantiles[-1])
+    last = len(length_quantiles) - 1
+    batches = math.ceil(rows / batch_size)
+    widths = (length_quantiles[min(last, math.ceil(last * min(rows, (j + 1) * batch_size) / rows))] for j in range(batches))
+    return sum(widths) / batches
+
+
+def seconds_of(terms: dict[str, float], coefficients: dict[str, float] = TIME_COEFFICIENTS) -> float:
     return sum(coefficients[name] * value for name, value in terms.items())
 
 
@@ -307,6 +313,7 @@ def estimate_epoch(
     validation_rows: Optional[int] = None,
     extension_size: int = 0,
     vector_dim: Optional[int] = None,
+    steps: Optional[float] = None,
 ) -> EpochEstimate:
     """Seconds per epoch and peak training memory on a 2-core CPU like the one the constants were measured on.
 
@@ -317,7 +324,8 @@ def estimate_epoch(
     them into the rows trained per epoch (``rows_after_resampling`` overrides it when the real count is known).
     ``validation_rows`` defaults to what the split fractions (or k folds) leave. ``vocab_size`` counts every token
     ID; ``extension_size`` of them are appended pretrained words (fixed weights: stored, never updated), and
-    ``vector_dim`` is the pretrained vectors' dimension when known (see :func:`vector_width`).
+    ``vector_dim`` is the pretrained vectors' dimension when known (see :func:`vector_width`). ``steps`` is the mean
+    width of the length-bucketed batches (:func:`trimmed_steps`); without it every batch counts at full ``max_length``.
     """
     model, training = config.model, config.training
     resampler = RESAMPLERS.get(config.resampling.strategy)
@@ -340,9 +348,9 @@ def estimate_epoch(
     test_rows = round((train_rows + validation_rows) * config.split.test_fraction / (1 - config.split.test_fraction))
 
     words = dict(extension_size=extension_size, vector_dim=vector_dim)
-    terms = _time_terms(config, train_rows=rows, validation_rows=validation_rows, vocab_size=vocab_size,
-                        num_classes=num_classes, max_length=max_length, **words)
-    seconds = _seconds(terms)
+    terms = time_terms(config, train_rows=rows, validation_rows=validation_rows, vocab_size=vocab_size,
+                        num_classes=num_classes, max_length=max_length, steps=steps, **words)
+    seconds = seconds_of(terms)
     loops = model.lstm_layers * (2 if model.bidirectional else 1)
     tracing = TRACING_FIXED_SECONDS + TRACING_SECONDS_PER_LOOP * loops
 
@@ -381,7 +389,7 @@ def estimate_epoch(
         without = dict(terms, recurrent_steps=terms["recurrent_steps_dropout"], recurrent_steps_dropout=0.0)
         notes.append(
             f"Recurrent dropout switches Keras to its slower per-gate LSTM step: expect about "
-            f"{seconds / _seconds(without):.1f}x the epoch time here; on a GPU it also disables the fused cuDNN kernel "
+            f"{seconds / seconds_of(without):.1f}x the epoch time here; on a GPU it also disables the fused cuDNN kernel "
             "(far slower still)."
         )
     if embedded:
@@ -402,15 +410,6 @@ def estimate_epoch(
         notes.append(f"Batch size {training.batch_size} spends much of each epoch on per-step overhead; 64-128 is faster on a CPU.")
     if tracing >= 1:
         notes.append(f"The first epoch also spends about {tracing:.0f} s building the graph.")
-    trained_models = folds * config.split.ensemble_seeds
-    total = (seconds * training.epochs + tracing) * trained_models
-    if folds > 1:
-        notes.append(f"{folds}-fold cross-validation trains {trained_models} models: the total covers all of them.")
-    elif trained_models > 1:
-        notes.append(f"{trained_models} models train on the same split from different seeds: the total covers all of them.")
-    if members > 1:
-        notes.append(f"The saved model averages {members} models: it holds {members}x the parameters "
-                     f"({members * total_parameters:,}) and every prediction and explanation takes about {members}x as long.")
     return EpochEstimate(
         seconds_per_epoch=seconds,
         samples_per_second=rows / seconds if seconds > 0 else 0.0,
@@ -420,9 +419,7 @@ def estimate_epoch(
         rows_trained=rows,
         rows_kind=rows_kind,
         first_epoch_extra_seconds=tracing,
-        total_seconds=total,
-        members=members,
-        parameters=members * total_parameters,
+        parameters=total_parameters,
     )
 
 
@@ -440,3 +437,10 @@ def format_seconds(seconds: float) -> str:
         return f"{minutes} min {rest} s" if rest else f"{minutes} min"
     hours, rest = divmod(round(seconds / 60), 60)
     return f"{hours} h {rest} min" if rest else f"{hours} h"
+
+
+def rough_duration(seconds: float) -> str:
+    """A long estimate in the words it deserves: '45 s', '38 min', '2 h 10 min'."""
+    if seconds < 60 or seconds >= 3600:
+        return format_seconds(seconds)
+    return f"{round(seconds / 60)} min"

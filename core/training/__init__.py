@@ -9,8 +9,8 @@ from core.lazy import exports
 
 __getattr__, __dir__, __all__ = exports(__name__, {
     "batching": [
-        "COMPILED_SHAPES", "LengthBatches", "batches_per_epoch", "length_step", "plan_epoch", "predict_trimmed",
-        "sequence_lengths", "tf_length_batches", "trimmed_length"
+        "COMPILED_SHAPES", "LengthBatches", "batches_per_epoch", "epoch_batches", "length_step", "plan_epoch",
+        "predict_trimmed", "sequence_lengths", "tf_length_batches", "trimmed_length"
     ],
     "blending": ["WEIGHTS", "blended_model", "choose_weight"],
     "experiment": ["STATUS_STOPPED", "run_experiment", "split_rows", "vectorize"],

@@ -40,6 +40,7 @@ from core.text.preprocessing import preprocess
 from core.data.splitting import stratified_split
 from core.records import Record
 from core.text.vectorizing import build_vocabulary, suggest_max_length, token_lengths
+from core.model.run_estimate import PartShape, RunEstimate, RunShape, estimate_run, run_shape
 
 DEFAULT_BUDGET_CPU_SECONDS = 300.0  # "a recommended run stays within ~5 CPU-minutes on this machine"
 # Averages tried from the most members down; the first whose estimated cost fits the budget is recommended. k-fold
@@ -47,12 +48,8 @@ DEFAULT_BUDGET_CPU_SECONDS = 300.0  # "a recommended run stays within ~5 CPU-min
 # split (65 %). Smaller k starves the members (k = 2: 40 %; measured on fine-foods, seed 42: 2 fold models averaged
 # 0.753 macro-F1, one model 0.770), so below k = 4 the members share the training split and differ by seed instead.
 ENSEMBLES: tuple[tuple[int, int], ...] = ((5, 1), (4, 1), (0, 3), (0, 2))  # (k_folds, seeds); 4 seeds would cost more than 4 folds
-# What a whole run costs in processor seconds per second of the cost model's training estimate (core.model.estimate is
-# calibrated on wall seconds of an uncontended 2-core CPU; TensorFlow keeps the cores only partly busy, and scoring,
-# the baseline and saving add to a run). Measured with bench/learning_quality.py on 5 recommended runs (FAA effect
-# k=5, fine-foods k=2 and single models), the estimate taken at each run's real epoch count: 1.02-1.06.
-CPU_SECONDS_PER_ESTIMATED_SECOND = 1.05
-EXPECTED_EPOCHS = 7  # early stopping (patience 3) ended those runs after 4-7 epochs: the top end keeps within budget
+# What a run costs comes from core.model.estimate.estimate_run: the same figure, in the same words, as the Model page
+# shows for the recommended settings (its expected epochs, process start, baseline, scoring, blend and saving included).
 # bench/learning_quality.py, single models (seed 42): NACE 0.556 -> 0.990 (baseline 0.972), FAA effect 0.520 -> 0.539
 # (baseline 0.551); the recommended ensembles with the blend are in the README's learning-quality table.
 BLEND_EVIDENCE = ("On the built-in data the blend beat the LSTM alone on every corpus measured, and the fair "
@@ -106,23 +103,27 @@ def data_facts(dataset: Dataset, config: ExperimentConfig, processed: Optional[S
     return facts, processed, split
 
 
-def estimated_cpu_seconds(config: ExperimentConfig, facts: DataFacts) -> float:
-    """Processor seconds of a whole run with ``config`` on data like ``facts`` (EXPECTED_EPOCHS per model)."""
-    from core.model.estimate import estimate_epoch
+def estimated_cpu_seconds(config: ExperimentConfig, facts: DataFacts, shape: Optional[RunShape] = None) -> float:
+    """Processor seconds of a whole run with ``config`` (core.model.estimate.estimate_run): on data of ``shape``
+    (core.model.estimate.run_shape, exact), or else sized from ``facts`` (each fold's rows scaled from the split's)."""
+    return estimate_run(config, shape or shape_from_facts(config, facts)).cpu_seconds
 
+
+def shape_from_facts(config: ExperimentConfig, facts: DataFacts) -> RunShape:
+    """A run's shape from the training split's facts alone: with k folds, each fold's training rows are the
+    development rows x (k-1)/k per class, and the vocabulary is the training split's (a little smaller); without the
+    texts' lengths every batch counts at full width, so the time is an overestimate (run_shape is exact)."""
+    development = sum(facts.train_counts) + facts.validation_rows
+    test_rows = facts.rows - development
     folds = config.split.k_folds if config.split.k_folds >= 2 else 1
-    if folds > 1:
-        development = sum(facts.train_counts) + facts.validation_rows
-        train_counts = [round(c * (sum(facts.train_counts) + facts.validation_rows) / sum(facts.train_counts) * (folds - 1) / folds)
-                        for c in facts.train_counts]
-        validation_rows = math.ceil(development / folds)
+    if folds == 1:
+        part = PartShape(tuple(facts.train_counts), facts.validation_rows, facts.vocabulary_size, facts.max_length)
     else:
-        train_counts, validation_rows = list(facts.train_counts), facts.validation_rows
-    estimate = estimate_epoch(config, train_counts=train_counts, vocab_size=facts.vocabulary_size,
-                              num_classes=facts.classes, max_length=facts.max_length, validation_rows=validation_rows)
-    epochs = min(EXPECTED_EPOCHS, config.training.epochs)
-    wall = (estimate.seconds_per_epoch * epochs + estimate.first_epoch_extra_seconds) * folds * config.split.ensemble_seeds
-    return CPU_SECONDS_PER_ESTIMATED_SECOND * wall
+        scale = development / max(1, sum(facts.train_counts)) * (folds - 1) / folds
+        part = PartShape(tuple(round(c * scale) for c in facts.train_counts), math.ceil(development / folds),
+                         facts.vocabulary_size, facts.max_length)
+    return RunShape(rows=facts.rows, classes=facts.classes, test_rows=test_rows, development_rows=development,
+                    parts=(part,) * folds, shared_vocabulary=config.split.ensemble or config.split.ensemble_seeds > 1)
 
 
 def weightings() -> tuple[str, ...]:
@@ -210,35 +211,37 @@ def recommend(dataset: Dataset, config: Optional[ExperimentConfig] = None, *,
     )
 
     # 3. the average from the budget
-    chosen, cost = None, None
+    chosen, estimate = None, None
     for folds, seeds in ENSEMBLES:
         averaging = [f"split.k_folds={folds}", f"split.ensemble={'true' if folds else 'false'}", f"split.ensemble_seeds={seeds}"]
-        cost = estimated_cpu_seconds(apply_overrides(base, [*overrides, *averaging]), facts)
-        if cost <= budget_cpu_seconds:
+        estimate = _run_estimate(apply_overrides(base, [*overrides, *averaging]), processed, dataset, split)
+        if estimate.cpu_seconds <= budget_cpu_seconds:
             chosen = (folds, seeds, averaging)
             break
-    where = f"about {{cost:.0f}} CPU-seconds for {facts.rows:,} rows of up to {facts.max_length} tokens"
+    budget = f"the {budget_cpu_seconds:.0f}-CPU-second budget"
     if chosen and chosen[0]:
         overrides += chosen[2]
         reasons.append(
             f"Average {chosen[0]} fold models (k-fold ensemble): averaging was the one lever that raised macro-F1 on "
-            f"every corpus measured (+0.02-0.05); {chosen[0]} folds is the largest k tried whose estimated cost "
-            f"({where.format(cost=cost)}) fits the {budget_cpu_seconds:.0f}-second budget."
+            f"every corpus measured (+0.02-0.05); {chosen[0]} folds is the largest k tried whose estimate fits {budget}: "
+            f"{estimate.time_text()}."
         )
     elif chosen:
         overrides += chosen[2]
         reasons.append(
             f"Average {chosen[1]} models trained from different seeds on the training split: four or more fold models "
-            f"would not fit the {budget_cpu_seconds:.0f}-second budget, and fewer folds leave each member too few rows; "
-            f"estimated {where.format(cost=cost)}."
+            f"would not fit {budget}, and fewer folds leave each member too few rows; {estimate.time_text()}."
         )
     else:
         overrides += ["split.k_folds=0", "split.ensemble=false", "split.ensemble_seeds=1"]
-        reasons.append(f"One model, no average: even two would take {where.format(cost=cost)}, over the "
-                       f"{budget_cpu_seconds:.0f}-second budget.")
-    final = apply_overrides(base, overrides)
-    return Recommendation(tuple(overrides), tuple(reasons), facts, round(estimated_cpu_seconds(final, facts), 1),
-                          budget_cpu_seconds, scores)
+        reasons.append(f"One model, no average: even two would take {estimate.time_text()}, over {budget}.")
+    final = _run_estimate(apply_overrides(base, overrides), processed, dataset, split)
+    return Recommendation(tuple(overrides), tuple(reasons), facts, round(final.cpu_seconds, 1), budget_cpu_seconds, scores)
+
+
+def _run_estimate(config: ExperimentConfig, processed: Sequence[str], dataset: Dataset, split) -> RunEstimate:
+    """The run's estimate on its exact shape (each fold's rows, the vocabulary its members share)."""
+    return estimate_run(config, run_shape(processed, dataset.y, dataset.class_names, config, split))
 
 
 def recommended_config(dataset: Dataset, config: Optional[ExperimentConfig] = None, **options) -> tuple[ExperimentConfig, Recommendation]:

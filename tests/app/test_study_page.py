@@ -130,7 +130,7 @@ def test_parallel_coordinates_draw_one_line_per_trial_the_best_on_top_and_each_a
 
 
 def test_setting_changes_and_durations_read_as_words():
-    from components.panels.study.setup import rough_duration
+    from core.model.estimate import rough_duration
     from components.panels.study.sweep import config_changes
     from core.config import ExperimentConfig
 
@@ -306,14 +306,17 @@ def test_a_new_lever_study_preselects_a_short_set_and_estimates_its_time(runs):
     expected = [lever.key for lever in levers_for(ExperimentConfig()) if lever.fields[0] in DEFAULT_LEVER_FIELDS]
     assert chosen == expected and 6 < len(chosen) < 20
     said = _texts(at)
-    assert re.search(rf"{len(chosen)} lever\(s\) \+ the reference × 3 seed\(s\) = {3 * (len(chosen) + 1)} runs: at most about \d+ min", said)
+    runs = 3 * (len(chosen) + 1)
+    assert re.search(rf"{len(chosen)} lever\(s\) \+ the reference × 3 seed\(s\) = {runs} runs: about .+ on this server when "
+                     rf"nothing else runs \(≈ [\d,]+ CPU-minutes\) for {runs} runs one after another", said)
     for pills in at.pills:
         pills.set_value([])
     at.run()
     assert at.button(key="study_start_levers").disabled
     at.segmented_control(key="study_kind").set_value("sweep").run()
     _no_failure(at)
-    assert re.search(r"20 trials: about .+ if each trial costs what your current settings cost", _texts(at)) and not at.button(key="study_start_sweep").disabled
+    assert re.search(r"20 trials: about .+ for 20 runs one after another, .+drawn at random from the search space", _texts(at))
+    assert not at.button(key="study_start_sweep").disabled
     assert len(_frame(at, "searched")) == 11  # the default space, one row per searched setting
 
 

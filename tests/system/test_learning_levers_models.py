@@ -144,19 +144,20 @@ def test_an_ensemble_without_attention_offers_no_attention():
 
 
 def test_the_estimate_counts_every_member():
-    from core.model import estimate
+    from core.model import estimate, run_estimate
 
     single = apply_overrides(ExperimentConfig(), ["split.k_folds=4"])
     ensemble = apply_overrides(single, ["split.ensemble=true"])
     shape = {"vocab_size": 500, "num_classes": 3, "max_length": 20}
     one = estimate.parameter_count(single.model, **shape)
-    assert estimate.saved_parameter_count(single, **shape) == one
-    assert estimate.saved_parameter_count(ensemble, **shape) == 4 * one
     kept, averaged = (estimate.estimate_epoch(c, train_counts=[300, 100, 40], **shape) for c in (single, ensemble))
-    assert averaged.members == 4 and kept.members == 1 and averaged.parameters == 4 * one
     assert averaged.memory_mb > kept.memory_mb and averaged.memory_breakdown["finished ensemble members"] > 0
-    assert averaged.total_seconds == pytest.approx(kept.total_seconds)  # both train k models
-    assert any("averages 4 models" in note for note in averaged.notes)
+    fold = run_estimate.PartShape((300, 100, 40), 110, 500, 20)
+    kept_run, averaged_run = (run_estimate.estimate_run(c, run_estimate.RunShape(700, 3, 140, 550, (fold,) * 4, c.split.ensemble))
+                              for c in (single, ensemble))
+    assert (kept_run.members, averaged_run.members, averaged_run.parameters) == (1, 4, 4 * one)
+    assert kept_run.trained_models == averaged_run.trained_models == 4  # both train k models
+    assert any("averages 4 models" in note for note in averaged_run.notes)
 
 
 def test_the_estimate_counts_subword_ids_and_frozen_vectors():
@@ -243,6 +244,8 @@ def test_triage_reports_coverage_or_why_the_file_cannot_be_used(tmp_path):
 
 
 def test_recommendations_fit_the_budget_and_say_why():
+    from core.model.run_estimate import run_shape
+    from core.text.preprocessing import preprocess
     from core.training.recommend import estimated_cpu_seconds, recommend, recommended_config, weightings
 
     dataset = make_dataset({"sports": 60, "tech": 20, "rare": 8}, seed=5)
@@ -251,18 +254,23 @@ def test_recommendations_fit_the_budget_and_say_why():
     assert weightings() == ("none", "class_weights_sqrt", "class_weights")  # lightest first
     assert set(generous.proxy_macro_f1) == set(weightings())
     assert generous.facts.rows == 88 and generous.facts.classes == 3
-    assert len(generous.reasons) == 2 and all(reason.endswith(".") for reason in generous.reasons)
+    assert len(generous.reasons) == 3 and all(reason.endswith(".") for reason in generous.reasons)  # weighting, blend, average
     config, again = recommended_config(dataset, budget_cpu_seconds=10_000)
     assert again.overrides == generous.overrides  # deterministic
-    assert estimated_cpu_seconds(config, again.facts) == pytest.approx(again.estimated_cpu_seconds, abs=0.1)
+    processed = preprocess(dataset.texts, config.preprocessing)[0]
+
+    def exact(config):  # the estimate on the run's exact shape, as recommend sizes each candidate
+        return estimated_cpu_seconds(config, again.facts, run_shape(processed, dataset.y, dataset.class_names, config))
+
+    assert exact(config) == pytest.approx(again.estimated_cpu_seconds, abs=0.1)
     assert again.estimated_cpu_seconds <= 10_000
     tight = recommend(dataset, budget_cpu_seconds=1)
     assert "split.ensemble=false" in tight.overrides and "split.ensemble_seeds=1" in tight.overrides
     assert "One model" in tight.reasons[-1]
-    weighting = [o for o in generous.overrides if o.startswith("resampling")]
+    weighting = [o for o in generous.overrides if not o.startswith("split.")]  # the class weighting and the blend
 
     def cost(*averaging):
-        return estimated_cpu_seconds(apply_overrides(ExperimentConfig(), [*weighting, *averaging]), generous.facts)
+        return exact(apply_overrides(ExperimentConfig(), [*weighting, *averaging]))
 
     three_seeds = cost("split.ensemble_seeds=3")
     assert three_seeds < cost("split.k_folds=4", "split.ensemble=true")

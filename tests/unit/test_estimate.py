@@ -1,4 +1,5 @@
-"""The pre-flight estimate: exact parameter counts against Keras, a sane cost model, and no Keras import."""
+"""The pre-flight estimate: a sane cost model, the run estimate of every kind of run, and no Keras import (the
+parameter counts against Keras models are in tests/system/test_estimate_keras.py)."""
 
 from __future__ import annotations
 
@@ -8,103 +9,16 @@ import os
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
-from core.model import estimate
+from core.model import estimate, run_estimate
 from core.config import ExperimentConfig, ModelConfig, apply_overrides
 
 from support.paths import ROOT  # noqa: E402
 
-# (embedding_dim, lstm_units, lstm_layers, bidirectional, attention, attention_heads, attention_units,
-#  vocab_size, num_classes, max_length)
-GRID = [
-    (16, 8, 1, True, "additive", 4, 8, 300, 3, 12),
-    (16, 8, 1, False, "additive", 4, 5, 300, 2, 12),
-    (8, 4, 1, False, "none", 1, 8, 50, 2, 5),
-    (8, 4, 1, True, "none", 1, 8, 50, 7, 5),
-    (32, 16, 2, True, "none", 4, 8, 1000, 4, 20),
-    (12, 6, 2, False, "additive", 4, 3, 77, 5, 9),
-    (10, 7, 3, True, "additive", 4, 9, 120, 3, 15),
-    (6, 3, 4, False, "none", 1, 4, 40, 2, 6),
-    (6, 3, 4, True, "multihead", 2, 4, 40, 2, 6),
-    (16, 8, 1, True, "multihead", 4, 8, 300, 3, 12),
-    (16, 8, 1, True, "multihead", 3, 8, 300, 3, 12),  # width 16 // 3 heads: key_dim 5
-    (16, 5, 2, False, "multihead", 5, 6, 200, 6, 10),  # key_dim 1
-    (20, 9, 1, False, "multihead", 4, 7, 90, 3, 8),  # key_dim max(1, 9 // 4) = 2
-    (24, 12, 3, True, "multihead", 16, 10, 500, 4, 10),  # key_dim 1 with 16 heads
-    (2, 1, 1, True, "additive", 1, 1, 3, 2, 1),  # the smallest model the config allows
-    (64, 32, 2, True, "multihead", 8, 16, 2000, 10, 30),
-]
-
-
-def model_config(combo: tuple) -> ModelConfig:
-    embedding_dim, units, layers, bidirectional, attention, heads, attention_units = combo[:7]
-    return ModelConfig(
-        embedding_dim=embedding_dim, lstm_units=units, lstm_layers=layers, bidirectional=bidirectional,
-        attention=attention, attention_heads=heads, attention_units=attention_units,
-    )
-
-
-def sizes(combo: tuple) -> dict:
-    vocab_size, num_classes, max_length = combo[7:]
-    return {"vocab_size": vocab_size, "num_classes": num_classes, "max_length": max_length}
-
-
-@functools.lru_cache(maxsize=None)
-def keras_model(combo: tuple):
-    from core.model.classifier import build_model
-
-    return build_model(model_config(combo), **sizes(combo))
-
-
-def _shape_text(layer) -> str:
-    output = layer.output
-    if isinstance(output, (list, tuple)):
-        return "[" + ", ".join(str(tuple(part.shape)) for part in output) + "]"
-    return str(tuple(output.shape))
-
-
-@pytest.mark.parametrize("combo", GRID, ids=lambda combo: "-".join(map(str, combo)))
-def test_parameter_count_equals_keras(combo):
-    assert estimate.parameter_count(model_config(combo), **sizes(combo)) == keras_model(combo).count_params()
-
-
-@pytest.mark.parametrize("combo", GRID[::3], ids=lambda combo: "-".join(map(str, combo)))
-def test_summary_rows_match_keras_layers(combo):
-    model = keras_model(combo)
-    rows = estimate.model_summary(model_config(combo), **sizes(combo))
-    assert [row.name for row in rows] == [layer.name for layer in model.layers]
-    for row, layer in zip(rows, model.layers):
-        assert row.kind == type(layer).__name__
-        assert row.output_shape == _shape_text(layer)
-        assert row.parameters == layer.count_params(), row.name
-    with_weights = {layer.name for layer in model.layers if layer.weights}
-    assert with_weights == {row.name for row in rows if row.parameters}
-
 
 # (subword_buckets, extension_size, vector_dim): pretrained words appended as fixed rows, vectors projected when
 # their size differs from embedding_dim (16 here).
-PRETRAINED = [(0, 0, 50), (0, 9, 16), (0, 9, 50), (30, 9, 50), (30, 0, 7)]
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("subwords, extension, vector_dim", PRETRAINED)
-def test_pretrained_vectors_count_exactly_against_keras(subwords, extension, vector_dim):
-    from core.model.classifier import build_model
-
-    config = ModelConfig(embedding_dim=16, lstm_units=8, attention_units=8, subword_buckets=subwords,
-                         word_vectors="glove-6b-50d")
-    shape = {"vocab_size": 60, "num_classes": 3, "max_length": 12}
-    model = build_model(config, **shape, vector_dim=vector_dim, frozen_rows=extension)
-    rows = estimate.model_summary(config, **shape, extension_size=extension, vector_dim=vector_dim)
-    assert [(row.name, row.kind, row.output_shape, row.parameters) for row in rows] == \
-        [(layer.name, type(layer).__name__, _shape_text(layer), layer.count_params()) for layer in model.layers]
-    assert estimate.parameter_count(config, **shape, extension_size=extension, vector_dim=vector_dim) == model.count_params()
-    trainable = sum(int(np.prod(weight.shape)) for weight in model.trainable_weights)
-    embedded = False
-    assert estimate._trainable_parameters(config, 60, 3, 12, embedded, extension, vector_dim) == trainable
-
 
 def test_l2_does_not_change_the_count():
     counts = {estimate.parameter_count(ModelConfig(l2=l2), vocab_size=500, num_classes=3, max_length=40) for l2 in (0.0, 1e-4, 0.5)}
@@ -139,7 +53,6 @@ def test_estimate_is_self_consistent():
     assert result.samples_per_second == pytest.approx(1200 / result.seconds_per_epoch)
     assert result.memory_mb == pytest.approx(sum(result.memory_breakdown.values()))
     assert result.memory_mb > estimate.RUNTIME_BASELINE_MB  # the runtime baseline is included
-    assert result.total_seconds == pytest.approx(result.seconds_per_epoch * config.training.epochs + result.first_epoch_extra_seconds)
     assert any("2-core CPU" in note for note in result.notes)
 
 
@@ -181,9 +94,9 @@ def test_recurrent_dropout_note():
 
 
 def test_k_folds_multiply_the_total():
-    config = apply_overrides(ExperimentConfig(), ["split.k_folds=5"])
-    result = estimate.estimate_epoch(config, train_counts=[400, 400], **SIZES)
-    assert result.total_seconds == pytest.approx(5 * (result.seconds_per_epoch * config.training.epochs + result.first_epoch_extra_seconds))
+    config, run = _run("split.k_folds=5")
+    per_model = run.epoch_seconds * run.expected_epochs + run.epoch.first_epoch_extra_seconds
+    assert run.trained_models == 5 and run.parts["epochs"] + run.parts["tracing"] == pytest.approx(5 * per_model, rel=0.02)
 
 
 def test_default_model_lands_near_the_measured_throughput():
@@ -215,3 +128,122 @@ def test_results_are_frozen():
     row = estimate.model_summary(ModelConfig(), vocab_size=10, num_classes=2, max_length=4)[0]
     with pytest.raises(dataclasses.FrozenInstanceError):
         row.parameters = 1
+
+
+# --- the run estimate: one record for every page, single models and ensembles alike ---------------------------------
+
+from core.data.splitting import stratified_folds, stratified_split  # noqa: E402
+from core.text.vectorizing import build_vocabulary  # noqa: E402
+from support.fakes import csv_bytes, generated_texts  # noqa: E402
+
+
+@functools.lru_cache(maxsize=None)
+def _corpus():
+    """Generated rows, each pair of rows sharing a rare word, so vocabularies of different rows differ."""
+    from core.data.dataset import build_dataset
+    from core.data.reading import read_csv_bytes
+    from core.text.preprocessing import preprocess
+
+    rows = generated_texts({"sports": 60, "tech": 40, "food": 25}, seed=2)
+    rows = [(f"{text} rare{i % 50}x", label) for i, (text, label) in enumerate(rows)]
+    dataset = build_dataset(read_csv_bytes(csv_bytes(rows), source_name="generated.csv"))
+    return dataset, preprocess(dataset.texts, ExperimentConfig().preprocessing)[0]
+
+
+def _run(*overrides: str) -> tuple[ExperimentConfig, "run_estimate.RunEstimate"]:
+    dataset, processed = _corpus()
+    config = apply_overrides(ExperimentConfig(), list(overrides))
+    return config, run_estimate.estimate_run(config, run_estimate.run_shape(processed, dataset.y, dataset.class_names, config))
+
+
+def test_a_k_fold_ensemble_counts_each_folds_rows_the_shared_vocabulary_and_every_member():
+    dataset, processed = _corpus()
+    config, run = _run("split.k_folds=5", "split.ensemble=true")
+    split = stratified_split(dataset.y, config.split, config.seed, dataset.class_names)
+    development = [*split.train, *split.validation]
+    folds = stratified_folds(dataset.y[development], 5, config.seed)
+    vocabulary = build_vocabulary([processed[i] for i in development], config.vectorizing.max_vocab_size,
+                                  config.vectorizing.min_token_frequency).size  # what experiment.vectorize builds
+    per_member = estimate.parameter_count(config.model, vocab_size=vocabulary, num_classes=3, max_length=run.max_length)
+    assert run.vocabulary_size == vocabulary != build_vocabulary([processed[i] for i in split.train], 20000, 2).size
+    assert run.rows_per_epoch == max(len(train) for train, _ in folds) < len(split.train)  # not the training split's
+    assert "development rows × 4/5" in run.rows_basis
+    assert (run.members, run.trained_models) == (5, 5)
+    assert run.parameters == 5 * per_member and run.parameters_kind == "exact"
+
+
+def test_a_blend_adds_its_frozen_table_to_every_member_and_its_fits_to_the_time():
+    from core.choices.ngrams import blend_parameters
+
+    config, plain = _run("split.k_folds=4", "split.ensemble=true")
+    blended_config, blended = _run("split.k_folds=4", "split.ensemble=true", "model.blend=validated")
+    table = blend_parameters(blended_config.model, blended.vocabulary_size, 3)
+    assert blended.parameters == plain.parameters + 4 * table
+    assert blended.parts["blend"] > 0 == plain.parts["blend"]
+    assert blended.seconds > plain.seconds
+
+
+def test_seeds_and_a_kept_fold_are_counted_as_the_run_trains_and_saves_them():
+    _, seeds = _run("split.ensemble_seeds=3")
+    assert (seeds.members, seeds.trained_models, seeds.rows_basis) == (3, 3, "the training split")
+    _, kept = _run("split.k_folds=3")  # one model saved, three trained, each fold with its own vocabulary
+    assert (kept.members, kept.trained_models) == (1, 3)
+    assert kept.parameters == kept.parameters_per_member
+    assert any("best fold" in note for note in kept.notes)
+
+
+def test_the_run_time_adds_up_its_parts_and_says_about_for_times_and_at_most_only_for_bounds():
+    config, run = _run()
+    assert run.seconds == pytest.approx(sum(run.parts.values()))
+    assert run.cpu_seconds == pytest.approx(run_estimate.CPU_SECONDS_PER_SECOND * run.seconds)
+    assert run.expected_epochs == run_estimate.EXPECTED_EPOCHS < run.epochs == config.training.epochs
+    assert run.seconds_all_epochs == pytest.approx(run.seconds + run.epoch_seconds * (run.epochs - run.expected_epochs))
+    text = run.time_text()
+    assert text.startswith("about ") and "at most" not in text and f"if all {run.epochs} run" in text
+    assert f"≈ {run.cpu_seconds:,.0f} CPU-seconds" in text
+    _, fixed = _run("training.early_stopping=false", "training.epochs=2")
+    assert fixed.expected_epochs == 2 and fixed.seconds == fixed.seconds_all_epochs and "if all" not in fixed.time_text()
+    dataset, processed = _corpus()
+    inside = run_estimate.estimate_run(config, run_estimate.run_shape(processed, dataset.y, dataset.class_names, config), process_start=False)
+    assert run.seconds - inside.seconds == pytest.approx(run_estimate.PROCESS_START_SECONDS)
+
+
+def test_a_studys_runs_add_up_and_a_sweep_sizes_later_trials_from_draws():
+    _, small = _run("model.lstm_units=16")
+    _, large = _run("model.lstm_units=128")
+    levers = run_estimate.estimate_study([small, large] * 2)
+    assert levers.runs == 4
+    assert levers.seconds == pytest.approx(2 * (small.seconds + large.seconds) + 4 * run_estimate.TRIAL_SECONDS)
+    sweep = run_estimate.estimate_study([small, large, large], runs=10, sampled=2)
+    assert sweep.seconds == pytest.approx(small.seconds + 9 * large.seconds + 10 * run_estimate.TRIAL_SECONDS)
+    assert (sweep.cheapest, sweep.dearest) == (small.seconds, large.seconds)
+    assert "10 runs" in sweep.time_text() and "drawn at random from the search space" in sweep.time_text()
+
+
+def test_random_draws_stay_in_the_searched_ranges_and_repeat_with_the_seed():
+    from core.evidence.study import default_space
+
+    space = default_space()
+    draws = run_estimate.random_settings(space.params, 30, seed=4)
+    assert draws == run_estimate.random_settings(space.params, 30, seed=4) != run_estimate.random_settings(space.params, 30, seed=5)
+    for draw in draws:
+        assert all(spec.contains(draw[spec.name]) for spec in space.params)
+        space.config_for(ExperimentConfig(), draw)  # a valid config
+    assert len({draw["model.lstm_units"] for draw in draws}) > 10
+
+
+def test_a_busy_server_stretches_the_wall_time_it_says():
+    assert run_estimate.slowdown(0.0, 2) == 1.0 and run_estimate.busy_note(0.3, 2) == ""
+    assert run_estimate.slowdown(6.0, 2) < run_estimate.slowdown(14.0, 2)
+    assert "load average 14.0 on 2 cores" in run_estimate.busy_note(14.0, 2)
+
+
+def test_the_recommendation_states_the_estimate_the_model_page_shows():
+    from core.training.recommend import recommend
+
+    dataset, processed = _corpus()
+    recommendation = recommend(dataset)
+    config = apply_overrides(ExperimentConfig(), list(recommendation.overrides))
+    run = run_estimate.estimate_run(config, run_estimate.run_shape(processed, dataset.y, dataset.class_names, config))
+    assert recommendation.estimated_cpu_seconds == round(run.cpu_seconds, 1)
+    assert any(run.time_text() in reason for reason in recommendation.reasons)

@@ -11,8 +11,9 @@ import pandas as pd
 import streamlit as st
 
 from components.figures import study as study_figures
-from components.frame import cached, state
+from components.frame import state
 from components.frame.safe import plain
+from components.panels.model import run_shape_for, server_load
 from components.panels.study.reading import KIND_TITLES, StudyRef, launch
 from core.config import ExperimentConfig
 from core.data.dataset import Dataset
@@ -29,13 +30,9 @@ from core.evidence.study import (
     data_source,
     parse_space,
 )
-from core.model.estimate import estimate_epoch, format_seconds
+from core.model.run_estimate import StudyEstimate, busy_note, estimate_run, estimate_study, random_settings
 from core.runs.store import runs_dir
 
-# Seconds a run costs beyond its epochs: spawning the process, importing TensorFlow, preprocessing, the TF-IDF
-# baseline, scoring and saving. Measured 14-17 s per run on this 2-core server (built-in dataset, 2-epoch runs
-# through the job scheduler, other work on the machine), against core.model.estimate's epochs-only figure.
-RUN_OVERHEAD_S = 15.0
 LONG_STUDY_S = 3600.0
 # The levers preselected for a new lever study: each choice of these settings (the resampling registry's every
 # strategy, each attention kind, reading direction, dropout a step either way). All 43 × 3 seeds takes hours here.
@@ -48,23 +45,36 @@ PRUNER_TITLES = {
 }
 
 
-def _shape(data: Dataset, key: str, config: ExperimentConfig) -> tuple[dict, list[int]]:
-    vocabulary = cached.vocabulary_for(key, data, config)
-    train_counts = cached.split_for(key, data, config).class_counts("train", data.y, len(data.class_names))
-    shape = dict(vocab_size=vocabulary.vocabulary_size, num_classes=len(data.class_names), max_length=vocabulary.max_length)
-    return shape, train_counts
+SWEEP_DRAWS = 16  # settings drawn from a sweep's space to size its trials after the first (the current settings)
 
 
-def run_seconds(configs: list[ExperimentConfig], data: Dataset, key: str) -> Optional[float]:
-    """At most how long these runs take here, one after another: core.model.estimate's epochs (all of them, as if early
-    stopping never ends a run sooner) plus :data:`RUN_OVERHEAD_S` each; None when a config cannot be estimated.
-    Every config is sized with the current vocabulary and split (a lever on them changes them a little)."""
-    try:
-        shape, train_counts = _shape(data, key, state.config())
-        return sum(estimate_epoch(config, train_counts=train_counts, **shape).total_seconds + RUN_OVERHEAD_S
-                   for config in configs)
-    except (UserError, ValueError, KeyError):
-        return None
+def study_estimate(configs: list[ExperimentConfig], data: Dataset, key: str, *, runs: Optional[int] = None,
+                   sampled: bool = False, repeat: int = 1) -> Optional[StudyEstimate]:
+    """core.model.estimate.estimate_study of these configs' runs (each ``repeat`` times), each in its own training
+    process as the job queue runs them; with ``runs``, the first config runs once and the others' average fills the
+    remaining runs (``sampled``: they were drawn from a sweep's space). A config that cannot be estimated is left
+    out; None when the first cannot."""
+    estimates = []
+    for config in configs:
+        try:
+            estimates.append(estimate_run(config, run_shape_for(key, data, config)))
+        except (UserError, ValueError, KeyError):
+            if not estimates:
+                return None
+    return estimate_study(estimates * repeat, runs, sampled=len(estimates) - 1 if sampled else 0)
+
+
+def sweep_configs(config: ExperimentConfig, names: list[str]) -> list[ExperimentConfig]:
+    """The current settings, then :data:`SWEEP_DRAWS` settings drawn at random from the searched ones (as a sweep's
+    first trials are drawn), those the config accepts."""
+    space = parse_space({name: spec for name, spec in DEFAULT_SEARCH if name in names})
+    configs = [config]
+    for draw in random_settings(space.params, SWEEP_DRAWS, config.seed):
+        try:
+            configs.append(space.config_for(config, draw))
+        except UserError:
+            continue
+    return configs
 
 
 def _fingerprint(items) -> str:
@@ -108,26 +118,18 @@ def _name_input(key: str) -> Optional[str]:
     return name.strip() or None
 
 
-def rough_duration(seconds: float) -> str:
-    """An estimate in the words it deserves: '45 s', '38 min', '2 h 10 min'."""
-    if seconds < 60 or seconds >= 3600:
-        return format_seconds(seconds)
-    return f"{round(seconds / 60)} min"
-
-
-def _estimate_line(what: str, seconds: Optional[float], *, sweep: bool = False) -> None:
-    if seconds is None:
+def _estimate_line(what: str, estimate: Optional[StudyEstimate]) -> None:
+    if estimate is None:
         st.caption(plain(f"{what}.", limit=None))
         return
-    if sweep:  # trials differ in size: the current settings are the yardstick, not a bound
-        line = (f"{what}: about {rough_duration(seconds)} on this server if each trial costs what your current settings "
-                "cost (bigger models take longer; pruning ends weak trials early).")
-    else:
-        line = f"{what}: at most about {rough_duration(seconds)} on this server, one run after another."
-    st.markdown(plain(line, limit=None))
-    st.caption("Estimated from the model's size and this server's measured speed, plus about 15 s per run to start and "
-               "score it; early stopping usually ends runs sooner, and other trainings on this server share the queue.")
-    if seconds > LONG_STUDY_S:
+    st.markdown(plain(f"{what}: {estimate.time_text()}.", limit=None))
+    st.caption("Estimated from each run's model and data sizes and this server's measured speed: every run starts its "
+               "own training process, prepares the data, fits the baseline, trains, scores and saves. Early stopping "
+               "ends runs sooner, pruning stops weak sweep trials early, and other trainings on this server share the queue.")
+    busy = busy_note(*server_load())
+    if busy:
+        st.caption(plain(busy))
+    if estimate.seconds > LONG_STUDY_S:
         st.warning("That is more than an hour. Fewer levers, seeds or trials make it shorter; you can also stop it at "
                    "any time and resume it later, even after the server restarts.")
 
@@ -142,9 +144,8 @@ def _lever_setup(data: Dataset, key: str) -> None:
                                      "noise; three is a good start."))
     name = _name_input("study_lever_name")
     runs = (len(levers) + 1) * seeds
-    seconds = run_seconds([config] + [lever.apply(config) for lever in levers], data, key)
-    _estimate_line(f"{len(levers)} lever(s) + the reference × {seeds} seed(s) = {runs} runs",
-                   seconds * seeds if seconds is not None else None)
+    estimate = study_estimate([config] + [lever.apply(config) for lever in levers], data, key, repeat=seeds)
+    _estimate_line(f"{len(levers)} lever(s) + the reference × {seeds} seed(s) = {runs} runs", estimate)
     if st.button("Start the lever study", key="study_start_levers", type="primary", disabled=not levers,
                  icon=":material/play_arrow:"):
         try:
@@ -184,8 +185,8 @@ def _sweep_setup(data: Dataset, key: str) -> None:
                               help=" · ".join(PRUNER_TITLES[p] for p in PRUNERS))
     st.caption(PRUNER_TITLES[pruner])
     name = _name_input("study_sweep_name")
-    seconds = run_seconds([config], data, key)
-    _estimate_line(f"{trials} trials", seconds * trials if seconds is not None else None, sweep=True)
+    configs = sweep_configs(config, chosen) if chosen else [config]
+    _estimate_line(f"{trials} trials", study_estimate(configs, data, key, runs=trials, sampled=True))
     if st.button("Start the sweep", key="study_start_sweep", type="primary", disabled=not chosen, icon=":material/play_arrow:"):
         try:
             space = parse_space({n: spec for n, spec in DEFAULT_SEARCH if n in chosen})
