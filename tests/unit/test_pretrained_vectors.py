@@ -91,7 +91,8 @@ def test_the_extension_appends_the_most_frequent_new_words_and_is_saved():
     assert added[:4] == ("of", "to", "and", "in")  # GloVe's order, minus "the", "on", "a" (known) and punctuation
     assert not {",", ".", '"', "'s"} & set(added)  # punctuation is stripped by this preprocessing: never a token
     assert Vocabulary.from_dict(extended.to_dict()) == extended
-    assert "trained" not in vocabulary.to_dict() and Vocabulary.from_dict(vocabulary.to_dict()) == vocabulary
+    assert vocabulary.to_dict()["trained"] is None and Vocabulary.from_dict(vocabulary.to_dict()) == vocabulary
+    assert Vocabulary.from_dict({"tokens": list(vocabulary.tokens)}) == vocabulary  # a file from before the extension
     assert vocabulary_extension(_glove_config("model.extend_vocabulary=false")) is None
     assert vocabulary_extension(ExperimentConfig()) is None
 
