@@ -19,9 +19,9 @@ import threading
 import time
 import traceback
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 if TYPE_CHECKING:
     from core.config import ExperimentConfig
@@ -48,10 +48,16 @@ class JobSpec:
     baseline: Optional[object] = None  # core.runs.results.BaselineResult already fitted on this data and split
     split: Optional[object] = None  # core.data.splitting.Split fixing the rows of each split (cleaned data, same test rows)
     attachments: Optional[dict] = None  # extra JSON records saved with the run
+    # Run in the worker once the run is saved and reported, with the experiment's result (its model still in memory)
+    # and a should_stop() that turns true on Stop or when the next job starts: e.g. measuring the run's faithfulness
+    # (core.evidence.inference.measure_after_training). A top-level function, so the spec still pickles.
+    after_saving: Optional[Callable[[Any, Callable[[], bool]], None]] = None
 
 
 def _worker(spec: JobSpec, messages, stop) -> None:
-    """Runs in the child process: train, stream progress, save, report the run folder or one error sentence."""
+    """Runs in the child process: train, stream progress, save, report the run folder or one error sentence; then
+    the spec's follow-up, if any, while the job already counts as finished."""
+    result = None
     try:
         from core.backend import import_keras
         from core.errors import UserError
@@ -65,6 +71,7 @@ def _worker(spec: JobSpec, messages, stop) -> None:
             stop=stop, runs_dir=spec.runs_dir, tags=spec.tags, baseline=spec.baseline, split=spec.split,
             attachments=spec.attachments,
         )
+        stop.clear()  # before the result: from here on the event asks the follow-up to end (Stop, or the next job)
         messages.put({"type": "result", "run_dir": str(result.run_dir), "status": result.status, "summary": result.summary})
     except UserError as exc:
         messages.put({"type": "error", "message": str(exc)})
@@ -73,6 +80,12 @@ def _worker(spec: JobSpec, messages, stop) -> None:
     except BaseException as exc:  # noqa: BLE001 - the parent must hear about every failure, in one sentence
         messages.put({"type": "error", "message": f"Training failed unexpectedly ({type(exc).__name__}: {exc}).",
                       "detail": traceback.format_exc()})
+        return
+    if spec.after_saving is not None and result.run_dir is not None:
+        try:
+            spec.after_saving(result, stop.is_set)
+        except Exception:  # noqa: BLE001 - the run is saved and reported; a failed follow-up only loses its extra
+            traceback.print_exc()
 
 
 def warm_workers_enabled() -> bool:
@@ -358,6 +371,12 @@ class TrainingJob:
         with self._lock:
             return self.status == QUEUED
 
+    def end_follow_up(self) -> None:
+        """Ask a finished job's worker, still busy with its follow-up (JobSpec.after_saving), to end at its next check."""
+        with self._lock:
+            if self.status not in ACTIVE and self._stop is not None and self._process is not None and self._process.is_alive():
+                self._stop.set()
+
     def kill(self) -> None:
         """Last resort (shutdown): end the process without waiting for a batch boundary."""
         with self._lock:
@@ -390,6 +409,7 @@ class JobScheduler:
     max_running: int = 1
     keep_finished: int = 50
     keep_warm: bool = False  # hold a warm worker ready for the next Start (see warm_up)
+    after_saving: Optional[Callable] = None  # every submitted job's follow-up unless its spec names one (JobSpec)
     _jobs: list[TrainingJob] = field(default_factory=list)
     _finished: list[TrainingJob] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -429,6 +449,8 @@ class JobScheduler:
         self._standby = WarmWorker(multiprocessing.get_context("spawn"))
 
     def submit(self, job: TrainingJob) -> TrainingJob:
+        if self.after_saving is not None and job.spec.after_saving is None:
+            job.spec = replace(job.spec, after_saving=self.after_saving)
         with self._lock:
             self._jobs.append(job)
         self.tick()
@@ -447,6 +469,8 @@ class JobScheduler:
                 if running >= self.max_running:
                     break
                 if job.is_queued():
+                    for finished in self._finished:  # a follow-up still at work yields the CPU to training
+                        finished.end_follow_up()
                     job.start(self._take_standby(job))
                     running += 1
             self._keep_one_warm(running)
