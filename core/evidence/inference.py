@@ -16,7 +16,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
@@ -289,6 +289,15 @@ def _measure_saved_run(run_dir: str) -> None:
                      should_stop=lambda: parent is not None and not parent.is_alive())
 
 
+def _spawn_measurement(run_dir: str):
+    import multiprocessing
+
+    process = multiprocessing.get_context("spawn").Process(target=_measure_saved_run, args=(run_dir,), daemon=True,
+                                                           name="lstm-text-lab-faithfulness")
+    process.start()
+    return process
+
+
 @dataclass(frozen=True)
 class FaithfulnessStatus:
     """Where a run's faithfulness stands, for a page that polls: the report, or what is happening meanwhile."""
@@ -311,12 +320,12 @@ class FaithfulnessMeasurer:
     A run is tried once per measurer (a server): a measurement that ends without a report is not started again in
     a loop by a page that polls."""
 
-    def __init__(self, context: str = "spawn", target: Callable[[str], None] = _measure_saved_run) -> None:
-        import multiprocessing
+    def __init__(self, launch: Optional[Callable[[str], Any]] = None) -> None:
+        """``launch(run_dir)`` starts the measurement and returns its process (anything with ``is_alive()``,
+        ``exitcode`` and ``terminate()``); by default a spawned :func:`_measure_saved_run`."""
         import threading
 
-        self._context = multiprocessing.get_context(context)
-        self._target = target
+        self._launch = launch or _spawn_measurement
         self._lock = threading.Lock()
         self._process = None
         self._current: Optional[str] = None
@@ -331,9 +340,7 @@ class FaithfulnessMeasurer:
             self._process, self._current = None, None
         if self._waiting:
             self._current = self._waiting.pop(0)
-            self._process = self._context.Process(target=self._target, args=(self._current,), daemon=True,
-                                                  name="lstm-text-lab-faithfulness")
-            self._process.start()
+            self._process = self._launch(self._current)
 
     def request(self, run_dir: str | Path) -> None:
         """Measure the run unless it is being measured, waits, or was tried already."""
@@ -379,7 +386,6 @@ class FaithfulnessMeasurer:
         with self._lock:
             if self._process is not None and self._process.is_alive():
                 self._process.terminate()
-                self._process.join(timeout=5)
             self._process, self._current, self._waiting = None, None, []
 
 
