@@ -517,9 +517,10 @@ class JobScheduler:
 
 
 def spec_for(dataset: "Dataset", config: "ExperimentConfig", runs_dir: str | Path, tags: Optional[dict] = None, *,
-             owner: str = "", label: str = "", baseline=None, split=None, attachments: Optional[dict] = None) -> JobSpec:
+             owner: str = "", label: str = "", baseline=None, split=None, attachments: Optional[dict] = None,
+             after_saving: Optional[Callable] = None) -> JobSpec:
     return JobSpec(dataset=dataset, config=config, runs_dir=str(runs_dir), tags=tags, owner=owner, label=label,
-                   baseline=baseline, split=split, attachments=attachments)
+                   baseline=baseline, split=split, attachments=attachments, after_saving=after_saving)
 
 
 def wait(job: TrainingJob, scheduler: JobScheduler, timeout: float = 600.0, interval: float = 0.2) -> JobView:
