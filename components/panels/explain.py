@@ -102,15 +102,17 @@ def render_faithfulness(report: FaithfulnessReport, key: str) -> None:
         ))
 
 
-def _status(run_dir: str):
-    run = cached.run_for(run_dir)
-    return measurer().status(run_dir, test_texts=len(run.predictions), sample=faithfulness_sample(run))
+def _status(run_dir: str, test_texts: int, sample: int):
+    """Where the run's faithfulness stands; a measurement is started unless the worker that trained it is at it."""
+    return measurer().status(run_dir, test_texts=test_texts, sample=sample,
+                             elsewhere=cached.scheduler().following_up(run_dir))
 
 
-def _measuring(run_dir: str) -> None:
-    """The progress line while the report is measured; the whole page redraws once it is written (or failed)."""
+def _measuring(run_dir: str, test_texts: int, sample: int) -> None:
+    """The progress line while the report is measured; the whole page redraws once it is written (or failed).
+    (The run's size comes as arguments: each progress write touches the run folder, which would reload the run.)"""
     try:
-        status = _status(run_dir)
+        status = _status(run_dir, test_texts, sample)
     except Exception:  # noqa: BLE001 - a fragment runs outside the page's error guard: one sentence, never a traceback
         log.exception("faithfulness status of %s", run_dir)
         st.warning("The faithfulness measurement cannot be followed right now; reload the page to look again.")
@@ -126,12 +128,14 @@ def _measuring(run_dir: str) -> None:
 def faithfulness_section(run_dir: str, *, key: str) -> Optional[FaithfulnessReport]:
     """The verdict, table and chart when the report is ready (it is returned); otherwise a progress line that polls
     the run folder (None is returned, and the page is drawn again when the report is written)."""
-    status = _status(run_dir)
+    run = cached.run_for(run_dir)
+    test_texts, sample = len(run.predictions), faithfulness_sample(run)
+    status = _status(run_dir, test_texts, sample)
     if status.failed:
         st.warning(plain(status.words))
         return None
     if not status.ready:
-        st.fragment(run_every=POLL_SECONDS)(_measuring)(run_dir)
+        st.fragment(run_every=POLL_SECONDS)(_measuring)(run_dir, test_texts, sample)
         return None
     report = status.report
     render_faithfulness(report, key=key)

@@ -351,9 +351,11 @@ class FaithfulnessMeasurer:
                 self._waiting.append(run_dir)
                 self._advance()
 
-    def status(self, run_dir: str | Path, *, test_texts: int, sample: int, start: bool = True) -> FaithfulnessStatus:
+    def status(self, run_dir: str | Path, *, test_texts: int, sample: int, start: bool = True,
+               elsewhere: bool = False) -> FaithfulnessStatus:
         """The report when it is written; else what is under way (by this measurer or a training worker), starting a
-        measurement when none is and ``start`` is set."""
+        measurement when none is and ``start`` is set. ``elsewhere``: the worker that trained the run is measuring it
+        (and has not written its progress yet), so nothing is started here."""
         run_dir = str(run_dir)
         report = saved_faithfulness(run_dir, test_texts, sample=sample)
         if report is not None:
@@ -367,6 +369,9 @@ class FaithfulnessMeasurer:
                 return FaithfulnessStatus(words=progress.error, failed=True)
             return FaithfulnessStatus(words=f"Measuring how faithful each explanation is: {progress.words}.",
                                       fraction=progress.fraction, seconds=max(0.0, time.time() - progress.started))
+        if elsewhere:
+            return FaithfulnessStatus(words="Measuring how faithful each explanation is: the process that trained "
+                                            "this run is starting it.", fraction=0.0)
         if start:
             self.request(run_dir)
         with self._lock:

@@ -371,6 +371,11 @@ class TrainingJob:
         with self._lock:
             return self.status == QUEUED
 
+    def following_up(self) -> bool:
+        """Whether the job has ended but its worker is still busy with the follow-up (JobSpec.after_saving)."""
+        with self._lock:
+            return self.status not in ACTIVE and self._process is not None and self._process.is_alive()
+
     def end_follow_up(self) -> None:
         """Ask a finished job's worker, still busy with its follow-up (JobSpec.after_saving), to end at its next check."""
         with self._lock:
@@ -485,6 +490,14 @@ class JobScheduler:
         self.tick()
         job.poll()
         return job.view(self.queue_position(job))
+
+    def following_up(self, run_dir: str | Path) -> bool:
+        """Whether the worker that saved the run in ``run_dir`` is still busy with its follow-up (a page then waits for
+        that rather than starting the same work again)."""
+        wanted = Path(run_dir).resolve()
+        with self._lock:
+            jobs = self._jobs + self._finished
+        return any(job.run_dir is not None and Path(job.run_dir).resolve() == wanted and job.following_up() for job in jobs)
 
     def running_count(self) -> int:
         with self._lock:

@@ -233,9 +233,12 @@ def test_the_next_job_and_stop_end_a_follow_up_at_its_next_check(imbalanced_data
     assert view.status == FINISHED, view.error
     first_run = Path(view.run_dir)
     assert _wait_for(first_run / STARTED, 30) and not (first_run / ENDED).exists()
+    assert scheduler.following_up(first_run) and not scheduler.following_up(tmp_path / "elsewhere")
     second = scheduler.submit(TrainingJob(spec_for(imbalanced_dataset, tiny_config(), tmp_path / "b", after_saving=wait_for_stop)))
     assert second.status != QUEUED  # started at once: a finished job's follow-up never holds the queue
     assert _wait_for(first_run / ENDED, 5), "the follow-up went on after the next job started"
+    first._process.join(timeout=10)
+    assert not scheduler.following_up(first_run)
     view = wait(second, scheduler, timeout=180)
     assert view.status == FINISHED, view.error
     second_run = Path(view.run_dir)

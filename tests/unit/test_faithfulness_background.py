@@ -132,6 +132,12 @@ def test_progress_written_by_another_process_is_followed_while_it_lives(run_dir)
     assert measurer.status(run_dir, test_texts=0, sample=200).failed  # an empty test split: nothing to measure
 
 
+def test_nothing_is_started_while_the_worker_that_trained_the_run_measures_it(run_dir):
+    measurer = inference.FaithfulnessMeasurer(launch=lambda folder: pytest.fail("measured twice"))
+    status = measurer.status(run_dir, test_texts=24, sample=200, elsewhere=True)
+    assert not status.ready and not status.failed and "the process that trained this run is starting it" in status.words
+
+
 def test_a_progress_file_left_by_a_process_that_is_gone_is_ignored(run_dir):
     record = inference.MeasuringProgress(2**22 + 12345, 1.0, 2.0, "explaining", 0.4)  # above Linux's pid limit
     (run_dir / inference.PROGRESS_FILE).write_text(json.dumps(record.to_dict()), encoding="utf-8")
