@@ -202,6 +202,18 @@ class MeasuringProgress(Record):
     error: Optional[str] = None  # one sentence, when the measurement failed
 
 
+BACKGROUND_NICENESS = 10  # a measurement yields the CPU to the dashboard and to training (2 cores)
+SERVER_NICENESS = 5  # the model server yields to the dashboard's own process, less than a measurement does
+
+
+def lower_priority(niceness: int) -> None:
+    """Make this process yield the CPU to the dashboard (best effort: a system may refuse)."""
+    try:
+        os.nice(niceness)
+    except (AttributeError, OSError):
+        pass
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -259,6 +271,7 @@ def measure_after_training(result, should_stop: Callable[[], bool]) -> None:
     ``should_stop`` turns true on Stop or when the next job starts; the measurement then ends at its next check."""
     if result.run_dir is None or not result.predictions:
         return
+    lower_priority(BACKGROUND_NICENESS)  # the worker ends after this: the next job trains in another process
     model = result.trained.models.model
     predictor = Predictor(model, result.trained.vectorized.vocabulary, list(result.class_names),
                           result.config.preprocessing, int(model.inputs[0].shape[1]), result.config.model.subword_buckets)
@@ -274,6 +287,7 @@ def _measure_saved_run(run_dir: str) -> None:
     from core.errors import UserError
 
     parent = multiprocessing.parent_process()
+    lower_priority(BACKGROUND_NICENESS)  # before the imports: they are seconds of CPU the page should have
     import_keras()
     from core.runs.store import load_run
 
@@ -395,9 +409,11 @@ class FaithfulnessMeasurer:
 
 
 def _serve(requests, responses) -> None:
-    """The inference process: load runs on demand (a few kept in memory) and answer requests."""
+    """The inference process: load runs on demand (a few kept in memory) and answer requests. It starts while a
+    page is drawn (the first explanation asked for): at a lower priority, its imports do not slow the page."""
     from core.backend import import_keras
 
+    lower_priority(SERVER_NICENESS)
     import_keras()
     from collections import OrderedDict
 

@@ -81,7 +81,7 @@ def _worker(spec: JobSpec, messages, stop) -> None:
         messages.put({"type": "error", "message": f"Training failed unexpectedly ({type(exc).__name__}: {exc}).",
                       "detail": traceback.format_exc()})
         return
-    if spec.after_saving is not None and result.run_dir is not None:
+    if spec.after_saving is not None and result is not None and result.run_dir is not None:
         try:
             spec.after_saving(result, stop.is_set)
         except Exception:  # noqa: BLE001 - the run is saved and reported; a failed follow-up only loses its extra

@@ -158,3 +158,20 @@ def test_the_typed_text_example_comes_from_the_runs_own_test_texts(saved_run):
     texts = [p.text for p in load_run(saved_run).predictions]
     assert placeholder.startswith("e.g. ") and "bird" not in placeholder
     assert any(text.startswith(placeholder[5:].rstrip("…")) for text in texts)
+
+
+def test_the_example_is_the_most_confident_right_answer_among_the_shorter_texts_on_one_line():
+    from components.panels.evaluate import EXAMPLE_CHARACTERS, example_text
+    from core.runs.results import Prediction
+
+    def prediction(text, true, predicted, confidence):
+        return Prediction(text=text, true=true, predicted=predicted, confidence=confidence,
+                          probabilities=[confidence], row=0)
+
+    tweets = [prediction("@united my bag is lost\nagain #fail", "negative", "negative", 0.91),
+              prediction("thanks @delta great crew", "positive", "negative", 0.99),  # wrong: never the example
+              prediction(" ".join(["word"] * 40), "negative", "negative", 0.999)]  # too long to be a good example
+    assert example_text(tweets) == "@united my bag is lost again #fail"
+    long_one = [prediction("x" * 10 + " " + "y" * 200, "a", "a", 0.5)]
+    assert example_text(long_one).endswith("…") and len(example_text(long_one)) <= EXAMPLE_CHARACTERS + 1
+    assert example_text([]) == ""
