@@ -72,6 +72,12 @@ def headline(metrics: RunMetrics) -> None:
 
 
 def confusion(metrics: RunMetrics, predictions: list[Prediction]) -> None:
+    """The confusion matrix with its drill-down, as a fragment: switching counts/percent or clicking a cell redraws
+    this section only, not the whole page (bench/evaluate_open.py)."""
+    st.fragment(_confusion)(metrics, predictions)
+
+
+def _confusion(metrics: RunMetrics, predictions: list[Prediction]) -> None:
     matrix = metrics.test.confusion
     mode = st.segmented_control("Show", ["counts", "percent"], default="counts", key="cm_mode",
                                 format_func={"counts": "Counts", "percent": "Row-normalized"}.get) or "counts"

@@ -32,7 +32,7 @@ from core.evidence.inference import FaithfulnessMeasurer, TextPrediction, faithf
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0  # how often a waiting section looks again (a file read, or a finished-yet check)
-GRACE_SECONDS = 0.3  # a warm model server answers within this, so the answer is drawn in the same run
+GRACE_SECONDS = 0.3  # a started model server answers within this, so the answer is drawn in the same run
 ATTENTION_WARNING = ("Attention weights are not an explanation by themselves: over LSTM states they often follow "
                      "token position (Jain & Wallace 2019). Trust the method the faithfulness table shows first.")
 EXPLAINING = ("Explaining this text with every method: the model server is starting (once per server) or loading "
@@ -162,20 +162,23 @@ def _model_stamp(run_dir: str) -> float:
         return 0.0
 
 
-def _explained_later(run_dir: str, text: str, *, again: bool = False) -> Future:
-    """The inference server's answer for one text, computed on a background thread (asked once per run and text)."""
+def _explained_later(run_dir: str, text: str, *, again: bool = False) -> tuple[Future, bool]:
+    """The inference server's answer for one text, computed on a background thread (asked once per run and text),
+    and whether it is worth waiting a moment for: not while the server process is still to be started."""
     executor, answers = _background()
     key = (run_dir, _model_stamp(run_dir), text)
     future = answers.get(key)
+    server = cached.inference_server()
+    warm = getattr(server, "started", True)
     if future is None or again:
-        future = executor.submit(cached.inference_server().predict, run_dir, [text], methods=None)
+        future = executor.submit(server.predict, run_dir, [text], methods=None)
         answers.put(key, future)
-    return future
+    return future, warm
 
 
 def _waiting(run_dir: str, text: str, started: float) -> None:
     """The line shown while a text is explained; the whole page redraws once the answer is there."""
-    if _explained_later(run_dir, text).done():
+    if _explained_later(run_dir, text)[0].done():
         st.rerun()
     st.caption(plain(f"{EXPLAINING} ({time.time() - started:.0f} s so far)"))
 
@@ -194,9 +197,9 @@ def explained(run_dir: str, text: str, *, key: str) -> Optional[TextPrediction]:
     button to ask again)."""
     if st.session_state.pop(f"{key}_again", False):
         _explained_later(run_dir, text, again=True)
-    future = _explained_later(run_dir, text)
+    future, warm = _explained_later(run_dir, text)
     try:
-        return future.result(timeout=GRACE_SECONDS)[0]
+        return future.result(timeout=GRACE_SECONDS if warm or future.done() else 0)[0]
     except FutureTimeout:
         st.fragment(run_every=POLL_SECONDS)(_waiting)(run_dir, text, time.time())
     except UserError as exc:

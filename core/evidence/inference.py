@@ -463,6 +463,11 @@ class InferenceServer:
         self._responses = None
         self._next_id = 0
 
+    @property
+    def started(self) -> bool:
+        """Whether the server process runs (a request then costs its work only, not starting TensorFlow)."""
+        return self._process is not None and self._process.is_alive()
+
     def _ensure_started(self) -> None:
         if self._process is not None and self._process.is_alive():
             return
