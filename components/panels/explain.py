@@ -31,7 +31,7 @@ from core.evidence.inference import FaithfulnessMeasurer, TextPrediction, faithf
 
 log = logging.getLogger(__name__)
 
-POLL_SECONDS = 1.0  # how often a waiting section looks again (a file read, or a finished-yet check)
+POLL_SECONDS = 2.0  # how often a waiting section looks again (a file read, or a finished-yet check)
 GRACE_SECONDS = 0.3  # a started model server answers within this, so the answer is drawn in the same run
 ATTENTION_WARNING = ("Attention weights are not an explanation by themselves: over LSTM states they often follow "
                      "token position (Jain & Wallace 2019). Trust the method the faithfulness table shows first.")
