@@ -25,18 +25,18 @@ def body() -> None:
     st.subheader("Replay training, epoch by epoch")
     replay.replay_section(run)
     st.subheader("Which explanation to trust")
-    most_faithful = explain.faithfulness_section(run_dir, key="faithfulness")
+    faithfulness = explain.faithfulness_section(run_dir, key="faithfulness")  # None while measured in the background
     with coach_slot:
         coach.after_run(run_dir, run, position_bias=evaluate.attention_position_bias(run_dir))
     st.subheader("Misclassified examples")
-    evaluate.misclassified(run_dir, run.predictions, most_faithful)
+    evaluate.misclassified(run_dir, run.predictions, faithfulness)
     evaluate.predictions_download(run_dir, run.predictions, run.class_names)
     st.subheader("Try your own text")
-    evaluate.typed_text(run_dir, most_faithful)
+    evaluate.typed_text(run_dir, faithfulness, run.predictions)
     with st.expander("Training curves, split and resampling audit"):
         evaluate.curves_and_audit(run)
 
 
 if __name__ == "__main__":
     run_page("Evaluate", body, caption="Scores on the sealed test split; each explanation method is shown with how faithful "
-                                       "it is for this model, the most faithful first.")
+                                       "it is for this model, the most faithful (or the cheapest of those tied) first.")

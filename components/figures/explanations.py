@@ -12,7 +12,7 @@ import pandas as pd  # noqa: E402
 
 from components.figures.common import CHROME, DIVERGING_SCHEME, OKABE_ITO, SEQUENTIAL_SCHEME, number, text_colour  # noqa: E402
 from core.evidence.explain import RANDOM, method_title  # noqa: E402
-from core.evidence.faithfulness import FaithfulnessReport, FaithfulnessRow  # noqa: E402
+from core.evidence.faithfulness import FaithfulnessReport  # noqa: E402
 
 MAX_TOKEN_CHARS = 14
 _METRICS = (
@@ -105,57 +105,101 @@ def token_heatmap(
 
 # --------------------------------------------------------------------------------------------- faithfulness
 
+METHOD, VERDICT, SHOWN_FIRST = "Method", "Verdict", "shown first"
+NOT_DEFINED = "n/a"
+
 
 def _rounded(value) -> float | None:
     finite = number(value)
     return None if finite is None else round(finite, 3)
 
 
+def _level(report: FaithfulnessReport) -> str:
+    return f" ({report.interval_level:.0%} interval)" if report.intervals else ""
+
+
+def score_columns(report: FaithfulnessReport) -> tuple[str, str, str]:
+    """The headers of the AOPC, comprehensiveness and sufficiency columns (with the interval's level when measured)."""
+    level = _level(report)
+    return f"AOPC ↑{level}", f"Comprehensiveness ↑{level}", f"Sufficiency ↓{level}"
+
+
+def _with_interval(value, interval) -> str:
+    shown = _rounded(value)
+    if shown is None:
+        return NOT_DEFINED
+    if interval is None or not interval.finite:
+        return f"{shown:.3f}"
+    return f"{shown:.3f} ({interval.low:.3f}–{interval.high:.3f})"
+
+
+def _verdict_words(report: FaithfulnessReport, method: str) -> str:
+    words = report.standing(method)
+    return f"{words} · {SHOWN_FIRST}" if method == report.first and method in (report.tied or ()) else words
+
+
 def faithfulness_table(report: FaithfulnessReport) -> pd.DataFrame:
-    """One row per method plus the random-order reference (NaN-free: undefined values are empty cells)."""
+    """One row per method plus the random-order reference, as text: the deciding columns first (method, AOPC with its
+    interval, verdict), then comprehensiveness and sufficiency with theirs, the share of texts whose top-scored token
+    is the last one, position ρ and seconds. Undefined values read "n/a"; random order prints its numbers too."""
+    aopc, comprehensiveness, sufficiency = score_columns(report)
     records = []
     for row in (*report.rows, report.random):
-        bias = report.bias(row.method)
+        bias, interval = report.bias(row.method), report.interval(row.method)
+        share = None if bias is None else number(bias.last_token_share)
+        rho = None if bias is None else number(bias.spearman)
         records.append({
-            "Method": "Random order (reference)" if row.method == RANDOM else row.title,
-            "Comprehensiveness ↑": _rounded(row.comprehensiveness),
-            "Sufficiency ↓": _rounded(row.sufficiency),
-            "AOPC ↑": _rounded(row.aopc),
-            "Position ρ": None if bias is None else _rounded(bias.spearman),
-            "Top on last token": None if bias is None else _rounded(bias.last_token_share),
-            "Seconds": _rounded(row.seconds),
+            METHOD: row.title,
+            aopc: _with_interval(row.aopc, interval and interval.aopc),
+            VERDICT: _verdict_words(report, row.method),
+            comprehensiveness: _with_interval(row.comprehensiveness, interval and interval.comprehensiveness),
+            sufficiency: _with_interval(row.sufficiency, interval and interval.sufficiency),
+            "Top token is last": NOT_DEFINED if share is None else f"{share:.1%}",
+            "Position ρ": NOT_DEFINED if rho is None else f"{rho:+.2f}",
+            "Seconds": NOT_DEFINED if row.method == RANDOM or number(row.seconds) is None else f"{row.seconds:.2f}",
         })
     return pd.DataFrame(records)
 
 
-def _chart_rows(rows: Sequence[FaithfulnessRow]) -> list[dict]:
-    return [
-        {"method": method_title(row.method), "order": index, "metric": label, "metric_order": rank,
-         "value": _rounded(getattr(row, field)), "reference": row.method == RANDOM}
-        for index, row in enumerate(rows)
-        for rank, (field, label) in enumerate(_METRICS)
-    ]
+def deciding_columns(report: FaithfulnessReport) -> tuple[str, str, str]:
+    """The columns that decide which explanation to trust: kept in view (pinned) on a narrow screen."""
+    return METHOD, score_columns(report)[0], VERDICT
+
+
+def _chart_rows(report: FaithfulnessReport) -> list[dict]:
+    rows = []
+    for index, row in enumerate((*report.rows, report.random)):
+        interval = report.interval(row.method)
+        for rank, (field, label) in enumerate(_METRICS):
+            bounds = getattr(interval, field) if interval is not None else None
+            finite = bounds is not None and bounds.finite
+            rows.append({"method": method_title(row.method), "order": index, "metric": label, "metric_order": rank,
+                         "value": _rounded(getattr(row, field)), "reference": row.method == RANDOM,
+                         "low": _rounded(bounds.low) if finite else None, "high": _rounded(bounds.high) if finite else None})
+    return rows
 
 
 def faithfulness_chart(report: FaithfulnessReport) -> alt.LayerChart:
-    """Grouped bars per method (one per metric); the random order is a faded bar and a dashed line per metric."""
-    frame = pd.DataFrame(_chart_rows([*report.rows, report.random]))
+    """Grouped bars per method (one per metric) with their bootstrap intervals as whiskers; the random order is a
+    faded bar and a dashed line per metric."""
+    frame = pd.DataFrame(_chart_rows(report))
     frame = frame[frame["value"].notna()]
     colour = alt.Color("metric:N", title=None, sort=[label for _, label in _METRICS],
                        scale=alt.Scale(domain=[label for _, label in _METRICS], range=OKABE_ITO[:3]),
                        legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=0))
     tooltip = [alt.Tooltip("method:N", title="Method"), alt.Tooltip("metric:N", title="Score"),
-               alt.Tooltip("value:Q", title="Value", format=".3f")]
+               alt.Tooltip("value:Q", title="Value", format=".3f"), alt.Tooltip("low:Q", title="Interval from", format=".3f"),
+               alt.Tooltip("high:Q", title="Interval to", format=".3f")]
+    y = alt.Y("method:N", title=None, sort=alt.EncodingSortField("order", order="ascending"), axis=alt.Axis(labelLimit=160))
+    y_offset = alt.YOffset("metric:N", sort=alt.EncodingSortField("metric_order", order="ascending"))
     bars = alt.Chart(frame).mark_bar().encode(
-        y=alt.Y("method:N", title=None, sort=alt.EncodingSortField("order", order="ascending"),
-                axis=alt.Axis(labelLimit=160)),
-        yOffset=alt.YOffset("metric:N", sort=alt.EncodingSortField("metric_order", order="ascending")),
-        x=alt.X("value:Q", title="Probability difference of the explained class"),
-        color=colour,
-        opacity=alt.condition("datum.reference", alt.value(0.4), alt.value(1.0)),
-        tooltip=tooltip,
+        y=y, yOffset=y_offset, x=alt.X("value:Q", title="Probability difference of the explained class"),
+        color=colour, opacity=alt.condition("datum.reference", alt.value(0.4), alt.value(1.0)), tooltip=tooltip,
+    )
+    whiskers = alt.Chart(frame[frame["low"].notna()]).mark_rule(color="black", strokeWidth=1.2).encode(
+        y=y, yOffset=y_offset, x="low:Q", x2="high:Q", tooltip=tooltip,
     )
     reference = alt.Chart(frame[frame["reference"]]).mark_rule(strokeDash=[4, 3], strokeWidth=1.5).encode(
         x="value:Q", color=colour, tooltip=tooltip,
     )
-    return alt.layer(bars, reference).properties(height=alt.Step(10))
+    return alt.layer(bars, whiskers, reference).properties(height=alt.Step(10))

@@ -283,10 +283,12 @@ def lesson_dataset(lesson: Lesson) -> Dataset:
 
 @st.cache_resource(show_spinner=False)
 def scheduler():
-    """One job scheduler per server: two CPU cores train one model at a time; others queue."""
+    """One job scheduler per server: two CPU cores train one model at a time; others queue. Each worker measures its
+    run's faithfulness once the run is saved (the model still in memory), until the next job starts."""
+    from core.evidence.inference import measure_after_training
     from core.training.jobs import JobScheduler
 
-    return JobScheduler(max_running=1)
+    return JobScheduler(max_running=1, after_saving=measure_after_training)
 
 
 def warm_trainer() -> None:

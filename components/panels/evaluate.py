@@ -1,6 +1,7 @@
 """The Evaluate page's pieces: headline metrics against the baseline, the confusion matrix with drill-down,
 per-class scores, misclassified examples and predictions on typed text, each explained by every method side by side
-(components.panels.explain; computed by the inference server, a separate process holding TensorFlow).
+(components.panels.explain; computed by the inference server, a separate process holding TensorFlow, on a
+background thread: the page never waits for it).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from components.figures import data_setup, evaluation, training
 from components.frame import downloads, state
 from components.frame.safe import plain
 from components.panels import explain
-from core.errors import UserError
+from core.evidence.faithfulness import FaithfulnessReport
 from core.runs.results import Prediction, RunMetrics
 from core.runs.store import list_runs
 
@@ -71,6 +72,12 @@ def headline(metrics: RunMetrics) -> None:
 
 
 def confusion(metrics: RunMetrics, predictions: list[Prediction]) -> None:
+    """The confusion matrix with its drill-down, as a fragment: switching counts/percent or clicking a cell redraws
+    this section only, not the whole page (bench/evaluate_open.py)."""
+    st.fragment(_confusion)(metrics, predictions)
+
+
+def _confusion(metrics: RunMetrics, predictions: list[Prediction]) -> None:
     matrix = metrics.test.confusion
     mode = st.segmented_control("Show", ["counts", "percent"], default="counts", key="cm_mode",
                                 format_func={"counts": "Counts", "percent": "Row-normalized"}.get) or "counts"
@@ -170,7 +177,7 @@ def deciding_columns(table: pd.DataFrame) -> dict:
     }
 
 
-def misclassified(run_dir: str, predictions: list[Prediction], most_faithful: Optional[str]) -> None:
+def misclassified(run_dir: str, predictions: list[Prediction], faithfulness: Optional[FaithfulnessReport]) -> None:
     if not predictions:
         st.info("The test split of this run is empty.")
         return
@@ -187,36 +194,48 @@ def misclassified(run_dir: str, predictions: list[Prediction], most_faithful: Op
                              file_name=f"{os.path.basename(run_dir)}-{'misclassified' if wrong else 'least-confident'}.csv")
     chosen_rows = event.selection.rows if event is not None else []
     row = table.iloc[chosen_rows[0] if chosen_rows else 0]
-    try:
-        result = explain.predict_explained(run_dir, row["text"])
-    except UserError as exc:
-        st.error(plain(exc))
-        return
     st.markdown(f"True **{plain(row['true'])}**, predicted **{plain(row['predicted'])}** ({row['confidence']:.0%})")
-    explain.side_by_side(result, most_faithful=most_faithful, key="token_heatmap_example")
+    result = explain.explained(run_dir, row["text"], key="example_explained")
+    if result is not None:
+        explain.side_by_side(result, faithfulness=faithfulness, key="token_heatmap_example")
 
 
-def typed_text(run_dir: str, most_faithful: Optional[str]) -> None:
+EXAMPLE_WORDS, EXAMPLE_CHARACTERS = 25, 90
+
+
+def example_text(predictions: list[Prediction]) -> str:
+    """An example for the typed-text box from the run's own test texts (a tweet set gets a tweet, not a bird strike):
+    the one the model got right most confidently among the shorter ones, on one line, cut at a word boundary."""
+    if not predictions:
+        return ""
+    right = [p for p in predictions if p.correct] or predictions
+    short = [p for p in right if 0 < len(p.text.split()) <= EXAMPLE_WORDS] or right
+    text = " ".join(max(short, key=lambda p: p.confidence).text.split())
+    if len(text) > EXAMPLE_CHARACTERS:
+        text = (text[:EXAMPLE_CHARACTERS].rsplit(" ", 1)[0] or text[:EXAMPLE_CHARACTERS]) + "…"
+    return text
+
+
+def typed_text(run_dir: str, faithfulness: Optional[FaithfulnessReport], predictions: list[Prediction]) -> None:
+    example = example_text(predictions)
     with st.form("typed_text_form"):
-        text = st.text_area("Type any text", key="typed_text", placeholder="e.g. bird struck the engine on take-off roll")
+        text = st.text_area("Type any text", key="typed_text", placeholder=f"e.g. {example}" if example else None,
+                            help="The example is one of this run's own test texts.")
         submitted = st.form_submit_button("Predict")
-    if not submitted and not st.session_state.get("typed_result"):
-        return
     if submitted:
         if not text.strip():
             st.error("Type some text first.")
             return
-        try:
-            st.session_state["typed_result"] = (run_dir, explain.predict_explained(run_dir, text))
-        except UserError as exc:
-            st.error(plain(exc))
-            return
-    stored_run, result = st.session_state["typed_result"]
-    if stored_run != run_dir:
+        st.session_state["typed_request"] = (run_dir, text)
+    request = st.session_state.get("typed_request")
+    if not request or request[0] != run_dir:
+        return
+    result = explain.explained(run_dir, request[1], key="typed_explained")
+    if result is None:
         return
     st.markdown(f"Predicted **{plain(result.label)}** ({result.confidence:.0%})")
     st.altair_chart(evaluation.probability_bars(result.probabilities), width="stretch")
-    explain.side_by_side(result, most_faithful=most_faithful, key="token_heatmap_typed")
+    explain.side_by_side(result, faithfulness=faithfulness, key="token_heatmap_typed")
 
 
 def curves_and_audit(run) -> None:

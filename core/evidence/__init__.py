@@ -16,10 +16,14 @@ __getattr__, __dir__, __all__ = exports(__name__, {
         "ATTENTION_KIND", "EXPLANATION_METHODS", "Explainer", "RANDOM", "SIGNED", "available_methods",
         "method_title"
     ],
-    "faithfulness": ["FaithfulnessReport", "FaithfulnessRow", "PositionBias", "position_bias"],
+    "faithfulness": [
+        "BELOW_RANDOM", "FaithfulnessReport", "FaithfulnessRow", "Interval", "MOST_FAITHFUL", "MeasurementStopped",
+        "PositionBias", "ScoreIntervals", "TIED", "bootstrap_intervals", "measure_faithfulness", "position_bias"
+    ],
     "inference": [
-        "FAITHFULNESS_FILE", "InferenceServer", "Predictor", "TextPrediction", "run_faithfulness",
-        "saved_faithfulness"
+        "ENSEMBLE_SAMPLE", "FAITHFULNESS_FILE", "FAITHFULNESS_SAMPLE", "FaithfulnessMeasurer", "FaithfulnessStatus",
+        "InferenceServer", "MeasuringProgress", "PROGRESS_FILE", "Predictor", "TextPrediction", "faithfulness_sample",
+        "measure_after_training", "measure_into_run", "measuring_progress", "run_faithfulness", "saved_faithfulness"
     ],
     "label_issues": ["LabelIssueReport", "find_label_suspects", "lstm_out_of_fold"],
     "levers": ["CATEGORIES", "Lever", "NUMERIC_LEVERS", "category_of", "find_levers", "levers_for"],

@@ -19,9 +19,9 @@ import threading
 import time
 import traceback
 import weakref
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 if TYPE_CHECKING:
     from core.config import ExperimentConfig
@@ -48,10 +48,16 @@ class JobSpec:
     baseline: Optional[object] = None  # core.runs.results.BaselineResult already fitted on this data and split
     split: Optional[object] = None  # core.data.splitting.Split fixing the rows of each split (cleaned data, same test rows)
     attachments: Optional[dict] = None  # extra JSON records saved with the run
+    # Run in the worker once the run is saved and reported, with the experiment's result (its model still in memory)
+    # and a should_stop() that turns true on Stop or when the next job starts: e.g. measuring the run's faithfulness
+    # (core.evidence.inference.measure_after_training). A top-level function, so the spec still pickles.
+    after_saving: Optional[Callable[[Any, Callable[[], bool]], None]] = None
 
 
 def _worker(spec: JobSpec, messages, stop) -> None:
-    """Runs in the child process: train, stream progress, save, report the run folder or one error sentence."""
+    """Runs in the child process: train, stream progress, save, report the run folder or one error sentence; then
+    the spec's follow-up, if any, while the job already counts as finished."""
+    result = None
     try:
         from core.backend import import_keras
         from core.errors import UserError
@@ -65,6 +71,7 @@ def _worker(spec: JobSpec, messages, stop) -> None:
             stop=stop, runs_dir=spec.runs_dir, tags=spec.tags, baseline=spec.baseline, split=spec.split,
             attachments=spec.attachments,
         )
+        stop.clear()  # before the result: from here on the event asks the follow-up to end (Stop, or the next job)
         messages.put({"type": "result", "run_dir": str(result.run_dir), "status": result.status, "summary": result.summary})
     except UserError as exc:
         messages.put({"type": "error", "message": str(exc)})
@@ -73,6 +80,12 @@ def _worker(spec: JobSpec, messages, stop) -> None:
     except BaseException as exc:  # noqa: BLE001 - the parent must hear about every failure, in one sentence
         messages.put({"type": "error", "message": f"Training failed unexpectedly ({type(exc).__name__}: {exc}).",
                       "detail": traceback.format_exc()})
+        return
+    if spec.after_saving is not None and result is not None and result.run_dir is not None:
+        try:
+            spec.after_saving(result, stop.is_set)
+        except Exception:  # noqa: BLE001 - the run is saved and reported; a failed follow-up only loses its extra
+            traceback.print_exc()
 
 
 def warm_workers_enabled() -> bool:
@@ -371,6 +384,17 @@ class TrainingJob:
         with self._lock:
             return self.status == QUEUED
 
+    def following_up(self) -> bool:
+        """Whether the job has ended but its worker is still busy with the follow-up (JobSpec.after_saving)."""
+        with self._lock:
+            return self.status not in ACTIVE and self._process is not None and self._process.is_alive()
+
+    def end_follow_up(self) -> None:
+        """Ask a finished job's worker, still busy with its follow-up (JobSpec.after_saving), to end at its next check."""
+        with self._lock:
+            if self.status not in ACTIVE and self._stop is not None and self._process is not None and self._process.is_alive():
+                self._stop.set()
+
     def kill(self) -> None:
         """Last resort (shutdown): end the process without waiting for a batch boundary."""
         with self._lock:
@@ -406,6 +430,7 @@ class JobScheduler:
     max_running: int = 1
     keep_finished: int = 50
     keep_warm: bool = False  # hold a warm worker ready for the next Start (see warm_up)
+    after_saving: Optional[Callable] = None  # every submitted job's follow-up unless its spec names one (JobSpec)
     _jobs: list[TrainingJob] = field(default_factory=list)
     _finished: list[TrainingJob] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -445,6 +470,8 @@ class JobScheduler:
         self._standby = WarmWorker(multiprocessing.get_context("spawn"))
 
     def submit(self, job: TrainingJob) -> TrainingJob:
+        if self.after_saving is not None and job.spec.after_saving is None:
+            job.spec = replace(job.spec, after_saving=self.after_saving)
         with self._lock:
             self._jobs.append(job)
         self.tick()
@@ -463,6 +490,8 @@ class JobScheduler:
                 if running >= self.max_running:
                     break
                 if job.is_queued():
+                    for finished in self._finished:  # a follow-up still at work yields the CPU to training
+                        finished.end_follow_up()
                     job.start(self._take_standby(job))
                     running += 1
             self._keep_one_warm(running)
@@ -477,6 +506,14 @@ class JobScheduler:
         self.tick()
         job.poll()
         return job.view(self.queue_position(job))
+
+    def following_up(self, run_dir: str | Path) -> bool:
+        """Whether the worker that saved the run in ``run_dir`` is still busy with its follow-up (a page then waits for
+        that rather than starting the same work again)."""
+        wanted = Path(run_dir).resolve()
+        with self._lock:
+            jobs = self._jobs + self._finished
+        return any(job.run_dir is not None and Path(job.run_dir).resolve() == wanted and job.following_up() for job in jobs)
 
     def running_count(self) -> int:
         with self._lock:
@@ -510,9 +547,10 @@ class JobScheduler:
 
 
 def spec_for(dataset: "Dataset", config: "ExperimentConfig", runs_dir: str | Path, tags: Optional[dict] = None, *,
-             owner: str = "", label: str = "", baseline=None, split=None, attachments: Optional[dict] = None) -> JobSpec:
+             owner: str = "", label: str = "", baseline=None, split=None, attachments: Optional[dict] = None,
+             after_saving: Optional[Callable] = None) -> JobSpec:
     return JobSpec(dataset=dataset, config=config, runs_dir=str(runs_dir), tags=tags, owner=owner, label=label,
-                   baseline=baseline, split=split, attachments=attachments)
+                   baseline=baseline, split=split, attachments=attachments, after_saving=after_saving)
 
 
 def wait(job: TrainingJob, scheduler: JobScheduler, timeout: float = 600.0, interval: float = 0.2) -> JobView:

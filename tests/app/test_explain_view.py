@@ -11,7 +11,7 @@ import pytest
 from components.figures import explanations
 from components.figures import shading as view
 from core.evidence.explain import ATTENTION_KIND, RANDOM, SIGNED
-from core.evidence.faithfulness import FaithfulnessReport, FaithfulnessRow, PositionBias
+from core.evidence.faithfulness import FaithfulnessReport, FaithfulnessRow, Interval, PositionBias, ScoreIntervals
 
 HOSTILE = ['<img src=x onerror=alert(1)>', '"><script>alert(1)</script>', "javascript:alert(1)", "{{7*7}}",
            "😀🚀", "שלום", "مرحبا", "' onmouseover='x", "&amp;", "a" * 80]
@@ -132,33 +132,72 @@ def test_bad_input_is_refused():
     assert "(no tokens)" in view.token_shading_html([], [], ATTENTION_KIND)
 
 
-def sample_report() -> FaithfulnessReport:
-    def row(method, comprehensiveness, sufficiency, aopc):
-        return FaithfulnessRow(method, comprehensiveness, sufficiency, aopc, (comprehensiveness,) * 5, (sufficiency,) * 5,
-                               40, 0.12)
+def _row(method, comprehensiveness, sufficiency, aopc, seconds=0.12):
+    return FaithfulnessRow(method, comprehensiveness, sufficiency, aopc, (comprehensiveness,) * 5, (sufficiency,) * 5,
+                           40, seconds)
 
+
+def old_report() -> FaithfulnessReport:
+    """As written before intervals were measured (random order's AOPC undefined)."""
     return FaithfulnessReport(
-        rows=(row("attention", 0.3, 0.3, 0.35), row("occlusion", 0.6, 0.05, 0.7)),
-        random=row(RANDOM, 0.1, 0.5, float("nan")),
+        rows=(_row("attention", 0.3, 0.3, 0.35), _row("occlusion", 0.6, 0.05, 0.7)),
+        random=_row(RANDOM, 0.1, 0.5, float("nan")),
         position_bias=(PositionBias("attention", 0.82, 0.6, 38), PositionBias("occlusion", None, None, 0)),
         most_faithful="occlusion", rule="highest AOPC", verdict="Occlusion is the most faithful [x](javascript:alert(1)).",
         k_percents=(1.0, 5.0, 10.0, 20.0, 50.0), max_deletion_steps=20, n_texts=40, seed=0, seconds=1.0,
     )
 
 
-def test_faithfulness_table_and_chart():
+def sample_report() -> FaithfulnessReport:
+    """Occlusion and gradient × input tied (the latter cheaper); attention's top tokens matter less than random ones."""
+    def bounds(method, aopc):
+        return ScoreIntervals(method, Interval(0.0, 0.7), Interval(0.0, 0.6), Interval(*aopc))
+
+    return FaithfulnessReport(
+        rows=(_row("attention", 0.05, 0.3, 0.35), _row("occlusion", 0.6, 0.05, 0.7, 0.12),
+              _row("gradient_x_input", 0.58, 0.06, 0.69, 0.05)),
+        random=_row(RANDOM, 0.1, 0.5, 0.2, 0.0),
+        position_bias=(PositionBias("attention", 0.82, 0.215, 38), PositionBias("occlusion", None, None, 0),
+                       PositionBias("gradient_x_input", 0.1, 0.04, 38), PositionBias(RANDOM, 0.01, 0.12, 38)),
+        most_faithful=None, rule="highest AOPC", verdict="Tied within noise [x](javascript:alert(1)).",
+        k_percents=(1.0, 5.0, 10.0, 20.0, 50.0), max_deletion_steps=20, n_texts=40, seed=0, seconds=1.0,
+        intervals=(bounds("attention", (0.3, 0.4)), bounds("occlusion", (0.65, 0.75)),
+                   bounds("gradient_x_input", (0.64, 0.74)), bounds(RANDOM, (0.15, 0.25))),
+        interval_level=0.9, resamples=1000, tied=("occlusion", "gradient_x_input"), shown_first="gradient_x_input",
+    )
+
+
+def test_faithfulness_table_puts_the_deciding_columns_first_with_intervals_and_verdicts():
     report = sample_report()
     table = explanations.faithfulness_table(report)
-    assert list(table["Method"]) == ["Attention weights", "Occlusion", "Random order (reference)"]
-    assert table.loc[0, "Position ρ"] == 0.82 and table["AOPC ↑"].isna().tolist() == [False, False, True]
-    spec = explanations.faithfulness_chart(report).to_dict()  # altair validates the Vega-Lite spec here
-    rows = [row for data in spec["datasets"].values() for row in data]
-    assert {row["method"] for row in rows} == {"Attention weights", "Occlusion", "Random order"}
-    assert not any(row["value"] is None or (isinstance(row["value"], float) and math.isnan(row["value"])) for row in rows)
-    assert any(layer["mark"]["type"] == "rule" for layer in spec["layer"])  # the random-order reference line
+    assert list(table.columns[:3]) == ["Method", "AOPC ↑ (90% interval)", "Verdict"]
+    assert explanations.deciding_columns(report) == tuple(table.columns[:3])
+    assert list(table["Method"]) == ["Attention weights", "Occlusion", "Gradient × input", "Random order"]
+    assert list(table["Verdict"]) == ["below random order", "tied for best", "tied for best · shown first", "reference"]
+    assert table.loc[1, "AOPC ↑ (90% interval)"] == "0.700 (0.650–0.750)"
+    assert table.loc[0, "Top token is last"] == "21.5%" and table.loc[2, "Top token is last"] == "4.0%"
+    random_order = table.iloc[3]
+    assert random_order["Top token is last"] == "12.0%" and random_order["Position ρ"] == "+0.01"  # printed, not None
+    assert "None" not in table.to_string() and "nan" not in table.to_string()
+    old = explanations.faithfulness_table(old_report())  # a report from before intervals: plain numbers, n/a
+    assert list(old.columns[:3]) == ["Method", "AOPC ↑", "Verdict"] and old.loc[1, "AOPC ↑"] == "0.700"
+    assert old.loc[2, "AOPC ↑"] == "n/a" and old.loc[1, "Verdict"] == "most faithful"
+
+
+def test_faithfulness_chart_draws_intervals_as_whiskers():
+    for report in (sample_report(), old_report()):
+        spec = explanations.faithfulness_chart(report).to_dict()  # altair validates the Vega-Lite spec here
+        rows = [row for data in spec["datasets"].values() for row in data]
+        assert {row["method"] for row in rows} >= {"Attention weights", "Occlusion", "Random order"}
+        assert not any(row["value"] is None or (isinstance(row["value"], float) and math.isnan(row["value"])) for row in rows)
+        assert any(layer["mark"]["type"] == "rule" and "x2" not in layer["encoding"] for layer in spec["layer"])  # random
+    whiskers = [layer for layer in explanations.faithfulness_chart(sample_report()).to_dict()["layer"] if "x2" in layer["encoding"]]
+    assert len(whiskers) == 1 and whiskers[0]["encoding"]["x"]["field"] == "low"
 
 
 def test_render_functions_in_a_streamlit_app():
+    import json
+
     from streamlit.testing.v1 import AppTest
 
     def app(tokens, report):
@@ -174,3 +213,13 @@ def test_render_functions_in_a_streamlit_app():
     assert at.caption[0].value.startswith(r"Class \*bold\* \[x\]")  # user words are escaped for Markdown
     assert r"\[x\]\(javascript\:alert\(1\)\)" in at.markdown[0].value
     assert len(at.dataframe) == 1
+    [note] = at.warning
+    assert note.value.replace("\\", "").startswith("Attention's top tokens matter less than random ones")
+    # At 1024 px the deciding columns stay in view: pinned, and together no wider than the table beside the sidebar.
+    columns = json.loads(at.dataframe[0].proto.columns)
+    from components.panels.explain import TABLE_WIDTH_AT_1024
+
+    pinned = [name for name, config in columns.items() if config.get("pinned")]
+    assert pinned == ["Method", "AOPC ↑ (90% interval)", "Verdict"]
+    assert sum(columns[name]["width"] for name in pinned) <= TABLE_WIDTH_AT_1024
+    assert "bootstrap intervals over the texts" in at.caption[-1].value

@@ -147,6 +147,10 @@ def test_train_evaluate_predict_and_reuse_a_config(app, tmp_path):
     _assert_escaped(app)
     app.text_area(key="typed_text").input("goal match team coach")
     app.button(key="FormSubmitter:typed_text_form-Predict").click().run()
+    deadline = time.time() + 120  # the model server answers in the background; the page polls (here: runs again)
+    while time.time() < deadline and not any("Predicted" in m.value for m in app.markdown):
+        time.sleep(1)
+        app.run()
     _no_failure(app)
     assert any("Predicted" in m.value for m in app.markdown)
 

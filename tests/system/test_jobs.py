@@ -189,3 +189,60 @@ def test_progress_events_cross_the_queue_as_records_so_a_diverged_loss_stays_nan
     assert view.last_event["logs"] == {"loss": None, "val_loss": None} and view.last_event["kind"] == "epoch"
     assert view.scored_rows == 9 and view.epoch_seconds == [1.5] and view.epoch_ends == [1.5]
     assert describe(view)["fraction"] == 0.5
+
+
+# --- after saving: the worker measures its run's faithfulness; Stop or the next job ends that at once ----------------
+
+
+def _wait_for(path, timeout: float) -> bool:
+    deadline = time.time() + timeout
+    while time.time() < deadline and not path.exists():
+        time.sleep(0.2)
+    return path.exists()
+
+
+def test_the_worker_measures_its_runs_faithfulness_after_saving_with_the_model_in_memory(imbalanced_dataset, tmp_path):
+    from pathlib import Path
+
+    from core.evidence.inference import FAITHFULNESS_FILE, PROGRESS_FILE, measure_after_training, saved_faithfulness
+    from core.runs.store import load_run
+
+    scheduler = JobScheduler(max_running=1, after_saving=measure_after_training)
+    job = scheduler.submit(TrainingJob(spec_for(imbalanced_dataset, tiny_config(), tmp_path)))
+    view = wait(job, scheduler, timeout=180)
+    assert view.status == FINISHED, view.error  # the run counts as saved before the measurement starts
+    run_dir = Path(view.run_dir)
+    assert _wait_for(run_dir / FAITHFULNESS_FILE, 180), "no faithfulness report beside the run"
+    run = load_run(run_dir)
+    report = saved_faithfulness(run_dir, len(run.predictions))
+    assert report is not None and report.intervals and report.n_texts == len(run.predictions)
+    assert report.verdict.endswith(".") and report.random.n_texts == report.n_texts
+    assert not (run_dir / PROGRESS_FILE).exists()
+    job._process.join(timeout=30)  # the worker ends once the report is written
+    assert not job._process.is_alive()
+
+
+def test_the_next_job_and_stop_end_a_follow_up_at_its_next_check(imbalanced_dataset, tmp_path):
+    from pathlib import Path
+
+    from support.follow_ups import ENDED, STARTED, wait_for_stop
+
+    scheduler = JobScheduler(max_running=1)
+    first = scheduler.submit(TrainingJob(spec_for(imbalanced_dataset, tiny_config(), tmp_path / "a", after_saving=wait_for_stop)))
+    view = wait(first, scheduler, timeout=180)
+    assert view.status == FINISHED, view.error
+    first_run = Path(view.run_dir)
+    assert _wait_for(first_run / STARTED, 30) and not (first_run / ENDED).exists()
+    assert scheduler.following_up(first_run) and not scheduler.following_up(tmp_path / "elsewhere")
+    second = scheduler.submit(TrainingJob(spec_for(imbalanced_dataset, tiny_config(), tmp_path / "b", after_saving=wait_for_stop)))
+    assert second.status != QUEUED  # started at once: a finished job's follow-up never holds the queue
+    assert _wait_for(first_run / ENDED, 5), "the follow-up went on after the next job started"
+    first._process.join(timeout=10)
+    assert not scheduler.following_up(first_run)
+    view = wait(second, scheduler, timeout=180)
+    assert view.status == FINISHED, view.error
+    second_run = Path(view.run_dir)
+    assert _wait_for(second_run / STARTED, 30)
+    second.request_stop()  # Stop after saving: the follow-up ends too
+    assert _wait_for(second_run / ENDED, 5)
+    assert view.status == FINISHED  # and the run stays a finished run

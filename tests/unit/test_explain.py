@@ -68,17 +68,20 @@ def test_faithfulness_arithmetic_on_a_known_answer_model():
     assert report.random.comprehensiveness < 0.7 and report.random.sufficiency > 0.0 and report.random.aopc < 0.7
     assert report.most_faithful == "occlusion"
     assert report.n_texts == len(ids)
-    assert report.verdict.startswith("The most faithful explanation for this model is occlusion: ") and report.verdict.count(".") == 3
-    assert "0.70" in report.verdict
+    assert report.verdict.startswith("The most faithful explanation for this model is occlusion: ")
+    assert report.verdict.endswith(".") and ". " not in report.verdict  # one sentence
+    assert "0.70 on average (90% interval 0.70–0.70)" in report.verdict  # every text drops by exactly 0.7
+    assert report.tied == () and report.shown_first == "occlusion" and report.standing("occlusion") == fa.MOST_FAITHFUL
 
 
 def test_random_order_that_ties_the_method_makes_no_winner():
     """One-token texts: every order is the same order, so nothing beats random and the verdict says so."""
     ids = padded([[5], [5], [3]])
     report = fa.measure_faithfulness(KeywordFake(), ids, methods=["occlusion"], seed=0)
-    assert report.most_faithful is None
+    assert report.most_faithful is None and report.first is None
     assert math.isnan(report.row("occlusion").aopc)  # no deletion step leaves a token: AOPC is undefined
     assert report.verdict.startswith("No explanation could be scored")
+    assert math.isnan(report.interval("occlusion").aopc.low) and report.standing("occlusion") == fa.NOT_SCORED
 
 
 def test_sampling_and_given_classes_are_respected():
@@ -149,3 +152,117 @@ def test_registry_lists_each_method_once_with_its_kind():
     assert ex.EXPLANATION_METHODS.keys() == ("attention", "occlusion", "gradient_x_input", "integrated_gradients")
     assert {m.kind for m in ex.EXPLANATION_METHODS} == {ex.SIGNED, ex.ATTENTION_KIND}
     assert all(m.shows.endswith(".") and m.title for m in ex.EXPLANATION_METHODS)
+
+
+# --------------------------------------------------------------------------------------------- uncertainty and ties
+
+
+class TwoMethods(ex.Explainer):
+    """Occlusion on the keyword model, and an "attention" whose weights a test chooses (``delay``: seconds it costs)."""
+
+    def __init__(self, weights, delay: float = 0.0) -> None:
+        super().__init__(KeywordFake())
+        self._weights, self._delay = weights, delay
+
+    def available(self):
+        return ex.AvailableMethods(tuple(ex.EXPLANATION_METHODS.get(key) for key in ("attention", "occlusion")), ())
+
+    def _attention(self, ids, classes):
+        import time
+
+        time.sleep(self._delay)
+        return [np.asarray(self._weights(row), dtype=np.float64) for row in ids]
+
+
+def keyword_first(row):
+    return [1.0 if token == 5 else 0.0 for token in row]
+
+
+def keyword_last_then_position(row):
+    """Weights rising with position, the keyword always lowest: its top tokens are never the one that matters."""
+    return [-1.0 if token == 5 else float(position) for position, token in enumerate(row)]
+
+
+def test_every_score_has_a_bootstrap_interval_around_it_and_the_same_seed_gives_the_same_intervals():
+    ids = padded(KEYWORD_ROWS * 8)
+    report = fa.measure_faithfulness(KeywordFake(), ids, methods=["occlusion"], seed=3)
+    again = fa.measure_faithfulness(KeywordFake(), ids, methods=["occlusion"], seed=3)
+    assert report.interval_level == 0.9 and report.resamples == 1000
+    assert [interval.method for interval in report.intervals] == ["occlusion", "random"]
+    for row in (report.row("occlusion"), report.random):
+        interval = report.interval(row.method)
+        for score in ("comprehensiveness", "sufficiency", "aopc"):
+            bounds = getattr(interval, score)
+            assert bounds.low - 1e-9 <= getattr(row, score) <= bounds.high + 1e-9, (row.method, score)
+    assert report.interval("random").aopc.high - report.interval("random").aopc.low > 0.02  # random order varies
+    assert report.intervals == again.intervals
+
+
+def test_bootstrap_intervals_known_answers():
+    constant = {"m": {"comprehensiveness": np.full(50, 0.3), "sufficiency": np.zeros(50), "aopc": np.full(50, np.nan)}}
+    interval = fa.bootstrap_intervals(constant, resamples=200, seed=0)["m"]
+    assert (interval.comprehensiveness.low, interval.comprehensiveness.high) == pytest.approx((0.3, 0.3))
+    assert interval.sufficiency == fa.Interval(0.0, 0.0)
+    assert math.isnan(interval.aopc.low) and not interval.aopc.finite  # undefined on every text: no interval
+    spread = {"m": {"comprehensiveness": np.tile([0.0, 1.0], 100), "sufficiency": np.zeros(200),
+                    "aopc": np.r_[np.tile([0.0, 1.0], 99), np.nan, np.nan]}}
+    wide = fa.bootstrap_intervals(spread, resamples=2000, level=0.9, seed=1)["m"]
+    # The mean of 200 coin flips: sd 0.5/sqrt(200) ≈ 0.035, so the 90% interval is about 0.5 ± 0.058.
+    assert wide.comprehensiveness.low == pytest.approx(0.442, abs=0.02) and wide.comprehensiveness.high == pytest.approx(0.558, abs=0.02)
+    assert wide.aopc.finite and wide.aopc.low < 0.5 < wide.aopc.high  # texts without a curve are left out, not zeros
+    with pytest.raises(ValueError):
+        fa.bootstrap_intervals(spread, level=1.5)
+
+
+def test_methods_whose_aopc_intervals_overlap_are_tied_and_the_cheapest_is_shown_first():
+    ids = padded(KEYWORD_ROWS * 8)
+    report = fa.measure_faithfulness(KeywordFake(), ids, seed=3, explainer=TwoMethods(keyword_first, delay=0.05))
+    assert report.row("attention").aopc == pytest.approx(report.row("occlusion").aopc)  # the same ranking
+    assert report.most_faithful is None and report.tied == ("attention", "occlusion")
+    assert report.row("attention").seconds > report.row("occlusion").seconds
+    assert report.shown_first == report.first == "occlusion"
+    assert report.standing("attention") == report.standing("occlusion") == fa.TIED
+    assert "tied within noise" in report.verdict and "the cheapest, occlusion, is shown first" in report.verdict
+    assert "No single method is the most faithful explanation for this model" in report.verdict
+    costly = fa.measure_faithfulness(KeywordFake(), ids, seed=3, explainer=TwoMethods(keyword_first, delay=0.0))
+    assert costly.tied == ("attention", "occlusion") and costly.first in costly.tied
+
+
+def test_attention_whose_top_tokens_matter_less_than_random_ones_says_so():
+    ids = padded(KEYWORD_ROWS * 8)
+    report = fa.measure_faithfulness(KeywordFake(), ids, seed=3, explainer=TwoMethods(keyword_last_then_position))
+    assert report.row("attention").comprehensiveness < report.random.comprehensiveness
+    assert report.standing("attention") == fa.BELOW_RANDOM and report.most_faithful == "occlusion"
+    [note] = report.notes()
+    assert note.startswith("Attention's top tokens matter less than random ones")
+    attention, random_order = report.bias("attention"), report.bias("random")
+    assert attention.last_token_share > 0.5  # rising weights: the top token is the last one unless that is the keyword
+    assert random_order is not None and 0 < random_order.last_token_share < 0.6  # random order prints its numbers
+
+
+def test_progress_is_reported_and_a_stop_request_ends_the_measurement():
+    ids = padded(KEYWORD_ROWS * 30)  # 150 texts: three chunks of occlusion
+    heard = []
+    fa.measure_faithfulness(KeywordFake(), ids, methods=["occlusion"], progress=lambda words, done: heard.append((words, done)))
+    fractions = [done for _, done in heard]
+    assert fractions == sorted(fractions) and 0 <= fractions[0] < fractions[-1] < 1
+    assert any("occlusion" in words for words, _ in heard) and any("bootstrap" in words for words, _ in heard)
+    asked = []
+
+    def stop_on_third_check():
+        asked.append(1)
+        return len(asked) >= 3
+
+    with pytest.raises(fa.MeasurementStopped):
+        fa.measure_faithfulness(KeywordFake(), ids, methods=["occlusion"], should_stop=stop_on_third_check)
+    assert len(asked) == 3  # checked between pieces of work, and nothing ran after the stop
+
+
+def test_a_report_written_before_intervals_loads_without_them_and_shows_its_most_faithful_method_first():
+    from support.paths import GOLDEN
+
+    report = fa.FaithfulnessReport.from_dict(json.loads((GOLDEN / "run" / "faithfulness.json").read_text(encoding="utf-8")))
+    assert report.intervals is None and report.tied is None and report.shown_first is None
+    assert report.first == report.most_faithful
+    assert report.interval("occlusion") is None and report.standing("random") == fa.REFERENCE
+    assert all(report.standing(row.method) for row in report.rows)
