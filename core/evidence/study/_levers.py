@@ -4,7 +4,6 @@ reference on the sealed test split."""
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import statistics
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from core.evidence.study._plan import ARM_COMBINED, ARM_REFERENCE, KIND_LEVERS, 
 from core.evidence.study._progress import StudyProgress, _slot
 from core.evidence.study._scores import OBJECTIVE
 from core.evidence.study._storage import StudyHandle, _optuna
+from core.records import Record
 
 HELPS, HURTS, WITHIN_NOISE = "helps", "hurts", "within noise"
 MIN_EFFECT = 0.01  # macro-F1: smaller differences do not matter next to seed-to-seed swings of 0.03-0.09
@@ -51,7 +51,7 @@ def paired_verdict(deltas: Sequence[float]) -> tuple[str, Optional[float], Optio
 
 
 @dataclass(frozen=True)
-class LeverRow:
+class LeverRow(Record):
     """One lever against the reference: paired differences (lever − reference) in validation macro-F1."""
 
     key: str
@@ -67,20 +67,9 @@ class LeverRow:
     seeds: tuple[int, ...]
     verdict: str
 
-    def to_dict(self) -> dict[str, Any]:
-        raw = dataclasses.asdict(self)
-        raw.update(overrides=list(self.overrides), interval=list(self.interval) if self.interval else None,
-                   deltas=list(self.deltas), seeds=list(self.seeds))
-        return raw
-
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> "LeverRow":
-        return cls(**{**raw, "overrides": tuple(raw["overrides"]), "interval": tuple(raw["interval"]) if raw["interval"] else None,
-                      "deltas": tuple(raw["deltas"]), "seeds": tuple(raw["seeds"])})
-
 
 @dataclass(frozen=True)
-class LeverTable:
+class LeverTable(Record):
     """A lever study's answer: rows sorted by mean difference, best first; ``rule`` is the verdict rule in words."""
 
     study: str
@@ -94,17 +83,6 @@ class LeverTable:
     complete: bool
     done: int
     planned: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "study": self.study, "objective": self.objective, "rule": self.rule, "seeds": list(self.seeds),
-            "reference_mean": self.reference_mean, "reference_sd": self.reference_sd, "reference_n": self.reference_n,
-            "rows": [row.to_dict() for row in self.rows], "complete": self.complete, "done": self.done, "planned": self.planned,
-        }
-
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> "LeverTable":
-        return cls(**{**raw, "seeds": tuple(raw["seeds"]), "rows": tuple(LeverRow.from_dict(r) for r in raw["rows"])})
 
 
 def _values_by_arm(handle: StudyHandle) -> dict[str, dict[int, float]]:
@@ -189,7 +167,9 @@ def plan_combination(table: LeverTable, levers: Sequence[Lever], base: Experimen
 
 
 @dataclass(frozen=True)
-class ArmScore:
+class ArmScore(Record):
+    """Mean ± sd of one config's sealed test macro-F1 over the study's seeds."""
+
     mean: Optional[float]
     sd: Optional[float]
     n: int
@@ -199,16 +179,19 @@ class ArmScore:
         values = [v for v in values if v is not None]
         return cls(statistics.fmean(values) if values else None, statistics.stdev(values) if len(values) > 1 else None, len(values))
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> "ArmScore":
-        return cls(raw["mean"], raw["sd"], int(raw["n"]))
+@dataclass(frozen=True)
+class SealedScores(Record):
+    """The sealed test split's scores: the reference, the combined config (None when nothing was combined) and the
+    TF-IDF baseline on the same splits (JSON key ``test`` of a :class:`CombinedResult`)."""
+
+    reference: ArmScore
+    combined: Optional[ArmScore]
+    baseline: ArmScore
 
 
 @dataclass(frozen=True)
-class CombinedResult:
+class CombinedResult(Record):
     """The combined config against the reference: paired validation difference (same rule), then the sealed test
     split — scored only for these two configs — as mean ± sd test macro-F1 with the TF-IDF baseline on the same
     splits."""
@@ -216,32 +199,22 @@ class CombinedResult:
     study: str
     plan: CombinedPlan
     validation: Optional[LeverRow]
-    test_reference: ArmScore
-    test_combined: Optional[ArmScore]
-    test_baseline: ArmScore
+    test: SealedScores
     per_seed: tuple[dict, ...]
     note: str
     baseline_fitted_on: Optional[str] = None  # which rows the TF-IDF baseline was fitted on, in words
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "study": self.study, "plan": self.plan.to_dict(), "validation": self.validation.to_dict() if self.validation else None,
-            "test": {"reference": self.test_reference.to_dict(), "combined": self.test_combined.to_dict() if self.test_combined else None,
-                     "baseline": self.test_baseline.to_dict()},
-            "per_seed": list(self.per_seed), "note": self.note, "baseline_fitted_on": self.baseline_fitted_on,
-        }
+    @property
+    def test_reference(self) -> ArmScore:
+        return self.test.reference
 
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> "CombinedResult":
-        test = raw["test"]
-        return cls(
-            study=raw["study"], plan=CombinedPlan.from_dict(raw["plan"]),
-            validation=LeverRow.from_dict(raw["validation"]) if raw["validation"] else None,
-            test_reference=ArmScore.from_dict(test["reference"]),
-            test_combined=ArmScore.from_dict(test["combined"]) if test["combined"] else None,
-            test_baseline=ArmScore.from_dict(test["baseline"]), per_seed=tuple(raw["per_seed"]), note=raw["note"],
-            baseline_fitted_on=raw.get("baseline_fitted_on"),
-        )
+    @property
+    def test_combined(self) -> Optional[ArmScore]:
+        return self.test.combined
+
+    @property
+    def test_baseline(self) -> ArmScore:
+        return self.test.baseline
 
 
 def combine_helpers(
@@ -310,9 +283,9 @@ def combined_results(handle: StudyHandle) -> CombinedResult:
         note = "No lever helped beyond noise, so the reference settings stay; the test split was scored only for them."
     return CombinedResult(
         study=handle.name, plan=plan, validation=validation,
-        test_reference=ArmScore.of([row["reference"] for row in per_seed]),
-        test_combined=ArmScore.of([row["combined"] for row in per_seed]) if plan.applied else None,
-        test_baseline=ArmScore.of([row["baseline"] for row in per_seed]),
+        test=SealedScores(reference=ArmScore.of([row["reference"] for row in per_seed]),
+                          combined=ArmScore.of([row["combined"] for row in per_seed]) if plan.applied else None,
+                          baseline=ArmScore.of([row["baseline"] for row in per_seed])),
         per_seed=per_seed, note=note,
         baseline_fitted_on=next((entry.get("baseline_fitted_on") for entry in reference.values() if entry.get("baseline_fitted_on")), None),
     )

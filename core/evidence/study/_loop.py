@@ -21,10 +21,11 @@ from core.evidence.study._progress import StudyProgress, _slots
 from core.evidence.study._scores import _epoch_score, _sealed_test_scores, objective_value
 from core.evidence.study._space import SearchSpace, _short
 from core.evidence.study._storage import StudyHandle, _optuna
+from core.records import Record
 
 
 @dataclass(frozen=True)
-class SessionSummary:
+class SessionSummary(Record):
     """What one :func:`run_study` call did. ``reason``: "finished", "stopped" or "budget"."""
 
     study: str
@@ -33,9 +34,6 @@ class SessionSummary:
     reason: str
     done: int
     planned: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 class _EitherStop:

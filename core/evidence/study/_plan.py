@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Optional
 
 from core.config import ExperimentConfig
 from core.evidence.levers import Lever
 from core.evidence.study._source import DataSource
+from core.records import Record
 
 KIND_LEVERS = "levers"
 KIND_SWEEP = "sweep"
@@ -17,8 +18,9 @@ PRUNERS = ("median", "halving", "none")
 
 
 @dataclass(frozen=True)
-class StudyPlan:
-    """What a study runs, stored in the study itself so any worker can take part."""
+class StudyPlan(Record):
+    """What a study runs, stored in the study itself so any worker can take part. Its JSON (user attr ``lab``) is a
+    file format: a key is never renamed, and a plan without a key a later release added reads as that key's default."""
 
     kind: str
     config: dict  # the base ExperimentConfig
@@ -35,33 +37,11 @@ class StudyPlan:
     def base_config(self) -> ExperimentConfig:
         return ExperimentConfig.from_dict(self.config)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "version": self.version, "kind": self.kind, "config": self.config, "data": self.data.to_dict(),
-            "planned": self.planned, "created": self.created, "seeds": list(self.seeds),
-            "levers": [lever.to_dict() for lever in self.levers], "space": self.space, "pruner": self.pruner,
-        }
-
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> "StudyPlan":
-        return cls(
-            kind=raw["kind"], config=raw["config"], data=DataSource.from_dict(raw["data"]), planned=int(raw["planned"]),
-            created=raw["created"], seeds=tuple(raw.get("seeds", ())), levers=tuple(Lever.from_dict(x) for x in raw.get("levers", ())),
-            space=raw.get("space"), pruner=raw.get("pruner", "none"), version=int(raw.get("version", 1)),
-        )
-
 
 @dataclass(frozen=True)
-class CombinedPlan:
+class CombinedPlan(Record):
     """The one config combining the levers that helped (in table order, skipping a lever whose setting is taken)."""
 
     applied: tuple[str, ...]  # lever keys
     skipped: tuple[tuple[str, str], ...]  # (lever key, why)
     config: dict
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"applied": list(self.applied), "skipped": [list(s) for s in self.skipped], "config": self.config}
-
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> "CombinedPlan":
-        return cls(tuple(raw["applied"]), tuple((k, why) for k, why in raw["skipped"]), raw["config"])
