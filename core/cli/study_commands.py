@@ -40,6 +40,9 @@ def add_commands(subparsers) -> None:
                                         "(default: every lever; see --list-levers)")
     study.add_argument("--list-levers", action="store_true", help="list the levers of these settings and exit")
     study.add_argument("--seeds", type=int, default=None, help="seeds per lever, each its own split (default 3)")
+    study.add_argument("--exhaustive", action="store_true",
+                       help="run every lever on every seed (default: race them: every lever starts on one seed and "
+                            "only levers whose verdict is still open get more, by successive halving)")
     _add_study_arguments(study)
 
     sweep = subparsers.add_parser("sweep", help="search the settings for the best validation macro-F1 (TPE, pruning)")
@@ -73,8 +76,8 @@ def _add_study_arguments(parser: argparse.ArgumentParser) -> None:
 def cmd_study(args: argparse.Namespace) -> int:
     from core.evidence.levers import find_levers, levers_for
     from core.runs.store import runs_dir
-    from core.evidence.study import (DEFAULT_SEEDS, KIND_LEVERS, InProcessExecutor, StudyNotFound, combine_helpers, create_lever_study,
-                            lever_results, open_study, run_study)
+    from core.evidence.study import (DEFAULT_SEEDS, KIND_LEVERS, InProcessExecutor, Racing, StudyNotFound, combine_helpers,
+                                     create_lever_study, lever_results, open_study, run_study, seeding_words)
 
     config = load_config(args)
     if args.list_levers:
@@ -92,12 +95,19 @@ def cmd_study(args: argparse.Namespace) -> int:
             handle = None
     if handle is None:
         handle = create_lever_study(config, _source(args, dataset), levers=levers, seeds=DEFAULT_SEEDS if args.seeds is None else args.seeds,
-                                    name=args.name, storage=args.storage, runs_dir=args.runs_dir)
+                                    name=args.name, storage=args.storage, runs_dir=args.runs_dir,
+                                    racing=None if args.exhaustive else Racing())
     else:
         _check_resume(handle, KIND_LEVERS, config, [lever.key for lever in levers] if levers else None, args.seeds)
+        if args.exhaustive and handle.plan.racing is not None:
+            from core.errors import ConfigError
+
+            raise ConfigError(f"Study {handle.name!r} races its levers; resume it without --exhaustive, or choose another --name.")
     plan = handle.plan
-    _say(f"study {handle.name}: {len(plan.levers)} lever(s) + reference × {len(plan.seeds)} seed(s) = {plan.planned} runs "
+    most = "" if plan.racing is None else "at most "
+    _say(f"study {handle.name}: {len(plan.levers)} lever(s) + reference × {len(plan.seeds)} seed(s) = {most}{plan.planned} runs "
          f"(resume with --name {handle.name})")
+    _say(seeding_words(plan))
     executor = InProcessExecutor(dataset, runs_dir(args.runs_dir))
     printer = _ProgressPrinter()
     started = time.monotonic()
@@ -262,12 +272,14 @@ def _fmt(value: Optional[float], signed: bool = False) -> str:
 def _print_lever_table(table) -> None:
     spread = f" ± {table.reference_sd:.3f}" if table.reference_sd is not None else ""
     print(f"Lever study {table.study}: {table.objective}, paired over seeds {', '.join(map(str, table.seeds))}; "
-          f"reference {_fmt(table.reference_mean)}{spread} (n={table.reference_n}); {table.done}/{table.planned} runs done")
+          f"reference {_fmt(table.reference_mean)}{spread} (n={table.reference_n}); {table.done}/{table.planned} runs done"
+          + (f" (every lever on every seed would take {table.most})" if table.most > table.planned else ""))
     print(f"Rule: {table.rule}")
+    print(f"Seeds: {table.seeding}")
     print(f"  {'verdict':<13} {'Δ mean':>7} {'± sd':>6} {'n':>2}  lever")
     for row in table.rows:
         sd = f"{row.sd_delta:.3f}" if row.sd_delta is not None else "—"
-        print(f"  {row.verdict:<13} {_fmt(row.mean_delta, True):>7} {sd:>6} {row.n:>2}  {row.title}  [{row.key}]")
+        print(f"  {row.verdict:<13} {_fmt(row.mean_delta, True):>7} {sd:>6} {row.n:>2}  {row.title}  [{row.key}]; {row.stop_reason}")
 
 
 def _print_combined(combined) -> None:

@@ -4,12 +4,10 @@ reference on the sealed test split."""
 
 from __future__ import annotations
 
-import math
 import statistics
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional, Sequence
 
-from core import lazy
 from core.config import ExperimentConfig
 from core.errors import ConfigError
 from core.evidence.levers import Lever
@@ -17,38 +15,13 @@ from core.evidence.study._attrs import _COMBINED_ATTR, _SEALED_TEST
 from core.evidence.study._executors import StopSignal, TrialExecutor
 from core.evidence.study._loop import run_study
 from core.evidence.study._plan import ARM_COMBINED, ARM_REFERENCE, KIND_LEVERS, CombinedPlan
-from core.evidence.study._progress import StudyProgress, _slot
+from core.evidence.study._progress import StudyProgress
+from core.evidence.study._racing import (STOP_OPEN, finished_by_arm, race_state, seeding_words, stop_words,
+                                         values_by_arm)
 from core.evidence.study._scores import OBJECTIVE
 from core.evidence.study._storage import StudyHandle, _optuna
+from core.evidence.study._verdict import HELPS, VERDICT_RULE, paired_verdict
 from core.records import Record
-
-HELPS, HURTS, WITHIN_NOISE = "helps", "hurts", "within noise"
-MIN_EFFECT = 0.01  # macro-F1: smaller differences do not matter next to seed-to-seed swings of 0.03-0.09
-CONFIDENCE = 0.90  # two-sided paired t-interval, so each verdict direction has a 5 % false-alarm rate
-VERDICT_RULE = (
-    "A lever helps (or hurts) when the 90% paired t-interval of its validation macro-F1 minus the reference's, "
-    "over the same seeds, lies entirely above (or below) zero and the mean difference is at least 0.01; "
-    "otherwise it is within noise."
-)
-
-
-def paired_verdict(deltas: Sequence[float]) -> tuple[str, Optional[float], Optional[float]]:
-    """(verdict, interval low, interval high) for paired differences, under :data:`VERDICT_RULE`."""
-    n = len(deltas)
-    if n < 2:
-        return WITHIN_NOISE, None, None
-    lazy.load("scipy")
-    from scipy.stats import t as student_t
-
-    mean = statistics.fmean(deltas)
-    half = float(student_t.ppf(0.5 + CONFIDENCE / 2, n - 1)) * statistics.stdev(deltas) / math.sqrt(n)
-    low, high = mean - half, mean + half
-    if low > 0 and mean >= MIN_EFFECT:
-        return HELPS, low, high
-    if high < 0 and mean <= -MIN_EFFECT:
-        return HURTS, low, high
-    return WITHIN_NOISE, low, high
-
 
 @dataclass(frozen=True)
 class LeverRow(Record):
@@ -66,11 +39,15 @@ class LeverRow(Record):
     deltas: tuple[float, ...]
     seeds: tuple[int, ...]
     verdict: str
+    stopped_by: str = STOP_OPEN  # why the lever stopped getting seeds (core.evidence.study._racing), "" while it runs
+    stop_reason: str = ""  # the same, and after how many seeds, in words
 
 
 @dataclass(frozen=True)
 class LeverTable(Record):
-    """A lever study's answer: rows sorted by mean difference, best first; ``rule`` is the verdict rule in words."""
+    """A lever study's answer: rows sorted by mean difference, best first; ``rule`` is the verdict rule in words,
+    ``seeding`` how the study spent seeds (racing or exhaustive). ``done``/``planned`` count the lever-phase runs
+    finished and queued so far; ``most`` is what running every lever on every seed takes."""
 
     study: str
     objective: str
@@ -83,19 +60,12 @@ class LeverTable(Record):
     complete: bool
     done: int
     planned: int
+    seeding: str = ""
+    most: int = 0
 
 
-def _values_by_arm(handle: StudyHandle) -> dict[str, dict[int, float]]:
-    """Validation objective per (arm, seed) from COMPLETE trials."""
-    optuna = _optuna()
-    values: dict[str, dict[int, float]] = {}
-    for trial in handle.trials():
-        if trial.state == optuna.trial.TrialState.COMPLETE and "arm" in trial.user_attrs:
-            values.setdefault(trial.user_attrs["arm"], {}).setdefault(int(trial.user_attrs["seed"]), float(trial.value))
-    return values
-
-
-def _row(key: str, title: str, category: str, overrides: Sequence[str], values: Mapping[int, float], reference: Mapping[int, float]) -> LeverRow:
+def _row(key: str, title: str, category: str, overrides: Sequence[str], values: Mapping[int, float],
+         reference: Mapping[int, float], stopped_by: str = STOP_OPEN, stop_reason: str = "") -> LeverRow:
     seeds = tuple(sorted(set(values) & set(reference)))
     deltas = tuple(values[s] - reference[s] for s in seeds)
     verdict, low, high = paired_verdict(deltas)
@@ -105,7 +75,7 @@ def _row(key: str, title: str, category: str, overrides: Sequence[str], values: 
         sd_delta=statistics.stdev(deltas) if len(deltas) > 1 else None,
         interval=(low, high) if low is not None else None,
         mean_value=statistics.fmean(values.values()) if values else None,
-        deltas=deltas, seeds=seeds, verdict=verdict,
+        deltas=deltas, seeds=seeds, verdict=verdict, stopped_by=stopped_by, stop_reason=stop_reason,
     )
 
 
@@ -113,29 +83,37 @@ def lever_results(handle: StudyHandle) -> LeverTable:
     """The paired table of a lever study (partial while trials remain). Reads validation scores only."""
     if handle.kind != KIND_LEVERS:
         raise ConfigError(f"{handle.name!r} is a {handle.kind}, not a lever study; read it with sweep_results.")
-    values = _values_by_arm(handle)
+    plan, trials = handle.plan, handle.trials()
+    values = values_by_arm(trials)
     reference = values.get(ARM_REFERENCE, {})
-    rows = [_row(lever.key, lever.title, lever.category, lever.overrides, values.get(lever.key, {}), reference) for lever in handle.plan.levers]
+    races = race_state(handle, trials).levers
+    rows = []
+    for lever in plan.levers:
+        race = races.get(lever.key)
+        stopped_by = race.stopped_by if race is not None else STOP_OPEN
+        runs = values.get(lever.key, {})
+        reason = stop_words(stopped_by, len(set(runs) & set(reference)), len(plan.seeds))
+        rows.append(_row(lever.key, lever.title, lever.category, lever.overrides, runs, reference, stopped_by, reason))
     rows.sort(key=lambda row: (row.mean_delta is None, -(row.mean_delta or 0.0)))
-    lever_slots = _lever_phase_slots(handle)
+    done, planned = _lever_phase_runs(handle, trials)
+    over = all(row.stopped_by != STOP_OPEN for row in rows)
     ref_values = list(reference.values())
     return LeverTable(
-        study=handle.name, objective=OBJECTIVE, rule=VERDICT_RULE, seeds=handle.plan.seeds,
+        study=handle.name, objective=OBJECTIVE, rule=VERDICT_RULE, seeds=plan.seeds,
         reference_mean=statistics.fmean(ref_values) if ref_values else None,
         reference_sd=statistics.stdev(ref_values) if len(ref_values) > 1 else None, reference_n=len(ref_values),
-        rows=tuple(rows), complete=lever_slots[0] == lever_slots[1], done=lever_slots[0], planned=lever_slots[1],
+        rows=tuple(rows), complete=over and done == planned, done=done, planned=planned, seeding=seeding_words(plan),
+        most=len(plan.seeds) * (len(plan.levers) + 1),
     )
 
 
-def _lever_phase_slots(handle: StudyHandle) -> tuple[int, int]:
-    """(settled, planned) lever-phase slots (reference and levers, not the combined config)."""
-    latest: dict[int, Any] = {}
-    for trial in handle.trials():
-        if trial.user_attrs.get("arm") not in (None, ARM_COMBINED):
-            slot = _slot(trial)
-            if slot not in latest or trial.number > latest[slot].number:
-                latest[slot] = trial
-    return sum(t.state.is_finished() for t in latest.values()), handle.plan.planned
+def _lever_phase_runs(handle: StudyHandle, trials: Sequence[Any]) -> tuple[int, int]:
+    """(finished, queued) lever-phase runs: one per (arm, seed) of the reference and the levers, not the combined
+    config; a retry counts with its original. An exhaustive study queued all of its plan's runs when created."""
+    queued = {(t.user_attrs["arm"], int(t.user_attrs["seed"])) for t in trials if t.user_attrs.get("arm") not in (None, ARM_COMBINED)}
+    finished = {(arm, seed) for arm, seeds in finished_by_arm(trials).items() if arm != ARM_COMBINED for seed in seeds}
+    planned = len(queued) if handle.plan.racing is not None else max(len(queued), handle.plan.planned)
+    return len(finished & queued), planned
 
 
 def plan_combination(table: LeverTable, levers: Sequence[Lever], base: ExperimentConfig, include: Optional[Sequence[str]] = None) -> CombinedPlan:
@@ -259,7 +237,7 @@ def combined_results(handle: StudyHandle) -> CombinedResult:
     plan = handle.combined_plan()
     if plan is None:
         raise ConfigError(f"Study {handle.name!r} has not been combined yet; run combine_helpers first.")
-    values = _values_by_arm(handle)
+    values = values_by_arm(handle.trials())
     sealed: dict[str, dict[int, dict]] = {}
     for trial in handle.trials():
         arm = trial.user_attrs.get("arm")

@@ -10,8 +10,9 @@ from typing import Optional
 
 from core.evidence.study._attrs import _PLAN_ATTR
 from core.evidence.study._heartbeat import _heartbeat_age
-from core.evidence.study._plan import KIND_SWEEP, StudyPlan
+from core.evidence.study._plan import KIND_LEVERS, KIND_SWEEP, StudyPlan
 from core.evidence.study._progress import _slots
+from core.evidence.study._racing import race_state
 from core.evidence.study._storage import (GRACE_S, HEARTBEAT_S, JOURNAL_SUFFIX, StudyHandle, _is_url, _open_storage,
                                           _optuna, _shown_location, studies_folder)
 from core.records import Record
@@ -70,6 +71,8 @@ def _study_info(handle: StudyHandle) -> StudyInfo:
     live = any(t.state == state_enum.RUNNING and _heartbeat_age(t, now) <= handle.grace_s for t in trials)
     values = [t.value for t in trials if t.state == state_enum.COMPLETE and t.value is not None]
     finished = slots.done >= slots.planned and not slots.waiting and not slots.running
+    if finished and handle.kind == KIND_LEVERS:
+        finished = race_state(handle, trials).over  # a racing study between rounds still has levers to run
     return StudyInfo(
         name=handle.name, kind=handle.kind, location=_shown_location(handle.location), created=handle.plan.created,
         data=handle.plan.data.source_name, planned=slots.planned, done=slots.done, running=len(slots.running),

@@ -16,7 +16,8 @@ from core.config import ExperimentConfig, field_info
 from core.errors import ConfigError
 from core.evidence.levers import Lever, levers_for
 from core.evidence.study._attrs import _COMBINED_ATTR, _PLAN_ATTR, _SURPLUS, MAX_CRASH_RETRIES
-from core.evidence.study._plan import ARM_REFERENCE, KIND_LEVERS, KIND_SWEEP, PRUNERS, CombinedPlan, StudyPlan
+from core.evidence.study._plan import ARM_COMBINED, KIND_LEVERS, KIND_SWEEP, PRUNERS, CombinedPlan, Racing, StudyPlan
+from core.evidence.study._racing import exhaustive_state, race
 from core.evidence.study._source import DataSource
 from core.evidence.study._space import SearchSpace, default_space
 
@@ -139,8 +140,14 @@ class StudyHandle:
         return CombinedPlan.from_dict(raw) if raw else None
 
     def planned(self) -> int:
+        """Trials to run: the plan's, or for a racing lever study the (arm, seed) runs its race has queued so far;
+        plus the combined config's seeds once it is chosen."""
         combined = self.combined_plan() if self.kind == KIND_LEVERS else None
-        return self.plan.planned + (len(self.plan.seeds) if combined is not None and combined.applied else 0)
+        planned = self.plan.planned
+        if self.kind == KIND_LEVERS and self.plan.racing is not None:
+            planned = len({(t.user_attrs["arm"], t.user_attrs["seed"]) for t in self.trials()
+                           if t.user_attrs.get("arm") not in (None, ARM_COMBINED)})
+        return planned + (len(self.plan.seeds) if combined is not None and combined.applied else 0)
 
     def __repr__(self) -> str:
         return f"StudyHandle({self.name!r}, {self.kind}, {_shown_location(self.location)!r})"
@@ -172,9 +179,12 @@ def create_lever_study(
     runs_dir: str | os.PathLike | None = None,
     heartbeat_s: int = HEARTBEAT_S,
     grace_s: int = GRACE_S,
+    racing: Optional[Racing] = None,
 ) -> StudyHandle:
     """Create a lever study: the reference and each lever (default: every lever of ``config``) with seeds
-    ``config.seed, config.seed + 1, ...``; its trials are queued seed by seed, so a partial study is already paired."""
+    ``config.seed, config.seed + 1, ...``; its trials are queued seed by seed, so a partial study is already paired.
+    With ``racing`` (see :mod:`core.evidence.study._racing`) levers start on its first seeds and the race queues
+    more where verdicts stay open; without it every lever runs every seed (exhaustive)."""
     if not isinstance(seeds, int) or seeds < 1 or seeds > 100:
         raise ConfigError(f"--seeds must be a whole number from 1 to 100 (3 is a good start); got {seeds!r}.")
     levers = list(levers) if levers is not None else levers_for(config)
@@ -193,12 +203,13 @@ def create_lever_study(
     name, location, study, backend, rdb = _new_study(name, KIND_LEVERS, storage, runs_dir, heartbeat_s, grace_s)
     plan = StudyPlan(
         kind=KIND_LEVERS, config=config.to_dict(), data=source, planned=len(seed_list) * (len(levers) + 1),
-        created=_now(), seeds=seed_list, levers=tuple(levers), pruner="none",
+        created=_now(), seeds=seed_list, levers=tuple(levers), pruner="none", racing=racing,
     )
     study.set_user_attr(_PLAN_ATTR, plan.to_dict())
-    for seed in seed_list:
-        for arm in (ARM_REFERENCE, *(lever.key for lever in levers)):
-            study.enqueue_trial({}, user_attrs={"arm": arm, "seed": seed})
+    keys = [lever.key for lever in levers]
+    first = race(keys, seed_list, racing, {}, {}) if racing is not None else exhaustive_state(keys, seed_list, {})
+    for arm, seed in first.wanted:
+        study.enqueue_trial({}, user_attrs={"arm": arm, "seed": seed})
     return _handle(name, location, study, backend, rdb, plan, heartbeat_s, grace_s, sampler_seed=None)
 
 
