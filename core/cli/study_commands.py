@@ -63,6 +63,9 @@ def add_commands(subparsers) -> None:
 
 
 def _add_study_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workers", type=int, default=None,
+                        help="trials at once on this machine, each in its own process with cores/workers TensorFlow "
+                             "threads (default: 2 on a machine with 2 or more cores, else 1)")
     parser.add_argument("--budget-minutes", type=float, help="start no new trial after this many minutes (resume later)")
     parser.add_argument("--storage", help="SQLAlchemy URL to share the study across machines, e.g. "
                                           "postgresql+psycopg2://user:password@host/db (default: a journal file in the runs folder)")
@@ -77,7 +80,7 @@ def cmd_study(args: argparse.Namespace) -> int:
     from core.evidence.levers import find_levers, levers_for
     from core.runs.store import runs_dir
     from core.evidence.study import (DEFAULT_SEEDS, KIND_LEVERS, InProcessExecutor, Racing, StudyNotFound, combine_helpers,
-                                     create_lever_study, lever_results, open_study, run_study, seeding_words)
+                                     create_lever_study, lever_results, open_study, run_with_workers, seeding_words)
 
     config = load_config(args)
     if args.list_levers:
@@ -111,8 +114,10 @@ def cmd_study(args: argparse.Namespace) -> int:
     executor = InProcessExecutor(dataset, runs_dir(args.runs_dir))
     printer = _ProgressPrinter()
     started = time.monotonic()
+    workers = _workers(args)
     try:
-        session = run_study(handle, executor, progress=printer, budget_minutes=args.budget_minutes)
+        session = run_with_workers(handle, executor, dataset, runs_dir(args.runs_dir), workers=workers, progress=printer,
+                                   echo=_ProgressPrinter, budget_minutes=args.budget_minutes)
         table = lever_results(handle)
         combined = None
         left = None if args.budget_minutes is None else args.budget_minutes - (time.monotonic() - started) / 60
@@ -135,7 +140,8 @@ def cmd_study(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from core.runs.store import runs_dir
-    from core.evidence.study import KIND_SWEEP, InProcessExecutor, StudyNotFound, create_sweep, load_space, open_study, run_study, sweep_results
+    from core.evidence.study import (KIND_SWEEP, InProcessExecutor, StudyNotFound, create_sweep, load_space, open_study,
+                                     run_with_workers, sweep_results)
 
     config = load_config(args)
     space = load_space(args.space) if args.space else None
@@ -159,7 +165,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     _say(f"sweep {handle.name}: {handle.plan.planned} trials, pruner {handle.plan.pruner} (resume with --name {handle.name})")
     printer = _ProgressPrinter()
     try:
-        session = run_study(handle, InProcessExecutor(dataset, runs_dir(args.runs_dir)), progress=printer, budget_minutes=args.budget_minutes)
+        session = run_with_workers(handle, InProcessExecutor(dataset, runs_dir(args.runs_dir)), dataset, runs_dir(args.runs_dir),
+                                   workers=_workers(args), progress=printer, echo=_ProgressPrinter,
+                                   budget_minutes=args.budget_minutes)
     except KeyboardInterrupt:
         return _interrupted(handle.name)
     result = sweep_results(handle)
@@ -197,6 +205,18 @@ COMMANDS = {"study": cmd_study, "sweep": cmd_sweep, "worker": cmd_worker}
 
 
 # ------------------------------------------------------------------------------------------------ helpers
+
+
+def _workers(args: argparse.Namespace) -> int:
+    """Trials at once: --workers, or 2 where the machine has 2 or more cores (see core.evidence.study._parallel)."""
+    from core.errors import ConfigError
+    from core.evidence.study import default_workers
+
+    if args.workers is None:
+        return default_workers()
+    if not 1 <= args.workers <= 64:
+        raise ConfigError(f"--workers must be a whole number from 1 to 64; got {args.workers}.")
+    return args.workers
 
 
 def _quiet_optuna() -> None:

@@ -16,18 +16,23 @@ from components.frame.safe import plain
 from components.panels.study.reading import KIND_TITLES, StudyRef, launch
 from core.config import ExperimentConfig
 from core.data.dataset import Dataset
-from core.errors import UserError
+from core.errors import ConfigError, UserError
 from core.evidence.levers import CATEGORIES, Lever, levers_for
 from core.evidence.study import (
     DEFAULT_SEARCH,
     DEFAULT_SEEDS,
     KIND_LEVERS,
     KIND_SWEEP,
+    NAME_RULE,
     PRUNERS,
+    Racing,
+    check_name,
     create_lever_study,
     create_sweep,
     data_source,
+    most_runs,
     parse_space,
+    storage_location,
 )
 from core.model.estimate import estimate_epoch, format_seconds
 from core.runs.store import runs_dir
@@ -102,10 +107,27 @@ def choose_levers(config: ExperimentConfig) -> list[Lever]:
     return [by_key[k] for k in by_key if k in chosen]
 
 
-def _name_input(key: str) -> Optional[str]:
+def name_problem(name: str) -> str:
+    """Why a typed study name cannot be used ("" when it can): the study-name rule, or a study of that name exists."""
+    if not name.strip():
+        return ""
+    try:
+        location = storage_location(check_name(name), None, runs_dir())
+    except ConfigError as exc:
+        return str(exc)
+    if Path(location).is_file():
+        return f"A study named {name.strip()!r} already exists; choose another name, or open it with the Study picker above."
+    return ""
+
+
+def _name_input(key: str) -> tuple[Optional[str], bool]:
+    """The typed study name (None: one is made from the date) and whether it can be used, checked as it is typed."""
     name = st.text_input("Study name (optional)", key=key, max_chars=80,
-                         help="Letters, digits, dots, dashes and underscores; left empty, one is made from the date.")
-    return name.strip() or None
+                         help=f"A study name is {NAME_RULE}. Left empty, one is made from the date.")
+    problem = name_problem(name)
+    if problem:
+        st.error(plain(problem, limit=None))
+    return (name.strip() or None), not problem
 
 
 def rough_duration(seconds: float) -> str:
@@ -140,15 +162,30 @@ def _lever_setup(data: Dataset, key: str) -> None:
                                 help="Each seed is its own split and initialisation; the reference runs with the same "
                                      "seeds, so each lever is compared seed by seed. One seed cannot tell a lever from "
                                      "noise; three is a good start."))
-    name = _name_input("study_lever_name")
-    runs = (len(levers) + 1) * seeds
-    seconds = run_seconds([config] + [lever.apply(config) for lever in levers], data, key)
-    _estimate_line(f"{len(levers)} lever(s) + the reference × {seeds} seed(s) = {runs} runs",
-                   seconds * seeds if seconds is not None else None)
-    if st.button("Start the lever study", key="study_start_levers", type="primary", disabled=not levers,
+    exhaustive = st.checkbox(
+        "Run every lever on every seed", value=False, key="study_exhaustive",
+        help="Off (racing): every lever starts on one seed and only levers whose verdict is still open get more seeds, "
+             "by successive halving; levers whose interval already clears zero stop early. On: every lever runs every "
+             "seed. The verdict rule is the same either way.")
+    name, name_ok = _name_input("study_lever_name")
+    racing = None if exhaustive else Racing()
+    runs = most_runs(len(levers), seeds, racing)
+    reference_s = run_seconds([config], data, key)
+    levers_s = run_seconds([lever.apply(config) for lever in levers], data, key) if levers else 0.0
+    seconds = None
+    if reference_s is not None and levers_s is not None:  # the levers' mean cost for each lever run beyond the reference's
+        seconds = reference_s * seeds + (levers_s / len(levers) * (runs - seeds) if levers else 0.0)
+    if racing is None:
+        what = f"{len(levers)} lever(s) + the reference × {seeds} seed(s) = {runs} runs"
+    else:
+        what = (f"{len(levers)} lever(s) racing over {seeds} seed(s) + the reference = at most {runs} runs "
+                f"(every lever on every seed: {most_runs(len(levers), seeds, None)})")
+    _estimate_line(what, seconds)
+    if st.button("Start the lever study", key="study_start_levers", type="primary", disabled=not (levers and name_ok),
                  icon=":material/play_arrow:"):
         try:
-            handle = create_lever_study(config, _source_of(data), levers=levers, seeds=seeds, name=name, runs_dir=runs_dir())
+            handle = create_lever_study(config, _source_of(data), levers=levers, seeds=seeds, name=name, runs_dir=runs_dir(),
+                                        racing=racing)
         except UserError as exc:
             st.error(plain(exc))
             return
@@ -183,10 +220,11 @@ def _sweep_setup(data: Dataset, key: str) -> None:
                               format_func=lambda p: PRUNER_TITLES[p].split(":")[0],
                               help=" · ".join(PRUNER_TITLES[p] for p in PRUNERS))
     st.caption(PRUNER_TITLES[pruner])
-    name = _name_input("study_sweep_name")
+    name, name_ok = _name_input("study_sweep_name")
     seconds = run_seconds([config], data, key)
     _estimate_line(f"{trials} trials", seconds * trials if seconds is not None else None, sweep=True)
-    if st.button("Start the sweep", key="study_start_sweep", type="primary", disabled=not chosen, icon=":material/play_arrow:"):
+    if st.button("Start the sweep", key="study_start_sweep", type="primary", disabled=not (chosen and name_ok),
+                 icon=":material/play_arrow:"):
         try:
             space = parse_space({n: spec for n, spec in DEFAULT_SEARCH if n in chosen})
             handle = create_sweep(config, _source_of(data), trials=trials, space=space, pruner=pruner, name=name,

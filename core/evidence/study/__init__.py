@@ -36,6 +36,7 @@ this package imports it from here:
 ``_progress``   slots and progress messages (StudyProgress)
 ``_heartbeat``  heartbeats and the recovery of trials whose worker died (recover_stale_trials)
 ``_loop``       the worker loop (run_study)
+``_parallel``   several trials at once: spawned workers (CLI) or loops in threads (dashboard), TensorFlow threads
 ``_levers``     lever results, verdicts and the combination (lever_results, combine_helpers, ...)
 ``_sweep``      sweep results (sweep_results, trial_rows)
 ``_listing``    the study list (list_studies)
@@ -52,18 +53,19 @@ from core.evidence.study._levers import (ArmScore, CombinedResult, LeverRow, Lev
                                          combined_results, lever_results, plan_combination)
 from core.evidence.study._listing import StudyInfo, list_studies
 from core.evidence.study._loop import SessionSummary, run_study
+from core.evidence.study._parallel import default_workers, limit_threads, run_in_threads, run_with_workers, threads_per_trial
 from core.evidence.study._plan import (ARM_COMBINED, ARM_REFERENCE, KIND_LEVERS, KIND_SWEEP, PRUNERS, CombinedPlan,
                                        Racing, StudyPlan)
 from core.evidence.study._progress import StudyProgress
 from core.evidence.study._racing import (EXHAUSTIVE_RULE, STOP_ALL_SEEDS, STOP_FAILED, STOP_HALVED, STOP_NO_EFFECT,
-                                         STOP_OPEN, STOP_SETTLED, RaceState, advance_race, race, race_state,
-                                         seeding_words, stop_words)
+                                         STOP_OPEN, STOP_SETTLED, RaceState, advance_race, most_runs, race,
+                                         race_state, seeding_words, stop_words)
 from core.evidence.study._scores import OBJECTIVE, objective_value
 from core.evidence.study._source import DataSource, data_source, load_source
 from core.evidence.study._space import DEFAULT_SEARCH, ParamSpec, SearchSpace, default_space, load_space, parse_space
-from core.evidence.study._storage import (DEFAULT_SEEDS, GRACE_S, HEARTBEAT_S, JOURNAL_SUFFIX, STUDIES_FOLDER,
+from core.evidence.study._storage import (DEFAULT_SEEDS, GRACE_S, HEARTBEAT_S, JOURNAL_SUFFIX, NAME_RULE, STUDIES_FOLDER,
                                           StudyHandle, StudyNotFound, check_name, create_lever_study, create_sweep,
-                                          open_study, storage_location, studies_folder)
+                                          journal_stem, open_study, storage_location, studies_folder)
 from core.evidence.study._sweep import MIN_IMPORTANCE_TRIALS, SweepResult, TrialRow, sweep_results, trial_rows
 from core.evidence.study._verdict import CONFIDENCE, HELPS, HURTS, MIN_EFFECT, VERDICT_RULE, WITHIN_NOISE, paired_verdict
 
@@ -76,16 +78,20 @@ __all__ = [
     # data and space
     "DataSource", "data_source", "load_source", "ParamSpec", "SearchSpace", "default_space", "load_space", "parse_space",
     # plans and storage
-    "CombinedPlan", "Racing", "StudyPlan", "StudyHandle", "StudyNotFound", "check_name", "create_lever_study", "create_sweep",
+    "CombinedPlan", "Racing", "StudyPlan", "StudyHandle", "StudyNotFound", "NAME_RULE", "check_name", "journal_stem",
+    "create_lever_study", "create_sweep",
     "open_study", "storage_location", "studies_folder",
     # running trials
     "FunctionExecutor", "InProcessExecutor", "StopSignal", "TrialExecutor", "TrialFailed", "TrialOutcome", "TrialRequest",
     "scheduler_executor", "objective_value", "Heartbeat", "SessionSummary", "StudyProgress", "recover_stale_trials",
     "run_study", "worker_id",
+    # several trials at once
+    "default_workers", "limit_threads", "run_in_threads", "run_with_workers", "threads_per_trial",
     # racing levers
-    "RaceState", "advance_race", "race", "race_state", "seeding_words", "stop_words",
+    "RaceState", "advance_race", "most_runs", "race", "race_state", "seeding_words", "stop_words",
     # results
-    "ArmScore", "CombinedResult", "SealedScores", "LeverRow", "LeverTable", "combine_helpers", "combined_results", "lever_results",
+    "ArmScore", "CombinedResult", "SealedScores", "LeverRow", "LeverTable", "combine_helpers", "combined_results",
+    "lever_results",
     "paired_verdict", "plan_combination", "SweepResult", "TrialRow", "sweep_results", "trial_rows", "StudyInfo",
     "list_studies",
 ]

@@ -44,6 +44,20 @@ STOP_OPEN = ""  # still racing (or, in an exhaustive study, seeds still to run)
 EXHAUSTIVE_RULE = "Exhaustive: every lever runs every seed of the study."
 
 
+def most_runs(levers: int, seeds: int, racing: Optional[Racing]) -> int:
+    """The most lever-phase runs a study can take: every lever on every seed when exhaustive; when racing, the
+    reference's seeds plus every lever's first round and the strongest 1/keep of each round going on (levers that
+    settle early only make it fewer)."""
+    if racing is None:
+        return seeds * (levers + 1)
+    total, alive, given = seeds, levers, min(racing.start_seeds, seeds)
+    total += alive * given
+    while alive and given < seeds:
+        alive, step = math.ceil(alive / racing.keep), min(seeds, 2 * given) - given
+        total, given = total + alive * step, given + step
+    return total
+
+
 def seeding_words(plan: StudyPlan) -> str:
     """How the study spends seeds, in one paragraph (its rule, or exhaustive)."""
     return plan.racing.words(len(plan.seeds)) if plan.racing is not None else EXHAUSTIVE_RULE

@@ -3,8 +3,10 @@ study or a sweep, opening one, and the handle every other part works on. Optuna 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import unicodedata
 import uuid
 import warnings
 from datetime import datetime, timezone
@@ -26,7 +28,11 @@ HEARTBEAT_S = 10
 GRACE_S = 60
 STUDIES_FOLDER = "studies"
 JOURNAL_SUFFIX = ".journal"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+NAME_LIMIT = 80
+NAME_RULE = (f"up to {NAME_LIMIT} characters of any text, as for a run name (letters, digits, spaces and punctuation; "
+             "no line breaks)")
+_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")  # every name the previous releases allowed
+_NOT_FILE_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def _optuna():
@@ -51,9 +57,9 @@ def studies_folder(runs_dir: str | os.PathLike | None = None) -> Path:
 def storage_location(name: str, storage: Optional[str] = None, runs_dir: str | os.PathLike | None = None) -> str:
     """Where study ``name`` lives: a SQLAlchemy URL, a journal file path given as ``storage``, or (by default)
     ``<runs dir>/studies/<name>.journal``."""
-    check_name(name)
+    name = check_name(name)
     if storage is None or storage == "":
-        return str(studies_folder(runs_dir) / f"{name}{JOURNAL_SUFFIX}")
+        return str(studies_folder(runs_dir) / f"{journal_stem(name)}{JOURNAL_SUFFIX}")
     if "://" in storage:
         return storage
     if storage.endswith((JOURNAL_SUFFIX, ".log")):
@@ -65,11 +71,22 @@ def storage_location(name: str, storage: Optional[str] = None, runs_dir: str | o
 
 
 def check_name(name: str) -> str:
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise ConfigError(
-            f"The study name {name!r} is not usable; use up to 80 letters, digits, dots, dashes or underscores, starting with a letter or digit."
-        )
-    return name
+    """The study name, trimmed, if usable (:data:`NAME_RULE`); otherwise a ConfigError saying what is allowed."""
+    text = name.strip() if isinstance(name, str) else ""
+    if not text or len(text) > NAME_LIMIT or any(unicodedata.category(c).startswith("C") for c in text):
+        shown = name[:40] + "…" if isinstance(name, str) and len(name) > 40 else name
+        raise ConfigError(f"The study name {shown!r} is not usable; a study name is {NAME_RULE}.")
+    return text
+
+
+def journal_stem(name: str) -> str:
+    """The journal file's name (without .journal) for study ``name``: the name itself where it is already a safe
+    file name (every name earlier releases allowed), else its safe characters plus a short hash of the whole name,
+    so "attention none, 2 seeds" and "attention none 2 seeds" get different files and no name leaves the folder."""
+    if _FILE_NAME.match(name):
+        return name
+    safe = _NOT_FILE_SAFE.sub("-", name).strip("-._")[:60] or "study"
+    return f"{safe}-{hashlib.sha1(name.encode('utf-8')).hexdigest()[:6]}"
 
 
 def _is_url(location: str) -> bool:
@@ -155,7 +172,7 @@ class StudyHandle:
 
 def _new_study(name: Optional[str], kind: str, storage: Optional[str], runs_dir, heartbeat_s: int, grace_s: int):
     optuna = _optuna()
-    name = name or f"{kind}-{datetime.now().strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
+    name = check_name(name) if name else f"{kind}-{datetime.now().strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
     location = storage_location(name, storage, runs_dir)
     backend, rdb = _open_storage(location, heartbeat_s, grace_s)
     try:
@@ -259,6 +276,7 @@ def open_study(
 ) -> StudyHandle:
     """Open an existing study to resume it, add a worker to it, or read its results."""
     optuna = _optuna()
+    name = check_name(name)
     location = storage_location(name, storage, runs_dir)
     if not _is_url(location) and not Path(location).is_file():
         raise StudyNotFound(f"There is no study named {name!r} in {location}; check --name/--study and --runs-dir (or --storage).")
