@@ -5,8 +5,11 @@ Two kinds of study, both stored by Optuna (imported lazily: this package is safe
 * A **lever study** answers "which single change of my settings helps?". The reference config and each chosen
   lever (:mod:`core.evidence.levers`) run with the SAME seeds — seed ``s`` of lever ``L`` is paired with seed ``s`` of the
   reference, and each seed is its own split — and each lever gets the mean paired difference in validation
-  macro-F1 with a verdict under :data:`VERDICT_RULE`. :func:`combine_helpers` then runs one config combining the
-  levers that helped; only that config and the reference are ever scored on the sealed test split.
+  macro-F1 with a verdict under :data:`VERDICT_RULE`. A racing study (:class:`Racing`, the CLI's and the page's
+  default) spends seeds where verdicts are still open: every lever starts on one seed and successive halving, with the
+  verdict as its stopping test, decides which get more (:mod:`core.evidence.study._racing`); an exhaustive one runs
+  every lever on every seed. :func:`combine_helpers` then runs one config combining the levers that helped; only that
+  config and the reference are ever scored on the sealed test split.
 * A **sweep** searches a space built from the config's field metadata (:func:`default_space`, or a JSON space file:
   :func:`load_space`) with TPE, a trial or time budget, and median or successive-halving pruning on the per-epoch
   validation score.

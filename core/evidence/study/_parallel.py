@@ -95,7 +95,8 @@ def run_with_workers(
     if workers <= 1:
         return run_study(handle, executor, progress=progress, budget_minutes=budget_minutes)
     threads = threads if threads is not None else threads_per_trial(workers)
-    limit_threads(threads)
+    saved = {variable: os.environ.get(variable) for variable in THREAD_VARIABLES}
+    limit_threads(threads)  # this process trains too; TensorFlow reads these when it first runs an op
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
     processes = [context.Process(target=_join, name=f"study-worker-{i + 2}", daemon=True,
@@ -109,6 +110,11 @@ def run_with_workers(
     finally:
         for process in processes:
             process.join()
+        for variable, value in saved.items():  # nothing else this process starts later inherits them
+            if value is None:
+                os.environ.pop(variable, None)
+            else:
+                os.environ[variable] = value
     # This loop ends only when nothing is left to queue, waiting or running, whoever ran the last trial.
     theirs = [results.get(timeout=5) for process in processes if process.exitcode == 0]
     extra = sum(summary["trials_run"] for summary in theirs if summary)
