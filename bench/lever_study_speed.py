@@ -13,7 +13,8 @@ gives for it (or ``--levers``), ``--seeds`` seeds. Exhaustive runs as ``study --
 lever on every seed); racing as ``study`` does (``--workers`` trials at once, each with cores/workers TensorFlow
 threads). Each mode writes ``<out>/<mode>.json`` (wall and CPU seconds of this process and its children, load average
 before and after, runs, the lever table); ``--exhaustive-result`` reuses an exhaustive result measured earlier by
-this bench instead of running it again (it takes hours on a busy machine). Then it prints both modes, the verdicts
+this bench instead of running it again (it takes hours on a busy machine); with ``--racing-result`` too, it only
+compares the two. Then it prints both modes, the verdicts
 that differ and why (the seeds each side ran and its differences; runs are deterministic per seed, so a difference on
 a common seed means the thread count changed a result).
 
@@ -242,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="trials at once in the racing study (default 2)")
     parser.add_argument("--out", help="folder for the studies and results (default: a temporary folder, kept)")
     parser.add_argument("--exhaustive-result", help="an exhaustive result JSON this bench wrote earlier")
+    parser.add_argument("--racing-result", help="a racing result JSON this bench wrote earlier (with --exhaustive-result: "
+                                                "compare the two, run nothing)")
     parser.add_argument("--replay", help="apply the racing rule to this exhaustive result JSON (no training)")
     parser.add_argument("--threads", action="store_true", help="measure TensorFlow threads for 1 and 2 trainings at once")
     parser.add_argument("--runs", type=int, default=4, help="trainings per way in --threads (default 4)")
@@ -256,13 +259,14 @@ def main(argv: list[str] | None = None) -> int:
         differ = compare(exhaustive, replay(exhaustive), title="racing (replayed)")
         return 0 if differ is not None else 1
     out = Path(args.out or tempfile.mkdtemp(prefix="lever-study-speed-"))
-    out.mkdir(parents=True, exist_ok=True)
-    print(f"results in {out}", file=sys.stderr)
     results = {}
-    if args.exhaustive_result:
-        results["exhaustive"] = json.loads(Path(args.exhaustive_result).read_text(encoding="utf-8"))
+    for mode, given in (("exhaustive", args.exhaustive_result), ("racing", args.racing_result)):
+        if given:
+            results[mode] = json.loads(Path(given).read_text(encoding="utf-8"))
     for mode in ("exhaustive", "racing"):
         if args.mode in (mode, "both") and mode not in results:
+            out.mkdir(parents=True, exist_ok=True)
+            print(f"results in {out}", file=sys.stderr)
             results[mode] = run_mode(mode, args, out)
     if "exhaustive" in results and "racing" in results:
         print(f"\nBuilt-in data, default config, {args.seeds} seeds, {len(_rows(results['racing']))} levers; "

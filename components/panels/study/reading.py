@@ -4,7 +4,8 @@ starting a study's thread.
 The engine is :mod:`core.evidence.study`. Here a study runs in a background *thread* of the Streamlit server: the
 thread only drives Optuna and waits on the server's job scheduler, while every trial trains in a spawned process as an
 ordinary training job (:func:`core.evidence.study.scheduler_executor`), so the Train page's own jobs and the study's
-trials share the one-at-a-time queue. Running studies live in the server-wide
+trials share one queue; a study runs two trials at once while no other job runs or waits (the scheduler's study
+slot, :func:`core.evidence.study.run_in_threads`). Running studies live in the server-wide
 :class:`components.services.StudyRegistry` (``cached.study_registry()``: at most one thread per study, each with its
 stop flag and latest progress); a page polls it with ``st.fragment(run_every=…)`` and never blocks.
 
