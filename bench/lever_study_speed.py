@@ -69,8 +69,8 @@ def run_mode(mode: str, args, out: Path) -> dict:
     import optuna
 
     from core.evidence.levers import find_levers, levers_for
-    from core.evidence.study import (InProcessExecutor, Racing, create_lever_study, data_source, lever_results,
-                                     run_study, run_with_workers)
+    from core.evidence.study import (InProcessExecutor, create_lever_study, data_source, lever_results, run_study,
+                                     run_with_workers)
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     config = ExperimentConfig()
@@ -79,7 +79,7 @@ def run_mode(mode: str, args, out: Path) -> dict:
     folder = out / mode
     load_start, started, cpu_started = _load(), time.perf_counter(), _cpu()
     handle = create_lever_study(config, data_source(dataset, builtin=key), levers=levers, seeds=args.seeds, name=mode,
-                                runs_dir=folder, racing=Racing() if mode == "racing" else None)
+                                runs_dir=folder, racing=_racing(args) if mode == "racing" else None)
 
     def progress(event) -> None:
         if event.kind == "trial_finished":
@@ -98,6 +98,12 @@ def run_mode(mode: str, args, out: Path) -> dict:
               "table": table.to_dict()}
     (out / f"{mode}.json").write_text(json.dumps(result, indent=1), encoding="utf-8")
     return result
+
+
+def _racing(args):
+    from core.evidence.study import Racing
+
+    return Racing(start_seeds=args.start_seeds, keep=args.keep)
 
 
 def _rows(result: dict) -> dict[str, dict]:
@@ -145,7 +151,7 @@ def compare(exhaustive: dict, racing: dict, *, title: str = "racing") -> list[st
     return differ
 
 
-def replay(exhaustive: dict) -> dict:
+def replay(exhaustive: dict, racing=None) -> dict:
     """The racing rule applied to an exhaustive study's runs: which seeds it would have run, and its verdicts."""
     from core.evidence.study import ARM_REFERENCE, Racing, paired_verdict, race, stop_words
 
@@ -155,7 +161,7 @@ def replay(exhaustive: dict) -> dict:
     values = {ARM_REFERENCE: {seed: 0.0 for seed in seeds}}
     values.update({key: dict(zip(row["seeds"], row["deltas"])) for key, row in rows.items()})
     finished = {arm: set(seeds) for arm in values}
-    state = race(list(rows), seeds, Racing(), values, finished)
+    state = race(list(rows), seeds, racing or Racing(), values, finished)
     replayed = []
     for key, row in rows.items():
         lever = state.levers[key]
@@ -246,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--racing-result", help="a racing result JSON this bench wrote earlier (with --exhaustive-result: "
                                                 "compare the two, run nothing)")
     parser.add_argument("--replay", help="apply the racing rule to this exhaustive result JSON (no training)")
+    parser.add_argument("--keep", type=int, default=3, help="racing keeps the strongest 1/keep of open levers (default 3)")
+    parser.add_argument("--start-seeds", type=int, default=1, help="seeds every lever starts on when racing (default 1)")
     parser.add_argument("--threads", action="store_true", help="measure TensorFlow threads for 1 and 2 trainings at once")
     parser.add_argument("--runs", type=int, default=4, help="trainings per way in --threads (default 4)")
     parser.add_argument("--repeats", type=int, default=1, help="repeats of --threads (default 1)")
@@ -256,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.replay:
         exhaustive = json.loads(Path(args.replay).read_text(encoding="utf-8"))
-        differ = compare(exhaustive, replay(exhaustive), title="racing (replayed)")
+        differ = compare(exhaustive, replay(exhaustive, _racing(args)), title=f"racing (replayed, keep 1/{args.keep})")
         return 0 if differ is not None else 1
     out = Path(args.out or tempfile.mkdtemp(prefix="lever-study-speed-"))
     results = {}
