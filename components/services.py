@@ -260,7 +260,9 @@ Work = Callable[[Callable[["StudyProgress"], None], Callable[[dict], None], thre
 
 
 class StudyRegistry:
-    """The studies this server runs, by journal location: thread-safe, at most one worker thread per study.
+    """The studies this server runs, by journal location: thread-safe, at most one worker thread per study (which may
+    drive two study loops at once, one per scheduler slot a study's trials may take: see
+    :func:`core.evidence.study.run_in_threads`).
 
     ``work(progress, on_epoch, stop)`` runs in the thread; its progress events and the running trial's epoch logs
     land here, and a page reads them with :meth:`view`. A study stays listed after its thread ends (its last words:

@@ -40,6 +40,9 @@ def add_commands(subparsers) -> None:
                                         "(default: every lever; see --list-levers)")
     study.add_argument("--list-levers", action="store_true", help="list the levers of these settings and exit")
     study.add_argument("--seeds", type=int, default=None, help="seeds per lever, each its own split (default 3)")
+    study.add_argument("--exhaustive", action="store_true",
+                       help="run every lever on every seed (default: race them: every lever starts on one seed and "
+                            "only levers whose verdict is still open get more, by successive halving)")
     _add_study_arguments(study)
 
     sweep = subparsers.add_parser("sweep", help="search the settings for the best validation macro-F1 (TPE, pruning)")
@@ -60,6 +63,9 @@ def add_commands(subparsers) -> None:
 
 
 def _add_study_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workers", type=int, default=None,
+                        help="trials at once on this machine, each in its own process with cores/workers TensorFlow "
+                             "threads (default: 2 on a machine with 2 or more cores, else 1)")
     parser.add_argument("--budget-minutes", type=float, help="start no new trial after this many minutes (resume later)")
     parser.add_argument("--storage", help="SQLAlchemy URL to share the study across machines, e.g. "
                                           "postgresql+psycopg2://user:password@host/db (default: a journal file in the runs folder)")
@@ -73,8 +79,8 @@ def _add_study_arguments(parser: argparse.ArgumentParser) -> None:
 def cmd_study(args: argparse.Namespace) -> int:
     from core.evidence.levers import find_levers, levers_for
     from core.runs.store import runs_dir
-    from core.evidence.study import (DEFAULT_SEEDS, KIND_LEVERS, InProcessExecutor, StudyNotFound, combine_helpers, create_lever_study,
-                            lever_results, open_study, run_study)
+    from core.evidence.study import (DEFAULT_SEEDS, KIND_LEVERS, InProcessExecutor, Racing, StudyNotFound, combine_helpers,
+                                     create_lever_study, lever_results, open_study, run_with_workers, seeding_words)
 
     config = load_config(args)
     if args.list_levers:
@@ -92,17 +98,26 @@ def cmd_study(args: argparse.Namespace) -> int:
             handle = None
     if handle is None:
         handle = create_lever_study(config, _source(args, dataset), levers=levers, seeds=DEFAULT_SEEDS if args.seeds is None else args.seeds,
-                                    name=args.name, storage=args.storage, runs_dir=args.runs_dir)
+                                    name=args.name, storage=args.storage, runs_dir=args.runs_dir,
+                                    racing=None if args.exhaustive else Racing())
     else:
         _check_resume(handle, KIND_LEVERS, config, [lever.key for lever in levers] if levers else None, args.seeds)
+        if args.exhaustive and handle.plan.racing is not None:
+            from core.errors import ConfigError
+
+            raise ConfigError(f"Study {handle.name!r} races its levers; resume it without --exhaustive, or choose another --name.")
     plan = handle.plan
-    _say(f"study {handle.name}: {len(plan.levers)} lever(s) + reference × {len(plan.seeds)} seed(s) = {plan.planned} runs "
+    most = "" if plan.racing is None else "at most "
+    _say(f"study {handle.name}: {len(plan.levers)} lever(s) + reference × {len(plan.seeds)} seed(s) = {most}{plan.planned} runs "
          f"(resume with --name {handle.name})")
+    _say(seeding_words(plan))
     executor = InProcessExecutor(dataset, runs_dir(args.runs_dir))
     printer = _ProgressPrinter()
     started = time.monotonic()
+    workers = _workers(args)
     try:
-        session = run_study(handle, executor, progress=printer, budget_minutes=args.budget_minutes)
+        session = run_with_workers(handle, executor, dataset, runs_dir(args.runs_dir), workers=workers, progress=printer,
+                                   echo=_ProgressPrinter, budget_minutes=args.budget_minutes)
         table = lever_results(handle)
         combined = None
         left = None if args.budget_minutes is None else args.budget_minutes - (time.monotonic() - started) / 60
@@ -125,7 +140,8 @@ def cmd_study(args: argparse.Namespace) -> int:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     from core.runs.store import runs_dir
-    from core.evidence.study import KIND_SWEEP, InProcessExecutor, StudyNotFound, create_sweep, load_space, open_study, run_study, sweep_results
+    from core.evidence.study import (KIND_SWEEP, InProcessExecutor, StudyNotFound, create_sweep, load_space, open_study,
+                                     run_with_workers, sweep_results)
 
     config = load_config(args)
     space = load_space(args.space) if args.space else None
@@ -149,7 +165,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     _say(f"sweep {handle.name}: {handle.plan.planned} trials, pruner {handle.plan.pruner} (resume with --name {handle.name})")
     printer = _ProgressPrinter()
     try:
-        session = run_study(handle, InProcessExecutor(dataset, runs_dir(args.runs_dir)), progress=printer, budget_minutes=args.budget_minutes)
+        session = run_with_workers(handle, InProcessExecutor(dataset, runs_dir(args.runs_dir)), dataset, runs_dir(args.runs_dir),
+                                   workers=_workers(args), progress=printer, echo=_ProgressPrinter,
+                                   budget_minutes=args.budget_minutes)
     except KeyboardInterrupt:
         return _interrupted(handle.name)
     result = sweep_results(handle)
@@ -187,6 +205,18 @@ COMMANDS = {"study": cmd_study, "sweep": cmd_sweep, "worker": cmd_worker}
 
 
 # ------------------------------------------------------------------------------------------------ helpers
+
+
+def _workers(args: argparse.Namespace) -> int:
+    """Trials at once: --workers, or 2 where the machine has 2 or more cores (see core.evidence.study._parallel)."""
+    from core.errors import ConfigError
+    from core.evidence.study import default_workers
+
+    if args.workers is None:
+        return default_workers()
+    if not 1 <= args.workers <= 64:
+        raise ConfigError(f"--workers must be a whole number from 1 to 64; got {args.workers}.")
+    return args.workers
 
 
 def _quiet_optuna() -> None:
@@ -262,12 +292,14 @@ def _fmt(value: Optional[float], signed: bool = False) -> str:
 def _print_lever_table(table) -> None:
     spread = f" ± {table.reference_sd:.3f}" if table.reference_sd is not None else ""
     print(f"Lever study {table.study}: {table.objective}, paired over seeds {', '.join(map(str, table.seeds))}; "
-          f"reference {_fmt(table.reference_mean)}{spread} (n={table.reference_n}); {table.done}/{table.planned} runs done")
+          f"reference {_fmt(table.reference_mean)}{spread} (n={table.reference_n}); {table.done}/{table.planned} runs done"
+          + (f" (every lever on every seed would take {table.most})" if table.most > table.planned else ""))
     print(f"Rule: {table.rule}")
+    print(f"Seeds: {table.seeding}")
     print(f"  {'verdict':<13} {'Δ mean':>7} {'± sd':>6} {'n':>2}  lever")
     for row in table.rows:
         sd = f"{row.sd_delta:.3f}" if row.sd_delta is not None else "—"
-        print(f"  {row.verdict:<13} {_fmt(row.mean_delta, True):>7} {sd:>6} {row.n:>2}  {row.title}  [{row.key}]")
+        print(f"  {row.verdict:<13} {_fmt(row.mean_delta, True):>7} {sd:>6} {row.n:>2}  {row.title}  [{row.key}]; {row.stop_reason}")
 
 
 def _print_combined(combined) -> None:

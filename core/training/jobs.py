@@ -428,6 +428,9 @@ class JobScheduler:
     """
 
     max_running: int = 1
+    # Extra jobs a study's trials may run beside those, only while every running job is a study trial and no other
+    # job waits (two trials at once on two cores: bench/lever_study_speed.py --threads).
+    study_slots: int = 1
     keep_finished: int = 50
     keep_warm: bool = False  # hold a warm worker ready for the next Start (see warm_up)
     after_saving: Optional[Callable] = None  # every submitted job's follow-up unless its spec names one (JobSpec)
@@ -486,14 +489,16 @@ class JobScheduler:
             self._finished = (self._finished + done)[-self.keep_finished:]
             self._jobs = [job for job in self._jobs if job.is_active()]
             running = sum(not job.is_queued() for job in self._jobs)
+            trials_only = all(_is_study_trial(job) for job in self._jobs)  # running or waiting: nothing else
             for job in self._jobs:
-                if running >= self.max_running:
+                if not job.is_queued():
+                    continue
+                if running >= self.max_running + (self.study_slots if trials_only else 0):
                     break
-                if job.is_queued():
-                    for finished in self._finished:  # a follow-up still at work yields the CPU to training
-                        finished.end_follow_up()
-                    job.start(self._take_standby(job))
-                    running += 1
+                for finished in self._finished:  # a follow-up still at work yields the CPU to training
+                    finished.end_follow_up()
+                job.start(self._take_standby(job))
+                running += 1
             self._keep_one_warm(running)
 
     def queue_position(self, job: TrainingJob) -> Optional[int]:
@@ -544,6 +549,10 @@ class JobScheduler:
                                       epochs=event.get("epochs"), fold=view.fold, folds=view.folds,
                                       cross_validation=job.spec.config.split.k_folds >= 2))
         return entries
+
+
+def _is_study_trial(job: "TrainingJob") -> bool:
+    return bool(job.spec.tags and "study" in job.spec.tags)
 
 
 def spec_for(dataset: "Dataset", config: "ExperimentConfig", runs_dir: str | Path, tags: Optional[dict] = None, *,

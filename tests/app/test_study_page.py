@@ -306,9 +306,9 @@ def test_a_new_lever_study_preselects_a_short_set_and_estimates_its_time(runs):
     expected = [lever.key for lever in levers_for(ExperimentConfig()) if lever.fields[0] in DEFAULT_LEVER_FIELDS]
     assert chosen == expected and 6 < len(chosen) < 20
     said = _texts(at)
-    runs = 3 * (len(chosen) + 1)
-    assert re.search(rf"{len(chosen)} lever\(s\) \+ the reference × 3 seed\(s\) = {runs} runs: about .+ on this server when "
-                     rf"nothing else runs \(≈ [\d,]+ CPU-minutes\) for {runs} runs one after another", said)
+    assert re.search(rf"{len(chosen)} lever\(s\) racing over 3 seed\(s\) \+ the reference = at most (\d+) runs \(every lever on "
+                     rf"every seed: {3 * (len(chosen) + 1)}\): about .+ on this server when nothing else runs "
+                     rf"\(≈ [\d,]+ CPU-minutes\) for \1 runs one after another", said)
     for pills in at.pills:
         pills.set_value([])
     at.run()
@@ -413,7 +413,7 @@ def test_a_tiny_lever_study_runs_live_then_combines_with_nothing_that_helped(run
     at.run()
     at.number_input(key="study_seeds").set_value(2).run()
     at.text_input(key="study_lever_name").input("tiny-levers").run()
-    assert "1 lever(s) + the reference × 2 seed(s) = 4 runs" in _texts(at)
+    assert "1 lever(s) racing over 2 seed(s) + the reference = at most 4 runs (every lever on every seed: 4)" in _texts(at)
     at.button(key="study_start_levers").click().run()
     _no_failure(at)
     location = at.session_state["lab_study_selected"].location

@@ -159,6 +159,7 @@ SAMPLES = {
     "Vocabulary": lambda: golden("run/vocabulary.json"),
     "FaithfulnessReport": lambda: golden("run/faithfulness.json"),
     "LessonResult": lambda: golden("lesson_result.json"),
+    "Racing": lambda: {"rule": "successive halving", "start_seeds": 1, "keep": 3},  # the one rule a study can name
     "Diagnosis": lambda: {"key": "overfitting", "severity": "warning", "title": "Overfitting", "evidence": "e.",
                           "suggestion": "s.", "overrides": ["training.early_stopping=true"]},
 }

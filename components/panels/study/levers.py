@@ -26,7 +26,8 @@ def lever_frame(table: LeverTable) -> pd.DataFrame:
     return pd.DataFrame([{
         "lever": row.title, "verdict": VERDICT_WORDS.get(row.verdict, row.verdict), "Δ mean": row.mean_delta, "± sd": row.sd_delta,
         "90% interval": f"{row.interval[0]:+.3f} to {row.interval[1]:+.3f}" if row.interval else "—",
-        "seeds": row.n, "mean validation macro-F1": row.mean_value, "group": CATEGORIES.get(row.category, row.category),
+        "seeds": row.n, "why it stopped": row.stop_reason, "mean validation macro-F1": row.mean_value,
+        "group": CATEGORIES.get(row.category, row.category),
     } for row in table.rows])
 
 
@@ -47,7 +48,9 @@ def render(report: StudyReport) -> None:
     table = report.levers
     st.subheader("Which levers helped")
     if not table.complete:
-        st.caption(f"Partial: {table.done} of {table.planned} runs of the lever phase are done; verdicts settle as seeds finish.")
+        most = f" (at most {table.most} in all)" if table.most > table.planned else ""
+        st.caption(f"Partial: {table.done} of {table.planned} runs of the lever phase queued so far are done{most}; "
+                   "verdicts settle as seeds finish.")
     if table.reference_mean is not None:
         spread = f" ± {table.reference_sd:.3f}" if table.reference_sd is not None else ""
         st.markdown(plain(f"Reference (your settings): validation macro-F1 {table.reference_mean:.3f}{spread} over "
@@ -60,6 +63,10 @@ def render(report: StudyReport) -> None:
         "mean validation macro-F1": st.column_config.NumberColumn(format="%.3f")})
     st.caption(plain(f"How the verdict is decided: {VERDICT_RULE} Δ is the lever's validation macro-F1 minus the "
                      "reference's on the same seed; the test split is not used here.", limit=None))
+    if table.seeding:
+        spent = (f" It took {table.done} runs instead of the {table.most} of every lever on every seed."
+                 if table.complete and table.most > table.done else "")
+        st.caption(plain(f"How seeds are spent: {table.seeding}{spent}", limit=None))
 
 
 def _arm_words(score) -> str:

@@ -4,7 +4,8 @@ starting a study's thread.
 The engine is :mod:`core.evidence.study`. Here a study runs in a background *thread* of the Streamlit server: the
 thread only drives Optuna and waits on the server's job scheduler, while every trial trains in a spawned process as an
 ordinary training job (:func:`core.evidence.study.scheduler_executor`), so the Train page's own jobs and the study's
-trials share the one-at-a-time queue. Running studies live in the server-wide
+trials share one queue; a study runs two trials at once while no other job runs or waits (the scheduler's study
+slot, :func:`core.evidence.study.run_in_threads`). Running studies live in the server-wide
 :class:`components.services.StudyRegistry` (``cached.study_registry()``: at most one thread per study, each with its
 stop flag and latest progress); a page polls it with ``st.fragment(run_every=…)`` and never blocks.
 
@@ -16,6 +17,7 @@ and time, so a reload, a second tab or a restarted server shows the same study; 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import threading
 import time
 from dataclasses import dataclass
@@ -49,7 +51,7 @@ from core.evidence.study import (
     lever_results,
     list_studies,
     open_study,
-    run_study,
+    run_in_threads,
     scheduler_executor,
     studies_folder,
     sweep_results,
@@ -61,6 +63,7 @@ from core.runs.store import runs_dir
 SELECTED = "lab_study_selected"
 PICKER_VERSION = "lab_study_picker_version"
 KIND_TITLES = {KIND_LEVERS: "Lever study", KIND_SWEEP: "Sweep"}
+LISTING_POLL_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,9 @@ class StudyReport:
 
     @property
     def work_left(self) -> bool:
-        return self.info.done < self.info.planned or self.info.waiting > 0
+        """Runs left to run: queued ones, or (racing) a round the race has still to queue."""
+        lever_phase_open = self.levers is not None and not self.levers.complete
+        return self.info.done < self.info.planned or self.info.waiting > 0 or lever_phase_open
 
 
 def _stamp(path: Path) -> tuple[int, int]:
@@ -153,19 +158,35 @@ def _info_line(info: StudyInfo, *, running_here: bool) -> str:
     return f"{info.name} — {kind}, {info.done}/{info.planned} runs, {state_words}"
 
 
-def picker() -> Optional[StudyRef]:
-    """A new study, or one of the studies in the runs folder; returns the chosen one (None for a new one)."""
+def picker_lines() -> dict[StudyRef, str]:
+    """The picker's line for each study in the runs folder, newest first, as the registry and the journals say now."""
     infos = studies()
-    refs = [ref_of(info) for info in infos]
     running = set(cached.study_registry().running())
-    lines = {ref: _info_line(info, running_here=ref.location in running) for ref, info in zip(refs, infos)}
+    return {ref_of(info): _info_line(info, running_here=ref_of(info).location in running) for info in infos}
+
+
+def picker() -> Optional[StudyRef]:
+    """A new study, or one of the studies in the runs folder; returns the chosen one (None for a new one). While a
+    study runs (here or in another process) a watcher reruns the page when any study's line changes, so a study that
+    finishes stops saying "running" without a reload."""
+    lines = picker_lines()
+    refs = list(lines)
     options: list[Optional[StudyRef]] = [None, *refs]
     selected = st.session_state.get(SELECTED)
     index = options.index(selected) if selected in options else 0
     choice = st.selectbox("Study", options, index=index, key=f"study_picker_{st.session_state.get(PICKER_VERSION, 0)}",
                           format_func=lambda ref: "New study…" if ref is None else lines[ref])
     st.session_state[SELECTED] = choice
+    shown = tuple(lines.items())
+    active = any(line.endswith(", running") for line in lines.values())
+    st.fragment(run_every=LISTING_POLL_S if active else None)(_rerun_when_changed)(shown)
     return choice
+
+
+def _rerun_when_changed(shown: tuple) -> None:
+    """The picker's watcher (a fragment, polled while a study runs): the whole page again once the lines change."""
+    if tuple(picker_lines().items()) != shown:
+        st.rerun()
 
 
 def studies_table(*, key: str = "runs_studies") -> None:
@@ -179,10 +200,14 @@ def studies_table(*, key: str = "runs_studies") -> None:
         "runs done": f"{info.done}/{info.planned}", "best validation macro-F1": info.best_value, "data": info.data,
         "failed": info.failed, "created": info.created,
     } for info in infos])
+    # A study with no finished run has no best score: an empty cell, never the word "None".
+    frame["best validation macro-F1"] = pd.to_numeric(frame["best validation macro-F1"], errors="coerce").astype("float64")
     event = st.dataframe(frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
                          key=f"{key}_table", column_config={
                              "study": st.column_config.TextColumn(pinned=True),
-                             "best validation macro-F1": st.column_config.NumberColumn(format="%.3f")})
+                             "best validation macro-F1": st.column_config.NumberColumn(
+                                 format="%.3f", help="A sweep's best trial; a lever study's best mean over the seeds "
+                                                     "an arm ran (the reference, a lever or the combination).")})
     st.caption("A study's trials are also ordinary runs in the table above, tagged with the study's name.")
     if event.selection.rows and st.button("Open in the Study page", key=f"{key}_open", icon=":material/experiment:"):
         select(ref_of(infos[event.selection.rows[0]]))
@@ -202,18 +227,31 @@ def _drive(ref: StudyRef, dataset: Dataset, scheduler, folder: Path, *, combine:
         if handle.kind == KIND_SWEEP:  # the sampler seeded as when it was created (what the CLI does on resume too)
             handle = open_study(ref.name, storage=ref.location, sampler_seed=handle.plan.base_config.seed)
         inner = scheduler_executor(scheduler, dataset, folder)
+        shown = [None]  # the trial whose curves the page draws: the one that started last (two may run at once)
+
+        def announce(event: StudyProgress) -> None:
+            if event.kind == "trial_started":
+                shown[0] = event.trial
+            progress(event)
 
         def run(request, report, flag):
             def both(logs: dict) -> None:
-                on_epoch(logs)
+                if shown[0] == request.number:
+                    on_epoch(logs)
                 report(logs)
             return inner.run(request, on_epoch=both, stop=flag)
 
         executor = FunctionExecutor(run, data_hash=inner.data_hash)
         if handle.kind == KIND_LEVERS and (combine or handle.combined_plan() is not None):
-            combine_helpers(handle, executor, progress=progress, stop=stop)
-        else:
-            run_study(handle, executor, progress=progress, stop=stop)
+            combine_helpers(handle, executor, progress=announce, stop=stop)
+        else:  # a study trial may take the scheduler's second slot while nothing else waits
+            loops = itertools.count()
+
+            def open_handle():  # each loop its own handle; a sweep's samplers seeded apart, or both would ask the same
+                seed = handle.plan.base_config.seed + next(loops) if handle.kind == KIND_SWEEP else None
+                return open_study(ref.name, storage=ref.location, sampler_seed=seed)
+
+            run_in_threads(open_handle, executor, slots=1 + getattr(scheduler, "study_slots", 0), progress=announce, stop=stop)
 
     return work
 

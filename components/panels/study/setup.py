@@ -17,18 +17,23 @@ from components.panels.model import run_shape_for, server_load
 from components.panels.study.reading import KIND_TITLES, StudyRef, launch
 from core.config import ExperimentConfig
 from core.data.dataset import Dataset
-from core.errors import UserError
+from core.errors import ConfigError, UserError
 from core.evidence.levers import CATEGORIES, Lever, levers_for
 from core.evidence.study import (
     DEFAULT_SEARCH,
     DEFAULT_SEEDS,
     KIND_LEVERS,
     KIND_SWEEP,
+    NAME_RULE,
     PRUNERS,
+    Racing,
+    check_name,
     create_lever_study,
     create_sweep,
     data_source,
+    most_runs,
     parse_space,
+    storage_location,
 )
 from core.model.run_estimate import StudyEstimate, busy_note, estimate_run, estimate_study, random_settings
 from core.runs.store import runs_dir
@@ -112,10 +117,27 @@ def choose_levers(config: ExperimentConfig) -> list[Lever]:
     return [by_key[k] for k in by_key if k in chosen]
 
 
-def _name_input(key: str) -> Optional[str]:
+def name_problem(name: str) -> str:
+    """Why a typed study name cannot be used ("" when it can): the study-name rule, or a study of that name exists."""
+    if not name.strip():
+        return ""
+    try:
+        location = storage_location(check_name(name), None, runs_dir())
+    except ConfigError as exc:
+        return str(exc)
+    if Path(location).is_file():
+        return f"A study named {name.strip()!r} already exists; choose another name, or open it with the Study picker above."
+    return ""
+
+
+def _name_input(key: str) -> tuple[Optional[str], bool]:
+    """The typed study name (None: one is made from the date) and whether it can be used, checked as it is typed."""
     name = st.text_input("Study name (optional)", key=key, max_chars=80,
-                         help="Letters, digits, dots, dashes and underscores; left empty, one is made from the date.")
-    return name.strip() or None
+                         help=f"A study name is {NAME_RULE}. Left empty, one is made from the date.")
+    problem = name_problem(name)
+    if problem:
+        st.error(plain(problem, limit=None))
+    return (name.strip() or None), not problem
 
 
 def _estimate_line(what: str, estimate: Optional[StudyEstimate]) -> None:
@@ -142,14 +164,29 @@ def _lever_setup(data: Dataset, key: str) -> None:
                                 help="Each seed is its own split and initialisation; the reference runs with the same "
                                      "seeds, so each lever is compared seed by seed. One seed cannot tell a lever from "
                                      "noise; three is a good start."))
-    name = _name_input("study_lever_name")
-    runs = (len(levers) + 1) * seeds
-    estimate = study_estimate([config] + [lever.apply(config) for lever in levers], data, key, repeat=seeds)
-    _estimate_line(f"{len(levers)} lever(s) + the reference × {seeds} seed(s) = {runs} runs", estimate)
-    if st.button("Start the lever study", key="study_start_levers", type="primary", disabled=not levers,
+    exhaustive = st.checkbox(
+        "Run every lever on every seed", value=False, key="study_exhaustive",
+        help="Off (racing): every lever starts on one seed and only levers whose verdict is still open get more seeds, "
+             "by successive halving; levers whose interval already clears zero stop early. On: every lever runs every "
+             "seed. The verdict rule is the same either way.")
+    name, name_ok = _name_input("study_lever_name")
+    racing = None if exhaustive else Racing()
+    runs = most_runs(len(levers), seeds, racing)
+    lever_configs = [lever.apply(config) for lever in levers]
+    # The reference runs every seed; the levers' runs (at most runs - seeds when racing) cost their average.
+    planned = [config] * seeds + [lever_configs[i % len(lever_configs)] for i in range(runs - seeds)] if levers else [config] * seeds
+    estimate = study_estimate(planned, data, key)
+    if racing is None:
+        what = f"{len(levers)} lever(s) + the reference × {seeds} seed(s) = {runs} runs"
+    else:
+        what = (f"{len(levers)} lever(s) racing over {seeds} seed(s) + the reference = at most {runs} runs "
+                f"(every lever on every seed: {most_runs(len(levers), seeds, None)})")
+    _estimate_line(what, estimate)
+    if st.button("Start the lever study", key="study_start_levers", type="primary", disabled=not (levers and name_ok),
                  icon=":material/play_arrow:"):
         try:
-            handle = create_lever_study(config, _source_of(data), levers=levers, seeds=seeds, name=name, runs_dir=runs_dir())
+            handle = create_lever_study(config, _source_of(data), levers=levers, seeds=seeds, name=name, runs_dir=runs_dir(),
+                                        racing=racing)
         except UserError as exc:
             st.error(plain(exc))
             return
@@ -184,10 +221,11 @@ def _sweep_setup(data: Dataset, key: str) -> None:
                               format_func=lambda p: PRUNER_TITLES[p].split(":")[0],
                               help=" · ".join(PRUNER_TITLES[p] for p in PRUNERS))
     st.caption(PRUNER_TITLES[pruner])
-    name = _name_input("study_sweep_name")
+    name, name_ok = _name_input("study_sweep_name")
     configs = sweep_configs(config, chosen) if chosen else [config]
     _estimate_line(f"{trials} trials", study_estimate(configs, data, key, runs=trials, sampled=True))
-    if st.button("Start the sweep", key="study_start_sweep", type="primary", disabled=not chosen, icon=":material/play_arrow:"):
+    if st.button("Start the sweep", key="study_start_sweep", type="primary", disabled=not (chosen and name_ok),
+                 icon=":material/play_arrow:"):
         try:
             space = parse_space({n: spec for n, spec in DEFAULT_SEARCH if n in chosen})
             handle = create_sweep(config, _source_of(data), trials=trials, space=space, pruner=pruner, name=name,

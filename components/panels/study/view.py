@@ -18,7 +18,7 @@ from components.panels.study.reading import KIND_TITLES, StudyRef, StudyReport, 
 from components.services import DataSource, LiveView
 from core.data.dataset import Dataset
 from core.errors import ConfigError, UserError
-from core.evidence.study import HELPS, KIND_LEVERS, StudyPlan, load_source
+from core.evidence.study import HELPS, KIND_LEVERS, StudyPlan, load_source, most_runs
 
 log = logging.getLogger("lstm_text_lab")
 
@@ -109,15 +109,22 @@ def _status(report: StudyReport, live: Optional[LiveView]) -> None:
                  "ago: Resume joins it.")
     elif info.state == "finished":
         words = "Finished."
-    else:
+    elif info.planned > info.done:
         words = f"Paused with {info.planned - info.done} run(s) left: Resume carries on where it stopped."
-    fraction = info.done / info.planned if info.planned else 0.0
+    else:
+        words = "Paused between rounds of the race: Resume queues the next seeds where verdicts are still open."
+    racing = plan.kind == KIND_LEVERS and plan.racing is not None
+    most = most_runs(len(plan.levers), len(plan.seeds), plan.racing) if racing else info.planned
+    fraction = info.done / most if racing and info.state != "finished" else (info.done / info.planned if info.planned else 0.0)
+    counted = (f"{info.done} runs done, at most {most}" if racing and info.state != "finished"
+               else f"{info.done} of {info.planned} runs done")
     st.progress(min(1.0, fraction), text=plain(f"{KIND_TITLES.get(plan.kind, plan.kind)} {report.ref.name}: "
-                                               f"{info.done} of {info.planned} runs done. {words}", limit=None))
+                                               f"{counted}. {words}", limit=None))
     where = f"the built-in {plan.data.location}" if plan.data.kind == "builtin" else plan.data.source_name
     details = [f"data {where} ({plan.data.rows:,} rows)", f"created {plan.created[:16].replace('T', ' ')} UTC"]
     if plan.kind == KIND_LEVERS:
         details.append(f"{len(plan.levers)} lever(s) × seeds {', '.join(map(str, plan.seeds))}")
+        details.append("racing: seeds go to levers whose verdict is still open" if racing else "every lever on every seed")
     else:
         details.append(f"pruner {plan.pruner}")
     if info.failed:

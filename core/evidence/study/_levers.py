@@ -4,13 +4,10 @@ reference on the sealed test split."""
 
 from __future__ import annotations
 
-import dataclasses
-import math
 import statistics
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional, Sequence
 
-from core import lazy
 from core.config import ExperimentConfig
 from core.errors import ConfigError
 from core.evidence.levers import Lever
@@ -18,40 +15,16 @@ from core.evidence.study._attrs import _COMBINED_ATTR, _SEALED_TEST
 from core.evidence.study._executors import StopSignal, TrialExecutor
 from core.evidence.study._loop import run_study
 from core.evidence.study._plan import ARM_COMBINED, ARM_REFERENCE, KIND_LEVERS, CombinedPlan
-from core.evidence.study._progress import StudyProgress, _slot
+from core.evidence.study._progress import StudyProgress
+from core.evidence.study._racing import (STOP_OPEN, finished_by_arm, race_state, seeding_words, stop_words,
+                                         values_by_arm)
 from core.evidence.study._scores import OBJECTIVE
 from core.evidence.study._storage import StudyHandle, _optuna
-
-HELPS, HURTS, WITHIN_NOISE = "helps", "hurts", "within noise"
-MIN_EFFECT = 0.01  # macro-F1: smaller differences do not matter next to seed-to-seed swings of 0.03-0.09
-CONFIDENCE = 0.90  # two-sided paired t-interval, so each verdict direction has a 5 % false-alarm rate
-VERDICT_RULE = (
-    "A lever helps (or hurts) when the 90% paired t-interval of its validation macro-F1 minus the reference's, "
-    "over the same seeds, lies entirely above (or below) zero and the mean difference is at least 0.01; "
-    "otherwise it is within noise."
-)
-
-
-def paired_verdict(deltas: Sequence[float]) -> tuple[str, Optional[float], Optional[float]]:
-    """(verdict, interval low, interval high) for paired differences, under :data:`VERDICT_RULE`."""
-    n = len(deltas)
-    if n < 2:
-        return WITHIN_NOISE, None, None
-    lazy.load("scipy")
-    from scipy.stats import t as student_t
-
-    mean = statistics.fmean(deltas)
-    half = float(student_t.ppf(0.5 + CONFIDENCE / 2, n - 1)) * statistics.stdev(deltas) / math.sqrt(n)
-    low, high = mean - half, mean + half
-    if low > 0 and mean >= MIN_EFFECT:
-        return HELPS, low, high
-    if high < 0 and mean <= -MIN_EFFECT:
-        return HURTS, low, high
-    return WITHIN_NOISE, low, high
-
+from core.evidence.study._verdict import HELPS, VERDICT_RULE, paired_verdict
+from core.records import Record
 
 @dataclass(frozen=True)
-class LeverRow:
+class LeverRow(Record):
     """One lever against the reference: paired differences (lever − reference) in validation macro-F1."""
 
     key: str
@@ -66,22 +39,15 @@ class LeverRow:
     deltas: tuple[float, ...]
     seeds: tuple[int, ...]
     verdict: str
-
-    def to_dict(self) -> dict[str, Any]:
-        raw = dataclasses.asdict(self)
-        raw.update(overrides=list(self.overrides), interval=list(self.interval) if self.interval else None,
-                   deltas=list(self.deltas), seeds=list(self.seeds))
-        return raw
-
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> "LeverRow":
-        return cls(**{**raw, "overrides": tuple(raw["overrides"]), "interval": tuple(raw["interval"]) if raw["interval"] else None,
-                      "deltas": tuple(raw["deltas"]), "seeds": tuple(raw["seeds"])})
+    stopped_by: str = STOP_OPEN  # why the lever stopped getting seeds (core.evidence.study._racing), "" while it runs
+    stop_reason: str = ""  # the same, and after how many seeds, in words
 
 
 @dataclass(frozen=True)
-class LeverTable:
-    """A lever study's answer: rows sorted by mean difference, best first; ``rule`` is the verdict rule in words."""
+class LeverTable(Record):
+    """A lever study's answer: rows sorted by mean difference, best first; ``rule`` is the verdict rule in words,
+    ``seeding`` how the study spent seeds (racing or exhaustive). ``done``/``planned`` count the lever-phase runs
+    finished and queued so far; ``most`` is what running every lever on every seed takes."""
 
     study: str
     objective: str
@@ -94,30 +60,12 @@ class LeverTable:
     complete: bool
     done: int
     planned: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "study": self.study, "objective": self.objective, "rule": self.rule, "seeds": list(self.seeds),
-            "reference_mean": self.reference_mean, "reference_sd": self.reference_sd, "reference_n": self.reference_n,
-            "rows": [row.to_dict() for row in self.rows], "complete": self.complete, "done": self.done, "planned": self.planned,
-        }
-
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> "LeverTable":
-        return cls(**{**raw, "seeds": tuple(raw["seeds"]), "rows": tuple(LeverRow.from_dict(r) for r in raw["rows"])})
+    seeding: str = ""
+    most: int = 0
 
 
-def _values_by_arm(handle: StudyHandle) -> dict[str, dict[int, float]]:
-    """Validation objective per (arm, seed) from COMPLETE trials."""
-    optuna = _optuna()
-    values: dict[str, dict[int, float]] = {}
-    for trial in handle.trials():
-        if trial.state == optuna.trial.TrialState.COMPLETE and "arm" in trial.user_attrs:
-            values.setdefault(trial.user_attrs["arm"], {}).setdefault(int(trial.user_attrs["seed"]), float(trial.value))
-    return values
-
-
-def _row(key: str, title: str, category: str, overrides: Sequence[str], values: Mapping[int, float], reference: Mapping[int, float]) -> LeverRow:
+def _row(key: str, title: str, category: str, overrides: Sequence[str], values: Mapping[int, float],
+         reference: Mapping[int, float], stopped_by: str = STOP_OPEN, stop_reason: str = "") -> LeverRow:
     seeds = tuple(sorted(set(values) & set(reference)))
     deltas = tuple(values[s] - reference[s] for s in seeds)
     verdict, low, high = paired_verdict(deltas)
@@ -127,7 +75,7 @@ def _row(key: str, title: str, category: str, overrides: Sequence[str], values: 
         sd_delta=statistics.stdev(deltas) if len(deltas) > 1 else None,
         interval=(low, high) if low is not None else None,
         mean_value=statistics.fmean(values.values()) if values else None,
-        deltas=deltas, seeds=seeds, verdict=verdict,
+        deltas=deltas, seeds=seeds, verdict=verdict, stopped_by=stopped_by, stop_reason=stop_reason,
     )
 
 
@@ -135,29 +83,37 @@ def lever_results(handle: StudyHandle) -> LeverTable:
     """The paired table of a lever study (partial while trials remain). Reads validation scores only."""
     if handle.kind != KIND_LEVERS:
         raise ConfigError(f"{handle.name!r} is a {handle.kind}, not a lever study; read it with sweep_results.")
-    values = _values_by_arm(handle)
+    plan, trials = handle.plan, handle.trials()
+    values = values_by_arm(trials)
     reference = values.get(ARM_REFERENCE, {})
-    rows = [_row(lever.key, lever.title, lever.category, lever.overrides, values.get(lever.key, {}), reference) for lever in handle.plan.levers]
+    races = race_state(handle, trials).levers
+    rows = []
+    for lever in plan.levers:
+        race = races.get(lever.key)
+        stopped_by = race.stopped_by if race is not None else STOP_OPEN
+        runs = values.get(lever.key, {})
+        reason = stop_words(stopped_by, len(set(runs) & set(reference)), len(plan.seeds))
+        rows.append(_row(lever.key, lever.title, lever.category, lever.overrides, runs, reference, stopped_by, reason))
     rows.sort(key=lambda row: (row.mean_delta is None, -(row.mean_delta or 0.0)))
-    lever_slots = _lever_phase_slots(handle)
+    done, planned = _lever_phase_runs(handle, trials)
+    over = all(row.stopped_by != STOP_OPEN for row in rows)
     ref_values = list(reference.values())
     return LeverTable(
-        study=handle.name, objective=OBJECTIVE, rule=VERDICT_RULE, seeds=handle.plan.seeds,
+        study=handle.name, objective=OBJECTIVE, rule=VERDICT_RULE, seeds=plan.seeds,
         reference_mean=statistics.fmean(ref_values) if ref_values else None,
         reference_sd=statistics.stdev(ref_values) if len(ref_values) > 1 else None, reference_n=len(ref_values),
-        rows=tuple(rows), complete=lever_slots[0] == lever_slots[1], done=lever_slots[0], planned=lever_slots[1],
+        rows=tuple(rows), complete=over and done == planned, done=done, planned=planned, seeding=seeding_words(plan),
+        most=len(plan.seeds) * (len(plan.levers) + 1),
     )
 
 
-def _lever_phase_slots(handle: StudyHandle) -> tuple[int, int]:
-    """(settled, planned) lever-phase slots (reference and levers, not the combined config)."""
-    latest: dict[int, Any] = {}
-    for trial in handle.trials():
-        if trial.user_attrs.get("arm") not in (None, ARM_COMBINED):
-            slot = _slot(trial)
-            if slot not in latest or trial.number > latest[slot].number:
-                latest[slot] = trial
-    return sum(t.state.is_finished() for t in latest.values()), handle.plan.planned
+def _lever_phase_runs(handle: StudyHandle, trials: Sequence[Any]) -> tuple[int, int]:
+    """(finished, queued) lever-phase runs: one per (arm, seed) of the reference and the levers, not the combined
+    config; a retry counts with its original. An exhaustive study queued all of its plan's runs when created."""
+    queued = {(t.user_attrs["arm"], int(t.user_attrs["seed"])) for t in trials if t.user_attrs.get("arm") not in (None, ARM_COMBINED)}
+    finished = {(arm, seed) for arm, seeds in finished_by_arm(trials).items() if arm != ARM_COMBINED for seed in seeds}
+    planned = len(queued) if handle.plan.racing is not None else max(len(queued), handle.plan.planned)
+    return len(finished & queued), planned
 
 
 def plan_combination(table: LeverTable, levers: Sequence[Lever], base: ExperimentConfig, include: Optional[Sequence[str]] = None) -> CombinedPlan:
@@ -189,7 +145,9 @@ def plan_combination(table: LeverTable, levers: Sequence[Lever], base: Experimen
 
 
 @dataclass(frozen=True)
-class ArmScore:
+class ArmScore(Record):
+    """Mean ± sd of one config's sealed test macro-F1 over the study's seeds."""
+
     mean: Optional[float]
     sd: Optional[float]
     n: int
@@ -199,16 +157,19 @@ class ArmScore:
         values = [v for v in values if v is not None]
         return cls(statistics.fmean(values) if values else None, statistics.stdev(values) if len(values) > 1 else None, len(values))
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> "ArmScore":
-        return cls(raw["mean"], raw["sd"], int(raw["n"]))
+@dataclass(frozen=True)
+class SealedScores(Record):
+    """The sealed test split's scores: the reference, the combined config (None when nothing was combined) and the
+    TF-IDF baseline on the same splits (JSON key ``test`` of a :class:`CombinedResult`)."""
+
+    reference: ArmScore
+    combined: Optional[ArmScore]
+    baseline: ArmScore
 
 
 @dataclass(frozen=True)
-class CombinedResult:
+class CombinedResult(Record):
     """The combined config against the reference: paired validation difference (same rule), then the sealed test
     split — scored only for these two configs — as mean ± sd test macro-F1 with the TF-IDF baseline on the same
     splits."""
@@ -216,32 +177,22 @@ class CombinedResult:
     study: str
     plan: CombinedPlan
     validation: Optional[LeverRow]
-    test_reference: ArmScore
-    test_combined: Optional[ArmScore]
-    test_baseline: ArmScore
+    test: SealedScores
     per_seed: tuple[dict, ...]
     note: str
     baseline_fitted_on: Optional[str] = None  # which rows the TF-IDF baseline was fitted on, in words
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "study": self.study, "plan": self.plan.to_dict(), "validation": self.validation.to_dict() if self.validation else None,
-            "test": {"reference": self.test_reference.to_dict(), "combined": self.test_combined.to_dict() if self.test_combined else None,
-                     "baseline": self.test_baseline.to_dict()},
-            "per_seed": list(self.per_seed), "note": self.note, "baseline_fitted_on": self.baseline_fitted_on,
-        }
+    @property
+    def test_reference(self) -> ArmScore:
+        return self.test.reference
 
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> "CombinedResult":
-        test = raw["test"]
-        return cls(
-            study=raw["study"], plan=CombinedPlan.from_dict(raw["plan"]),
-            validation=LeverRow.from_dict(raw["validation"]) if raw["validation"] else None,
-            test_reference=ArmScore.from_dict(test["reference"]),
-            test_combined=ArmScore.from_dict(test["combined"]) if test["combined"] else None,
-            test_baseline=ArmScore.from_dict(test["baseline"]), per_seed=tuple(raw["per_seed"]), note=raw["note"],
-            baseline_fitted_on=raw.get("baseline_fitted_on"),
-        )
+    @property
+    def test_combined(self) -> Optional[ArmScore]:
+        return self.test.combined
+
+    @property
+    def test_baseline(self) -> ArmScore:
+        return self.test.baseline
 
 
 def combine_helpers(
@@ -286,7 +237,7 @@ def combined_results(handle: StudyHandle) -> CombinedResult:
     plan = handle.combined_plan()
     if plan is None:
         raise ConfigError(f"Study {handle.name!r} has not been combined yet; run combine_helpers first.")
-    values = _values_by_arm(handle)
+    values = values_by_arm(handle.trials())
     sealed: dict[str, dict[int, dict]] = {}
     for trial in handle.trials():
         arm = trial.user_attrs.get("arm")
@@ -310,9 +261,9 @@ def combined_results(handle: StudyHandle) -> CombinedResult:
         note = "No lever helped beyond noise, so the reference settings stay; the test split was scored only for them."
     return CombinedResult(
         study=handle.name, plan=plan, validation=validation,
-        test_reference=ArmScore.of([row["reference"] for row in per_seed]),
-        test_combined=ArmScore.of([row["combined"] for row in per_seed]) if plan.applied else None,
-        test_baseline=ArmScore.of([row["baseline"] for row in per_seed]),
+        test=SealedScores(reference=ArmScore.of([row["reference"] for row in per_seed]),
+                          combined=ArmScore.of([row["combined"] for row in per_seed]) if plan.applied else None,
+                          baseline=ArmScore.of([row["baseline"] for row in per_seed])),
         per_seed=per_seed, note=note,
         baseline_fitted_on=next((entry.get("baseline_fitted_on") for entry in reference.values() if entry.get("baseline_fitted_on")), None),
     )

@@ -18,13 +18,15 @@ from core.evidence.study._executors import StopSignal, TrialExecutor, TrialFaile
 from core.evidence.study._heartbeat import Heartbeat, _enqueue_retry, recover_stale_trials, worker_id
 from core.evidence.study._plan import ARM_COMBINED, ARM_REFERENCE, KIND_LEVERS, KIND_SWEEP
 from core.evidence.study._progress import StudyProgress, _slots
+from core.evidence.study._racing import advance_race
 from core.evidence.study._scores import _epoch_score, _sealed_test_scores, objective_value
 from core.evidence.study._space import SearchSpace, _short
 from core.evidence.study._storage import StudyHandle, _optuna
+from core.records import Record
 
 
 @dataclass(frozen=True)
-class SessionSummary:
+class SessionSummary(Record):
     """What one :func:`run_study` call did. ``reason``: "finished", "stopped" or "budget"."""
 
     study: str
@@ -33,9 +35,6 @@ class SessionSummary:
     reason: str
     done: int
     planned: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 class _EitherStop:
@@ -79,6 +78,7 @@ def run_study(
             reason = "budget"
             break
         recover_stale_trials(handle, check_local_pids=check_local_pids, progress=emit)
+        advance_race(handle)  # a racing lever study queues its next round once the last one has finished
         slots = _slots(handle)
         if slots.waiting or slots.can_ask:
             waiting_for = None
@@ -113,7 +113,12 @@ def _is_surplus(handle: StudyHandle, frozen) -> bool:
     if _RETRY_OF in frozen.system_attrs:
         return False
     if handle.kind == KIND_LEVERS:
-        return "arm" not in frozen.user_attrs
+        if "arm" not in frozen.user_attrs:
+            return True
+        # Two workers that judged a race round at once both queued its next trials: the later copy is surplus.
+        pair = (frozen.user_attrs["arm"], frozen.user_attrs["seed"])
+        return any(t.number < frozen.number and _RETRY_OF not in t.system_attrs and (t.user_attrs.get("arm"), t.user_attrs.get("seed")) == pair
+                   for t in handle.study.get_trials(deepcopy=False) if not t.system_attrs.get(_SURPLUS))
     earlier_fresh = [t for t in handle.study.get_trials(deepcopy=False) if _RETRY_OF not in t.system_attrs and t.number <= frozen.number]
     return len(earlier_fresh) > handle.planned()
 

@@ -3,17 +3,17 @@ messages a worker emits."""
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any, Optional
 
 from core.evidence.study._attrs import _RETRY_OF
 from core.evidence.study._plan import KIND_SWEEP
 from core.evidence.study._storage import StudyHandle, _optuna
+from core.records import Record
 
 
 @dataclass(frozen=True)
-class StudyProgress:
+class StudyProgress(Record):
     """One progress message: "trial_started", "epoch", "trial_finished", "waiting", "retry" or "finished"."""
 
     kind: str
@@ -26,9 +26,6 @@ class StudyProgress:
     done: int = 0
     planned: int = 0
     message: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True)

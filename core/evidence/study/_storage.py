@@ -3,8 +3,10 @@ study or a sweep, opening one, and the handle every other part works on. Optuna 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
+import unicodedata
 import uuid
 import warnings
 from datetime import datetime, timezone
@@ -16,7 +18,8 @@ from core.config import ExperimentConfig, field_info
 from core.errors import ConfigError
 from core.evidence.levers import Lever, levers_for
 from core.evidence.study._attrs import _COMBINED_ATTR, _PLAN_ATTR, _SURPLUS, MAX_CRASH_RETRIES
-from core.evidence.study._plan import ARM_REFERENCE, KIND_LEVERS, KIND_SWEEP, PRUNERS, CombinedPlan, StudyPlan
+from core.evidence.study._plan import ARM_COMBINED, KIND_LEVERS, KIND_SWEEP, PRUNERS, CombinedPlan, Racing, StudyPlan
+from core.evidence.study._racing import exhaustive_state, race
 from core.evidence.study._source import DataSource
 from core.evidence.study._space import SearchSpace, default_space
 
@@ -25,7 +28,11 @@ HEARTBEAT_S = 10
 GRACE_S = 60
 STUDIES_FOLDER = "studies"
 JOURNAL_SUFFIX = ".journal"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+NAME_LIMIT = 80
+NAME_RULE = (f"up to {NAME_LIMIT} characters of any text, as for a run name (letters, digits, spaces and punctuation; "
+             "no line breaks)")
+_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")  # every name the previous releases allowed
+_NOT_FILE_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def _optuna():
@@ -50,9 +57,9 @@ def studies_folder(runs_dir: str | os.PathLike | None = None) -> Path:
 def storage_location(name: str, storage: Optional[str] = None, runs_dir: str | os.PathLike | None = None) -> str:
     """Where study ``name`` lives: a SQLAlchemy URL, a journal file path given as ``storage``, or (by default)
     ``<runs dir>/studies/<name>.journal``."""
-    check_name(name)
+    name = check_name(name)
     if storage is None or storage == "":
-        return str(studies_folder(runs_dir) / f"{name}{JOURNAL_SUFFIX}")
+        return str(studies_folder(runs_dir) / f"{journal_stem(name)}{JOURNAL_SUFFIX}")
     if "://" in storage:
         return storage
     if storage.endswith((JOURNAL_SUFFIX, ".log")):
@@ -64,11 +71,22 @@ def storage_location(name: str, storage: Optional[str] = None, runs_dir: str | o
 
 
 def check_name(name: str) -> str:
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise ConfigError(
-            f"The study name {name!r} is not usable; use up to 80 letters, digits, dots, dashes or underscores, starting with a letter or digit."
-        )
-    return name
+    """The study name, trimmed, if usable (:data:`NAME_RULE`); otherwise a ConfigError saying what is allowed."""
+    text = name.strip() if isinstance(name, str) else ""
+    if not text or len(text) > NAME_LIMIT or any(unicodedata.category(c).startswith("C") for c in text):
+        shown = name[:40] + "…" if isinstance(name, str) and len(name) > 40 else name
+        raise ConfigError(f"The study name {shown!r} is not usable; a study name is {NAME_RULE}.")
+    return text
+
+
+def journal_stem(name: str) -> str:
+    """The journal file's name (without .journal) for study ``name``: the name itself where it is already a safe
+    file name (every name earlier releases allowed), else its safe characters plus a short hash of the whole name,
+    so "attention none, 2 seeds" and "attention none 2 seeds" get different files and no name leaves the folder."""
+    if _FILE_NAME.match(name):
+        return name
+    safe = _NOT_FILE_SAFE.sub("-", name).strip("-._")[:60] or "study"
+    return f"{safe}-{hashlib.sha1(name.encode('utf-8')).hexdigest()[:6]}"
 
 
 def _is_url(location: str) -> bool:
@@ -139,8 +157,14 @@ class StudyHandle:
         return CombinedPlan.from_dict(raw) if raw else None
 
     def planned(self) -> int:
+        """Trials to run: the plan's, or for a racing lever study the (arm, seed) runs its race has queued so far;
+        plus the combined config's seeds once it is chosen."""
         combined = self.combined_plan() if self.kind == KIND_LEVERS else None
-        return self.plan.planned + (len(self.plan.seeds) if combined is not None and combined.applied else 0)
+        planned = self.plan.planned
+        if self.kind == KIND_LEVERS and self.plan.racing is not None:
+            planned = len({(t.user_attrs["arm"], t.user_attrs["seed"]) for t in self.trials()
+                           if t.user_attrs.get("arm") not in (None, ARM_COMBINED)})
+        return planned + (len(self.plan.seeds) if combined is not None and combined.applied else 0)
 
     def __repr__(self) -> str:
         return f"StudyHandle({self.name!r}, {self.kind}, {_shown_location(self.location)!r})"
@@ -148,7 +172,7 @@ class StudyHandle:
 
 def _new_study(name: Optional[str], kind: str, storage: Optional[str], runs_dir, heartbeat_s: int, grace_s: int):
     optuna = _optuna()
-    name = name or f"{kind}-{datetime.now().strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
+    name = check_name(name) if name else f"{kind}-{datetime.now().strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
     location = storage_location(name, storage, runs_dir)
     backend, rdb = _open_storage(location, heartbeat_s, grace_s)
     try:
@@ -172,9 +196,12 @@ def create_lever_study(
     runs_dir: str | os.PathLike | None = None,
     heartbeat_s: int = HEARTBEAT_S,
     grace_s: int = GRACE_S,
+    racing: Optional[Racing] = None,
 ) -> StudyHandle:
     """Create a lever study: the reference and each lever (default: every lever of ``config``) with seeds
-    ``config.seed, config.seed + 1, ...``; its trials are queued seed by seed, so a partial study is already paired."""
+    ``config.seed, config.seed + 1, ...``; its trials are queued seed by seed, so a partial study is already paired.
+    With ``racing`` (see :mod:`core.evidence.study._racing`) levers start on its first seeds and the race queues
+    more where verdicts stay open; without it every lever runs every seed (exhaustive)."""
     if not isinstance(seeds, int) or seeds < 1 or seeds > 100:
         raise ConfigError(f"--seeds must be a whole number from 1 to 100 (3 is a good start); got {seeds!r}.")
     levers = list(levers) if levers is not None else levers_for(config)
@@ -193,12 +220,13 @@ def create_lever_study(
     name, location, study, backend, rdb = _new_study(name, KIND_LEVERS, storage, runs_dir, heartbeat_s, grace_s)
     plan = StudyPlan(
         kind=KIND_LEVERS, config=config.to_dict(), data=source, planned=len(seed_list) * (len(levers) + 1),
-        created=_now(), seeds=seed_list, levers=tuple(levers), pruner="none",
+        created=_now(), seeds=seed_list, levers=tuple(levers), pruner="none", racing=racing,
     )
     study.set_user_attr(_PLAN_ATTR, plan.to_dict())
-    for seed in seed_list:
-        for arm in (ARM_REFERENCE, *(lever.key for lever in levers)):
-            study.enqueue_trial({}, user_attrs={"arm": arm, "seed": seed})
+    keys = [lever.key for lever in levers]
+    first = race(keys, seed_list, racing, {}, {}) if racing is not None else exhaustive_state(keys, seed_list, {})
+    for arm, seed in first.wanted:
+        study.enqueue_trial({}, user_attrs={"arm": arm, "seed": seed})
     return _handle(name, location, study, backend, rdb, plan, heartbeat_s, grace_s, sampler_seed=None)
 
 
@@ -248,6 +276,7 @@ def open_study(
 ) -> StudyHandle:
     """Open an existing study to resume it, add a worker to it, or read its results."""
     optuna = _optuna()
+    name = check_name(name)
     location = storage_location(name, storage, runs_dir)
     if not _is_url(location) and not Path(location).is_file():
         raise StudyNotFound(f"There is no study named {name!r} in {location}; check --name/--study and --runs-dir (or --storage).")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional, Sequence
+from typing import Optional, Sequence
 
 from core.config import ExperimentConfig
 from core.errors import ConfigError
@@ -47,7 +47,7 @@ def trial_rows(handle: StudyHandle) -> list[TrialRow]:
 
 
 @dataclass(frozen=True)
-class SweepResult:
+class SweepResult(Record):
     """A sweep's trials, best trial and config, parameter importance (None with a reason when there are too few
     trials), and parallel-coordinates data: ``parallel`` rows ``{trial, axis, value, position (0..1), objective}``
     in long form, one line per trial across ``axes`` (the searched settings, then "objective")."""
@@ -66,23 +66,6 @@ class SweepResult:
     @property
     def best_experiment_config(self) -> Optional[ExperimentConfig]:
         return ExperimentConfig.from_dict(self.best_config) if self.best_config else None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "study": self.study, "planned": self.planned, "done": self.done, "trials": [t.to_dict() for t in self.trials],
-            "best": self.best.to_dict() if self.best else None, "best_config": self.best_config,
-            "importances": self.importances, "importance_note": self.importance_note,
-            "axes": list(self.axes), "parallel": list(self.parallel),
-        }
-
-    @classmethod
-    def from_dict(cls, raw: Mapping[str, Any]) -> "SweepResult":
-        return cls(
-            study=raw["study"], planned=raw["planned"], done=raw["done"], trials=tuple(TrialRow.from_dict(t) for t in raw["trials"]),
-            best=TrialRow.from_dict(raw["best"]) if raw["best"] else None, best_config=raw["best_config"],
-            importances=raw["importances"], importance_note=raw["importance_note"], axes=tuple(raw["axes"]),
-            parallel=tuple(raw["parallel"]),
-        )
 
 
 def sweep_results(handle: StudyHandle) -> SweepResult:
