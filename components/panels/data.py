@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from components.frame import cached, state
+from components.frame.common import metric_columns
 from components.frame.safe import plain
 from components.services import DataSource
 from core import lazy
@@ -144,7 +145,7 @@ def render_triage(report: TriageReport, vocabulary_fn: Callable[[], VocabularyPr
     """The report, headline figures first; the length chart's training-split figures and the baseline (a model fit,
     the slow part) are computed only once the figures above them are on screen."""
     source = report.source
-    cols = st.columns(5)
+    cols = metric_columns(5, min_width=165)
     cols[0].metric("Rows kept", f"{source.rows_kept:,}", help="Rows with both a text and a label.")
     cols[1].metric("Classes", len(report.classes))
     cols[2].metric("Imbalance", _ratio(report.imbalance_ratio), help="Largest class ÷ smallest class.")

@@ -11,7 +11,8 @@ import pandas as pd
 import streamlit as st
 
 from components.frame import cached, state
-from components.frame.config_widgets import choice_with_settings, config_input, recommended_button
+from components.frame.common import metric_columns
+from components.frame.config_widgets import choice_with_settings, config_input, recommended_button, settings_grid
 from components.frame.safe import plain
 from core.choices.vectors import VECTOR_SETS
 from core.config import ExperimentConfig, apply_overrides, field_info, setting_in_words
@@ -30,21 +31,21 @@ PRACTICE = """
 
 
 def architecture_inputs() -> None:
-    left, right = st.columns(2)
-    with left:
+    with settings_grid():
         config_input("model", "embedding_dim")
         config_input("model", "lstm_units")
         config_input("model", "lstm_layers")
         config_input("model", "bidirectional")
         config_input("model", "subword_buckets")
-    with right:
         config_input("model", "dropout")
         config_input("model", "embedding_dropout")
-        recurrent = config_input("model", "recurrent_dropout")
-        if recurrent > 0:
-            st.warning("Recurrent dropout disables the fused cuDNN kernel and the unmasked fast path: expect training several times slower.")
+        with st.container():  # the slider and its warning: one cell
+            recurrent = config_input("model", "recurrent_dropout")
+            if recurrent > 0:
+                st.warning("Recurrent dropout disables the fused cuDNN kernel and the unmasked fast path: expect "
+                           "training several times slower.")
         config_input("model", "l2")
-    attention = choice_with_settings("model", "attention", columns=2)
+    attention = choice_with_settings("model", "attention", columns="auto")  # long titles: the choice spans the page
     st.caption(plain(attention.texts.what))
 
 
@@ -53,7 +54,7 @@ def bag_of_words_inputs() -> None:
     validation. Each record's what/when/risk texts are shown under its choice."""
     with st.container(border=True):
         st.markdown("**Bag-of-words help**")
-        path = choice_with_settings("model", "ngram_path", columns=2)
+        path = choice_with_settings("model", "ngram_path", columns="auto")
         st.caption(plain(f"{path.texts.what} When: {path.texts.when} Risk: {path.texts.risk}"))
         blend = choice_with_settings("model", "blend")
         st.caption(plain(f"{blend.texts.what} When: {blend.texts.when} Risk: {blend.texts.risk}"))
@@ -144,12 +145,10 @@ def _coverage(data: Dataset, key: str) -> None:
 
 
 def training_inputs() -> None:
-    left, right = st.columns(2)
-    with left:
-        choice_with_settings("training", "optimizer")
+    with settings_grid():
+        choice_with_settings("training", "optimizer", inline=True)
         config_input("training", "learning_rate")
-        choice_with_settings("training", "lr_schedule")
-    with right:
+        choice_with_settings("training", "lr_schedule", inline=True)
         config_input("training", "batch_size")
         config_input("training", "epochs")
         if config_input("training", "early_stopping"):
@@ -177,7 +176,7 @@ def size_and_estimate(data: Dataset, key: str) -> None:
                  max_length=vocabulary.max_length)
     words = dict(extension_size=extension_size, vector_dim=vector_dim)
     estimate = estimate_epoch(config, train_counts=train_counts, **shape, **words)
-    cols = st.columns(4)
+    cols = metric_columns(4, min_width=150)
     cols[0].metric("Parameters", _count(saved_parameter_count(config, **shape, **words)),
                    help="Of the saved model: with a k-fold ensemble, all k members together; fixed pretrained "
                         "vectors included.")

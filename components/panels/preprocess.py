@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from components.frame import cached, state
+from components.frame.common import metric_columns
 from components.frame.config_widgets import choice_with_settings, config_input, section_inputs
 from components.frame.safe import plain
 from core.data.dataset import Dataset
@@ -49,7 +50,7 @@ def before_after(data: Dataset, processed: list[str]) -> None:
 
 
 def figures(report: PreprocessingReport, vocabulary: VocabularyPreview) -> None:
-    cols = st.columns(4)
+    cols = metric_columns(4)
     cols[0].metric("Vocabulary (training split)", f"{vocabulary.vocabulary_size:,}",
                    help=f"{vocabulary.distinct_train_tokens:,} distinct training tokens; the vocabulary keeps the most frequent, "
                         "plus padding and an out-of-vocabulary token.")
