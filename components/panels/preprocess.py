@@ -43,7 +43,10 @@ def before_after(data: Dataset, processed: list[str]) -> None:
         "after": [processed[i] for i in rows],
     })
     st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={"before": st.column_config.TextColumn(width="large"), "after": st.column_config.TextColumn(width="large")})
+                 # Medium, not large: at 1024 px two large columns pushed "after" off the page.
+                 column_config={"label": st.column_config.TextColumn(pinned=True),
+                                "before": st.column_config.TextColumn(width="medium"),
+                                "after": st.column_config.TextColumn(width="medium")})
     if st.button("Show other rows", key="preview_shuffle"):
         st.session_state["preview_seed"] = seed + 1
         st.rerun()
