@@ -12,15 +12,14 @@ def body() -> None:
     dataset_caption(data)
     model.recommended(data, key)
     model.size_and_estimate(data, key)
-    left, right = st.columns(2)
-    with left:
-        st.subheader("Architecture")
-        model.architecture_inputs()
-        model.bag_of_words_inputs()
-        model.word_vector_inputs(data, key)
-    with right:
-        st.subheader("Training")
-        model.training_inputs()
+    # One section under the other, each a grid that fits as many columns as the screen allows: side by side, a
+    # projector left each widget ~107 px and cut values ("0.0020") and labels ("Bidirecti…").
+    st.subheader("Architecture")
+    model.architecture_inputs()
+    model.bag_of_words_inputs()
+    model.word_vector_inputs(data, key)
+    st.subheader("Training")
+    model.training_inputs()
     model.practice_notes()
     next_step("train", "Next: train")
     cached.warm_trainer()

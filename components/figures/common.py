@@ -28,6 +28,19 @@ DARK_TEXT, LIGHT_TEXT = "#1a1a1a", "#ffffff"
 CHROME = 70
 LEGEND = 30
 
+# Text sizes in px for a 1024-px projector at the back of a room. Streamlit's theme draws axis labels at 12 px and
+# Vega's text marks default to 11 px; bar labels were 10 px and 20-px confusion-matrix cells 9 px. SMALL_TEXT_PX is
+# the floor, for text that must fit a cramped cell.
+AXIS_LABEL_PX = 13
+AXIS_TITLE_PX = 14
+LEGEND_PX = 13
+TEXT_PX = 13
+SMALL_TEXT_PX = 12
+# A bar chart's plot (one band per bar) is at least this tall: with its title and axis (~120 px) the chart stands at
+# least 200 px, where two classes at 24-26 px a bar made a 150-px strip.
+MIN_BAND_PLOT_PX = 90
+BAND_PADDING = 0.1  # Vega-Lite's inner padding between bands, as a fraction of the step
+
 
 def number(value) -> float | None:
     """A finite float, or None for None / NaN / ±inf / anything that is not a number."""
@@ -36,6 +49,27 @@ def number(value) -> float | None:
     except (TypeError, ValueError):
         return None
     return result if math.isfinite(result) else None
+
+
+def readable(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    """The chart with the projector's text sizes as its top-level config (axes, legends, text marks without a size
+    of their own); Streamlit's theme fills in everything else. Every builder returns its chart through this, last:
+    a configured chart can no longer be layered."""
+    return (
+        chart.configure_axis(labelFontSize=AXIS_LABEL_PX, titleFontSize=AXIS_TITLE_PX)
+        .configure_legend(labelFontSize=LEGEND_PX, titleFontSize=LEGEND_PX)
+        .configure_text(fontSize=TEXT_PX)
+    )
+
+
+def bands(count: int, step: int) -> tuple[alt.Scale, alt.Step]:
+    """The band scale and the height step for ``count`` horizontal bars ``step`` px apart, so the plot is at least
+    :data:`MIN_BAND_PLOT_PX` tall: the outer padding grows first (bars keep their thickness), up to one step (Vega's
+    limit), then the step. Vega-Lite sizes a stepped plot as
+    ``step × (count − paddingInner + 2 × paddingOuter)``."""
+    outer = min(1.0, max(BAND_PADDING / 2, (MIN_BAND_PLOT_PX / step - (count - BAND_PADDING)) / 2))
+    step = max(step, MIN_BAND_PLOT_PX / (count - BAND_PADDING + 2 * outer))
+    return alt.Scale(paddingInner=BAND_PADDING, paddingOuter=round(outer, 3)), alt.Step(round(step, 1))
 
 
 def by(field: str, order: str = "ascending") -> alt.EncodingSortField:

@@ -12,7 +12,17 @@ import altair as alt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from components.figures.common import CHROME, LEGEND, OKABE_ITO, bars_per_class, by, category_scale, number  # noqa: E402
+from components.figures.common import (  # noqa: E402
+    CHROME,
+    LEGEND,
+    OKABE_ITO,
+    bands,
+    bars_per_class,
+    by,
+    category_scale,
+    number,
+    readable,
+)
 
 
 MAX_HISTOGRAM_BINS = 60
@@ -32,8 +42,9 @@ def class_distribution(classes: list[dict]) -> alt.LayerChart:
     )
     frame["label"] = [f"{count:,} ({share:.1%})" for count, share in zip(frame["count"], frame["share"])]
     sort = by("count", "descending")
+    scale, step = bands(len(frame), 26)
     base = alt.Chart(frame).encode(
-        y=alt.Y("class:N", sort=sort, title="class", axis=alt.Axis(labelLimit=200)),
+        y=alt.Y("class:N", sort=sort, title="class", axis=alt.Axis(labelLimit=200), scale=scale),
         x=alt.X("count:Q", title="rows", axis=alt.Axis(tickMinStep=1)),
         tooltip=[
             alt.Tooltip("class:N", title="class"),
@@ -43,7 +54,7 @@ def class_distribution(classes: list[dict]) -> alt.LayerChart:
     )
     bars = base.mark_bar(color=OKABE_ITO[0])
     labels = base.mark_text(align="left", baseline="middle", dx=4).encode(text=alt.Text("label:N"))
-    return alt.layer(bars, labels).properties(width="container", height=alt.Step(26), title="rows per class")
+    return readable(alt.layer(bars, labels).properties(width="container", height=step, title="rows per class"))
 
 
 def _histogram_step(span: float) -> int:
@@ -126,7 +137,9 @@ def length_histogram(lengths: Sequence[int], *, max_length: int, truncated_share
                    baseline="top", color=OKABE_ITO[5], fontWeight="bold")
         .encode(x="x:Q", y=alt.value(4), text="note:N")
     )
-    return alt.layer(bars, rule, text).properties(width="container", height=220 + CHROME + LEGEND, title="text lengths")
+    chart = alt.layer(bars, rule, text).properties(width="container", height=220 + CHROME + LEGEND,
+                                                   title="text lengths")
+    return readable(chart)
 
 
 def split_counts(class_names: Sequence[str], counts: Mapping[str, Sequence[int]]) -> alt.Chart:
@@ -144,7 +157,7 @@ def split_counts(class_names: Sequence[str], counts: Mapping[str, Sequence[int]]
             rows.append({"class": str(name), "class_index": class_index, "stage": str(stage),
                          "stage_index": stage_index, "count": int(number(value) or 0)})
     frame = pd.DataFrame(rows, columns=["class", "class_index", "stage", "stage_index", "count"])
-    return bars_per_class(
+    return readable(bars_per_class(
         frame, "stage",
         x=alt.X("count:Q", title="rows", axis=alt.Axis(tickMinStep=1)),
         legend=alt.Legend(orient="top", columns=1),  # side by side, four stages overflow a narrow column
@@ -155,4 +168,4 @@ def split_counts(class_names: Sequence[str], counts: Mapping[str, Sequence[int]]
             alt.Tooltip("count:Q", title="rows", format=","),
         ],
         title="rows per class at each stage",
-    )
+    ))

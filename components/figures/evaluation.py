@@ -11,7 +11,22 @@ lazy.load("altair")  # sessions are threads: the first import of Altair happens 
 import altair as alt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from components.figures.common import CHROME, LEGEND, NARROW_CONTENT_WIDTH, OKABE_ITO, SEQUENTIAL_SCHEME, bars_per_class, by, category_scale, number, text_colour  # noqa: E402
+from components.figures.common import (  # noqa: E402
+    CHROME,
+    LEGEND,
+    NARROW_CONTENT_WIDTH,
+    OKABE_ITO,
+    SEQUENTIAL_SCHEME,
+    SMALL_TEXT_PX,
+    TEXT_PX,
+    bars_per_class,
+    bands,
+    by,
+    category_scale,
+    number,
+    readable,
+    text_colour,
+)
 
 
 CONFUSION_MODES = ("counts", "percent")
@@ -87,13 +102,13 @@ def confusion_matrix(
         .mark_rect(fillOpacity=0, stroke=OKABE_ITO[5], strokeWidth=2)
         .encode(x=alt.X("predicted:N", sort=by("predicted_index")), y=alt.Y("true:N", sort=by("true_index")))
     )
-    text = base.mark_text(baseline="middle", fontSize=11 if cell_size >= 28 else 9).encode(
+    text = base.mark_text(baseline="middle", fontSize=TEXT_PX if cell_size >= 28 else SMALL_TEXT_PX).encode(
         text=alt.Text("text:N"), color=text_colour()
     )
     title = "confusion matrix (counts)" if mode == "counts" else "confusion matrix (% of each true class)"
-    return alt.layer(rect, diagonal, text).properties(
-        width=alt.Step(cell_size), height=alt.Step(cell_size), title=title
-    )
+    chart = alt.layer(rect, diagonal, text).properties(width=alt.Step(cell_size), height=alt.Step(cell_size),
+                                                       title=title)
+    return readable(chart)
 
 
 def per_class_scores(per_class: list[dict]) -> alt.Chart:
@@ -106,7 +121,7 @@ def per_class_scores(per_class: list[dict]) -> alt.Chart:
         for k, score in enumerate(metrics)
     ]
     frame = pd.DataFrame(rows, columns=["class", "class_index", "score", "score_index", "value", "support"])
-    return bars_per_class(
+    return readable(bars_per_class(
         frame, "score",
         x=alt.X("value:Q", title="score", scale=alt.Scale(domain=[0, 1])),
         legend=alt.Legend(orient="top"),
@@ -118,7 +133,7 @@ def per_class_scores(per_class: list[dict]) -> alt.Chart:
             alt.Tooltip("support:Q", title="test texts", format=","),
         ],
         title="precision, recall and F1 per class",
-    )
+    ))
 
 
 def probability_bars(probabilities: Mapping[str, float]) -> alt.Chart:
@@ -132,11 +147,13 @@ def probability_bars(probabilities: Mapping[str, float]) -> alt.Chart:
             "rank": ["top class" if i == top else "other" for i in range(len(items))],
         }
     )
-    return (
+    scale, step = bands(len(frame), 24)
+    chart = (
         alt.Chart(frame)
         .mark_bar()
         .encode(
-            y=alt.Y("class:N", sort=by("probability", "descending"), title=None, axis=alt.Axis(labelLimit=200)),
+            y=alt.Y("class:N", sort=by("probability", "descending"), title=None, axis=alt.Axis(labelLimit=200),
+                    scale=scale),
             x=alt.X("probability:Q", title="probability", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
             color=alt.Color("rank:N", legend=None,
                             scale=alt.Scale(domain=["top class", "other"], range=[OKABE_ITO[0], "#b0b0b0"])),
@@ -145,8 +162,9 @@ def probability_bars(probabilities: Mapping[str, float]) -> alt.Chart:
                 alt.Tooltip("probability:Q", title="probability", format=".1%"),
             ],
         )
-        .properties(width="container", height=alt.Step(24), title="class probabilities")
+        .properties(width="container", height=step, title="class probabilities")
     )
+    return readable(chart)
 
 
 BASELINE_HALF_THICKNESS = 0.004  # in score units: about 3 px on a 0-0.7 axis 240 px tall
@@ -184,7 +202,7 @@ def metric_comparison(rows: list[dict], *, baselines: list[dict] | None = None) 
         color=alt.Color("run:N", sort=run_sort, title="run", scale=category_scale(),
                         legend=alt.Legend(orient="top", labelLimit=240, columns=2))
     )
-    labels = base.mark_text(baseline="bottom", dy=-2, fontSize=10).encode(text=alt.Text("label:N"))
+    labels = base.mark_text(baseline="bottom", dy=-2, fontSize=SMALL_TEXT_PX).encode(text=alt.Text("label:N"))
     layers = [bars, labels]
     title = "metrics by run"
     ticks = _baseline_frame(baselines or [], metric_order, run_order)
@@ -201,7 +219,8 @@ def metric_comparison(rows: list[dict], *, baselines: list[dict] | None = None) 
             )
         )
         title = "metrics by run (black tick: baseline)"
-    return alt.layer(*layers).properties(width="container", height=240 + CHROME + LEGEND, title=title)
+    return readable(alt.layer(*layers).properties(width="container", height=240 + CHROME + LEGEND,
+                                                  title=title))
 
 
 def _baseline_frame(baselines: list[dict], metric_order: dict[str, int], run_order: dict[str, int]) -> pd.DataFrame:
@@ -237,12 +256,13 @@ def variant_values(rows: list[dict]) -> alt.LayerChart:
          for index, item in enumerate(rows)],
         columns=["variant", "order", "value", "label"],
     )
+    scale, step = bands(len(frame), 30)
     base = alt.Chart(frame).encode(
-        y=alt.Y("variant:N", sort=by("order"), title=None, axis=alt.Axis(labelLimit=240)),
+        y=alt.Y("variant:N", sort=by("order"), title=None, axis=alt.Axis(labelLimit=240), scale=scale),
         tooltip=[alt.Tooltip("variant:N", title="variant"), alt.Tooltip("label:N", title="value")],
     )
     bars = base.mark_bar(color=OKABE_ITO[0]).encode(x=alt.X("value:Q", title="value"))
     labels = base.mark_text(align="left", baseline="middle", dx=4).encode(
         x=alt.X("value:Q"), text=alt.Text("label:N")
     )
-    return alt.layer(bars, labels).properties(width="container", height=alt.Step(30), title="value by variant")
+    return readable(alt.layer(bars, labels).properties(width="container", height=step, title="value by variant"))

@@ -10,7 +10,16 @@ lazy.load("altair")  # sessions are threads: the first import of Altair happens 
 import altair as alt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from components.figures.common import CHROME, DIVERGING_SCHEME, OKABE_ITO, SEQUENTIAL_SCHEME, number, text_colour  # noqa: E402
+from components.figures.common import (  # noqa: E402
+    CHROME,
+    DIVERGING_SCHEME,
+    OKABE_ITO,
+    SEQUENTIAL_SCHEME,
+    SMALL_TEXT_PX,
+    number,
+    readable,
+    text_colour,
+)
 from core.evidence.explain import RANDOM, method_title  # noqa: E402
 from core.evidence.faithfulness import FaithfulnessReport  # noqa: E402
 
@@ -89,7 +98,8 @@ def token_heatmap(
         color=alt.Color("weight:Q", scale=scale, title="importance" if signed else "weight",
                         legend=alt.Legend(orient="bottom", direction="horizontal", gradientLength=220))
     )
-    text = base.mark_text(baseline="middle", fontSize=11, limit=alt.expr(f"max(8, width / {columns} - 8)")).encode(
+    cell_room = alt.expr(f"max(8, width / {columns} - 8)")
+    text = base.mark_text(baseline="middle", fontSize=SMALL_TEXT_PX, limit=cell_room).encode(
         text=alt.Text("shown:N"), color=text_colour()
     )
     layers = [cells, text]
@@ -100,7 +110,9 @@ def token_heatmap(
             .mark_text(align="left", baseline="bottom", fontSize=13, fontWeight="bold")
             .encode(x=alt.value(0), y=alt.value(-6), text="heading:N")
         )
-    return alt.layer(*layers).properties(width="container", height=rows * 30 + 20 + CHROME, view=alt.ViewBackground(stroke=None))
+    chart = alt.layer(*layers).properties(width="container", height=rows * 30 + 20 + CHROME,
+                                          view=alt.ViewBackground(stroke=None))
+    return readable(chart)
 
 
 # --------------------------------------------------------------------------------------------- faithfulness
@@ -202,4 +214,4 @@ def faithfulness_chart(report: FaithfulnessReport) -> alt.LayerChart:
     reference = alt.Chart(frame[frame["reference"]]).mark_rule(strokeDash=[4, 3], strokeWidth=1.5).encode(
         x="value:Q", color=colour, tooltip=tooltip,
     )
-    return alt.layer(bars, whiskers, reference).properties(height=alt.Step(10))
+    return readable(alt.layer(bars, whiskers, reference).properties(height=alt.Step(10)))

@@ -15,7 +15,16 @@ lazy.load("altair")  # sessions are threads: the first import of Altair happens 
 import altair as alt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from components.figures.common import CHROME, OKABE_ITO, by, number  # noqa: E402
+from components.figures.common import (  # noqa: E402
+    CHROME,
+    OKABE_ITO,
+    SMALL_TEXT_PX,
+    TEXT_PX,
+    bands,
+    by,
+    number,
+    readable,
+)
 
 VERDICT_COLOURS = {"helps": OKABE_ITO[2], "hurts": OKABE_ITO[5], "within noise": "#8c8c8c"}
 BEST_COLOUR = OKABE_ITO[1]
@@ -57,7 +66,8 @@ def lever_effects(rows: Sequence[Mapping], *, min_effect: float) -> alt.LayerCha
             "verdict": str(item.get("verdict", "within noise")), "n": int(number(item.get("n")) or 0),
         })
     frame = pd.DataFrame(records, columns=["lever", "order", "mean", "sd", "sd_low", "sd_high", "low", "high", "verdict", "n"])
-    y = alt.Y("lever:N", sort=by("order"), title=None, axis=alt.Axis(labelLimit=320, labelFontSize=13))
+    scale, step = bands(len(frame), 30)
+    y = alt.Y("lever:N", sort=by("order"), title=None, axis=alt.Axis(labelLimit=320, labelFontSize=13), scale=scale)
     x_title = "Δ validation macro-F1 vs the reference"
     verdicts = list(VERDICT_COLOURS)
     colour = alt.Color("verdict:N", title="verdict", scale=alt.Scale(domain=verdicts, range=list(VERDICT_COLOURS.values())),
@@ -82,7 +92,7 @@ def lever_effects(rows: Sequence[Mapping], *, min_effect: float) -> alt.LayerCha
         base.mark_point(filled=True, size=90, opacity=1).encode(x="mean:Q", color=colour),
     ]
     title = "waiting for paired results" if frame.empty else "effect of each lever (dot: mean; thick: ± 1 sd; thin: 90% interval)"
-    return alt.layer(*layers).properties(width="container", height=alt.Step(30), title=title)
+    return readable(alt.layer(*layers).properties(width="container", height=step, title=title))
 
 
 ARM_COLOURS = {"combined": OKABE_ITO[2], "reference": OKABE_ITO[0], "baseline": "#8c8c8c"}
@@ -106,7 +116,8 @@ def final_comparison(arms: Sequence[Mapping]) -> alt.LayerChart:
                         "n": int(number(item.get("n")) or 0),
                         "label": f"{mean:.3f}" + (f" ± {sd:.3f}" if sd is not None else "")})
     frame = pd.DataFrame(records, columns=["arm", "kind", "order", "mean", "sd", "from", "to", "n", "label"])
-    y = alt.Y("arm:N", sort=by("order"), title=None, axis=alt.Axis(labelLimit=260, labelFontSize=13))
+    scale, step = bands(len(frame), 40)
+    y = alt.Y("arm:N", sort=by("order"), title=None, axis=alt.Axis(labelLimit=260, labelFontSize=13), scale=scale)
     x = alt.X("mean:Q", title="test macro-F1 (mean over seeds)", scale=alt.Scale(domain=[0, 1]))
     tooltip = [alt.Tooltip("arm:N", title="settings"), alt.Tooltip("mean:Q", title="mean", format=".3f"),
                alt.Tooltip("sd:Q", title="sd", format=".3f"), alt.Tooltip("n:Q", title="seeds")]
@@ -117,7 +128,7 @@ def final_comparison(arms: Sequence[Mapping]) -> alt.LayerChart:
         base.mark_rule(strokeWidth=2, color="#333333").encode(x="from:Q", x2="to:Q"),
         base.mark_text(align="left", dx=6, dy=-9, fontSize=12, color="#333333").encode(x="to:Q", text="label:N"),
     ]
-    return alt.layer(*layers).properties(width="container", height=alt.Step(40), title="the sealed test split")
+    return readable(alt.layer(*layers).properties(width="container", height=step, title="the sealed test split"))
 
 
 # ------------------------------------------------------------------------------------------------ sweep
@@ -149,7 +160,7 @@ def sweep_history(trials: Sequence[Mapping]) -> alt.LayerChart:
             x=x, y="best:Q", tooltip=[alt.Tooltip("best:Q", title="best so far", format=".3f")]),
     ]
     title = "waiting for the first finished trial" if frame.empty else "each trial (dots) and the best so far (line)"
-    return alt.layer(*layers).properties(width="container", height=200 + CHROME, title=title)
+    return readable(alt.layer(*layers).properties(width="container", height=200 + CHROME, title=title))
 
 
 def _tick_rows(axes: Sequence[Mapping], objectives: Sequence[float]) -> list[dict]:
@@ -226,13 +237,14 @@ def parallel_coordinates(axes: Sequence[Mapping], parallel: Sequence[Mapping], *
         alt.Chart(rules).mark_line(color="#9a9a9a", strokeWidth=1).encode(x=x, y=y, detail="axis_index:N"),
         lines,
         best,
-        alt.Chart(ticks).mark_text(align="left", dx=4, fontSize=11, color="#333333").encode(x=x, y=y, text="tick:N"),
+        alt.Chart(ticks).mark_text(align="left", dx=4, fontSize=SMALL_TEXT_PX, color="#333333").encode(
+            x=x, y=y, text="tick:N"),
     ]
     title = ("waiting for finished trials" if frame.empty
              else "each finished trial across the settings it tried (thick orange: the best)")
     # Streamlit's "fit" sizing leaves slanted labels out of its sum: the padding keeps them inside the frame.
-    return alt.layer(*layers).properties(width="container", height=480 + CHROME, title=title,
-                                         padding={"left": 5, "top": 5, "right": 5, "bottom": 40})
+    return readable(alt.layer(*layers).properties(width="container", height=480 + CHROME, title=title,
+                                                  padding={"left": 5, "top": 5, "right": 5, "bottom": 40}))
 
 
 def importance_bars(importances: Mapping[str, float]) -> alt.LayerChart:
@@ -240,11 +252,13 @@ def importance_bars(importances: Mapping[str, float]) -> alt.LayerChart:
     rows = [{"setting": short_setting(str(name)), "full": str(name), "share": share, "label": f"{share:.0%}"}
             for name, value in importances.items() if (share := number(value)) is not None]
     frame = pd.DataFrame(rows, columns=["setting", "full", "share", "label"])
+    scale, step = bands(len(frame), 24)
     base = alt.Chart(frame).encode(
-        y=alt.Y("setting:N", sort=by("share", "descending"), title=None, axis=alt.Axis(labelLimit=200, labelFontSize=13)),
+        y=alt.Y("setting:N", sort=by("share", "descending"), title=None,
+                axis=alt.Axis(labelLimit=200, labelFontSize=13), scale=scale),
         x=alt.X("share:Q", title="importance (shares sum to 1)", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
         tooltip=[alt.Tooltip("full:N", title="setting"), alt.Tooltip("share:Q", title="importance", format=".1%")],
     )
     layers = [base.mark_bar(color=OKABE_ITO[0]),
-              base.mark_text(align="left", dx=4, fontSize=11).encode(text="label:N")]
-    return alt.layer(*layers).properties(width="container", height=alt.Step(24))
+              base.mark_text(align="left", dx=4, fontSize=TEXT_PX).encode(text="label:N")]
+    return readable(alt.layer(*layers).properties(width="container", height=step))

@@ -10,7 +10,7 @@ lazy.load("altair")  # sessions are threads: the first import of Altair happens 
 import altair as alt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from components.figures.common import SPLIT_COLOURS, by, category_scale, number  # noqa: E402
+from components.figures.common import SPLIT_COLOURS, TEXT_PX, by, category_scale, number, readable  # noqa: E402
 
 # Plot heights in px. Streamlit's default "fit" autosize makes a fixed height the *total* height, and these charts'
 # legends (two of them on the runs chart), axis titles and title took 250 px of 340, leaving the lesson's loss chart
@@ -70,7 +70,7 @@ def _cut_short_layers(frame: pd.DataFrame, x, y, colour, tooltip, *, detail: str
     return [
         alt.Chart(segment).mark_line(strokeWidth=2, strokeDash=[2, 3]).encode(order="epoch:Q", **encoding),
         alt.Chart(cut).mark_point(size=110, filled=False, strokeWidth=2, fill="#ffffff", fillOpacity=1).encode(**encoding),
-        alt.Chart(cut.assign(note=CUT_SHORT)).mark_text(align="center", baseline="bottom", dy=-9, fontSize=11,
+        alt.Chart(cut.assign(note=CUT_SHORT)).mark_text(align="center", baseline="bottom", dy=-9, fontSize=TEXT_PX,
                                                         color="#444444").encode(x=x, y=y, text="note:N"),
     ]
 
@@ -113,7 +113,7 @@ def training_curves(
     # Two entries a row, the long "training (batches)" beside "training" (a legend column is as wide as its longest
     # label): three side by side overflow a half-width chart on a 1024-px projector.
     colour = alt.Color("split:N", title=None, scale=category_scale(splits),
-                       legend=alt.Legend(orient="top", columns=2, labelFontSize=11, symbolSize=60, columnPadding=8))
+                       legend=alt.Legend(orient="top", columns=2, symbolSize=60, columnPadding=8))
     x = _epoch_x(max(frame["epoch"].max() if len(frame) else 0, ghosts["epoch"].max() if len(ghosts) else 0))
     y = alt.Y("value:Q", title=metric.replace("_", " "), scale=alt.Scale(zero=False))
     value_tip = alt.Tooltip("value:Q", title=metric, format=".4~g")
@@ -158,7 +158,8 @@ def training_curves(
         title = f"{metric.replace('_', ' ')} per epoch, {current}"  # half a page wide: the caption says what is faded
     else:
         title = f"{metric.replace('_', ' ')} per epoch"
-    return alt.layer(*layers).properties(width="container", height=CURVES_HEIGHT, autosize=FIT_WIDTH, title=title)
+    chart = alt.layer(*layers).properties(width="container", height=CURVES_HEIGHT, autosize=FIT_WIDTH, title=title)
+    return readable(chart)
 
 
 def _earlier_frame(earlier: Sequence[tuple[str, Mapping[str, Sequence[float]]]], metric: str) -> pd.DataFrame:
@@ -218,5 +219,6 @@ def run_curves(runs: list[dict], *, metric: str = "loss") -> alt.LayerChart:
         )
     )
     layers = [lines, *_cut_short_layers(frame, x, y, colour, tooltip, detail="run_index:N")]
-    return alt.layer(*layers).properties(width="container", height=RUN_CURVES_HEIGHT, autosize=FIT_WIDTH,
-                                         title=f"{metric.replace('_', ' ')} per epoch, by run")
+    chart = alt.layer(*layers).properties(width="container", height=RUN_CURVES_HEIGHT, autosize=FIT_WIDTH,
+                                          title=f"{metric.replace('_', ' ')} per epoch, by run")
+    return readable(chart)

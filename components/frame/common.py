@@ -17,6 +17,27 @@ log = logging.getLogger("lstm_text_lab")
 
 PAGES = PAGE_PATHS
 
+# Streamlit's wide layout keeps 5rem on each side of the page and 6rem above it: at 1024 × 768 (a projector) with
+# the sidebar open that left 564 px of page and pushed the first widgets below the fold. Up to 1400 px the page
+# keeps 1.5rem a side (the toolbar's height above it), so grids of settings get a third column.
+PAGE_STYLE = """<style>
+@media (max-width: 1400px) {
+  [data-testid="stMainBlockContainer"] { padding-left: 1.5rem; padding-right: 1.5rem; padding-top: 4rem; }
+}
+</style>"""
+
+
+# A metric tile's narrowest width: its label ("Majority-class accuracy", "Vocabulary (training split)") and help
+# icon stay whole. Five tiles in st.columns at 1024 px were 78 px each and cut the label to "Majority-cl…".
+METRIC_MIN_WIDTH = 180
+
+
+def metric_columns(count: int, *, min_width: int = METRIC_MIN_WIDTH) -> list:
+    """``count`` cells for metric tiles, used like ``st.columns(count)``; the row wraps onto another line where a
+    tile would be narrower than ``min_width`` px (less for short labels)."""
+    grid = st.grid(count, min_column_width=min_width, gap="small")
+    return [grid.container() for _ in range(count)]
+
 
 def _routed_through_app() -> bool:
     """Run this request through ``app.py`` when Streamlit ran a page on its own; True when that happened.
@@ -49,6 +70,7 @@ def run_page(title: str, body: Callable[[], None], *, caption: str = "") -> None
     """Title, one-shot notice, then the page body; a user error shows as one sentence, never a traceback."""
     if _routed_through_app():
         return
+    st.html(PAGE_STYLE)  # style only: Streamlit puts it out of the page's flow
     st.title(title)
     if caption:
         st.caption(caption)

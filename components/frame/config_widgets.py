@@ -18,6 +18,14 @@ from components.frame.safe import plain
 from core.config import SECTIONS, ExperimentConfig, field_info, setting_label
 from core.errors import ConfigError
 
+# A settings grid's narrowest column: a number input with its −/+ buttons still shows a value such as "0.002" or
+# "20000" whole, and a label's longest word ("Bidirectional", "validation") fits. Measured in Chromium at 1024 × 768:
+# two columns of widgets inside a page column left ~107 px (values cut to "0.0020", labels to "Validati-on").
+MIN_WIDGET_WIDTH = 200
+# Core formats such as "%.5f" pad a learning rate to "0.00200"; a fixed-point format of more than this many decimals
+# is shown as "%g" ("0.002", "0.0001", "5e-05"): the same value, in the fewest characters.
+MAX_DECIMALS_SHOWN = 3
+
 
 def label_for(name: str) -> str:
     """A field's widget label (core.config.setting_label: one source for the words)."""
@@ -61,6 +69,23 @@ def _on_change(section: str, name: str, key: str) -> None:
         st.session_state[key] = _current(section, name)
 
 
+def settings_grid(columns: int | str = "auto"):
+    """A grid for widgets: at most ``columns`` columns, as many as fit at :data:`MIN_WIDGET_WIDTH` px each (one on a
+    narrow page column, three on a projector, four on a laptop); each direct child is one cell, in reading order."""
+    return st.grid(columns, min_column_width=MIN_WIDGET_WIDTH, gap="small")
+
+
+def shown_format(format: Optional[str]) -> str:
+    """The number input's display format: "%.5f" becomes "%g" (0.002 reads "0.002", not "0.00200", and fits the
+    box); short fixed formats ("%.2f") and anything else stay as they are."""
+    if not format:
+        return "%g"
+    decimals = format[2:-1] if format.startswith("%.") and format.endswith("f") else ""
+    if decimals.isdigit() and int(decimals) > MAX_DECIMALS_SHOWN:
+        return "%g"
+    return format
+
+
 def config_input(
     section: str,
     name: str,
@@ -86,48 +111,56 @@ def config_input(
     common: dict[str, Any] = dict(key=key, help=help_text, disabled=disabled, on_change=_on_change, args=(section, name, key))
     if key not in st.session_state:
         st.session_state[key] = value
-    if "choices" in info:
-        choices = list(info["choices"])
-        st.selectbox(text, choices, format_func=lambda c: choice_title(info, c), **common)
-    elif kind is bool:
-        st.toggle(text, **common)
-    elif kind is int:
-        bounds = dict(min_value=int(info.get("min", 0)), max_value=int(info.get("max", 10**9)))
-        if slider:
-            st.slider(text, step=int(step or 1), **bounds, **common)
+    with st.container():  # the widget and its error sentence: one cell of a settings grid
+        if "choices" in info:
+            choices = list(info["choices"])
+            st.selectbox(text, choices, format_func=lambda c: choice_title(info, c), **common)
+        elif kind is bool:
+            st.toggle(text, **common)
+        elif kind is int:
+            bounds = dict(min_value=int(info.get("min", 0)), max_value=int(info.get("max", 10**9)))
+            if slider:
+                st.slider(text, step=int(step or 1), **bounds, **common)
+            else:
+                st.number_input(text, step=int(step or 1), placeholder="automatic" if optional else None, **bounds,
+                                **common)
+        elif kind is float:
+            bounds = dict(min_value=float(info.get("min", 0.0)), max_value=float(info.get("max", 1e9)))
+            if slider:
+                st.slider(text, step=float(step or 0.05), format=format or "%.2f", **bounds, **common)
+            else:
+                st.number_input(text, step=step, format=shown_format(format),
+                                placeholder="automatic" if optional else None, **bounds, **common)
         else:
-            st.number_input(text, step=int(step or 1), placeholder="automatic" if optional else None, **bounds, **common)
-    elif kind is float:
-        bounds = dict(min_value=float(info.get("min", 0.0)), max_value=float(info.get("max", 1e9)))
-        if slider:
-            st.slider(text, step=float(step or 0.05), format=format or "%.2f", **bounds, **common)
-        else:
-            st.number_input(text, step=step, format=format or "%g", placeholder="automatic" if optional else None,
-                            **bounds, **common)
-    else:
-        st.text_input(text, **common)
-    error = state.field_errors().get(f"{section}.{name}" if section else name)
-    if error:
-        st.error(plain(error))
+            st.text_input(text, **common)
+        error = state.field_errors().get(f"{section}.{name}" if section else name)
+        if error:
+            st.error(plain(error))
     return _current(section, name)
 
 
-def choice_with_settings(section: str, name: str, *, label: Optional[str] = None, columns: int = 1) -> Any:
+def choice_with_settings(section: str, name: str, *, label: Optional[str] = None, columns: int | str = 1,
+                         inline: bool = False) -> Any:
     """A choice backed by a registry, then exactly the settings its chosen record reads (no hand-written
-    conditions: a new record's settings appear by themselves). Returns the chosen record."""
+    conditions: a new record's settings appear by themselves). Returns the chosen record. ``inline`` draws the
+    settings straight into the current container (each its own cell of an enclosing :func:`settings_grid`);
+    otherwise they get a grid of their own, at most ``columns`` wide."""
     choice = config_input(section, name, label=label)
     record = field_info(section, name)["registry"].get(choice)
-    if record.settings:
+    if record.settings and inline:
+        for setting in record.settings:
+            config_input(section, setting)
+    elif record.settings:
         section_inputs(section, list(record.settings), columns=columns)
     return record
 
 
-def section_inputs(section: str, names: list[str], *, columns: int = 2, overrides: Optional[dict[str, dict]] = None) -> None:
-    """Several fields of one section laid out in columns."""
+def section_inputs(section: str, names: list[str], *, columns: int | str = "auto",
+                   overrides: Optional[dict[str, dict]] = None) -> None:
+    """Several fields of one section in a :func:`settings_grid` of at most ``columns`` columns."""
     overrides = overrides or {}
-    cols = st.columns(columns)
-    for index, name in enumerate(names):
-        with cols[index % columns]:
+    with settings_grid(columns):
+        for name in names:
             config_input(section, name, **overrides.get(name, {}))
 
 

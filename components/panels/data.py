@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from components.frame import cached, state
+from components.frame.common import metric_columns
 from components.frame.safe import plain
 from components.services import DataSource
 from core import lazy
@@ -144,7 +145,7 @@ def render_triage(report: TriageReport, vocabulary_fn: Callable[[], VocabularyPr
     """The report, headline figures first; the length chart's training-split figures and the baseline (a model fit,
     the slow part) are computed only once the figures above them are on screen."""
     source = report.source
-    cols = st.columns(5)
+    cols = metric_columns(5, min_width=165)
     cols[0].metric("Rows kept", f"{source.rows_kept:,}", help="Rows with both a text and a label.")
     cols[1].metric("Classes", len(report.classes))
     cols[2].metric("Imbalance", _ratio(report.imbalance_ratio), help="Largest class ÷ smallest class.")
@@ -205,6 +206,11 @@ def _per_class_lengths(report: TriageReport) -> None:
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 
+# A long text no wider than a medium column: in half a page at 1024 px it pushed the count and the conflicting labels
+# (the columns that say something) out of view.
+_MEDIUM_TEXT = {"text": st.column_config.TextColumn(width="medium")}
+
+
 def _duplicates_and_conflicts(report: TriageReport) -> None:
     duplicates, conflicts = report.duplicates, report.conflicts
     left, right = st.columns(2)
@@ -213,12 +219,13 @@ def _duplicates_and_conflicts(report: TriageReport) -> None:
         st.caption(plain(f"{duplicates.exact_duplicate_rows:,} rows repeat an earlier row exactly; "
                          f"{duplicates.repeated_texts:,} texts occur more than once."))
         if duplicates.examples:
-            st.dataframe(pd.DataFrame([e.to_dict() for e in duplicates.examples]), hide_index=True, width="stretch")
+            st.dataframe(pd.DataFrame([e.to_dict() for e in duplicates.examples]), hide_index=True, width="stretch",
+                         column_config=_MEDIUM_TEXT)
     with right:
         st.subheader("Conflicting labels")
         st.caption(plain(f"{conflicts.texts:,} identical texts carry different labels ({conflicts.rows:,} rows)."))
         if conflicts.examples:
             rows = [{"text": c.text, "labels": ", ".join(f"{name} × {n}" for name, n in c.labels.items())}
                     for c in conflicts.examples]
-            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config=_MEDIUM_TEXT)
 

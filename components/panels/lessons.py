@@ -442,9 +442,9 @@ def _open_buttons(lesson: Lesson, outcomes: dict[str, VariantOutcome]) -> None:
     shown = [variant for variant in lesson.variants if variant.name in outcomes]
     if not shown:
         return
-    columns = st.columns(len(shown))
-    for column, variant in zip(columns, shown):
-        with column:
+    # A wrapping row of buttons as wide as their words: equal columns cut "Open 0.005 (about right) in Evaluate".
+    with st.container(horizontal=True, gap="small"):
+        for variant in shown:
             if st.button(f"Open {plain(variant.label)} in Evaluate", key=f"lessons_open_{variant.name}",
                          on_click=_open, args=(outcomes[variant.name].run_dir,)):
                 st.switch_page(PAGES["evaluate"])

@@ -12,7 +12,8 @@ import pandas as pd
 import streamlit as st
 
 from components.frame import cached, state
-from components.frame.config_widgets import choice_with_settings, config_input, recommended_button
+from components.frame.common import metric_columns
+from components.frame.config_widgets import choice_with_settings, config_input, recommended_button, settings_grid
 from components.frame.safe import plain
 from core.choices.vectors import VECTOR_SETS
 from core.config import ExperimentConfig, apply_overrides, field_info, setting_in_words
@@ -31,21 +32,21 @@ PRACTICE = """
 
 
 def architecture_inputs() -> None:
-    left, right = st.columns(2)
-    with left:
+    with settings_grid():
         config_input("model", "embedding_dim")
         config_input("model", "lstm_units")
         config_input("model", "lstm_layers")
         config_input("model", "bidirectional")
         config_input("model", "subword_buckets")
-    with right:
         config_input("model", "dropout")
         config_input("model", "embedding_dropout")
-        recurrent = config_input("model", "recurrent_dropout")
-        if recurrent > 0:
-            st.warning("Recurrent dropout disables the fused cuDNN kernel and the unmasked fast path: expect training several times slower.")
+        with st.container():  # the slider and its warning: one cell
+            recurrent = config_input("model", "recurrent_dropout")
+            if recurrent > 0:
+                st.warning("Recurrent dropout disables the fused cuDNN kernel and the unmasked fast path: expect "
+                           "training several times slower.")
         config_input("model", "l2")
-    attention = choice_with_settings("model", "attention", columns=2)
+    attention = choice_with_settings("model", "attention", columns="auto")  # long titles: the choice spans the page
     st.caption(plain(attention.texts.what))
 
 
@@ -54,7 +55,7 @@ def bag_of_words_inputs() -> None:
     validation. Each record's what/when/risk texts are shown under its choice."""
     with st.container(border=True):
         st.markdown("**Bag-of-words help**")
-        path = choice_with_settings("model", "ngram_path", columns=2)
+        path = choice_with_settings("model", "ngram_path", columns="auto")
         st.caption(plain(f"{path.texts.what} When: {path.texts.when} Risk: {path.texts.risk}"))
         blend = choice_with_settings("model", "blend")
         st.caption(plain(f"{blend.texts.what} When: {blend.texts.when} Risk: {blend.texts.risk}"))
@@ -145,12 +146,10 @@ def _coverage(data: Dataset, key: str) -> None:
 
 
 def training_inputs() -> None:
-    left, right = st.columns(2)
-    with left:
-        choice_with_settings("training", "optimizer")
+    with settings_grid():
+        choice_with_settings("training", "optimizer", inline=True)
         config_input("training", "learning_rate")
-        choice_with_settings("training", "lr_schedule")
-    with right:
+        choice_with_settings("training", "lr_schedule", inline=True)
         config_input("training", "batch_size")
         config_input("training", "epochs")
         if config_input("training", "early_stopping"):
@@ -203,7 +202,7 @@ def size_and_estimate(data: Dataset, key: str) -> None:
             extension_size, vector_dim = coverage.extended, coverage.dim
     words = dict(extension_size=extension_size, vector_dim=vector_dim)
     estimate = estimate_run(config, run_shape_for(key, data, config), **words)
-    cols = st.columns(4)
+    cols = metric_columns(4, min_width=150)
     members = f"{estimate.members} members × {estimate.parameters_per_member:,}" if estimate.members > 1 else "one model"
     cols[0].metric("Parameters", ("≤ " if estimate.parameters_kind == "at most" else "") + _count(estimate.parameters),
                    help=f"Of the saved model: {members}" + ("; fixed pretrained vectors included." if extension_size else "."))

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from components.frame import cached, state
+from components.frame.common import metric_columns
 from components.frame.config_widgets import choice_with_settings, config_input, section_inputs
 from components.frame.safe import plain
 from core.data.dataset import Dataset
@@ -42,14 +43,17 @@ def before_after(data: Dataset, processed: list[str]) -> None:
         "after": [processed[i] for i in rows],
     })
     st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={"before": st.column_config.TextColumn(width="large"), "after": st.column_config.TextColumn(width="large")})
+                 # Medium, not large: at 1024 px two large columns pushed "after" off the page.
+                 column_config={"label": st.column_config.TextColumn(pinned=True),
+                                "before": st.column_config.TextColumn(width="medium"),
+                                "after": st.column_config.TextColumn(width="medium")})
     if st.button("Show other rows", key="preview_shuffle"):
         st.session_state["preview_seed"] = seed + 1
         st.rerun()
 
 
 def figures(report: PreprocessingReport, vocabulary: VocabularyPreview) -> None:
-    cols = st.columns(4)
+    cols = metric_columns(4)
     cols[0].metric("Vocabulary (training split)", f"{vocabulary.vocabulary_size:,}",
                    help=f"{vocabulary.distinct_train_tokens:,} distinct training tokens; the vocabulary keeps the most frequent, "
                         "plus padding and an out-of-vocabulary token.")

@@ -53,7 +53,8 @@ def counts_chart(data: Dataset, key: str) -> None:
                          f"{kind} what it makes. The run record shows the actual counts."))
     table = pd.DataFrame(stages, index=list(data.class_names))
     table.index.name = "class"
-    st.dataframe(table.reset_index(), hide_index=True, width="stretch")
+    st.dataframe(table.reset_index(), hide_index=True, width="stretch",
+                 column_config={"class": st.column_config.TextColumn(pinned=True)})  # in view when scrolled at 1024 px
     st.caption(plain("Validation and test keep their natural class balance: resampling touches the training split only, "
                      "so the scores you read later describe the data as it really is."))
     if resampler.weights is not None:
