@@ -93,8 +93,8 @@ def worker(name: str, rows: int, settings: list[str]) -> dict:
 
     import numpy as np
 
-    from core.model import estimate
     from core.choices import resampling as resampling_module
+    from core.model import estimate
     from core.model.classifier import build_classifier
     from core.training.batching import sequence_lengths
     from core.training.fit import embedder, freeze_embedding, seed_everything, train, warm_up_embedding
@@ -149,8 +149,8 @@ def worker(name: str, rows: int, settings: list[str]) -> dict:
 def baseline() -> dict:
     import resource
 
-    import core.model.classifier  # noqa: F401
     import core.choices.resampling  # noqa: F401
+    import core.model.classifier  # noqa: F401
     import core.training.fit  # noqa: F401
 
     return {"rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}

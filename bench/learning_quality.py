@@ -36,11 +36,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from core.config import ExperimentConfig, apply_overrides  # noqa: E402
-from core.data.dataset import build_dataset, Dataset  # noqa: E402
-from core.data.reading import Table  # noqa: E402
-from core.data.builtin import BUILTIN_DATASETS, DEFAULT_DATASET, load_builtin  # noqa: E402
 from core.choices.resampling import RESAMPLERS  # noqa: E402
+from core.config import ExperimentConfig, apply_overrides  # noqa: E402
+from core.data.builtin import BUILTIN_DATASETS, DEFAULT_DATASET, load_builtin  # noqa: E402
+from core.data.dataset import Dataset, build_dataset  # noqa: E402
+from core.data.reading import Table  # noqa: E402
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "out" / "learning_quality.jsonl"
 
@@ -74,9 +74,9 @@ def load_corpus(key: str, subsample: int = 0, seed: int = 0) -> Dataset:
 
 def stratified_subsample(table: Table, dataset: Dataset, rows: int, seed: int) -> Dataset:
     """``rows`` rows, every class keeping its share (at least 3 rows each), drawn with ``seed``."""
-    import numpy as np
-
     from dataclasses import replace
+
+    import numpy as np
 
     rng = np.random.default_rng(seed)
     y = dataset.y
@@ -169,8 +169,8 @@ def _blend_parts(path: Path | None):
 
 def run_lever(dataset: Dataset, lever: str, seed: int, extra: list[str], parts_path: Path | None = None) -> dict:
     from core.model.baseline import tfidf_baseline
-    from core.training.experiment import run_experiment, split_rows
     from core.text.preprocessing import preprocess
+    from core.training.experiment import run_experiment, split_rows
 
     config, note = LEVERS[lever](dataset, seed)
     config = apply_overrides(config, extra)

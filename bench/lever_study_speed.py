@@ -69,8 +69,14 @@ def run_mode(mode: str, args, out: Path) -> dict:
     import optuna
 
     from core.evidence.levers import find_levers, levers_for
-    from core.evidence.study import (InProcessExecutor, create_lever_study, data_source, lever_results, run_study,
-                                     run_with_workers)
+    from core.evidence.study import (
+        InProcessExecutor,
+        create_lever_study,
+        data_source,
+        lever_results,
+        run_study,
+        run_with_workers,
+    )
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     config = ExperimentConfig()

@@ -27,8 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.config import PreprocessingConfig  # noqa: E402
 from core.choices.normalizers import NORMALIZERS  # noqa: E402
+from core.config import PreprocessingConfig  # noqa: E402
 from core.text.preprocessing import TextPreprocessor, naive_reference  # noqa: E402
 
 COMMON = (

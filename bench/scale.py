@@ -33,9 +33,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.config import ExperimentConfig, apply_overrides  # noqa: E402
+from core.data.builtin import load_builtin  # noqa: E402
 from core.data.dataset import build_dataset  # noqa: E402
 from core.data.reading import read_csv_bytes  # noqa: E402
-from core.data.builtin import load_builtin  # noqa: E402
 
 
 def peak_mb() -> float:

@@ -87,8 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--trials must be from 2 to {len(LEVERS) + 1}")
 
     if args.demo:
-        from core.data.dataset import build_dataset
         from core.data.builtin import DEFAULT_DATASET, load_builtin
+        from core.data.dataset import build_dataset
 
         dataset = build_dataset(load_builtin(DEFAULT_DATASET))
     else:

@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from core.config import ExperimentConfig, apply_overrides  # noqa: E402
-from core.data.dataset import build_dataset  # noqa: E402
 from core.data.builtin import load_builtin  # noqa: E402
+from core.data.dataset import build_dataset  # noqa: E402
 
 
 def bench_config(epochs: int) -> ExperimentConfig:
@@ -42,10 +42,10 @@ def _bare_fit(config_dict: dict, results) -> None:
 
     import keras
 
-    from core.training.experiment import split_rows, vectorize
+    from core.choices.resampling import resample_training
     from core.model.classifier import build_classifier
     from core.text.preprocessing import preprocess
-    from core.choices.resampling import resample_training
+    from core.training.experiment import split_rows, vectorize
     from core.training.fit import make_optimizer, seed_everything
 
     config = ExperimentConfig.from_dict(config_dict)

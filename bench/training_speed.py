@@ -48,14 +48,14 @@ def _bare(corpus: str, config: ExperimentConfig) -> dict:
     import math
 
     import keras
-
-    from core.model.evaluation import classification_metrics
-    from core.training.experiment import split_rows, vectorize
-    from core.model.classifier import build_classifier
-    from core.text.preprocessing import preprocess
-    from core.choices.resampling import resample_training
-    from core.training.fit import make_optimizer, seed_everything
     from corpora import dataset as load
+
+    from core.choices.resampling import resample_training
+    from core.model.classifier import build_classifier
+    from core.model.evaluation import classification_metrics
+    from core.text.preprocessing import preprocess
+    from core.training.experiment import split_rows, vectorize
+    from core.training.fit import make_optimizer, seed_everything
 
     data = load(corpus)
     seed_everything(config.seed)
@@ -84,9 +84,10 @@ def _bare(corpus: str, config: ExperimentConfig) -> dict:
 
 
 def _engine(corpus: str, config: ExperimentConfig, buckets: bool) -> dict:
+    from corpora import dataset as load
+
     import core.training.fit
     from core.training.experiment import run_experiment
-    from corpora import dataset as load
 
     if not buckets:  # the same engine path with full-width batches
         core.training.fit.train = functools.partial(core.training.fit.train, length_buckets=False)

@@ -16,12 +16,12 @@ from typing import Any, Mapping, Optional, Union, get_args, get_origin
 
 from core.choices.attention import ATTENTION_KINDS
 from core.choices.ngrams import BLENDS, NGRAM_PATHS
-from core.errors import ConfigError
 from core.choices.normalizers import NORMALIZERS
 from core.choices.optimization import LR_SCHEDULES, OPTIMIZERS
-from core.registry import Registry
 from core.choices.resampling import RESAMPLERS
 from core.choices.vectors import VECTOR_SETS
+from core.errors import ConfigError
+from core.registry import Registry
 
 MONITORS = ("val_loss", "val_accuracy", "val_macro_f1")
 

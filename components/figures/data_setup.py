@@ -24,7 +24,6 @@ from components.figures.common import (  # noqa: E402
     readable,
 )
 
-
 MAX_HISTOGRAM_BINS = 60
 
 

@@ -19,15 +19,14 @@ from components.figures.common import (  # noqa: E402
     SEQUENTIAL_SCHEME,
     SMALL_TEXT_PX,
     TEXT_PX,
-    bars_per_class,
     bands,
+    bars_per_class,
     by,
     category_scale,
     number,
     readable,
     text_colour,
 )
-
 
 CONFUSION_MODES = ("counts", "percent")
 

@@ -21,15 +21,15 @@ import streamlit as st
 
 from components.services import SESSIONS_KEPT, BoundedLRU, DataSource, LabStore, LessonAttempt, Rerun, StudyRegistry
 from core.config import ExperimentConfig, PreprocessingConfig, SplitConfig, VectorizingConfig
-from core.data.columns import ColumnGuess, guess_columns
-from core.data.dataset import build_dataset, Dataset
-from core.data.reading import read_csv_bytes, Table
 from core.data.builtin import load_builtin
-from core.errors import UserError
-from core.text.preprocessing import PreprocessingReport
-from core.runs.results import BaselineResult
+from core.data.columns import ColumnGuess, guess_columns
+from core.data.dataset import Dataset, build_dataset
+from core.data.reading import Table, read_csv_bytes
 from core.data.splitting import Split
+from core.errors import UserError
 from core.evidence.triage import TriageReport
+from core.runs.results import BaselineResult
+from core.text.preprocessing import PreprocessingReport
 from core.text.vectorizing import VocabularyPreview
 
 if TYPE_CHECKING:
@@ -195,8 +195,8 @@ def label_suspects_for(key: str, data: Dataset, config: ExperimentConfig):
 
 @st.cache_data(max_entries=8, show_spinner="Looking for near-duplicates across the train/test split…")
 def _leakage(key: str, config_json: str, _data: Dataset):
-    from core.model.baseline import baseline_test_predictions
     from core.evidence.near_duplicates import straddling_pairs, test_inflation
+    from core.model.baseline import baseline_test_predictions
 
     config = ExperimentConfig.from_json(config_json)
     split = split_for(key, _data, config)

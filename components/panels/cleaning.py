@@ -27,10 +27,10 @@ import streamlit as st
 
 from components.frame import cached, downloads, state
 from components.frame.safe import plain
-from core.evidence.cleaning import EDIT_ACTIONS, EditList, Review, apply_edits, carried_split, compare_on_same_rows
 from core.config import ExperimentConfig
 from core.data.dataset import Dataset
 from core.errors import UserError
+from core.evidence.cleaning import EDIT_ACTIONS, EditList, Review, apply_edits, carried_split, compare_on_same_rows
 
 POLL_SECONDS = 1.0
 KEEP, DROP, RELABEL = "keep", "drop", "relabel"  # the values of core.evidence.cleaning.EDIT_ACTIONS
@@ -234,8 +234,8 @@ def _retrain(data: Dataset, key: str, config: ExperimentConfig, review: dict) ->
 
 
 def _start_loop(data: Dataset, key: str, config: ExperimentConfig, made, allow_test: bool, review: dict) -> None:
-    from core.training.jobs import TrainingJob, spec_for
     from core.runs.store import runs_dir
+    from core.training.jobs import TrainingJob, spec_for
 
     split = cached.split_for(key, data, config)
     cleaned = apply_edits(data, made, test_rows=split.test, allow_test_edits=allow_test)

@@ -21,12 +21,12 @@ from components.frame import cached, job_status, state
 from components.frame.safe import plain
 from components.panels.runs import run_name
 from components.services import DataSource, Rerun
-from core.teaching.coach import WARNING, Diagnosis, diagnose, settings_in_words
 from core.config import ExperimentConfig, apply_overrides
 from core.errors import UserError
+from core.runs.store import list_runs, runs_dir
+from core.teaching.coach import WARNING, Diagnosis, diagnose, settings_in_words
 from core.training.jobs import TrainingJob, spec_for
 from core.training.recommend import RECOMMENDED_TAG
-from core.runs.store import list_runs, runs_dir
 
 NOISE = 0.03  # seed-to-seed swings of macro-F1 measured here (DESIGN.md section 6)
 BUSY = "Your training is still running: wait for it to end (or stop it) before trying a change."

@@ -14,12 +14,12 @@ from components.frame.safe import plain
 from components.services import DataSource
 from core import lazy
 from core.config import DataConfig
+from core.data.builtin import BUILTIN_DATASETS
 from core.data.columns import ColumnGuess
 from core.data.dataset import Dataset
-from core.data.builtin import BUILTIN_DATASETS
 from core.errors import TooBigError, UserError
-from core.runs.results import BaselineResult
 from core.evidence.triage import TriageReport
+from core.runs.results import BaselineResult
 from core.text.vectorizing import VocabularyPreview
 
 MAX_UPLOAD_NOTE = "CSV, TSV or TXT; comma, semicolon, tab or pipe separated; any common encoding."

@@ -26,10 +26,10 @@ from components.frame.safe import plain
 from components.panels import coach
 from components.services import LessonAttempt
 from core.config import setting_label
+from core.model.estimate import format_seconds
+from core.runs.store import list_runs, runs_dir
 from core.teaching import lessons as lessons_module
 from core.teaching.coach import diagnose, settings_in_words
-from core.model.estimate import format_seconds
-from core.training.jobs import TrainingJob, describe, spec_for
 from core.teaching.lessons import (
     HISTORY_METRICS,
     POSITION_METRICS,
@@ -44,7 +44,7 @@ from core.teaching.lessons import (
     resolve_metric,
     text_metric,
 )
-from core.runs.store import list_runs, runs_dir
+from core.training.jobs import TrainingJob, describe, spec_for
 
 POLL_SECONDS = 0.5
 CHOSEN = "lessons_chosen"  # the lesson picked, copied out of its widget so it survives page switches
@@ -129,10 +129,10 @@ def how_to_write() -> None:
 
 @st.cache_data(max_entries=16, show_spinner="Fitting the TF-IDF baseline once for the lesson…")
 def _baseline(lesson_id: str, relevant_json: str, _data):
-    from core.model.baseline import baseline_on_split
     from core.config import ExperimentConfig
-    from core.text.preprocessing import preprocess
     from core.data.splitting import stratified_split
+    from core.model.baseline import baseline_on_split
+    from core.text.preprocessing import preprocess
 
     config = ExperimentConfig.from_json(relevant_json)
     processed = preprocess(_data.texts, config.preprocessing)[0]

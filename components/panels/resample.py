@@ -12,8 +12,8 @@ from components.figures import data_setup
 from components.frame import cached, state
 from components.frame.config_widgets import choice_with_settings, config_input, section_inputs
 from components.frame.safe import plain
-from core.data.dataset import Dataset
 from core.choices.resampling import EMBEDDING_SPACE, EXACT, RESAMPLERS, preview_counts
+from core.data.dataset import Dataset
 
 
 def strategy_choice() -> None:

@@ -18,7 +18,6 @@ from core.errors import ConfigError, UserError
 from core.runs.store import delete_run, list_runs, zip_run
 from core.training.recommend import recommended_for_run
 
-
 ALL_DATASETS = "all"
 HIGHLIGHT = {"background-color": "#fde68a", "color": "#1a1a1a"}  # amber: readable on a projector, not a status colour
 # Runs table column → the RunInfo.settings entry it shows (the other columns are scores and names).

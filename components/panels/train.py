@@ -16,15 +16,16 @@ from components.figures import training
 from components.frame import cached, job_status, state
 from components.frame.common import PAGES
 from components.frame.safe import plain
-from components.panels import coach, model as model_panel
+from components.panels import coach
+from components.panels import model as model_panel
 from components.services import DataSource
 from core.config import ExperimentConfig, apply_overrides, setting_value_text
 from core.data.dataset import Dataset
 from core.errors import ConfigError, UserError
 from core.model.estimate import format_seconds
+from core.runs.store import runs_dir
 from core.training.jobs import TrainingJob, describe, spec_for
 from core.training.recommend import RECOMMENDED_TAG
-from core.runs.store import runs_dir
 
 POLL_SECONDS = 0.5
 SHOWN_EPOCH_TIMES = 12  # a projector line holds about this many "12: 3.1 s" entries

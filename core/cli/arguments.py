@@ -129,9 +129,9 @@ def load_config(args: argparse.Namespace):
 
 def load_dataset(args: argparse.Namespace, config):
     """The dataset the data arguments name: the CSV (or its ``--sample``), or a built-in one with ``--demo``."""
+    from core.data.builtin import DEFAULT_DATASET, load_builtin
     from core.data.dataset import build_dataset
     from core.data.reading import read_csv_path
-    from core.data.builtin import DEFAULT_DATASET, load_builtin
     from core.errors import DataError
 
     if args.demo and args.data:

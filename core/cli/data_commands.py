@@ -11,7 +11,14 @@ import json
 import sys
 from dataclasses import dataclass
 
-from core.cli.arguments import add_data_arguments, add_runs_dir_argument, load_config, load_dataset, load_keras, runs_dir_from
+from core.cli.arguments import (
+    add_data_arguments,
+    add_runs_dir_argument,
+    load_config,
+    load_dataset,
+    load_keras,
+    runs_dir_from,
+)
 from core.errors import ConfigError
 
 NEAR_DUPLICATES_SHOWN = 10  # pairs printed by plain ``inspect --label-issues`` (``--json`` has them all)
@@ -114,10 +121,10 @@ def _label_issues(dataset, config, *, top: int) -> _Issues:
     near-duplicate in training or validation."""
     import numpy as np
 
+    from core.data.splitting import stratified_split
     from core.evidence.label_issues import find_label_suspects
     from core.evidence.near_duplicates import straddling_pairs
     from core.text.preprocessing import preprocess
-    from core.data.splitting import stratified_split
 
     processed, _ = preprocess(dataset.texts, config.preprocessing)
     split = stratified_split(dataset.y, config.split, config.seed, dataset.class_names)
@@ -232,9 +239,9 @@ def train_json(result) -> dict:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from core.training.experiment import run_experiment
-    from core.runs.store import clean_abandoned, ensure_writable
     from core.data.trainability import assess
+    from core.runs.store import clean_abandoned, ensure_writable
+    from core.training.experiment import run_experiment
 
     config = load_config(args)
     runs_dir = ensure_writable(runs_dir_from(args.runs_dir))  # before the data is even read

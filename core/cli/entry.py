@@ -27,7 +27,14 @@ import sys
 from typing import Optional, Sequence
 
 from core.cli import config_commands, data_commands, run_commands, study_commands
-from core.cli.arguments import EXIT_INTERNAL_ERROR, EXIT_INTERRUPTED, EXIT_USER_ERROR, Parser, UsageError, quiet_backends
+from core.cli.arguments import (
+    EXIT_INTERNAL_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_USER_ERROR,
+    Parser,
+    UsageError,
+    quiet_backends,
+)
 
 # Each group adds its commands to the parser (in this order in ``--help``) and maps their names to functions.
 GROUPS = (data_commands, run_commands, config_commands, study_commands)

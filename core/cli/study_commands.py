@@ -78,9 +78,20 @@ def _add_study_arguments(parser: argparse.ArgumentParser) -> None:
 
 def cmd_study(args: argparse.Namespace) -> int:
     from core.evidence.levers import find_levers, levers_for
+    from core.evidence.study import (
+        DEFAULT_SEEDS,
+        KIND_LEVERS,
+        InProcessExecutor,
+        Racing,
+        StudyNotFound,
+        combine_helpers,
+        create_lever_study,
+        lever_results,
+        open_study,
+        run_with_workers,
+        seeding_words,
+    )
     from core.runs.store import runs_dir
-    from core.evidence.study import (DEFAULT_SEEDS, KIND_LEVERS, InProcessExecutor, Racing, StudyNotFound, combine_helpers,
-                                     create_lever_study, lever_results, open_study, run_with_workers, seeding_words)
 
     config = load_config(args)
     if args.list_levers:
@@ -139,9 +150,17 @@ def cmd_study(args: argparse.Namespace) -> int:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
+    from core.evidence.study import (
+        KIND_SWEEP,
+        InProcessExecutor,
+        StudyNotFound,
+        create_sweep,
+        load_space,
+        open_study,
+        run_with_workers,
+        sweep_results,
+    )
     from core.runs.store import runs_dir
-    from core.evidence.study import (KIND_SWEEP, InProcessExecutor, StudyNotFound, create_sweep, load_space, open_study,
-                                     run_with_workers, sweep_results)
 
     config = load_config(args)
     space = load_space(args.space) if args.space else None
@@ -182,8 +201,16 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    from core.evidence.study import (
+        KIND_LEVERS,
+        InProcessExecutor,
+        lever_results,
+        load_source,
+        open_study,
+        run_study,
+        sweep_results,
+    )
     from core.runs.store import runs_dir
-    from core.evidence.study import KIND_LEVERS, InProcessExecutor, lever_results, load_source, open_study, run_study, sweep_results
 
     _quiet_optuna()
     handle = open_study(args.study, storage=args.storage, runs_dir=args.runs_dir)

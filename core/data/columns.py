@@ -12,7 +12,8 @@ from typing import Optional
 
 import pandas as pd
 
-from core.errors import DataError, shown as _shown
+from core.errors import DataError
+from core.errors import shown as _shown
 
 # Column names that usually hold the text or the class (compared in lower case, per word of the name).
 TEXT_NAMES = frozenset(

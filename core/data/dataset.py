@@ -22,8 +22,8 @@ import pandas as pd
 from core.data.columns import FREE_TEXT_LABEL_WORDS, ID_LIKE_MIN_DISTINCT, LETTER, as_text, guess_columns
 from core.data.memory import release_free_memory
 from core.data.reading import Table, read_csv_bytes, read_csv_path
-from core.errors import DataError, shown as _shown
-
+from core.errors import DataError
+from core.errors import shown as _shown
 
 _NUMBER = re.compile(r"[-+]?\d+(\.\d+)?")
 

@@ -8,8 +8,8 @@ sure that was, in words for people (:func:`encoding_label`).
 from __future__ import annotations
 
 import codecs
-import re
 import math
+import re
 from dataclasses import dataclass
 from typing import Optional
 

@@ -10,7 +10,8 @@ import functools
 import os
 from typing import Optional
 
-from core.errors import TooBigError, shown as _shown
+from core.errors import TooBigError
+from core.errors import shown as _shown
 
 MB = 1 << 20
 # What an inspect (read, build the dataset, preprocess, triage, capped TF-IDF baseline) adds to the process beyond

@@ -36,7 +36,8 @@ from core.data.memory import (
     release_free_memory,
 )
 from core.data.splitting import stratified_indices
-from core.errors import DataError, shown as _shown
+from core.errors import DataError
+from core.errors import shown as _shown
 
 DELIMITERS = (",", ";", "\t", "|")
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}

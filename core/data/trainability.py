@@ -14,8 +14,8 @@ from typing import Optional, Sequence
 import numpy as np
 
 from core.config import ExperimentConfig
-from core.errors import ConfigError, DataError
 from core.data.splitting import stratified_split
+from core.errors import ConfigError, DataError
 
 MIN_CLASSES = 2
 

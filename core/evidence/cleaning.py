@@ -25,10 +25,10 @@ from typing import TYPE_CHECKING, Iterable, Optional, Sequence
 import numpy as np
 
 from core.data.dataset import Dataset, class_order, data_hash
+from core.data.splitting import Split
 from core.errors import ConfigError, DataError, shown
 from core.records import Record
 from core.runs.export import to_csv
-from core.data.splitting import Split
 
 if TYPE_CHECKING:
     from core.runs.results import Prediction

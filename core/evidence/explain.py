@@ -24,8 +24,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from core.registry import Registry
 from core.records import Record
+from core.registry import Registry
 from core.text.vectorizing import OOV_ID, PAD_ID, word_ids
 
 SIGNED = "signed"  # positive = pushes toward the explained class, negative = against it

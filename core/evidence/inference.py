@@ -21,8 +21,8 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from core.config import PreprocessingConfig
-from core.text.preprocessing import TextPreprocessor
 from core.records import Record
+from core.text.preprocessing import TextPreprocessor
 from core.text.vectorizing import OOV_TOKEN, Vocabulary, encode, encode_subwords
 
 FAITHFULNESS_FILE = "faithfulness.json"

@@ -13,16 +13,15 @@ from typing import Iterable, Iterator, Mapping, Optional, Sequence
 import numpy as np
 
 from core.config import ExperimentConfig, PreprocessingConfig
+from core.data.dataset import Dataset
 from core.data.encoding import ENCODING_UNCERTAIN_BELOW
 from core.data.memory import release_free_memory
-from core.data.splitting import stratified_indices
-from core.data.dataset import Dataset
-from core.text.preprocessing import TextPreprocessor
+from core.data.splitting import stratified_indices, stratified_split
 from core.records import Record
 from core.runs.results import CLASS, BaselineResult
-from core.text.word_vectors import VectorCoverage
-from core.data.splitting import stratified_split
+from core.text.preprocessing import TextPreprocessor
 from core.text.vectorizing import suggest_max_length
+from core.text.word_vectors import VectorCoverage
 
 PERCENTILES = (5, 25, 50, 75, 95, 99)
 EXAMPLES_SHOWN = 20
@@ -258,7 +257,10 @@ def capped_baseline(
     With fewer training rows it is exactly ``baseline_on_split``. ``processed`` needs only the rows fitted on and
     the test rows.
     """
-    from core.model.baseline import FITTED_ON_DEVELOPMENT, tfidf_baseline  # scikit-learn loads when the baseline is fitted
+    from core.model.baseline import (  # scikit-learn loads when the baseline is fitted
+        FITTED_ON_DEVELOPMENT,
+        tfidf_baseline,
+    )
 
     rows = baseline_training_rows(y, split, max_train_rows=max_train_rows, seed=seed)
     available = len(split.train) + len(split.validation)

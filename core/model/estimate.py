@@ -15,11 +15,19 @@ from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 from core.choices.attention import ATTENTION_KINDS
-from core.choices.ngrams import BAG_OF_WORDS_LAYER, BLEND_LAYER, BLENDS, NGRAM_LAYER, NGRAM_PATHS, PRESENCE, blend_parameters
-from core.config import ExperimentConfig, ModelConfig
+from core.choices.ngrams import (
+    BAG_OF_WORDS_LAYER,
+    BLEND_LAYER,
+    BLENDS,
+    NGRAM_LAYER,
+    NGRAM_PATHS,
+    PRESENCE,
+    blend_parameters,
+)
 from core.choices.optimization import OPTIMIZERS
 from core.choices.resampling import RESAMPLERS, preview_counts
 from core.choices.vectors import VECTOR_SETS
+from core.config import ExperimentConfig, ModelConfig
 from core.text.vectorizing import SUBWORD_SLOTS
 
 FLOAT_BYTES = 4

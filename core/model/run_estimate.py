@@ -17,13 +17,13 @@ from core.model.estimate import (
     TIME_COEFFICIENTS,
     TRACING_FIXED_SECONDS,
     EpochEstimate,
-    seconds_of,
-    time_terms,
     ensemble_members,
     estimate_epoch,
     format_seconds,
     parameter_count,
     rough_duration,
+    seconds_of,
+    time_terms,
     trimmed_steps,
 )
 

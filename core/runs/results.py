@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from core.records import Record
 from core.text.preprocessing import PreprocessingReport
 from core.text.word_vectors import VectorCoverage
-from core.records import Record
 
 CLASS = {"json": "class"}  # "class" is a Python keyword: the field is ``name``, its JSON key "class"
 HEADLINE = ("accuracy", "balanced_accuracy", "macro_f1", "weighted_f1")

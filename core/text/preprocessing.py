@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from core import lazy
-from core.config import PreprocessingConfig
 from core.choices.normalizers import NORMALIZERS
+from core.config import PreprocessingConfig
 from core.records import Record
 
 __all__ = [

@@ -16,13 +16,13 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 from core.choices import resampling as resampling_module
-from core.model.baseline import baseline_on_split
 from core.choices.ngrams import BLENDS
 from core.config import DataConfig, ExperimentConfig, VectorizingConfig
 from core.data.dataset import Dataset
+from core.data.splitting import Split, class_counts, stratified_folds, stratified_split
+from core.data.trainability import assess
+from core.model.baseline import baseline_on_split
 from core.model.evaluation import classification_metrics, majority_class_metrics, prediction_records
-from core.text.preprocessing import PreprocessingReport, preprocess
-from core.text.word_vectors import vocabulary_extension
 from core.progress import BUILDING, EVALUATING, PREPARING, SAVING, WARMUP, phase_event
 from core.runs.results import (
     BaselineResult,
@@ -37,13 +37,13 @@ from core.runs.results import (
     RunInfo,
     RunMetrics,
     SplitCounts,
-    VectorCoverage,
     TrainingSummary,
+    VectorCoverage,
     VectorizingSummary,
 )
-from core.runs.store import ensure_writable, runs_dir as default_runs_dir, save_run
-from core.data.splitting import Split, class_counts, stratified_folds, stratified_split
-from core.data.trainability import assess
+from core.runs.store import ensure_writable, save_run
+from core.runs.store import runs_dir as default_runs_dir
+from core.text.preprocessing import PreprocessingReport, preprocess
 from core.text.vectorizing import (
     LengthSuggestion,
     Vocabulary,
@@ -54,6 +54,7 @@ from core.text.vectorizing import (
     suggest_max_length,
     token_lengths,
 )
+from core.text.word_vectors import vocabulary_extension
 
 STATUS_COMPLETED = "completed"
 STATUS_STOPPED = "stopped"
@@ -155,8 +156,8 @@ def _fit_one(
 ) -> TrainedModel:
     """Vectorize (unless ``vectorized`` already holds these rows' IDs), resample the training rows, build, train and
     score one model. ``extension`` appends pretrained words to a fold's own training vocabulary."""
-    from core.training.batching import predict_trimmed
     from core.model.classifier import build_classifier, set_word_vectors
+    from core.training.batching import predict_trimmed
     from core.training.fit import ExampleReplay, embedder, freeze_embedding, seed_everything, train, warm_up_embedding
 
     seed = config.seed + (fold or 0) if seed is None else seed

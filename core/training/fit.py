@@ -12,18 +12,17 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-import numpy as np
-
 import keras
+import numpy as np
 from keras import layers
 from sklearn.metrics import f1_score
 
-from core.training.batching import LengthBatches, batches_per_epoch, can_plan_ahead, predict_trimmed, tf_length_batches
+from core.choices.optimization import make_optimizer, schedule_callbacks
+from core.choices.resampling import balanced_class_weights
 from core.config import ModelConfig, TrainingConfig
 from core.model.classifier import EMBEDDING, ClassifierModels
-from core.choices.optimization import make_optimizer, schedule_callbacks
 from core.progress import WARMUP, Listener, ProgressEvent, StopSignal
-from core.choices.resampling import balanced_class_weights
+from core.training.batching import LengthBatches, batches_per_epoch, can_plan_ahead, predict_trimmed, tf_length_batches
 
 _determinism_enabled = False
 

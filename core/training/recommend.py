@@ -34,13 +34,13 @@ import numpy as np
 
 from core.choices.ngrams import BLENDS
 from core.config import ExperimentConfig, apply_overrides
-from core.errors import ConfigError
 from core.data.dataset import Dataset
-from core.text.preprocessing import preprocess
 from core.data.splitting import stratified_split
-from core.records import Record
-from core.text.vectorizing import build_vocabulary, suggest_max_length, token_lengths
+from core.errors import ConfigError
 from core.model.run_estimate import PartShape, RunEstimate, RunShape, estimate_run, run_shape
+from core.records import Record
+from core.text.preprocessing import preprocess
+from core.text.vectorizing import build_vocabulary, suggest_max_length, token_lengths
 
 DEFAULT_BUDGET_CPU_SECONDS = 300.0  # "a recommended run stays within ~5 CPU-minutes on this machine"
 # Averages tried from the most members down; the first whose estimated cost fits the budget is recommended. k-fold
@@ -144,8 +144,8 @@ def pick_class_weighting(processed: Sequence[str], y: np.ndarray, split, num_cla
     lazy.load("sklearn")
     from sklearn.metrics import f1_score
 
-    from core.model.baseline import tfidf_pipeline
     from core.choices.resampling import RESAMPLERS
+    from core.model.baseline import tfidf_pipeline
 
     if len(split.validation) == 0 or len(np.unique(y[split.train])) < 2:
         return {}

@@ -8,7 +8,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from support.fakes import csv_bytes, generated_texts, tiny_config
-
 from support.paths import APP  # noqa: E402
 
 

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 from support.fakes import csv_bytes, generated_texts, tiny_config
-
 from support.paths import ROOT  # noqa: E402
+
 APP = str(ROOT / "app.py")
 FORMULAS = ['=HYPERLINK("http://evil.example","click")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)", "\t=1+1",
             "\r=1+1"]

@@ -65,8 +65,11 @@ class BusyModelServer:
         self.asked: list[str] = []
 
     def predict(self, run_dir, texts, methods=None):
-        from core.evidence.inference import Predictor  # noqa: F401 - what the real server answers with
-        from core.evidence.inference import TextPrediction, TokenScores
+        from core.evidence.inference import (
+            Predictor,  # noqa: F401 - what the real server answers with
+            TextPrediction,
+            TokenScores,
+        )
 
         self.asked.extend(texts)
         self.ready.wait(60)

@@ -12,8 +12,8 @@ from streamlit.testing.v1 import AppTest
 
 from components.figures import study as study_figures
 from support.fakes import csv_bytes, generated_texts, make_dataset, tiny_config
-
 from support.paths import APP  # noqa: E402
+
 HOSTILE = ['<img src=x onerror=alert(1)>', '"; alert(1)//', "{{x}}", "$x$", "' + datum.x + '"]
 COUNTS = {"sports": 20, "tech": 20, "food": 20}
 ROWS = generated_texts(COUNTS, seed=2)  # make_dataset(COUNTS, seed=2) is built from these rows: same data hash
@@ -130,9 +130,9 @@ def test_parallel_coordinates_draw_one_line_per_trial_the_best_on_top_and_each_a
 
 
 def test_setting_changes_and_durations_read_as_words():
-    from core.model.estimate import rough_duration
     from components.panels.study.sweep import config_changes
     from core.config import ExperimentConfig
+    from core.model.estimate import rough_duration
 
     before = ExperimentConfig().to_dict()
     after = tiny_config("model.dropout=0.31", "resampling.strategy=none", "model.bidirectional=false").to_dict()

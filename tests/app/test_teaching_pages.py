@@ -12,8 +12,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from support.fakes import csv_bytes, generated_texts, tiny_config
-
 from support.paths import APP  # noqa: E402
+
 HOSTILE = "<img src=x onerror=alert(1)>"
 # A lesson small enough for a test: 12 reports per class of the built-in data, a tiny model, two epochs.
 TINY_LESSON = """
@@ -129,10 +129,9 @@ def test_a_broken_lesson_file_is_one_sentence(runs_dir, tiny_lessons):
 
 
 def test_the_page_measures_what_the_lesson_engine_measures():
+    from components.panels import lessons as lessons_panel
     from core.teaching.lessons import load_lessons
     from core.teaching.lessons.running import _metrics_wanted
-
-    from components.panels import lessons as lessons_panel
 
     for lesson in load_lessons():
         engine = _metrics_wanted(lesson)
@@ -140,9 +139,8 @@ def test_the_page_measures_what_the_lesson_engine_measures():
 
 
 def test_a_variant_progress_line_names_its_phase_and_epoch():
-    from core.training.jobs import JobView
-
     from components.panels.lessons import progress_line
+    from core.training.jobs import JobView
 
     view = JobView(job_id=1, status="running", queue_position=None, history={"loss": [1.0]}, batch_points=[],
                    last_event={"kind": "epoch", "epoch": 1, "epochs": 6, "batch": -1, "batches": 10}, phase="train",
@@ -242,9 +240,8 @@ def test_replay_metrics_come_from_the_stored_validation_predictions():
 
 
 def test_changes_from_a_reference_leave_out_what_a_leaderboard_shares():
-    from core.config import ExperimentConfig
-
     from components.panels.runs import changes_from, changes_in_words
+    from core.config import ExperimentConfig
 
     assert changes_from(ExperimentConfig(), ExperimentConfig()) == []
     changed = tiny_config("model.dropout=0.3", "seed=7", "split.test_fraction=0.3", "data.text_column=text")
@@ -327,9 +324,8 @@ def _counts(rows: list[dict]) -> dict:
 
 @pytest.mark.slow
 def test_the_replay_slider_changes_the_confusion_matrix_between_the_first_and_last_epoch(trained_run, monkeypatch):
-    from core.runs.store import load_run
-
     from components.panels.replay import epoch_metrics
+    from core.runs.store import load_run
 
     run = load_run(trained_run)
     first = epoch_metrics(run.replay, 1, run.class_names).confusion
@@ -430,9 +426,8 @@ def test_a_name_and_note_given_on_the_train_page_are_saved_with_the_run(runs_dir
 @pytest.mark.slow
 def test_a_lesson_runs_its_variants_back_to_back_and_shows_them_side_by_side(runs_dir, tiny_lessons):
     from components.frame import cached
-    from core.training.jobs import wait
-
     from components.frame.cached import lesson_attempts as attempts
+    from core.training.jobs import wait
 
     at = _open_lessons(runs_dir)
     at.button(key="lessons_start").click().run()
@@ -478,7 +473,8 @@ def test_a_lesson_runs_its_variants_back_to_back_and_shows_them_side_by_side(run
 
 
 def test_the_baseline_tick_sits_on_each_runs_bar_and_names_stay_data():
-    from test_charts import HOSTILE as NAMES, assert_only_data, dataset_rows, spec
+    from test_charts import HOSTILE as NAMES
+    from test_charts import assert_only_data, dataset_rows, spec
 
     from components.figures import evaluation
 
@@ -498,7 +494,8 @@ def test_the_baseline_tick_sits_on_each_runs_bar_and_names_stay_data():
 
 
 def test_variant_values_keep_the_lessons_order_and_wait_for_running_variants():
-    from test_charts import HOSTILE as NAMES, assert_only_data, dataset_rows, spec
+    from test_charts import HOSTILE as NAMES
+    from test_charts import assert_only_data, dataset_rows, spec
 
     from components.figures import evaluation
 
@@ -512,9 +509,8 @@ def test_variant_values_keep_the_lessons_order_and_wait_for_running_variants():
 
 
 def test_a_leaderboard_entry_names_every_setting_it_changed():
-    from core.config import ExperimentConfig
-
     from components.panels.runs import changes_from
+    from core.config import ExperimentConfig
 
     config = tiny_config("model.bidirectional=false", "vectorizing.length_percentile=90", "vectorizing.max_length=none",
                          "training.learning_rate=0.01")

@@ -140,9 +140,8 @@ def runs(tmp_path, monkeypatch):
 
 
 def test_a_run_is_compared_with_the_recommendation_it_recorded_else_with_the_defaults():
-    from core.training.recommend import RECOMMENDED_TAG, recommended_for_run
-
     from components.panels.runs import changes_from, changes_in_words, reference_for
+    from core.training.recommend import RECOMMENDED_TAG, recommended_for_run
 
     golden = _golden_config()
     made_with_it = _as_recommended(golden)
@@ -172,11 +171,10 @@ def test_recommendation_tags_hold_the_overrides_chosen():
 
 
 def test_a_run_started_after_recommended_for_this_data_records_what_it_chose(runs, monkeypatch):
-    from core.training.jobs import JobScheduler
-    from core.training.recommend import RECOMMENDED_TAG
-
     from components.frame import cached
     from components.panels.model import RECOMMENDATION_NOTE
+    from core.training.jobs import JobScheduler
+    from core.training.recommend import RECOMMENDED_TAG
 
     held = JobScheduler(max_running=0)  # jobs wait in the queue: nothing trains, no process starts
     monkeypatch.setattr(cached, "scheduler", lambda: held)
@@ -348,12 +346,11 @@ def test_k_fold_progress_says_which_fold_and_keeps_the_earlier_folds_curves(runs
 
 
 def test_a_new_fold_keeps_the_finished_folds_curves_and_the_queue_names_the_fold(tmp_path):
+    from components.frame import job_status
+    from components.frame.sidebar import queue_line
     from core.progress import ProgressEvent, phase_event
     from core.training.jobs import JobScheduler, TrainingJob, describe, spec_for
     from support.fakes import make_dataset
-
-    from components.frame import job_status
-    from components.frame.sidebar import queue_line
 
     job = TrainingJob(spec_for(make_dataset({"sports": 20, "tech": 20}), tiny_config("split.k_folds=3"), tmp_path,
                                label="data · LSTM 8 · 2 epochs"))

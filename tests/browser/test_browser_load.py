@@ -14,8 +14,8 @@ import time
 
 import pytest
 
-from support.browser import CHROMIUM, CHROMIUM_ARGS, require_browser, streamlit_server
 from components.frame.navigation import PAGES as NAVIGATION
+from support.browser import CHROMIUM, CHROMIUM_ARGS, require_browser, streamlit_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

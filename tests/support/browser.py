@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from support.paths import ROOT  # noqa: E402
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Without the background-networking flags chromium keeps dialling Google on this closed network.
 CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

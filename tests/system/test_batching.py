@@ -8,21 +8,20 @@ import pytest
 keras = pytest.importorskip("keras")
 
 import core.layers  # noqa: E402
+from core.config import ModelConfig  # noqa: E402
+from core.model.classifier import build_classifier  # noqa: E402
 from core.training.batching import (  # noqa: E402
     COMPILED_SHAPES,
     LengthBatches,
+    batches_per_epoch,
     length_step,
     plan_epoch,
-    batches_per_epoch,
     predict_trimmed,
     sequence_lengths,
     tf_length_batches,
     trimmed_length,
 )
-from core.config import ModelConfig  # noqa: E402
-from core.model.classifier import build_classifier  # noqa: E402
 from core.training.fit import train  # noqa: E402
-
 from support.fakes import tiny_config  # noqa: E402
 
 

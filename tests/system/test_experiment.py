@@ -9,7 +9,6 @@ import core.choices.resampling
 from core.data.dataset import build_dataset
 from core.data.reading import read_csv_bytes
 from core.training.experiment import STATUS_STOPPED, run_experiment, split_rows
-
 from support.fakes import csv_bytes, generated_texts, tiny_config
 
 
@@ -113,7 +112,6 @@ def test_k_fold_reports_each_fold_and_resamples_inside_folds(monkeypatch, imbala
 
 def test_impossible_k_fold_is_a_config_error():
     from core.errors import ConfigError
-
     from support.fakes import make_dataset
 
     dataset = make_dataset({"sports": 30, "tech": 8, "rare": 2})  # only one class has 10 non-test rows

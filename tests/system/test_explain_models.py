@@ -12,7 +12,6 @@ import pytest
 from core.evidence import explain as ex
 from core.evidence import faithfulness as fa
 
-
 # --------------------------------------------------------------------------------------------- Keras models
 
 keras = pytest.importorskip("keras")

@@ -18,11 +18,9 @@ import pytest
 from core.config import ExperimentConfig
 from core.data.dataset import build_dataset
 from core.data.reading import read_csv_bytes
-from core.training.jobs import JobView, describe
 from core.data.trainability import assess
-
+from core.training.jobs import JobView, describe
 from support.fakes import csv_bytes, generated_texts
-
 from support.paths import ROOT  # noqa: E402
 
 

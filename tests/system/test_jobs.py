@@ -5,7 +5,6 @@ import time
 import pytest
 
 from core.training.jobs import FAILED, FINISHED, QUEUED, STOPPED, JobScheduler, TrainingJob, describe, spec_for, wait
-
 from support.fakes import tiny_config
 from support.paths import ROOT  # noqa: E402
 

@@ -8,7 +8,6 @@ import gzip
 import numpy as np
 import pytest
 
-from support.fakes import make_dataset, tiny_config
 from core.config import ExperimentConfig, ModelConfig, apply_overrides
 from core.errors import DataError
 from core.text.vectorizing import (
@@ -19,7 +18,7 @@ from core.text.vectorizing import (
     word_ids,
 )
 from core.text.word_vectors import load_word_vectors
-
+from support.fakes import make_dataset, tiny_config
 
 # --------------------------------------------------------------------------------------------- models
 
@@ -291,9 +290,9 @@ def test_balanced_classes_get_no_weights():
 
 @pytest.mark.slow
 def test_a_k_fold_ensemble_run_is_scored_saved_and_served_as_one_model(tmp_path):
-    from core.training.experiment import run_experiment
     from core.evidence.inference import Predictor
     from core.runs.store import load_run
+    from core.training.experiment import run_experiment
 
     dataset = make_dataset({"sports": 40, "tech": 30, "rare": 9}, seed=1)
     result = run_experiment(dataset, tiny_config("split.k_folds=3", "split.ensemble=true"), runs_dir=tmp_path)
@@ -328,10 +327,10 @@ def test_seed_members_share_the_split_and_average_on_its_validation_rows(tmp_pat
 
 @pytest.mark.slow
 def test_subwords_and_frozen_word_vectors_train_save_and_serve(tmp_path):
-    from core.training.experiment import run_experiment
     from core.evidence.inference import Predictor
     from core.model.classifier import EMBEDDING
     from core.runs.store import load_run
+    from core.training.experiment import run_experiment
 
     dataset = make_dataset({"sports": 30, "tech": 30}, seed=2)
     path = tmp_path / "vectors.txt"
@@ -358,8 +357,8 @@ def test_cli_train_recommended_prints_its_reasons_and_records_them(capsys, tmp_p
     import json
     from pathlib import Path
 
-    from support.fakes import TINY_MODEL, csv_bytes, generated_texts
     from core.cli.entry import main
+    from support.fakes import TINY_MODEL, csv_bytes, generated_texts
 
     data = tmp_path / "data.csv"
     data.write_bytes(csv_bytes(generated_texts({"sports": 40, "tech": 15}, seed=8)))

@@ -10,7 +10,6 @@ from core.config import ModelConfig
 from core.model import estimate
 from core.model.bag_of_words import BagOfWordsWeights, fit_bag_of_words, predict_bag_of_words
 from core.text.vectorizing import bigram_bucket_ids
-
 from support.fakes import make_dataset, tiny_config
 
 keras = pytest.importorskip("keras")

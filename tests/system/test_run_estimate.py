@@ -10,7 +10,6 @@ from core.model.run_estimate import estimate_run, run_shape
 from core.text.preprocessing import preprocess
 from core.training.batching import epoch_batches
 from core.training.experiment import run_experiment
-
 from support.fakes import make_dataset, tiny_config
 
 CASES = {

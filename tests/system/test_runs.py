@@ -5,12 +5,11 @@ import json
 import numpy as np
 import pytest
 
-from core.runs import store as runs_module
 from core.errors import RunError
-from core.training.experiment import run_experiment
 from core.evidence.inference import Predictor
+from core.runs import store as runs_module
 from core.runs.store import RUN_FILES, list_runs, load_run, zip_run
-
+from core.training.experiment import run_experiment
 from support.fakes import tiny_config
 
 

@@ -24,16 +24,16 @@ from core.evidence.study import (
     ARM_COMBINED,
     ARM_REFERENCE,
     HELPS,
-    CombinedResult,
-    StudyInfo,
-    SweepResult,
     HURTS,
     VERDICT_RULE,
     WITHIN_NOISE,
+    CombinedResult,
     FunctionExecutor,
     InProcessExecutor,
     LeverRow,
     LeverTable,
+    StudyInfo,
+    SweepResult,
     TrialOutcome,
     combine_helpers,
     create_lever_study,
@@ -55,7 +55,6 @@ from core.evidence.study import (
     storage_location,
     sweep_results,
 )
-
 from support.fakes import csv_bytes, generated_texts, make_dataset, tiny_config
 
 REPO = Path(__file__).resolve().parent.parent

@@ -14,7 +14,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from test_study import two_workers_with_a_kill
 
 URL_VARIABLE = "LSTM_TEXT_LAB_POSTGRES_URL"
@@ -99,8 +98,8 @@ def test_two_worker_processes_share_a_postgres_study_and_survive_a_kill_9(postgr
 def test_a_silent_trial_on_postgres_is_failed_once_whether_or_not_it_ever_beat(postgres_url, tmp_path):
     import time
 
-    from support.fakes import make_dataset, tiny_config
     from core.evidence.study import Heartbeat, create_sweep, data_source, open_study, parse_space, recover_stale_trials
+    from support.fakes import make_dataset, tiny_config
 
     data = make_dataset({"sports": 10, "tech": 10}, seed=4)
     name = f"silent-{uuid.uuid4().hex[:8]}"

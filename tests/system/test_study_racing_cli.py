@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 
 from core.evidence.study import EXHAUSTIVE_RULE, STOP_ALL_SEEDS, STOP_OPEN, open_study
-
 from support.fakes import csv_bytes, generated_texts
 
 SETS = ("model.embedding_dim=8", "model.lstm_units=4", "model.bidirectional=false", "model.attention=none",

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from core import backend
-from core.backend import BackendUnavailable, require_backend, requested_backend
+from core.backend import BackendUnavailable, requested_backend, require_backend
 from core.errors import UserError
 
 

@@ -3,7 +3,6 @@
 import numpy as np
 
 from core.model.baseline import tfidf_pipeline
-
 from support.fakes import generated_texts
 
 

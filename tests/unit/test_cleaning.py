@@ -8,7 +8,11 @@ import io
 import numpy as np
 import pytest
 
-from support.fakes import csv_bytes, make_dataset
+from core.config import SplitConfig
+from core.data.dataset import build_dataset
+from core.data.reading import read_csv_bytes
+from core.data.splitting import stratified_split
+from core.errors import ConfigError, DataError, UserError
 from core.evidence.cleaning import (
     Edit,
     EditList,
@@ -18,11 +22,7 @@ from core.evidence.cleaning import (
     make_edit,
     same_test_rows,
 )
-from core.config import SplitConfig
-from core.data.dataset import build_dataset
-from core.data.reading import read_csv_bytes
-from core.errors import ConfigError, DataError, UserError
-from core.data.splitting import stratified_split
+from support.fakes import csv_bytes, make_dataset
 
 
 @pytest.fixture()

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from core.cli.entry import main
-
 from support.fakes import TINY_MODEL, csv_bytes, generated_texts
+from support.paths import (
+    CORPUS,  # noqa: E402
+    ROOT,  # noqa: E402
+)
 
-from support.paths import CORPUS  # noqa: E402
-from support.paths import ROOT  # noqa: E402
 TINY_SETS = [arg for setting in TINY_MODEL for arg in ("--set", setting)]
 
 

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from core.teaching.coach import Diagnosis, diagnose
 from core.config import ExperimentConfig, apply_overrides
+from core.teaching.coach import Diagnosis, diagnose
 
 DEFAULT = ExperimentConfig()
 NO_EARLY_STOPPING = apply_overrides(DEFAULT, ["training.early_stopping=false"])
@@ -358,8 +358,8 @@ def test_diagnosis_round_trips_and_rejects_an_unknown_severity():
 def test_diagnose_reads_a_real_run(imbalanced_dataset):
     import json
 
-    from support.fakes import tiny_config
     from core.training.experiment import run_experiment
+    from support.fakes import tiny_config
 
     config = tiny_config("training.epochs=3", "resampling.strategy=none")
     result = run_experiment(imbalanced_dataset, config, runs_dir=None)

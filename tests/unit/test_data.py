@@ -12,12 +12,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.data.columns import ColumnGuess, guess_columns
-from core.data.dataset import build_dataset, Dataset, load_dataset
-from core.data.reading import choose_delimiter, read_csv_bytes, read_csv_path, Table
 from core.data.builtin import BUILTIN_DATASETS, DEFAULT_DATASET, BuiltinDataset, load_builtin
+from core.data.columns import ColumnGuess, guess_columns
+from core.data.dataset import Dataset, build_dataset, load_dataset
+from core.data.reading import Table, choose_delimiter, read_csv_bytes, read_csv_path
 from core.errors import DataError
-
 from support.paths import CORPUS  # noqa: E402
 
 

@@ -11,11 +11,10 @@ import io
 
 import pytest
 
+from core.data.dataset import build_dataset
 from core.data.encoding import ENCODING_UNCERTAIN_BELOW, encoding_label
 from core.data.reading import read_csv_bytes, read_csv_path
-from core.data.dataset import build_dataset
 from core.evidence.triage import SourceFacts, triage
-
 from support.paths import CORPUS  # noqa: E402
 
 ROWS = {

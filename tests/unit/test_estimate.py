@@ -11,11 +11,9 @@ import sys
 
 import pytest
 
-from core.model import estimate, run_estimate
 from core.config import ExperimentConfig, ModelConfig, apply_overrides
-
+from core.model import estimate, run_estimate
 from support.paths import ROOT  # noqa: E402
-
 
 # (subword_buckets, extension_size, vector_dim): pretrained words appended as fixed rows, vectors projected when
 # their size differs from embedding_dim (16 here).

@@ -13,9 +13,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from core.errors import ConfigError
 from core.evidence import explain as ex
 from core.evidence import faithfulness as fa
-from core.errors import ConfigError
 from core.text.vectorizing import OOV_ID
 
 # --------------------------------------------------------------------------------------------- without Keras models

@@ -10,12 +10,11 @@ import shutil
 import threading
 
 import pytest
+from test_explain import KEYWORD_ROWS, KeywordFake, padded
 
 from core.evidence import faithfulness as fa
 from core.evidence import inference
 from support.paths import GOLDEN
-
-from test_explain import KEYWORD_ROWS, KeywordFake, padded
 
 
 class KeywordPredictor:

@@ -21,8 +21,8 @@ from typing import Any, Union, get_args, get_origin
 import pytest
 
 from core.records import Record
-
 from support.paths import ROOT  # noqa: E402
+
 GOLDEN = ROOT / "tests" / "golden"
 RUN = GOLDEN / "run"
 UNKNOWN_KEY = "a_key_from_a_newer_release"

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from core.config import ExperimentConfig
-from core.data.dataset import build_dataset
 from core.data.builtin import load_builtin
+from core.data.dataset import build_dataset
+from core.data.splitting import stratified_split
 from core.errors import DataError
 from core.evidence.label_issues import LabelIssueReport, find_label_suspects
 from core.text.preprocessing import preprocess
-from core.data.splitting import stratified_split
 from support.fakes import make_dataset
 
 FLIP_RATE = 0.05

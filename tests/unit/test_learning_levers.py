@@ -3,14 +3,12 @@ dampened class weights, subword vectors, user-supplied word vectors and data-ada
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 
-from support.fakes import make_dataset
+from core.choices.resampling import balanced_class_weights, dampened_class_weights
 from core.config import ExperimentConfig, apply_overrides
 from core.errors import ConfigError
-from core.choices.resampling import balanced_class_weights, dampened_class_weights
 from core.text.vectorizing import (
     OOV_ID,
     SUBWORD_SLOTS,
@@ -22,13 +20,14 @@ from core.text.vectorizing import (
     subword_ids,
     word_ids,
 )
+from support.fakes import make_dataset
 
 # --------------------------------------------------------------------------------------------- fair baseline
 
 
 def test_the_baseline_is_fitted_on_training_and_validation_rows():
-    from core.model.baseline import FITTED_ON_DEVELOPMENT, baseline_on_split, tfidf_baseline
     from core.data.splitting import stratified_split
+    from core.model.baseline import FITTED_ON_DEVELOPMENT, baseline_on_split, tfidf_baseline
 
     dataset = make_dataset({"sports": 40, "tech": 30, "food": 30}, seed=3)
     config = ExperimentConfig()

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from support.fakes import make_dataset
 from core.config import ExperimentConfig
 from core.errors import ConfigError
 from core.teaching.lessons import (
@@ -30,6 +29,7 @@ from core.teaching.lessons import (
     run_lesson,
     subsample,
 )
+from support.fakes import make_dataset
 
 SHIPPED = load_lessons()
 

@@ -7,7 +7,6 @@ import pytest
 from core.config import SECTIONS, ExperimentConfig, apply_overrides, field_info
 from core.errors import ConfigError
 from core.evidence.levers import CATEGORIES, NUMERIC_LEVERS, Lever, category_of, find_levers, levers_for
-
 from support.fakes import tiny_config
 
 

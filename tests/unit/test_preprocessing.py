@@ -26,8 +26,8 @@ from core.text.preprocessing import (
     strip_markup,
     tokenize,
 )
-
 from support.paths import ROOT  # noqa: E402
+
 ALL_OFF = PreprocessingConfig(
     lowercase=False,
     strip_urls_html=False,

@@ -8,7 +8,6 @@ import sys
 import numpy as np
 import pytest
 
-from support.fakes import make_dataset, tiny_config
 from core.choices.vectors import VECTOR_SETS
 from core.config import ExperimentConfig, apply_overrides, config_schema, setting_in_words
 from core.errors import DataError
@@ -20,6 +19,7 @@ from core.text.word_vectors import (
     vector_set,
     vocabulary_extension,
 )
+from support.fakes import make_dataset, tiny_config
 
 GLOVE = "glove-6b-50d"
 # Row 0 of GloVe 6B 50-d ("the"), as published in glove.6B.50d.txt.

@@ -10,13 +10,12 @@ import numpy as np
 import pytest
 
 from core.choices.attention import ATTENTION_KINDS
-from core.config import SECTIONS, ExperimentConfig, apply_overrides, field_info
-from core.errors import ConfigError
 from core.choices.normalizers import NORMALIZERS
 from core.choices.optimization import LR_SCHEDULES, OPTIMIZERS, make_optimizer, schedule_callbacks
-from core.registry import Registry, Texts
 from core.choices.resampling import RESAMPLERS, ResampledTraining, Resampler, RowRequest, preview_counts
-
+from core.config import SECTIONS, ExperimentConfig, apply_overrides, field_info
+from core.errors import ConfigError
+from core.registry import Registry, Texts
 from support.fakes import csv_bytes, generated_texts, tiny_config
 from support.paths import APP  # noqa: E402
 
@@ -91,8 +90,8 @@ def test_every_normalizer_makes_a_word_function_offline(normalizer):
 @pytest.mark.slow
 @pytest.mark.parametrize("attention", ATTENTION_KINDS.keys())
 def test_every_attention_kind_builds_and_its_estimate_matches_keras(attention):
-    from core.model.estimate import parameter_count
     from core.model.classifier import build_classifier
+    from core.model.estimate import parameter_count
 
     config = apply_overrides(ExperimentConfig(), [f"model.attention={attention}", "model.attention_heads=2",
                                                    "model.lstm_units=8", "model.embedding_dim=8"]).model
@@ -186,12 +185,11 @@ def _metric(app, label: str) -> str:
 @pytest.mark.slow
 def test_the_model_page_rows_per_epoch_equal_the_trained_rows_for_every_strategy(tmp_path, monkeypatch):
     from streamlit.testing.v1 import AppTest
+    from test_resampling import assert_preview_holds
 
     from core.data.dataset import build_dataset
     from core.data.reading import read_csv_bytes
     from core.training.experiment import run_experiment
-
-    from test_resampling import assert_preview_holds
 
     monkeypatch.setenv("LSTM_TEXT_LAB_RUNS", str(tmp_path / "runs"))
     raw = csv_bytes(generated_texts({"sports": 60, "tech": 24, "food": 12, "rare": 4}, seed=6))

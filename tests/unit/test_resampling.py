@@ -3,8 +3,6 @@ import dataclasses
 import numpy as np
 import pytest
 
-from core.config import ResamplingConfig
-from core.errors import ConfigError
 from core.choices.resampling import (
     ABOUT,
     AT_MOST,
@@ -15,6 +13,8 @@ from core.choices.resampling import (
     preview_counts,
     resample_training,
 )
+from core.config import ResamplingConfig
+from core.errors import ConfigError
 
 STEPS, DIM, VOCAB = 10, 6, 30
 

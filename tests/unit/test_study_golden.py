@@ -16,10 +16,22 @@ from pathlib import Path
 
 import pytest
 
-from core.evidence.study import (ARM_REFERENCE, HELPS, HURTS, JOURNAL_SUFFIX, KIND_LEVERS, OBJECTIVE, VERDICT_RULE,
-                                 WITHIN_NOISE, StudyPlan, combined_results, lever_results, list_studies, open_study,
-                                 trial_rows)
-
+from core.evidence.study import (
+    ARM_REFERENCE,
+    HELPS,
+    HURTS,
+    JOURNAL_SUFFIX,
+    KIND_LEVERS,
+    OBJECTIVE,
+    VERDICT_RULE,
+    WITHIN_NOISE,
+    StudyPlan,
+    combined_results,
+    lever_results,
+    list_studies,
+    open_study,
+    trial_rows,
+)
 from support.paths import GOLDEN  # noqa: E402
 
 JOURNAL = GOLDEN / "study.journal"

@@ -11,11 +11,25 @@ import pytest
 from core.config import ExperimentConfig
 from core.errors import ConfigError
 from core.evidence.levers import find_levers
-from core.evidence.study import (NAME_RULE, FunctionExecutor, Racing, TrialOutcome, check_name, create_lever_study,
-                                 data_source, default_workers, journal_stem, lever_results, list_studies, open_study,
-                                 run_in_threads, run_study, storage_location, threads_per_trial)
+from core.evidence.study import (
+    NAME_RULE,
+    FunctionExecutor,
+    Racing,
+    TrialOutcome,
+    check_name,
+    create_lever_study,
+    data_source,
+    default_workers,
+    journal_stem,
+    lever_results,
+    list_studies,
+    open_study,
+    run_in_threads,
+    run_study,
+    storage_location,
+    threads_per_trial,
+)
 from core.training.jobs import JobScheduler
-
 from support.fakes import make_dataset
 
 KEYS = ["model.dropout=0.4", "model.dropout=0.6", "model.bidirectional=false", "model.lstm_units=32", "model.l2=0.0"]

@@ -13,12 +13,33 @@ import pytest
 
 from core.config import ExperimentConfig
 from core.evidence.levers import find_levers, levers_for
-from core.evidence.study import (ARM_REFERENCE, EXHAUSTIVE_RULE, HELPS, HURTS, JOURNAL_SUFFIX, STOP_ALL_SEEDS,
-                                 STOP_FAILED, STOP_HALVED, STOP_NO_EFFECT, STOP_OPEN, STOP_SETTLED, VERDICT_RULE,
-                                 FunctionExecutor, Racing, StudyPlan, TrialOutcome, combine_helpers,
-                                 create_lever_study, data_source, lever_results, list_studies, open_study,
-                                 paired_verdict, race, run_study)
-
+from core.evidence.study import (
+    ARM_REFERENCE,
+    EXHAUSTIVE_RULE,
+    HELPS,
+    HURTS,
+    JOURNAL_SUFFIX,
+    STOP_ALL_SEEDS,
+    STOP_FAILED,
+    STOP_HALVED,
+    STOP_NO_EFFECT,
+    STOP_OPEN,
+    STOP_SETTLED,
+    VERDICT_RULE,
+    FunctionExecutor,
+    Racing,
+    StudyPlan,
+    TrialOutcome,
+    combine_helpers,
+    create_lever_study,
+    data_source,
+    lever_results,
+    list_studies,
+    open_study,
+    paired_verdict,
+    race,
+    run_study,
+)
 from support.fakes import make_dataset
 from support.paths import GOLDEN
 

@@ -10,10 +10,23 @@ import pytest
 
 from core.config import ExperimentConfig
 from core.evidence.levers import find_levers
-from core.evidence.study import (HELPS, VERDICT_RULE, WITHIN_NOISE, ArmScore, CombinedPlan, CombinedResult, DataSource,
-                                 LeverRow, LeverTable, SessionSummary, StudyPlan, StudyProgress, SweepResult, TrialRow)
+from core.evidence.study import (
+    HELPS,
+    VERDICT_RULE,
+    WITHIN_NOISE,
+    ArmScore,
+    CombinedPlan,
+    CombinedResult,
+    DataSource,
+    LeverRow,
+    LeverTable,
+    SessionSummary,
+    StudyPlan,
+    StudyProgress,
+    SweepResult,
+    TrialRow,
+)
 from core.records import Record
-
 from support.paths import GOLDEN
 
 SOURCE = DataSource("builtin", "faa-bird-strikes-effect", "text", "label", "abc123", 120, "faa-bird-strikes-effect")

@@ -18,14 +18,12 @@ import pytest
 
 import core.data.memory as memory
 import core.data.reading as reading
-from core.model.baseline import baseline_on_split
 from core.config import ExperimentConfig
+from core.data.dataset import build_dataset, data_hash
 from core.data.memory import available_memory_bytes, memory_check
 from core.data.reading import read_csv_bytes, read_csv_path, sample_table
-from core.data.dataset import build_dataset, data_hash
-from core.errors import DataError
-from core.text.preprocessing import preprocess
 from core.data.splitting import stratified_split
+from core.errors import DataError
 from core.evidence.triage import (
     _duplicates,
     _preprocessed_profile,
@@ -33,9 +31,11 @@ from core.evidence.triage import (
     capped_baseline,
     triage,
 )
+from core.model.baseline import baseline_on_split
+from core.text.preprocessing import preprocess
 from support.fakes import csv_bytes, generated_texts, make_dataset
-
 from support.paths import ROOT  # noqa: E402
+
 MB = 1 << 20
 
 

@@ -49,28 +49,94 @@ Importing this package imports none of Optuna, scikit-learn, SciPy or TensorFlow
 """
 
 from core.evidence.study._attrs import MAX_CRASH_RETRIES
-from core.evidence.study._executors import (FunctionExecutor, InProcessExecutor, StopSignal, TrialExecutor, TrialFailed,
-                                            TrialOutcome, TrialRequest, scheduler_executor)
+from core.evidence.study._executors import (
+                                            FunctionExecutor,
+                                            InProcessExecutor,
+                                            StopSignal,
+                                            TrialExecutor,
+                                            TrialFailed,
+                                            TrialOutcome,
+                                            TrialRequest,
+                                            scheduler_executor,
+)
 from core.evidence.study._heartbeat import Heartbeat, recover_stale_trials, worker_id
-from core.evidence.study._levers import (ArmScore, CombinedResult, LeverRow, LeverTable, SealedScores, combine_helpers,
-                                         combined_results, lever_results, plan_combination)
+from core.evidence.study._levers import (
+                                            ArmScore,
+                                            CombinedResult,
+                                            LeverRow,
+                                            LeverTable,
+                                            SealedScores,
+                                            combine_helpers,
+                                            combined_results,
+                                            lever_results,
+                                            plan_combination,
+)
 from core.evidence.study._listing import StudyInfo, list_studies
 from core.evidence.study._loop import SessionSummary, run_study
-from core.evidence.study._parallel import default_workers, limit_threads, run_in_threads, run_with_workers, threads_per_trial
-from core.evidence.study._plan import (ARM_COMBINED, ARM_REFERENCE, KIND_LEVERS, KIND_SWEEP, PRUNERS, CombinedPlan,
-                                       Racing, StudyPlan)
+from core.evidence.study._parallel import (
+                                            default_workers,
+                                            limit_threads,
+                                            run_in_threads,
+                                            run_with_workers,
+                                            threads_per_trial,
+)
+from core.evidence.study._plan import (
+                                            ARM_COMBINED,
+                                            ARM_REFERENCE,
+                                            KIND_LEVERS,
+                                            KIND_SWEEP,
+                                            PRUNERS,
+                                            CombinedPlan,
+                                            Racing,
+                                            StudyPlan,
+)
 from core.evidence.study._progress import StudyProgress
-from core.evidence.study._racing import (EXHAUSTIVE_RULE, STOP_ALL_SEEDS, STOP_FAILED, STOP_HALVED, STOP_NO_EFFECT,
-                                         STOP_OPEN, STOP_SETTLED, RaceState, advance_race, most_runs, race,
-                                         race_state, seeding_words, stop_words)
+from core.evidence.study._racing import (
+                                            EXHAUSTIVE_RULE,
+                                            STOP_ALL_SEEDS,
+                                            STOP_FAILED,
+                                            STOP_HALVED,
+                                            STOP_NO_EFFECT,
+                                            STOP_OPEN,
+                                            STOP_SETTLED,
+                                            RaceState,
+                                            advance_race,
+                                            most_runs,
+                                            race,
+                                            race_state,
+                                            seeding_words,
+                                            stop_words,
+)
 from core.evidence.study._scores import OBJECTIVE, objective_value
 from core.evidence.study._source import DataSource, data_source, load_source
 from core.evidence.study._space import DEFAULT_SEARCH, ParamSpec, SearchSpace, default_space, load_space, parse_space
-from core.evidence.study._storage import (DEFAULT_SEEDS, GRACE_S, HEARTBEAT_S, JOURNAL_SUFFIX, NAME_RULE, STUDIES_FOLDER,
-                                          StudyHandle, StudyNotFound, check_name, create_lever_study, create_sweep,
-                                          journal_stem, open_study, storage_location, studies_folder)
+from core.evidence.study._storage import (
+                                            DEFAULT_SEEDS,
+                                            GRACE_S,
+                                            HEARTBEAT_S,
+                                            JOURNAL_SUFFIX,
+                                            NAME_RULE,
+                                            STUDIES_FOLDER,
+                                            StudyHandle,
+                                            StudyNotFound,
+                                            check_name,
+                                            create_lever_study,
+                                            create_sweep,
+                                            journal_stem,
+                                            open_study,
+                                            storage_location,
+                                            studies_folder,
+)
 from core.evidence.study._sweep import MIN_IMPORTANCE_TRIALS, SweepResult, TrialRow, sweep_results, trial_rows
-from core.evidence.study._verdict import CONFIDENCE, HELPS, HURTS, MIN_EFFECT, VERDICT_RULE, WITHIN_NOISE, paired_verdict
+from core.evidence.study._verdict import (
+                                            CONFIDENCE,
+                                            HELPS,
+                                            HURTS,
+                                            MIN_EFFECT,
+                                            VERDICT_RULE,
+                                            WITHIN_NOISE,
+                                            paired_verdict,
+)
 
 __all__ = [
     # kinds, arms, verdicts and defaults

@@ -16,12 +16,12 @@ from core.evidence.study._executors import StopSignal, TrialExecutor
 from core.evidence.study._loop import run_study
 from core.evidence.study._plan import ARM_COMBINED, ARM_REFERENCE, KIND_LEVERS, CombinedPlan
 from core.evidence.study._progress import StudyProgress
-from core.evidence.study._racing import (STOP_OPEN, finished_by_arm, race_state, seeding_words, stop_words,
-                                         values_by_arm)
+from core.evidence.study._racing import STOP_OPEN, finished_by_arm, race_state, seeding_words, stop_words, values_by_arm
 from core.evidence.study._scores import OBJECTIVE
 from core.evidence.study._storage import StudyHandle, _optuna
 from core.evidence.study._verdict import HELPS, VERDICT_RULE, paired_verdict
 from core.records import Record
+
 
 @dataclass(frozen=True)
 class LeverRow(Record):

@@ -14,8 +14,17 @@ from core.evidence.study._heartbeat import _heartbeat_age
 from core.evidence.study._plan import KIND_LEVERS, StudyPlan
 from core.evidence.study._progress import _slots
 from core.evidence.study._racing import race_state, values_by_arm
-from core.evidence.study._storage import (GRACE_S, HEARTBEAT_S, JOURNAL_SUFFIX, StudyHandle, _is_url, _open_storage,
-                                          _optuna, _shown_location, studies_folder)
+from core.evidence.study._storage import (
+    GRACE_S,
+    HEARTBEAT_S,
+    JOURNAL_SUFFIX,
+    StudyHandle,
+    _is_url,
+    _open_storage,
+    _optuna,
+    _shown_location,
+    studies_folder,
+)
 from core.records import Record
 
 

@@ -65,8 +65,8 @@ class LessonResult(Record):
 
 def lesson_dataset(lesson: Lesson):
     """The lesson's built-in dataset, subsampled as the lesson says (core.data.dataset.Dataset)."""
-    from core.data.dataset import build_dataset
     from core.data.builtin import BUILTIN_DATASETS, load_builtin
+    from core.data.dataset import build_dataset
 
     spec = BUILTIN_DATASETS[lesson.dataset]
     dataset = build_dataset(load_builtin(lesson.dataset), spec.text_column, spec.label_column)
@@ -123,8 +123,8 @@ def run_lesson(
     ``stop`` (anything with ``is_set()``) ends the running variant after its current batch and skips the rest;
     ``on_variant_done`` is called with each finished variant's outcome. Runs are tagged ``{"lesson", "variant"}``.
     """
-    from core.training.experiment import run_experiment
     from core.text.preprocessing import preprocess
+    from core.training.experiment import run_experiment
 
     started = time.perf_counter()
     dataset = lesson_dataset(lesson)
