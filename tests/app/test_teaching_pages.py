@@ -195,7 +195,8 @@ def test_the_coach_speaks_live_on_the_train_page_once_an_epoch_shows_it(runs_dir
     at.switch_page("pages/train.py").run()
     _no_failure(at)
     warnings = _texts(at, "warning")
-    assert any(w.startswith("**Learning rate too low.**") and "barely moved over 4 epochs" in w for w in warnings), warnings
+    assert any(w.startswith("**Learning rate too low.**") and "barely moved over 4 epochs" in w
+               for w in warnings), warnings
     button = at.button(key="coach_live_try_learning_rate_too_low")
     assert _unescaped(button.label) == "Stop and try this (Learning rate: 0.0001)"
 
@@ -247,7 +248,8 @@ def test_changes_from_a_reference_leave_out_what_a_leaderboard_shares():
     changed = tiny_config("model.dropout=0.3", "seed=7", "split.test_fraction=0.3", "data.text_column=text")
     changes = {key: new for key, _, new in changes_from(changed, ExperimentConfig())}
     assert changes["model.dropout"] == 0.3 and changes["model.lstm_units"] == 8
-    assert not any(key.startswith(("seed", "split.test_fraction", "data.")) for key in changes)  # shared by a leaderboard
+    # shared by a leaderboard
+    assert not any(key.startswith(("seed", "split.test_fraction", "data.")) for key in changes)
     words = changes_in_words(changes_from(changed, ExperimentConfig()))
     assert "Dropout: 0.3" in words and "LSTM units: 8" in words and "model." not in words
 
@@ -345,7 +347,8 @@ def test_the_replay_slider_changes_the_confusion_matrix_between_the_first_and_la
     # The headline stays the sealed test split's: its matrix does not move with the slider.
     test_rows = _counts(_confusion_charts(at, selectable=True)[0]["rows"])
     test = run.metrics.test.confusion
-    assert test_rows == {(t, p): test.counts[i][j] for i, t in enumerate(test.labels) for j, p in enumerate(test.labels)}
+    assert test_rows == {(t, p): test.counts[i][j]
+                         for i, t in enumerate(test.labels) for j, p in enumerate(test.labels)}
     # The stored examples are shaded as they were at that epoch.
     assert any(m.startswith("**Example texts at epoch 1**") for m in _texts(at, "markdown"))
     _assert_escaped(at)
@@ -473,10 +476,9 @@ def test_a_lesson_runs_its_variants_back_to_back_and_shows_them_side_by_side(run
 
 
 def test_the_baseline_tick_sits_on_each_runs_bar_and_names_stay_data():
-    from test_charts import HOSTILE as NAMES
-    from test_charts import assert_only_data, dataset_rows, spec
-
     from components.figures import evaluation
+    from support.charts import HOSTILE as NAMES
+    from support.charts import assert_only_data, dataset_rows, spec
 
     rows = [{"run": name, "metric": metric, "value": 0.5} for name in NAMES for metric in ("macro-F1", "accuracy")]
     baselines = [{"run": name, "metric": "macro-F1", "value": 0.4} for name in NAMES]
@@ -494,10 +496,9 @@ def test_the_baseline_tick_sits_on_each_runs_bar_and_names_stay_data():
 
 
 def test_variant_values_keep_the_lessons_order_and_wait_for_running_variants():
-    from test_charts import HOSTILE as NAMES
-    from test_charts import assert_only_data, dataset_rows, spec
-
     from components.figures import evaluation
+    from support.charts import HOSTILE as NAMES
+    from support.charts import assert_only_data, dataset_rows, spec
 
     specification = spec(evaluation.variant_values([{"variant": name, "value": index / 10 if index else None}
                                                 for index, name in enumerate(NAMES)]))

@@ -5,13 +5,12 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import altair as alt
 import numpy as np
 import pytest
 
 from components.figures import common, data_setup, evaluation, explanations, training
+from support.charts import HOSTILE, assert_only_data, dataset_rows, spec
 
-HOSTILE = ['<img src=x onerror=alert(1)>', '"; alert(1)//', "{{x}}", "$x$", "' + datum.x + '"]
 HISTORY = {
     "loss": [1.2, 0.8, 0.6],
     "val_loss": [1.3, 0.9, 0.95],
@@ -20,40 +19,6 @@ HISTORY = {
     "val_macro_f1": [0.3, 0.5, 0.52],
     "learning_rate": [1e-3, 1e-3, 5e-4],
 }
-
-
-def spec(chart) -> dict:
-    assert isinstance(chart, (alt.Chart, alt.LayerChart))
-    return chart.to_dict()
-
-
-def dataset_rows(specification: dict) -> list[dict]:
-    return [row for rows in specification.get("datasets", {}).values() for row in rows]
-
-
-def strings_outside_datasets(node, *, top: bool = True):
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if top and key == "datasets":
-                continue
-            yield key
-            yield from strings_outside_datasets(value, top=False)
-    elif isinstance(node, list):
-        for item in node:
-            yield from strings_outside_datasets(item, top=False)
-    elif isinstance(node, str):
-        yield node
-
-
-def assert_only_data(specification: dict, texts) -> None:
-    """Each text is a value in the datasets, and no part of it shows up anywhere else in the spec."""
-    values = {str(v) for row in dataset_rows(specification) for v in row.values()}
-    for text in texts:
-        assert text in values, f"{text!r} missing from the data"
-    for found in strings_outside_datasets(specification):
-        for text in texts:
-            for fragment in (text, "alert(1)", "onerror", "{{x}}", "$x$", "datum.x"):
-                assert fragment not in found, f"{fragment!r} leaked outside the data: {found!r}"
 
 
 def find_params(node):
@@ -235,7 +200,9 @@ def test_token_heatmap_layout_truncation_and_scales():
     signed = colour_scale(spec(explanations.token_heatmap(["a", "b"], [-0.5, 0.2])))
     assert signed["scheme"] == common.DIVERGING_SCHEME and signed["domainMid"] == 0
     assert signed["domain"] == [-0.5, 0.5]
-    assert colour_scale(spec(explanations.token_heatmap(["a"], [0.2], diverging=True)))["scheme"] == common.DIVERGING_SCHEME
+    assert colour_scale(spec(explanations.token_heatmap(["a"], [0.2], diverging=True)))["scheme"] == (
+        common.DIVERGING_SCHEME
+    )
     with pytest.raises(ValueError):
         explanations.token_heatmap(["a", "b"], [0.1])
 
