@@ -73,14 +73,17 @@ def main(argv: list[str] | None = None) -> int:
             for side in args.sides:
                 result = run(pythons[backend], backend, side, args.corpus, args.epochs)
                 results.setdefault((backend, side), []).append(result)
-                print(f"round {round_number + 1}: {backend} {side}: fit {result['fit_s']:.1f} s ({result['cpu_s']:.1f} s CPU), "
-                      f"epochs 2..N {[round(e, 2) for e in result['epochs_s']]}, macro-F1 {result['macro_f1']:.3f}", file=sys.stderr)
+                print(f"round {round_number + 1}: {backend} {side}: "
+                      f"fit {result['fit_s']:.1f} s ({result['cpu_s']:.1f} s CPU), "
+                      f"epochs 2..N {[round(e, 2) for e in result['epochs_s']]}, "
+                      f"macro-F1 {result['macro_f1']:.3f}", file=sys.stderr)
     print(f"\n{args.corpus} corpus, {args.epochs} epochs per run, {args.rounds} round(s), seed 42; CPU builds.\n")
     print("| backend | side | fit s (first epoch included) | s/epoch, epochs 2..N | CPU s | test macro-F1 |")
     print("|---|---|---|---|---|---|")
     for (backend, side), runs in results.items():
         fit = statistics.median(r["fit_s"] for r in runs)
-        epoch = statistics.median(e for r in runs for e in r["epochs_s"]) if any(r["epochs_s"] for r in runs) else float("nan")
+        epoch = (statistics.median(e for r in runs for e in r["epochs_s"])
+                 if any(r["epochs_s"] for r in runs) else float("nan"))
         cpu = statistics.median(r["cpu_s"] for r in runs)
         f1 = statistics.median(r["macro_f1"] for r in runs)
         print(f"| {backend} | {side} | {fit:.1f} | {epoch:.2f} | {cpu:.1f} | {f1:.3f} |")

@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/calibrate_estimate.py            # all configs: refit the epoch cost model (slow on 2 cores)
     .venv/bin/python bench/calibrate_estimate.py --quick    # three configs, to check the table still holds
-    .venv/bin/python bench/calibrate_estimate.py --runs     # whole runs and sweeps: estimate / actual (2 corpora, 3 repeats)
+    .venv/bin/python bench/calibrate_estimate.py --runs     # whole runs and sweeps: estimate / actual
+                                                            (2 corpora, 3 repeats)
 
 Epoch cost model: each config trains in its own subprocess (so ru_maxrss is that config's peak) through
 core.training.fit.train, the way core.training.experiment does: random post-padded token IDs of random lengths, in
@@ -42,22 +43,26 @@ EMBEDDED_RESAMPLER = next(record.key for record in RESAMPLERS if record.embedded
 # name, rows (training split, before resampling), settings; vocab defaults to 5000, classes to 4
 CONFIGS: list[tuple[str, int, list[str]]] = [
     ("default bi-64 L100 b64", 1200, []),
-    ("uni-32 no-attn L60 b32", 1200, ["model.lstm_units=32", "model.bidirectional=false", 'model.attention="none"', "vectorizing.max_length=60", "training.batch_size=32"]),
+    ("uni-32 no-attn L60 b32", 1200, ["model.lstm_units=32", "model.bidirectional=false", 'model.attention="none"',
+                                      "vectorizing.max_length=60", "training.batch_size=32"]),
     ("bi-128 L100 b64", 800, ["model.lstm_units=128"]),
     ("2x bi-64 L100 b64", 800, ["model.lstm_layers=2"]),
     ("bi-64 L200 b64", 600, ["vectorizing.max_length=200"]),
     ("bi-64 L100 b16", 500, ["training.batch_size=16"]),
     ("bi-64 L100 b256", 2500, ["training.batch_size=256"]),
     ("bi-64 multihead-4 L100", 800, ["model.attention=multihead", "model.attention_heads=4"]),
-    ("3x uni-64 L50 b128", 1500, ["model.lstm_layers=3", "model.bidirectional=false", "vectorizing.max_length=50", "training.batch_size=128"]),
+    ("3x uni-64 L50 b128", 1500, ["model.lstm_layers=3", "model.bidirectional=false", "vectorizing.max_length=50",
+                                  "training.batch_size=128"]),
     ("E300 V50k uni-64 L100", 1200, ["model.embedding_dim=300", "model.bidirectional=false", "vocab=50000"]),
     ("bi-64 L100 rec-dropout", 800, ["model.recurrent_dropout=0.2"]),
-    ("uni-128 L100 rec-dropout b128", 1200, ["model.recurrent_dropout=0.2", "model.bidirectional=false", "model.lstm_units=128", "training.batch_size=128"]),
+    ("uni-128 L100 rec-dropout b128", 1200, ["model.recurrent_dropout=0.2", "model.bidirectional=false",
+                                             "model.lstm_units=128", "training.batch_size=128"]),
     ("SMOTE bi-64 L100 b64", 600, [f"resampling.strategy={EMBEDDED_RESAMPLER}", "classes=60:25:10:5"]),
 ]
 # Measured and shown, but left out of the fit: an out-of-sample check (DESIGN.md's CPU anchor model, batch 256).
 HOLDOUT: list[tuple[str, int, list[str]]] = [
-    ("holdout 2x uni-64 no-attn b256", 3000, ["model.lstm_layers=2", "model.bidirectional=false", 'model.attention="none"', "training.batch_size=256", "vocab=20000"]),
+    ("holdout 2x uni-64 no-attn b256", 3000, ["model.lstm_layers=2", "model.bidirectional=false",
+                                              'model.attention="none"', "training.batch_size=256", "vocab=20000"]),
 ]
 QUICK = ("default bi-64 L100 b64", "SMOTE bi-64 L100 b64", "holdout 2x uni-64 no-attn b256")
 
@@ -114,8 +119,8 @@ def worker(name: str, rows: int, settings: list[str]) -> dict:
     embed = weights = None
     started = time.perf_counter()
     if resampling_module.RESAMPLERS.get(config.resampling.strategy).embedded:
-        weights = warm_up_embedding(x_train, y_train, vocab, classes, config.model, config.resampling.embedding_warmup_epochs,
-                                    config.training.batch_size, 0)
+        weights = warm_up_embedding(x_train, y_train, vocab, classes, config.model,
+                                    config.resampling.embedding_warmup_epochs, config.training.batch_size, 0)
         embed = embedder(weights)
     resampled = resampling_module.resample_training(x_train, y_train, classes, config.resampling, 0, embed)
     setup_s = time.perf_counter() - started
@@ -158,7 +163,8 @@ def baseline() -> dict:
 
 def _run(arguments: list[str]) -> dict:
     environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(ROOT))
-    done = subprocess.run([sys.executable, __file__, *arguments], capture_output=True, text=True, env=environment, cwd=ROOT)
+    done = subprocess.run([sys.executable, __file__, *arguments], capture_output=True, text=True, env=environment,
+                          cwd=ROOT)
     if done.returncode != 0:
         raise SystemExit(f"{arguments[:2]} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -183,7 +189,8 @@ RUN_CASES: dict[str, list[str]] = {
 }
 
 
-PART_NAMES = ("process start and exit", "data and baseline", "building", "tracing", "epochs", "scoring", "blend", "saving")
+PART_NAMES = ("process start and exit", "data and baseline", "building", "tracing", "epochs", "scoring", "blend",
+              "saving")
 
 
 def _phase_marks(listener_marks: list) -> dict:
@@ -240,7 +247,8 @@ def run_worker(corpus: str, settings: list[str]) -> dict:
 
     def listen(event) -> None:
         if event.kind in ("phase", "start", "epoch", "end"):
-            marks.append((time.perf_counter() - begun[0], time.process_time() - begun[1], event.kind, event.phase, event.message))
+            marks.append((time.perf_counter() - begun[0], time.process_time() - begun[1], event.kind, event.phase,
+                          event.message))
 
     loaded = time.process_time() - imported[1]
     import tempfile
@@ -349,7 +357,8 @@ def runs_main(arguments) -> None:
             cases = cases[repeat % len(cases):] + cases[:repeat % len(cases)]  # each case in each position once
             for case in cases:
                 if case == "sweep":
-                    report, wall, cpu, load = _timed(["--sweep-worker", corpus, json.dumps(fixed), str(arguments.trials)])
+                    report, wall, cpu, load = _timed(["--sweep-worker", corpus, json.dumps(fixed),
+                                                      str(arguments.trials)])
                     wall, cpu = report["wall"], cpu - report["setup_cpu"]  # the study itself, not reading the data
                     row = {"trial_params": [t["params"] for t in report["trials"]],
                            "trial_walls": [t["duration_s"] for t in report["trials"]]}
@@ -361,11 +370,12 @@ def runs_main(arguments) -> None:
                     # the dataset is read in the child only to have it: a dashboard job receives it ready
                     wall, cpu = wall - report["load_wall"], cpu - report["load_cpu"]
                     row = {"measured": report}
-                row.update(corpus=corpus, case=case, repeat=repeat, wall=wall, cpu=cpu, load=load, epochs=arguments.epochs,
-                           trials=arguments.trials, cores=os.cpu_count() or 1)
+                row.update(corpus=corpus, case=case, repeat=repeat, wall=wall, cpu=cpu, load=load,
+                           epochs=arguments.epochs, trials=arguments.trials, cores=os.cpu_count() or 1)
                 rows.append(row)
                 predicted = _estimated(row, cache)
-                print(f"  {repeat + 1}/{arguments.repeats} {corpus:24} {case:7} wall {wall:6.1f} s (estimate {predicted['seconds']:6.1f}), "
+                print(f"  {repeat + 1}/{arguments.repeats} {corpus:24} {case:7} "
+                      f"wall {wall:6.1f} s (estimate {predicted['seconds']:6.1f}), "
                       f"CPU {cpu:6.1f} s (estimate {predicted['cpu']:6.1f}), load {load:4.1f}", flush=True)
                 Path(arguments.json).write_text(json.dumps(rows, indent=1))  # kept as it grows
     _runs_table(rows, arguments)
@@ -383,9 +393,10 @@ def _runs_table(rows: list[dict], arguments) -> None:
         row["estimate"] = _estimated(row, cache)
     print()
     print(f"{arguments.repeats} repeats, {arguments.epochs} epochs per model, sweeps of {arguments.trials} trials; "
-          f"{rows[0]['cores']} cores; load average (1 min) before each: {min(r['load'] for r in rows):.1f}-{max(r['load'] for r in rows):.1f}")
-    print("estimate / actual, median (min-max) over the repeats; wall against the idle-server estimate, and against it x "
-          "the slowdown the load predicts (core.model.run_estimate.slowdown)")
+          f"{rows[0]['cores']} cores; load average (1 min) before each: "
+          f"{min(r['load'] for r in rows):.1f}-{max(r['load'] for r in rows):.1f}")
+    print("estimate / actual, median (min-max) over the repeats; wall against the idle-server estimate, "
+          "and against it x the slowdown the load predicts (core.model.run_estimate.slowdown)")
     print(f"{'corpus':24} {'case':7} {'actual s':>9} {'CPU s':>7} | {'CPU est/actual':>19} {'wall est/actual':>19} "
           f"{'x slowdown':>19}")
     for corpus in arguments.corpora:
@@ -397,11 +408,12 @@ def _runs_table(rows: list[dict], arguments) -> None:
                   f"{statistics.median(r['cpu'] for r in group):7.1f} | "
                   f"{_spread([r['estimate']['cpu'] / r['cpu'] for r in group]):>19} "
                   f"{_spread([r['estimate']['seconds'] / r['wall'] for r in group]):>19} "
-                  f"{_spread([r['estimate']['seconds'] * run_estimate.slowdown(r['load'], r['cores']) / r['wall'] for r in group]):>19}")
+                  f"{_spread([r['estimate']['seconds'] * run_estimate.slowdown(r['load'], r['cores']) / r['wall'] for r in group]):>19}")  # noqa: E501
     sweeps = [r for r in rows if r["case"] == "sweep"]
     if sweeps:
-        print("sweeps, the Study page's estimate before the sweep (its first trial the settings, the others sized from 16 "
-              "draws of the space) / actual, CPU: " + _spread([r["estimate"]["planned_cpu"] / r["cpu"] for r in sweeps]))
+        print("sweeps, the Study page's estimate before the sweep (its first trial the settings, "
+              "the others sized from 16 draws of the space) / actual, CPU: "
+              + _spread([r["estimate"]["planned_cpu"] / r["cpu"] for r in sweeps]))
     for case in RUN_CASES:
         group = [r for r in rows if r["case"] == case]
         if not group:
@@ -412,7 +424,8 @@ def _runs_table(rows: list[dict], arguments) -> None:
             if runs:
                 print(f"  {corpus:24} " + ", ".join(
                     f"{name} {statistics.median(r['measured']['parts'][name][1] for r in runs):.1f}/"
-                    f"{runs[0]['estimate']['parts'][name] * run_estimate.CPU_SECONDS_PER_SECOND:.1f}" for name in PART_NAMES)
+                    f"{runs[0]['estimate']['parts'][name] * run_estimate.CPU_SECONDS_PER_SECOND:.1f}"
+                    for name in PART_NAMES)
                     + f"; total {statistics.median(r['cpu'] for r in runs):.1f}/{runs[0]['estimate']['cpu']:.1f}")
 
 
@@ -437,8 +450,10 @@ def main() -> None:
     arguments = parser.parse_args()
     if arguments.table:
         rows = json.loads(Path(arguments.table).read_text())
-        arguments.repeats, arguments.corpora = max(r["repeat"] for r in rows) + 1, list(dict.fromkeys(r["corpus"] for r in rows))
-        arguments.epochs, arguments.trials = rows[0].get("epochs", arguments.epochs), rows[0].get("trials", arguments.trials)
+        arguments.repeats, arguments.corpora = (max(r["repeat"] for r in rows) + 1,
+                                                list(dict.fromkeys(r["corpus"] for r in rows)))
+        arguments.epochs, arguments.trials = (rows[0].get("epochs", arguments.epochs),
+                                              rows[0].get("trials", arguments.trials))
         _runs_table(rows, arguments)
         return
     if arguments.run_worker:
@@ -485,12 +500,14 @@ def main() -> None:
         measured.append(cpu / run_estimate.CPU_SECONDS_PER_SECOND)
         loops.append(config.model.lstm_layers * (2 if config.model.bidirectional else 1))
         tracing.append((result["epochs_cpu"][0] - cpu) / run_estimate.CPU_SECONDS_PER_SECOND)
-        predicted = estimate.estimate_epoch(config, train_counts=result["train_counts"], rows_after_resampling=result["rows_after"],
-                                            validation_rows=result["val_rows"], vocab_size=vocab, num_classes=len(shares),
-                                            max_length=steps, steps=trimmed)
+        predicted = estimate.estimate_epoch(config, train_counts=result["train_counts"],
+                                            rows_after_resampling=result["rows_after"],
+                                            validation_rows=result["val_rows"], vocab_size=vocab,
+                                            num_classes=len(shares), max_length=steps, steps=trimmed)
         parts = predicted.memory_breakdown
         activations = parts["activations"] / estimate.ACTIVATION_FACTOR if estimate.ACTIVATION_FACTOR else 0.0
-        memory_parts.append((result["rss_mb"], parts["weights and optimizer"] + parts["training data"], activations, predicted))
+        memory_parts.append((result["rss_mb"], parts["weights and optimizer"] + parts["training data"], activations,
+                             predicted))
 
     names = list(estimate.TIME_COEFFICIENTS)
     fit = [not result["name"].startswith("holdout") for result in results]
@@ -516,7 +533,8 @@ def main() -> None:
         module_s = predicted.seconds_per_epoch
         fitted_s = sum(c * t for c, t in zip(fitted.values(), row))
         fitted_mb = base + memory_fit[0] + known + memory_fit[1] * activations
-        print(f"{result['name']:32} {result['rows_after']:>5} {seconds:7.2f} {module_s:7.2f} {module_s / seconds - 1:+5.0%} "
+        print(f"{result['name']:32} {result['rows_after']:>5} {seconds:7.2f} {module_s:7.2f} "
+              f"{module_s / seconds - 1:+5.0%} "
               f"{fitted_s:7.2f} {fitted_s / seconds - 1:+5.0%} | {rss:7.0f} {predicted.memory_mb:7.0f} "
               f"{predicted.memory_mb / rss - 1:+5.0%} {fitted_mb:7.0f} {fitted_mb / rss - 1:+5.0%}")
     print()

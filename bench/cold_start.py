@@ -8,7 +8,8 @@ one-line Streamlit app started the same way. Target: <= 1.25x the one-line app.
 built-in dataset) and, separately, the whole triage report (the class-distribution chart drawn); for the one-line
 app, its one line of text. A third app shows the same widgets as the lab's first screen, up to its first figure,
 with Streamlit alone (no data, no lab code): what the browser needs for those widgets, whatever the app computes.
-The browser is started before the clock; each server is a fresh process with a fresh cache. Needs Debian's chromium and the playwright package (see tests/browser_support.py).
+The browser is started before the clock; each server is a fresh process with a fresh cache. Needs Debian's chromium
+and the playwright package (see tests/browser_support.py).
 Exits non-zero if a run failed, not if the target is missed.
 """
 
@@ -68,7 +69,7 @@ with st.sidebar:
     with st.expander("Share these settings"):
         st.code("http://localhost:8501/?s=abc", language=None)
 navigation.run()
-'''
+'''  # noqa: E501 (the control app's source, kept as it is)
 
 
 def start(script: str, port: int, runs_dir: str) -> subprocess.Popen:
@@ -137,14 +138,18 @@ def main(argv: list[str] | None = None) -> int:
                     elif side == "control":
                         times["control"].append(measure(browser, str(apps["control"]), [metric])[0])
                     else:
-                        times["one-line"].append(measure(browser, str(apps["one-line"]), ["text=hello from a one-line app"])[0])
-                print(f"round {round_ + 1}: lab {times['lab'][-1]:.2f} s (full report {times['lab full'][-1]:.2f} s), "
-                      f"same widgets without the lab {times['control'][-1]:.2f} s, one-line {times['one-line'][-1]:.2f} s",
+                        times["one-line"].append(measure(browser, str(apps["one-line"]),
+                                                         ["text=hello from a one-line app"])[0])
+                print(f"round {round_ + 1}: lab {times['lab'][-1]:.2f} s "
+                      f"(full report {times['lab full'][-1]:.2f} s), "
+                      f"same widgets without the lab {times['control'][-1]:.2f} s, "
+                      f"one-line {times['one-line'][-1]:.2f} s",
                       file=sys.stderr)
         finally:
             browser.close()
     one = statistics.median(times["one-line"])
-    print(f"\n{args.pairs} rounds (each app once per round, order rotating), medians and the range of per-round ratios; "
+    print(f"\n{args.pairs} rounds (each app once per round, order rotating), "
+          "medians and the range of per-round ratios; "
           "Streamlit started fresh each time; chromium already running.\n")
     print("| app, until | seconds (median) | ratio to one-line app | per-round ratios |")
     print("|---|---|---|---|")

@@ -140,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
           f"server that cost nothing would leave the browsers' own work: {browser:.2f} s = "
           f"{browser / statistics.median(singles):.2f}x.")
     slowest = statistics.median(crowd[-1] for crowd in crowds)
-    print(f"\n{args.sessions} sessions at once: slowest {slowest:.2f} s (median over rounds) vs one session {single:.2f} s "
+    print(f"\n{args.sessions} sessions at once: slowest {slowest:.2f} s (median over rounds) "
+          f"vs one session {single:.2f} s "
           f"= {slowest / single:.2f}x (per round {min(worst):.2f}-{max(worst):.2f}x); target <= 2x: "
           f"{'met' if slowest / single <= 2 else 'not met'}")
     return 0

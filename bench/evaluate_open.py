@@ -14,9 +14,10 @@ shading, which may come later (computed in the background).
 Each opening is the first of its run on a fresh server: a fresh runs folder holding one copy of the run without a
 faithfulness report (as a run trained before this version, or by the CLI, is), a fresh `streamlit run` and a fresh
 model server, the browser started before the clock. The clock starts once the first page (Data) has finished its
-script run, as when someone looks at the data before opening a run: its imports are that page's cost. ``--before`` names a folder holding the code to compare against
-(e.g. the merge base, exported with `git archive <commit> | tar -x -C /tmp/before`); it runs with this checkout's
-virtual environment. Without ``--run`` a run of the built-in data is trained first (`python -m core train --demo`).
+script run, as when someone looks at the data before opening a run: its imports are that page's cost. ``--before``
+names a folder holding the code to compare against (e.g. the merge base, exported with
+`git archive <commit> | tar -x -C /tmp/before`); it runs with this checkout's virtual environment. Without ``--run``
+a run of the built-in data is trained first (`python -m core train --demo`).
 Needs Debian's chromium and the playwright package (tests/support/browser.py). Prints a table; exits non-zero if an
 opening failed, not if the target is missed.
 """
@@ -56,7 +57,8 @@ def server(root: Path, runs: Path, log: Path):
     env = {**os.environ, "LSTM_TEXT_LAB_RUNS": str(runs), "PYTHONPATH": str(root), "TF_CPP_MIN_LOG_LEVEL": "3"}
     with open(log, "w") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.headless", "true"],
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+             "--server.headless", "true"],
             cwd=root, env=env, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -124,7 +126,8 @@ def open_once(root: Path, run: Path, work: Path, playwright, later_limit: float 
             started = time.perf_counter()
             nav.click()
             expect(page.get_by_role("heading", name="Evaluate")).to_be_visible(timeout=120_000)
-            expect(page.locator(".st-key-headline_metrics [data-testid='stMetricValue']").first).to_be_visible(timeout=600_000)
+            expect(page.locator(".st-key-headline_metrics [data-testid='stMetricValue']").first).to_be_visible(
+                timeout=600_000)
             expect(page.locator(".st-key-cm_chart canvas, .st-key-cm_chart svg").first).to_be_visible(timeout=600_000)
             drawn = time.perf_counter() - started
             expect(page.get_by_text(LAST_SECTION).first).to_be_visible(timeout=600_000)

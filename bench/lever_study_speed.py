@@ -128,7 +128,8 @@ def compare(exhaustive: dict, racing: dict, *, title: str = "racing") -> list[st
     for name, result in (("exhaustive", exhaustive), (title, racing)):
         wall = f"{result['wall_s'] / 60:.1f}" if result.get("wall_s") is not None else "—"
         cpu = f"{result['cpu_s'] / 60:.1f}" if result.get("cpu_s") is not None else "—"
-        print(f"| {name} | {result['runs']} | {wall} | {cpu} | {result.get('load_start', '—')} → {result.get('load_end', '—')} |")
+        print(f"| {name} | {result['runs']} | {wall} | {cpu} | "
+              f"{result.get('load_start', '—')} → {result.get('load_end', '—')} |")
     left, right = _rows(exhaustive), _rows(racing)
     common = [key for key in left if key in right]
     differ = [key for key in common if left[key]["verdict"] != right[key]["verdict"]]
@@ -177,7 +178,8 @@ def replay(exhaustive: dict, racing=None) -> dict:
                          "mean_delta": statistics.fmean(deltas) if deltas else None, "stopped_by": lever.stopped_by,
                          "stop_reason": stop_words(lever.stopped_by, len(deltas), len(seeds))})
     runs = len(seeds) + sum(state.levers[key].given for key in rows)
-    return {"mode": "racing (replayed)", "wall_s": None, "cpu_s": None, "runs": runs, "table": {**table, "rows": replayed}}
+    return {"mode": "racing (replayed)", "wall_s": None, "cpu_s": None, "runs": runs,
+            "table": {**table, "rows": replayed}}
 
 
 # ------------------------------------------------------------------------------------------------ threads mode
@@ -201,7 +203,8 @@ def _probe(threads, seeds, ready, go, results) -> None:
     for seed in seeds:
         result = run_experiment(dataset, apply_overrides(ExperimentConfig(), [f"seed={seed}"]), runs_dir=None)
         scores.append(round(objective_value(result.metrics.to_dict()), 6))
-    results.put({"cpu_s": time.process_time() - cpu, "wall_s": time.perf_counter() - wall, "scores": dict(zip(seeds, scores))})
+    results.put({"cpu_s": time.process_time() - cpu, "wall_s": time.perf_counter() - wall,
+                 "scores": dict(zip(seeds, scores))})
 
 
 def threads_probe(runs: int, repeats: int) -> None:
@@ -215,7 +218,8 @@ def threads_probe(runs: int, repeats: int) -> None:
             ready = [context.Event() for _ in range(processes)]
             go, results = context.Event(), context.Queue()
             shares = [seeds[i::processes] for i in range(processes)]
-            children = [context.Process(target=_probe, args=(threads, share, flag, go, results)) for share, flag in zip(shares, ready)]
+            children = [context.Process(target=_probe, args=(threads, share, flag, go, results))
+                        for share, flag in zip(shares, ready)]
             for child in children:
                 child.start()
             for flag in ready:
@@ -233,7 +237,8 @@ def threads_probe(runs: int, repeats: int) -> None:
                   file=sys.stderr, flush=True)
     print(f"\n{runs} trainings of the reference config on the built-in data, {repeats} repeat(s), order alternating; "
           f"{os.cpu_count()} cores.\n")
-    print("| way | runs per minute (median, range) | CPU s per run (median) | load average at start | same scores as 1 at a time, default threads |")
+    print("| way | runs per minute (median, range) | CPU s per run (median) | load average at start "
+          "| same scores as 1 at a time, default threads |")
     print("|---|---|---|---|---|")
     base = table[ways[0][0]][0]["scores"]
     for name, _, _ in ways:
@@ -255,12 +260,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="trials at once in the racing study (default 2)")
     parser.add_argument("--out", help="folder for the studies and results (default: a temporary folder, kept)")
     parser.add_argument("--exhaustive-result", help="an exhaustive result JSON this bench wrote earlier")
-    parser.add_argument("--racing-result", help="a racing result JSON this bench wrote earlier (with --exhaustive-result: "
-                                                "compare the two, run nothing)")
+    parser.add_argument("--racing-result", help="a racing result JSON this bench wrote earlier "
+                                                "(with --exhaustive-result: compare the two, run nothing)")
     parser.add_argument("--replay", help="apply the racing rule to this exhaustive result JSON (no training)")
-    parser.add_argument("--keep", type=int, default=3, help="racing keeps the strongest 1/keep of open levers (default 3)")
-    parser.add_argument("--start-seeds", type=int, default=1, help="seeds every lever starts on when racing (default 1)")
-    parser.add_argument("--threads", action="store_true", help="measure TensorFlow threads for 1 and 2 trainings at once")
+    parser.add_argument("--keep", type=int, default=3,
+                        help="racing keeps the strongest 1/keep of open levers (default 3)")
+    parser.add_argument("--start-seeds", type=int, default=1,
+                        help="seeds every lever starts on when racing (default 1)")
+    parser.add_argument("--threads", action="store_true",
+                        help="measure TensorFlow threads for 1 and 2 trainings at once")
     parser.add_argument("--runs", type=int, default=4, help="trainings per way in --threads (default 4)")
     parser.add_argument("--repeats", type=int, default=1, help="repeats of --threads (default 1)")
     args = parser.parse_args(argv)

@@ -115,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--texts", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--normalizers", nargs="*", default=[record.key for record in NORMALIZERS if record.key != "none"])
+    parser.add_argument("--normalizers", nargs="*",
+                        default=[record.key for record in NORMALIZERS if record.key != "none"])
     args = parser.parse_args(argv)
     from core.data.builtin import load_builtin
 
@@ -123,8 +124,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.texts:,} generated texts": generate(args.texts),
         "14,903 FAA remarks": load_builtin("faa-bird-strikes-phase").frame["remarks"].tolist(),
     }
-    print(f"Every toggle on; {args.repeats} repeats, medians of CPU seconds; a fresh engine (empty cache) each repeat.\n")
-    print("| texts | whitespace tokens | distinct | normalizer | engine (s) | naive loop (s) | speed-up (range over repeats) | outputs identical |")
+    print(f"Every toggle on; {args.repeats} repeats, medians of CPU seconds; "
+          "a fresh engine (empty cache) each repeat.\n")
+    print("| texts | whitespace tokens | distinct | normalizer | engine (s) | naive loop (s) "
+          "| speed-up (range over repeats) | outputs identical |")
     print("|---|---|---|---|---|---|---|---|")
     failed = False
     for (corpus, texts), normalizer in ((c, n) for c in corpora.items() for n in args.normalizers):

@@ -113,7 +113,8 @@ def inspect_memory(rows: int) -> int:
         size = path.stat().st_size
         target = 3 * size + 500e6
         runs = [
-            ("inspect --no-baseline", _CLI_CHILD, ["inspect", str(path), "--label-col", "phase_of_flt", "--no-baseline"]),
+            ("inspect --no-baseline", _CLI_CHILD,
+             ["inspect", str(path), "--label-col", "phase_of_flt", "--no-baseline"]),
             ("inspect (with baseline)", _CLI_CHILD, ["inspect", str(path), "--label-col", "phase_of_flt"]),
             ("dashboard calls, upload and table held", _DASHBOARD_CHILD, [str(path)]),
         ]
@@ -125,7 +126,8 @@ def inspect_memory(rows: int) -> int:
             seconds, peak, stdout = _child(code, args)
             fitted = next((line for line in stdout.splitlines() if "fitted on" in line), "")
             met &= peak <= target
-            print(f"| {name} | {seconds:.0f} | {peak / 1e6:.0f} | {peak / size:.1f}x | {'yes' if peak <= target else 'NO'} |", flush=True)
+            print(f"| {name} | {seconds:.0f} | {peak / 1e6:.0f} | {peak / size:.1f}x | "
+                  f"{'yes' if peak <= target else 'NO'} |", flush=True)
             if fitted:
                 print(f"<!-- {fitted.strip()} -->", flush=True)
     print(f"\ntarget {'met' if met else 'NOT met'} on every path")
@@ -134,7 +136,8 @@ def inspect_memory(rows: int) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=None, help="rows to generate (default 100,000; 1,000,000 with --inspect)")
+    parser.add_argument("--rows", type=int, default=None,
+                        help="rows to generate (default 100,000; 1,000,000 with --inspect)")
     parser.add_argument("--inspect", action="store_true", help="measure `inspect`'s peak memory in child processes")
     args = parser.parse_args(argv)
     if args.inspect:
@@ -183,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     stages.append(("split + vectorize + build model", timings["fit_started"] - started, peak_mb()))
     stages.append(("one training epoch (incl. validation)", fit, peak_mb()))
     stages.append(("evaluate + baseline + save run", ended - timings["fit_ended"], peak_mb()))
-    print(f"\n{len(dataset.texts):,} rows, {len(dataset.class_names)} classes, {report.vocabulary_size:,} distinct tokens; "
+    print(f"\n{len(dataset.texts):,} rows, {len(dataset.class_names)} classes, "
+          f"{report.vocabulary_size:,} distinct tokens; "
           f"max length {result.metrics.vectorizing.max_length}; test macro-F1 after one epoch "
           f"{result.metrics.test.macro_f1:.3f} (baseline {result.metrics.baseline.macro_f1:.3f}).\n")
     print("| stage | seconds | peak RSS after (MB) |")

@@ -47,7 +47,8 @@ def run_once(tree: Path, seed: int) -> dict:
         command = [sys.executable, "-m", "core", "train", "--demo", "--runs-dir", runs, "--set", f"seed={seed}"]
         cpu_before = _children_cpu()
         started = time.perf_counter()
-        process = subprocess.Popen(command, cwd=tree, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        process = subprocess.Popen(command, cwd=tree, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   text=True)
         last_epoch: list[float] = []
         epochs = [0]
 
@@ -108,7 +109,7 @@ job = scheduler.submit(TrainingJob(spec_for(data, config, runs, **extra)))
 view = wait(job, scheduler, timeout=1800, interval=0.02)
 saved = time.perf_counter() - started
 print(json.dumps({"status": view.status, "error": view.error, "saved": saved, "epochs": len(view.epoch_ends)}))
-"""
+"""  # noqa: E501 (the driver script's source, kept as it is)
 
 
 def run_dashboard_once(tree: Path, seed: int) -> dict:
@@ -159,18 +160,21 @@ def main(argv: list[str] | None = None) -> int:
             for name in names:
                 run = run_one(sides[name], 42 + pair)  # each pair its own seed: early stopping ends where it ends
                 results[name].append(run)
-                print(f"pair {pair + 1}: {name}: saved after {run['saved']:.1f} s (last epoch line {run['last_epoch']:.1f} s, "
-                      f"exit {run['exited']:.1f} s, {run['cpu']:.1f} s CPU to exit, {run['epochs']} epochs)", file=sys.stderr)
+                print(f"pair {pair + 1}: {name}: saved after {run['saved']:.1f} s "
+                      f"(last epoch line {run['last_epoch']:.1f} s, "
+                      f"exit {run['exited']:.1f} s, {run['cpu']:.1f} s CPU to exit, {run['epochs']} epochs)",
+                      file=sys.stderr)
     finally:
         if worktree is not None:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(worktree)], capture_output=True)
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(worktree)],
+                           capture_output=True)
             folder.rmdir()
     what = ("the Train page's Start, submit to saved (warm worker where the tree has one)" if args.path == "dashboard"
             else "`python -m core train --demo`")
     print(f"\n{what} (built-in dataset, recommended settings; pair i uses seed 41+i on both "
           f"sides), {args.pairs} alternating pairs, medians.\n")
-    print("| code | start → run saved (s) | start → last epoch (s) | last epoch → saved (s) | process exit (s) | CPU s to exit "
-          "| epochs | per-run saved |")
+    print("| code | start → run saved (s) | start → last epoch (s) | last epoch → saved (s) | process exit (s) "
+          "| CPU s to exit | epochs | per-run saved |")
     print("|---|---|---|---|---|---|---|---|")
     medians = {}
     for name, runs in results.items():

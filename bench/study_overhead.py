@@ -1,6 +1,7 @@
-"""The study loop's overhead: the same trials run through ``core.evidence.study.run_study`` (journal storage, heartbeat thread,
-per-epoch reports, ask/tell) and back to back by hand with plain ``run_experiment`` calls — same configs, same seeds,
-both saving run records — measured side by side in one process, alternating which goes first, over several repeats.
+"""The study loop's overhead: the same trials run through ``core.evidence.study.run_study`` (journal storage, heartbeat
+thread, per-epoch reports, ask/tell) and back to back by hand with plain ``run_experiment`` calls — same configs, same
+seeds, both saving run records — measured side by side in one process, alternating which goes first, over several
+repeats.
 
     .venv/bin/python bench/study_overhead.py                        # generated data, tiny model, 4 trials x 3 repeats
     .venv/bin/python bench/study_overhead.py --demo --epochs 2 --repeats 2
@@ -29,7 +30,8 @@ from core.evidence.levers import find_levers  # noqa: E402
 
 TINY = ["model.embedding_dim=16", "model.lstm_units=8", "model.attention_units=8", "training.batch_size=16",
         "vectorizing.max_length=12", "training.progress_every_batches=5"]
-LEVERS = ["model.dropout=0.4", "training.learning_rate=0.004", "model.bidirectional=false", "model.lstm_units=16", "model.l2=0.0"]
+LEVERS = ["model.dropout=0.4", "training.learning_rate=0.004", "model.bidirectional=false", "model.lstm_units=16",
+          "model.l2=0.0"]
 WORDS = {
     "sports": "match goal team coach league score player season".split(),
     "tech": "laptop software server network code chip battery update".split(),
@@ -48,7 +50,8 @@ def generated_dataset(rows_per_class: int):
     lines = ["text,label"]
     for label, words in WORDS.items():
         for _ in range(rows_per_class):
-            tokens = [rng.choice(words) if rng.random() < 0.5 else rng.choice(FILLER) for _ in range(rng.randint(4, 14))]
+            tokens = [rng.choice(words) if rng.random() < 0.5 else rng.choice(FILLER)
+                      for _ in range(rng.randint(4, 14))]
             lines.append(f"{' '.join(tokens)},{label}")
     return build_dataset(read_csv_bytes("\n".join(lines).encode(), source_name="generated.csv"))
 
@@ -70,7 +73,8 @@ def by_hand(dataset, base, levers, runs_dir) -> float:
     configs = [base] + [lever.apply(base) for lever in levers]
     started = time.perf_counter()
     for number, config in enumerate(configs):
-        run_experiment(dataset, dataclasses.replace(config, seed=base.seed), runs_dir=runs_dir, tags={"bench": "hand", "trial": number})
+        run_experiment(dataset, dataclasses.replace(config, seed=base.seed), runs_dir=runs_dir,
+                       tags={"bench": "hand", "trial": number})
     return time.perf_counter() - started
 
 
@@ -78,10 +82,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--demo", action="store_true", help="the built-in dataset instead of generated rows")
     parser.add_argument("--rows", type=int, default=60, help="generated rows per class (default 60)")
-    parser.add_argument("--trials", type=int, default=4, help="trials per repeat: the reference plus trials-1 levers (2..6)")
+    parser.add_argument("--trials", type=int, default=4,
+                        help="trials per repeat: the reference plus trials-1 levers (2..6)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--reuse-preprocessing", action="store_true", help="let the study's executor reuse preprocessing")
+    parser.add_argument("--reuse-preprocessing", action="store_true",
+                        help="let the study's executor reuse preprocessing")
     args = parser.parse_args(argv)
     if not 2 <= args.trials <= len(LEVERS) + 1:
         parser.error(f"--trials must be from 2 to {len(LEVERS) + 1}")
@@ -99,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     with tempfile.TemporaryDirectory(prefix="study-overhead-") as scratch:
-        by_hand(dataset, base, levers[:1], Path(scratch) / "warmup")  # TensorFlow's first graphs, not part of either side
+        # TensorFlow's first graphs, not part of either side
+        by_hand(dataset, base, levers[:1], Path(scratch) / "warmup")
         rows = []
         for repeat in range(args.repeats):
             folder = Path(scratch) / str(repeat)
@@ -110,12 +117,15 @@ def main(argv: list[str] | None = None) -> int:
                 hand = by_hand(dataset, base, levers, folder / "hand")
                 study = by_study(dataset, base, levers, folder / "study", args.reuse_preprocessing)
             rows.append((repeat + 1, "study first" if repeat % 2 == 0 else "hand first", hand, study))
-            print(f"repeat {repeat + 1}: hand {hand:.2f} s, study {study:.2f} s, ratio {hand / study:.3f}", file=sys.stderr)
+            print(f"repeat {repeat + 1}: hand {hand:.2f} s, study {study:.2f} s, ratio {hand / study:.3f}",
+                  file=sys.stderr)
 
     ratios = [hand / study for _, _, hand, study in rows]
     overhead_ms = [1000 * (study - hand) / args.trials for _, _, hand, study in rows]
-    print(f"\n{dataset.source_name}: {len(dataset.texts)} rows; {args.trials} trials per repeat ({args.epochs} epochs, tiny model); "
-          f"{args.repeats} repeats, alternating order; executor preprocessing reuse {'on' if args.reuse_preprocessing else 'off'}.\n")
+    print(f"\n{dataset.source_name}: {len(dataset.texts)} rows; "
+          f"{args.trials} trials per repeat ({args.epochs} epochs, tiny model); "
+          f"{args.repeats} repeats, alternating order; "
+          f"executor preprocessing reuse {'on' if args.reuse_preprocessing else 'off'}.\n")
     print("| repeat | order | by hand (s) | through the study (s) | hand / study |")
     print("|---|---|---|---|---|")
     for repeat, order, hand, study in rows:

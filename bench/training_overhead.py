@@ -1,7 +1,7 @@
-"""Training overhead: the engine's training path exactly as the dashboard runs it (a spawned worker from core.training.jobs,
-progress events every N batches flowing over a queue to the parent) against a bare ``model.fit`` of the identical
-model on identical data in a spawned process of its own. Runs alternate A/B; the first epoch (graph tracing) is
-excluded; medians of the per-epoch times are compared. Target: throughput ratio (engine / bare) >= 0.95.
+"""Training overhead: the engine's training path exactly as the dashboard runs it (a spawned worker from
+core.training.jobs, progress events every N batches flowing over a queue to the parent) against a bare ``model.fit`` of
+the identical model on identical data in a spawned process of its own. Runs alternate A/B; the first epoch (graph
+tracing) is excluded; medians of the per-epoch times are compared. Target: throughput ratio (engine / bare) >= 0.95.
 
     .venv/bin/python bench/training_overhead.py              # 4 alternating pairs, 8 epochs each (about 5 min)
     .venv/bin/python bench/training_overhead.py --pairs 6 --epochs 10
@@ -58,10 +58,12 @@ def _bare_fit(config_dict: dict, results) -> None:
     y = dataset.y
     x_train, y_train = vectorized.x["train"], y[split.train]
     resampled = resample_training(x_train, y_train, len(dataset.class_names), config.resampling, config.seed)
-    models = build_classifier(config.model, vectorized.vocabulary.size, len(dataset.class_names), vectorized.max_length, config.seed)
+    models = build_classifier(config.model, vectorized.vocabulary.size, len(dataset.class_names), vectorized.max_length,
+                              config.seed)
     model = models.model
     batches = math.ceil(len(y_train) / config.training.batch_size)
-    model.compile(optimizer=make_optimizer(config.training, batches), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(optimizer=make_optimizer(config.training, batches), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
     ends: list[float] = []
 
     class EpochClock(keras.callbacks.Callback):
@@ -115,12 +117,14 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     bare.append(bare_epoch_seconds(config))
                 latest = (engine if side == "engine" else bare)[-1]
-                print(f"pair {pair + 1}: {side} {statistics.median(latest):.3f} s/epoch (median of {len(latest)})", file=sys.stderr)
+                print(f"pair {pair + 1}: {side} {statistics.median(latest):.3f} s/epoch (median of {len(latest)})",
+                      file=sys.stderr)
     # This machine's speed drifts by up to 2x for seconds at a time: pool every timed epoch and take medians.
     engine_median = statistics.median(e for run in engine for e in run)
     bare_median = statistics.median(e for run in bare for e in run)
     ratio = bare_median / engine_median
-    print(f"\nBuilt-in dataset, recommended model, {args.epochs} epochs per run (first excluded), {args.pairs} A/B pairs; "
+    print(f"\nBuilt-in dataset, recommended model, {args.epochs} epochs per run (first excluded), "
+          f"{args.pairs} A/B pairs; "
           f"the engine side streamed {events} batch events per run.\n")
     print("| side | s/epoch (median of all timed epochs) | per-run medians |")
     print("|---|---|---|")

@@ -6,9 +6,11 @@
 
 Sides, each in a fresh spawned process, alternating order seed by seed:
   bare                 the engine's preprocessing, split, padded arrays, class weights and model, then a plain
-                       ``model.fit(x, y, validation_data=..., class_weight=..., shuffle=True)`` — the peer a user writes;
-  engine               ``core.training.experiment.run_experiment`` as the dashboard and CLI run it (length-bucketed, trimmed
-                       batches; validation scored once per epoch on trimmed batches; progress events; stop checks);
+                       ``model.fit(x, y, validation_data=..., class_weight=..., shuffle=True)`` — the peer a user
+                       writes;
+  engine               ``core.training.experiment.run_experiment`` as the dashboard and CLI run it
+                       (length-bucketed, trimmed batches; validation scored once per epoch on trimmed batches;
+                       progress events; stop checks);
   engine, no buckets   the same engine path with full-width batches (what the buckets alone are worth).
 Every side trains the same epochs (early stopping off). Timed: the whole fit, first epoch (tracing) included, and
 separately the median of epochs 2..N. Test macro-F1 is reported for every run: the engine must stay within the
@@ -40,7 +42,8 @@ EPOCHS = {"builtin": 8, "long": 4}
 
 
 def bench_config(seed: int, epochs: int) -> ExperimentConfig:
-    return apply_overrides(ExperimentConfig(), [f"seed={seed}", f"training.epochs={epochs}", "training.early_stopping=false"])
+    return apply_overrides(ExperimentConfig(),
+                           [f"seed={seed}", f"training.epochs={epochs}", "training.early_stopping=false"])
 
 
 def _bare(corpus: str, config: ExperimentConfig) -> dict:
@@ -61,12 +64,16 @@ def _bare(corpus: str, config: ExperimentConfig) -> dict:
     seed_everything(config.seed)
     processed, _ = preprocess(data.texts, config.preprocessing)
     split = split_rows(data, config)
-    vectorized = vectorize(processed, {"train": split.train, "validation": split.validation, "test": split.test}, config.vectorizing)
+    vectorized = vectorize(processed, {"train": split.train, "validation": split.validation, "test": split.test},
+                           config.vectorizing)
     y = data.y
-    resampled = resample_training(vectorized.x["train"], y[split.train], len(data.class_names), config.resampling, config.seed)
-    model = build_classifier(config.model, vectorized.vocabulary.size, len(data.class_names), vectorized.max_length, config.seed).model
+    resampled = resample_training(vectorized.x["train"], y[split.train], len(data.class_names), config.resampling,
+                                  config.seed)
+    model = build_classifier(config.model, vectorized.vocabulary.size, len(data.class_names), vectorized.max_length,
+                             config.seed).model
     batches = math.ceil(len(resampled.y) / config.training.batch_size)
-    model.compile(optimizer=make_optimizer(config.training, batches), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(optimizer=make_optimizer(config.training, batches), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
     ends: list[float] = []
 
     class EpochClock(keras.callbacks.Callback):
@@ -103,8 +110,8 @@ def _engine(corpus: str, config: ExperimentConfig, buckets: bool) -> dict:
             marks["end"], marks["cpu_end"] = time.perf_counter(), time.process_time()
 
     result = run_experiment(load(corpus), config, listener=listener, runs_dir=None)
-    return {"fit_s": marks["end"] - marks["start"], "cpu_s": marks["cpu_end"] - marks["cpu"], "epochs_s": [b - a for a, b in zip(ends, ends[1:])],
-            "macro_f1": result.metrics.test.macro_f1}
+    return {"fit_s": marks["end"] - marks["start"], "cpu_s": marks["cpu_end"] - marks["cpu"],
+            "epochs_s": [b - a for a, b in zip(ends, ends[1:])], "macro_f1": result.metrics.test.macro_f1}
 
 
 def _child(side: str, corpus: str, config_dict: dict, results) -> None:
@@ -156,15 +163,16 @@ def main(argv: list[str] | None = None) -> int:
             for side in order:
                 run = run_side(side, corpus, bench_config(seed, epochs))
                 runs[side].append(run)
-                print(f"{corpus} seed {seed} {side}: fit {run['fit_s']:.1f} s ({run['cpu_s']:.1f} s CPU), epoch median "
-                      f"{statistics.median(run['epochs_s']):.2f} s, test macro-F1 {run['macro_f1']:.3f}", file=sys.stderr)
+                print(f"{corpus} seed {seed} {side}: fit {run['fit_s']:.1f} s ({run['cpu_s']:.1f} s CPU), "
+                      f"epoch median {statistics.median(run['epochs_s']):.2f} s, "
+                      f"test macro-F1 {run['macro_f1']:.3f}", file=sys.stderr)
         tables.append((corpus, epochs, runs))
     print(f"\n{args.seeds} seeds (42…), sides alternating; {time.perf_counter() - started:.0f} s in all.\n")
     for corpus, epochs, runs in tables:
         bare = runs.get("bare")
         print(f"**{corpus}**, {epochs} epochs per run\n")
-        print("| side | fit s (median) | s/epoch, epochs 2..N (median) | speed-up vs bare (fit) | per-seed fit speed-ups "
-              "| CPU s (median) | speed-up vs bare (CPU) | test macro-F1 |")
+        print("| side | fit s (median) | s/epoch, epochs 2..N (median) | speed-up vs bare (fit) "
+              "| per-seed fit speed-ups | CPU s (median) | speed-up vs bare (CPU) | test macro-F1 |")
         print("|---|---|---|---|---|---|---|---|")
         for side, side_runs in runs.items():
             fit = statistics.median(r["fit_s"] for r in side_runs)

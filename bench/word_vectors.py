@@ -55,8 +55,8 @@ VARIANTS: dict[str, tuple[str, ...]] = {
     "+ projection to 128": (GLOVE, "model.embedding_dim=128", "model.extend_vocabulary=false",
                             "model.project_word_vectors=true"),
     "+ embedding dropout 0.1": (*NAIVE, "model.embedding_dropout=0.1"),
-    "all together": (GLOVE, "model.embedding_dim=128", "model.extend_vocabulary=true", "model.project_word_vectors=true",
-                     "model.embedding_dropout=0.1"),
+    "all together": (GLOVE, "model.embedding_dim=128", "model.extend_vocabulary=true",
+                     "model.project_word_vectors=true", "model.embedding_dropout=0.1"),
     # Controls: is it the vectors' values or the 50 dimensions? Is it the dropout on any 50-d embedding?
     "control: no vectors, dim 50": ("model.embedding_dim=50",),
     "control: no vectors, dim 50, embedding dropout 0.1": ("model.embedding_dim=50", "model.embedding_dropout=0.1"),
@@ -114,7 +114,8 @@ def table(records: list[dict], key: str, seeds: list[int], variants: list[str]) 
     lines = [f"**{key}** ({BUILTIN_DATASETS[key].title if key in BUILTIN_DATASETS else key}), seeds "
              f"{', '.join(map(str, seeds))}, single models",
              "",
-             "| variant | test macro-F1 | Δ vs reference (paired) | test OOV | extension words | parameters | CPU s / run | n |",
+             "| variant | test macro-F1 | Δ vs reference (paired) | test OOV | extension words | parameters "
+             "| CPU s / run | n |",
              "|---|---|---|---|---|---|---|---|"]
     for variant in variants:
         runs = [by[(variant, seed)] for seed in seeds if (variant, seed) in by]
@@ -126,7 +127,8 @@ def table(records: list[dict], key: str, seeds: list[int], variants: list[str]) 
             f"{statistics.mean(deltas):+.3f} ± {statistics.stdev(deltas) if len(deltas) > 1 else 0.0:.3f}")
         lines.append(
             f"| {variant} | {_spread([r['test_macro_f1'] for r in runs])} | {delta} | "
-            f"{statistics.mean(r['test_oov'] for r in runs):.1%} | {round(statistics.mean(r['extension'] for r in runs)):,} | "
+            f"{statistics.mean(r['test_oov'] for r in runs):.1%} | "
+            f"{round(statistics.mean(r['extension'] for r in runs)):,} | "
             f"{round(statistics.mean(r['parameters'] for r in runs)):,} | "
             f"{statistics.mean(r['cpu_seconds'] for r in runs):.0f} | {len(runs)} |")
     baseline = [r["baseline_macro_f1"] for r in by.values() if r["variant"] == REFERENCE]
@@ -166,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
                     with args.out.open("a", encoding="utf-8") as handle:
                         handle.write(json.dumps(record) + "\n")
                     print(f"{key} / {variant} / seed {seed}: test macro-F1 {record['test_macro_f1']:.3f}, "
-                          f"{record['cpu_seconds']:.0f} CPU-s, {record['wall_seconds']:.0f} s", file=sys.stderr, flush=True)
+                          f"{record['cpu_seconds']:.0f} CPU-s, {record['wall_seconds']:.0f} s",
+                          file=sys.stderr, flush=True)
     records = _saved(args.out)
     for key in args.dataset:
         print(table(records, key, seeds, variants))

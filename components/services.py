@@ -211,7 +211,8 @@ def progress_line(event: StudyProgress) -> str:
         detail = f" ({event.message})" if event.message else ""
         return f"Trial {event.trial} {state_words}{value}{detail}."
     if event.kind in ("waiting", "retry"):
-        return (f"Trial {event.trial}: " if event.trial is not None else "") + event.message[:1].upper() + event.message[1:] + "."
+        return ((f"Trial {event.trial}: " if event.trial is not None else "")
+                + event.message[:1].upper() + event.message[1:] + ".")
     if event.kind == "finished":
         return {"stopped": "Stopped; Resume carries on where it stopped.", "finished": "Every planned trial has run.",
                 "budget": "The time budget ran out."}.get(event.message, event.message)

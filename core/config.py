@@ -69,19 +69,31 @@ class PreprocessingConfig:
 
 @dataclass(frozen=True)
 class VectorizingConfig:
-    max_vocab_size: int = _field(20000, "Largest vocabulary, counting padding and the out-of-vocabulary token.", min=3, max=1_000_000, step=1000)
+    max_vocab_size: int = _field(
+        20000, "Largest vocabulary, counting padding and the out-of-vocabulary token.", min=3, max=1_000_000, step=1000
+    )
     min_token_frequency: int = _field(
-        2, "Tokens seen fewer times in training become out-of-vocabulary (2 stops the model memorising one-off words).", min=1, max=1000
+        2,
+        "Tokens seen fewer times in training become out-of-vocabulary (2 stops the model memorising one-off words).",
+        min=1, max=1000,
     )
     max_length: Optional[int] = _field(None, "Tokens kept per text; empty means the suggested length.", min=1, max=2000)
-    length_percentile: float = _field(95.0, "The suggested length covers this percentile of training lengths.", min=50.0, max=100.0, step=1.0)
+    length_percentile: float = _field(
+        95.0, "The suggested length covers this percentile of training lengths.", min=50.0, max=100.0, step=1.0
+    )
 
 
 @dataclass(frozen=True)
 class SplitConfig:
-    validation_fraction: float = _field(0.15, "Share of rows for validation (early stopping, curves).", min=0.05, max=0.5, step=0.05, format="%.2f")
-    test_fraction: float = _field(0.2, "Share of rows sealed for the final test.", min=0.05, max=0.5, step=0.05, format="%.2f")
-    k_folds: int = _field(0, "Stratified k-fold cross-validation on the non-test rows; 0 or 1 means off.", min=0, max=10)
+    validation_fraction: float = _field(
+        0.15, "Share of rows for validation (early stopping, curves).", min=0.05, max=0.5, step=0.05, format="%.2f"
+    )
+    test_fraction: float = _field(
+        0.2, "Share of rows sealed for the final test.", min=0.05, max=0.5, step=0.05, format="%.2f"
+    )
+    k_folds: int = _field(
+        0, "Stratified k-fold cross-validation on the non-test rows; 0 or 1 means off.", min=0, max=10
+    )
     ensemble: bool = _field(
         False,
         "With k-fold: average the k fold models' probabilities (saved as one model) instead of keeping the fold model "
@@ -152,8 +164,9 @@ class ModelConfig:
     lstm_layers: int = _field(1, "Stacked LSTM layers; two rarely beat one on small data.", min=1, max=4, slider=True)
     bidirectional: bool = _field(True, "Read the text both ways; usually worth its 2x cost.")
     dropout: float = _field(
-        0.5, "Dropout after the embedding and each LSTM layer; 0.2-0.5 is typical, the high end for small datasets.", min=0.0, max=0.9,
-        slider=True,
+        0.5,
+        "Dropout after the embedding and each LSTM layer; 0.2-0.5 is typical, the high end for small datasets.",
+        min=0.0, max=0.9, slider=True,
     )
     recurrent_dropout: float = _field(
         0.0, "Dropout inside the recurrence. Slow: it disables the fused cuDNN kernel.", min=0.0, max=0.9, slider=True
@@ -165,7 +178,9 @@ class ModelConfig:
     )
     attention_units: int = _field(64, "Hidden size of the additive attention scorer.", min=1, max=1024, step=16)
     attention_heads: int = _field(4, "Heads of the multi-head self-attention.", min=1, max=16)
-    l2: float = _field(1e-4, "L2 penalty on the output layer's weights; 0 turns it off.", min=0.0, max=1.0, step=1e-4, format="%.5f")
+    l2: float = _field(
+        1e-4, "L2 penalty on the output layer's weights; 0 turns it off.", min=0.0, max=1.0, step=1e-4, format="%.5f"
+    )
     ngram_path: str = _field(
         "none",
         "A linear path over the text's words and hashed word pairs, trained with the LSTM (wide and deep).",
@@ -189,29 +204,38 @@ class ModelConfig:
     )
     blend: str = _field(
         "none",
-        "Average the LSTM's probabilities with a TF-IDF + logistic-regression model's, the weight chosen on validation.",
+        "Average the LSTM's probabilities with a TF-IDF + logistic-regression model's, "
+        "the weight chosen on validation.",
         choices=BLENDS,
     )
 
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    optimizer: str = _field("adam", "Adam is the dependable default; AdamW adds decoupled weight decay.", choices=OPTIMIZERS)
+    optimizer: str = _field(
+        "adam", "Adam is the dependable default; AdamW adds decoupled weight decay.", choices=OPTIMIZERS
+    )
     learning_rate: float = _field(2e-3, "Initial learning rate.", min=1e-6, max=1.0, step=1e-4, format="%.5f")
     lr_schedule: str = _field(
         "cosine", "How the learning rate changes: decaying schedules usually help Adam settle.", choices=LR_SCHEDULES
     )
     decay_rate: float = _field(0.9, "Exponential schedule: factor applied each epoch.", min=0.01, max=1.0, step=0.05)
-    plateau_factor: float = _field(0.5, "Reduce-on-plateau: factor applied when validation loss stalls.", min=0.01, max=0.99, step=0.05)
+    plateau_factor: float = _field(
+        0.5, "Reduce-on-plateau: factor applied when validation loss stalls.", min=0.01, max=0.99, step=0.05
+    )
     plateau_patience: int = _field(1, "Reduce-on-plateau: epochs without improvement before reducing.", min=0, max=50)
     weight_decay: float = _field(1e-4, "AdamW's decoupled weight decay.", min=0.0, max=1.0, step=1e-4, format="%.5f")
     momentum: float = _field(0.9, "SGD momentum.", min=0.0, max=0.999, step=0.05)
     batch_size: int = _field(64, "Examples per gradient step; 32-128 suits a CPU.", min=1, max=8192, step=16)
     epochs: int = _field(15, "Most epochs to train; early stopping usually ends sooner.", min=1, max=1000)
-    early_stopping: bool = _field(True, "Stop when the monitored validation metric stops improving and restore the best weights.")
-    monitor: str = _field("val_loss", "Validation metric that early stopping and the best weights follow.", choices=MONITORS,
-                          titles={"val_loss": "Validation loss", "val_accuracy": "Validation accuracy",
-                                  "val_macro_f1": "Validation macro-F1"})
+    early_stopping: bool = _field(
+        True, "Stop when the monitored validation metric stops improving and restore the best weights."
+    )
+    monitor: str = _field(
+        "val_loss", "Validation metric that early stopping and the best weights follow.", choices=MONITORS,
+        titles={"val_loss": "Validation loss", "val_accuracy": "Validation accuracy",
+                "val_macro_f1": "Validation macro-F1"},
+    )
     patience: int = _field(3, "Epochs without improvement before early stopping.", min=0, max=100)
     progress_every_batches: int = _field(10, "Send a live progress update every N batches.", min=1, max=100000)
 
@@ -245,7 +269,10 @@ class ExperimentConfig:
         try:
             raw = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ConfigError(f"The config is not valid JSON ({exc.msg} at line {exc.lineno}); fix the file or start from `config --defaults`.") from None
+            raise ConfigError(
+                f"The config is not valid JSON ({exc.msg} at line {exc.lineno}); "
+                "fix the file or start from `config --defaults`."
+            ) from None
         return cls.from_dict(raw)
 
 
@@ -340,7 +367,9 @@ def setting_in_words(key: str, value: Any) -> str:
     return f"{setting_label(key)}: {setting_value_text(key, value)}"
 
 
-def config_differences(before: Mapping[str, Any], after: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any, Any]]:
+def config_differences(
+    before: Mapping[str, Any], after: Mapping[str, Any], prefix: str = ""
+) -> list[tuple[str, Any, Any]]:
     """(dotted key, old value, new value) for each setting that differs between two config dicts, in order."""
     changes: list[tuple[str, Any, Any]] = []
     for name, value in after.items():
@@ -480,22 +509,25 @@ def validate(config: ExperimentConfig) -> None:
     split = config.split
     if split.validation_fraction + split.test_fraction >= 0.8:
         raise ConfigError(
-            "split.validation_fraction plus split.test_fraction leaves under 20% of rows for training; lower one of them."
+            "split.validation_fraction plus split.test_fraction leaves under 20% of rows for training; "
+            "lower one of them."
         )
     if config.model.subword_buckets and RESAMPLERS.get(config.resampling.strategy).embedded:
-        raise ConfigError("Subword vectors need token IDs, but SMOTE-family resampling trains on embedded sequences: set "
-                          "model.subword_buckets to 0 or choose another resampling strategy.")
+        raise ConfigError("Subword vectors need token IDs, but SMOTE-family resampling trains on embedded sequences: "
+                          "set model.subword_buckets to 0 or choose another resampling strategy.")
     if config.model.word_vectors and RESAMPLERS.get(config.resampling.strategy).embedded:
         raise ConfigError("Word vectors start the embedding, but SMOTE-family resampling trains its own first: clear "
                           "model.word_vectors or choose another resampling strategy.")
     if config.model.ngram_path != "none" and RESAMPLERS.get(config.resampling.strategy).embedded:
-        raise ConfigError("The n-gram path reads token IDs, but SMOTE-family resampling trains on embedded sequences: "
-                          "set model.ngram_path to none or choose another resampling strategy.")
+        raise ConfigError("The n-gram path reads token IDs, but SMOTE-family resampling trains on embedded "
+                          "sequences: set model.ngram_path to none or choose another resampling strategy.")
     if split.ensemble and split.k_folds < 2:
-        raise ConfigError("split.ensemble averages the k fold models: set split.k_folds to 2 or more, or turn split.ensemble off.")
+        raise ConfigError(
+            "split.ensemble averages the k fold models: set split.k_folds to 2 or more, or turn split.ensemble off."
+        )
     if split.ensemble_seeds > 1 and split.k_folds >= 2 and not split.ensemble:
-        raise ConfigError("split.ensemble_seeds averages several models, but k-fold without split.ensemble keeps one: turn "
-                          "split.ensemble on or set split.ensemble_seeds to 1.")
+        raise ConfigError("split.ensemble_seeds averages several models, but k-fold without split.ensemble keeps one: "
+                          "turn split.ensemble on or set split.ensemble_seeds to 1.")
     problem = ATTENTION_KINDS.get(config.model.attention).check(config.model)
     if problem:
         raise ConfigError(problem)

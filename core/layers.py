@@ -135,7 +135,9 @@ class AttentionPooling(layers.Layer):
 
     def build(self, input_shape) -> None:
         features = input_shape[-1]
-        self.score_kernel = self.add_weight(name="score_kernel", shape=(features, self.units), initializer="glorot_uniform")
+        self.score_kernel = self.add_weight(
+            name="score_kernel", shape=(features, self.units), initializer="glorot_uniform"
+        )
         self.score_bias = self.add_weight(name="score_bias", shape=(self.units,), initializer="zeros")
         self.score_vector = self.add_weight(name="score_vector", shape=(self.units, 1), initializer="glorot_uniform")
         self.built = True
@@ -337,7 +339,8 @@ class NgramPath(layers.Layer):
         count = ops.sum(ops.cast(ops.not_equal(ids, 0), gates.dtype), axis=1) + ops.sum(
             ops.cast(ops.not_equal(pairs, 0), gates.dtype), axis=1)
         if training and self.dropout > 0:
-            gates = gates * ops.cast(keras.random.uniform(ops.shape(gates), seed=self.seed_generator) >= self.dropout, gates.dtype)
+            gates = gates * ops.cast(
+                keras.random.uniform(ops.shape(gates), seed=self.seed_generator) >= self.dropout, gates.dtype)
             pair_gates = pair_gates * ops.cast(
                 keras.random.uniform(ops.shape(pair_gates), seed=self.seed_generator) >= self.dropout, gates.dtype)
         total = ops.sum(ops.take(self.words, ids, axis=0) * ops.expand_dims(gates, -1), axis=1)
@@ -369,7 +372,8 @@ class BagOfWordsModel(layers.Layer):
     """A fitted, frozen TF-IDF + one-vs-rest logistic regression over the classifier's own words and hashed word
     pairs, giving class probabilities (:func:`core.model.bag_of_words.fit_bag_of_words` fits it with
     scikit-learn; this layer reproduces its ``predict_proba`` exactly: sublinear term frequency times IDF, L2 norm,
-    each class's sigmoid of its linear score, normalised to sum to 1). Features the fit never saw weigh nothing, as in scikit-learn's vocabulary."""
+    each class's sigmoid of its linear score, normalised to sum to 1). Features the fit never saw weigh nothing, as
+    in scikit-learn's vocabulary."""
 
     def __init__(self, classes: int, vocab_size: int, buckets: int, **kwargs) -> None:
         super().__init__(trainable=False, **{k: v for k, v in kwargs.items() if k != "trainable"})
@@ -382,7 +386,8 @@ class BagOfWordsModel(layers.Layer):
         self.pair_weights = self.add_weight(name="pair_weights", shape=(self.buckets + 1, self.classes),
                                             initializer="zeros", trainable=False)
         self.word_idf = self.add_weight(name="word_idf", shape=(self.vocab_size,), initializer="zeros", trainable=False)
-        self.pair_idf = self.add_weight(name="pair_idf", shape=(self.buckets + 1,), initializer="zeros", trainable=False)
+        self.pair_idf = self.add_weight(name="pair_idf", shape=(self.buckets + 1,), initializer="zeros",
+                                        trainable=False)
         self.intercept = self.add_weight(name="intercept", shape=(self.classes,), initializer="zeros", trainable=False)
         self.built = True
 

@@ -30,8 +30,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "scipy": ("scipy", "scipy.stats", "scipy.sparse"),
 }
 # A group that needs another loaded first (imbalanced-learn, cleanlab and Optuna's importance use scikit-learn).
-REQUIRES: dict[str, tuple[str, ...]] = {"imblearn": ("sklearn",), "cleanlab": ("sklearn",), "optuna": ("sklearn", "scipy"),
-                                        "sklearn": ("scipy",)}
+REQUIRES: dict[str, tuple[str, ...]] = {"imblearn": ("sklearn",), "cleanlab": ("sklearn",),
+                                        "optuna": ("sklearn", "scipy"), "sklearn": ("scipy",)}
 
 _lock = threading.RLock()
 _loaded: set[str] = set()
@@ -57,7 +57,9 @@ def loaded(group: str) -> bool:
     return group in _loaded
 
 
-def exports(package: str, table: Mapping[str, Iterable[str]]) -> tuple[Callable[[str], Any], Callable[[], list[str]], list[str]]:
+def exports(
+    package: str, table: Mapping[str, Iterable[str]]
+) -> tuple[Callable[[str], Any], Callable[[], list[str]], list[str]]:
     """A package's public names, each imported from its module on first use (PEP 562; Scientific Python's SPEC 1).
 
     A package's ``__init__`` names its public functions and classes without importing its modules, so

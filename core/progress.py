@@ -16,7 +16,9 @@ class StopSignal(Protocol):
 
 
 # The phases of a run, in order; "phase" events announce each one (training itself sends start/batch/epoch/end).
-PREPARING, WARMUP, BUILDING, TRAINING, EVALUATING, SAVING = "preparing", "warmup", "building", "train", "evaluating", "saving"
+PREPARING, WARMUP, BUILDING, TRAINING, EVALUATING, SAVING = (
+    "preparing", "warmup", "building", "train", "evaluating", "saving"
+)
 PHASES = (PREPARING, WARMUP, BUILDING, TRAINING, EVALUATING, SAVING)
 
 
@@ -43,7 +45,8 @@ class ProgressEvent(Record):
 
 def phase_event(phase: str, message: str, *, fold: Optional[int] = None, folds: Optional[int] = None) -> ProgressEvent:
     """An announcement that a run entered ``phase`` (so a progress view never sits silent)."""
-    return ProgressEvent(kind="phase", epoch=0, epochs=0, batch=0, batches=0, phase=phase, message=message, fold=fold, folds=folds)
+    return ProgressEvent(kind="phase", epoch=0, epochs=0, batch=0, batches=0, phase=phase, message=message,
+                         fold=fold, folds=folds)
 
 
 Listener = Callable[[ProgressEvent], None]

@@ -18,7 +18,8 @@ def body() -> None:
     config = state.config()
     trainability(data, config)
     report = cached.triage_for(key, data, config)
-    render_triage(report, lambda: cached.vocabulary_for(key, data, config), lambda: cached.baseline_for(key, data, config))
+    render_triage(report, lambda: cached.vocabulary_for(key, data, config),
+                  lambda: cached.baseline_for(key, data, config))
     st.subheader("Mislabelled rows and near-duplicates")
     cleaning.render(data, key, config)
     next_step("preprocess", "Next: preprocessing")

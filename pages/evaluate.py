@@ -38,5 +38,6 @@ def body() -> None:
 
 
 if __name__ == "__main__":
-    run_page("Evaluate", body, caption="Scores on the sealed test split; each explanation method is shown with how faithful "
-                                       "it is for this model, the most faithful (or the cheapest of those tied) first.")
+    run_page("Evaluate", body,
+             caption="Scores on the sealed test split; each explanation method is shown with how faithful "
+                     "it is for this model, the most faithful (or the cheapest of those tied) first.")

@@ -187,7 +187,8 @@ def _chart_rows(report: FaithfulnessReport) -> list[dict]:
             finite = bounds is not None and bounds.finite
             rows.append({"method": method_title(row.method), "order": index, "metric": label, "metric_order": rank,
                          "value": _rounded(getattr(row, field)), "reference": row.method == RANDOM,
-                         "low": _rounded(bounds.low) if finite else None, "high": _rounded(bounds.high) if finite else None})
+                         "low": _rounded(bounds.low) if finite else None,
+                         "high": _rounded(bounds.high) if finite else None})
     return rows
 
 
@@ -200,9 +201,11 @@ def faithfulness_chart(report: FaithfulnessReport) -> alt.LayerChart:
                        scale=alt.Scale(domain=[label for _, label in _METRICS], range=OKABE_ITO[:3]),
                        legend=alt.Legend(orient="bottom", direction="vertical", labelLimit=0))
     tooltip = [alt.Tooltip("method:N", title="Method"), alt.Tooltip("metric:N", title="Score"),
-               alt.Tooltip("value:Q", title="Value", format=".3f"), alt.Tooltip("low:Q", title="Interval from", format=".3f"),
+               alt.Tooltip("value:Q", title="Value", format=".3f"),
+               alt.Tooltip("low:Q", title="Interval from", format=".3f"),
                alt.Tooltip("high:Q", title="Interval to", format=".3f")]
-    y = alt.Y("method:N", title=None, sort=alt.EncodingSortField("order", order="ascending"), axis=alt.Axis(labelLimit=160))
+    y = alt.Y("method:N", title=None, sort=alt.EncodingSortField("order", order="ascending"),
+              axis=alt.Axis(labelLimit=160))
     y_offset = alt.YOffset("metric:N", sort=alt.EncodingSortField("metric_order", order="ascending"))
     bars = alt.Chart(frame).mark_bar().encode(
         y=y, yOffset=y_offset, x=alt.X("value:Q", title="Probability difference of the explained class"),

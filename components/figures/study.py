@@ -65,12 +65,14 @@ def lever_effects(rows: Sequence[Mapping], *, min_effect: float) -> alt.LayerCha
             "low": low if low is not None else mean, "high": high if high is not None else mean,
             "verdict": str(item.get("verdict", "within noise")), "n": int(number(item.get("n")) or 0),
         })
-    frame = pd.DataFrame(records, columns=["lever", "order", "mean", "sd", "sd_low", "sd_high", "low", "high", "verdict", "n"])
+    frame = pd.DataFrame(records,
+                         columns=["lever", "order", "mean", "sd", "sd_low", "sd_high", "low", "high", "verdict", "n"])
     scale, step = bands(len(frame), 30)
     y = alt.Y("lever:N", sort=by("order"), title=None, axis=alt.Axis(labelLimit=320, labelFontSize=13), scale=scale)
     x_title = "Δ validation macro-F1 vs the reference"
     verdicts = list(VERDICT_COLOURS)
-    colour = alt.Color("verdict:N", title="verdict", scale=alt.Scale(domain=verdicts, range=list(VERDICT_COLOURS.values())),
+    colour = alt.Color("verdict:N", title="verdict",
+                       scale=alt.Scale(domain=verdicts, range=list(VERDICT_COLOURS.values())),
                        legend=alt.Legend(orient="top"))
     tooltip = [
         alt.Tooltip("lever:N", title="lever"),
@@ -84,14 +86,16 @@ def lever_effects(rows: Sequence[Mapping], *, min_effect: float) -> alt.LayerCha
     band = pd.DataFrame({"from": [-abs(min_effect)], "to": [abs(min_effect)]})
     base = alt.Chart(frame).encode(y=y, tooltip=tooltip)
     layers = [
+        # padding: no dot half off the edge
         alt.Chart(band).mark_rect(color="#e6e6e6", opacity=0.7).encode(
-            x=alt.X("from:Q", title=x_title, scale=alt.Scale(padding=14)), x2="to:Q"),  # padding: no dot half off the edge
+            x=alt.X("from:Q", title=x_title, scale=alt.Scale(padding=14)), x2="to:Q"),
         alt.Chart(pd.DataFrame({"zero": [0.0]})).mark_rule(color="#555555").encode(x="zero:Q"),
         base.mark_rule(strokeWidth=1.5).encode(x=alt.X("low:Q", title=x_title), x2="high:Q", color=colour),
         base.mark_rule(strokeWidth=7, opacity=0.55).encode(x="sd_low:Q", x2="sd_high:Q", color=colour),
         base.mark_point(filled=True, size=90, opacity=1).encode(x="mean:Q", color=colour),
     ]
-    title = "waiting for paired results" if frame.empty else "effect of each lever (dot: mean; thick: ± 1 sd; thin: 90% interval)"
+    title = ("waiting for paired results" if frame.empty
+             else "effect of each lever (dot: mean; thick: ± 1 sd; thin: 90% interval)")
     return readable(alt.layer(*layers).properties(width="container", height=step, title=title))
 
 
@@ -122,7 +126,8 @@ def final_comparison(arms: Sequence[Mapping]) -> alt.LayerChart:
     tooltip = [alt.Tooltip("arm:N", title="settings"), alt.Tooltip("mean:Q", title="mean", format=".3f"),
                alt.Tooltip("sd:Q", title="sd", format=".3f"), alt.Tooltip("n:Q", title="seeds")]
     base = alt.Chart(frame).encode(y=y, tooltip=tooltip)
-    colour = alt.Color("kind:N", legend=None, scale=alt.Scale(domain=list(ARM_COLOURS), range=list(ARM_COLOURS.values())))
+    colour = alt.Color("kind:N", legend=None,
+                       scale=alt.Scale(domain=list(ARM_COLOURS), range=list(ARM_COLOURS.values())))
     layers = [
         base.mark_bar(opacity=0.85).encode(x=x, color=colour),
         base.mark_rule(strokeWidth=2, color="#333333").encode(x="from:Q", x2="to:Q"),
@@ -154,7 +159,8 @@ def sweep_history(trials: Sequence[Mapping]) -> alt.LayerChart:
     layers = [
         alt.Chart(frame).mark_point(filled=True, size=60, color=OKABE_ITO[0]).encode(
             x=x, y=alt.Y("value:Q", title="validation macro-F1", scale=alt.Scale(zero=False)),
-            tooltip=[alt.Tooltip("trial:Q", title="trial"), alt.Tooltip("value:Q", title="validation macro-F1", format=".3f"),
+            tooltip=[alt.Tooltip("trial:Q", title="trial"),
+                     alt.Tooltip("value:Q", title="validation macro-F1", format=".3f"),
                      alt.Tooltip("state:N", title="state")]),
         alt.Chart(best_frame).mark_line(interpolate="step-after", color=BEST_COLOUR, strokeWidth=2).encode(
             x=x, y="best:Q", tooltip=[alt.Tooltip("best:Q", title="best so far", format=".3f")]),
@@ -177,7 +183,8 @@ def _tick_rows(axes: Sequence[Mapping], objectives: Sequence[float]) -> list[dic
         elif kind == OBJECTIVE_AXIS:
             if objectives:
                 low, high = min(objectives), max(objectives)
-                rows += [{"axis": title, "axis_index": index, "position": 0.0 if high > low else 0.5, "tick": f"{low:.3f}"}]
+                rows += [{"axis": title, "axis_index": index, "position": 0.0 if high > low else 0.5,
+                          "tick": f"{low:.3f}"}]
                 if high > low:
                     rows.append({"axis": title, "axis_index": index, "position": 1.0, "tick": f"{high:.3f}"})
         else:
@@ -196,11 +203,13 @@ def short_value(value) -> str:
     return str(value)
 
 
-def parallel_coordinates(axes: Sequence[Mapping], parallel: Sequence[Mapping], *, best_trial: int | None = None) -> alt.LayerChart:
+def parallel_coordinates(axes: Sequence[Mapping], parallel: Sequence[Mapping], *,
+                         best_trial: int | None = None) -> alt.LayerChart:
     """One line per finished trial across the searched settings and, last, its score; colour = the score.
 
-    ``axes`` and ``parallel`` are :class:`core.evidence.study.SweepResult`'s: ``axes`` items ``{"name", "kind", "low", "high",
-    "choices"}``; ``parallel`` rows ``{"trial", "axis", "label", "position" (0..1), "objective"}`` in long form.
+    ``axes`` and ``parallel`` are :class:`core.evidence.study.SweepResult`'s: ``axes`` items
+    ``{"name", "kind", "low", "high", "choices"}``; ``parallel`` rows
+    ``{"trial", "axis", "label", "position" (0..1), "objective"}`` in long form.
     ``best_trial`` is drawn thick, on top, in orange.
     """
     order = {str(axis.get("name")): index for index, axis in enumerate(axes)}
@@ -212,21 +221,24 @@ def parallel_coordinates(axes: Sequence[Mapping], parallel: Sequence[Mapping], *
             continue
         trial = int(row.get("trial"))
         records.append({"trial": trial, "axis": short_setting(name), "axis_index": order[name], "position": position,
-                        "label": short_value(row["value"]) if "value" in row else str(row.get("label", "")), "objective": objective, "best": trial == best_trial})
+                        "label": short_value(row["value"]) if "value" in row else str(row.get("label", "")),
+                        "objective": objective, "best": trial == best_trial})
     frame = pd.DataFrame(records, columns=["trial", "axis", "axis_index", "position", "label", "objective", "best"])
     objectives = frame["objective"].tolist()
     ticks = pd.DataFrame(_tick_rows(axes, objectives), columns=["axis", "axis_index", "position", "tick"])
     # Each axis a two-point line from 0 to 1 (a rule with constant y ends would need its own y scale, and mixing
     # it with the lines' scale left the whole chart blank in the browser).
     rules = pd.DataFrame([{"axis": short_setting(str(a.get("name", ""))), "axis_index": i, "position": end}
-                          for i, a in enumerate(axes) for end in (0.0, 1.0)], columns=["axis", "axis_index", "position"])
+                          for i, a in enumerate(axes) for end in (0.0, 1.0)],
+                         columns=["axis", "axis_index", "position"])
     x = alt.X("axis:N", sort=by("axis_index"), title=None,
               # Slanted: a dozen level names side by side do not fit a 560-px column, and Vega hides overlapping ones.
               axis=alt.Axis(labelAngle=-30, labelAlign="right", labelOverlap=False, labelLimit=140, labelFontSize=12,
                             domain=False, ticks=False))
     y = alt.Y("position:Q", title=None, scale=alt.Scale(domain=[0, 1]), axis=None)
     tooltip = [alt.Tooltip("trial:Q", title="trial"), alt.Tooltip("axis:N", title="setting"),
-               alt.Tooltip("label:N", title="value"), alt.Tooltip("objective:Q", title="validation macro-F1", format=".3f")]
+               alt.Tooltip("label:N", title="value"),
+               alt.Tooltip("objective:Q", title="validation macro-F1", format=".3f")]
     lines = alt.Chart(frame[~frame["best"]]).mark_line(strokeWidth=1.5, opacity=0.7).encode(
         x=x, y=y, detail="trial:N", order="axis_index:Q", tooltip=tooltip,
         color=alt.Color("objective:Q", title="validation macro-F1", scale=alt.Scale(scheme="viridis"),
@@ -256,7 +268,8 @@ def importance_bars(importances: Mapping[str, float]) -> alt.LayerChart:
     base = alt.Chart(frame).encode(
         y=alt.Y("setting:N", sort=by("share", "descending"), title=None,
                 axis=alt.Axis(labelLimit=200, labelFontSize=13), scale=scale),
-        x=alt.X("share:Q", title="importance (shares sum to 1)", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+        x=alt.X("share:Q", title="importance (shares sum to 1)", scale=alt.Scale(domain=[0, 1]),
+                axis=alt.Axis(format="%")),
         tooltip=[alt.Tooltip("full:N", title="setting"), alt.Tooltip("share:Q", title="importance", format=".1%")],
     )
     layers = [base.mark_bar(color=OKABE_ITO[0]),

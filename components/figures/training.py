@@ -65,11 +65,14 @@ def _cut_short_layers(frame: pd.DataFrame, x, y, colour, tooltip, *, detail: str
         encoding["detail"] = detail
     keys = ["split"] + ([detail.split(":")[0]] if detail else [])
     last_full = frame[~frame["cut_short"]].merge(cut[keys], on=keys)
-    last_full = last_full[last_full["epoch"] == last_full["epoch"].groupby([last_full[k] for k in keys]).transform("max")]
+    last_full = last_full[
+        last_full["epoch"] == last_full["epoch"].groupby([last_full[k] for k in keys]).transform("max")
+    ]
     segment = pd.concat([last_full, cut], ignore_index=True)
     return [
         alt.Chart(segment).mark_line(strokeWidth=2, strokeDash=[2, 3]).encode(order="epoch:Q", **encoding),
-        alt.Chart(cut).mark_point(size=110, filled=False, strokeWidth=2, fill="#ffffff", fillOpacity=1).encode(**encoding),
+        alt.Chart(cut).mark_point(size=110, filled=False, strokeWidth=2, fill="#ffffff",
+                                  fillOpacity=1).encode(**encoding),
         alt.Chart(cut.assign(note=CUT_SHORT)).mark_text(align="center", baseline="bottom", dy=-9, fontSize=TEXT_PX,
                                                         color="#444444").encode(x=x, y=y, text="note:N"),
     ]
@@ -125,9 +128,11 @@ def training_curves(
         layers.append(alt.Chart(ghosts).mark_line(point=True, strokeWidth=1.5, opacity=EARLIER_OPACITY).encode(
             x=x, y=y, color=colour, detail="part_index:N", order="epoch:Q", tooltip=ghost_tooltip))
     if len(batches):
-        batch_tooltip = [alt.Tooltip("split:N", title="curve"), alt.Tooltip("epoch:Q", title="epoch", format=".2f"), value_tip]
+        batch_tooltip = [alt.Tooltip("split:N", title="curve"), alt.Tooltip("epoch:Q", title="epoch", format=".2f"),
+                         value_tip]
         layers.append(
-            alt.Chart(batches).mark_line(strokeWidth=1, opacity=0.55).encode(x=x, y=y, color=colour, tooltip=batch_tooltip)
+            alt.Chart(batches).mark_line(strokeWidth=1, opacity=0.55).encode(x=x, y=y, color=colour,
+                                                                             tooltip=batch_tooltip)
         )
     full = frame[~frame["cut_short"]]
     layers.append(
@@ -211,7 +216,9 @@ def run_curves(runs: list[dict], *, metric: str = "loss") -> alt.LayerChart:
                 title=None,
                 scale=alt.Scale(domain=["training", "validation"], range=[[1, 0], [6, 4]]),
                 # Below the plot: beside the run legend at the top it was clipped on narrow screens.
-                legend=alt.Legend(symbolType="stroke", symbolStrokeColor="#666666", symbolStrokeWidth=2, orient="bottom"),
+                legend=alt.Legend(
+                    symbolType="stroke", symbolStrokeColor="#666666", symbolStrokeWidth=2, orient="bottom"
+                ),
             ),
             detail="run_index:N",
             order="epoch:Q",

@@ -118,7 +118,8 @@ def _baseline(key: str, config_json: str, _data: Dataset) -> BaselineResult:
     from core.model.baseline import baseline_on_split
 
     config = ExperimentConfig.from_json(config_json)
-    return baseline_on_split(processed_for(key, _data, config)[0], _data.y, split_for(key, _data, config), _data.class_names)
+    return baseline_on_split(processed_for(key, _data, config)[0], _data.y, split_for(key, _data, config),
+                             _data.class_names)
 
 
 def baseline_for(key: str, data: Dataset, config: ExperimentConfig) -> BaselineResult:
@@ -132,7 +133,8 @@ def _vocabulary(key: str, preprocessing_json: str, vectorizing_json: str, split_
     from core.text.vectorizing import preview_vocabulary
 
     config = ExperimentConfig(seed=seed, preprocessing=PreprocessingConfig(**json.loads(preprocessing_json)),
-                              vectorizing=VectorizingConfig(**json.loads(vectorizing_json)), split=SplitConfig(**json.loads(split_json)))
+                              vectorizing=VectorizingConfig(**json.loads(vectorizing_json)),
+                              split=SplitConfig(**json.loads(split_json)))
     texts = processed_for(key, _data, config)[0]
     split = split_for(key, _data, config)
     return preview_vocabulary([texts[i] for i in split.train], [texts[i] for i in split.validation], config.vectorizing)
@@ -140,7 +142,8 @@ def _vocabulary(key: str, preprocessing_json: str, vectorizing_json: str, split_
 
 def vocabulary_for(key: str, data: Dataset, config: ExperimentConfig) -> VocabularyPreview:
     """Vocabulary built on the training split, its out-of-vocabulary rate on validation, and the length suggestion."""
-    return _vocabulary(key, _json(config.preprocessing), _json(config.vectorizing), _json(config.split), config.seed, data)
+    return _vocabulary(key, _json(config.preprocessing), _json(config.vectorizing), _json(config.split), config.seed,
+                       data)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -165,7 +168,8 @@ def _label_suspects(key: str, config_json: str, _data: Dataset):
     split = split_for(key, _data, config)
     non_test = np.sort(np.concatenate([split.train, split.validation]))  # the sealed test split is never looked at
     return find_label_suspects(processed_for(key, _data, config)[0], _data.y, _data.class_names, non_test,
-                               seed=config.seed, display_texts=_data.texts, extra_pred_probs=_lstm_out_of_fold(_data, config, non_test))
+                               seed=config.seed, display_texts=_data.texts,
+                               extra_pred_probs=_lstm_out_of_fold(_data, config, non_test))
 
 
 def _lstm_out_of_fold(data: Dataset, config: ExperimentConfig, non_test: np.ndarray):
@@ -206,7 +210,8 @@ def _leakage(key: str, config_json: str, _data: Dataset):
     predicted = baseline_test_predictions(texts, _data.y, split)
     inflation = None
     if len(predicted):
-        inflation = test_inflation(_data.y[split.test], predicted, split.test, straddling.leaked_test_rows, _data.class_names)
+        inflation = test_inflation(_data.y[split.test], predicted, split.test, straddling.leaked_test_rows,
+                                   _data.class_names)
     return straddling, inflation
 
 
@@ -245,7 +250,8 @@ LESSONS_VARIABLE = "LSTM_TEXT_LAB_LESSONS"
 
 
 def lessons_folder() -> Path:
-    """$LSTM_TEXT_LAB_LESSONS when set (a teacher's own folder of lesson files), else the lessons shipped with the app."""
+    """$LSTM_TEXT_LAB_LESSONS when set (a teacher's own folder of lesson files), else the lessons shipped with the
+    app."""
     from core.teaching.lessons import LESSONS_DIR
 
     return Path(os.environ.get(LESSONS_VARIABLE) or LESSONS_DIR)

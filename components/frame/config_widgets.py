@@ -108,7 +108,8 @@ def config_input(
     value = _current(section, name)
     text = label or label_for(name)
     help_text = info.get("help", "") + (f" {help_extra}" if help_extra else "")
-    common: dict[str, Any] = dict(key=key, help=help_text, disabled=disabled, on_change=_on_change, args=(section, name, key))
+    common: dict[str, Any] = dict(key=key, help=help_text, disabled=disabled, on_change=_on_change,
+                                  args=(section, name, key))
     if key not in st.session_state:
         st.session_state[key] = value
     with st.container():  # the widget and its error sentence: one cell of a settings grid

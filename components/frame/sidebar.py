@@ -61,7 +61,8 @@ def queue_line(entry: QueueEntry, *, mine: bool) -> str:
     return text + (" (yours)" if mine else "")
 
 
-def shown_entries(entries: list[QueueEntry], mine: set[int], *, limit: int = MAX_QUEUE_LINES) -> tuple[list[QueueEntry], int]:
+def shown_entries(entries: list[QueueEntry], mine: set[int], *,
+                  limit: int = MAX_QUEUE_LINES) -> tuple[list[QueueEntry], int]:
     """The queue lines worth a narrow sidebar: the first ``limit`` jobs plus any of this session's; and how many
     more wait unshown (a study may queue dozens of trials)."""
     shown = [entry for index, entry in enumerate(entries) if index < limit or entry.job_id in mine]
@@ -115,7 +116,8 @@ def render_sidebar() -> Callable[[], None]:
         _data_line(slot)
         problems = state.link_problems()
         if problems:
-            st.warning("The link could not set everything:\n" + "\n".join(f"- {plain(problem)}" for problem in problems))
+            st.warning("The link could not set everything:\n"
+                       + "\n".join(f"- {plain(problem)}" for problem in problems))
         own = job_status.is_active()
         others = bool(job_status.queue())
         st.session_state[_WATCHING] = others and not own

@@ -7,9 +7,10 @@ so widgets always show the current config.
 
 A *lab session* outlives the browser tab: its id travels in the URL (``?lab=…``) and a server-wide
 :class:`components.services.LabStore` (``cached.lab_store()``) keeps its config, data source and job owner, so a
-reloaded tab (or a second tab on the same URL) picks up the settings, the data and the running training. The shareable part (the settings that differ from the
-defaults, and a built-in dataset's key) is in the URL too, like TensorFlow Playground's links: it survives even a
-server restart. An uploaded file lives only in the server's memory and does not.
+reloaded tab (or a second tab on the same URL) picks up the settings, the data and the running training. The
+shareable part (the settings that differ from the defaults, and a built-in dataset's key) is in the URL too, like
+TensorFlow Playground's links: it survives even a server restart. An uploaded file lives only in the server's memory
+and does not.
 """
 
 from __future__ import annotations
@@ -261,7 +262,9 @@ def update_field(section: str, name: str, value: Any) -> ExperimentConfig:
     """Set one field (``section`` "" for top-level fields); raises ConfigError for impossible values."""
     current = config()
     if section:
-        changed = dataclasses.replace(current, **{section: dataclasses.replace(getattr(current, section), **{name: value})})
+        changed = dataclasses.replace(
+            current, **{section: dataclasses.replace(getattr(current, section), **{name: value})}
+        )
     else:
         changed = dataclasses.replace(current, **{name: value})
     st.session_state[CONFIG] = changed

@@ -21,7 +21,8 @@ def parts_table(metrics: RunMetrics) -> pd.DataFrame:
     table = [{"model": name, **{title: round(getattr(scores, key), 3) for key, title in SCORES.items()}}
              for name, scores in rows]
     if metrics.baseline.available:
-        table.append({"model": f"Fair baseline ({metrics.baseline.description}, fitted on {metrics.baseline.fitted_on})",
+        table.append({"model": f"Fair baseline ({metrics.baseline.description}, "
+                               f"fitted on {metrics.baseline.fitted_on})",
                       **{title: round(getattr(metrics.baseline, key), 3) for key, title in SCORES.items()}})
     return pd.DataFrame(table)
 

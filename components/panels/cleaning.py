@@ -5,8 +5,8 @@ Suspects come from out-of-fold TF-IDF + multinomial logistic-regression probabil
 baseline's test score (core.evidence.near_duplicates). Both are kept in the session (components.frame.state.cleaning)
 until the data, the preprocessing or the split changes, so leaving the page and coming back shows them again at once.
 
-The user decides per suspect — keep, drop, relabel — one row at a time in the table or for the top N at once, and can
-undo the last bulk action; the decisions live in a core.evidence.cleaning.Review, not in the table widget (whose
+The user decides per suspect — keep, drop, relabel — one row at a time in the table or for the top N at once, and
+can undo the last bulk action; the decisions live in a core.evidence.cleaning.Review, not in the table widget (whose
 state Streamlit deletes when the page is left). The lab builds a cleaned copy of the data (the uploaded file is never
 changed), trains the same settings on the original and on the cleaned data, and compares the two runs on the same
 test rows (core.evidence.cleaning). The sealed test split is edited only on request. Runs are named by their id:
@@ -70,8 +70,9 @@ def render(data: Dataset, key: str, config: ExperimentConfig) -> None:
 
 def _settings(config: ExperimentConfig) -> str:
     """What the suspects and near-duplicates depend on besides the data: preprocessing, split and seed."""
-    return json.dumps({"preprocessing": dataclasses.asdict(config.preprocessing), "split": dataclasses.asdict(config.split),
-                       "seed": config.seed}, sort_keys=True, default=str)
+    return json.dumps({"preprocessing": dataclasses.asdict(config.preprocessing),
+                       "split": dataclasses.asdict(config.split), "seed": config.seed},
+                      sort_keys=True, default=str)
 
 
 def _offer_search(review: dict, settings: str) -> None:
@@ -116,7 +117,8 @@ def _bulk_actions(review: dict) -> None:
     middle.button(f"Drop the top {top}", key="cleaning_bulk_drop", on_click=_change,
                   args=(review, lambda r: r.bulk(DROP, _top(top))))
     right.button("Undo the last bulk action", key="cleaning_undo", disabled=not current.steps, on_click=_change,
-                 args=(review, Review.undo), help=f"Takes back: {current.last_step}." if current.steps else "No bulk action to undo.")
+                 args=(review, Review.undo),
+                 help=f"Takes back: {current.last_step}." if current.steps else "No bulk action to undo.")
     if current.last_step:
         st.caption(plain(f"Last bulk action: {current.last_step}. Single edits in the table stay as you make them."))
 
@@ -137,7 +139,8 @@ def _table(current: Review, suspects) -> pd.DataFrame:
     probabilities = {s.row: (s.given_label_probability, s.suggested_label_probability) for s in suspects.suspects}
     return pd.DataFrame([{
         "action": decided.action, "new label": decided.new_label or suggested, "text": text,
-        "given label": given, GIVEN_P: probabilities[row][0], "suggested label": suggested, SUGGESTED_P: probabilities[row][1],
+        "given label": given, GIVEN_P: probabilities[row][0],
+        "suggested label": suggested, SUGGESTED_P: probabilities[row][1],
         "row": row,
     } for row, given, suggested, decided, text in zip(current.rows, current.given, current.suggested, current.decisions,
                                                       (s.text for s in suspects.suspects))])
@@ -152,12 +155,13 @@ def _suspects_table(review: dict, key: str, class_names) -> None:
         table, hide_index=True, width="stretch", key=f"cleaning_editor_{key}_{review['editor']}", num_rows="fixed",
         disabled=["text", "given label", GIVEN_P, "suggested label", SUGGESTED_P, "row"],
         column_config={
-            "action": st.column_config.SelectboxColumn("action", options=[KEEP, DROP, RELABEL], required=True, width="small"),
+            "action": st.column_config.SelectboxColumn("action", options=[KEEP, DROP, RELABEL], required=True,
+                                                       width="small"),
             "new label": st.column_config.SelectboxColumn("new label", options=list(class_names), width="medium"),
             "text": st.column_config.TextColumn("text", width="large"),
-            GIVEN_P: st.column_config.NumberColumn(GIVEN_P, format="%.2f",
-                                                   help="Out-of-fold probability of the row's given label: the sort key "
-                                                        "(lowest first)."),
+            GIVEN_P: st.column_config.NumberColumn(
+                GIVEN_P, format="%.2f",
+                help="Out-of-fold probability of the row's given label: the sort key (lowest first)."),
             SUGGESTED_P: st.column_config.NumberColumn(SUGGESTED_P, format="%.2f",
                                                        help="Out-of-fold probability of the suggested label (the most "
                                                             "probable class)."),
@@ -184,17 +188,19 @@ def _near_duplicates(data: Dataset, straddling, inflation: Optional[dict]) -> No
     complete = ("the search was complete" if straddling.complete
                 else "the search sampled crowded hash buckets, so this is a lower bound")
     st.markdown(f"**{len(straddling.matches):,}** test rows have a near-duplicate in the training or validation rows "
-                f"({straddling.leaked_fraction:.1%} of the test split; {straddling.identical:,} identical after folding "
-                f"case and punctuation; similarity ≥ {straddling.threshold:g}; {complete}).")
+                f"({straddling.leaked_fraction:.1%} of the test split; {straddling.identical:,} identical after "
+                f"folding case and punctuation; similarity ≥ {straddling.threshold:g}; {complete}).")
     if inflation and inflation["without_near_duplicates"]["rows"]:
         everything, clean = inflation["all"], inflation["without_near_duplicates"]
         cols = st.columns(3)
         cols[0].metric("Baseline macro-F1, all test rows", f"{everything['macro_f1']:.3f}")
         cols[1].metric("… without near-duplicates", f"{clean['macro_f1']:.3f}")
         cols[2].metric("Inflation", f"{inflation['difference']['macro_f1']:+.3f}",
-                       help="How much the near-duplicates flatter the baseline's test macro-F1 (positive: they inflate it).")
+                       help="How much the near-duplicates flatter the baseline's test macro-F1 "
+                            "(positive: they inflate it).")
     if straddling.matches:
-        rows = [{"test text": data.texts[m.test_row], "training text": data.texts[m.train_row], "similarity": round(m.similarity, 3),
+        rows = [{"test text": data.texts[m.test_row], "training text": data.texts[m.train_row],
+                 "similarity": round(m.similarity, 3),
                  "test label": data.labels[m.test_row], "training label": data.labels[m.train_row]}
                 for m in straddling.matches[:200]]
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
@@ -218,12 +224,15 @@ def _retrain(data: Dataset, key: str, config: ExperimentConfig, review: dict) ->
     except UserError as exc:
         st.error(plain(exc))
         return
-    downloads.csv_button(made.to_csv(), label="Download the edit list (CSV)", file_name="edits.csv", key="cleaning_edits_csv")
+    downloads.csv_button(made.to_csv(), label="Download the edit list (CSV)", file_name="edits.csv",
+                         key="cleaning_edits_csv")
     allow_test = st.toggle("Also let cleaning edit the sealed test split", key="cleaning_allow_test", value=False,
                            help="Off: only training and validation rows change, so both runs are scored on the same "
                                 "answers. On: the comparison says the test answers changed.")
-    if st.button("Retrain on the cleaned data and compare", key="cleaning_retrain", disabled=not (counts[DROP] + counts[RELABEL]),
-                 type="primary", help="Trains the current settings twice, on the original and on the cleaned data (same seed, same split)."):
+    if st.button("Retrain on the cleaned data and compare", key="cleaning_retrain",
+                 disabled=not (counts[DROP] + counts[RELABEL]), type="primary",
+                 help="Trains the current settings twice, on the original and on the cleaned data "
+                      "(same seed, same split)."):
         try:
             _start_loop(data, key, config, made, allow_test, review)
         except UserError as exc:
@@ -283,7 +292,8 @@ def _comparison(review: dict, data: Dataset) -> None:
         waiting = [view for view in views if view.active]
         if waiting:
             st.info(plain("Training both runs (original, then cleaned): " +
-                          ", ".join(f"{view.label.split('· ')[-1]}: {view.phase if view.status == 'running' else view.status}"
+                          ", ".join(f"{view.label.split('· ')[-1]}: "
+                                    f"{view.phase if view.status == 'running' else view.status}"
                                     for view in waiting)))
         return
     original, cleaned = cached.run_for(runs["original"][0]), cached.run_for(runs["cleaned"][0])
@@ -292,17 +302,18 @@ def _comparison(review: dict, data: Dataset) -> None:
     sameness = _sameness(cleaned)
     st.markdown("**Original against cleaned, on the same test rows** (scored against the original labels)")
     table = pd.DataFrame([
-        {"run": "original data", "test macro-F1": compared["original"]["macro_f1"], "test accuracy": compared["original"]["accuracy"],
-         "run id": runs["original"][1]},
-        {"run": "cleaned data", "test macro-F1": compared["cleaned"]["macro_f1"], "test accuracy": compared["cleaned"]["accuracy"],
-         "run id": runs["cleaned"][1]},
+        {"run": "original data", "test macro-F1": compared["original"]["macro_f1"],
+         "test accuracy": compared["original"]["accuracy"], "run id": runs["original"][1]},
+        {"run": "cleaned data", "test macro-F1": compared["cleaned"]["macro_f1"],
+         "test accuracy": compared["cleaned"]["accuracy"], "run id": runs["cleaned"][1]},
     ])
     st.dataframe(table, hide_index=True, width="stretch",
                  column_config={"test macro-F1": st.column_config.NumberColumn(format="%.3f"),
                                 "test accuracy": st.column_config.NumberColumn(format="%.3f"),
                                 "run id": st.column_config.TextColumn(help="The run's id on the Runs page.")})
     delta = compared["cleaned"]["macro_f1"] - compared["original"]["macro_f1"]
-    st.caption(plain(f"Cleaning changed test macro-F1 by {delta:+.3f} on {compared['rows']} shared test rows. {sameness} "
+    st.caption(plain(f"Cleaning changed test macro-F1 by {delta:+.3f} on {compared['rows']} shared test rows. "
+                     f"{sameness} "
                      "One seed: a change under about 0.03 is within this lab's seed-to-seed noise."))
     _applied_edits(cleaned)
 
@@ -311,7 +322,8 @@ def _applied_edits(cleaned_run) -> None:
     """The edit list the cleaned run was trained with, as saved beside it (it may differ from the table by now)."""
     saved = cleaned_run.attachment("edits")
     if saved:
-        downloads.csv_button(EditList.from_dict(saved).to_csv(), label="Download the edits this comparison applied (CSV)",
+        downloads.csv_button(EditList.from_dict(saved).to_csv(),
+                             label="Download the edits this comparison applied (CSV)",
                              file_name=f"{cleaned_run.info.id or 'cleaned'}-edits.csv", key="cleaning_applied_csv")
 
 

@@ -1,5 +1,5 @@
-"""The training coach on the dashboard (core.teaching.coach): plain-language diagnoses with the evidence behind each, and
-ONE "try this" button per diagnosis that queues the same experiment with that one setting changed; once the new
+"""The training coach on the dashboard (core.teaching.coach): plain-language diagnoses with the evidence behind each,
+and ONE "try this" button per diagnosis that queues the same experiment with that one setting changed; once the new
 run is in, both runs are shown together (curves and scores, the baseline marked).
 
 The re-run is an ordinary training job of this lab session (core.training.jobs), tagged ``{"coach", "change", "parent",
@@ -63,8 +63,9 @@ def render(diagnoses: list[Diagnosis], *, key: str, on_try: Optional[Callable[[D
             continue
         offered.add(diagnosis.overrides)
         if on_try is not None and diagnosis.overrides:
-            clicked = st.button(f"{try_label} ({plain(change_words(diagnosis, config))})", key=f"{key}_try_{diagnosis.key}",
-                                on_click=on_try, args=(diagnosis,), disabled=disabled_reason is not None,
+            clicked = st.button(f"{try_label} ({plain(change_words(diagnosis, config))})",
+                                key=f"{key}_try_{diagnosis.key}", on_click=on_try, args=(diagnosis,),
+                                disabled=disabled_reason is not None,
                                 help=disabled_reason or "Queues the same experiment with only this setting changed; "
                                                         "both runs are then shown together.")
             if clicked:
@@ -142,7 +143,8 @@ def try_saved(run_dir: str, diagnosis: Diagnosis) -> None:
     run = cached.run_for(run_dir)
     data = dataset_for_run(run)
     if data is None:
-        state.refuse_start(f"This run's data ({run.info.data}) is not loaded: open it on the Data page, then try again.")
+        state.refuse_start(f"This run's data ({run.info.data}) is not loaded: "
+                           "open it on the Data page, then try again.")
         return
     job = _queue(data, run.config, diagnosis, Path(run_dir).name, run.info.tags or {})
     cached.reruns().put(state.owner(), Rerun(job=job, change=change_words(diagnosis, run.config), title=diagnosis.title,
@@ -264,7 +266,8 @@ def side_by_side(parent_dir: str, child_dir: str) -> None:
     st.altair_chart(training.run_curves(curves, metric="loss"), width="stretch")
     rows, baselines = [], []
     for path, run in ((parent_dir, before), (child_dir, after)):
-        for field, label in (("macro_f1", "macro-F1"), ("accuracy", "accuracy"), ("balanced_accuracy", "balanced accuracy")):
+        for field, label in (("macro_f1", "macro-F1"), ("accuracy", "accuracy"),
+                             ("balanced_accuracy", "balanced accuracy")):
             rows.append({"run": names[path], "metric": label, "value": getattr(run.metrics.test, field)})
             baselines.append({"run": names[path], "metric": label, "value": getattr(run.metrics.baseline, field)})
     st.altair_chart(evaluation.metric_comparison(rows, baselines=baselines), width="stretch")

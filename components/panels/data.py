@@ -119,7 +119,8 @@ def column_pickers() -> Dataset | None:
         return None
     if not config.data.text_column or not config.data.label_column:
         # Record the columns in use so every later page and the run record agree.
-        state.set_config(dataclasses.replace(config, data=DataConfig(data.text_column, data.label_column)), refresh_widgets=False)
+        state.set_config(dataclasses.replace(config, data=DataConfig(data.text_column, data.label_column)),
+                         refresh_widgets=False)
     return data
 
 
@@ -156,7 +157,8 @@ def render_triage(report: TriageReport, vocabulary_fn: Callable[[], VocabularyPr
     dropped = source.rows_missing_text + source.rows_missing_label
     details = [f"{source.rows_read:,} rows read"]
     if dropped:
-        details.append(f"{source.rows_missing_text:,} dropped without text, {source.rows_missing_label:,} without label")
+        details.append(f"{source.rows_missing_text:,} dropped without text, "
+                       f"{source.rows_missing_label:,} without label")
     if source.malformed_lines_skipped:
         details.append(f"{source.malformed_lines_skipped:,} malformed lines skipped")
     if source.encoding not in ("builtin", ""):
@@ -193,11 +195,14 @@ def render_triage(report: TriageReport, vocabulary_fn: Callable[[], VocabularyPr
     baseline = baseline_fn()
     if baseline.available:
         baseline_slot.metric("Baseline macro-F1", f"{baseline.macro_f1:.3f}",
-                             help=f"{baseline.description}, fitted on {baseline.fitted_on} and scored on the test split the LSTM will use.")
+                             help=f"{baseline.description}, fitted on {baseline.fitted_on} "
+                                  "and scored on the test split the LSTM will use.")
         with baseline_expander.expander("Baseline per class"):
-            st.dataframe(pd.DataFrame([c.to_dict() for c in baseline.per_class]).round(3), hide_index=True, width="stretch")
+            st.dataframe(pd.DataFrame([c.to_dict() for c in baseline.per_class]).round(3), hide_index=True,
+                         width="stretch")
     else:
-        baseline_slot.metric("Baseline macro-F1", "n/a", help="No baseline: the training texts are empty after preprocessing.")
+        baseline_slot.metric("Baseline macro-F1", "n/a",
+                             help="No baseline: the training texts are empty after preprocessing.")
 
 
 def _per_class_lengths(report: TriageReport) -> None:

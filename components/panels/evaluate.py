@@ -31,7 +31,8 @@ def run_picker() -> Optional[str]:
     paths = [str(run.path) for run in runs]
     selected = state.selected_run()
     index = paths.index(selected) if selected in paths else 0
-    labels = {str(run.path): f"{run.run_id} · {run.info.data} · macro-F1 {run.info.test_macro_f1:.3f}" for run in runs}
+    labels = {str(run.path): f"{run.run_id} · {run.info.data} · macro-F1 {run.info.test_macro_f1:.3f}"
+              for run in runs}
     choice = st.selectbox("Run", paths, index=index, format_func=labels.get, key=state.run_picker_key())
     state.select_run(choice, from_picker=True)
     return choice
@@ -53,16 +54,19 @@ def attention_position_bias(run_dir: str) -> Optional[float]:
 
 def headline(metrics: RunMetrics) -> None:
     test, baseline = metrics.test, metrics.baseline
-    order = ["macro_f1", "accuracy", "balanced_accuracy", "weighted_f1"] if metrics.imbalanced else ["accuracy", "macro_f1", "balanced_accuracy", "weighted_f1"]
-    names = {"macro_f1": "Macro-F1", "accuracy": "Accuracy", "balanced_accuracy": "Balanced accuracy", "weighted_f1": "Weighted F1"}
+    order = (["macro_f1", "accuracy", "balanced_accuracy", "weighted_f1"] if metrics.imbalanced
+             else ["accuracy", "macro_f1", "balanced_accuracy", "weighted_f1"])
+    names = {"macro_f1": "Macro-F1", "accuracy": "Accuracy", "balanced_accuracy": "Balanced accuracy",
+             "weighted_f1": "Weighted F1"}
     # A wrapping row of content-wide metrics: on a 1024-px projector four equal columns cut "vs baseline" short.
     with st.container(horizontal=True, gap="small", key="headline_metrics"):
         for key in order:
             delta = metrics.baseline_delta(key)
-            st.metric(names[key], f"{getattr(test, key):.3f}", delta=None if delta is None else f"{delta:+.3f} vs baseline",
-                      width="content")
+            st.metric(names[key], f"{getattr(test, key):.3f}",
+                      delta=None if delta is None else f"{delta:+.3f} vs baseline", width="content")
     if baseline.available:
-        st.caption(plain(f"Baseline: {baseline.description}, fitted on {baseline.fitted_on} and scored on the same test rows "
+        st.caption(plain(f"Baseline: {baseline.description}, fitted on {baseline.fitted_on} "
+                         "and scored on the same test rows "
                          f"— macro-F1 {baseline.macro_f1:.3f}, accuracy {baseline.accuracy:.3f}. Majority class "
                          f"'{metrics.majority.name}' alone scores accuracy {metrics.majority.accuracy:.3f}."))
     training = metrics.training
@@ -90,7 +94,8 @@ def _confusion(metrics: RunMetrics, predictions: list[Prediction]) -> None:
         return
     true_label, predicted_label = chosen
     rows = [p for p in predictions if p.true == true_label and p.predicted == predicted_label]
-    st.markdown(f"**{len(rows)}** test example(s) of class **{plain(true_label)}** predicted as **{plain(predicted_label)}**")
+    st.markdown(f"**{len(rows)}** test example(s) of class **{plain(true_label)}** "
+                f"predicted as **{plain(predicted_label)}**")
     if rows:
         table = cell_table(predictions, true_label, predicted_label)
         st.dataframe(table, hide_index=True, width="stretch", column_config={
@@ -146,7 +151,8 @@ def misclassified_table(predictions: list[Prediction]) -> pd.DataFrame:
     least confident first."""
     wrong = [p for p in predictions if not p.correct]
     shown = wrong or predictions
-    table = pd.DataFrame([{"text": p.text, "true": p.true, "predicted": p.predicted, "confidence": p.confidence} for p in shown],
+    table = pd.DataFrame([{"text": p.text, "true": p.true, "predicted": p.predicted, "confidence": p.confidence}
+                          for p in shown],
                          columns=["text", "true", "predicted", "confidence"])
     return table.sort_values("confidence", ascending=not wrong).reset_index(drop=True)
 
@@ -183,15 +189,17 @@ def misclassified(run_dir: str, predictions: list[Prediction], faithfulness: Opt
         return
     wrong = [p for p in predictions if not p.correct]
     if wrong:
-        st.caption(plain(f"{len(wrong)} of {len(predictions)} test examples are misclassified; the most confident mistakes "
-                         "come first. Select a row to see which tokens drove the prediction."))
+        st.caption(plain(f"{len(wrong)} of {len(predictions)} test examples are misclassified; "
+                         "the most confident mistakes come first. "
+                         "Select a row to see which tokens drove the prediction."))
     else:
         st.success("No test example is misclassified; here are the correct ones, least confident first.")
     table = misclassified_table(predictions)
     event = st.dataframe(table, hide_index=True, width="stretch", on_select="rerun",
                          selection_mode="single-row", key="wrong_table", column_config=deciding_columns(table))
     downloads.table_download(table, label="Download this table (CSV)", key="download_misclassified",
-                             file_name=f"{os.path.basename(run_dir)}-{'misclassified' if wrong else 'least-confident'}.csv")
+                             file_name=f"{os.path.basename(run_dir)}-"
+                                       f"{'misclassified' if wrong else 'least-confident'}.csv")
     chosen_rows = event.selection.rows if event is not None else []
     row = table.iloc[chosen_rows[0] if chosen_rows else 0]
     st.markdown(f"True **{plain(row['true'])}**, predicted **{plain(row['predicted'])}** ({row['confidence']:.0%})")
@@ -243,7 +251,8 @@ def curves_and_audit(run) -> None:
     best, partial = metrics.training.best_epoch, metrics.training.partial_epoch
     left, right = st.columns(2)
     with left:
-        st.altair_chart(training.training_curves(history, metric="loss", best_epoch=best, partial_epoch=partial), width="stretch")
+        st.altair_chart(training.training_curves(history, metric="loss", best_epoch=best, partial_epoch=partial),
+                        width="stretch")
     with right:
         st.altair_chart(training.training_curves(history, metric="accuracy", best_epoch=best, partial_epoch=partial),
                         width="stretch")
@@ -251,10 +260,12 @@ def curves_and_audit(run) -> None:
     stages = {"train (before)": resampling.train_before, "train (after)": resampling.train_after,
               "validation": split.validation, "test": split.test}
     st.altair_chart(data_setup.split_counts(split.class_names, stages), width="stretch")
-    st.caption(plain(f"Resampling: {resampling.method}." + (" " + " ".join(resampling.notes) if resampling.notes else "")))
+    st.caption(plain(f"Resampling: {resampling.method}."
+                     + (" " + " ".join(resampling.notes) if resampling.notes else "")))
     folds = metrics.folds
     if folds is not None:
-        rows = [{"fold": f.fold, "epochs": f.epochs, **{f"test {k}": v for k, v in f.test.items()}} for f in folds.per_fold]
+        rows = [{"fold": f.fold, "epochs": f.epochs, **{f"test {k}": v for k, v in f.test.items()}}
+                for f in folds.per_fold]
         st.dataframe(pd.DataFrame(rows).round(3), hide_index=True, width="stretch")
         summary = folds.test["macro_f1"]
         kept = ("the run's model is the " + metrics.ensemble.method if metrics.ensemble is not None

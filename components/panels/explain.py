@@ -236,7 +236,8 @@ def side_by_side(prediction: TextPrediction, *, faithfulness: Optional[Faithfuln
     for explanation in _ordered(prediction, first):
         method = EXPLANATION_METHODS.get(explanation.method)
         st.markdown(f"**{plain(method.title)}**{plain(_badge(explanation.method, faithfulness))}")
-        render_token_shading(prediction.tokens, explanation.scores, kind=explanation.kind, key=f"{key}_{explanation.method}",
+        render_token_shading(prediction.tokens, explanation.scores, kind=explanation.kind,
+                             key=f"{key}_{explanation.method}",
                              caption=f"{method.shows} (explains '{prediction.label}')")
         if explanation.method == "attention" and first not in (None, "attention"):
             st.caption(plain(ATTENTION_WARNING))

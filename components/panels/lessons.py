@@ -1,8 +1,8 @@
 """The Lessons page's pieces: the lesson list, one lesson's card, its variants run back to back through the job
 scheduler, and the variants side by side as they finish (curves, the lesson's metrics, the check, the coach).
 
-A lesson's variants are ordinary training jobs (core.training.jobs), one per variant, queued together so they run back to
-back: the server's queue shows them, Stop cancels the ones still waiting and ends the running one after its batch,
+A lesson's variants are ordinary training jobs (core.training.jobs), one per variant, queued together so they run back
+to back: the server's queue shows them, Stop cancels the ones still waiting and ends the running one after its batch,
 and each run is saved and tagged ``{"lesson", "variant", "attempt"}``. A reloaded tab finds its lesson again
 through the lab session's owner (``cached.lesson_attempts()``, a server-wide service like the scheduler).
 
@@ -117,7 +117,8 @@ def how_to_write() -> None:
     readme = own if own.is_file() else Path(lessons_module.LESSONS_DIR) / "README.md"
     with st.expander("Write your own lesson"):
         st.caption(plain(f"Lessons are TOML files in {folder}; each file there appears on this page (set "
-                         f"${cached.LESSONS_VARIABLE} to use another folder). The format, with a fully commented example:"))
+                         f"${cached.LESSONS_VARIABLE} to use another folder). "
+                         "The format, with a fully commented example:"))
         if readme.is_file():
             st.markdown(readme.read_text(encoding="utf-8"))  # the app's own documentation, not user data
         else:
@@ -245,7 +246,8 @@ def _test_texts(run) -> list[str]:
 
 
 def saved_value(path: str, run_dir: str) -> Optional[float]:
-    """One lesson metric of a saved run: as ``core.teaching.lessons`` measures it in memory, read from the run's record."""
+    """One lesson metric of a saved run: as ``core.teaching.lessons`` measures it in memory, read from the run's
+    record."""
     run = cached.run_for(run_dir)
     metrics, history = as_plain_dict(run.metrics), run.history
     if path in HISTORY_METRICS:
@@ -270,7 +272,8 @@ def outcome_of(lesson: Lesson, variant: str, run_dir: str) -> VariantOutcome:
     modified = Path(run_dir, "run.json").stat().st_mtime
     return VariantOutcome(
         name=variant, label=lesson.variant(variant).label, status=run.metrics.status, run_dir=run_dir,
-        duration_s=float(run.info.duration_s), values=_saved_values(run_dir, modified, tuple(metrics_wanted(lesson, variant))),
+        duration_s=float(run.info.duration_s),
+        values=_saved_values(run_dir, modified, tuple(metrics_wanted(lesson, variant))),
         metrics=as_plain_dict(run.metrics), history=run.history,
     )
 
@@ -335,7 +338,8 @@ def progress_line(index: int, count: int, label: str, view) -> str:
     progress = describe(view)
     if view.active:
         parts = [job_status.phase_words(progress["phase"]).lower()]
-        stage = job_status.stage_words(view.fold, view.folds, progress["epoch"] if progress["phase"] == "train" else None,
+        stage = job_status.stage_words(view.fold, view.folds,
+                                       progress["epoch"] if progress["phase"] == "train" else None,
                                        progress["epochs"] if progress["phase"] == "train" else None)
         if stage:
             parts.append(stage)

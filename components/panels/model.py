@@ -203,9 +203,11 @@ def size_and_estimate(data: Dataset, key: str) -> None:
     words = dict(extension_size=extension_size, vector_dim=vector_dim)
     estimate = estimate_run(config, run_shape_for(key, data, config), **words)
     cols = metric_columns(4, min_width=150)
-    members = f"{estimate.members} members × {estimate.parameters_per_member:,}" if estimate.members > 1 else "one model"
+    members = (f"{estimate.members} members × {estimate.parameters_per_member:,}" if estimate.members > 1
+               else "one model")
     cols[0].metric("Parameters", ("≤ " if estimate.parameters_kind == "at most" else "") + _count(estimate.parameters),
-                   help=f"Of the saved model: {members}" + ("; fixed pretrained vectors included." if extension_size else "."))
+                   help=f"Of the saved model: {members}"
+                        + ("; fixed pretrained vectors included." if extension_size else "."))
     prefix = {"at most": "≤ ", "about": "≈ "}.get(estimate.rows_kind, "")
     cols[1].metric("Rows per epoch", f"{prefix}{estimate.rows_per_epoch:,}",
                    help=f"Training rows of each model per epoch: {estimate.rows_basis}.")
@@ -220,10 +222,11 @@ def size_and_estimate(data: Dataset, key: str) -> None:
         st.caption(plain(note))
     with st.expander("Model summary"):
         rows = [{"layer": r.name, "kind": r.kind, "output shape": r.output_shape, "parameters": r.parameters}
-                for r in model_summary(config.model, vocab_size=estimate.vocabulary_size, num_classes=len(data.class_names),
-                                       max_length=estimate.max_length, **words)]
+                for r in model_summary(config.model, vocab_size=estimate.vocabulary_size,
+                                       num_classes=len(data.class_names), max_length=estimate.max_length, **words)]
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-        breakdown = pd.DataFrame({"part": list(estimate.epoch.memory_breakdown), "MB": list(estimate.epoch.memory_breakdown.values())})
+        breakdown = pd.DataFrame({"part": list(estimate.epoch.memory_breakdown),
+                                  "MB": list(estimate.epoch.memory_breakdown.values())})
         st.dataframe(breakdown.round(1), hide_index=True)
         times = pd.DataFrame({"part of the run": list(estimate.parts), "seconds": list(estimate.parts.values())})
         st.dataframe(times.round(1), hide_index=True)
@@ -264,7 +267,8 @@ def _in_words(override: str) -> str:
     key, _, raw = override.partition("=")
     value = {"true": True, "false": False}.get(raw, raw)
     try:
-        value = float(value) if isinstance(value, str) and "." in value else int(value) if isinstance(value, str) else value
+        value = (float(value) if isinstance(value, str) and "." in value
+                 else int(value) if isinstance(value, str) else value)
     except ValueError:
         pass
     return setting_in_words(key, value)

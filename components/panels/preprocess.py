@@ -29,8 +29,8 @@ def toggles() -> None:
 
 
 def vectorizing_inputs() -> None:
-    section_inputs("vectorizing", ["max_vocab_size", "min_token_frequency", "max_length", "length_percentile"], columns=4,
-                   overrides={"max_vocab_size": {"step": 1000}, "length_percentile": {"step": 1.0}})
+    section_inputs("vectorizing", ["max_vocab_size", "min_token_frequency", "max_length", "length_percentile"],
+                   columns=4, overrides={"max_vocab_size": {"step": 1000}, "length_percentile": {"step": 1.0}})
 
 
 def before_after(data: Dataset, processed: list[str]) -> None:
@@ -55,8 +55,8 @@ def before_after(data: Dataset, processed: list[str]) -> None:
 def figures(report: PreprocessingReport, vocabulary: VocabularyPreview) -> None:
     cols = metric_columns(4)
     cols[0].metric("Vocabulary (training split)", f"{vocabulary.vocabulary_size:,}",
-                   help=f"{vocabulary.distinct_train_tokens:,} distinct training tokens; the vocabulary keeps the most frequent, "
-                        "plus padding and an out-of-vocabulary token.")
+                   help=f"{vocabulary.distinct_train_tokens:,} distinct training tokens; "
+                        "the vocabulary keeps the most frequent, plus padding and an out-of-vocabulary token.")
     cols[1].metric("Out-of-vocabulary rate", f"{vocabulary.oov_rate_validation:.1%}",
                    help="Share of validation-split tokens the training vocabulary does not know.")
     cols[2].metric("Max length", vocabulary.max_length,

@@ -14,7 +14,8 @@ from components.figures import evaluation
 from components.frame.safe import plain
 from components.panels.explain import render_token_shading
 
-KINDS = {"attention": "attention", "occlusion": "signed"}  # replay method → the shading kind (components.figures.shading)
+# replay method → the shading kind (components.figures.shading)
+KINDS = {"attention": "attention", "occlusion": "signed"}
 METHOD_WORDS = {
     "attention": "attention weights (how much each token was weighed; not proof of what mattered)",
     "occlusion": "leave-one-token-out importance (how much the predicted class's probability drops without each token)",
@@ -23,11 +24,13 @@ METHOD_WORDS = {
 
 def epochs_available(replay: dict) -> list[int]:
     """The 1-based epochs whose validation predictions were stored (an epoch cut short by Stop has none)."""
-    return [epoch for epoch, predicted in enumerate(replay.get("predictions_by_epoch") or [], start=1) if predicted is not None]
+    return [epoch for epoch, predicted in enumerate(replay.get("predictions_by_epoch") or [], start=1)
+            if predicted is not None]
 
 
 def epoch_metrics(replay: dict, epoch: int, class_names: list[str]):
-    """The validation split's metrics (core.runs.results.ClassificationMetrics) from the predictions stored at ``epoch``."""
+    """The validation split's metrics (core.runs.results.ClassificationMetrics) from the predictions stored at
+    ``epoch``."""
     import numpy as np
 
     from core.model.evaluation import classification_metrics
@@ -36,7 +39,8 @@ def epoch_metrics(replay: dict, epoch: int, class_names: list[str]):
     if predicted is None:
         raise ValueError(f"epoch {epoch} has no stored validation predictions")
     labels = np.asarray(replay["labels"], dtype=np.int64)
-    one_hot = np.eye(len(class_names))[np.asarray(predicted, dtype=np.int64)] if len(predicted) else np.zeros((0, len(class_names)))
+    one_hot = (np.eye(len(class_names))[np.asarray(predicted, dtype=np.int64)] if len(predicted)
+               else np.zeros((0, len(class_names))))
     return classification_metrics(labels, one_hot, class_names)
 
 
@@ -90,8 +94,10 @@ def replay_section(run, *, key: str = "replay") -> None:
         st.markdown(f"**Example texts at epoch {epoch}** — {plain(METHOD_WORDS[method])}")
         for index, example in enumerate(examples):
             verdict = "right" if example["true"] == example["predicted"] else "wrong"
-            render_token_shading(example["tokens"], example["weights"], kind=KINDS[method], key=f"{key}_example_{index}",
-                                 caption=f"True {example['true']}, predicted {example['predicted']} at epoch {epoch} ({verdict})")
+            render_token_shading(example["tokens"], example["weights"], kind=KINDS[method],
+                                 key=f"{key}_example_{index}",
+                                 caption=f"True {example['true']}, predicted {example['predicted']} "
+                                         f"at epoch {epoch} ({verdict})")
 
 
 def per_class_table(metrics) -> pd.DataFrame:

@@ -45,7 +45,8 @@ def counts_chart(data: Dataset, key: str) -> None:
     n = len(data.class_names)
     counts = {name: split.class_counts(name, data.y, n) for name in ("train", "validation", "test")}
     after, kind = preview_counts(counts["train"], config.resampling)
-    stages = {"train (before)": counts["train"], "train (after)": after, "validation": counts["validation"], "test": counts["test"]}
+    stages = {"train (before)": counts["train"], "train (after)": after, "validation": counts["validation"],
+              "test": counts["test"]}
     st.altair_chart(data_setup.split_counts(data.class_names, stages), width="stretch")
     resampler = RESAMPLERS.get(config.resampling.strategy)
     if kind != EXACT:
@@ -55,14 +56,16 @@ def counts_chart(data: Dataset, key: str) -> None:
     table.index.name = "class"
     st.dataframe(table.reset_index(), hide_index=True, width="stretch",
                  column_config={"class": st.column_config.TextColumn(pinned=True)})  # in view when scrolled at 1024 px
-    st.caption(plain("Validation and test keep their natural class balance: resampling touches the training split only, "
+    st.caption(plain("Validation and test keep their natural class balance: "
+                     "resampling touches the training split only, "
                      "so the scores you read later describe the data as it really is."))
     if resampler.weights is not None:
         weights = resampler.weights(counts["train"])
-        st.dataframe(pd.DataFrame({"class": list(data.class_names), "weight": [weights.get(i, 0.0) for i in range(n)]}).round(3),
+        st.dataframe(pd.DataFrame({"class": list(data.class_names),
+                                   "weight": [weights.get(i, 0.0) for i in range(n)]}).round(3),
                      hide_index=True)
     for note in split.notes:
         st.caption(plain(note))
     if config.split.k_folds >= 2:
-        st.caption(plain(f"{config.split.k_folds}-fold cross-validation runs on the training and validation rows together; "
-                         "each fold resamples its own training part, and the test split stays sealed."))
+        st.caption(plain(f"{config.split.k_folds}-fold cross-validation runs on the training and validation rows "
+                         "together; each fold resamples its own training part, and the test split stays sealed."))

@@ -68,7 +68,8 @@ def table_rows(runs) -> pd.DataFrame:
     for run in runs:
         info, settings, tags = run.info, run.info.settings, run.info.tags or {}
         rows.append({
-            "run": run_name(info, run.run_id), "macro-F1": info.test_macro_f1, "baseline macro-F1": info.baseline_macro_f1,
+            "run": run_name(info, run.run_id), "macro-F1": info.test_macro_f1,
+            "baseline macro-F1": info.baseline_macro_f1,
             "accuracy": info.test_accuracy, "note": str(tags.get("note", "")), "data": info.data, "status": info.status,
             **{column: _shown_setting(column, settings.get(key)) for column, key in SETTING_COLUMNS.items()},
             "epochs": info.epochs_run, "seconds": info.duration_s, "id": run.run_id, "created": info.created,
@@ -114,7 +115,8 @@ def runs_table() -> list[str]:
                 f"({', '.join(differing)})."
                 if differing else ""))
     # The differing settings move next to the scores, so they are in view on a narrow screen too.
-    order = ["run", "macro-F1", *differing, *[column for column in table.columns if column not in ("run", "macro-F1", *differing)]]
+    order = ["run", "macro-F1", *differing,
+             *[column for column in table.columns if column not in ("run", "macro-F1", *differing)]]
     event = st.dataframe(data, hide_index=True, width="stretch", on_select="rerun", selection_mode="multi-row",
                          key=key, column_order=order, column_config={
                              "run": st.column_config.TextColumn(pinned=True, width="medium"),
@@ -123,7 +125,8 @@ def runs_table() -> list[str]:
                              "baseline macro-F1": st.column_config.NumberColumn(format="%.3f"),
                              "learning rate": st.column_config.NumberColumn(format="%g"),
                          })
-    downloads.table_download(table, label="Download the runs table (CSV)", file_name="runs.csv", key="download_runs_table")
+    downloads.table_download(table, label="Download the runs table (CSV)", file_name="runs.csv",
+                             key="download_runs_table")
     return [str(shown[i].path) for i in event.selection.rows if i < len(shown)]
 
 
@@ -270,7 +273,8 @@ def compare(run_dirs: list[str]) -> None:
     differing = [k for k in keys if len({json.dumps(f.get(k)) for f in flat.values()}) > 1]
     if differing:
         frame = pd.DataFrame({"setting": [setting_label(k) for k in differing],
-                              **{name: [setting_value_text(k, f.get(k)) for k in differing] for name, f in flat.items()}})
+                              **{name: [setting_value_text(k, f.get(k)) for k in differing]
+                                 for name, f in flat.items()}})
         st.dataframe(frame, hide_index=True, width="stretch",
                      column_config={"setting": st.column_config.TextColumn(pinned=True)})
     else:
@@ -311,8 +315,8 @@ def single_run_actions(run_dir: str) -> None:
     name = Path(run_dir).name
     run = cached.run_for(run_dir)
     cols = st.columns(4)
-    cols[0].download_button("Download run (.zip)", data=zip_run(run_dir), file_name=f"{name}.zip", mime="application/zip",
-                            key="download_zip")
+    cols[0].download_button("Download run (.zip)", data=zip_run(run_dir), file_name=f"{name}.zip",
+                            mime="application/zip", key="download_zip")
     cols[1].download_button("Download config (.json)", data=run.config.to_json(), file_name=f"{name}-config.json",
                             mime="application/json", key="download_config")
     if cols[2].button("Load config into widgets", key="load_run_config"):

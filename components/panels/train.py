@@ -1,7 +1,7 @@
 """The Train page's pieces: start and stop a job, and watch it live.
 
-The job trains in its own process (core.training.jobs); this page only polls it, so clicking, switching pages, reloading or
-opening a second tab on the same URL never touches the training: a reloaded tab finds its job again through the
+The job trains in its own process (core.training.jobs); this page only polls it, so clicking, switching pages, reloading
+or opening a second tab on the same URL never touches the training: a reloaded tab finds its job again through the
 lab session (components.frame.job_status). While a job is active the live view reruns every half second.
 """
 
@@ -48,17 +48,18 @@ def settings_line(data: Dataset, config: ExperimentConfig) -> str:
         ("model.attention", model.attention), ("training.optimizer", training.optimizer),
         ("training.lr_schedule", training.lr_schedule), ("resampling.strategy", config.resampling.strategy))}
     return (
-        f"{len(data.texts):,} rows, {len(data.class_names)} classes · embedding {model.embedding_dim} → {layers} → "
-        f"attention: {shown['model.attention']} · dropout {model.dropout:g} · {shown['training.optimizer']}, learning "
-        f"rate {training.learning_rate:g} ({shown['training.lr_schedule']}) · batch {training.batch_size} · up to "
-        f"{training.epochs} epochs · resampling: {shown['resampling.strategy']}" + _averaging(config)
+        f"{len(data.texts):,} rows, {len(data.class_names)} classes · embedding {model.embedding_dim} → {layers} "
+        f"→ attention: {shown['model.attention']} · dropout {model.dropout:g} · {shown['training.optimizer']}, "
+        f"learning rate {training.learning_rate:g} ({shown['training.lr_schedule']}) · batch {training.batch_size} "
+        f"· up to {training.epochs} epochs · resampling: {shown['resampling.strategy']}" + _averaging(config)
     )
 
 
 def _averaging(config: ExperimentConfig) -> str:
     """' · 5-fold, averaged' and the like: what the run trains besides one model (its cost multiplies)."""
     split = config.split
-    folds = f" · {split.k_folds}-fold" + (", averaged" if split.ensemble else ", best fold kept") if split.k_folds >= 2 else ""
+    folds = (f" · {split.k_folds}-fold" + (", averaged" if split.ensemble else ", best fold kept")
+             if split.k_folds >= 2 else "")
     seeds = f" · {split.ensemble_seeds} seeds averaged" if split.ensemble_seeds > 1 else ""
     return folds + seeds
 
@@ -70,7 +71,8 @@ def job_label(source: DataSource, config: ExperimentConfig) -> str:
     model = config.model
     layers = f"{model.lstm_layers}×" if model.lstm_layers > 1 else ""
     data = source.name if source.kind == "builtin" else "uploaded CSV"
-    return f"{data} · {layers}{'Bi' if model.bidirectional else ''}LSTM {model.lstm_units} · {config.training.epochs} epochs"
+    return (f"{data} · {layers}{'Bi' if model.bidirectional else ''}LSTM {model.lstm_units} · "
+            f"{config.training.epochs} epochs")
 
 
 def _baseline(data: Dataset, config: ExperimentConfig):
@@ -174,7 +176,8 @@ def _controls(data: Dataset) -> None:
     with left:
         if active:
             st.button("Stop", key="train_stop", on_click=_stop, type="secondary",
-                      disabled=job.view().stop_requested, help="Ends after the current batch; finished epochs and the model are kept.")
+                      disabled=job.view().stop_requested,
+                      help="Ends after the current batch; finished epochs and the model are kept.")
         else:
             st.button("Start training", key="train_start", on_click=_start, args=(data,), type="primary",
                       disabled=blocked is not None, help=blocked)
@@ -192,7 +195,8 @@ def status_line(view, progress: dict, *, cross_validation: bool = True) -> str:
     if view.status == "queued":
         return f"Queued: position {view.queue_position}. Another training is using the CPU; yours starts when it ends."
     if not view.active:
-        words = {"finished": "Finished", "stopped": "Stopped", "failed": "Failed"}.get(view.status, view.status.capitalize())
+        words = {"finished": "Finished", "stopped": "Stopped", "failed": "Failed"}.get(view.status,
+                                                                                       view.status.capitalize())
         return f"{words} after {format_seconds(progress['elapsed_s'])}"
     phase = job_status.phase_words(progress["phase"])
     parts = [f"{phase}: {progress['phase_message']}" if progress["phase_message"] else phase]

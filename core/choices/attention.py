@@ -2,8 +2,8 @@
 
 A record builds its Keras layers (Keras imported only then), and also describes them for the Model page's
 pre-flight figures without Keras: the layers' summary rows, the multiply-adds of one sample's forward pass and the
-activations a training step keeps. ``core.model.classifier`` and ``core.model.estimate`` both read the records, so the parameter
-count stays exact (tests/test_estimate.py compares it with Keras) when a kind is added.
+activations a training step keeps. ``core.model.classifier`` and ``core.model.estimate`` both read the records, so
+the parameter count stays exact (tests/test_estimate.py compares it with Keras) when a kind is added.
 """
 
 from __future__ import annotations
@@ -63,7 +63,9 @@ ATTENTION_KINDS.register(AttentionKind(
     summary=lambda config, steps, width: [], multiply_adds=lambda config, steps, width: 0.0,
     activation_floats=lambda config, steps, width: 0.0,
     texts=Texts(
-        what="The LSTM's state after the last real token (both directions' ends when bidirectional) represents the text.",
+        what=(
+            "The LSTM's state after the last real token (both directions' ends when bidirectional) represents the text."
+        ),
         when="Short texts, or the fastest model.",
         risk="Long texts: early words fade from the final state; no heatmap of attention weights.",
     ),
@@ -100,7 +102,10 @@ ATTENTION_KINDS.register(AttentionKind(
     texts=Texts(
         what="Scores every LSTM step with a small network and averages the steps by those scores (Bahdanau-style).",
         when="The recommended default: uses every step, and its weights can be drawn over the tokens.",
-        risk="Its weights are not a faithful explanation: over recurrent states they often follow position (see Evaluate's faithfulness table).",
+        risk=(
+            "Its weights are not a faithful explanation: over recurrent states they often follow position "
+            "(see Evaluate's faithfulness table)."
+        ),
     ),
 ))
 
@@ -111,8 +116,8 @@ ATTENTION_KINDS.register(AttentionKind(
 def _self_attention_then_pooling(config, width, seed) -> Applier:
     from keras import layers
 
-    self_attention = layers.MultiHeadAttention(num_heads=config.attention_heads, key_dim=key_dim(config, width), seed=seed,
-                                               name="self_attention")
+    self_attention = layers.MultiHeadAttention(num_heads=config.attention_heads, key_dim=key_dim(config, width),
+                                               seed=seed, name="self_attention")
     add = layers.Add(name="self_attention_residual")
     norm = layers.LayerNormalization(name="self_attention_norm")
     pool = _additive_pooling(config, width, seed)
@@ -141,7 +146,8 @@ def _multihead_multiply_adds(config, steps, width) -> float:
 
 def _multihead_activations(config, steps, width) -> float:
     heads, size = config.attention_heads, key_dim(config, width)
-    return 3 * steps * heads * size + 2 * steps * steps * heads + 6 * steps * width + _additive_activations(config, steps, width)
+    return (3 * steps * heads * size + 2 * steps * steps * heads + 6 * steps * width
+            + _additive_activations(config, steps, width))
 
 
 def _heads_fit(config) -> Optional[str]:
@@ -155,7 +161,10 @@ ATTENTION_KINDS.register(AttentionKind(
     summary=_multihead_rows, multiply_adds=_multihead_multiply_adds, activation_floats=_multihead_activations,
     settings=("attention_units", "attention_heads"), pools=True, weights=True, check=_heads_fit,
     texts=Texts(
-        what="Lets every step attend to every other (several heads, a residual connection and layer normalisation), then pools additively.",
+        what=(
+            "Lets every step attend to every other (several heads, a residual connection and layer normalisation), "
+            "then pools additively."
+        ),
         when="Long texts where distant words interact; more data than usual.",
         risk="More parameters and time (quadratic in length); on small data it usually overfits.",
     ),

@@ -77,7 +77,8 @@ def _rmsprop(rate, config):
 def _sgd(rate, config):
     import keras
 
-    return keras.optimizers.SGD(rate, momentum=config.momentum, nesterov=config.momentum > 0, clipnorm=GRADIENT_CLIP_NORM)
+    return keras.optimizers.SGD(rate, momentum=config.momentum, nesterov=config.momentum > 0,
+                                clipnorm=GRADIENT_CLIP_NORM)
 
 
 OPTIMIZERS.register(Optimizer(

@@ -168,7 +168,9 @@ def _as_is(request: RowRequest) -> ResampledTraining:
     return ResampledTraining(request.x, request.y, False, None, [], [], "none")
 
 
-def _weighted(weights: Callable[[Sequence[int]], dict[int, float]], method: str) -> Callable[[RowRequest], ResampledTraining]:
+def _weighted(
+    weights: Callable[[Sequence[int]], dict[int, float]], method: str
+) -> Callable[[RowRequest], ResampledTraining]:
     """Every row kept; each class's loss weighted by ``weights(counts)``."""
 
     def run(request: RowRequest) -> ResampledTraining:
@@ -201,8 +203,10 @@ def _random_under(request: RowRequest) -> ResampledTraining:
     smallest = int(counts[counts > 0].min())
     notes = []
     if target > smallest:
-        notes.append(f"Classes were cut to {target} rows, not to the smallest class ({smallest}), to keep enough to learn from.")
-    x_new, y_new = _pick_rows(request.x, request.y, RandomUnderSampler(sampling_strategy=strategy, random_state=request.seed))
+        notes.append(f"Classes were cut to {target} rows, not to the smallest class ({smallest}), "
+                     "to keep enough to learn from.")
+    x_new, y_new = _pick_rows(request.x, request.y,
+                              RandomUnderSampler(sampling_strategy=strategy, random_state=request.seed))
     return ResampledTraining(x_new, y_new, False, None, [], [], "random undersampling", notes)
 
 
@@ -266,13 +270,15 @@ def _synthetic_runner(title: str, make_sampler: SamplerFactory) -> Callable[[Row
             smallest = int(counts[to_grow].min())
             k = min(config.k_neighbors, smallest - 1)
             if k < config.k_neighbors:
-                notes.append(f"k_neighbors lowered from {config.k_neighbors} to {k}: the smallest class to grow has {smallest} training rows.")
+                notes.append(f"k_neighbors lowered from {config.k_neighbors} to {k}: "
+                             f"the smallest class to grow has {smallest} training rows.")
             flat_new, y_new, method = _interpolate(title, make_sampler, flat_new, y_new, k, seed, notes)
         if single:
             copies = [np.repeat(flat[y == c], majority, axis=0) for c in single]
             flat_new = np.vstack([flat_new, *copies])
             y_new = np.concatenate([y_new, np.repeat(single, majority)])
-            notes.append(f"{len(single)} class(es) with a single training row were duplicated instead: interpolation needs two rows.")
+            notes.append(f"{len(single)} class(es) with a single training row were duplicated instead: "
+                         "interpolation needs two rows.")
         sequences = _unflatten(flat_new, steps, dim)
         return ResampledTraining(sequences, np.asarray(y_new, dtype=np.int64), True, None, [], [], method, notes)
 
@@ -311,20 +317,31 @@ RESAMPLERS.register(Resampler(
     ),
 ))
 RESAMPLERS.register(Resampler(
-    key="class_weights", title="Class weights (balanced)", run=_weighted(balanced_class_weights, "class weights (balanced)"),
-    preview=_unchanged, weights=balanced_class_weights,
+    key="class_weights", title="Class weights (balanced)",
+    run=_weighted(balanced_class_weights, "class weights (balanced)"), preview=_unchanged,
+    weights=balanced_class_weights,
     texts=Texts(
-        what="Keeps every row but weighs each class's loss by n_rows / (n_classes × class_rows), so each class counts equally.",
+        what=(
+            "Keeps every row but weighs each class's loss by n_rows / (n_classes × class_rows), "
+            "so each class counts equally."
+        ),
         when="The recommended first lever for imbalance: no rows are invented or thrown away.",
         risk="Very large weights on tiny classes make training noisier; watch the validation curve.",
     ),
 ))
 RESAMPLERS.register(Resampler(
     key="class_weights_sqrt", title="Class weights (square root)",
-    run=_weighted(dampened_class_weights, "class weights (square root)"), preview=_unchanged, weights=dampened_class_weights,
+    run=_weighted(dampened_class_weights, "class weights (square root)"), preview=_unchanged,
+    weights=dampened_class_weights,
     texts=Texts(
-        what="Keeps every row and weighs each class's loss by the square root of the balanced weight (rescaled so the loss keeps its size): small classes count more, but far less than with balanced weights.",
-        when="Strong imbalance where balanced weights make a tiny class's few rows dominate training, yet no weights let it be ignored.",
+        what=(
+            "Keeps every row and weighs each class's loss by the square root of the balanced weight "
+            "(rescaled so the loss keeps its size): small classes count more, but far less than with balanced weights."
+        ),
+        when=(
+            "Strong imbalance where balanced weights make a tiny class's few rows dominate training, "
+            "yet no weights let it be ignored."
+        ),
         risk="A middle road: on mild imbalance it differs little from either neighbour; check validation macro-F1.",
     ),
 ))
@@ -339,7 +356,10 @@ RESAMPLERS.register(Resampler(
 RESAMPLERS.register(Resampler(
     key="random_under", title="Random undersampling", run=_random_under, preview=_under_counts,
     texts=Texts(
-        what=f"Drops random rows of the larger classes down to the smallest class's size (never below {UNDERSAMPLE_FLOOR} rows).",
+        what=(
+            "Drops random rows of the larger classes down to the smallest class's size "
+            f"(never below {UNDERSAMPLE_FLOOR} rows)."
+        ),
         when="Large datasets where the majority class has far more rows than needed and training time matters.",
         risk="Throws information away; with a tiny smallest class it leaves very little to learn from.",
     ),
@@ -347,7 +367,10 @@ RESAMPLERS.register(Resampler(
 RESAMPLERS.register(_synthetic(
     "smote", "SMOTE", make_sampler=_smote_sampler, preview_kind=EXACT,
     texts=Texts(
-        what="Creates synthetic minority examples on the line between a row and one of its k nearest neighbours of the same class.",
+        what=(
+            "Creates synthetic minority examples on the line between a row and one of its k nearest neighbours "
+            "of the same class."
+        ),
         when="A minority class has a few dozen rows or more and you want more varied examples than duplicates.",
         risk="Synthetic points between dissimilar texts can blur class boundaries.",
     ),
@@ -355,7 +378,10 @@ RESAMPLERS.register(_synthetic(
 RESAMPLERS.register(_synthetic(
     "borderline_smote", "Borderline-SMOTE", make_sampler=_borderline_sampler, preview_kind=AT_MOST,
     texts=Texts(
-        what="Like SMOTE, but only interpolates from minority rows near the class boundary (those whose neighbours are mostly of other classes).",
+        what=(
+            "Like SMOTE, but only interpolates from minority rows near the class boundary "
+            "(those whose neighbours are mostly of other classes)."
+        ),
         when="Classes overlap and the hard cases lie on the boundary.",
         risk="Generates nothing for a class with no boundary rows, and can amplify label noise near the boundary.",
     ),
@@ -363,7 +389,10 @@ RESAMPLERS.register(_synthetic(
 RESAMPLERS.register(_synthetic(
     "adasyn", "ADASYN", make_sampler=_adasyn_sampler, preview_kind=ABOUT,
     texts=Texts(
-        what="Like SMOTE, but creates more synthetic rows for minority examples that are harder to learn (more neighbours of other classes).",
+        what=(
+            "Like SMOTE, but creates more synthetic rows for minority examples that are harder to learn "
+            "(more neighbours of other classes)."
+        ),
         when="Some minority regions are much harder than others.",
         risk="Focuses on noisy or mislabelled rows as eagerly as on genuinely hard ones.",
     ),

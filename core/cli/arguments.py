@@ -61,7 +61,8 @@ def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="random seed (split, resampling, weights)")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
     parser.add_argument("--sample", dest="sample_rows", type=int, default=None, metavar="ROWS",
-                        help="read a seeded random sample of at most ROWS rows of the CSV (for files too big for memory)")
+                        help="read a seeded random sample of at most ROWS rows of the CSV "
+                             "(for files too big for memory)")
 
 
 def add_runs_dir_argument(parser: argparse.ArgumentParser, purpose: str) -> None:
@@ -77,7 +78,8 @@ def runs_dir_from(argument: Optional[str]) -> Path:
 
 def add_run_argument(parser: argparse.ArgumentParser) -> None:
     """The run a command reads: a run id (looked up in the runs folder) or a run folder; and ``--runs-dir``."""
-    parser.add_argument("run", metavar="RUN", help="a run id (as `runs` lists them, e.g. 20261127-101500-ab12cd) or a run folder")
+    parser.add_argument("run", metavar="RUN",
+                        help="a run id (as `runs` lists them, e.g. 20261127-101500-ab12cd) or a run folder")
     add_runs_dir_argument(parser, "where a bare run id is looked up")
 
 
@@ -111,9 +113,11 @@ def load_config(args: argparse.Namespace):
         try:
             text = Path(args.config_file).read_text(encoding="utf-8")
         except FileNotFoundError:
-            raise ConfigError(f"There is no config file at {args.config_file!r}; write one with `python -m core config --defaults > config.json`.") from None
+            raise ConfigError(f"There is no config file at {args.config_file!r}; write one with "
+                              "`python -m core config --defaults > config.json`.") from None
         except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"The config file {args.config_file!r} cannot be read ({exc.__class__.__name__}); save it as UTF-8 JSON.") from None
+            raise ConfigError(f"The config file {args.config_file!r} cannot be read ({exc.__class__.__name__}); "
+                              "save it as UTF-8 JSON.") from None
         config = ExperimentConfig.from_json(text)
     overrides = list(args.overrides)
     if args.text_column:

@@ -13,7 +13,8 @@ def add_commands(subparsers) -> None:
                                     epilog=_choices_epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     shown = config.add_mutually_exclusive_group(required=True)
     shown.add_argument("--defaults", action="store_true", help="print the defaults as JSON")
-    shown.add_argument("--schema", action="store_true", help="print every setting with its help, default, choices and limits as JSON")
+    shown.add_argument("--schema", action="store_true",
+                       help="print every setting with its help, default, choices and limits as JSON")
 
 
 def _choices_epilog() -> str:

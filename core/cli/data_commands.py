@@ -29,17 +29,20 @@ def add_commands(subparsers) -> None:
     from core.data.builtin import BUILTIN_DATASETS, DEFAULT_DATASET
 
     builtins = ", ".join(BUILTIN_DATASETS)
-    inspect = subparsers.add_parser("inspect", help="triage report of a CSV", epilog=f"Built-in datasets: {builtins} (default {DEFAULT_DATASET}).")
+    inspect = subparsers.add_parser("inspect", help="triage report of a CSV",
+                                    epilog=f"Built-in datasets: {builtins} (default {DEFAULT_DATASET}).")
     add_data_arguments(inspect)
     inspect.add_argument("--no-baseline", action="store_true", help="skip the TF-IDF + logistic regression baseline")
     inspect.add_argument("--label-issues", action="store_true",
-                         help="rank suspected label errors (cleanlab on out-of-fold TF-IDF + multinomial logistic-regression "
-                              "probabilities of the training and validation rows; the test split is never checked) and find "
-                              "near-duplicates that straddle the train/test split")
+                         help="rank suspected label errors (cleanlab on out-of-fold TF-IDF + multinomial "
+                              "logistic-regression probabilities of the training and validation rows; the test split "
+                              "is never checked) and find near-duplicates that straddle the train/test split")
     inspect.add_argument("--top", type=int, default=20,
-                         help="most suspects listed with --label-issues, in the text and the --json output alike (default 20)")
+                         help="most suspects listed with --label-issues, in the text and the --json output alike "
+                              "(default 20)")
 
-    train = subparsers.add_parser("train", help="train, evaluate and save a run", epilog=f"Built-in datasets: {builtins}.")
+    train = subparsers.add_parser("train", help="train, evaluate and save a run",
+                                  epilog=f"Built-in datasets: {builtins}.")
     add_data_arguments(train)
     train.add_argument("--epochs", type=int, help="most epochs (training.epochs)")
     add_runs_dir_argument(train, "where runs are saved")
@@ -55,7 +58,8 @@ def _print_inspect(report) -> None:
     source = report.source
     print(f"{source.name}: {source.rows_kept} rows kept of {source.rows_read} "
           f"({source.rows_missing_text} without text, {source.rows_missing_label} without label, "
-          f"{source.malformed_lines_skipped} malformed lines skipped); encoding {source.encoding_note or source.encoding}, "
+          f"{source.malformed_lines_skipped} malformed lines skipped); "
+          f"encoding {source.encoding_note or source.encoding}, "
           f"delimiter {source.delimiter!r}")
     print(f"text column: {source.text_column!r}   label column: {source.label_column!r}")
     print(f"\nclasses ({len(report.classes)}), imbalance {report.imbalance_ratio:.1f}:1, "
@@ -64,12 +68,15 @@ def _print_inspect(report) -> None:
     for row in report.classes:
         print(f"  {row.name:<{width}}  {row.count:>7}  {row.share:6.1%}")
     overall = report.lengths.overall
-    print(f"\ntokens per text (after preprocessing): median {overall.get('p50', 0):.0f}, p95 {overall.get('p95', 0):.0f}, "
+    print(f"\ntokens per text (after preprocessing): median {overall.get('p50', 0):.0f}, "
+          f"p95 {overall.get('p95', 0):.0f}, "
           f"max {overall.get('max', 0)}; vocabulary {report.vocabulary_size} distinct tokens")
     suggestion = report.suggested_max_length
-    print(f"suggested max length {suggestion.max_length} (p{suggestion.percentile:.0f}; truncates {suggestion.truncated_share:.1%})")
+    print(f"suggested max length {suggestion.max_length} "
+          f"(p{suggestion.percentile:.0f}; truncates {suggestion.truncated_share:.1%})")
     duplicates, conflicts = report.duplicates, report.conflicts
-    print(f"exact duplicate rows {duplicates.exact_duplicate_rows}; texts with conflicting labels {conflicts.texts} ({conflicts.rows} rows)")
+    print(f"exact duplicate rows {duplicates.exact_duplicate_rows}; "
+          f"texts with conflicting labels {conflicts.texts} ({conflicts.rows} rows)")
     for small in report.small_classes:
         print(f"  small class {small.name!r} ({small.rows} rows): {small.action}")
     if report.baseline and report.baseline.available:
@@ -226,7 +233,8 @@ class _ProgressPrinter:
 def train_json(result) -> dict:
     """The machine-readable result of ``train --json``."""
     metrics = result.metrics.to_dict()
-    keys = ("test", "validation", "baseline", "majority", "training", "resampling", "split", "vectorizing", "preprocessing")
+    keys = ("test", "validation", "baseline", "majority", "training", "resampling", "split", "vectorizing",
+            "preprocessing")
     return {
         "run_dir": str(result.run_dir) if result.run_dir else None,
         "status": result.status,
@@ -272,10 +280,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"test accuracy {test.accuracy:.3f}  balanced accuracy {test.balanced_accuracy:.3f}  "
           f"macro-F1 {test.macro_f1:.3f}  weighted-F1 {test.weighted_f1:.3f}")
     if baseline.available:
-        print(f"baseline (TF-IDF + LR, fitted on {baseline.fitted_on}) macro-F1 {baseline.macro_f1:.3f}  accuracy {baseline.accuracy:.3f}")
+        print(f"baseline (TF-IDF + LR, fitted on {baseline.fitted_on}) "
+              f"macro-F1 {baseline.macro_f1:.3f}  accuracy {baseline.accuracy:.3f}")
     ensemble = result.metrics.ensemble
     if ensemble:
-        print(f"ensemble: {ensemble.method}, {ensemble.parameters:,} parameters, {ensemble.train_seconds:.0f} s of training; "
+        print(f"ensemble: {ensemble.method}, {ensemble.parameters:,} parameters, "
+              f"{ensemble.train_seconds:.0f} s of training; "
               f"members alone scored macro-F1 {', '.join(f'{f:.3f}' for f in ensemble.member_test_macro_f1)}")
     if result.metrics.word_vectors:
         print(f"word vectors: {result.metrics.word_vectors.sentence()}")

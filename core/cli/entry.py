@@ -69,10 +69,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         sys.stdout = open(os.devnull, "w")
         return 0
     except MemoryError:
-        print("error: out of memory; use a smaller file, a shorter vectorizing.max_length or a smaller model.", file=sys.stderr)
+        print("error: out of memory; use a smaller file, a shorter vectorizing.max_length or a smaller model.",
+              file=sys.stderr)
         return EXIT_USER_ERROR
     except Exception as exc:  # a bug, not the user's doing: one line unless debugging is asked for
         if os.environ.get("LSTM_TEXT_LAB_DEBUG"):
             raise
-        print(f"error: internal error ({type(exc).__name__}: {exc}); rerun with LSTM_TEXT_LAB_DEBUG=1 for details and report it.", file=sys.stderr)
+        print(f"error: internal error ({type(exc).__name__}: {exc}); "
+              "rerun with LSTM_TEXT_LAB_DEBUG=1 for details and report it.", file=sys.stderr)
         return EXIT_INTERNAL_ERROR

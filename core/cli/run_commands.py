@@ -74,8 +74,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
         ranked = sorted(result.probabilities.items(), key=lambda item: -item[1])
         print(f"{result.label}  ({', '.join(f'{name} {p:.3f}' for name, p in ranked)})")
         for explanation in result.explanations:
-            print(f"  {explanation.method}: " + " ".join(f"{token}:{score:+.3f}" if explanation.kind == "signed" else f"{token}:{score:.3f}"
-                                                          for token, score in zip(result.tokens, explanation.scores)))
+            print(f"  {explanation.method}: " + " ".join(
+                f"{token}:{score:+.3f}" if explanation.kind == "signed" else f"{token}:{score:.3f}"
+                for token, score in zip(result.tokens, explanation.scores)))
         for method, reason in result.unavailable.items():
             print(f"  {method}: not available ({reason})")
     return 0
@@ -100,7 +101,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
     for row in (*report.rows, report.random):
         bias = report.bias(row.method)
         shown_bias = f"rho {bias.spearman:+.2f}" if bias is not None and bias.spearman is not None else ""
-        print(f"  {row.title:<22} {row.comprehensiveness:>17.3f} {row.sufficiency:>11.3f} {row.aopc:>6.3f}  {shown_bias}")
+        print(f"  {row.title:<22} {row.comprehensiveness:>17.3f} {row.sufficiency:>11.3f} {row.aopc:>6.3f}  "
+              f"{shown_bias}")
     print(report.verdict)
     return 0
 

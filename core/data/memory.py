@@ -115,7 +115,8 @@ def _memory_problem(num_bytes: int, *, rows: Optional[int] = None, max_rows: Opt
         return None
     size = f"{_shown(name, limit=60)} ({_size(num_bytes)}, about {_round_down(rows):,} rows)"
     spare = available - estimated_memory_bytes(num_bytes, fraction=0.0, held=held)
-    per_row = (estimated_memory_bytes(num_bytes, held=held) - estimated_memory_bytes(num_bytes, fraction=0.0, held=held)) / rows
+    per_row = (estimated_memory_bytes(num_bytes, held=held)
+               - estimated_memory_bytes(num_bytes, fraction=0.0, held=held)) / rows
     fitting = _round_down(int(spare / per_row * 0.9)) if spare > 0 else 0  # 10% margin: the model is an estimate
     if fitting < 1000:
         return (f"Inspecting {size} needs about {_size(need)} of memory but only {_size(available)} is free, "

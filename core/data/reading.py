@@ -109,7 +109,8 @@ def read_csv_path(path: str | os.PathLike, *, max_rows: Optional[int] = None, se
     return _read(raw, source_name=os.path.basename(os.fspath(path)) or "data.csv", max_rows=max_rows, seed=seed)
 
 
-def read_csv_bytes(raw: bytes, *, source_name: str = "data.csv", max_rows: Optional[int] = None, seed: int = 0) -> Table:
+def read_csv_bytes(raw: bytes, *, source_name: str = "data.csv", max_rows: Optional[int] = None,
+                   seed: int = 0) -> Table:
     """Parse CSV bytes: refuse non-CSV content, detect encoding and delimiter, count malformed lines.
 
     ``max_rows`` keeps a uniformly random, seeded sample of that many data rows (in file order), read in chunks so
@@ -143,14 +144,16 @@ def _read(raw: bytes, *, source_name: str, max_rows: Optional[int], seed: int) -
         )
     if skipped_lines > len(frame):
         raise DataError(
-            f"Most rows ({skipped_lines} of {skipped_lines + len(frame)}) have more fields than the header, so they cannot be read: "
-            f"put quotes around texts that contain the delimiter ({DELIMITER_NAMES[delimiter]}) or fix the header row."
+            f"Most rows ({skipped_lines} of {skipped_lines + len(frame)}) have more fields than the header, "
+            "so they cannot be read: put quotes around texts that contain the delimiter "
+            f"({DELIMITER_NAMES[delimiter]}) or fix the header row."
         )
     if frame.empty:
         raise DataError("The file has a header row but no data rows: add one example per row below the header.")
     sampled = rows_in_file if max_rows is not None and rows_in_file > max_rows else None
-    table = Table(frame, source_name=source_name, encoding=decoded.encoding, delimiter=delimiter, skipped_lines=skipped_lines,
-                  encoding_confidence=decoded.confidence, encoding_note=decoded.note, sampled_from_rows=sampled)
+    table = Table(frame, source_name=source_name, encoding=decoded.encoding, delimiter=delimiter,
+                  skipped_lines=skipped_lines, encoding_confidence=decoded.confidence, encoding_note=decoded.note,
+                  sampled_from_rows=sampled)
     del decoded  # a re-encoded copy of the file, unless it was UTF-8 already
     release_free_memory()
     return table
@@ -224,7 +227,8 @@ def _refuse_non_csv_text(sample: str, body: bytes) -> None:
     if start.startswith("<?xml"):
         raise DataError("This looks like an XML file, not a CSV: export the table as CSV and upload that.")
     if start.startswith(("{", "[")) and _is_json(body):
-        raise DataError("This looks like a JSON file, not a CSV: convert it to a CSV with one example per row and upload that.")
+        raise DataError("This looks like a JSON file, not a CSV: "
+                        "convert it to a CSV with one example per row and upload that.")
 
 
 def _is_json(body: bytes) -> bool:
@@ -336,7 +340,9 @@ def _read_cells(
         with pd.read_csv(io.BytesIO(body), chunksize=_CHUNK_ROWS, **options) as chunks:
             return _random_rows(chunks, max_rows, np.random.default_rng(seed))
     except pd.errors.EmptyDataError:
-        raise DataError("The file is empty: upload a CSV with a header row, a text column and a label column.") from None
+        raise DataError(
+            "The file is empty: upload a CSV with a header row, a text column and a label column."
+        ) from None
 
 
 def _random_rows(chunks, max_rows: int, rng: np.random.Generator) -> tuple[pd.DataFrame, int]:
@@ -371,7 +377,8 @@ def _parser_problem(exc: Exception) -> DataError:
     if unclosed:
         line = int(unclosed.group(1)) + 1
         return DataError(
-            f'A quoted cell that starts near line {line} is never closed, so the rest of the file would become one cell: '
+            f'A quoted cell that starts near line {line} is never closed, '
+            'so the rest of the file would become one cell: '
             'close or remove that quote mark (") and upload the file again.'
         )
     reason = _shown(message.removeprefix("Error tokenizing data. C error: "), quote=False)

@@ -49,7 +49,8 @@ def _allocate(count: int, validation_fraction: float, test_fraction: float) -> t
     return count - n_test - n_validation, n_validation, n_test
 
 
-def stratified_split(y: np.ndarray, config: SplitConfig, seed: int, class_names: tuple[str, ...] | None = None) -> Split:
+def stratified_split(y: np.ndarray, config: SplitConfig, seed: int,
+                     class_names: tuple[str, ...] | None = None) -> Split:
     """Split rows per class with a seeded shuffle; every class keeps at least one training row."""
     rng = np.random.default_rng(seed)
     parts: dict[str, list[np.ndarray]] = {name: [] for name in SPLIT_NAMES}
@@ -63,7 +64,8 @@ def stratified_split(y: np.ndarray, config: SplitConfig, seed: int, class_names:
         parts["test"].append(rows[n_train + n_validation :])
         name = class_names[class_id] if class_names is not None else str(class_id)
         if len(rows) < 3:
-            where = "training only (it cannot be evaluated)" if len(rows) == 1 else "one row for training and one for test, none for validation"
+            where = ("training only (it cannot be evaluated)" if len(rows) == 1
+                     else "one row for training and one for test, none for validation")
             notes.append(f"Class '{name}' has {len(rows)} row(s): {where}.")
     split = {name: np.sort(np.concatenate(chunks)).astype(np.int64) for name, chunks in parts.items()}
     return Split(train=split["train"], validation=split["validation"], test=split["test"], notes=tuple(notes))
@@ -120,5 +122,6 @@ def stratified_indices(codes: np.ndarray, rows: int, rng: np.random.Generator) -
             shortfall += spare
             if shortfall == 0:
                 break
-    chosen = [rng.choice(np.flatnonzero(codes == code), size=int(take[code]), replace=False) for code in present if take[code]]
+    chosen = [rng.choice(np.flatnonzero(codes == code), size=int(take[code]), replace=False)
+              for code in present if take[code]]
     return np.sort(np.concatenate(chosen))

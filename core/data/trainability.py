@@ -62,9 +62,11 @@ def assess(y: np.ndarray, class_names: Sequence[str], config: ExperimentConfig, 
 def _reason(counts: np.ndarray, non_test: np.ndarray, test_rows: int, k: int) -> Optional[str]:
     present = int((counts > 0).sum())
     if present < MIN_CLASSES:
-        return "The data has only one class, so there is nothing to tell apart: choose a label column with at least two classes."
+        return ("The data has only one class, so there is nothing to tell apart: "
+                "choose a label column with at least two classes.")
     if test_rows == 0:
-        return (f"Every class has a single row ({int(counts.sum())} rows in all), so no row is left to test the model on: "
+        return (f"Every class has a single row ({int(counts.sum())} rows in all), "
+                "so no row is left to test the model on: "
                 "add at least a second row to some classes (three or more per class lets every split be scored).")
     if k >= 2:
         foldable = int((non_test >= k).sum())

@@ -33,8 +33,9 @@ __getattr__, __dir__, __all__ = exports(__name__, {
     "study": [
         "ARM_COMBINED", "ARM_REFERENCE", "CombinedPlan", "CombinedResult", "DEFAULT_SEARCH", "DEFAULT_SEEDS",
         "FunctionExecutor", "HELPS", "HURTS", "Heartbeat", "InProcessExecutor", "JOURNAL_SUFFIX", "KIND_LEVERS",
-        "KIND_SWEEP", "LeverRow", "LeverTable", "MIN_EFFECT", "NAME_RULE", "OBJECTIVE", "PRUNERS", "Racing", "StudyInfo",
-        "StudyNotFound", "StudyPlan", "StudyProgress", "SweepResult", "TrialOutcome", "TrialRow", "VERDICT_RULE", "WITHIN_NOISE",
+        "KIND_SWEEP", "LeverRow", "LeverTable", "MIN_EFFECT", "NAME_RULE", "OBJECTIVE", "PRUNERS", "Racing",
+        "StudyInfo", "StudyNotFound", "StudyPlan", "StudyProgress", "SweepResult", "TrialOutcome", "TrialRow",
+        "VERDICT_RULE", "WITHIN_NOISE",
         "combine_helpers", "combined_results", "create_lever_study", "create_sweep", "data_source", "default_space",
         "lever_results", "list_studies", "load_source", "load_space", "objective_value", "open_study",
         "paired_verdict", "parse_space", "plan_combination", "recover_stale_trials", "run_study", "check_name",

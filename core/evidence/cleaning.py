@@ -224,7 +224,8 @@ class Review(Record):
         """One row's decision changed by hand (a relabel without a label takes the suggested one)."""
         position = self._position(row)
         if action not in EDIT_ACTIONS:
-            raise ConfigError(f"Row {row} has the unknown action {shown(action)}: choose one of {', '.join(EDIT_ACTIONS)}.")
+            raise ConfigError(f"Row {row} has the unknown action {shown(action)}: "
+                              f"choose one of {', '.join(EDIT_ACTIONS)}.")
         if action == "relabel":
             label = (new_label or "").strip() or self.suggested[position]
             decided = Decision("relabel", label)
@@ -285,7 +286,8 @@ class Review(Record):
         try:
             return self.rows.index(int(row))
         except ValueError:
-            raise ConfigError(f"Row {shown(row, quote=False)} is not among the suspects under review: pick a row from the table.") from None
+            raise ConfigError(f"Row {shown(row, quote=False)} is not among the suspects under review: "
+                              "pick a row from the table.") from None
 
     def _with(self, changes: dict[int, Decision]) -> tuple[Decision, ...]:
         return tuple(changes.get(position, decided) for position, decided in enumerate(self.decisions))
@@ -401,12 +403,14 @@ def carried_split(cleaned: CleanedDataset, original_split: Split) -> Split:
 
 def _check_row(row: int, size: int) -> None:
     if not isinstance(row, (int, np.integer)) or isinstance(row, bool) or not 0 <= row < size:
-        raise ConfigError(f"Row {shown(row, quote=False)} does not exist (the data has rows 0 to {size - 1}): pick a row from the table.")
+        raise ConfigError(f"Row {shown(row, quote=False)} does not exist (the data has rows 0 to {size - 1}): "
+                          "pick a row from the table.")
 
 
 def _check_edit(edit: Edit) -> None:
     if edit.action not in EDIT_ACTIONS:
-        raise ConfigError(f"Row {edit.row} has the unknown action {shown(edit.action)}: choose one of {', '.join(EDIT_ACTIONS)}.")
+        raise ConfigError(f"Row {edit.row} has the unknown action {shown(edit.action)}: "
+                          f"choose one of {', '.join(EDIT_ACTIONS)}.")
     if edit.action == "relabel":
         if not (edit.new_label or "").strip():
             raise ConfigError(f"Row {edit.row} is to be relabelled but has no new label: type or choose the new label.")
@@ -414,10 +418,12 @@ def _check_edit(edit: Edit) -> None:
             raise ConfigError(f"The new label of row {edit.row} starts or ends with spaces: remove them.")
         if edit.new_label == edit.old_label:
             raise ConfigError(
-                f"Row {edit.row} is relabelled to its own label {shown(edit.old_label)}: choose another label or mark it keep."
+                f"Row {edit.row} is relabelled to its own label {shown(edit.old_label)}: "
+                "choose another label or mark it keep."
             )
     elif edit.new_label is not None:
-        raise ConfigError(f"Row {edit.row} has a new label but the action {shown(edit.action)}: use relabel, or clear the new label.")
+        raise ConfigError(f"Row {edit.row} has a new label but the action {shown(edit.action)}: "
+                          "use relabel, or clear the new label.")
 
 
 def _check_against(edits: EditList, dataset: Dataset) -> None:
@@ -447,7 +453,8 @@ def _check_classifiable(labels: Sequence[str]) -> None:
     if len(remaining) < 2:
         only = shown(next(iter(remaining)))
         raise DataError(
-            f"After the edits every row is labelled {only}, so there is nothing to tell apart: keep rows of at least two classes."
+            f"After the edits every row is labelled {only}, so there is nothing to tell apart: "
+            "keep rows of at least two classes."
         )
 
 

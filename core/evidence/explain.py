@@ -64,11 +64,13 @@ EXPLANATION_METHODS.register(ExplanationMethod(
 ))
 EXPLANATION_METHODS.register(ExplanationMethod(
     key="gradient_x_input", title="Gradient × input", kind=SIGNED, needs_gradients=True,
-    shows="The probability's gradient times the token's embedding: a first-order estimate of the token's push toward the class.",
+    shows=("The probability's gradient times the token's embedding: "
+           "a first-order estimate of the token's push toward the class."),
 ))
 EXPLANATION_METHODS.register(ExplanationMethod(
     key="integrated_gradients", title="Integrated gradients", kind=SIGNED, needs_gradients=True,
-    shows="The token's share of the probability change from an all-zero embedding to the text, integrated over 32 steps.",
+    shows=("The token's share of the probability change from an all-zero embedding to the text, "
+           "integrated over 32 steps."),
 ))
 
 
@@ -98,7 +100,8 @@ def gradient_support() -> Optional[str]:
     stand-in model in a test does not pay for TensorFlow)."""
     keras = sys.modules.get("keras")
     if keras is None:
-        return "Gradient explanations need a Keras model; this model is not one, so attention and occlusion are offered."
+        return ("Gradient explanations need a Keras model; this model is not one, "
+                "so attention and occlusion are offered.")
     backend = keras.backend.backend()
     if backend == "tensorflow":
         return None
@@ -107,8 +110,10 @@ def gradient_support() -> Optional[str]:
 
 
 def _members(model) -> list:
-    """An ensemble's member models (``core.model.classifier.build_ensemble``); empty for one classifier (or a stand-in)."""
-    if getattr(model, "name", None) != "ensemble":  # core.model.classifier.ENSEMBLE, checked without importing Keras
+    """An ensemble's member models (``core.model.classifier.build_ensemble``); empty for one classifier (or a
+    stand-in)."""
+    # core.model.classifier.ENSEMBLE, checked without importing Keras
+    if getattr(model, "name", None) != "ensemble":
         return []
     from core.model.classifier import ensemble_members
 
@@ -130,7 +135,8 @@ def available_methods(model) -> AvailableMethods:
     for method in EXPLANATION_METHODS:
         reason = None
         if method.needs_attention and not _has_layer(model, "attention"):
-            reason = "This model has no attention layer (it was built with attention “none”), so it has no attention weights."
+            reason = ("This model has no attention layer (it was built with attention “none”), "
+                      "so it has no attention weights.")
         elif method.needs_gradients and gradient_reason:
             reason = gradient_reason
         if reason:
@@ -162,7 +168,8 @@ def validated_ids(ids, input_shape) -> np.ndarray:
         raise ValueError("every row needs at least one token (an empty text is encoded as the out-of-vocabulary ID)")
     # Post-padded: once a row has padding, it has nothing else (the mask is a prefix of each row).
     if np.any(real[:, 1:] & ~real[:, :-1]):
-        raise ValueError("ids must be post-padded (padding ID 0 only after a row's last token); use core.text.vectorizing.encode")
+        raise ValueError("ids must be post-padded (padding ID 0 only after a row's last token); "
+                         "use core.text.vectorizing.encode")
     return ids.astype(np.int32, copy=False)
 
 
@@ -231,7 +238,8 @@ def _gradient_function(view):
         if compiled and not traced:
             traced.append(tf.function(gradients, input_signature=signature))
         function = traced[0] if compiled else gradients
-        vectors, weights = function(tf.convert_to_tensor(embeddings, tf.float32), tf.convert_to_tensor(presence, tf.float32),
+        vectors, weights = function(tf.convert_to_tensor(embeddings, tf.float32),
+                                    tf.convert_to_tensor(presence, tf.float32),
                                     tf.convert_to_tensor(ids, tf.int32), tf.convert_to_tensor(class_indices, tf.int32))
         return np.asarray(vectors), (np.asarray(weights) if with_presence else None)
 
@@ -259,7 +267,8 @@ class Explainer:
     share the model's weights (they are never saved).
     """
 
-    def __init__(self, model, *, integrated_gradients_steps: int = INTEGRATED_GRADIENTS_STEPS, batch_size: int = 512) -> None:
+    def __init__(self, model, *, integrated_gradients_steps: int = INTEGRATED_GRADIENTS_STEPS,
+                 batch_size: int = 512) -> None:
         if len(model.inputs) != 1 or len(model.inputs[0].shape) not in (2, 3):
             raise ValueError("the model must take one (texts, max_length) matrix of token IDs (or, with subwords, "
                              "one (texts, max_length, 1 + slots) array)")
@@ -267,7 +276,8 @@ class Explainer:
         self.members = [Explainer(member, integrated_gradients_steps=integrated_gradients_steps, batch_size=batch_size)
                         for member in members]
         if not members and not _has_layer(model, "embedding"):
-            raise ValueError("the model has no layer named 'embedding'; build it with core.model.classifier.build_classifier")
+            raise ValueError("the model has no layer named 'embedding'; "
+                             "build it with core.model.classifier.build_classifier")
         if integrated_gradients_steps < 1 or batch_size < 1:
             raise ValueError("integrated_gradients_steps and batch_size must be positive")
         self.model = model
@@ -303,7 +313,8 @@ class Explainer:
                 inputs.append(self.model.get_layer(PRESENCE).output)
             # An intermediate tensor as input: Keras clones the graph from it; the mask's own path from the token
             # IDs (Embedding.compute_mask) stays, because the token-ID input is an input of the view as well.
-            self._gradient_view = keras.Model([*inputs, self.model.inputs[0]], self.model.outputs[0], name="gradient_view")
+            self._gradient_view = keras.Model([*inputs, self.model.inputs[0]], self.model.outputs[0],
+                                              name="gradient_view")
         return self._gradient_view
 
     def _token_vector_layer(self):
@@ -324,7 +335,8 @@ class Explainer:
         if self._token_vector_view is None:
             import keras
 
-            self._token_vector_view = keras.Model(self.model.inputs, self._token_vector_layer().output, name="token_vectors_view")
+            self._token_vector_view = keras.Model(self.model.inputs, self._token_vector_layer().output,
+                                                  name="token_vectors_view")
         return np.asarray(self._token_vector_view.predict(ids, batch_size=self.batch_size, verbose=0), dtype=np.float32)
 
     def _attention_model(self):

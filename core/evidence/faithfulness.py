@@ -145,7 +145,8 @@ class FaithfulnessReport(Record):
     rows: tuple[FaithfulnessRow, ...]  # one per method, in registry order
     random: FaithfulnessRow  # the reference: a seeded random token order per text
     position_bias: tuple[PositionBias, ...] = ()  # one per method (and, since the intervals, random order last)
-    most_faithful: Optional[str] = None  # method key chosen by ``rule``; None when none beats random order or several tie
+    # method key chosen by ``rule``; None when none beats random order or several tie
+    most_faithful: Optional[str] = None
     rule: str = MOST_FAITHFUL_RULE
     verdict: str  # one plain sentence
     k_percents: tuple[float, ...] = K_PERCENTS
@@ -396,8 +397,8 @@ def _verdict(rows: Sequence[FaithfulnessRow], random_row: FaithfulnessRow, stand
         highs = [intervals[method].aopc.high for method in standing.tied]
         return (f"No single method is the most faithful explanation for this model: "
                 f"{_names([by_method[m].title for m in standing.tied])} are tied within noise (their {level:.0%} "
-                f"intervals of AOPC overlap, {min(lows):.2f}–{max(highs):.2f}, against {random_row.aopc:.2f} for random "
-                f"order); the cheapest, {by_method[standing.first].title.lower()}, is shown first{tail}.")
+                f"intervals of AOPC overlap, {min(lows):.2f}–{max(highs):.2f}, against {random_row.aopc:.2f} "
+                f"for random order); the cheapest, {by_method[standing.first].title.lower()}, is shown first{tail}.")
     finite = [row for row in rows if math.isfinite(row.aopc)]
     if not finite:
         return f"No explanation could be scored on these texts (each needs at least two tokens){tail}."

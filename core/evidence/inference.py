@@ -1,12 +1,12 @@
 """Predictions from a saved (or freshly trained) model on any text, explained token by token by several methods.
 
-Every explanation method the model supports (``core.evidence.explain``: attention weights, leave-one-token-out occlusion,
-gradient × input, integrated gradients) runs on the same text, so the Evaluate page can show them side by side;
-tokens are the preprocessed tokens the model saw, truncated to its length. How faithful each method is for a run is
-measured once on its test texts and kept beside the run (``faithfulness.json``): by the training worker right after
-it saves the run, with the model still in memory (:func:`measure_after_training`), or for a run saved without one by
-a spawned follow-up process (:class:`FaithfulnessMeasurer`). Either says how far it got in a small progress file
-beside the run, so a page can show the run at once and poll the folder for the report.
+Every explanation method the model supports (``core.evidence.explain``: attention weights, leave-one-token-out
+occlusion, gradient × input, integrated gradients) runs on the same text, so the Evaluate page can show them side by
+side; tokens are the preprocessed tokens the model saw, truncated to its length. How faithful each method is for a run
+is measured once on its test texts and kept beside the run (``faithfulness.json``): by the training worker right after
+it saves the run, with the model still in memory (:func:`measure_after_training`), or for a run saved without one by a
+spawned follow-up process (:class:`FaithfulnessMeasurer`). Either says how far it got in a small progress file beside
+the run, so a page can show the run at once and poll the folder for the report.
 """
 
 from __future__ import annotations
@@ -124,7 +124,8 @@ class Predictor:
                 text=text, label=self.class_names[best], confidence=float(probabilities[row, best]),
                 probabilities={name: float(p) for name, p in zip(self.class_names, probabilities[row])},
                 tokens=tokens[row] or [OOV_TOKEN],
-                explanations=[TokenScores(m, EXPLANATION_METHODS.get(m).kind, [float(s) for s in scores[m][row]]) for m in scores],
+                explanations=[TokenScores(m, EXPLANATION_METHODS.get(m).kind, [float(s) for s in scores[m][row]])
+                              for m in scores],
                 unavailable=unavailable,
             ))
         return results
@@ -186,7 +187,7 @@ def _write_atomically(path: Path, payload: dict) -> None:
         temporary.unlink(missing_ok=True)  # a read-only run folder: the report is just not kept
 
 
-# --------------------------------------------------------------------------------------------- measuring in the background
+# ------------------------------------------------------------------------------------------ measuring in the background
 
 
 @dataclass(frozen=True)
@@ -274,7 +275,8 @@ def measure_after_training(result, should_stop: Callable[[], bool]) -> None:
     lower_priority(BACKGROUND_NICENESS)  # the worker ends after this: the next job trains in another process
     model = result.trained.models.model
     predictor = Predictor(model, result.trained.vectorized.vocabulary, list(result.class_names),
-                          result.config.preprocessing, int(model.inputs[0].shape[1]), result.config.model.subword_buckets)
+                          result.config.preprocessing, int(model.inputs[0].shape[1]),
+                          result.config.model.subword_buckets)
     measure_into_run(result.run_dir, predictor, [prediction.text for prediction in result.predictions],
                      sample=faithfulness_sample(result), should_stop=should_stop)
 
@@ -491,7 +493,8 @@ class InferenceServer:
                     answer_id, status, payload = self._responses.get(timeout=timeout)
                 except queue.Empty:
                     self.close()
-                    raise RunError("The model took too long to answer; try again (the model server was restarted).") from None
+                    raise RunError("The model took too long to answer; "
+                                   "try again (the model server was restarted).") from None
                 if answer_id == request_id:  # answers to abandoned requests are skipped
                     break
         if status == "error":

@@ -124,7 +124,8 @@ def find_label_suspects(
     positions = np.flatnonzero(checked)[ranked]
     listed = positions if limit is None else positions[:limit]
     texts_shown = display_texts if display_texts is not None else texts_processed
-    suspects = tuple(_suspect(int(rows[p]), texts_shown[rows[p]], int(labels[p]), probabilities[p], class_names) for p in listed)
+    suspects = tuple(_suspect(int(rows[p]), texts_shown[rows[p]], int(labels[p]), probabilities[p], class_names)
+                     for p in listed)
     per_class = {name: 0 for name in class_names}
     for label in labels[positions]:
         per_class[class_names[label]] += 1
@@ -211,8 +212,10 @@ def probability_model(labels: np.ndarray):
     balanced = len(labels) / (len(classes) * counts)
     largest = float(balanced.max())
     return make_pipeline(
-        TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True, max_features=200_000, token_pattern=r"(?u)\b\w+\b"),
-        LogisticRegression(C=REGULARISATION_C * largest, class_weight=dict(zip(classes.tolist(), (balanced / largest).tolist())),
+        TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True, max_features=200_000,
+                        token_pattern=r"(?u)\b\w+\b"),
+        LogisticRegression(C=REGULARISATION_C * largest,
+                           class_weight=dict(zip(classes.tolist(), (balanced / largest).tolist())),
                            solver="saga", tol=1e-3, max_iter=500, random_state=0),
     )
 
@@ -284,7 +287,9 @@ def _suspect(row: int, text: str, label: int, probabilities: np.ndarray, class_n
 
 
 def _method_sentence(checked: int, folds: int, with_lstm: bool) -> str:
-    models = "a TF-IDF + multinomial logistic-regression model" + (" and the LSTM's k-fold models (averaged)" if with_lstm else "")
+    models = "a TF-IDF + multinomial logistic-regression model" + (
+        " and the LSTM's k-fold models (averaged)" if with_lstm else ""
+    )
     return (
         f"Each of the {checked:,} rows checked was scored by {models} that never saw it ({folds}-fold cross-validation "
         "on these rows only, never the test split); cleanlab's confident learning flagged the rows whose given label "
@@ -301,7 +306,8 @@ def _listed(names: list[str]) -> str:
 def lstm_out_of_fold(rows: np.ndarray, out_of_fold: dict, num_classes: int) -> Optional[np.ndarray]:
     """A k-fold run's held-out probabilities (its ``out_of_fold`` record) aligned to ``rows``, NaN where the run has
     none; None when it covers none of them or has another number of classes."""
-    recorded = {int(row): probabilities for row, probabilities in zip(out_of_fold.get("rows", []), out_of_fold.get("probabilities", []))}
+    recorded = {int(row): probabilities
+                for row, probabilities in zip(out_of_fold.get("rows", []), out_of_fold.get("probabilities", []))}
     aligned = np.full((len(rows), num_classes), np.nan)
     for position, row in enumerate(np.asarray(rows, dtype=np.int64)):
         probabilities = recorded.get(int(row))

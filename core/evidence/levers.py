@@ -41,8 +41,8 @@ _SECTION_CATEGORY = {
 }
 # Settings whose section would put them in the wrong group: they fight overfitting.
 _REGULARISERS = frozenset(
-    {"model.dropout", "model.recurrent_dropout", "model.l2", "training.early_stopping", "training.monitor", "training.patience",
-     "training.weight_decay"}
+    {"model.dropout", "model.recurrent_dropout", "model.l2", "training.early_stopping", "training.monitor",
+     "training.patience", "training.weight_decay"}
 )
 # Sections that never yield levers: the data columns and the split are the experiment's frame, not a lever.
 _FRAME_SECTIONS = frozenset({"data", "split"})
@@ -186,8 +186,8 @@ def _custom_lever(config: ExperimentConfig, key: str) -> Optional[Lever]:
     if changed == config:
         return None
     value = getattr(getattr(changed, section), name)
-    return Lever(key=key, title=_title(path.strip(), getattr(getattr(config, section), name), value), category=category_of(path.strip()),
-                 overrides=(key,))
+    return Lever(key=key, title=_title(path.strip(), getattr(getattr(config, section), name), value),
+                 category=category_of(path.strip()), overrides=(key,))
 
 
 def _numeric_value(config: ExperimentConfig, numeric: NumericLever) -> Optional[float]:
@@ -222,8 +222,8 @@ def _lever(config: ExperimentConfig, path: str, value: Any) -> Optional[Lever]:
     if changed == config:
         return None
     section, name = path.split(".")
-    return Lever(key=override, title=_title(path, getattr(getattr(config, section), name), value), category=category_of(path),
-                 overrides=(override,))
+    return Lever(key=override, title=_title(path, getattr(getattr(config, section), name), value),
+                 category=category_of(path), overrides=(override,))
 
 
 def _literal(value: Any) -> str:

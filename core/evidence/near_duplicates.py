@@ -181,13 +181,15 @@ def straddling_pairs(
     for a, b, similarity in search.verified_pairs():
         for test_side, train_side in ((a, b), (b, a)):
             useful = has_test[test_side] & has_train[train_side]
-            _keep_best(best_similarity, best_partner, test_side[useful], first_train[train_side[useful]], similarity[useful])
+            _keep_best(best_similarity, best_partner, test_side[useful], first_train[train_side[useful]],
+                       similarity[useful])
 
     matches = []
     for position in np.flatnonzero(is_test_position):
         text_id = index.inverse[position]
         if best_partner[text_id] >= 0:
-            matches.append(StraddlingMatch(int(rows[position]), int(best_partner[text_id]), round(float(best_similarity[text_id]), 4)))
+            matches.append(StraddlingMatch(int(rows[position]), int(best_partner[text_id]),
+                                           round(float(best_similarity[text_id]), 4)))
     matches.sort(key=lambda match: match.test_row)
     return StraddlingReport(
         threshold=threshold,
@@ -237,7 +239,11 @@ def test_inflation(
 
     everything, unleaked, only_leaked = scores(np.ones(len(test_rows), dtype=bool)), scores(~leaked), scores(leaked)
     difference = {
-        key: (round(everything[key] - unleaked[key], 4) if everything[key] is not None and unleaked[key] is not None else None)
+        key: (
+            round(everything[key] - unleaked[key], 4)
+            if everything[key] is not None and unleaked[key] is not None
+            else None
+        )
         for key in ("accuracy", "macro_f1")
     }
     return {
@@ -276,9 +282,13 @@ class _TextIndex:
     @classmethod
     def build(cls, texts: Sequence[str]) -> "_TextIndex":
         ids: dict[str, int] = {}
-        inverse = np.fromiter((ids.setdefault(normalized(text), len(ids)) for text in texts), dtype=np.int64, count=len(texts))
+        inverse = np.fromiter((ids.setdefault(normalized(text), len(ids)) for text in texts), dtype=np.int64,
+                              count=len(texts))
         distinct = list(ids)
-        parts = [_shingle_hashes(distinct[start : start + _DOCS_PER_CHUNK]) for start in range(0, len(distinct), _DOCS_PER_CHUNK)]
+        parts = [
+            _shingle_hashes(distinct[start : start + _DOCS_PER_CHUNK])
+            for start in range(0, len(distinct), _DOCS_PER_CHUNK)
+        ]
         counts = np.concatenate([count for count, _ in parts]) if parts else np.zeros(0, dtype=np.int64)
         shingles = np.concatenate([hashes for _, hashes in parts]) if parts else np.zeros(0, dtype=np.uint32)
         indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
@@ -300,7 +310,8 @@ def _shingle_hashes(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     for offset in range(SHINGLE_CHARS):
         hashes = hashes * np.uint64(1_000_003) + codes[offset : offset + windows]
     owner = np.repeat(np.arange(len(framed), dtype=np.uint64), lengths)[:windows]
-    inside = np.arange(windows) + SHINGLE_CHARS <= ends[owner.astype(np.int64)]  # window does not cross into the next text
+    # window does not cross into the next text
+    inside = np.arange(windows) + SHINGLE_CHARS <= ends[owner.astype(np.int64)]
     keys = (owner[inside] << np.uint64(32)) | (_mix(hashes[inside]) & _MASK32)
     keys.sort()  # np.unique hashes instead of sorting in NumPy 2.4: measured 13x slower on 15M keys
     keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])]
@@ -342,7 +353,9 @@ class _PairSearch:
     ``complete`` says whether that happened.
     """
 
-    def __init__(self, index: _TextIndex, threshold: float, seed: int, sides: Optional[tuple[np.ndarray, np.ndarray]] = None):
+    def __init__(
+        self, index: _TextIndex, threshold: float, seed: int, sides: Optional[tuple[np.ndarray, np.ndarray]] = None
+    ):
         self.index = index
         self.threshold = threshold
         self.sides = sides  # (has_train, has_test): only pairs with a training side and a test side count
@@ -372,7 +385,8 @@ class _PairSearch:
             for a, b in self._bucket_pairs(band_keys[:, band], fully_compared[:, band], crowded):
                 for start in range(0, len(a), _PAIRS_PER_CHUNK):
                     stop = start + _PAIRS_PER_CHUNK
-                    candidates = self._new_candidates(a[start:stop], b[start:stop], band_keys, fully_compared, full_before, band)
+                    candidates = self._new_candidates(a[start:stop], b[start:stop], band_keys, fully_compared,
+                                                      full_before, band)
                     verified = self._verify(*candidates, signatures, matrix, sizes, least_agreement)
                     if len(verified[0]):
                         self._mark_satisfied(verified[0], verified[1])
@@ -397,13 +411,15 @@ class _PairSearch:
         if self.complete:
             return ()
         return (
-            f"{self.crowded_texts} text(s) shared a hash bucket with more than {BUCKET_WINDOW} others (typical of templated "
-            f"texts); each was compared with {BUCKET_WINDOW} random bucket-mates per band until it had a match, so pairs "
-            "among them are undercounted (every count is a lower bound) and a match shown may not be the closest.",
+            f"{self.crowded_texts} text(s) shared a hash bucket with more than {BUCKET_WINDOW} others "
+            f"(typical of templated texts); each was compared with {BUCKET_WINDOW} random bucket-mates per band "
+            "until it had a match, so pairs among them are undercounted (every count is a lower bound) "
+            "and a match shown may not be the closest.",
         )
 
     def _new_candidates(
-        self, a: np.ndarray, b: np.ndarray, band_keys: np.ndarray, fully_compared: np.ndarray, full_before: np.ndarray, band: int
+        self, a: np.ndarray, b: np.ndarray, band_keys: np.ndarray, fully_compared: np.ndarray,
+        full_before: np.ndarray, band: int,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Drop pairs not worth it in crowded buckets, pairs already proposed in an earlier band's full bucket and,
         when straddling, pairs without a training side and a test side (cheapest filters first)."""
@@ -413,7 +429,8 @@ class _PairSearch:
                 needed = ~(self.satisfied[a] & self.satisfied[b])
             else:  # a test side still looking for a training match
                 has_train, has_test = self.sides
-                needed = (has_test[a] & has_train[b] & ~self.satisfied[a]) | (has_test[b] & has_train[a] & ~self.satisfied[b])
+                needed = ((has_test[a] & has_train[b] & ~self.satisfied[a])
+                          | (has_test[b] & has_train[a] & ~self.satisfied[b]))
             keep = ~crowd | needed
             a, b = a[keep], b[keep]
         if self.sides is not None:
@@ -423,7 +440,8 @@ class _PairSearch:
         check = np.flatnonzero(full_before[a])
         if check.size:
             a_check, b_check = a[check], b[check]
-            seen = ((band_keys[a_check, :band] == band_keys[b_check, :band]) & fully_compared[a_check, :band]).any(axis=1)
+            seen = ((band_keys[a_check, :band] == band_keys[b_check, :band])
+                    & fully_compared[a_check, :band]).any(axis=1)
             keep = np.ones(len(a), dtype=bool)
             keep[check[seen]] = False
             a, b = a[keep], b[keep]
@@ -450,7 +468,10 @@ class _PairSearch:
         first_text = 0
         while first_text < self.index.size:
             # at least one text per block, however long it is
-            last_text = max(first_text + 1, int(np.searchsorted(indptr, indptr[first_text] + _SHINGLES_PER_BLOCK, side="right")) - 1)
+            last_text = max(
+                first_text + 1,
+                int(np.searchsorted(indptr, indptr[first_text] + _SHINGLES_PER_BLOCK, side="right")) - 1,
+            )
             last_text = min(last_text, self.index.size)
             shingles = self.index.shingles[indptr[first_text] : indptr[last_text]].astype(np.uint64)
             starts = indptr[first_text:last_text] - indptr[first_text]
@@ -459,7 +480,8 @@ class _PairSearch:
                 np.multiply(shingles, multipliers[permutation], out=permuted)
                 np.add(permuted, offsets[permutation], out=permuted)
                 np.right_shift(permuted, np.uint64(32), out=permuted)
-                signatures[first_text:last_text, permutation] = np.minimum.reduceat(permuted, starts)  # every text has ≥ 1 shingle
+                # every text has ≥ 1 shingle
+                signatures[first_text:last_text, permutation] = np.minimum.reduceat(permuted, starts)
             first_text = last_text
         return signatures
 
@@ -472,7 +494,9 @@ class _PairSearch:
             keys[:, band] = _mix(keys[:, band])
         return keys
 
-    def _bucket_pairs(self, keys: np.ndarray, fully_compared: np.ndarray, crowded: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def _bucket_pairs(
+        self, keys: np.ndarray, fully_compared: np.ndarray, crowded: np.ndarray
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Pairs of texts sharing this band's key, one bucket distance at a time (all of a small bucket, a shuffled
         window of a crowded one); the caller verifies each batch before the next, so texts that found a match
         drop out of crowded buckets early."""
@@ -517,7 +541,8 @@ def _least_agreement(threshold: float) -> int:
     """
     cumulative = 0.0
     for agreements in range(NUM_PERMUTATIONS + 1):
-        cumulative += math.comb(NUM_PERMUTATIONS, agreements) * threshold**agreements * (1 - threshold) ** (NUM_PERMUTATIONS - agreements)
+        cumulative += (math.comb(NUM_PERMUTATIONS, agreements) * threshold**agreements
+                       * (1 - threshold) ** (NUM_PERMUTATIONS - agreements))
         if cumulative > _PREFILTER_MISS:
             return agreements
     return NUM_PERMUTATIONS
@@ -537,7 +562,9 @@ def _keep_best(best_similarity, best_partner, text_ids, partners, similarities) 
     best_partner[winners[better]] = who[better]
 
 
-def _distinct_pairs(chunks: Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _distinct_pairs(
+    chunks: Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """All verified pairs with repeats removed (sorting: NumPy 2.4's hash-based np.unique is far slower here)."""
     parts = list(chunks)
     if not parts:
@@ -597,8 +624,8 @@ def _row_array(rows: np.ndarray, num_texts: int, name: str) -> np.ndarray:
 
 def _method_sentence(threshold: float, search: _PairSearch) -> str:
     return (
-        f"Two texts are near-duplicates when at least {threshold:.0%} of their character {SHINGLE_CHARS}-grams are shared "
-        "(Jaccard similarity, after folding case, punctuation and spacing); candidates came from MinHash "
+        f"Two texts are near-duplicates when at least {threshold:.0%} of their character {SHINGLE_CHARS}-grams are "
+        "shared (Jaccard similarity, after folding case, punctuation and spacing); candidates came from MinHash "
         f"locality-sensitive hashing ({search.bands} bands of {search.rows_per_band}, so a pair at the threshold is "
         f"found with probability ≥ {TARGET_RECALL:.0%}) and every reported similarity was computed exactly."
     )

@@ -270,15 +270,19 @@ def capped_baseline(
                           class_names, fitted_on=fitted_on)
 
 
-def _small_classes(counts: np.ndarray, names: tuple[str, ...], train_counts: np.ndarray, k_neighbors: int) -> list[SmallClass]:
+def _small_classes(
+    counts: np.ndarray, names: tuple[str, ...], train_counts: np.ndarray, k_neighbors: int
+) -> list[SmallClass]:
     """Classes that the split or SMOTE cannot treat normally, and what the engine will do."""
     found = []
     for i, name in enumerate(names):
         total, train = int(counts[i]), int(train_counts[i])
         if total == 1:
-            action = "Too few to split: its one row goes to training only, so it is never evaluated; SMOTE duplicates it."
+            action = ("Too few to split: its one row goes to training only, so it is never evaluated; "
+                      "SMOTE duplicates it.")
         elif total == 2:
-            action = "One row for training, one for test, none for validation; SMOTE duplicates its single training row."
+            action = ("One row for training, one for test, none for validation; "
+                      "SMOTE duplicates its single training row.")
         elif train <= k_neighbors:
             action = (
                 f"Only {train} training rows: SMOTE-family methods lower k_neighbors to {max(1, train - 1)}"
@@ -296,7 +300,8 @@ def _warnings(report: TriageReport, rows: int) -> list[str]:
     source = report.source
     if source.sampled_from_rows:
         notes.append(
-            f"This report describes a random sample of {source.rows_read:,} of the file's {source.sampled_from_rows:,} rows."
+            f"This report describes a random sample of {source.rows_read:,} of the file's "
+            f"{source.sampled_from_rows:,} rows."
         )
     if source.encoding_confidence is not None and source.encoding_confidence < ENCODING_UNCERTAIN_BELOW:
         notes.append(
@@ -322,10 +327,12 @@ def _warnings(report: TriageReport, rows: int) -> list[str]:
         names = ", ".join(f"'{c.name}'" for c in report.small_classes[:5])
         notes.append(f"Very small classes ({names}) get special handling in the split and in SMOTE; see the table.")
     if rows < 500:
-        notes.append(f"Only {rows} rows: an LSTM learns its word vectors from scratch, so expect the bag-of-words baseline to be hard to beat.")
+        notes.append(f"Only {rows} rows: an LSTM learns its word vectors from scratch, "
+                     "so expect the bag-of-words baseline to be hard to beat.")
     truncated = report.suggested_max_length.truncated_share
     if truncated > 0.1:
-        notes.append(f"The suggested length cuts {truncated:.0%} of texts; raise vectorizing.max_length if endings matter.")
+        notes.append(f"The suggested length cuts {truncated:.0%} of texts; "
+                     "raise vectorizing.max_length if endings matter.")
     return notes
 
 
@@ -420,7 +427,8 @@ def vector_coverage(processed, split, config: ExperimentConfig) -> tuple[Optiona
         extension = vocabulary_extension(config)
         if extension is not None:
             vocabulary = extension(vocabulary)
-        vectors = load_word_vectors(model.word_vectors, vocabulary, None if model.project_word_vectors else model.embedding_dim,
+        vectors = load_word_vectors(model.word_vectors, vocabulary,
+                                    None if model.project_word_vectors else model.embedding_dim,
                                     lowercase=config.preprocessing.lowercase)
     except DataError as problem:
         return None, str(problem)

@@ -58,7 +58,8 @@ def count_matrix(word_ids: np.ndarray, vocab_size: int, buckets: int):
 def fit_bag_of_words(word_ids: np.ndarray, y: np.ndarray, classes: int, vocab_size: int, buckets: int,
                      *, seed: int = 0) -> BagOfWordsWeights:
     """Fit TF-IDF (sublinear tf, smoothed idf, L2 norm) + one-vs-rest logistic regression with balanced class weights
-    on ``word_ids``' rows; features never seen weigh nothing (idf 0), as words outside a TfidfVectorizer's vocabulary."""
+    on ``word_ids``' rows; features never seen weigh nothing (idf 0), as words outside a TfidfVectorizer's
+    vocabulary."""
     lazy.load("sklearn")
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.feature_extraction.text import TfidfTransformer
@@ -87,7 +88,8 @@ def fit_bag_of_words(word_ids: np.ndarray, y: np.ndarray, classes: int, vocab_si
             model.fit(features, y)
         coef = np.vstack([estimator.coef_ for estimator in model.estimators_])
         bias = np.concatenate([np.atleast_1d(estimator.intercept_) for estimator in model.estimators_])
-        if len(present) == 2:  # one estimator scores the second class against the first: p = sigmoid(+s), 1 - p = sigmoid(-s)
+        # one estimator scores the second class against the first: p = sigmoid(+s), 1 - p = sigmoid(-s)
+        if len(present) == 2:
             weights[seen, present[1]], weights[seen, present[0]] = coef[0], -coef[0]
             intercept[present] = (-bias[0], bias[0])
         else:

@@ -2,7 +2,8 @@
 
 token IDs → mask-aware Embedding (with pretrained vectors of another size: → a learned linear projection) → dropout
 → 1–4 LSTM layers (each followed by dropout) → the attention kind's
-layers (``core.choices.attention``: none, additive pooling, or multi-head self-attention followed by that pooling) → softmax.
+layers (``core.choices.attention``: none, additive pooling, or multi-head self-attention followed by that pooling)
+→ softmax.
 
 The layers after the embedding (the "body") are built once and can be applied to two inputs: token IDs through the
 embedding (the model that is saved and served), or already-embedded sequences (what SMOTE-family resampling
@@ -27,7 +28,8 @@ TOKEN_INPUT = "token_ids"
 EMBEDDING = "embedding"
 SUBWORD_EMBEDDING = "subword_embedding"
 PROJECTION = "vector_projection"  # pretrained vectors of their own size → embedding_dim (no bias: zero stays zero)
-TOKEN_VECTORS = "token_vectors"  # with subwords: word vector + subword vector, what the LSTM reads (and gradients explain)
+# with subwords: word vector + subword vector, what the LSTM reads (and gradients explain)
+TOKEN_VECTORS = "token_vectors"
 ATTENTION = ATTENTION_LAYER
 OUTPUT = "probabilities"
 SEQUENCE_SCORES = "sequence_scores"  # the LSTM head's logits, when an n-gram path's are added to them
@@ -93,7 +95,8 @@ def _head(config: ModelConfig, num_classes: int, seed: int, vocab_size: int) -> 
         sequence_scores = layers.Dense(num_classes, kernel_regularizer=regularizer, name=SEQUENCE_SCORES)
         total = layers.Add(name="scores")
         softmax = layers.Activation("softmax", name=OUTPUT)
-        return lambda features, token_vectors, ids: softmax(total([sequence_scores(features), ngrams([ids, presence(ids)])]))
+        return lambda features, token_vectors, ids: softmax(
+            total([sequence_scores(features), ngrams([ids, presence(ids)])]))
     joined = layers.Concatenate(name="joined_features")
     output = layers.Dense(num_classes, activation="softmax", kernel_regularizer=regularizer, name=OUTPUT)
     return lambda features, token_vectors, ids: output(joined([features, ngrams([ids, presence(ids)])]))
@@ -135,7 +138,8 @@ def build_classifier(config: ModelConfig, vocab_size: int, num_classes: int, max
     if num_classes < 2:
         raise ValueError("a classifier needs at least two classes")
     if not 0 <= frozen_rows <= vocab_size - 2:
-        raise ValueError(f"frozen_rows must leave the padding and OOV rows trainable, got {frozen_rows} of {vocab_size}")
+        raise ValueError("frozen_rows must leave the padding and OOV rows trainable, "
+                         f"got {frozen_rows} of {vocab_size}")
     body = _body(config, num_classes, seed, vocab_size)
     word_vectors = _word_embedding(config, vocab_size, vector_dim, frozen_rows)
     if config.subword_buckets:
@@ -154,8 +158,8 @@ def build_classifier(config: ModelConfig, vocab_size: int, num_classes: int, max
     # SMOTE-family resampling trains on embedded sequences; an n-gram path needs token IDs (the config refuses both).
     embedded_model = None if NGRAM_PATHS.get(config.ngram_path).units(config, num_classes) else keras.Model(
         embedded, body(masked)[0], name="lstm_classifier_on_embeddings")
-    # Training and scoring feed batches trimmed to their longest row (core.training.batching), shorter than max_length: the
-    # fresh models check the rank only. (A saved model keeps its fixed width; inference pads to it.)
+    # Training and scoring feed batches trimmed to their longest row (core.training.batching), shorter than
+    # max_length: the fresh models check the rank only. (A saved model keeps its fixed width; inference pads to it.)
     model.input_spec = layers.InputSpec(ndim=len(model.inputs[0].shape))  # 3 with subwords: (rows, steps, slots)
     if embedded_model is not None:
         embedded_model.input_spec = layers.InputSpec(ndim=3)

@@ -54,8 +54,9 @@ TIME_COEFFICIENTS: dict[str, float] = {
 # (bench/calibrate_estimate.py --runs: 2.7-4.1 CPU-s per model of 2 LSTM loops; the epoch bench alone fitted 0.68)
 TRACING_FIXED_SECONDS = 0.8
 TRACING_SECONDS_PER_LOOP = 1.2  # ... and per LSTM layer-direction
-RUNTIME_BASELINE_MB = 670.0  # peak RSS after importing core.training.fit, core.model.classifier, core.choices.resampling (bare
-#                              `import tensorflow`: 621 MB)
+# peak RSS after importing core.training.fit, core.model.classifier, core.choices.resampling (bare
+# `import tensorflow`: 621 MB)
+RUNTIME_BASELINE_MB = 670.0
 FIXED_OVERHEAD_MB = 91.0  # graphs, traced functions and allocator pools of a training process beyond the baseline
 ACTIVATION_FACTOR = 0.886  # measured RSS growth per byte of _activation_bytes() (allocator reuse, gradient buffers)
 
@@ -241,8 +242,8 @@ def _trainable_parameters(config: ModelConfig, vocab_size: int, num_classes: int
 
 
 def time_terms(
-    config: ExperimentConfig, *, train_rows: int, validation_rows: int, vocab_size: int, num_classes: int, max_length: int,
-    extension_size: int = 0, vector_dim: Optional[int] = None, steps: Optional[float] = None,
+    config: ExperimentConfig, *, train_rows: int, validation_rows: int, vocab_size: int, num_classes: int,
+    max_length: int, extension_size: int = 0, vector_dim: Optional[int] = None, steps: Optional[float] = None,
 ) -> dict[str, float]:
     """The quantities whose weighted sum (``TIME_COEFFICIENTS``) is one epoch's seconds. ``steps``: the mean width
     of the length-bucketed batches (:func:`trimmed_steps`; default ``max_length``, every batch at full width)."""
@@ -262,8 +263,8 @@ def time_terms(
         "recurrent_steps": 0.0 if dropout else recurrent,
         "recurrent_steps_dropout": recurrent if dropout else 0.0,
         "multiply_adds": forward * (3 * train_rows + evaluated_rows),
-        "optimizer_updates": float(train_batches) * _trainable_parameters(model, vocab_size, num_classes, max_length, embedded,
-                                                                          extension_size, vector_dim),
+        "optimizer_updates": float(train_batches) * _trainable_parameters(
+            model, vocab_size, num_classes, max_length, embedded, extension_size, vector_dim),
     }
 
 
@@ -274,7 +275,8 @@ def trimmed_steps(length_quantiles: Sequence[int], rows: int, batch_size: int) -
         return float(length_quantiles[-1])
     last = len(length_quantiles) - 1
     batches = math.ceil(rows / batch_size)
-    widths = (length_quantiles[min(last, math.ceil(last * min(rows, (j + 1) * batch_size) / rows))] for j in range(batches))
+    widths = (length_quantiles[min(last, math.ceil(last * min(rows, (j + 1) * batch_size) / rows))]
+              for j in range(batches))
     return sum(widths) / batches
 
 
@@ -352,7 +354,8 @@ def estimate_epoch(
             validation_rows = math.ceil(train_rows / (folds - 1))
         else:
             split = config.split
-            validation_rows = round(train_rows * split.validation_fraction / (1 - split.validation_fraction - split.test_fraction))
+            validation_rows = round(train_rows * split.validation_fraction
+                                    / (1 - split.validation_fraction - split.test_fraction))
     test_rows = round((train_rows + validation_rows) * config.split.test_fraction / (1 - config.split.test_fraction))
 
     words = dict(extension_size=extension_size, vector_dim=vector_dim)
@@ -363,14 +366,18 @@ def estimate_epoch(
     tracing = TRACING_FIXED_SECONDS + TRACING_SECONDS_PER_LOOP * loops
 
     # memory
-    total_parameters = parameter_count(model, vocab_size=vocab_size, num_classes=num_classes, max_length=max_length, **words)
+    total_parameters = parameter_count(model, vocab_size=vocab_size, num_classes=num_classes, max_length=max_length,
+                                       **words)
     trainable = _trainable_parameters(model, vocab_size, num_classes, max_length, embedded, **words)
     # weights; per trainable weight: optimizer slots, the gradient and its clipped copy
     slots = OPTIMIZERS.get(training.optimizer).slots(training)
     weight_bytes = FLOAT_BYTES * (total_parameters + trainable * (slots + 2))
-    activation_bytes = ACTIVATION_FACTOR * _activation_bytes(model, training.batch_size, max_length, embedded, vector_dim)
-    id_columns = 1 + SUBWORD_SLOTS if model.subword_buckets else 1  # with subwords, each position carries its n-gram IDs
-    id_bytes = 4 * max_length * id_columns * (train_rows + validation_rows + test_rows)  # int32 token IDs of every split
+    activation_bytes = ACTIVATION_FACTOR * _activation_bytes(model, training.batch_size, max_length, embedded,
+                                                             vector_dim)
+    # with subwords, each position carries its n-gram IDs
+    id_columns = 1 + SUBWORD_SLOTS if model.subword_buckets else 1
+    # int32 token IDs of every split
+    id_bytes = 4 * max_length * id_columns * (train_rows + validation_rows + test_rows)
     if embedded:
         sequence_bytes = FLOAT_BYTES * max_length * model.embedding_dim
         # resampling holds the embedded rows, their flattened copy, SMOTE's output and its reshaped copy at once;
@@ -397,8 +404,8 @@ def estimate_epoch(
         without = dict(terms, recurrent_steps=terms["recurrent_steps_dropout"], recurrent_steps_dropout=0.0)
         notes.append(
             f"Recurrent dropout switches Keras to its slower per-gate LSTM step: expect about "
-            f"{seconds / seconds_of(without):.1f}x the epoch time here; on a GPU it also disables the fused cuDNN kernel "
-            "(far slower still)."
+            f"{seconds / seconds_of(without):.1f}x the epoch time here; "
+            "on a GPU it also disables the fused cuDNN kernel (far slower still)."
         )
     if embedded:
         notes.append(
@@ -415,7 +422,8 @@ def estimate_epoch(
         notes.append(f"{extension_size:,} pretrained words join the vocabulary with fixed vectors: "
                      f"{extension_size * width:,} weights stored with the model, none of them trained.")
     if training.batch_size < 32:
-        notes.append(f"Batch size {training.batch_size} spends much of each epoch on per-step overhead; 64-128 is faster on a CPU.")
+        notes.append(f"Batch size {training.batch_size} spends much of each epoch on per-step overhead; "
+                     "64-128 is faster on a CPU.")
     if tracing >= 1:
         notes.append(f"The first epoch also spends about {tracing:.0f} s building the graph.")
     return EpochEstimate(

@@ -22,11 +22,13 @@ from sklearn.metrics import (  # noqa: E402
     precision_recall_fscore_support,
 )
 
-from core.runs.results import ClassificationMetrics, ClassScore, Confusion, MajorityResult, Prediction
-from core.text.vectorizing import OOV_ID, PAD_ID, word_ids
+from core.runs.results import ClassificationMetrics, ClassScore, Confusion, MajorityResult, Prediction  # noqa: E402
+from core.text.vectorizing import OOV_ID, PAD_ID, word_ids  # noqa: E402
 
 
-def classification_metrics(y_true: np.ndarray, probabilities: np.ndarray, class_names: Sequence[str]) -> ClassificationMetrics:
+def classification_metrics(
+    y_true: np.ndarray, probabilities: np.ndarray, class_names: Sequence[str]
+) -> ClassificationMetrics:
     """Headline metrics, per-class precision/recall/F1/support and the confusion matrix (counts and row-normalised).
 
     Macro averages run over the classes present in ``y_true``: a class with no test rows cannot be scored, and
@@ -44,7 +46,8 @@ def classification_metrics(y_true: np.ndarray, probabilities: np.ndarray, class_
         balanced = balanced_accuracy_score(y_true, y_pred) if len(y_true) else 0.0
         macro = f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0) if present else 0.0
         weighted = f1_score(y_true, y_pred, labels=present, average="weighted", zero_division=0) if present else 0.0
-    counts = confusion_matrix(y_true, y_pred, labels=all_labels) if len(y_true) else np.zeros((len(all_labels),) * 2, int)
+    counts = (confusion_matrix(y_true, y_pred, labels=all_labels) if len(y_true)
+              else np.zeros((len(all_labels),) * 2, int))
     row_totals = counts.sum(axis=1, keepdims=True)
     normalized = np.divide(counts, row_totals, out=np.zeros(counts.shape, dtype=float), where=row_totals > 0)
     return ClassificationMetrics(
@@ -54,7 +57,8 @@ def classification_metrics(y_true: np.ndarray, probabilities: np.ndarray, class_
         weighted_f1=float(weighted),
         support=int(len(y_true)),
         per_class=[
-            ClassScore(name=name, precision=float(precision[i]), recall=float(recall[i]), f1=float(f1[i]), support=int(support[i]))
+            ClassScore(name=name, precision=float(precision[i]), recall=float(recall[i]), f1=float(f1[i]),
+                       support=int(support[i]))
             for i, name in enumerate(class_names)
         ],
         confusion=Confusion(labels=list(class_names), counts=counts.astype(int).tolist(),
@@ -68,12 +72,13 @@ def majority_class_metrics(y_train: np.ndarray, y_test: np.ndarray, class_names:
     probabilities = np.zeros((len(y_test), len(class_names)))
     probabilities[:, majority] = 1.0
     metrics = classification_metrics(y_test, probabilities, class_names)
-    return MajorityResult(name=class_names[majority], accuracy=metrics.accuracy, balanced_accuracy=metrics.balanced_accuracy,
-                          macro_f1=metrics.macro_f1)
+    return MajorityResult(name=class_names[majority], accuracy=metrics.accuracy,
+                          balanced_accuracy=metrics.balanced_accuracy, macro_f1=metrics.macro_f1)
 
 
 def prediction_records(
-    texts: Sequence[str], y_true: np.ndarray, probabilities: np.ndarray, class_names: Sequence[str], row_ids: Sequence[int]
+    texts: Sequence[str], y_true: np.ndarray, probabilities: np.ndarray, class_names: Sequence[str],
+    row_ids: Sequence[int],
 ) -> list[Prediction]:
     """One record per example: the text, true and predicted class, and every class's probability."""
     predicted = probabilities.argmax(axis=1)

@@ -85,7 +85,8 @@ class RunShape:
     shared_vocabulary: bool  # the members of an average share one vocabulary (built on every row they may learn from)
 
 
-def run_shape(processed: Sequence[str], y, class_names: Sequence[str], config: ExperimentConfig, split=None) -> RunShape:
+def run_shape(processed: Sequence[str], y, class_names: Sequence[str], config: ExperimentConfig,
+              split=None) -> RunShape:
     """Rows, vocabulary and length of each model of a run with ``config`` on preprocessed ``processed`` texts.
 
     Mirrors ``core.training.experiment.run_experiment``: the same split and folds; an average's members (k-fold with
@@ -103,17 +104,20 @@ def run_shape(processed: Sequence[str], y, class_names: Sequence[str], config: E
     def vocabulary_and_length(rows) -> tuple[int, int]:
         texts = [processed[i] for i in rows]
         size = build_vocabulary(texts, vectorizing.max_vocab_size, vectorizing.min_token_frequency).size
-        return size, vectorizing.max_length or suggest_max_length(token_lengths(texts), vectorizing.length_percentile).max_length
+        return size, (vectorizing.max_length
+                      or suggest_max_length(token_lengths(texts), vectorizing.length_percentile).max_length)
 
     def part(train, held, vocabulary: tuple[int, int]) -> PartShape:
         lengths = np.clip(token_lengths(processed[i] for i in train), 1, vocabulary[1])
-        quantiles = tuple(int(q) for q in np.percentile(lengths, np.arange(101), method="higher")) if len(lengths) else ()
+        quantiles = (tuple(int(q) for q in np.percentile(lengths, np.arange(101), method="higher")) if len(lengths)
+                     else ())
         counts = tuple(int(c) for c in np.bincount(y[train], minlength=classes))
         return PartShape(counts, len(held), *vocabulary, length_quantiles=quantiles)
 
     development = np.concatenate([split.train, split.validation])
     if config.split.k_folds >= 2:
-        parts = [(development[train], development[held]) for train, held in stratified_folds(y[development], config.split.k_folds, config.seed)]
+        parts = [(development[train], development[held])
+                 for train, held in stratified_folds(y[development], config.split.k_folds, config.seed)]
         learned_from = development
     else:
         parts, learned_from = [(split.train, split.validation)], split.train
@@ -167,8 +171,9 @@ class RunEstimate:
 def _scoring_terms(config: ExperimentConfig, part: PartShape, classes: int, test_rows: int) -> dict[str, float]:
     """One model's final forward pass over the test rows (its held-out rows were scored in the last epoch, which the
     epoch figure covers)."""
-    return time_terms(config, train_rows=0, validation_rows=test_rows, vocab_size=part.vocabulary_size, num_classes=classes,
-                       max_length=part.max_length, steps=part.steps(test_rows, 4 * config.training.batch_size))
+    return time_terms(config, train_rows=0, validation_rows=test_rows, vocab_size=part.vocabulary_size,
+                      num_classes=classes, max_length=part.max_length,
+                      steps=part.steps(test_rows, 4 * config.training.batch_size))
 
 
 def _warmup_seconds(config: ExperimentConfig, part: PartShape) -> float:
@@ -192,7 +197,8 @@ def estimate_run(config: ExperimentConfig, shape: RunShape, *, process_start: bo
     seeds, epochs = config.split.ensemble_seeds, config.training.epochs
     expected = min(EXPECTED_EPOCHS, epochs) if config.training.early_stopping else epochs
     per_part = [estimate_epoch(config, train_counts=part.train_counts, vocab_size=part.vocabulary_size + extension_size,
-                               num_classes=shape.classes, max_length=part.max_length, validation_rows=part.validation_rows,
+                               num_classes=shape.classes, max_length=part.max_length,
+                               validation_rows=part.validation_rows,
                                steps=part.steps(sum(part.train_counts), config.training.batch_size), **words)
                 for part in shape.parts]
     models = len(shape.parts) * seeds
@@ -207,7 +213,8 @@ def estimate_run(config: ExperimentConfig, shape: RunShape, *, process_start: bo
         "building": seeds * sum(MODEL_SECONDS + _warmup_seconds(config, part) for part in shape.parts),
         "tracing": seeds * sum(e.first_epoch_extra_seconds for e in per_part),
         "epochs": epoch_cost * expected,
-        "scoring": seeds * sum(seconds_of(_scoring_terms(config, part, shape.classes, shape.test_rows)) for part in shape.parts),
+        "scoring": seeds * sum(seconds_of(_scoring_terms(config, part, shape.classes, shape.test_rows))
+                               for part in shape.parts),
         "blend": blend,
         "saving": SAVE_SECONDS + SAVE_SECONDS_PER_MEMBER * ensemble_members(config),
     }
@@ -216,8 +223,9 @@ def estimate_run(config: ExperimentConfig, shape: RunShape, *, process_start: bo
     largest = max(range(len(per_part)), key=lambda i: (per_part[i].rows_trained, per_part[i].parameters))
     epoch, part = per_part[largest], shape.parts[largest]
     members = ensemble_members(config)
-    per_member = {parameter_count(config.model, vocab_size=p.vocabulary_size + extension_size, num_classes=shape.classes,
-                                  max_length=p.max_length, **words) for p in shape.parts}
+    per_member = {parameter_count(config.model, vocab_size=p.vocabulary_size + extension_size,
+                                  num_classes=shape.classes, max_length=p.max_length, **words)
+                  for p in shape.parts}
     rows = {e.rows_trained for e in per_part}
     rows_kind = epoch.rows_kind if epoch.rows_kind != "exact" else ("at most" if len(rows) > 1 else "exact")
     folds = len(shape.parts)
@@ -241,8 +249,8 @@ def estimate_run(config: ExperimentConfig, shape: RunShape, *, process_start: bo
         members=members, trained_models=models, parameters=members * max(per_member),
         parameters_per_member=max(per_member), parameters_kind="exact" if len(per_member) == 1 else "at most",
         rows_per_epoch=epoch.rows_trained, rows_kind=rows_kind, rows_basis=basis,
-        vocabulary_size=part.vocabulary_size + extension_size, max_length=part.max_length, epochs=epochs, expected_epochs=expected,
-        epoch_seconds=epoch.seconds_per_epoch, seconds=seconds, seconds_all_epochs=all_epochs,
+        vocabulary_size=part.vocabulary_size + extension_size, max_length=part.max_length, epochs=epochs,
+        expected_epochs=expected, epoch_seconds=epoch.seconds_per_epoch, seconds=seconds, seconds_all_epochs=all_epochs,
         cpu_seconds=CPU_SECONDS_PER_SECOND * seconds, cpu_seconds_all_epochs=CPU_SECONDS_PER_SECOND * all_epochs,
         memory_mb=max(e.memory_mb for e in per_part), epoch=epoch, parts=parts, notes=tuple(notes),
     )

@@ -161,7 +161,8 @@ class EnsembleSummary(Record):
     parameters_per_member: int
     train_seconds: float  # all members' training together
     member_test_macro_f1: list[float] = field(default_factory=list)  # each member alone, for comparison
-    validation: str = "out-of-fold"  # how RunMetrics.validation was scored: each row by the member that never trained on it
+    # how RunMetrics.validation was scored: each row by the member that never trained on it
+    validation: str = "out-of-fold"
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,10 @@ from core.text.vectorizing import Vocabulary
 
 DEFAULT_RUNS_DIR = "runs"
 RUNS_DIR_VARIABLE = "LSTM_TEXT_LAB_RUNS"
-RUN_FILES = ("run.json", "config.json", "history.json", "metrics.json", "predictions.json", "vocabulary.json", "labels.json", "model.keras")
+RUN_FILES = (
+    "run.json", "config.json", "history.json", "metrics.json", "predictions.json", "vocabulary.json", "labels.json",
+    "model.keras",
+)
 OPTIONAL_FILES = ("replay.json",)  # written by newer versions; a run without them still loads
 _STALE_TEMP_SECONDS = 3600
 _TEMPORARY = re.compile(r"^\.tmp-.+-(\d+)$")  # .tmp-<run id>-<pid of the writing process>
@@ -111,7 +114,8 @@ def save_run(
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise RunError(f"Cannot create the runs folder {str(root)!r} ({exc.strerror}); choose a writable folder with --runs-dir.") from None
+        raise RunError(f"Cannot create the runs folder {str(root)!r} ({exc.strerror}); "
+                       "choose a writable folder with --runs-dir.") from None
     run_id = run_id or new_run_id()
     temporary = root / f".tmp-{run_id}-{os.getpid()}"
     temporary.mkdir()
@@ -234,7 +238,8 @@ class LoadedRun:
     @property
     def predictions(self) -> list[Prediction]:
         if self._predictions is None:
-            self._predictions = _read_record(self.path / "predictions.json", lambda raw: [Prediction.from_dict(p) for p in raw])
+            self._predictions = _read_record(self.path / "predictions.json",
+                                             lambda raw: [Prediction.from_dict(p) for p in raw])
         return self._predictions
 
 
@@ -242,9 +247,11 @@ def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise RunError(f"The run folder {str(path.parent)!r} has no {path.name}; it is not a complete run — pick one listed by the Runs page.") from None
+        raise RunError(f"The run folder {str(path.parent)!r} has no {path.name}; "
+                       "it is not a complete run — pick one listed by the Runs page.") from None
     except (OSError, ValueError) as exc:
-        raise RunError(f"{path.name} in {str(path.parent)!r} cannot be read ({exc}); the run is damaged — train it again.") from None
+        raise RunError(f"{path.name} in {str(path.parent)!r} cannot be read ({exc}); "
+                       "the run is damaged — train it again.") from None
 
 
 def _read_record(path: Path, build):
@@ -253,14 +260,16 @@ def _read_record(path: Path, build):
     try:
         return build(raw)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise RunError(f"{path.name} in {str(path.parent)!r} is not a run record this version can read ({exc}); train it again.") from None
+        raise RunError(f"{path.name} in {str(path.parent)!r} is not a run record this version can read ({exc}); "
+                       "train it again.") from None
 
 
 def load_run(run_dir: str | os.PathLike) -> LoadedRun:
     """Read a run folder (the model itself loads lazily)."""
     path = Path(run_dir)
     if not path.is_dir():
-        raise RunError(f"No run folder at {str(path)!r}; give a folder under your runs directory (for example runs/<run id>).")
+        raise RunError(f"No run folder at {str(path)!r}; "
+                       "give a folder under your runs directory (for example runs/<run id>).")
     try:
         config = ExperimentConfig.from_dict(_read_json(path / "config.json"))
     except ConfigError as exc:

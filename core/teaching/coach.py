@@ -284,18 +284,29 @@ def _overfitting(context: _Context) -> Optional[Diagnosis]:
     # With early stopping on, the kept weights are the best epoch's: the rise is worth knowing, not alarming.
     severity = INFO if config.training.early_stopping else WARNING
     if not config.training.early_stopping:
-        suggestion = "Turn on early stopping: it ends training when validation loss stops improving and keeps the best epoch's weights."
+        suggestion = (
+            "Turn on early stopping: it ends training when validation "
+            "loss stops improving and keeps the best epoch's weights."
+        )
         change = "training.early_stopping=true"
     elif (raised := _raise_dropout(config)) is not None:
-        suggestion = f"Raise dropout from {config.model.dropout:g} to {raised.split('=')[1]}, so the model cannot lean on memorised details of the training texts."
+        suggestion = (
+            f"Raise dropout from {config.model.dropout:g} to {raised.split('=')[1]}, "
+            "so the model cannot lean on memorised details of the training texts."
+        )
         change = raised
     elif config.model.l2 < 1e-3:
         penalty = _rate(_clamped("model", "l2", max(config.model.l2 * 10, 1e-4)))
-        suggestion = f"Raise the L2 penalty from {_rate(config.model.l2)} to {penalty} to keep the output weights small."
+        suggestion = (
+            f"Raise the L2 penalty from {_rate(config.model.l2)} to {penalty} to keep the output weights small."
+        )
         change = f"model.l2={penalty}"
     else:
         units = max(1, config.model.lstm_units // 2)
-        suggestion = f"Halve the LSTM units from {config.model.lstm_units} to {units}: a smaller model has less room to memorise."
+        suggestion = (
+            f"Halve the LSTM units from {config.model.lstm_units} to "
+            f"{units}: a smaller model has less room to memorise."
+        )
         change = f"model.lstm_units={units}"
     return Diagnosis("overfitting", severity, "Overfitting", evidence, suggestion, _change(config, change))
 
@@ -319,7 +330,10 @@ def _underfitting(context: _Context) -> Optional[Diagnosis]:
             f"{_fmt(accuracy[-1])} at epoch {last})"
             + (f" and validation loss was at its lowest ({_fmt(val_loss[-1])})." if val_loss else ".")
         )
-        suggestion = f"Train longer: raise the epoch limit from {config.training.epochs} to {epochs} (early stopping still ends it when validation stops improving)."
+        suggestion = (
+            f"Train longer: raise the epoch limit from {config.training.epochs} to "
+            f"{epochs} (early stopping still ends it when validation stops improving)."
+        )
         return Diagnosis("underfitting", WARNING, "Still learning when training ended", evidence, suggestion,
                          _change(config, f"training.epochs={epochs}"))
     window = loss[-FLAT_WINDOW:]
@@ -335,7 +349,10 @@ def _underfitting(context: _Context) -> Optional[Diagnosis]:
     )
     lowered = _lower_dropout(config) if config.model.dropout >= 0.5 else None
     if lowered is not None:
-        suggestion = f"Lower dropout from {config.model.dropout:g} to {lowered.split('=')[1]}: the model may be held back more than it needs."
+        suggestion = (
+            f"Lower dropout from {config.model.dropout:g} to {lowered.split('=')[1]}: "
+            "the model may be held back more than it needs."
+        )
         change = lowered
     else:
         units = int(_clamped("model", "lstm_units", config.model.lstm_units * 2))
@@ -362,22 +379,33 @@ def _barely_moves(loss: Sequence[float], accuracy: Optional[Sequence[float]]) ->
 def _learning_rate_too_high(context: _Context) -> Optional[Diagnosis]:
     config = context.config
     halved = _rate(_clamped("training", "learning_rate", config.training.learning_rate / 2))
-    suggestion = f"Halve the learning rate from {_rate(config.training.learning_rate)} to {halved}, so each step stops overshooting."
+    suggestion = (
+        f"Halve the learning rate from {_rate(config.training.learning_rate)} "
+        f"to {halved}, so each step stops overshooting."
+    )
     overrides = _change(config, f"training.learning_rate={halved}")
     for key, name in (("loss", "training loss"), ("val_loss", "validation loss")):
         values = context.history.get(key) or []
         for epoch, value in enumerate(values, start=1):
             if not math.isfinite(float(value)):
-                evidence = f"{name} became {'NaN' if math.isnan(float(value)) else 'infinite'} at epoch {epoch}: the weights blew up."
-                return Diagnosis("learning_rate_too_high", WARNING, "Learning rate too high", evidence, suggestion, overrides)
+                evidence = (
+                    f"{name} became {'NaN' if math.isnan(float(value)) else 'infinite'} "
+                    f"at epoch {epoch}: the weights blew up."
+                )
+                return Diagnosis("learning_rate_too_high", WARNING, "Learning rate too high",
+                                 evidence, suggestion, overrides)
     loss = _finite_series(context.history, "loss")
     if loss is None:
         return None
     for epoch in range(1, len(loss)):
         before, after = loss[epoch - 1], loss[epoch]
         if after - before > max(SPIKE_ABSOLUTE, SPIKE_RELATIVE * before):
-            evidence = f"training loss jumped from {_fmt(before)} (epoch {epoch}) to {_fmt(after)} (epoch {epoch + 1}), where it should only fall."
-            return Diagnosis("learning_rate_too_high", WARNING, "Learning rate too high", evidence, suggestion, overrides)
+            evidence = (
+                f"training loss jumped from {_fmt(before)} (epoch {epoch}) to "
+                f"{_fmt(after)} (epoch {epoch + 1}), where it should only fall."
+            )
+            return Diagnosis("learning_rate_too_high", WARNING, "Learning rate too high",
+                             evidence, suggestion, overrides)
     # Steps so large that the model never beats a blind guess (uniform probabilities: loss ln(classes)); a rate
     # that is too low also sits there, but barely moves, and the rule below names it instead.
     classes = context.num_classes
@@ -390,7 +418,8 @@ def _learning_rate_too_high(context: _Context) -> Optional[Diagnosis]:
                 f"training loss never fell below {_fmt(chance)}, the loss of a blind guess among {classes} classes "
                 f"(its lowest was {_fmt(loss[lowest])} at epoch {lowest + 1})."
             )
-            return Diagnosis("learning_rate_too_high", WARNING, "Learning rate too high", evidence, suggestion, overrides)
+            return Diagnosis("learning_rate_too_high", WARNING, "Learning rate too high",
+                             evidence, suggestion, overrides)
     return None
 
 
@@ -426,22 +455,31 @@ def _below_baseline(context: _Context) -> Optional[Diagnosis]:
     model = config.model
     recommended = _recommended_strategy()
     if _resampler(config.resampling.strategy).embedded and not _resampler(recommended).embedded:
-        suggestion = f"Switch resampling to {_strategy_title(recommended)}: synthetic rows cost macro-F1 on most sets measured here."
+        suggestion = (
+            f"Switch resampling to {_strategy_title(recommended)}: "
+            "synthetic rows cost macro-F1 on most sets measured here."
+        )
         change = f"resampling.strategy={recommended}"
     elif model.l2 >= 1e-3:
-        suggestion = f"Lower the L2 penalty from {_rate(model.l2)} to 0.0001: a strong penalty held the output layer back."
+        suggestion = (
+            f"Lower the L2 penalty from {_rate(model.l2)} to 0.0001: a strong penalty held the output layer back."
+        )
         change = "model.l2=0.0001"
     elif not model.bidirectional:
         suggestion = "Read the texts both ways (bidirectional LSTM): words late in a text then inform the start too."
         change = "model.bidirectional=true"
     elif (raised := _raise_dropout(config)) is not None:
-        suggestion = f"Raise dropout from {model.dropout:g} to {raised.split('=')[1]}: on small data an LSTM varies a lot, and dropout steadies it."
+        suggestion = (
+            f"Raise dropout from {model.dropout:g} to {raised.split('=')[1]}: "
+            "on small data an LSTM varies a lot, and dropout steadies it."
+        )
         change = raised
     else:
         units = max(1, model.lstm_units // 2)
         suggestion = f"Halve the LSTM units from {model.lstm_units} to {units}: a smaller model suits a small dataset."
         change = f"model.lstm_units={units}"
-    return Diagnosis("below_baseline", WARNING, "Below the simple baseline", evidence, suggestion, _change(config, change))
+    return Diagnosis("below_baseline", WARNING, "Below the simple baseline", evidence, suggestion,
+                     _change(config, change))
 
 
 def _class_never_predicted(context: _Context) -> Optional[Diagnosis]:
@@ -459,23 +497,36 @@ def _class_never_predicted(context: _Context) -> Optional[Diagnosis]:
         return None
     named = ", ".join(f"'{name}' ({support} test rows)" for name, support in missing)
     plural = len(missing) > 1
-    evidence = f"the model never predicted {named}: {'their' if plural else 'its'} column of the confusion matrix is all zero."
+    evidence = (
+        f"the model never predicted {named}: {'their' if plural else 'its'} column of the confusion matrix is all zero."
+    )
     config = context.config
     current = _resampler(config.resampling.strategy)
     recommended = _recommended_strategy()
     oversampler = _row_oversampler()
     if current.weights is None and not _lifts_small_classes(current) and current.key != recommended:
-        suggestion = f"Switch resampling to {_strategy_title(recommended)}, so every class counts equally in the loss and a small class cannot be ignored."
+        suggestion = (
+            f"Switch resampling to {_strategy_title(recommended)}, so every class "
+            "counts equally in the loss and a small class cannot be ignored."
+        )
         change = f"resampling.strategy={recommended}"
     elif current.weights is not None and oversampler is not None:
-        suggestion = f"Switch resampling to {_strategy_title(oversampler)}, so the model sees the small classes' rows as often as the largest class's."
+        suggestion = (
+            f"Switch resampling to {_strategy_title(oversampler)}, so the model "
+            "sees the small classes' rows as often as the largest class's."
+        )
         change = f"resampling.strategy={oversampler}"
     elif config.training.monitor != "val_macro_f1":
-        suggestion = "Let early stopping follow validation macro-F1, which drops when a class is never predicted (loss hardly notices)."
+        suggestion = (
+            "Let early stopping follow validation macro-F1, which drops "
+            "when a class is never predicted (loss hardly notices)."
+        )
         change = "training.monitor=val_macro_f1"
     else:
         epochs = int(_clamped("training", "epochs", config.training.epochs * 2))
-        suggestion = f"Train longer (epoch limit {config.training.epochs} to {epochs}): small classes are usually learned last."
+        suggestion = (
+            f"Train longer (epoch limit {config.training.epochs} to {epochs}): small classes are usually learned last."
+        )
         change = f"training.epochs={epochs}"
     title = "Classes never predicted" if plural else "A class is never predicted"
     return Diagnosis("class_never_predicted", WARNING, title, evidence, suggestion, _change(config, change))
@@ -492,13 +543,18 @@ def _heavy_truncation(context: _Context) -> Optional[Diagnosis]:
     if share is not None:
         if share <= TRUNCATION_SHARE:
             return None
-        evidence = f"{_percent(share)} of training texts are longer than the {int(max_length)} tokens kept, so their endings never reach the model."
+        evidence = (
+            f"{_percent(share)} of training texts are longer than the "
+            f"{int(max_length)} tokens kept, so their endings never reach the model."
+        )
         if config.vectorizing.max_length is None and suggested is not None and suggested < 400:
             suggestion = "Let the suggested length cover 99% of training texts instead of fewer."
             change = "vectorizing.length_percentile=99"
         else:
             longer = int(_clamped("vectorizing", "max_length", max_length * 2))
-            suggestion = f"Keep more tokens per text: raise the maximum length from {int(max_length)} to {longer} tokens."
+            suggestion = (
+                f"Keep more tokens per text: raise the maximum length from {int(max_length)} to {longer} tokens."
+            )
             change = f"vectorizing.max_length={longer}"
     else:
         if suggested is None or max_length > TRUNCATION_UNKNOWN_RATIO * suggested:
@@ -525,11 +581,17 @@ def _attention_follows_position(context: _Context) -> Optional[Diagnosis]:
     )
     config = context.config
     if not config.model.bidirectional:
-        suggestion = "Read the texts both ways: a one-way LSTM packs what it has read into its last states, which pulls attention to the end."
+        suggestion = (
+            "Read the texts both ways: a one-way LSTM packs what it has "
+            "read into its last states, which pulls attention to the end."
+        )
         change = "model.bidirectional=true"
     else:
         without = _attention_without_pooling()
-        suggestion = "Trust leave-one-token-out (occlusion) importance over this heatmap, and check how much attention adds by re-running without it."
+        suggestion = (
+            "Trust leave-one-token-out (occlusion) importance over this heatmap, "
+            "and check how much attention adds by re-running without it."
+        )
         change = f"model.attention={without}"
     return Diagnosis("attention_follows_position", INFO, "Attention follows position", evidence, suggestion,
                      _change(config, change))

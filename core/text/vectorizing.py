@@ -129,7 +129,8 @@ def subword_ids(token: str, buckets: int) -> list[int]:
     if buckets < 1:
         raise ValueError(f"buckets must be positive, got {buckets}")
     marked = f"<{token}>"
-    grams = [marked[start:start + n] for n in range(SUBWORD_MIN_N, SUBWORD_MAX_N + 1) for start in range(len(marked) - n + 1)]
+    grams = [marked[start:start + n] for n in range(SUBWORD_MIN_N, SUBWORD_MAX_N + 1)
+             for start in range(len(marked) - n + 1)]
     if not grams:  # a token shorter than the smallest n-gram with its markers cannot happen (3 chars min), but be safe
         grams = [marked]
     if len(grams) > SUBWORD_SLOTS:

@@ -58,8 +58,8 @@ class VectorCoverage(Record):
         return self.found / self.vocabulary_tokens if self.vocabulary_tokens else 0.0
 
     def sentence(self) -> str:
-        return (f"{self.source}: {self.found:,} of {self.vocabulary_tokens:,} vocabulary tokens ({self.coverage:.0%}) have "
-                f"{self.dim}-dimensional vectors" + (" (file tokens lowercased)" if self.lowercased else "")
+        return (f"{self.source}: {self.found:,} of {self.vocabulary_tokens:,} vocabulary tokens ({self.coverage:.0%}) "
+                f"have {self.dim}-dimensional vectors" + (" (file tokens lowercased)" if self.lowercased else "")
                 + (f"; {self.extended:,} more pretrained words joined the vocabulary" if self.extended else "") + ".")
 
 
@@ -118,7 +118,7 @@ def vector_dimension(source: Source) -> int:
         return record.dim
     stream, name = _open(source)
     with stream:
-        for number, line in _lines(stream, name):
+        for _number, line in _lines(stream, name):
             header = _header(line)
             return header if header is not None else len(line.rstrip(" ").split(" ")) - 1
     raise DataError(f"{name} holds no word vectors; give a GloVe, word2vec or fastText text file.")
@@ -205,7 +205,8 @@ def load_word_vectors(source: Source, vocabulary: Vocabulary, dim: Optional[int]
     rng = np.random.default_rng(seed)
     missing = np.flatnonzero(~found)
     missing = missing[(missing != PAD_ID) & (missing != OOV_ID)]
-    matrix[missing] = rng.normal(0.0, float(known.std()) or 0.1, size=(len(missing), matrix.shape[1])).astype(np.float32)
+    matrix[missing] = rng.normal(0.0, float(known.std()) or 0.1,
+                                 size=(len(missing), matrix.shape[1])).astype(np.float32)
     matrix[OOV_ID] = known.mean(axis=0)
     matrix[PAD_ID] = 0.0
     coverage = VectorCoverage(source=name, dim=matrix.shape[1], found=count, vocabulary_tokens=trained - 2,

@@ -58,7 +58,9 @@ def trimmed_length(longest: int, step: int, max_length: int) -> int:
     return int(min(max_length, math.ceil(max(1, longest) / step) * step))
 
 
-def plan_epoch(lengths: np.ndarray, batch_size: int, rng: np.random.Generator, pool_batches: int = POOL_BATCHES) -> list[np.ndarray]:
+def plan_epoch(
+    lengths: np.ndarray, batch_size: int, rng: np.random.Generator, pool_batches: int = POOL_BATCHES
+) -> list[np.ndarray]:
     """One epoch's batches (row indices): shuffled, sorted by length within pools, cut, and the batches shuffled."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
@@ -178,8 +180,9 @@ class LengthBatches(_py_dataset_base()):
 
     def _plan(self) -> None:
         if self.shuffle:
-            self.batches, self.batch_lengths = epoch_batches(self.lengths, self.batch_size, self.seed, self.epoch, self.step,
-                                                             self.max_length)
+            self.batches, self.batch_lengths = epoch_batches(
+                self.lengths, self.batch_size, self.seed, self.epoch, self.step, self.max_length
+            )
             return
         order = np.argsort(self.lengths, kind="stable")
         batches = [order[start:start + self.batch_size] for start in range(0, len(order), self.batch_size)]

@@ -100,7 +100,9 @@ def blended_model(model, weights: BagOfWordsWeights, weight: float, classes: int
     members = ensemble_members(model)
     if not members:
         return _blended_member(model, weights, weight, classes, vocab_size, buckets)
-    return build_ensemble([_blended_member(member, weights, weight, classes, vocab_size, buckets) for member in members])
+    return build_ensemble(
+        [_blended_member(member, weights, weight, classes, vocab_size, buckets) for member in members]
+    )
 
 
 def _blended_member(member, weights: BagOfWordsWeights, weight: float, classes: int, vocab_size: int, buckets: int):

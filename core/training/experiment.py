@@ -72,7 +72,8 @@ def split_rows(dataset: Dataset, config: ExperimentConfig) -> Split:
     return stratified_split(dataset.y, config.split, config.seed, dataset.class_names)
 
 
-def vectorize(processed: Sequence[str], rows: dict[str, np.ndarray], config: VectorizingConfig, subword_buckets: int = 0,
+def vectorize(processed: Sequence[str], rows: dict[str, np.ndarray], config: VectorizingConfig,
+              subword_buckets: int = 0,
               extension: Optional[Callable[[Vocabulary], Vocabulary]] = None) -> Vectorized:
     """Vocabulary and suggested length from ``rows['train']`` only; every named split encoded with them (with
     ``subword_buckets``, each position also carries its token's hashed character n-grams). ``extension``
@@ -183,8 +184,8 @@ def _fit_one(
     if config.model.word_vectors:  # read before building: their dimension decides whether a projection is needed
         vectors = _word_vectors(vectorized.vocabulary, config, vector_cache if vector_cache is not None else {})
     _announce(listener, BUILDING, "Building the model", fold, folds)
-    models = build_classifier(config.model, vectorized.vocabulary.size, num_classes, vectorized.max_length, seed, name=name,
-                              vector_dim=None if vectors is None else vectors.coverage.dim,
+    models = build_classifier(config.model, vectorized.vocabulary.size, num_classes, vectorized.max_length, seed,
+                              name=name, vector_dim=None if vectors is None else vectors.coverage.dim,
                               frozen_rows=vectorized.vocabulary.extension_size)
     if warm_weights is not None:
         freeze_embedding(models, warm_weights)
@@ -231,7 +232,9 @@ def _word_vectors(vocabulary: Vocabulary, config: ExperimentConfig, cache: dict)
     return cache[key]
 
 
-def _fold_vectorized(shared: Vectorized, development: np.ndarray, train_part: np.ndarray, held_out: np.ndarray) -> Vectorized:
+def _fold_vectorized(
+    shared: Vectorized, development: np.ndarray, train_part: np.ndarray, held_out: np.ndarray
+) -> Vectorized:
     """One fold's view of IDs encoded once for every development row (an ensemble's members share one vocabulary)."""
     x_development = shared.x["train"]
     x = {"train": x_development[train_part], "validation": x_development[held_out], "test": shared.x["test"]}
@@ -308,7 +311,10 @@ def _fold_summary(fold_models: list[TrainedModel]) -> FoldSummary:
 
     def spread(part: str) -> dict[str, MeanSd]:
         values = {k: [getattr(f, part)[k] for f in per_fold if getattr(f, part)] for k in keys}
-        return {k: MeanSd(float(np.mean(v)), float(np.std(v, ddof=1)) if len(v) > 1 else 0.0) for k, v in values.items() if v}
+        return {
+            k: MeanSd(float(np.mean(v)), float(np.std(v, ddof=1)) if len(v) > 1 else 0.0)
+            for k, v in values.items() if v
+        }
 
     return FoldSummary(k=len(fold_models), per_fold=per_fold, validation=spread("validation"), test=spread("test"))
 
@@ -364,7 +370,9 @@ def run_experiment(
     if config.split.k_folds >= 2:
         development = np.concatenate([split.train, split.validation])
         folds = stratified_folds(y[development], config.split.k_folds, config.seed)
-        parts = [(development[train_part], development[held_out], train_part, held_out) for train_part, held_out in folds]
+        parts = [
+            (development[train_part], development[held_out], train_part, held_out) for train_part, held_out in folds
+        ]
         shared = vectorize(processed, {"train": development, "test": split.test}, config.vectorizing,
                            config.model.subword_buckets, extension) if averaging else None
     else:
@@ -379,7 +387,9 @@ def run_experiment(
             vectors = None
             if shared is not None:
                 vectors = shared if train_part is None else _fold_vectorized(shared, development, train_part, held_out)
-            fold, fold_count = (number, len(parts)) if len(parts) > 1 else ((member, members) if members > 1 else (None, None))
+            fold, fold_count = (
+                (number, len(parts)) if len(parts) > 1 else ((member, members) if members > 1 else (None, None))
+            )
             fold_models.append(_fit_one(
                 processed, y, rows, class_names, config, listener, stop, fold, fold_count, vectorized=vectors,
                 name=f"member_{member}" if averaging else "lstm_classifier", vector_cache=vector_cache,
@@ -401,12 +411,14 @@ def run_experiment(
         from core.training.blending import blend
 
         _announce(listener, EVALUATING, "Blending with the bag-of-words model (weight chosen on held-out rows)")
-        trained, blend_summary = blend(trained, processed, y, [(train, held) for train, held, _, _ in parts], split.test,
-                                       class_names, config.model.ngram_buckets, config.seed)
+        trained, blend_summary = blend(trained, processed, y, [(train, held) for train, held, _, _ in parts],
+                                       split.test, class_names, config.model.ngram_buckets, config.seed)
     if config.split.k_folds < 2:
         fold_models = []  # seed members are not folds: no fold table
     status = STATUS_STOPPED if stopped else STATUS_COMPLETED
-    metrics = _metrics_record(dataset, config, split, trained, baseline, preprocessing_report, fold_models, status, ensemble)
+    metrics = _metrics_record(
+        dataset, config, split, trained, baseline, preprocessing_report, fold_models, status, ensemble
+    )
     metrics = replace(metrics, blend=blend_summary)
     predictions = prediction_records(
         [dataset.texts[i] for i in split.test], y[split.test], trained.test_probabilities, class_names, split.test
@@ -416,7 +428,9 @@ def run_experiment(
     metrics = replace(metrics, training=replace(metrics.training, total_seconds=round(duration, 2),
                                                 cpu_seconds=round(time.process_time() - cpu_started, 2)))
     summary = _summary(dataset, config, metrics, status, duration, tags)
-    result = ExperimentResult(config, class_names, metrics, history, predictions, trained, status, summary, duration_s=duration)
+    result = ExperimentResult(
+        config, class_names, metrics, history, predictions, trained, status, summary, duration_s=duration
+    )
     if fold_models:  # each non-test row scored by the fold model that never trained on it: label-noise triage uses it
         attachments = {**(attachments or {}), "out_of_fold": _out_of_fold(fold_models)}
     if folder is not None:
@@ -434,7 +448,8 @@ def _out_of_fold(fold_models: list[TrainedModel]) -> dict:
     fold averaged)."""
     by_rows: dict[bytes, tuple[np.ndarray, list[np.ndarray]]] = {}
     for model in fold_models:
-        if model.validation_probabilities is not None and model.validation_rows is not None and len(model.validation_rows):
+        if (model.validation_probabilities is not None and model.validation_rows is not None
+                and len(model.validation_rows)):
             key = np.asarray(model.validation_rows).tobytes()
             by_rows.setdefault(key, (np.asarray(model.validation_rows), []))[1].append(model.validation_probabilities)
     rows, probabilities = [], []
@@ -469,12 +484,16 @@ def _metrics_record(dataset, config, split, trained: TrainedModel, baseline, pre
             epochs_run=outcome.epochs_run, best_epoch=outcome.best_epoch, stopped_by_user=outcome.stopped_by_user,
             early_stopped=outcome.early_stopped,
             train_seconds=ensemble.train_seconds if ensemble else round(outcome.duration_s, 2),
-            samples_per_second=round(outcome.samples_per_second, 1), parameters=int(trained.models.model.count_params()),
+            samples_per_second=round(outcome.samples_per_second, 1),
+            parameters=int(trained.models.model.count_params()),
         ),
         vectorizing=VectorizingSummary(
             vocabulary_size=vectorized.vocabulary.size, max_length=vectorized.max_length,
             suggested_max_length=vectorized.suggestion.max_length,
-            truncated_share=vectorized.suggestion.truncated_share if vectorized.max_length == vectorized.suggestion.max_length else None,
+            truncated_share=(
+                vectorized.suggestion.truncated_share
+                if vectorized.max_length == vectorized.suggestion.max_length else None
+            ),
         ),
         preprocessing=preprocessing_report,
         data=DataSummary(source=dataset.source_name, text_column=dataset.text_column, label_column=dataset.label_column,

@@ -103,7 +103,9 @@ class _EarlyStopping(keras.callbacks.EarlyStopping):
 class _Progress(keras.callbacks.Callback):
     """Turns Keras callbacks into ProgressEvents and a stop request into ``stop_training``."""
 
-    def __init__(self, emit: Callable[..., None], stop: Optional[StopSignal], every: int, early_stopping, batches: int) -> None:
+    def __init__(
+        self, emit: Callable[..., None], stop: Optional[StopSignal], every: int, early_stopping, batches: int
+    ) -> None:
         super().__init__()
         self.emit, self.stop, self.every, self.early_stopping = emit, stop, every, early_stopping
         self.batches = batches
@@ -149,10 +151,12 @@ class _Progress(keras.callbacks.Callback):
         if partial:
             self.partial_epoch = epoch + 1
         best_epoch, waiting = None, 0
-        if self.early_stopping is not None and self.early_stopping.best_epoch is not None and self.early_stopping.best is not None:
+        if (self.early_stopping is not None and self.early_stopping.best_epoch is not None
+                and self.early_stopping.best is not None):
             best_epoch, waiting = self.early_stopping.best_epoch + 1, self.early_stopping.wait
-        self.emit("epoch", epoch=epoch + 1, batch=-1, logs=values, best_epoch=best_epoch, epochs_without_improvement=waiting,
-                  epoch_seconds=time.perf_counter() - self.epoch_started, partial=partial)
+        self.emit("epoch", epoch=epoch + 1, batch=-1, logs=values, best_epoch=best_epoch,
+                  epochs_without_improvement=waiting, epoch_seconds=time.perf_counter() - self.epoch_started,
+                  partial=partial)
 
 
 def _build_training_state(network: keras.Model, x_train: np.ndarray, y_train: np.ndarray) -> None:
@@ -207,7 +211,9 @@ def train(
     """
     network = models.embedded_model if embedded else models.model
     batches = batches_per_epoch(len(y_train), config.batch_size)
-    network.compile(optimizer=make_optimizer(config, batches), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    network.compile(
+        optimizer=make_optimizer(config, batches), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
     _build_training_state(network, x_train, y_train)
     started = time.perf_counter()
     has_validation = len(y_val) > 0
@@ -248,7 +254,8 @@ def train(
                     callbacks=callbacks, shuffle=False, verbose=0)
     elif length_buckets:
         bucketed = LengthBatches(x_train, y_train, config.batch_size, seed=seed)
-        network.fit(bucketed, epochs=config.epochs, class_weight=class_weight, callbacks=callbacks, shuffle=False, verbose=0)
+        network.fit(bucketed, epochs=config.epochs, class_weight=class_weight, callbacks=callbacks, shuffle=False,
+                    verbose=0)
     else:
         network.fit(
             x_train, y_train,
@@ -260,8 +267,8 @@ def train(
     best_epoch = early_stopping.best_epoch + 1 if scored else None
     # Keras records a stopped epoch even when patience runs out on the last epoch: that run trained every epoch, so
     # it did not stop early (and "Early stopping after 15 epochs" of 15 would say it had).
-    early_stopped = bool(early_stopping is not None and early_stopping.stopped_epoch > 0 and not progress.stopped_by_user
-                         and progress.epochs_done < config.epochs)
+    early_stopped = bool(early_stopping is not None and early_stopping.stopped_epoch > 0
+                         and not progress.stopped_by_user and progress.epochs_done < config.epochs)
     outcome = TrainingOutcome(
         history=progress.history,
         epochs_run=progress.epochs_done,
@@ -288,8 +295,9 @@ def warm_up_tracing() -> None:
     from core.config import ExperimentConfig, apply_overrides
     from core.model.classifier import build_classifier
 
-    config = apply_overrides(ExperimentConfig(), ["model.embedding_dim=4", "model.lstm_units=2", "model.attention_units=2",
-                                                  "training.epochs=1", "training.batch_size=4"])
+    config = apply_overrides(ExperimentConfig(), ["model.embedding_dim=4", "model.lstm_units=2",
+                                                  "model.attention_units=2", "training.epochs=1",
+                                                  "training.batch_size=4"])
     seed_everything(0)
     models = build_classifier(config.model, vocab_size=20, num_classes=2, max_length=6, seed=0)
     x = np.array([[2, 3, 4, 5, 6, 7], [2, 3, 0, 0, 0, 0], [8, 9, 10, 0, 0, 0], [4, 4, 0, 0, 0, 0]] * 2, dtype="int32")
@@ -357,14 +365,17 @@ def warm_up_embedding(
 ) -> np.ndarray:
     """Briefly train a bag-of-embeddings classifier and return its embedding matrix (SMOTE's continuous space)."""
     token_ids = keras.Input(shape=(x_train.shape[1],), dtype="int32")
-    vectors = layers.Embedding(vocab_size, model_config.embedding_dim, mask_zero=True, name="warmup_embedding")(token_ids)
+    vectors = layers.Embedding(
+        vocab_size, model_config.embedding_dim, mask_zero=True, name="warmup_embedding"
+    )(token_ids)
     pooled = layers.GlobalAveragePooling1D()(vectors)
     probabilities = layers.Dense(num_classes, activation="softmax")(pooled)
     warmup = keras.Model(token_ids, probabilities)
     warmup.compile(optimizer=keras.optimizers.Adam(5e-3), loss="sparse_categorical_crossentropy")
     class_weight = balanced_class_weights(np.bincount(y_train, minlength=num_classes))
     for epoch in range(epochs):
-        warmup.fit(x_train, y_train, epochs=1, batch_size=batch_size, class_weight=class_weight, shuffle=True, verbose=0)
+        warmup.fit(x_train, y_train, epochs=1, batch_size=batch_size, class_weight=class_weight, shuffle=True,
+                   verbose=0)
         if listener is not None:
             listener(ProgressEvent(kind="batch", epoch=0, epochs=0, batch=epoch + 1, batches=epochs, phase=WARMUP,
                                    message=f"Training the embedding for SMOTE ({epoch + 1}/{epochs})"))

@@ -46,7 +46,8 @@ class JobSpec:
     owner: str = ""  # who started it (a dashboard session's lab id): a reloaded tab finds its job by this
     label: str = ""  # one line for the queue overview, e.g. "faa-bird-strikes-effect · BiLSTM 64"
     baseline: Optional[object] = None  # core.runs.results.BaselineResult already fitted on this data and split
-    split: Optional[object] = None  # core.data.splitting.Split fixing the rows of each split (cleaned data, same test rows)
+    # core.data.splitting.Split fixing the rows of each split (cleaned data, same test rows)
+    split: Optional[object] = None
     attachments: Optional[dict] = None  # extra JSON records saved with the run
     # Run in the worker once the run is saved and reported, with the experiment's result (its model still in memory)
     # and a should_stop() that turns true on Stop or when the next job starts: e.g. measuring the run's faithfulness
@@ -72,11 +73,13 @@ def _worker(spec: JobSpec, messages, stop) -> None:
             attachments=spec.attachments,
         )
         stop.clear()  # before the result: from here on the event asks the follow-up to end (Stop, or the next job)
-        messages.put({"type": "result", "run_dir": str(result.run_dir), "status": result.status, "summary": result.summary})
+        messages.put({"type": "result", "run_dir": str(result.run_dir), "status": result.status,
+                      "summary": result.summary})
     except UserError as exc:
         messages.put({"type": "error", "message": str(exc)})
     except MemoryError:
-        messages.put({"type": "error", "message": "Training ran out of memory: lower the batch size, max length or model size."})
+        messages.put({"type": "error",
+                      "message": "Training ran out of memory: lower the batch size, max length or model size."})
     except BaseException as exc:  # noqa: BLE001 - the parent must hear about every failure, in one sentence
         messages.put({"type": "error", "message": f"Training failed unexpectedly ({type(exc).__name__}: {exc}).",
                       "detail": traceback.format_exc()})
@@ -305,7 +308,10 @@ class TrainingJob:
                 break
         if self.status in (STARTING, RUNNING):
             self.status = FAILED
-            self.error = f"The training process ended unexpectedly (exit code {self._process.exitcode}); it may have run out of memory."
+            self.error = (
+                f"The training process ended unexpectedly (exit code {self._process.exitcode}); "
+                "it may have run out of memory."
+            )
             self.finished_at = time.time()
 
     def _handle(self, message: dict) -> None:
@@ -359,8 +365,9 @@ class TrainingJob:
         self.history, self.batch_points, self.epoch_ends, self.epoch_seconds = {}, [], [], []
         self.partial_epoch = None
         if self.last_event and self.last_event.get("epochs"):
-            self.last_event = {**self.last_event, "kind": "start", "epoch": 1, "batch": 0, "logs": {}, "fold": event.fold,
-                               "folds": event.folds, "best_epoch": None, "epochs_without_improvement": 0}
+            self.last_event = {**self.last_event, "kind": "start", "epoch": 1, "batch": 0, "logs": {},
+                               "fold": event.fold, "folds": event.folds, "best_epoch": None,
+                               "epochs_without_improvement": 0}
 
     def view(self, queue_position: Optional[int] = None) -> JobView:
         with self._lock:
@@ -371,7 +378,8 @@ class TrainingJob:
                 phase_message=self.phase_message, run_dir=self.run_dir, error=self.error, started_at=self.started_at,
                 finished_at=self.finished_at, stop_requested=self.stop_requested, fold=self._fold, folds=self._folds,
                 earlier_folds=[{k: list(v) for k, v in curves.items()} for curves in self._earlier_folds],
-                epoch_ends=list(self.epoch_ends), epoch_seconds=list(self.epoch_seconds), partial_epoch=self.partial_epoch,
+                epoch_ends=list(self.epoch_ends), epoch_seconds=list(self.epoch_seconds),
+                partial_epoch=self.partial_epoch,
                 scored_rows=self.scored_rows, train_rows=len(self.spec.dataset.texts), owner=self.spec.owner,
                 label=self.spec.label,
             )
@@ -390,9 +398,11 @@ class TrainingJob:
             return self.status not in ACTIVE and self._process is not None and self._process.is_alive()
 
     def end_follow_up(self) -> None:
-        """Ask a finished job's worker, still busy with its follow-up (JobSpec.after_saving), to end at its next check."""
+        """Ask a finished job's worker, still busy with its follow-up (JobSpec.after_saving), to end at its next
+        check."""
         with self._lock:
-            if self.status not in ACTIVE and self._stop is not None and self._process is not None and self._process.is_alive():
+            if (self.status not in ACTIVE and self._stop is not None and self._process is not None
+                    and self._process.is_alive()):
                 self._stop.set()
 
     def kill(self) -> None:
@@ -518,7 +528,9 @@ class JobScheduler:
         wanted = Path(run_dir).resolve()
         with self._lock:
             jobs = self._jobs + self._finished
-        return any(job.run_dir is not None and Path(job.run_dir).resolve() == wanted and job.following_up() for job in jobs)
+        return any(
+            job.run_dir is not None and Path(job.run_dir).resolve() == wanted and job.following_up() for job in jobs
+        )
 
     def running_count(self) -> int:
         with self._lock:
@@ -593,7 +605,9 @@ def describe(view: JobView) -> dict[str, Any]:
     done = 0.0
     if event:
         batch_fraction = event.get("batch", 0) / max(1, event.get("batches", 1))
-        done = ((event.get("epoch", 1) - 1) + (1.0 if event.get("kind") in ("epoch", "end") else batch_fraction)) / max(1, epochs)
+        done = (
+            (event.get("epoch", 1) - 1) + (1.0 if event.get("kind") in ("epoch", "end") else batch_fraction)
+        ) / max(1, epochs)
         if view.folds:
             done = ((view.fold or 1) - 1 + done) / view.folds
     if view.phase in ("evaluating", "saving"):
@@ -603,7 +617,9 @@ def describe(view: JobView) -> dict[str, Any]:
     if view.active and view.phase != "saving":
         after = _scoring_seconds(view) if view.phase != "evaluating" else SAVE_SECONDS
         if view.epoch_seconds and epochs and view.phase == TRAINING:
-            in_progress = event.get("batch", 0) / max(1, event.get("batches", 1)) if event.get("kind") == "batch" else 0.0
+            in_progress = (
+                event.get("batch", 0) / max(1, event.get("batches", 1)) if event.get("kind") == "batch" else 0.0
+            )
             epochs_left = max(0.0, epochs - len(view.epoch_seconds) - in_progress)  # in this fold
             folds_left = (view.folds - (view.fold or 1)) if view.folds else 0
             mean_epoch = sum(view.epoch_seconds) / len(view.epoch_seconds)

@@ -47,11 +47,13 @@ DEFAULT_BUDGET_CPU_SECONDS = 300.0  # "a recommended run stays within ~5 CPU-min
 # with k >= 4 first: each member then learns from 60-64 % of the rows, about as many as one model on the training
 # split (65 %). Smaller k starves the members (k = 2: 40 %; measured on fine-foods, seed 42: 2 fold models averaged
 # 0.753 macro-F1, one model 0.770), so below k = 4 the members share the training split and differ by seed instead.
-ENSEMBLES: tuple[tuple[int, int], ...] = ((5, 1), (4, 1), (0, 3), (0, 2))  # (k_folds, seeds); 4 seeds would cost more than 4 folds
+# (k_folds, seeds); 4 seeds would cost more than 4 folds
+ENSEMBLES: tuple[tuple[int, int], ...] = ((5, 1), (4, 1), (0, 3), (0, 2))
 # What a run costs comes from core.model.estimate.estimate_run: the same figure, in the same words, as the Model page
 # shows for the recommended settings (its expected epochs, process start, baseline, scoring, blend and saving included).
 # bench/learning_quality.py --dataset all --levers recommended (seeds 42-44, test macro-F1 minus the fair baseline's):
-# FAA effect -0.002 (the LSTM alone -0.016), FAA phase +0.020 (-0.007), NACE +0.011 (-0.163), fine-foods -0.009 (-0.040).
+# FAA effect -0.002 (the LSTM alone -0.016), FAA phase +0.020 (-0.007), NACE +0.011 (-0.163), fine-foods -0.009
+# (-0.040).
 BLEND_EVIDENCE = ("Measured on the built-in data (3 seeds each), the blend scored 0.013 to 0.175 macro-F1 above the "
                   "LSTM alone and 0.010 above the fair TF-IDF + LR baseline on average (README, learning quality).")
 WEIGHTING_TIE = 0.005  # proxy macro-F1 differences below this are noise: prefer the stronger weighting
@@ -82,7 +84,9 @@ class Recommendation(Record):
     proxy_macro_f1: dict[str, float]  # validation macro-F1 of the proxy per weighting (empty when not measured)
 
 
-def data_facts(dataset: Dataset, config: ExperimentConfig, processed: Optional[Sequence[str]] = None) -> tuple[DataFacts, list[str], object]:
+def data_facts(
+    dataset: Dataset, config: ExperimentConfig, processed: Optional[Sequence[str]] = None
+) -> tuple[DataFacts, list[str], object]:
     """The facts the rules read, from the training split (after ``config``'s preprocessing) only."""
     processed = list(processed) if processed is not None else preprocess(dataset.texts, config.preprocessing)[0]
     y = dataset.y
@@ -91,7 +95,9 @@ def data_facts(dataset: Dataset, config: ExperimentConfig, processed: Optional[S
     present = counts[counts > 0]
     train_texts = [processed[i] for i in split.train]
     lengths = token_lengths(train_texts)
-    vocabulary = build_vocabulary(train_texts, config.vectorizing.max_vocab_size, config.vectorizing.min_token_frequency)
+    vocabulary = build_vocabulary(
+        train_texts, config.vectorizing.max_vocab_size, config.vectorizing.min_token_frequency
+    )
     suggestion = suggest_max_length(lengths, config.vectorizing.length_percentile)
     facts = DataFacts(
         rows=len(y), classes=len(dataset.class_names), imbalance_ratio=float(present.max() / present.min()),
@@ -189,9 +195,9 @@ def recommend(dataset: Dataset, config: Optional[ExperimentConfig] = None, *,
         choice = _chosen_weighting(scores)
         measured = ", ".join(f"{RESAMPLERS.get(key).title.lower()} {value:.3f}" for key, value in scores.items())
         reasons.append(
-            f"Imbalance {facts.imbalance_ratio:.0f}:1 — {RESAMPLERS.get(choice).title.lower()} chosen on the validation "
-            f"split: TF-IDF + logistic regression trained on the training split with each weighting scored validation "
-            f"macro-F1 {measured} (ties within {WEIGHTING_TIE} go to the stronger weighting)."
+            f"Imbalance {facts.imbalance_ratio:.0f}:1 — {RESAMPLERS.get(choice).title.lower()} chosen on the "
+            f"validation split: TF-IDF + logistic regression trained on the training split with each weighting scored "
+            f"validation macro-F1 {measured} (ties within {WEIGHTING_TIE} go to the stronger weighting)."
         )
     else:
         choice = "none"
@@ -213,7 +219,9 @@ def recommend(dataset: Dataset, config: Optional[ExperimentConfig] = None, *,
     # 3. the average from the budget
     chosen, estimate = None, None
     for folds, seeds in ENSEMBLES:
-        averaging = [f"split.k_folds={folds}", f"split.ensemble={'true' if folds else 'false'}", f"split.ensemble_seeds={seeds}"]
+        averaging = [
+            f"split.k_folds={folds}", f"split.ensemble={'true' if folds else 'false'}", f"split.ensemble_seeds={seeds}"
+        ]
         estimate = _run_estimate(apply_overrides(base, [*overrides, *averaging]), processed, dataset, split)
         if estimate.cpu_seconds <= budget_cpu_seconds:
             chosen = (folds, seeds, averaging)
@@ -223,8 +231,8 @@ def recommend(dataset: Dataset, config: Optional[ExperimentConfig] = None, *,
         overrides += chosen[2]
         reasons.append(
             f"Average {chosen[0]} fold models (k-fold ensemble): averaging was the one lever that raised macro-F1 on "
-            f"every corpus measured (+0.02-0.05); {chosen[0]} folds is the largest k tried whose estimate fits {budget}: "
-            f"{estimate.time_text()}."
+            f"every corpus measured (+0.02-0.05); {chosen[0]} folds is the largest k tried whose estimate fits "
+            f"{budget}: {estimate.time_text()}."
         )
     elif chosen:
         overrides += chosen[2]
@@ -236,7 +244,9 @@ def recommend(dataset: Dataset, config: Optional[ExperimentConfig] = None, *,
         overrides += ["split.k_folds=0", "split.ensemble=false", "split.ensemble_seeds=1"]
         reasons.append(f"One model, no average: even two would take {estimate.time_text()}, over {budget}.")
     final = _run_estimate(apply_overrides(base, overrides), processed, dataset, split)
-    return Recommendation(tuple(overrides), tuple(reasons), facts, round(final.cpu_seconds, 1), budget_cpu_seconds, scores)
+    return Recommendation(
+        tuple(overrides), tuple(reasons), facts, round(final.cpu_seconds, 1), budget_cpu_seconds, scores
+    )
 
 
 def _run_estimate(config: ExperimentConfig, processed: Sequence[str], dataset: Dataset, split) -> RunEstimate:
@@ -244,7 +254,9 @@ def _run_estimate(config: ExperimentConfig, processed: Sequence[str], dataset: D
     return estimate_run(config, run_shape(processed, dataset.y, dataset.class_names, config, split))
 
 
-def recommended_config(dataset: Dataset, config: Optional[ExperimentConfig] = None, **options) -> tuple[ExperimentConfig, Recommendation]:
+def recommended_config(
+    dataset: Dataset, config: Optional[ExperimentConfig] = None, **options
+) -> tuple[ExperimentConfig, Recommendation]:
     """``config`` (default: the defaults) with :func:`recommend`'s changes applied, and the recommendation."""
     base = config or ExperimentConfig()
     recommendation = recommend(dataset, base, **options)

@@ -25,7 +25,8 @@ def test_review_suspects_retrain_on_cleaned_data_and_compare_on_the_same_test_ro
     app = AppTest.from_file(APP, default_timeout=180).run()
     app.segmented_control(key="data_source_choice").set_value("Upload a CSV").run()
     app.file_uploader(key="data_upload").set_value(("noisy.csv", csv_bytes(_noisy_rows()), "text/csv")).run()
-    app.session_state["lab_config"] = tiny_config("training.epochs=1", "data.text_column=text", "data.label_column=label")
+    app.session_state["lab_config"] = tiny_config("training.epochs=1", "data.text_column=text",
+                                                  "data.label_column=label")
     app.run()
     app.button(key="cleaning_find").click().run()
     assert not app.exception, [e.value for e in app.exception]
@@ -95,7 +96,8 @@ def _edits_line(app) -> str:
 
 def test_suspects_show_both_probabilities_and_how_many_rows_were_checked(reviewed):
     table = _table(reviewed).value
-    assert {"action", "new label", "text", "given label", GIVEN_P, "suggested label", SUGGESTED_P, "row"} <= set(table.columns)
+    assert {"action", "new label", "text", "given label", GIVEN_P, "suggested label", SUGGESTED_P,
+            "row"} <= set(table.columns)
     assert len(table) >= 6
     assert (table[GIVEN_P] < table[SUGGESTED_P]).all() and list(table[GIVEN_P]) == sorted(table[GIVEN_P])
     report = reviewed.session_state["lab_cleaning"]["suspects"]

@@ -62,8 +62,8 @@ def test_misclassified_and_confusion_cell_tables_download_safely():
     from components.panels import evaluate as results
     from core.runs.results import Prediction
 
-    predictions = [Prediction(row=i, text=text, true="=cmd", predicted="@evil" if i % 2 else "=cmd", confidence=0.5 + i / 20,
-                              probabilities=[0.5, 0.5]) for i, text in enumerate(FORMULAS)]
+    predictions = [Prediction(row=i, text=text, true="=cmd", predicted="@evil" if i % 2 else "=cmd",
+                              confidence=0.5 + i / 20, probabilities=[0.5, 0.5]) for i, text in enumerate(FORMULAS)]
     wrong = results.misclassified_table(predictions)
     assert list(wrong["confidence"]) == sorted(wrong["confidence"], reverse=True)  # most confident mistakes first
     rows = assert_formula_safe(downloads.frame_csv(wrong))

@@ -18,8 +18,10 @@ HOSTILE = ['<img src=x onerror=alert(1)>', '"><script>alert(1)</script>', "javas
 STYLE_DECLARATION = re.compile(
     r"(?:background-color|color):rgb\((\d{1,3}),(\d{1,3}),(\d{1,3})\)"
     r"|padding:[0-9.]+em [0-9.]+em|border-radius:[0-9.]+em|unicode-bidi:isolate|max-width:100%"
-    r"|line-height:[0-9.]+|white-space:normal|overflow-wrap:anywhere|font-size:[0-9.]+em|margin(?:-top|-left)?:[0-9. a-z]+"
-    r"|display:inline-block|width:[0-9.]+em|height:[0-9.]+em|vertical-align:-?[0-9.]+em|border:1px solid rgb\(\d+,\d+,\d+\)"
+    r"|line-height:[0-9.]+|white-space:normal|overflow-wrap:anywhere|font-size:[0-9.]+em"
+    r"|margin(?:-top|-left)?:[0-9. a-z]+"
+    r"|display:inline-block|width:[0-9.]+em|height:[0-9.]+em|vertical-align:-?[0-9.]+em"
+    r"|border:1px solid rgb\(\d+,\d+,\d+\)"
 )
 
 
@@ -70,7 +72,7 @@ def test_hostile_tokens_come_out_as_text_and_attributes_hold_only_numbers(kind):
     result = parsed(markup)
     assert result.token_texts == HOSTILE  # every token shows exactly as written
     assert {tag for tag, _ in result.elements} <= {"div", "span"}  # no <img>, <script> or anything injected
-    for tag, attributes in result.elements:
+    for _tag, attributes in result.elements:
         assert set(attributes) <= {"style", "title", "class"}
         if "title" in attributes:
             assert re.fullmatch(r"-?\d+\.\d{3}|n/a", attributes["title"])
@@ -143,7 +145,8 @@ def old_report() -> FaithfulnessReport:
         rows=(_row("attention", 0.3, 0.3, 0.35), _row("occlusion", 0.6, 0.05, 0.7)),
         random=_row(RANDOM, 0.1, 0.5, float("nan")),
         position_bias=(PositionBias("attention", 0.82, 0.6, 38), PositionBias("occlusion", None, None, 0)),
-        most_faithful="occlusion", rule="highest AOPC", verdict="Occlusion is the most faithful [x](javascript:alert(1)).",
+        most_faithful="occlusion", rule="highest AOPC",
+        verdict="Occlusion is the most faithful [x](javascript:alert(1)).",
         k_percents=(1.0, 5.0, 10.0, 20.0, 50.0), max_deletion_steps=20, n_texts=40, seed=0, seconds=1.0,
     )
 
@@ -189,9 +192,12 @@ def test_faithfulness_chart_draws_intervals_as_whiskers():
         spec = explanations.faithfulness_chart(report).to_dict()  # altair validates the Vega-Lite spec here
         rows = [row for data in spec["datasets"].values() for row in data]
         assert {row["method"] for row in rows} >= {"Attention weights", "Occlusion", "Random order"}
-        assert not any(row["value"] is None or (isinstance(row["value"], float) and math.isnan(row["value"])) for row in rows)
-        assert any(layer["mark"]["type"] == "rule" and "x2" not in layer["encoding"] for layer in spec["layer"])  # random
-    whiskers = [layer for layer in explanations.faithfulness_chart(sample_report()).to_dict()["layer"] if "x2" in layer["encoding"]]
+        assert not any(row["value"] is None or (isinstance(row["value"], float) and math.isnan(row["value"]))
+                       for row in rows)
+        # random
+        assert any(layer["mark"]["type"] == "rule" and "x2" not in layer["encoding"] for layer in spec["layer"])
+    whiskers = [layer for layer in explanations.faithfulness_chart(sample_report()).to_dict()["layer"]
+                if "x2" in layer["encoding"]]
     assert len(whiskers) == 1 and whiskers[0]["encoding"]["x"]["field"] == "low"
 
 

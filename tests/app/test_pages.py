@@ -62,7 +62,8 @@ def test_data_page_opens_on_the_builtin_dataset(app):
 
 
 def test_upload_a_csv_pick_columns_and_see_errors_next_to_the_control(app):
-    rows = [(text, HOSTILE if label == "sports" else label) for text, label in generated_texts({"sports": 30, "tech": 20}, seed=3)]
+    rows = [(text, HOSTILE if label == "sports" else label)
+            for text, label in generated_texts({"sports": 30, "tech": 20}, seed=3)]
     rows = [(text, label, f"id{i}") for i, (text, label) in enumerate(rows)]
     _upload(app, rows, header=("comment", "label", "row_id"))
     _no_failure(app)
@@ -128,7 +129,8 @@ def test_train_evaluate_predict_and_reuse_a_config(app, tmp_path):
     rows = [(text, HOSTILE if label == "sports" else label)
             for text, label in generated_texts({"sports": 40, "tech": 25, "food": 20}, seed=8)]
     _upload(app, rows)
-    app.session_state["lab_config"] = tiny_config("training.epochs=2", "data.text_column=text", "data.label_column=label")
+    app.session_state["lab_config"] = tiny_config("training.epochs=2", "data.text_column=text",
+                                                  "data.label_column=label")
     app.switch_page("pages/train.py").run()
     app.button(key="train_start").click().run()
     deadline = time.time() + 180
@@ -241,7 +243,8 @@ def test_the_lab_store_is_bounded_and_a_dropped_upload_is_named_on_reload():
 
     store = LabStore(max_labs=2, max_upload_bytes=10)
     for lab, raw in (("lab-a", b"12345678"), ("lab-b", b"abcdefgh"), ("lab-c", None)):
-        store.put(lab, LabRecord(ExperimentConfig(), DataSource("upload" if raw else "builtin", f"{lab}.csv", raw), "o"))
+        store.put(lab, LabRecord(ExperimentConfig(), DataSource("upload" if raw else "builtin", f"{lab}.csv", raw),
+                                 "o"))
     assert len(store) == 2 and store.get("lab-a") is None  # the least recently used lab went first
     assert store.upload_bytes() == 8
     store.put("lab-d", LabRecord(ExperimentConfig(), DataSource("upload", "d.csv", b"zyxwvuts"), "o"))
@@ -412,7 +415,8 @@ def test_the_sidebar_queue_stays_short_and_always_shows_your_own_jobs():
     from components.frame.sidebar import queue_line, shown_entries
     from core.training.jobs import QueueEntry
 
-    entries = [QueueEntry(job_id=i, owner="me" if i == 9 else "", label=f"trial {i}" if i else "data · LSTM 8 · 2 epochs",
+    entries = [QueueEntry(job_id=i, owner="me" if i == 9 else "",
+                          label=f"trial {i}" if i else "data · LSTM 8 · 2 epochs",
                           status="running" if i == 0 else "queued", queue_position=None if i == 0 else i, phase="train",
                           epoch=1 if i == 0 else None, epochs=2 if i == 0 else None) for i in range(12)]
     shown, hidden = shown_entries(entries, {9}, limit=4)
@@ -468,7 +472,8 @@ def test_recommended_for_this_data_says_what_it_changed_and_adapts_to_the_data(a
     assert config.split.ensemble and config.split.k_folds >= 4  # 1,900 short remarks: fold models fit the budget
     assert config.resampling.strategy in ("none", "class_weights_sqrt", "class_weights")
     changed = _unescaped(app.info[0].value)
-    assert changed.startswith("Changed: ") and "K-fold cross-validation (folds): " in changed and "split." not in changed
+    assert (changed.startswith("Changed: ") and "K-fold cross-validation (folds): " in changed
+            and "split." not in changed)
     assert any("Imbalance 8:1" in _unescaped(m) for m in _all_markdown(app))  # the reasons, one bullet each
     app.switch_page("pages/data.py").run()
     _upload(app, generated_texts({"sports": 30, "tech": 30, "food": 30}, seed=4), name="balanced.csv")

@@ -74,7 +74,8 @@ class BusyModelServer:
         self.asked.extend(texts)
         self.ready.wait(60)
         tokens = texts[0].split()[:6] or ["[UNK]"]
-        return [TextPrediction(text=texts[0], label="tech", confidence=0.6, probabilities={"food": 0.2, "sports": 0.2, "tech": 0.6},
+        return [TextPrediction(text=texts[0], label="tech", confidence=0.6,
+                               probabilities={"food": 0.2, "sports": 0.2, "tech": 0.6},
                                tokens=tokens, explanations=[TokenScores("occlusion", "signed", [0.1] * len(tokens))])]
 
     def faithfulness(self, run_dir, **kwargs):  # what the page asked before it measured in the background

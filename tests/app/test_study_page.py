@@ -17,8 +17,8 @@ from support.paths import APP  # noqa: E402
 HOSTILE = ['<img src=x onerror=alert(1)>', '"; alert(1)//', "{{x}}", "$x$", "' + datum.x + '"]
 COUNTS = {"sports": 20, "tech": 20, "food": 20}
 ROWS = generated_texts(COUNTS, seed=2)  # make_dataset(COUNTS, seed=2) is built from these rows: same data hash
-FAST = ("model.bidirectional=false", "model.attention=none", "model.embedding_dim=8", "model.lstm_units=4", "training.epochs=1",
-        "data.text_column=text", "data.label_column=label")
+FAST = ("model.bidirectional=false", "model.attention=none", "model.embedding_dim=8", "model.lstm_units=4",
+        "training.epochs=1", "data.text_column=text", "data.label_column=label")
 
 
 # ------------------------------------------------------------------------------------------------ charts
@@ -60,17 +60,19 @@ def _lever_rows(titles):
 
 def _axes_and_rows(choices):
     axes = [{"name": "model.dropout", "kind": "float", "low": 0.0, "high": 0.6, "log": False, "choices": None},
-            {"name": "model.attention", "kind": "categorical", "low": None, "high": None, "log": False, "choices": list(choices)},
+            {"name": "model.attention", "kind": "categorical", "low": None, "high": None, "log": False,
+             "choices": list(choices)},
             {"name": "objective", "kind": "objective", "low": None, "high": None, "log": False, "choices": None}]
     rows = []
     for trial, choice in enumerate(choices):
         objective = 0.5 + 0.05 * trial
         position = trial / (len(choices) - 1) if len(choices) > 1 else 0.5
-        rows += [{"trial": trial, "axis": "model.dropout", "value": 0.1 * trial, "label": f"{0.1 * trial:.3g}", "position": trial / 6,
+        rows += [{"trial": trial, "axis": "model.dropout", "value": 0.1 * trial, "label": f"{0.1 * trial:.3g}",
+                  "position": trial / 6, "objective": objective},
+                 {"trial": trial, "axis": "model.attention", "value": choice, "label": choice, "position": position,
                   "objective": objective},
-                 {"trial": trial, "axis": "model.attention", "value": choice, "label": choice, "position": position, "objective": objective},
-                 {"trial": trial, "axis": "objective", "value": objective, "label": f"{objective:.3f}", "position": position,
-                  "objective": objective}]
+                 {"trial": trial, "axis": "objective", "value": objective, "label": f"{objective:.3f}",
+                  "position": position, "objective": objective}]
     return axes, rows
 
 
@@ -78,21 +80,24 @@ def test_study_charts_carry_user_strings_as_data_only():
     _assert_only_data(study_figures.lever_effects(_lever_rows(HOSTILE), min_effect=0.01), HOSTILE)
     axes, rows = _axes_and_rows(HOSTILE)
     _assert_only_data(study_figures.parallel_coordinates(axes, rows, best_trial=2), HOSTILE)
-    _assert_only_data(study_figures.final_comparison([{"arm": text, "kind": "reference", "mean": 0.6, "sd": 0.02, "n": 3}
-                                                     for text in HOSTILE]), HOSTILE)
+    _assert_only_data(study_figures.final_comparison([{"arm": text, "kind": "reference", "mean": 0.6, "sd": 0.02,
+                                                       "n": 3} for text in HOSTILE]), HOSTILE)
     _assert_only_data(study_figures.importance_bars({f"model.{text}": 0.2 for text in HOSTILE}), HOSTILE)
-    _assert_only_data(study_figures.sweep_history([{"trial": i, "value": 0.5, "state": text} for i, text in enumerate(HOSTILE)]), HOSTILE)
+    _assert_only_data(study_figures.sweep_history([{"trial": i, "value": 0.5, "state": text}
+                                                   for i, text in enumerate(HOSTILE)]), HOSTILE)
 
 
 @pytest.mark.parametrize("build", [
     lambda: study_figures.lever_effects([], min_effect=0.01),
     lambda: study_figures.lever_effects([{"lever": "a", "mean": None, "verdict": "within noise", "n": 0},
-                                        {"lever": "b", "mean": 0.02, "sd": None, "low": None, "high": None, "verdict": "within noise", "n": 1}],
+                                        {"lever": "b", "mean": 0.02, "sd": None, "low": None, "high": None,
+                                         "verdict": "within noise", "n": 1}],
                                        min_effect=0.01),
     lambda: study_figures.parallel_coordinates([], []),
     lambda: study_figures.parallel_coordinates(*_axes_and_rows(["only"])),
     lambda: study_figures.final_comparison([]),
-    lambda: study_figures.final_comparison([{"arm": "reference", "kind": "reference", "mean": float("nan"), "sd": None, "n": 0}]),
+    lambda: study_figures.final_comparison([{"arm": "reference", "kind": "reference", "mean": float("nan"), "sd": None,
+                                             "n": 0}]),
     lambda: study_figures.importance_bars({}),
     lambda: study_figures.sweep_history([]),
     lambda: study_figures.sweep_history([{"trial": 0, "value": None, "state": "FAIL"}]),
@@ -109,10 +114,12 @@ def test_lever_effects_keep_the_table_order_colour_the_verdicts_and_mark_what_is
     assert order == {"first": 0, "second": 1, "third": 2}
     band = [row for data in specification["datasets"].values() for row in data if "from" in row]
     assert band == [{"from": -0.01, "to": 0.01}]
-    scales = [layer["encoding"]["color"]["scale"] for layer in specification["layer"] if "color" in layer.get("encoding", {})]
+    scales = [layer["encoding"]["color"]["scale"] for layer in specification["layer"]
+              if "color" in layer.get("encoding", {})]
     assert scales and all(scale["domain"] == ["helps", "hurts", "within noise"] for scale in scales)
     first = next(row for row in rows if row["lever"] == "first")
-    assert first["sd_low"] == pytest.approx(0.04) and first["low"] == pytest.approx(0.04) and first["high"] == pytest.approx(0.06)
+    assert (first["sd_low"] == pytest.approx(0.04) and first["low"] == pytest.approx(0.04)
+            and first["high"] == pytest.approx(0.06))
 
 
 def test_parallel_coordinates_draw_one_line_per_trial_the_best_on_top_and_each_axis_ends():
@@ -124,8 +131,10 @@ def test_parallel_coordinates_draw_one_line_per_trial_the_best_on_top_and_each_a
     assert {row["trial"] for row in lines} == {0, 1} and {row["trial"] for row in best} == {2}
     assert layers[2]["mark"]["strokeWidth"] > layers[1]["mark"]["strokeWidth"]
     ticks = data[layers[3]["data"]["name"]]
-    assert {(row["axis"], row["tick"]) for row in ticks} >= {("dropout", "0"), ("dropout", "0.6"), ("attention", "multihead"),
-                                                             ("validation macro-F1", "0.500"), ("validation macro-F1", "0.600")}
+    assert {(row["axis"], row["tick"]) for row in ticks} >= {("dropout", "0"), ("dropout", "0.6"),
+                                                             ("attention", "multihead"),
+                                                             ("validation macro-F1", "0.500"),
+                                                             ("validation macro-F1", "0.600")}
     assert max(row["axis_index"] for row in lines) == 2  # the score is the last axis
 
 
@@ -158,7 +167,8 @@ def test_the_registry_runs_one_thread_per_study_shows_its_progress_and_stops_it(
         on_epoch({"loss": 0.8, "val_macro_f1": 0.5})
         started.set()
         stop.wait(30)
-        progress(StudyProgress("trial_finished", "s", trial=0, label="reference, seed 42", state="FAIL", done=0, planned=4))
+        progress(StudyProgress("trial_finished", "s", trial=0, label="reference, seed 42", state="FAIL", done=0,
+                               planned=4))
         progress(StudyProgress("finished", "s", done=0, planned=4, message="stopped"))
 
     assert registry.start("/x/s.journal", "s", work)
@@ -206,7 +216,8 @@ def _unescaped(markdown: str) -> str:
 
 
 def _texts(at) -> str:
-    return " ".join(_unescaped(e.value) for kind in ("markdown", "caption", "info", "warning", "success", "error", "subheader")
+    return " ".join(_unescaped(e.value)
+                    for kind in ("markdown", "caption", "info", "warning", "success", "error", "subheader")
                     for e in getattr(at, kind))
 
 
@@ -256,7 +267,8 @@ def _fake_lever_study(folder, *, stop_after=None):
     dataset = make_dataset(COUNTS, seed=2)
     config = tiny_config(*FAST[1:])  # bidirectional stays on: its lever switches it off
     levers = find_levers(config, ["model.bidirectional=false", "model.dropout=0.6"])
-    handle = create_lever_study(config, data_source(dataset), levers=levers, seeds=3, name="levers-demo", runs_dir=folder)
+    handle = create_lever_study(config, data_source(dataset), levers=levers, seeds=3, name="levers-demo",
+                                runs_dir=folder)
     swing = {42: 0.0, 43: 0.06, 44: -0.04}
     effect = {ARM_REFERENCE: 0.0, "model.bidirectional=false": 0.05, "model.dropout=0.6": -0.05}
     calls = []
@@ -306,7 +318,8 @@ def test_a_new_lever_study_preselects_a_short_set_and_estimates_its_time(runs):
     expected = [lever.key for lever in levers_for(ExperimentConfig()) if lever.fields[0] in DEFAULT_LEVER_FIELDS]
     assert chosen == expected and 6 < len(chosen) < 20
     said = _texts(at)
-    assert re.search(rf"{len(chosen)} lever\(s\) racing over 3 seed\(s\) \+ the reference = at most (\d+) runs \(every lever on "
+    assert re.search(rf"{len(chosen)} lever\(s\) racing over 3 seed\(s\) \+ the reference = at most "
+                     r"(\d+) runs \(every lever on "
                      rf"every seed: {3 * (len(chosen) + 1)}\): about .+ on this server when nothing else runs "
                      rf"\(≈ [\d,]+ CPU-minutes\) for \1 runs one after another", said)
     for pills in at.pills:
@@ -315,7 +328,8 @@ def test_a_new_lever_study_preselects_a_short_set_and_estimates_its_time(runs):
     assert at.button(key="study_start_levers").disabled
     at.segmented_control(key="study_kind").set_value("sweep").run()
     _no_failure(at)
-    assert re.search(r"20 trials: about .+ for 20 runs one after another, .+drawn at random from the search space", _texts(at))
+    assert re.search(r"20 trials: about .+ for 20 runs one after another, .+drawn at random from the search space",
+                     _texts(at))
     assert not at.button(key="study_start_sweep").disabled
     assert len(_frame(at, "searched")) == 11  # the default space, one row per searched setting
 
@@ -413,7 +427,8 @@ def test_a_tiny_lever_study_runs_live_then_combines_with_nothing_that_helped(run
     at.run()
     at.number_input(key="study_seeds").set_value(2).run()
     at.text_input(key="study_lever_name").input("tiny-levers").run()
-    assert "1 lever(s) racing over 2 seed(s) + the reference = at most 4 runs (every lever on every seed: 4)" in _texts(at)
+    assert ("1 lever(s) racing over 2 seed(s) + the reference = at most 4 runs (every lever on every seed: 4)"
+            in _texts(at))
     at.button(key="study_start_levers").click().run()
     _no_failure(at)
     location = at.session_state["lab_study_selected"].location

@@ -32,7 +32,8 @@ def _unescaped(markdown: str) -> str:
 
 
 def _texts(at) -> str:
-    return " ".join(_unescaped(e.value) for kind in ("markdown", "caption", "info", "warning", "success", "error", "subheader")
+    return " ".join(_unescaped(e.value)
+                    for kind in ("markdown", "caption", "info", "warning", "success", "error", "subheader")
                     for e in getattr(at, kind))
 
 
@@ -51,7 +52,8 @@ def _executor(dataset, *, pause: float = 0.0):
         arm, seed = request.tags["arm"], request.tags["seed"]
         value = 0.6 + swing[seed] + effect.get(arm, 0.0) + 0.003 * (sum(map(ord, arm)) % 5) * (seed - 43)
         on_epoch({"val_macro_f1": value})
-        return TrialOutcome("completed", {"validation": {"macro_f1": value}, "test": {"macro_f1": value - 0.1, "accuracy": 0.5},
+        return TrialOutcome("completed", {"validation": {"macro_f1": value},
+                                          "test": {"macro_f1": value - 0.1, "accuracy": 0.5},
                                           "baseline": {"available": True, "macro_f1": 0.4}}, None, 0.2)
 
     return FunctionExecutor(run, data_hash=dataset.data_hash)
@@ -125,8 +127,8 @@ def test_the_picker_line_of_a_study_that_ends_stops_saying_running(runs):
 
     dataset = make_dataset(COUNTS, seed=2)
     config = tiny_config()
-    handle = create_lever_study(config, data_source(dataset), levers=find_levers(config, KEYS[:1]), seeds=1, name="ends",
-                                runs_dir=runs)
+    handle = create_lever_study(config, data_source(dataset), levers=find_levers(config, KEYS[:1]), seeds=1,
+                                name="ends", runs_dir=runs)
     ref = reading.StudyRef(handle.name, str(Path(handle.location).resolve()))
     release = threading.Event()
 
@@ -170,7 +172,8 @@ def test_the_new_lever_study_form_races_by_default_and_checks_the_name_as_typed(
     assert not at.exception
     chosen = sum(len(pills.value) for pills in at.pills)
     said = _texts(at)
-    assert re.search(rf"{chosen} lever\(s\) racing over 3 seed\(s\) \+ the reference = at most \d+ runs \(every lever on "
+    assert re.search(rf"{chosen} lever\(s\) racing over 3 seed\(s\) \+ the reference = at most "
+                     r"\d+ runs \(every lever on "
                      rf"every seed: {3 * (chosen + 1)}\)", said)
     at.checkbox(key="study_exhaustive").check().run()
     assert f"{chosen} lever(s) + the reference × 3 seed(s) = {3 * (chosen + 1)} runs" in _texts(at)

@@ -303,7 +303,8 @@ def _kfold_view(status="running", history=FLAT, **changes):
     from core.training.jobs import JobView
 
     fields = dict(job_id=10**9, status=status, queue_position=None, history=history, batch_points=[],
-                  last_event={"kind": "epoch", "epoch": 1, "epochs": 2, "batch": -1, "batches": 5, "fold": 2, "folds": 5},
+                  last_event={"kind": "epoch", "epoch": 1, "epochs": 2, "batch": -1, "batches": 5, "fold": 2,
+                              "folds": 5},
                   phase="train", phase_message="", run_dir=None, error=None, started_at=time.time() - 20,
                   finished_at=None if status == "running" else time.time(), stop_requested=False, fold=2, folds=5,
                   earlier_folds=[LEARNING], epoch_seconds=[2.0])
@@ -326,7 +327,8 @@ def _coach_headings(at) -> int:
 
 def test_k_fold_progress_says_which_fold_and_keeps_the_earlier_folds_curves(runs):
     at = AppTest.from_file(APP, default_timeout=120).run()
-    at.session_state["lab_job"] = FixedJob(_kfold_view(), tiny_config("split.k_folds=5", "training.learning_rate=0.00001"))
+    at.session_state["lab_job"] = FixedJob(_kfold_view(),
+                                           tiny_config("split.k_folds=5", "training.learning_rate=0.00001"))
     at.switch_page("pages/train.py").run()
     _no_failure(at)
     status = _unescaped(at.get("progress")[0].proto.text)
@@ -501,7 +503,8 @@ def test_the_lessons_page_reads_as_widgets_and_shows_every_value(tiny_lesson):
     # A static table: every value and every metric's name whole (a data grid cut them to "…" at 1024 px).
     assert not [frame for frame in at.dataframe if "metric" in frame.value.columns]
     table = next(element.value for element in at.table if "metric" in element.value.columns)
-    assert list(table.columns) == ["metric", "Slow rate", "Fast rate, with a long label that a narrow column used to cut"]
+    assert list(table.columns) == ["metric", "Slow rate",
+                                   "Fast rate, with a long label that a narrow column used to cut"]
     assert list(table["metric"]) == ["the fall in training loss", "baseline macro-F1", "test macro-F1"]
     assert "…" not in set(table.iloc[:, 1]) | set(table.iloc[:, 2])
     captions = " ".join(_unescaped(c.value) for c in at.caption)

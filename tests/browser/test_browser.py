@@ -82,8 +82,8 @@ def test_upload_train_switch_page_and_read_results(tmp_path, hostile_csv):
         # verdict and the misclassified example explained by every method.
         confusion = page.locator(".st-key-cm_chart canvas, .st-key-cm_chart svg").first
         expect(confusion).to_be_visible(timeout=180_000)
-        expect(page.get_by_text(re.compile("most faithful explanation for this model|No method beats random"))).to_be_visible(
-            timeout=180_000)
+        expect(page.get_by_text(re.compile("most faithful explanation for this model"
+                                           "|No method beats random"))).to_be_visible(timeout=180_000)
         shading = page.locator('[class*="st-key-token_heatmap_example_"] .token-shading').first
         expect(shading).to_be_visible(timeout=120_000)
         expect(page.get_by_text(HOSTILE_LABEL, exact=False).first).to_be_visible()
@@ -121,7 +121,8 @@ def test_live_curves_stop_button_and_a_second_session_stay_responsive(tmp_path):
         expect(first.get_by_text("Up to 40 epochs", exact=False)).to_be_visible()
         _nav(first, "Train")
         first.locator(".st-key-train_start button").first.click()
-        expect(first.get_by_text(re.compile(r"Training · epoch 2 of 40"))).to_be_visible(timeout=120_000)  # it moves by itself
+        # it moves by itself
+        expect(first.get_by_text(re.compile(r"Training · epoch 2 of 40"))).to_be_visible(timeout=120_000)
 
         second = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
         second.goto(url)

@@ -60,7 +60,8 @@ def test_a_study_shows_trials_arriving_stops_and_resumes(tmp_path):
         # The view moves by itself: the running trial, then its result, with no click.
         expect(page.get_by_text("Running on this server", exact=False)).to_be_visible()
         expect(page.get_by_text(re.compile(r"Running: trial 0"))).to_be_visible()
-        expect(page.get_by_text(re.compile(r"Trial 0 done, validation macro-F1 0\.\d{3}"))).to_be_visible(timeout=240_000)
+        expect(page.get_by_text(re.compile(r"Trial 0 done, validation macro-F1 0\.\d{3}"))).to_be_visible(
+            timeout=240_000)
         page.locator(".st-key-study_stop button").first.click()
         expect(page.get_by_text(re.compile(r"Paused with 1 run\(s\) left"))).to_be_visible(timeout=180_000)
         assert "Finished" not in _progress_text(page)

@@ -99,7 +99,8 @@ def _assert_table_whole(page, container: str, columns: list[str]) -> None:
     headers = page.eval_on_selector(container, "root => [...root.querySelectorAll('thead th')]"
                                                ".map(cell => cell.textContent.trim()).filter(text => text)")
     assert headers == columns, headers
-    cells = page.eval_on_selector(container, "root => [...root.querySelectorAll('tbody td')].map(cell => cell.textContent)")
+    cells = page.eval_on_selector(container, "root => [...root.querySelectorAll('tbody td')]"
+                                             ".map(cell => cell.textContent)")
     assert cells and not [cell for cell in cells if "…" in cell], cells
     wide = page.eval_on_selector(container, "root => root.scrollWidth > root.clientWidth + 1")
     assert not wide, f"{container} is wider than the page at 1024 px"
@@ -129,7 +130,8 @@ def test_a_lesson_the_coach_the_replay_and_every_page_at_projector_size(tmp_path
         expect(page.get_by_role("heading", name="Lessons")).to_be_visible()
         page.locator(".st-key-lessons_picker").click()
         page.get_by_role("option", name=LESSON).click()
-        expect(page.get_by_text("What happens when every report is cut to its first 4 tokens", exact=False)).to_be_visible()
+        expect(page.get_by_text("What happens when every report is cut to its first 4 tokens",
+                                exact=False)).to_be_visible()
         started = time.time()
         page.locator(".st-key-lessons_start button").first.click()
         expect(page.locator(".st-key-lessons_stop button").first).to_be_visible()
@@ -158,8 +160,8 @@ def test_a_lesson_the_coach_the_replay_and_every_page_at_projector_size(tmp_path
         replay = page.locator(".st-key-replay_cm canvas, .st-key-replay_cm svg").first
         expect(replay).to_be_visible(timeout=180_000)
         expect(page.get_by_text("Validation split at epoch 6 of 6", exact=False)).to_be_visible()
-        expect(page.get_by_text(re.compile(r"most faithful explanation for this model|No method beats random"))).to_be_visible(
-            timeout=300_000)
+        expect(page.get_by_text(re.compile(r"most faithful explanation for this model"
+                                           r"|No method beats random"))).to_be_visible(timeout=300_000)
         expect(page.locator(".st-key-coach")).to_contain_text(COACH_SAYS)
         _settle(page)
         replay.scroll_into_view_if_needed()
@@ -182,7 +184,8 @@ def test_a_lesson_the_coach_the_replay_and_every_page_at_projector_size(tmp_path
         _settle(page)
         _assert_columns_in_view(page, ".st-key-runs_table_all", ["run", "macro-F1"], whole=False)
         _assert_columns_in_view(page, ".st-key-runs_leaderboard_0", ["rank", "run", "macro-F1"], whole=False)
-        expect(page.get_by_text("compared with the defaults (no recommendation was recorded", exact=False).first).to_be_visible()
+        expect(page.get_by_text("compared with the defaults (no recommendation was recorded",
+                                exact=False).first).to_be_visible()
         _no_failure(page)
 
         # Every page at 1024×768, for a person to look at; none fails.

@@ -58,7 +58,9 @@ def _resolved(importer: str, node: ast.ImportFrom, is_package: bool) -> str:
     return ".".join(anchor + ([node.module] if node.module else []))
 
 
-def imports(root: Path, packages: Sequence[str] = OWN_PACKAGES, *, targets: Sequence[str] = OWN_PACKAGES) -> list[Import]:
+def imports(
+    root: Path, packages: Sequence[str] = OWN_PACKAGES, *, targets: Sequence[str] = OWN_PACKAGES
+) -> list[Import]:
     """Every import of a module in ``targets`` made by a module in ``packages``."""
     known = source_files(root, tuple(dict.fromkeys([*packages, *targets])))
     found = []

@@ -107,7 +107,8 @@ def test_rounded_lengths_never_exceed_the_padded_width():
 
 @pytest.mark.parametrize("attention", ["additive", "multihead", "none"])
 def test_one_batch_gives_the_same_outputs_with_and_without_trimming(attention):
-    config = ModelConfig(embedding_dim=8, lstm_units=6, attention=attention, attention_units=4, attention_heads=2, dropout=0.0)
+    config = ModelConfig(embedding_dim=8, lstm_units=6, attention=attention, attention_units=4, attention_heads=2,
+                         dropout=0.0)
     models = build_classifier(config, vocab_size=50, num_classes=3, max_length=30, seed=0)
     x, lengths = _post_padded(rows=8, steps=18, seed=2)
     x = np.pad(x, ((0, 0), (0, 12)))  # padded to the model's 30 steps; every row ends by step 18
@@ -128,7 +129,8 @@ def test_predict_trimmed_returns_rows_in_their_order():
     config = ModelConfig(embedding_dim=8, lstm_units=6, attention_units=4, dropout=0.0)
     models = build_classifier(config, vocab_size=50, num_classes=3, max_length=30, seed=0)
     x, _ = _post_padded(rows=70, steps=30, seed=4)
-    np.testing.assert_allclose(predict_trimmed(models.model, x, 16), models.model.predict(x, batch_size=16, verbose=0), atol=1e-6)
+    np.testing.assert_allclose(predict_trimmed(models.model, x, 16), models.model.predict(x, batch_size=16, verbose=0),
+                               atol=1e-6)
 
 
 def _traces(monkeypatch) -> list:

@@ -91,7 +91,8 @@ def test_pretrained_vectors_count_exactly_against_keras(subwords, extension, vec
     rows = estimate.model_summary(config, **shape, extension_size=extension, vector_dim=vector_dim)
     assert [(row.name, row.kind, row.output_shape, row.parameters) for row in rows] == \
         [(layer.name, type(layer).__name__, _shape_text(layer), layer.count_params()) for layer in model.layers]
-    assert estimate.parameter_count(config, **shape, extension_size=extension, vector_dim=vector_dim) == model.count_params()
+    assert (estimate.parameter_count(config, **shape, extension_size=extension, vector_dim=vector_dim)
+            == model.count_params())
     trainable = sum(int(np.prod(weight.shape)) for weight in model.trainable_weights)
     embedded = False
     assert estimate._trainable_parameters(config, 60, 3, 12, embedded, extension, vector_dim) == trainable

@@ -17,7 +17,8 @@ def _with_test_only_tokens(dataset_rows, config):
     dataset = build_dataset(read_csv_bytes(csv_bytes(dataset_rows)))
     split = split_rows(dataset, config)
     texts = dict(zip(range(len(dataset.texts)), dataset.texts))
-    rows = [(texts[i] + (f" sealedtoken{i}" if i in set(split.test.tolist()) else ""), dataset.labels[i]) for i in range(len(texts))]
+    rows = [(texts[i] + (f" sealedtoken{i}" if i in set(split.test.tolist()) else ""), dataset.labels[i])
+            for i in range(len(texts))]
     return build_dataset(read_csv_bytes(csv_bytes(rows))), split
 
 
@@ -75,7 +76,8 @@ def test_stop_ends_after_the_current_batch_and_keeps_the_model(imbalanced_datase
             batches.append(event)
             stop.set()  # ask to stop as soon as the first batch is done
 
-    result = run_experiment(imbalanced_dataset, tiny_config("training.epochs=5"), listener=listener, stop=stop, runs_dir=tmp_path)
+    result = run_experiment(imbalanced_dataset, tiny_config("training.epochs=5"), listener=listener, stop=stop,
+                            runs_dir=tmp_path)
     assert result.status == STATUS_STOPPED
     assert len(batches) == 1  # no second batch ran
     assert result.metrics.training.epochs_run == 1 and result.metrics.training.stopped_by_user

@@ -83,7 +83,8 @@ def test_gradient_view_of_a_model_loaded_from_disk(tmp_path):
     np.testing.assert_allclose(explainer.gradient_view().predict([explainer.embeddings(ids), ids], verbose=0),
                                model.predict(ids, verbose=0), atol=1e-6)
     for method in ("gradient_x_input", "attention"):
-        for ours, theirs in zip(ex.explain(loaded, ids, [1] * len(ids), method), ex.explain(model, ids, [1] * len(ids), method)):
+        for ours, theirs in zip(ex.explain(loaded, ids, [1] * len(ids), method),
+                                ex.explain(model, ids, [1] * len(ids), method)):
             np.testing.assert_allclose(ours, theirs, atol=1e-5)
 
 
@@ -123,7 +124,8 @@ def test_occlusion_agrees_with_the_evaluation_module():
     ours = ex.explain(model, ids, [2] * 6, "occlusion")
     for row, scores in zip(ids, ours):
         if (row != 0).sum() > 1:  # a one-token text: evaluation returns 1.0, we delete to the OOV token
-            np.testing.assert_allclose(scores, occlusion_importance(lambda b: model.predict(b, verbose=0), row, 2), atol=1e-6)
+            np.testing.assert_allclose(scores, occlusion_importance(lambda b: model.predict(b, verbose=0), row, 2),
+                                       atol=1e-6)
 
 
 def test_availability_explains_what_is_left_out():
@@ -134,7 +136,7 @@ def test_availability_explains_what_is_left_out():
     assert ex.gradient_support() is None  # the lab runs on TensorFlow
 
 
-# --------------------------------------------------------------------------------------------- a trained known-answer model
+# ----------------------------------------------------------------------------------------- a trained known-answer model
 
 KEYWORDS = ("alpha", "beta", "gamma")
 FILLER = ("the", "a", "was", "is", "not", "very", "today", "with", "and", "of", "new", "old", "red", "blue", "green",
@@ -200,7 +202,8 @@ def test_faithfulness_ranks_real_explanations_above_random_order(keyword_model):
     if report.tied:
         assert report.most_faithful is None and len(report.tied) >= 2
         assert report.first == min(report.tied, key=lambda method: report.row(method).seconds)
-        assert "tied within noise" in report.verdict and f"the cheapest, {report.row(report.first).title.lower()}," in report.verdict
+        assert ("tied within noise" in report.verdict
+                and f"the cheapest, {report.row(report.first).title.lower()}," in report.verdict)
     else:
         assert report.most_faithful in ("occlusion", "gradient_x_input", "integrated_gradients", "attention")
     best = max(report.tied or (report.first,), key=lambda method: report.row(method).aopc)

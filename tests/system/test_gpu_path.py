@@ -66,7 +66,8 @@ def test_dry_run_without_tensorflow(tmp_path, backend, variable):
     fused = [result["results"][name]["fused"] for name in ("bare", "masked", "engine")]
     if backend == "torch":
         assert "cuDNN available: " in result["backend"]
-        # torch's LSTM op takes unmasked LSTMs (cuDNN on a GPU): the bare model's and the engine's, not the masked one's.
+        # torch's LSTM op takes unmasked LSTMs (cuDNN on a GPU): the bare model's and the engine's, not the masked
+        # one's.
         assert fused == ["yes", "no", "yes"]
     else:
         assert "devices " in result["backend"]

@@ -27,14 +27,16 @@ from support.paths import ROOT  # noqa: E402
 def cli(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("TF_CPP_MIN_LOG_LEVEL", None)  # as a user's shell has it: the CLI must quiet TensorFlow by itself
-    return subprocess.run([sys.executable, "-m", "core", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([sys.executable, "-m", "core", *args], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=timeout)
 
 
 # --- 1. trainability is decided once, before anything trains ---------------------------------------------------------
 
 
 def test_two_rows_of_two_classes_cannot_be_scored_and_say_why():
-    dataset = build_dataset(read_csv_bytes(b"text,label\nthe goal was great,sports\nnew laptop chip,tech\n"), "text", "label")
+    dataset = build_dataset(read_csv_bytes(b"text,label\nthe goal was great,sports\nnew laptop chip,tech\n"),
+                            "text", "label")
     verdict = assess(dataset.y, dataset.class_names, ExperimentConfig())
     assert not verdict.trainable and verdict.test_rows == 0
     assert "single row" in verdict.reason and verdict.reason.count(".") <= 2
@@ -49,7 +51,8 @@ def test_k_fold_that_cannot_fold_is_a_settings_problem():
 
 def test_tiny_but_trainable_data_gets_warnings_not_a_refusal():
     dataset = build_dataset(read_csv_bytes(csv_bytes([("goal match", "sports"), ("team coach", "sports"),
-                                                      ("laptop chip", "tech"), ("code server", "tech"), ("lava", "rare")])))
+                                                      ("laptop chip", "tech"), ("code server", "tech"),
+                                                      ("lava", "rare")])))
     verdict = assess(dataset.y, dataset.class_names, ExperimentConfig())
     assert verdict.trainable and verdict.test_rows == 2
     assert any("validation" in w for w in verdict.warnings) and any("2 of 3 classes" in w for w in verdict.warnings)
@@ -69,8 +72,8 @@ def test_the_cli_refuses_one_row_per_class_with_one_error_line_before_training(t
 
 
 def test_first_imports_from_two_threads_at_once_do_not_break():
-    """The issue's case, in fresh interpreters: one thread imports and uses core.model.baseline (scikit-learn), the other
-    core.choices.resampling (imbalanced-learn, which imports scikit-learn too), at the same moment. On the main of
+    """The issue's case, in fresh interpreters: one thread imports and uses core.model.baseline (scikit-learn), the
+    other core.choices.resampling (imbalanced-learn, which imports scikit-learn too), at the same moment. On the main of
     2026-11-29 this failed 8 of 8 times ("cannot import name 'clone' from partially initialized module
     'sklearn.base'"); heavy libraries now load inside functions, one group at a time under core.lazy's lock."""
     code = """
@@ -97,8 +100,8 @@ threads = [threading.Thread(target=baseline), threading.Thread(target=resample)]
 print(errors)
 """
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    tries = [subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True) for _ in range(8)]
+    tries = [subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(8)]
     outputs = [process.communicate(timeout=180) for process in tries]
     assert [out.strip() for out, _ in outputs] == ["[]"] * 8, [err[-500:] for _, err in outputs]
 
@@ -113,7 +116,8 @@ def test_every_heavy_group_loads_once_under_one_lock(monkeypatch):
     imported = []
     monkeypatch.setattr(lazy, "_loaded", set())
     monkeypatch.setattr(importlib, "import_module", lambda name: imported.append(name) or time.sleep(0.001))
-    threads = [threading.Thread(target=lazy.load, args=(group,)) for group in ("imblearn", "sklearn", "cleanlab", "sklearn")]
+    threads = [threading.Thread(target=lazy.load, args=(group,))
+               for group in ("imblearn", "sklearn", "cleanlab", "sklearn")]
     [thread.start() for thread in threads]
     [thread.join() for thread in threads]
     assert sorted(imported) == sorted(set(imported))  # nothing imported twice
@@ -241,8 +245,9 @@ def test_kill_9_at_random_moments_never_leaves_a_run_that_lists_but_cannot_predi
     rng = random.Random(7)
     kills = 0
     for attempt in range(8):
-        process = subprocess.Popen([sys.executable, "-m", "core", "train", str(data), "--runs-dir", str(runs), *settings],
-                                   cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen([sys.executable, "-m", "core", "train", str(data), "--runs-dir", str(runs),
+                                    *settings], cwd=ROOT, env=env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + (rng.uniform(2.0, 14.0) if attempt else 120)
         while process.poll() is None and time.time() < deadline:
             if attempt == 0 and runs.exists() and any(p.name.startswith(".tmp-") for p in runs.iterdir()):

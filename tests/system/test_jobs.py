@@ -1,4 +1,5 @@
-"""Training in spawned processes: progress arrives, stop keeps the run, the scheduler queues, failures are one sentence."""
+"""Training in spawned processes: progress arrives, stop keeps the run, the scheduler queues, failures are one
+sentence."""
 
 import time
 
@@ -66,7 +67,8 @@ def _pid_alive(pid: int) -> bool:
     return "\nState:\tZ" not in status
 
 
-def test_a_warm_worker_takes_the_next_job_and_another_is_spawned_only_once_nothing_trains(imbalanced_dataset, tmp_path, monkeypatch):
+def test_a_warm_worker_takes_the_next_job_and_another_is_spawned_only_once_nothing_trains(imbalanced_dataset, tmp_path,
+                                                                                          monkeypatch):
     monkeypatch.delenv("LSTM_TEXT_LAB_WARM_WORKER", raising=False)
     scheduler = JobScheduler(max_running=1)
     scheduler.warm_up()
@@ -115,7 +117,8 @@ def test_a_stop_requested_before_the_hand_over_reaches_the_warm_worker(imbalance
     scheduler = JobScheduler(max_running=1)
     scheduler.warm_up()
     assert scheduler.standby().wait_ready(120)
-    job = TrainingJob(spec_for(imbalanced_dataset, tiny_config("training.epochs=200", "training.early_stopping=false"), tmp_path))
+    job = TrainingJob(spec_for(imbalanced_dataset, tiny_config("training.epochs=200", "training.early_stopping=false"),
+                               tmp_path))
     job.stop_requested = True  # as if Stop was clicked in the instant between Start and the hand-over
     job.start(scheduler._take_standby(job))
     view = wait(job, scheduler, timeout=120)
@@ -180,9 +183,12 @@ def test_progress_events_cross_the_queue_as_records_so_a_diverged_loss_stays_nan
     from core.progress import ProgressEvent
 
     job = TrainingJob(spec_for(imbalanced_dataset, tiny_config(), tmp_path))
-    job._handle({"type": "event", "event": ProgressEvent(kind="start", epoch=1, epochs=2, batch=0, batches=4, scored_rows=9)})
-    job._handle({"type": "event", "event": ProgressEvent(kind="epoch", epoch=1, epochs=2, batch=4, batches=4, elapsed_s=1.5,
-                                                         logs={"loss": float("nan"), "val_loss": math.inf}, epoch_seconds=1.5)})
+    job._handle({"type": "event", "event": ProgressEvent(kind="start", epoch=1, epochs=2, batch=0, batches=4,
+                                                         scored_rows=9)})
+    job._handle({"type": "event", "event": ProgressEvent(kind="epoch", epoch=1, epochs=2, batch=4, batches=4,
+                                                         elapsed_s=1.5,
+                                                         logs={"loss": float("nan"), "val_loss": math.inf},
+                                                         epoch_seconds=1.5)})
     view = job.view()
     assert math.isnan(view.history["loss"][0]) and view.history["val_loss"] == [math.inf]
     assert view.last_event["logs"] == {"loss": None, "val_loss": None} and view.last_event["kind"] == "epoch"
@@ -227,13 +233,15 @@ def test_the_next_job_and_stop_end_a_follow_up_at_its_next_check(imbalanced_data
     from support.follow_ups import ENDED, STARTED, wait_for_stop
 
     scheduler = JobScheduler(max_running=1)
-    first = scheduler.submit(TrainingJob(spec_for(imbalanced_dataset, tiny_config(), tmp_path / "a", after_saving=wait_for_stop)))
+    first = scheduler.submit(TrainingJob(spec_for(imbalanced_dataset, tiny_config(), tmp_path / "a",
+                                                  after_saving=wait_for_stop)))
     view = wait(first, scheduler, timeout=180)
     assert view.status == FINISHED, view.error
     first_run = Path(view.run_dir)
     assert _wait_for(first_run / STARTED, 30) and not (first_run / ENDED).exists()
     assert scheduler.following_up(first_run) and not scheduler.following_up(tmp_path / "elsewhere")
-    second = scheduler.submit(TrainingJob(spec_for(imbalanced_dataset, tiny_config(), tmp_path / "b", after_saving=wait_for_stop)))
+    second = scheduler.submit(TrainingJob(spec_for(imbalanced_dataset, tiny_config(), tmp_path / "b",
+                                                   after_saving=wait_for_stop)))
     assert second.status != QUEUED  # started at once: a finished job's follow-up never holds the queue
     assert _wait_for(first_run / ENDED, 5), "the follow-up went on after the next job started"
     first._process.join(timeout=10)

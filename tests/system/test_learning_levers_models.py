@@ -152,7 +152,8 @@ def test_the_estimate_counts_every_member():
     kept, averaged = (estimate.estimate_epoch(c, train_counts=[300, 100, 40], **shape) for c in (single, ensemble))
     assert averaged.memory_mb > kept.memory_mb and averaged.memory_breakdown["finished ensemble members"] > 0
     fold = run_estimate.PartShape((300, 100, 40), 110, 500, 20)
-    kept_run, averaged_run = (run_estimate.estimate_run(c, run_estimate.RunShape(700, 3, 140, 550, (fold,) * 4, c.split.ensemble))
+    kept_run, averaged_run = (run_estimate.estimate_run(c, run_estimate.RunShape(700, 3, 140, 550, (fold,) * 4,
+                                                                                 c.split.ensemble))
                               for c in (single, ensemble))
     assert (kept_run.members, averaged_run.members, averaged_run.parameters) == (1, 4, 4 * one)
     assert kept_run.trained_models == averaged_run.trained_models == 4  # both train k models
@@ -191,7 +192,8 @@ def test_glove_word2vec_and_gzipped_files_start_the_embedding(vocabulary, tmp_pa
     np.testing.assert_allclose(glove.matrix[index["the"]], [0.5, 1.0, 1.5, 2.0])  # first case variant wins
     np.testing.assert_allclose(glove.matrix[index["cat"]], [1, 2, 3, 4])
     assert not glove.matrix[0].any()  # padding stays zero
-    np.testing.assert_allclose(glove.matrix[OOV_ID], glove.matrix[[index["the"], index["cat"], index["dog"]]].mean(axis=0))
+    np.testing.assert_allclose(glove.matrix[OOV_ID],
+                               glove.matrix[[index["the"], index["cat"], index["dog"]]].mean(axis=0))
     assert glove.coverage.found == 3 and glove.coverage.vocabulary_tokens == 6
     assert glove.coverage.coverage == pytest.approx(0.5) and "3 of 6" in glove.coverage.sentence()
     path = tmp_path / "vectors.vec.gz"
@@ -228,10 +230,12 @@ def test_triage_reports_coverage_or_why_the_file_cannot_be_used(tmp_path):
     dataset = make_dataset({"sports": 30, "tech": 30}, seed=4)
     path = tmp_path / "vectors.txt"
     path.write_text("goal 1 2\nlaptop 3 4\nthe 0 1\n", encoding="utf-8")
-    report = triage(dataset, apply_overrides(ExperimentConfig(), [f"model.word_vectors={path}", "model.embedding_dim=2"]),
+    report = triage(dataset,
+                    apply_overrides(ExperimentConfig(), [f"model.word_vectors={path}", "model.embedding_dim=2"]),
                     include_baseline=False)
     assert report.word_vectors.found == 3 and report.word_vectors.dim == 2
-    projected = triage(dataset, apply_overrides(ExperimentConfig(), [f"model.word_vectors={path}"]), include_baseline=False)
+    projected = triage(dataset, apply_overrides(ExperimentConfig(), [f"model.word_vectors={path}"]),
+                       include_baseline=False)
     assert projected.word_vectors.dim == 2 and not any("embedding_dim" in w for w in projected.warnings)
     wrong = triage(dataset, apply_overrides(ExperimentConfig(), [f"model.word_vectors={path}",
                                                                  "model.project_word_vectors=false"]),
@@ -253,7 +257,8 @@ def test_recommendations_fit_the_budget_and_say_why():
     assert weightings() == ("none", "class_weights_sqrt", "class_weights")  # lightest first
     assert set(generous.proxy_macro_f1) == set(weightings())
     assert generous.facts.rows == 88 and generous.facts.classes == 3
-    assert len(generous.reasons) == 3 and all(reason.endswith(".") for reason in generous.reasons)  # weighting, blend, average
+    # weighting, blend, average
+    assert len(generous.reasons) == 3 and all(reason.endswith(".") for reason in generous.reasons)
     config, again = recommended_config(dataset, budget_cpu_seconds=10_000)
     assert again.overrides == generous.overrides  # deterministic
     processed = preprocess(dataset.texts, config.preprocessing)[0]
@@ -322,7 +327,8 @@ def test_seed_members_share_the_split_and_average_on_its_validation_rows(tmp_pat
     metrics = result.metrics
     assert metrics.ensemble.members == 2 and metrics.ensemble.validation == "the shared validation split"
     assert metrics.validation.support == sum(metrics.split.validation) and metrics.folds is None
-    assert len(set(metrics.ensemble.member_test_macro_f1)) >= 1 and metrics.training.parameters == metrics.ensemble.parameters
+    assert (len(set(metrics.ensemble.member_test_macro_f1)) >= 1
+            and metrics.training.parameters == metrics.ensemble.parameters)
 
 
 @pytest.mark.slow

@@ -70,7 +70,8 @@ def test_attention_weights_are_zero_on_padding_and_sum_to_one():
 @pytest.mark.parametrize("attention", ["none", "additive", "multihead"])
 @pytest.mark.parametrize("lstm_layers", [1, 3])
 def test_classifier_variants_give_probabilities_and_masked_attention(attention, lstm_layers):
-    config = ModelConfig(embedding_dim=8, lstm_units=4, lstm_layers=lstm_layers, attention=attention, attention_units=4, attention_heads=2)
+    config = ModelConfig(embedding_dim=8, lstm_units=4, lstm_layers=lstm_layers, attention=attention, attention_units=4,
+                         attention_heads=2)
     built = build_classifier(config, vocab_size=20, num_classes=3, max_length=9, seed=0)
     ids = np.zeros((3, 9), dtype="int32")
     ids[0, :9] = 5
@@ -84,13 +85,15 @@ def test_classifier_variants_give_probabilities_and_masked_attention(attention, 
         np.testing.assert_allclose(same, probabilities, atol=1e-6)
         assert np.all(weights[ids == 0] == 0.0)
         np.testing.assert_allclose(weights.sum(axis=1), 1.0, atol=1e-5)
-    embedded = built.embedded_model.predict(np.random.default_rng(0).normal(size=(2, 9, 8)).astype("float32"), verbose=0)
+    embedded = built.embedded_model.predict(np.random.default_rng(0).normal(size=(2, 9, 8)).astype("float32"),
+                                            verbose=0)
     assert embedded.shape == (2, 3)
 
 
 def test_padding_does_not_change_a_prediction():
     """The same text padded to two lengths gets the same probabilities: padding is invisible to the model."""
-    config = ModelConfig(embedding_dim=8, lstm_units=4, lstm_layers=2, attention="multihead", attention_units=4, attention_heads=2)
+    config = ModelConfig(embedding_dim=8, lstm_units=4, lstm_layers=2, attention="multihead", attention_units=4,
+                         attention_heads=2)
     short = build_classifier(config, vocab_size=20, num_classes=3, max_length=6, seed=0)
     long = build_classifier(config, vocab_size=20, num_classes=3, max_length=11, seed=0)
     long.model.set_weights(short.model.get_weights())

@@ -83,7 +83,8 @@ def test_the_estimate_counts_the_n_gram_path_and_the_blend_exactly(path, blend):
     from core.model.classifier import build_model
     from core.training.blending import blended_model
 
-    config = ModelConfig(embedding_dim=8, lstm_units=4, attention_units=4, ngram_path=path, ngram_buckets=1024, blend=blend)
+    config = ModelConfig(embedding_dim=8, lstm_units=4, attention_units=4, ngram_path=path, ngram_buckets=1024,
+                         blend=blend)
     model = build_model(config, vocab_size=50, num_classes=3, max_length=6)
     if blend == "validated":
         zeros = BagOfWordsWeights(np.zeros((50, 3), "f"), np.zeros((1025, 3), "f"), np.zeros(50, "f"),
@@ -94,7 +95,8 @@ def test_the_estimate_counts_the_n_gram_path_and_the_blend_exactly(path, blend):
     # same counts, weighted layers in the same order
     assert sorted(row.name for row in rows) == sorted(layer.name for layer in model.layers)
     assert {row.name: row.parameters for row in rows} == {layer.name: layer.count_params() for layer in model.layers}
-    assert [row.name for row in rows if row.parameters] == [layer.name for layer in model.layers if layer.count_params()]
+    assert ([row.name for row in rows if row.parameters]
+            == [layer.name for layer in model.layers if layer.count_params()])
 
 
 @pytest.mark.parametrize("overrides", [
@@ -124,6 +126,7 @@ def test_a_run_with_n_grams_or_a_blend_trains_saves_serves_and_explains(override
     predictor = Predictor.from_run(run)
     _, ids = predictor.encode([p.text for p in result.predictions])
     np.testing.assert_allclose(predictor.model.predict(ids, verbose=0), result.trained.test_probabilities, atol=1e-5)
-    explained = predictor.predict(["goal team laptop"], methods=["occlusion", "gradient_x_input", "integrated_gradients"])[0]
+    explained = predictor.predict(["goal team laptop"],
+                                  methods=["occlusion", "gradient_x_input", "integrated_gradients"])[0]
     assert {e.method for e in explained.explanations} == {"occlusion", "gradient_x_input", "integrated_gradients"}
     assert all(len(e.scores) == 3 for e in explained.explanations)

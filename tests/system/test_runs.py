@@ -16,7 +16,8 @@ from support.fakes import tiny_config
 @pytest.fixture(scope="module")
 def saved_run(tmp_path_factory, imbalanced_dataset):
     runs_dir = tmp_path_factory.mktemp("runs")
-    result = run_experiment(imbalanced_dataset, tiny_config("model.attention=multihead", "model.attention_heads=2"), runs_dir=runs_dir)
+    result = run_experiment(imbalanced_dataset, tiny_config("model.attention=multihead", "model.attention_heads=2"),
+                            runs_dir=runs_dir)
     return result, runs_dir
 
 
@@ -71,8 +72,9 @@ def test_a_crash_mid_save_leaves_nothing_listed(saved_run, tmp_path, monkeypatch
             raise OSError("disk full")
 
     with pytest.raises(OSError):
-        runs_module.save_run(tmp_path, summary=result.summary, config=result.config, history={}, metrics=result.metrics, predictions=[],
-                             vocabulary=result.trained.vectorized.vocabulary, class_names=result.class_names, model=Exploding())
+        runs_module.save_run(tmp_path, summary=result.summary, config=result.config, history={}, metrics=result.metrics,
+                             predictions=[], vocabulary=result.trained.vectorized.vocabulary,
+                             class_names=result.class_names, model=Exploding())
     assert list(tmp_path.iterdir()) == []
     assert list_runs(tmp_path) == []
 
@@ -109,7 +111,8 @@ def test_the_replay_holds_each_epochs_validation_predictions_and_example_weights
     replay = load_run(result.run_dir).replay
     epochs = result.metrics.training.epochs_run
     assert len(replay["predictions_by_epoch"]) == epochs
-    assert all(len(p) == len(replay["validation_rows"]) == len(replay["labels"]) for p in replay["predictions_by_epoch"])
+    assert all(len(p) == len(replay["validation_rows"]) == len(replay["labels"])
+               for p in replay["predictions_by_epoch"])
     examples = replay["examples"]
     assert examples["method"] == "attention" and len(examples["by_epoch"]) == epochs
     for epoch in examples["by_epoch"]:

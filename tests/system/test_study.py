@@ -60,7 +60,8 @@ from support.fakes import csv_bytes, generated_texts, make_dataset, tiny_config
 REPO = Path(__file__).resolve().parent.parent
 # The smallest model that still trains: one direction, no attention, 2 epochs.
 FAST = ("model.bidirectional=false", "model.attention=none", "model.embedding_dim=8", "model.lstm_units=4")
-SMALL_SPACE = {"model.dropout": {"low": 0.0, "high": 0.6}, "training.learning_rate": {"low": 1e-3, "high": 1e-2, "log": True}}
+SMALL_SPACE = {"model.dropout": {"low": 0.0, "high": 0.6},
+               "training.learning_rate": {"low": 1e-3, "high": 1e-2, "log": True}}
 
 
 @pytest.fixture(scope="module")
@@ -157,10 +158,11 @@ def test_the_objective_is_validation_macro_f1_and_the_k_fold_mean_when_folds_ran
         objective_value({"validation": None})
 
 
-# ------------------------------------------------------------------------------------------------ lever study (fake runs)
+# ---------------------------------------------------------------------------------------------- lever study (fake runs)
 
 
-SEED_SWING = {42: 0.00, 43: 0.08, 44: -0.05}  # large seed-to-seed swings, shared by all arms of a seed: pairing cancels them
+# large seed-to-seed swings, shared by all arms of a seed: pairing cancels them
+SEED_SWING = {42: 0.00, 43: 0.08, 44: -0.05}
 EFFECT = {"model.bidirectional=false": 0.04, "training.batch_size=32": -0.04}
 
 
@@ -177,7 +179,8 @@ def _lever_score(request):
     return 0.6 + SEED_SWING[seed] + effect
 
 
-def test_a_lever_study_pairs_seeds_judges_each_lever_and_reads_the_test_split_only_for_the_final_configs(dataset, tmp_path):
+def test_a_lever_study_pairs_seeds_judges_each_lever_and_reads_the_test_split_only_for_the_final_configs(dataset,
+                                                                                                          tmp_path):
     config = tiny_config()
     levers = find_levers(config, ["model.bidirectional=false", "training.batch_size=32", "model.dropout=0.4"])
     spy, calls = ReadSpy(), []
@@ -192,7 +195,8 @@ def test_a_lever_study_pairs_seeds_judges_each_lever_and_reads_the_test_split_on
     table = lever_results(handle)
     assert table.complete and table.reference_n == 3 and table.rule == VERDICT_RULE
     by_key = {row.key: row for row in table.rows}
-    assert [row.key for row in table.rows] == ["model.bidirectional=false", "model.dropout=0.4", "training.batch_size=32"]
+    assert [row.key for row in table.rows] == ["model.bidirectional=false", "model.dropout=0.4",
+                                               "training.batch_size=32"]
     assert by_key["model.bidirectional=false"].verdict == HELPS and by_key["training.batch_size=32"].verdict == HURTS
     assert by_key["model.dropout=0.4"].verdict == WITHIN_NOISE
     helper = by_key["model.bidirectional=false"]
@@ -223,7 +227,8 @@ def test_the_combination_follows_the_table_and_skips_a_taken_setting_or_an_inval
     config = tiny_config("model.lstm_units=2")  # 2 units both ways carry 4 heads; one way they do not
     keys = ["model.dropout=0.4", "model.dropout=0.6", "model.bidirectional=false", "model.attention=multihead"]
     levers = find_levers(config, keys)
-    rows = tuple(LeverRow(key, key, "x", (key,), 3, 0.05 - i * 0.01, 0.001, (0.01, 0.09), 0.7, (), (), HELPS) for i, key in enumerate(keys))
+    rows = tuple(LeverRow(key, key, "x", (key,), 3, 0.05 - i * 0.01, 0.001, (0.01, 0.09), 0.7, (), (), HELPS)
+                 for i, key in enumerate(keys))
     table = LeverTable("s", "validation macro-F1", VERDICT_RULE, (42,), 0.6, 0.01, 3, rows, True, 15, 15)
     plan = plan_combination(table, levers, config)
     assert plan.applied == ("model.dropout=0.4", "model.bidirectional=false")
@@ -231,7 +236,8 @@ def test_the_combination_follows_the_table_and_skips_a_taken_setting_or_an_inval
     assert "model.dropout" in plan.skipped[0][1] and "attention_heads" in plan.skipped[1][1]
     combined = ExperimentConfig.from_dict(plan.config)
     assert combined.model.dropout == 0.4 and combined.model.bidirectional is False
-    assert plan_combination(table, levers, config, include=["model.attention=multihead"]).applied == ("model.attention=multihead",)
+    assert (plan_combination(table, levers, config, include=["model.attention=multihead"]).applied
+            == ("model.attention=multihead",))
     with pytest.raises(ConfigError):
         plan_combination(table, levers, config, include=["model.l2=0"])
 
@@ -245,14 +251,15 @@ def test_stop_inside_a_trial_requeues_it_and_the_study_resumes_without_rerunning
             stop.set()  # the user presses Stop during the second trial
         return 0.5
 
-    handle = create_lever_study(config, data_source(dataset), levers=find_levers(config, ["model.dropout=0.4"]), seeds=2,
-                                name="resumable", runs_dir=tmp_path)
+    handle = create_lever_study(config, data_source(dataset), levers=find_levers(config, ["model.dropout=0.4"]),
+                                seeds=2, name="resumable", runs_dir=tmp_path)
     first = run_study(handle, fake_executor(dataset, score, calls=calls), stop=stop)
     assert first.reason == "stopped" and first.done == 1
     interrupted = handle.trials()[1]
     assert interrupted.state.name == "FAIL" and interrupted.user_attrs["interrupted"] is True
     retry = [t for t in handle.trials() if t.system_attrs.get("failed_trial") == 1]
-    assert len(retry) == 1 and retry[0].state.name == "WAITING" and retry[0].user_attrs == {"arm": "model.dropout=0.4", "seed": 42}
+    assert (len(retry) == 1 and retry[0].state.name == "WAITING"
+            and retry[0].user_attrs == {"arm": "model.dropout=0.4", "seed": 42})
     assert lever_results(handle).complete is False
 
     resumed = open_study("resumable", runs_dir=tmp_path)  # e.g. after a reboot
@@ -267,8 +274,10 @@ def test_stop_inside_a_trial_requeues_it_and_the_study_resumes_without_rerunning
 
 
 def test_a_time_budget_starts_no_trial_after_it_ends(dataset, tmp_path):
-    handle = create_sweep(tiny_config(), data_source(dataset), trials=5, space=parse_space(SMALL_SPACE), runs_dir=tmp_path)
-    summary = run_study(handle, fake_executor(dataset, lambda r: 0.5, pause=0.05), budget_minutes=0.001)  # 60 ms; a trial takes 100
+    handle = create_sweep(tiny_config(), data_source(dataset), trials=5, space=parse_space(SMALL_SPACE),
+                          runs_dir=tmp_path)
+    # 60 ms; a trial takes 100
+    summary = run_study(handle, fake_executor(dataset, lambda r: 0.5, pause=0.05), budget_minutes=0.001)
     assert (summary.reason, summary.trials_run, summary.done, summary.planned) == ("budget", 1, 1, 5)
     with pytest.raises(ConfigError):
         run_study(handle, fake_executor(dataset, lambda r: 0.5), budget_minutes=0)
@@ -277,19 +286,24 @@ def test_a_time_budget_starts_no_trial_after_it_ends(dataset, tmp_path):
 # ------------------------------------------------------------------------------------------------ sweeps (fake runs)
 
 
-def test_a_sweep_starts_from_the_current_settings_and_reports_best_config_importance_and_parallel_rows(dataset, tmp_path):
+def test_a_sweep_starts_from_the_current_settings_and_reports_best_config_importance_and_parallel_rows(dataset,
+                                                                                                         tmp_path):
     config = tiny_config("model.dropout=0.5")
     space = parse_space({"model.dropout": {"low": 0.0, "high": 0.6}, "model.bidirectional": {}})
-    handle = create_sweep(config, data_source(dataset), trials=8, space=space, pruner="none", runs_dir=tmp_path, sampler_seed=1)
-    run_study(handle, fake_executor(dataset, lambda r: 0.3 + r.config.model.dropout + 0.1 * r.config.model.bidirectional))
+    handle = create_sweep(config, data_source(dataset), trials=8, space=space, pruner="none", runs_dir=tmp_path,
+                          sampler_seed=1)
+    run_study(handle, fake_executor(dataset,
+                                    lambda r: 0.3 + r.config.model.dropout + 0.1 * r.config.model.bidirectional))
     result = sweep_results(handle)
     assert result.done == result.planned == 8 and [row.state for row in result.trials] == ["COMPLETE"] * 8
     assert result.trials[0].params == {"model.dropout": 0.5, "model.bidirectional": True}  # the current settings first
     best = max(result.trials, key=lambda row: row.value)
     assert result.best == best and result.best_experiment_config.model.dropout == best.params["model.dropout"]
     assert result.best_experiment_config.model.embedding_dim == config.model.embedding_dim  # unsearched settings kept
-    assert set(result.importances) == {"model.dropout", "model.bidirectional"} and sum(result.importances.values()) == pytest.approx(1)
-    assert len(result.parallel) == 8 * 3 and [axis["name"] for axis in result.axes] == ["model.dropout", "model.bidirectional", "objective"]
+    assert (set(result.importances) == {"model.dropout", "model.bidirectional"}
+            and sum(result.importances.values()) == pytest.approx(1))
+    assert (len(result.parallel) == 8 * 3
+            and [axis["name"] for axis in result.axes] == ["model.dropout", "model.bidirectional", "objective"])
     assert all(0.0 <= row["position"] <= 1.0 for row in result.parallel)
     assert SweepResult.from_dict(json.loads(json.dumps(result.to_dict()))) == result
 
@@ -309,7 +323,8 @@ def test_the_median_pruner_stops_weak_trials_through_the_runs_stop_flag(dataset,
                 return TrialOutcome("stopped", {}, None, 0.0)
         return TrialOutcome("completed", {"validation": {"macro_f1": value}}, None, 0.0)
 
-    handle = create_sweep(tiny_config(), data_source(dataset), trials=8, space=parse_space(SMALL_SPACE), pruner="median", runs_dir=tmp_path)
+    handle = create_sweep(tiny_config(), data_source(dataset), trials=8, space=parse_space(SMALL_SPACE),
+                          pruner="median", runs_dir=tmp_path)
     run_study(handle, FunctionExecutor(run, data_hash=dataset.data_hash))
     pruned = sorted(t.number for t in handle.trials() if t.state.name == "PRUNED")
     assert pruned and pruned == sorted(stopped) and all(number % 2 for number in pruned)
@@ -339,7 +354,8 @@ def test_a_dead_workers_trial_is_failed_and_retried_once_and_a_live_one_is_left_
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()  # a process of this machine that no longer exists
     trial = handle.study.ask()
-    handle.storage.set_trial_system_attr(trial._trial_id, "lab:worker", {"id": f"{socket.gethostname()}:{gone.pid}:x", "trial": trial.number})
+    handle.storage.set_trial_system_attr(trial._trial_id, "lab:worker",
+                                         {"id": f"{socket.gethostname()}:{gone.pid}:x", "trial": trial.number})
     handle.storage.set_trial_system_attr(trial._trial_id, "lab:heartbeat", time.time())
     assert recover_stale_trials(handle) == [trial.number]
     assert recover_stale_trials(handle) == []
@@ -371,7 +387,8 @@ def test_a_study_records_how_to_load_its_data_and_refuses_other_data(dataset, tm
         load_source(source)
     with pytest.raises(DataError, match="--data"):
         load_source(data_source(dataset))  # an upload cannot be reloaded elsewhere
-    handle = create_lever_study(tiny_config(), source, levers=find_levers(tiny_config(), ["model.dropout=0.4"]), seeds=1, runs_dir=tmp_path)
+    handle = create_lever_study(tiny_config(), source, levers=find_levers(tiny_config(), ["model.dropout=0.4"]),
+                                seeds=1, runs_dir=tmp_path)
     other = make_dataset({"sports": 10, "tech": 10}, seed=3)
     with pytest.raises(DataError, match="not the data"):
         run_study(handle, fake_executor(other, lambda r: 0.5))
@@ -389,12 +406,15 @@ def test_the_search_space_comes_from_field_metadata_and_a_json_file_can_replace_
     logs = {spec.name for spec in space.params if spec.log}
     assert {"training.learning_rate", "model.l2"} <= logs
     file = tmp_path / "space.json"
-    file.write_text(json.dumps({"model.dropout": {"low": 0.1, "high": 0.5}, "model.attention": {"choices": ["none", "additive"]},
-                                "model.bidirectional": {}, "training.learning_rate": {"low": 1e-4, "high": 1e-2, "log": True}}))
+    file.write_text(json.dumps({"model.dropout": {"low": 0.1, "high": 0.5},
+                                "model.attention": {"choices": ["none", "additive"]},
+                                "model.bidirectional": {},
+                                "training.learning_rate": {"low": 1e-4, "high": 1e-2, "log": True}}))
     loaded = load_space(file)
     assert parse_space(loaded.to_dict()) == loaded
     assert [spec.kind for spec in loaded.params] == ["float", "categorical", "categorical", "float"]
-    bad_spaces = [{}, {"model.nope": {}}, {"model.dropout": {"low": 0.1, "high": 2.0}}, {"model.attention": {"choices": ["lstm"]}},
+    bad_spaces = [{}, {"model.nope": {}}, {"model.dropout": {"low": 0.1, "high": 2.0}},
+                  {"model.attention": {"choices": ["lstm"]}},
                   {"model.l2": {"low": 0.0, "high": 0.1, "log": True}}, {"model.lstm_layers": {"low": 1.5, "high": 3}},
                   {"model.bidirectional": {"choices": ["yes"]}}, {"data.text_column": {}}]
     for bad in bad_spaces:
@@ -405,15 +425,18 @@ def test_the_search_space_comes_from_field_metadata_and_a_json_file_can_replace_
 
 
 def test_studies_are_listed_with_kind_progress_and_state_and_names_are_checked(dataset, tmp_path):
-    levers = create_lever_study(tiny_config(), data_source(dataset), levers=find_levers(tiny_config(), ["model.dropout=0.4"]),
+    levers = create_lever_study(tiny_config(), data_source(dataset),
+                                levers=find_levers(tiny_config(), ["model.dropout=0.4"]),
                                 seeds=1, name="done-levers", runs_dir=tmp_path)
     run_study(levers, fake_executor(dataset, lambda r: 0.5))
-    create_sweep(tiny_config(), data_source(dataset), trials=5, space=parse_space(SMALL_SPACE), name="idle-sweep", runs_dir=tmp_path)
+    create_sweep(tiny_config(), data_source(dataset), trials=5, space=parse_space(SMALL_SPACE), name="idle-sweep",
+                 runs_dir=tmp_path)
     infos = {info.name: info for info in list_studies(tmp_path)}
     assert all(StudyInfo.from_dict(json.loads(json.dumps(info.to_dict()))) == info for info in infos.values())
     assert infos["done-levers"].kind == "levers" and infos["done-levers"].state == "finished"
     assert (infos["done-levers"].done, infos["done-levers"].planned) == (2, 2)
-    assert infos["idle-sweep"].state == "interrupted" and (infos["idle-sweep"].done, infos["idle-sweep"].planned) == (0, 5)
+    assert (infos["idle-sweep"].state == "interrupted"
+            and (infos["idle-sweep"].done, infos["idle-sweep"].planned) == (0, 5))
     assert storage_location("x", None, tmp_path).endswith("studies/x.journal")
     assert storage_location("x", "postgresql+psycopg2://u:p@h/db") == "postgresql+psycopg2://u:p@h/db"
     for bad in ("", "   ", "two\nlines", "x" * 81):
@@ -443,10 +466,12 @@ def test_cli_mistakes_are_one_error_line(tmp_path, capsys):
     path = tmp_path / "data.csv"
     path.write_bytes(csv_bytes(generated_texts({"sports": 20, "tech": 20}, seed=1)))
     code, out, err = _cli(["study", "--list-levers", "--set", "model.attention=none"], capsys)
-    assert code == 0 and "model.bidirectional=false" in out and "model.attention=additive" in out and "model.attention=none" not in out
+    assert (code == 0 and "model.bidirectional=false" in out and "model.attention=additive" in out
+            and "model.attention=none" not in out)
     for argv, words in ((["study", str(path), "--levers", "nope"], "not a lever"),
                         (["sweep", str(path)], "--trials"),
-                        (["sweep", str(path), "--trials", "2", "--space", str(tmp_path / "none.json")], "no space file"),
+                        (["sweep", str(path), "--trials", "2", "--space", str(tmp_path / "none.json")],
+                         "no space file"),
                         (["worker", "--study", "missing", "--runs-dir", str(tmp_path)], "no study named"),
                         (["study", str(path), "--seeds", "0", "--runs-dir", str(tmp_path)], "--seeds")):
         code, out, err = _cli(argv, capsys)
@@ -471,7 +496,8 @@ def test_a_lever_study_on_real_runs_keeps_the_test_split_sealed(dataset, tmp_pat
     spy = ReadSpy()
     inner = InProcessExecutor(dataset, tmp_path)
     executor = FunctionExecutor(
-        lambda request, on_epoch, stop: _spied(inner.run(request, on_epoch=on_epoch, stop=stop), request, spy), data_hash=dataset.data_hash)
+        lambda request, on_epoch, stop: _spied(inner.run(request, on_epoch=on_epoch, stop=stop), request, spy),
+        data_hash=dataset.data_hash)
     levers = find_levers(config, ["model.lstm_units=8", "training.learning_rate=0.004"])
     handle = create_lever_study(config, data_source(dataset), levers=levers, seeds=2, runs_dir=tmp_path)
     assert run_study(handle, executor).done == 6
@@ -479,9 +505,12 @@ def test_a_lever_study_on_real_runs_keeps_the_test_split_sealed(dataset, tmp_pat
     records = _run_records(tmp_path, handle.name)
     assert sorted((tags["arm"], tags["seed"]) for _, tags in records) == sorted(
         (arm, seed) for arm in (ARM_REFERENCE, *(lever.key for lever in levers)) for seed in (42, 43))
-    validation = {(tags["arm"], tags["seed"]): json.loads((folder / "metrics.json").read_text())["validation"]["macro_f1"] for folder, tags in records}
+    validation = {(tags["arm"], tags["seed"]):
+                  json.loads((folder / "metrics.json").read_text())["validation"]["macro_f1"]
+                  for folder, tags in records}
     for row in table.rows:
-        assert row.n == 2 and row.deltas == pytest.approx(tuple(validation[(row.key, s)] - validation[(ARM_REFERENCE, s)] for s in (42, 43)))
+        assert row.n == 2 and row.deltas == pytest.approx(
+            tuple(validation[(row.key, s)] - validation[(ARM_REFERENCE, s)] for s in (42, 43)))
         assert row.verdict == paired_verdict(row.deltas)[0]
     assert spy.arms_reading("test", "baseline") == {ARM_REFERENCE}
 
@@ -503,7 +532,8 @@ def _spied(outcome, request, spy):
 def test_the_dashboard_scheduler_runs_sweep_trials_as_jobs(dataset, tmp_path):
     from core.training.jobs import JobScheduler
 
-    handle = create_sweep(tiny_config(*FAST), data_source(dataset), trials=2, space=parse_space({"model.dropout": {"low": 0.1, "high": 0.5}}),
+    handle = create_sweep(tiny_config(*FAST), data_source(dataset), trials=2,
+                          space=parse_space({"model.dropout": {"low": 0.1, "high": 0.5}}),
                           pruner="none", runs_dir=tmp_path)
     summary = run_study(handle, scheduler_executor(JobScheduler(max_running=1), dataset, tmp_path, poll_s=0.1))
     assert summary.done == 2 and _states(handle) == {"COMPLETE": 2}
@@ -523,8 +553,8 @@ def test_the_cli_sweep_prints_its_result_as_the_last_json_line(tmp_path, capsys)
     for override in ("model.embedding_dim=8", "model.lstm_units=4", "model.bidirectional=false", "model.attention=none",
                      "training.epochs=2", "vectorizing.max_length=12"):
         sets += ["--set", override]
-    code, out, err = _cli(["sweep", str(path), "--trials", "2", "--space", str(space), "--pruner", "none", "--name", "cli-sweep",
-                           "--runs-dir", str(tmp_path), "--json", *sets], capsys)
+    code, out, err = _cli(["sweep", str(path), "--trials", "2", "--space", str(space), "--pruner", "none", "--name",
+                           "cli-sweep", "--runs-dir", str(tmp_path), "--json", *sets], capsys)
     assert code == 0, err
     result = json.loads(out.strip().splitlines()[-1])
     assert result["study"] == "cli-sweep" and result["sweep"]["done"] == 2
@@ -532,7 +562,7 @@ def test_the_cli_sweep_prints_its_result_as_the_last_json_line(tmp_path, capsys)
     assert "trial 0" in err and "trial 1" in err
 
 
-# ------------------------------------------------------------------------------------------------ two worker processes (slow)
+# ------------------------------------------------------------------------------------------ two worker processes (slow)
 
 
 WORKER_SCRIPT = """
@@ -544,7 +574,7 @@ handle = open_study(name, storage=storage, runs_dir=runs_dir, heartbeat_s=1, gra
 summary = run_study(handle, InProcessExecutor(load_source(handle.plan.data), runs_dir), check_local_pids=False,
                     progress=lambda e: e.kind != "epoch" and print(e.kind, e.trial, e.state or "", e.message, flush=True))
 print("SUMMARY", summary.trials_run, summary.reason, flush=True)
-"""
+"""  # noqa: E501 (a line of the worker's script, kept as it is)
 
 
 def two_workers_with_a_kill(tmp_path, storage=None, trials=12, name="two-workers"):
@@ -554,12 +584,12 @@ def two_workers_with_a_kill(tmp_path, storage=None, trials=12, name="two-workers
     path.write_bytes(csv_bytes(generated_texts({"sports": 20, "tech": 20, "food": 20}, seed=2)))
     runs_dir = tmp_path / "runs"
     data = make_dataset({"sports": 20, "tech": 20, "food": 20}, seed=2)
-    handle = create_sweep(tiny_config(*FAST, "training.epochs=1"), data_source(data, csv_path=path), trials=trials, space=parse_space(SMALL_SPACE),
-                          pruner="none", name=name, storage=storage, runs_dir=runs_dir)
+    handle = create_sweep(tiny_config(*FAST, "training.epochs=1"), data_source(data, csv_path=path), trials=trials,
+                          space=parse_space(SMALL_SPACE), pruner="none", name=name, storage=storage, runs_dir=runs_dir)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     logs = [tmp_path / f"worker-{i}.log" for i in range(2)]
-    workers = [subprocess.Popen([sys.executable, "-c", WORKER_SCRIPT, handle.name, storage or "", str(runs_dir)], cwd=REPO, env=env,
-                                stdout=log.open("w"), stderr=subprocess.STDOUT) for log in logs]
+    workers = [subprocess.Popen([sys.executable, "-c", WORKER_SCRIPT, handle.name, storage or "", str(runs_dir)],
+                                cwd=REPO, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT) for log in logs]
     victim, survivor = workers
 
     def output(i):
@@ -570,7 +600,8 @@ def two_workers_with_a_kill(tmp_path, storage=None, trials=12, name="two-workers
     try:
         while killed is None and time.time() < deadline and victim.poll() is None:
             trials_now = handle.trials()
-            mine = [t for t in trials_now if str(victim.pid) == str((t.system_attrs.get("lab:worker") or {}).get("id", "::").split(":")[1])]
+            mine = [t for t in trials_now
+                    if str(victim.pid) == str((t.system_attrs.get("lab:worker") or {}).get("id", "::").split(":")[1])]
             done_by_victim = sum(t.state.name == "COMPLETE" for t in mine)
             for trial in mine:
                 just_started = trial.datetime_start and time.time() - trial.datetime_start.timestamp() < 1.0
@@ -601,8 +632,10 @@ def two_workers_with_a_kill(tmp_path, storage=None, trials=12, name="two-workers
     complete = sorted(t.number for t in trials_after if t.state.name == "COMPLETE")
     assert len(complete) == trials and sweep_results(handle).done == trials
     records = collections.Counter(tags["trial"] for _, tags in _run_records(runs_dir, handle.name))
-    assert set(records.values()) == {1} and sorted(records) == complete  # no trial ran twice; the killed one saved nothing
-    workers_that_finished = {(t.system_attrs["lab:worker"]["id"]).split(":")[1] for t in trials_after if t.state.name == "COMPLETE"}
+    # no trial ran twice; the killed one saved nothing
+    assert set(records.values()) == {1} and sorted(records) == complete
+    workers_that_finished = {(t.system_attrs["lab:worker"]["id"]).split(":")[1] for t in trials_after
+                             if t.state.name == "COMPLETE"}
     assert workers_that_finished == {str(victim.pid), str(survivor.pid)}
     return handle
 

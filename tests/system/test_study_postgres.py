@@ -27,7 +27,8 @@ def _skip_or_fail(reason: str) -> None:
 
 
 def _server_binaries() -> Path | None:
-    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0)
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+                        key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit() else 0)
     if candidates:
         return candidates[-1].parent
     found = shutil.which("initdb")
@@ -64,10 +65,12 @@ def postgres_url():
     data, log, port = root / "data", root / "server.log", _free_port()
     started = False
     try:
-        subprocess.run(_as_server_user([str(binaries / "initdb"), "-D", str(data), "-A", "trust", "-U", "lab", "--no-sync", "-E", "UTF8"]),
+        subprocess.run(_as_server_user([str(binaries / "initdb"), "-D", str(data), "-A", "trust", "-U", "lab",
+                                        "--no-sync", "-E", "UTF8"]),
                        check=True, capture_output=True, timeout=120)
         options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=50"
-        subprocess.run(_as_server_user([str(binaries / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60", "-o", options, "start"]),
+        subprocess.run(_as_server_user([str(binaries / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60",
+                                        "-o", options, "start"]),
                        check=True, capture_output=True, timeout=120)
         started = True
         yield f"postgresql+psycopg2://lab@127.0.0.1:{port}/postgres"
@@ -76,7 +79,8 @@ def postgres_url():
         _skip_or_fail(f"a throwaway PostgreSQL server did not start: {detail[0]}")
     finally:
         if started:
-            subprocess.run(_as_server_user([str(binaries / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]), capture_output=True, timeout=120)
+            subprocess.run(_as_server_user([str(binaries / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
+                           capture_output=True, timeout=120)
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -103,7 +107,8 @@ def test_a_silent_trial_on_postgres_is_failed_once_whether_or_not_it_ever_beat(p
 
     data = make_dataset({"sports": 10, "tech": 10}, seed=4)
     name = f"silent-{uuid.uuid4().hex[:8]}"
-    create_sweep(tiny_config(), data_source(data), trials=3, space=parse_space({"model.dropout": {"low": 0.1, "high": 0.5}}),
+    create_sweep(tiny_config(), data_source(data), trials=3,
+                 space=parse_space({"model.dropout": {"low": 0.1, "high": 0.5}}),
                  name=name, storage=postgres_url, runs_dir=tmp_path)
     handle = open_study(name, storage=postgres_url, heartbeat_s=1, grace_s=1)
     beat = handle.study.ask()  # beat once (Optuna's heartbeat row), then its worker dies

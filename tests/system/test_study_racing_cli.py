@@ -27,8 +27,8 @@ def _args(tmp_path, name, *extra):
     if not path.exists():
         path.write_bytes(csv_bytes(generated_texts({"sports": 20, "tech": 20, "food": 20}, seed=2)))
     sets = [part for override in SETS for part in ("--set", override)]
-    return ["study", str(path), "--levers", LEVERS, "--seeds", "3", "--name", name, "--runs-dir", str(tmp_path / "runs"),
-            "--json", *sets, *extra]
+    return ["study", str(path), "--levers", LEVERS, "--seeds", "3", "--name", name,
+            "--runs-dir", str(tmp_path / "runs"), "--json", *sets, *extra]
 
 
 def test_a_racing_study_on_two_workers_says_why_each_lever_stopped(tmp_path, capsys):
@@ -42,10 +42,12 @@ def test_a_racing_study_on_two_workers_says_why_each_lever_stopped(tmp_path, cap
         assert row["stopped_by"] != STOP_OPEN
         assert row["stopped_by"] == STOP_ALL_SEEDS or f"after {row['n']} of 3 seeds" in row["stop_reason"]
     handle = open_study("raced", runs_dir=tmp_path / "runs")
-    workers = {t.system_attrs["lab:worker"]["id"].split(":")[1] for t in handle.trials() if "lab:worker" in t.system_attrs}
+    workers = {t.system_attrs["lab:worker"]["id"].split(":")[1] for t in handle.trials()
+               if "lab:worker" in t.system_attrs}
     assert len(workers) == 2, "two processes should have run trials"
     assert "Racing (successive halving" in err
-    pairs = [(t.user_attrs["arm"], t.user_attrs["seed"]) for t in handle.trials() if t.user_attrs.get("arm") != "combined"]
+    pairs = [(t.user_attrs["arm"], t.user_attrs["seed"]) for t in handle.trials()
+             if t.user_attrs.get("arm") != "combined"]
     assert len(pairs) == len(set(pairs)) == table["done"]
 
 
@@ -55,7 +57,8 @@ def test_exhaustive_runs_every_lever_on_every_seed_and_a_resume_keeps_the_rule(t
     table = json.loads(out.strip().splitlines()[-1])["levers"]
     assert table["seeding"] == EXHAUSTIVE_RULE and table["done"] == table["most"] == 15
     assert {row["stopped_by"] for row in table["rows"]} == {STOP_ALL_SEEDS}
-    code, out, err = _cli(_args(tmp_path, "every", "--workers", "1"), capsys)  # resumed without the flag: still exhaustive
+    # resumed without the flag: still exhaustive
+    code, out, err = _cli(_args(tmp_path, "every", "--workers", "1"), capsys)
     assert code == 0, err
     assert json.loads(out.strip().splitlines()[-1])["levers"]["seeding"] == EXHAUSTIVE_RULE
     code, out, err = _cli(_args(tmp_path, "raced-too", "--workers", "1", "--budget-minutes", "0.0001"), capsys)

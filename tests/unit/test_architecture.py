@@ -68,7 +68,8 @@ def layering_problems(root: Path, layers=LAYERS) -> list[str]:
 
 def private_import_problems(root: Path) -> list[str]:
     problems = [f"{item.importer}:{item.line} imports {item.target}.{item.name}"
-                for item in imports(root) if item.name.startswith("_") and unit_of(item.importer) != unit_of(item.target)]
+                for item in imports(root)
+                if item.name.startswith("_") and unit_of(item.importer) != unit_of(item.target)]
     problems += [f"{importer}:{line} uses {module}.{attribute}" for importer, module, attribute, line in
                  private_attribute_uses(root) if unit_of(importer) != unit_of(module)]
     return problems
@@ -160,7 +161,8 @@ def test_each_package_names_what_other_packages_import_from_it():
             missing.append(f"{item.importer}:{item.line} takes {item.name} from {item.target}")
     assert missing == []
     packages = sorted({unit_of(name) for name in source_files(ROOT, ("core",)) if name.count(".") >= 2})
-    undefined = [f"{package}.{module}.{name}" for package in packages for module, names in _export_table(package).items()
+    undefined = [f"{package}.{module}.{name}"
+                 for package in packages for module, names in _export_table(package).items()
                  for name in names if name not in _top_level_names(f"{package}.{module}")]
     assert undefined == []
 
@@ -209,7 +211,8 @@ def test_nothing_imports_the_entry_file():
 def test_the_page_list_exists_once():
     """Every page's path is written in the navigation module and nowhere else."""
     page_paths = sorted(path.relative_to(ROOT).as_posix() for path in (ROOT / "pages").glob("*.py"))
-    holders = [path for path in _python_sources() if all(f'"{page}"' in path.read_text(encoding="utf-8") for page in page_paths)]
+    holders = [path for path in _python_sources()
+               if all(f'"{page}"' in path.read_text(encoding="utf-8") for page in page_paths)]
     assert [path.name for path in holders] == ["navigation.py"]
     for path in _python_sources():
         if path not in holders:
@@ -263,7 +266,9 @@ def test_the_layering_check_catches_an_upward_import_even_inside_a_function(tmp_
 def test_the_layering_check_ignores_type_checking_imports(tmp_path):
     tree = _scratch_tree(tmp_path, {
         "core/__init__.py": "", "core/data/__init__.py": "", "core/model/__init__.py": "",
-        "core/data/dataset.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from core.model.classifier import x\n",
+        "core/data/dataset.py": (
+            "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from core.model.classifier import x\n"
+        ),
         "core/model/classifier.py": "x = 1\n",
     })
     assert layering_problems(tree) == []
@@ -287,7 +292,9 @@ def test_the_private_check_catches_a_private_name_and_a_private_attribute_across
         "core/evidence/cleaning.py": "from core.data.dataset import _class_order\n",
         "components/__init__.py": "",
         "components/panels/__init__.py": "",
-        "components/panels/lessons.py": "from core.teaching import lessons as lessons_module\nlessons_module._describe()\n",
+        "components/panels/lessons.py": (
+            "from core.teaching import lessons as lessons_module\nlessons_module._describe()\n"
+        ),
     })
     problems = private_import_problems(tree)
     assert problems == ["core.evidence.cleaning:1 imports core.data.dataset._class_order",

@@ -83,7 +83,8 @@ def test_edits_to_test_rows_are_refused_unless_allowed(dataset, split):
 def test_opting_in_to_test_edits_is_recorded(dataset, split):
     dropped, relabelled = int(split.test[0]), int(split.test[1])
     other = next(name for name in dataset.class_names if name != dataset.labels[relabelled])
-    edits = edit_list(dataset, [make_edit(dataset, dropped, "drop"), make_edit(dataset, relabelled, "relabel", new_label=other)])
+    edits = edit_list(dataset, [make_edit(dataset, dropped, "drop"),
+                                make_edit(dataset, relabelled, "relabel", new_label=other)])
     cleaned = apply_edits(dataset, edits, test_rows=split.test, allow_test_edits=True)
     assert cleaned.test_rows_edited == (min(dropped, relabelled), max(dropped, relabelled))
     same = same_test_rows(cleaned, split.test)
@@ -113,7 +114,8 @@ def test_the_original_test_rows_are_found_in_the_cleaned_dataset(dataset, split)
 
 def test_edit_list_csv_is_formula_safe():
     rows = [("=HYPERLINK(\"http://evil.example\",\"click\")", "sports"), ("+cmd|' /C calc'!A0", "tech")]
-    rows += [(f"match goal team {i}", "sports") for i in range(5)] + [(f"laptop code chip {i}", "tech") for i in range(5)]
+    rows += ([(f"match goal team {i}", "sports") for i in range(5)]
+             + [(f"laptop code chip {i}", "tech") for i in range(5)])
     data = build_dataset(read_csv_bytes(csv_bytes(rows), source_name="evil.csv"))
     edits = edit_list(data, [
         make_edit(data, 0, "relabel", new_label="@SUM(1+1)", reason="-2+3"),
@@ -132,7 +134,8 @@ def test_edit_list_csv_is_formula_safe():
 
 def test_relabel_to_a_new_class_name(dataset, split):
     row = int(split.train[0])
-    cleaned = apply_edits(dataset, edit_list(dataset, [make_edit(dataset, row, "relabel", new_label="astronomy")]), test_rows=split.test)
+    cleaned = apply_edits(dataset, edit_list(dataset, [make_edit(dataset, row, "relabel", new_label="astronomy")]),
+                          test_rows=split.test)
     assert cleaned.dataset.class_names == ("astronomy", "food", "sports", "tech")
     assert cleaned.dataset.labels[row] == "astronomy"
     assert cleaned.dataset.y[row] == 0
@@ -152,8 +155,10 @@ def test_dropping_a_class_s_last_row_removes_the_class():
 
 
 def test_a_class_left_without_training_rows_is_named(dataset, split):
-    food_training = [int(row) for row in np.concatenate([split.train, split.validation]) if dataset.labels[row] == "food"]
-    cleaned = apply_edits(dataset, edit_list(dataset, [make_edit(dataset, row, "drop") for row in food_training]), test_rows=split.test)
+    food_training = [int(row) for row in np.concatenate([split.train, split.validation])
+                     if dataset.labels[row] == "food"]
+    cleaned = apply_edits(dataset, edit_list(dataset, [make_edit(dataset, row, "drop") for row in food_training]),
+                          test_rows=split.test)
     assert "food" in cleaned.dataset.class_names  # its test rows are still there
     assert any("'food' has no training rows" in note for note in carried_split(cleaned, split).notes)
 
@@ -165,7 +170,8 @@ def test_edits_that_leave_one_class_are_refused():
     with pytest.raises(DataError, match="at least two classes"):
         apply_edits(data, edit_list(data, [make_edit(data, row, "drop") for row in tech_rows]), test_rows=no_test_rows)
     with pytest.raises(DataError, match="drop every row"):
-        apply_edits(data, edit_list(data, [make_edit(data, row, "drop") for row in range(len(data))]), test_rows=no_test_rows)
+        apply_edits(data, edit_list(data, [make_edit(data, row, "drop") for row in range(len(data))]),
+                    test_rows=no_test_rows)
 
 
 def test_edit_list_round_trips_through_json(dataset, split):
@@ -205,7 +211,8 @@ def test_edit_lists_that_do_not_fit_the_data_are_refused(dataset, split):
     with pytest.raises(ConfigError, match="does not exist"):
         make_edit(dataset, len(dataset), "drop")
     with pytest.raises(ConfigError, match="new label but the action"):
-        edit_list(dataset, [Edit(row=row, action="drop", text=dataset.texts[row], old_label=dataset.labels[row], new_label="x")])
+        edit_list(dataset, [Edit(row=row, action="drop", text=dataset.texts[row], old_label=dataset.labels[row],
+                                 new_label="x")])
 
 
 # --------------------------------------------------------------------------------------------- reviewing suspects

@@ -31,7 +31,8 @@ def _assert_user_error(code, err):
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("path", [p for p in sorted(CORPUS.iterdir()) if not p.name.startswith(".")], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [p for p in sorted(CORPUS.iterdir()) if not p.name.startswith(".")],
+                         ids=lambda p: p.name)
 def test_inspect_every_corpus_file_works_or_says_error(capsys, path):
     code, out, err = _run(capsys, "inspect", str(path), "--no-baseline")
     if code != 0:
@@ -47,13 +48,15 @@ def hostile_csv(tmp_path_factory):
     rows += [("=SUM(A1:A9) +cmd @evil -2+3", "sports"), ("<img src=x onerror=alert(1)> 🎉 naïve café", "tech"),
              ("goal " * 200_000, "sports"), ("", "tech"), ("orphan text", "")]
     path = tmp_path_factory.mktemp("hostile") / "hostile.csv"
-    path.write_bytes(csv_bytes(rows, header=("Kommentar", "Klasse")).decode().replace(",", ";").encode("cp1252", errors="replace"))
+    path.write_bytes(csv_bytes(rows, header=("Kommentar", "Klasse")).decode().replace(",", ";")
+                     .encode("cp1252", errors="replace"))
     return path
 
 
 @pytest.mark.slow
 def test_train_json_on_a_hostile_file(capsys, hostile_csv, tmp_path):
-    code, out, err = _run(capsys, "train", str(hostile_csv), "--epochs", "1", "--json", "--runs-dir", str(tmp_path), *TINY_SETS)
+    code, out, err = _run(capsys, "train", str(hostile_csv), "--epochs", "1", "--json", "--runs-dir", str(tmp_path),
+                          *TINY_SETS)
     assert code == 0, err
     result = json.loads(out.strip().splitlines()[-1])
     assert Path(result["run_dir"]).is_dir()
@@ -81,7 +84,8 @@ def test_train_json_on_a_hostile_file(capsys, hostile_csv, tmp_path):
     code, out, err = _run(capsys, "explain", result["run_dir"], "--sample", "20", "--json")
     assert code == 0, err
     table = json.loads(out.strip().splitlines()[-1])
-    assert {row["method"] for row in table["rows"]} == {"attention", "occlusion", "gradient_x_input", "integrated_gradients"}
+    assert {row["method"] for row in table["rows"]} == {"attention", "occlusion", "gradient_x_input",
+                                                        "integrated_gradients"}
     assert table["random"]["method"] == "random" and table["verdict"]
     code, out, err = _run(capsys, "predict", result["run_dir"], "goal team", "--json")
     [chosen] = json.loads(out)[0]["explanations"]  # now measured: the default is the most faithful method
@@ -143,10 +147,12 @@ def test_real_process_exit_status_and_stderr(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("path", [p for p in sorted(CORPUS.iterdir()) if not p.name.startswith(".")], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [p for p in sorted(CORPUS.iterdir()) if not p.name.startswith(".")],
+                         ids=lambda p: p.name)
 def test_train_every_corpus_file_works_or_says_error(capsys, path, tmp_path):
     """Even a 3-row file with a 1-row class either trains (1 tiny epoch) or stops with one error line."""
-    code, out, err = _run(capsys, "train", str(path), "--epochs", "1", "--json", "--runs-dir", str(tmp_path), *TINY_SETS)
+    code, out, err = _run(capsys, "train", str(path), "--epochs", "1", "--json", "--runs-dir", str(tmp_path),
+                          *TINY_SETS)
     if code != 0:
         _assert_user_error(code, err)
     else:
@@ -231,7 +237,9 @@ def test_a_bare_run_id_is_found_in_the_runs_folder(tmp_path, monkeypatch):
     (tmp_path / "flag-runs" / "20261201-090000-abc123").mkdir(parents=True)
     monkeypatch.setenv("LSTM_TEXT_LAB_RUNS", str(tmp_path / "env-runs"))
     assert run_folder("20261201-090000-abc123") == tmp_path / "env-runs" / "20261201-090000-abc123"
-    assert run_folder("20261201-090000-abc123", str(tmp_path / "flag-runs")) == tmp_path / "flag-runs" / "20261201-090000-abc123"
+    assert run_folder("20261201-090000-abc123", str(tmp_path / "flag-runs")) == (
+        tmp_path / "flag-runs" / "20261201-090000-abc123"
+    )
     folder = tmp_path / "elsewhere" / "my-run"
     folder.mkdir(parents=True)
     assert run_folder(str(folder)) == folder  # a folder path still works as given
@@ -241,7 +249,8 @@ def test_a_bare_run_id_is_found_in_the_runs_folder(tmp_path, monkeypatch):
     assert run_folder("20261201-090000-def456") == Path("runs") / "20261201-090000-def456"
 
 
-@pytest.mark.parametrize("command", [["predict", "20261201-090000-nosuch", "some text"], ["explain", "20261201-090000-nosuch"]])
+@pytest.mark.parametrize("command", [["predict", "20261201-090000-nosuch", "some text"],
+                                     ["explain", "20261201-090000-nosuch"]])
 def test_an_unknown_run_id_says_where_it_looked(capsys, tmp_path, monkeypatch, command):
     monkeypatch.setenv("LSTM_TEXT_LAB_RUNS", str(tmp_path / "runs"))
     code, _, err = _run(capsys, *command)

@@ -194,7 +194,8 @@ def test_learning_rate_too_high_when_the_loss_never_beats_a_blind_guess():
     config = apply_overrides(DEFAULT, ["training.learning_rate=0.3"])
     diagnosis = only(diagnose(history, config=config, num_classes=4), "learning_rate_too_high")
     assert diagnosis.evidence == (
-        "training loss never fell below 1.39, the loss of a blind guess among 4 classes (its lowest was 1.41 at epoch 2)."
+        "training loss never fell below 1.39, the loss of a blind guess among 4 classes"
+        " (its lowest was 1.41 at epoch 2)."
     )
     assert diagnosis.overrides == ("training.learning_rate=0.15",)
     metrics = {"split": {"class_names": ["a", "b", "c", "d"]}}
@@ -247,18 +248,24 @@ def metrics_with(**parts) -> dict:
 
 
 def test_below_baseline_says_by_how_much():
-    metrics = metrics_with(test={**GOOD_METRICS["test"], "macro_f1": 0.41}, baseline={"available": True, "macro_f1": 0.55})
+    metrics = metrics_with(test={**GOOD_METRICS["test"], "macro_f1": 0.41},
+                           baseline={"available": True, "macro_f1": 0.55})
     diagnosis = only(diagnose(HEALTHY, metrics=metrics, config=DEFAULT), "below_baseline")
     assert diagnosis.evidence.startswith("test macro-F1 was 0.41, 0.14 below the 0.55 of the TF-IDF")
     assert_one_change(diagnosis, DEFAULT)
     smote = apply_overrides(DEFAULT, ["resampling.strategy=smote"])
-    assert only(diagnose(HEALTHY, metrics=metrics, config=smote), "below_baseline").overrides == ("resampling.strategy=class_weights",)
+    assert only(diagnose(HEALTHY, metrics=metrics, config=smote), "below_baseline").overrides == (
+        "resampling.strategy=class_weights",
+    )
     one_way = apply_overrides(DEFAULT, ["model.bidirectional=false"])
-    assert only(diagnose(HEALTHY, metrics=metrics, config=one_way), "below_baseline").overrides == ("model.bidirectional=true",)
+    assert only(diagnose(HEALTHY, metrics=metrics, config=one_way), "below_baseline").overrides == (
+        "model.bidirectional=true",
+    )
 
 
 def test_below_baseline_stays_quiet_within_noise_or_without_a_baseline():
-    within_noise = metrics_with(test={**GOOD_METRICS["test"], "macro_f1": 0.52}, baseline={"available": True, "macro_f1": 0.535})
+    within_noise = metrics_with(test={**GOOD_METRICS["test"], "macro_f1": 0.52},
+                                baseline={"available": True, "macro_f1": 0.535})
     assert "below_baseline" not in keys(diagnose(HEALTHY, metrics=within_noise, config=DEFAULT))
     unavailable = metrics_with(test={**GOOD_METRICS["test"], "macro_f1": 0.2}, baseline={"available": False})
     assert "below_baseline" not in keys(diagnose(HEALTHY, metrics=unavailable, config=DEFAULT))
@@ -396,10 +403,14 @@ def test_no_suggestion_names_a_setting_by_its_key():
 
     from core.config import config_schema
 
-    names = {entry["setting"].rsplit(".", 1)[-1] for entry in config_schema()} | {entry["setting"] for entry in config_schema()}
-    key = re.compile(r"\b(?:" + "|".join(sorted((re.escape(n) for n in names if "_" in n or "." in n), key=len, reverse=True)) + r")\b")
+    names = ({entry["setting"].rsplit(".", 1)[-1] for entry in config_schema()}
+             | {entry["setting"] for entry in config_schema()})
+    key = re.compile(r"\b(?:"
+                     + "|".join(sorted((re.escape(n) for n in names if "_" in n or "." in n), key=len, reverse=True))
+                     + r")\b")
     cases = [
-        (OVERFITTING, metrics_with(test={"macro_f1": 0.2, "confusion": {"labels": ["a", "b"], "counts": [[5, 0], [4, 0]]}},
+        (OVERFITTING, metrics_with(test={"macro_f1": 0.2,
+                                         "confusion": {"labels": ["a", "b"], "counts": [[5, 0], [4, 0]]}},
                                    vectorizing={"max_length": 40, "suggested_max_length": 40, "truncated_share": 0.15}),
          NO_EARLY_STOPPING),
         (HEALTHY, metrics_with(vectorizing={"max_length": 4, "suggested_max_length": 71, "truncated_share": None}),
@@ -407,7 +418,7 @@ def test_no_suggestion_names_a_setting_by_its_key():
         (HEALTHY, metrics_with(vectorizing={"max_length": 200, "suggested_max_length": 400, "truncated_share": 0.3}),
          apply_overrides(DEFAULT, ["vectorizing.max_length=200"])),
     ]
-    said = [d.suggestion for history, metrics, config in cases for d in diagnose(history, metrics=metrics, config=config,
-                                                                              position_bias=0.8)]
+    said = [d.suggestion for history, metrics, config in cases
+            for d in diagnose(history, metrics=metrics, config=config, position_bias=0.8)]
     assert len(said) >= 6
     assert [text for text in said if key.search(text)] == []

@@ -15,7 +15,8 @@ def test_default_config_round_trips_json():
 def test_changed_config_round_trips_json():
     config = apply_overrides(
         ExperimentConfig(),
-        ["model.lstm_units=17", "resampling.strategy=adasyn", "vectorizing.max_length=33", "data.text_column=body", "seed=7"],
+        ["model.lstm_units=17", "resampling.strategy=adasyn", "vectorizing.max_length=33", "data.text_column=body",
+         "seed=7"],
     )
     again = ExperimentConfig.from_dict(json.loads(config.to_json()))
     assert again == config

@@ -41,7 +41,8 @@ def refusal(call, *args, **kwargs) -> str:
 
 LOADS = [
     # file, encoding, delimiter, skipped, columns, rows_total, text, label, rows kept, classes
-    ("semicolon.csv", "utf-8", ";", 0, ["id", "review", "sentiment"], 6, "review", "sentiment", 6, ("negative", "neutral", "positive")),
+    ("semicolon.csv", "utf-8", ";", 0, ["id", "review", "sentiment"], 6, "review", "sentiment", 6,
+     ("negative", "neutral", "positive")),
     ("tab.tsv", "utf-8", "\t", 0, ["message", "label"], 5, "message", "label", 5, ("ham", "spam")),
     ("pipe.csv", "utf-8", "|", 0, ["text", "category"], 6, "text", "category", 6, ("business", "sport", "tech")),
     ("utf8_bom.csv", "utf-8-sig", ",", 0, ["text", "label"], 6, "text", "label", 6, ("de", "en", "fr")),
@@ -57,14 +58,16 @@ LOADS = [
     ("crlf.csv", "utf-8", ",", 0, ["text", "label"], 4, "text", "label", 4, ("a", "b")),
     ("mac_cr.csv", "utf-8", ",", 0, ["text", "label"], 3, "text", "label", 3, ("a", "b")),
     ("ragged.csv", "utf-8", ",", 2, ["text", "label"], 4, "text", "label", 3, ("a", "b")),
-    ("duplicate_headers.csv", "utf-8", ",", 0, ["text", "label", "text (2)", "column 4", "label (2)"], 3, "text", "label", 3, ("x", "y")),
+    ("duplicate_headers.csv", "utf-8", ",", 0, ["text", "label", "text (2)", "column 4", "label (2)"], 3, "text",
+     "label", 3, ("x", "y")),
     ("trailing_delimiter.csv", "utf-8", ",", 0, ["text", "label"], 3, "text", "label", 3, ("a", "b")),
     ("excel_sep_hint.csv", "utf-8", ";", 0, ["text", "label"], 3, "text", "label", 3, ("x", "y")),
 ]
 
 
 @pytest.mark.parametrize(
-    "name, encoding, delimiter, skipped, columns, rows_total, text, label, kept, classes", LOADS, ids=[row[0] for row in LOADS]
+    "name, encoding, delimiter, skipped, columns, rows_total, text, label, kept, classes", LOADS,
+    ids=[row[0] for row in LOADS],
 )
 def test_corpus_file_loads(name, encoding, delimiter, skipped, columns, rows_total, text, label, kept, classes):
     table = read_csv_path(CORPUS / name)
@@ -161,7 +164,8 @@ REFUSALS = [
 ]
 
 
-@pytest.mark.parametrize("name, columns, expected", REFUSALS, ids=[f"{row[0]}-{'-'.join(row[1].values())}" for row in REFUSALS])
+@pytest.mark.parametrize("name, columns, expected", REFUSALS,
+                         ids=[f"{row[0]}-{'-'.join(row[1].values())}" for row in REFUSALS])
 def test_corpus_file_is_refused_with_one_sentence(name, columns, expected):
     assert expected in refusal(load_dataset, CORPUS / name, **columns)
 
@@ -331,7 +335,8 @@ def test_every_builtin_dataset_loads_offline(key):
     assert (table.encoding, table.delimiter, table.skipped_lines) == ("builtin", "", 0)
     dataset = build_dataset(table)
     assert (dataset.text_column, dataset.label_column) == (info.text_column, info.label_column)
-    expected = {"faa-bird-strikes-effect": (1900, 4), "faa-bird-strikes-phase": (14903, 8), "nace-rev2-sections": (996, 21)}
+    expected = {"faa-bird-strikes-effect": (1900, 4), "faa-bird-strikes-phase": (14903, 8),
+                "nace-rev2-sections": (996, 21)}
     assert (len(dataset), len(dataset.class_names)) == expected[key]
 
 

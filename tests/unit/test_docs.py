@@ -57,7 +57,9 @@ def _words(line: str) -> list[str]:
 
 def test_readme_stays_within_its_size_limit():
     size = len(README.read_bytes())
-    assert size <= README_LIMIT, f"README.md is {size:,} bytes (limit {README_LIMIT:,}); move details to bench/ or the docs"
+    assert size <= README_LIMIT, (
+        f"README.md is {size:,} bytes (limit {README_LIMIT:,}); move details to bench/ or the docs"
+    )
 
 
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
@@ -124,7 +126,9 @@ def test_commands_in_code_blocks_name_real_files_and_flags(doc):
 def test_the_pytest_markers_the_readme_names_are_declared():
     import tomllib
 
-    markers = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["pytest"]["ini_options"]["markers"]
+    markers = tomllib.loads(
+        (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    )["tool"]["pytest"]["ini_options"]["markers"]
     declared = {marker.split(":")[0].strip() for marker in markers}
     for line in _command_lines(README):
         expression = re.search(r'-m "([^"]+)"', line)

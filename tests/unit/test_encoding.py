@@ -79,7 +79,8 @@ ROWS = {
         ("Año difícil para el señor Muñoz", "schlecht"),
     ],
 }
-HEADERS = {"russian": ("текст", "оценка"), "japanese": ("本文", "評価"), "chinese": ("内容", "标签"), "greek": ("κείμενο", "ετικέτα")}
+HEADERS = {"russian": ("текст", "оценка"), "japanese": ("本文", "評価"), "chinese": ("内容", "标签"),
+           "greek": ("κείμενο", "ετικέτα")}
 
 # language, codec the file is written in, encodings that read it right (Python codec names as Table.encoding gives them)
 DETECTED = [
@@ -127,7 +128,9 @@ def test_non_western_files_are_detected_and_decoded_exactly(language, codec, exp
     assert_reads_back(table, language, rows)
     assert table.encoding in expected
     assert table.encoding_confidence is not None and table.encoding_confidence >= ENCODING_UNCERTAIN_BELOW
-    assert table.encoding_note == f"{encoding_label(table.encoding)} (detected, confidence {table.encoding_confidence:.2f})"
+    assert table.encoding_note == (
+        f"{encoding_label(table.encoding)} (detected, confidence {table.encoding_confidence:.2f})"
+    )
 
 
 @pytest.mark.parametrize("language, codec", WESTERN)
@@ -186,7 +189,8 @@ def test_a_stray_byte_past_the_detection_sample_is_replaced_and_said():
     note says how many), instead of the whole file falling back to cp1252 mojibake."""
     russian = csv_text("russian", ROWS["russian"] * 3000).encode("cp1251")
     assert len(russian) > 1_100_000
-    raw = russian + "Ошибка в конце,плохо\n".encode("cp1251").replace("О".encode("cp1251"), b"\x98")  # unassigned in cp1251
+    # b"\x98" is unassigned in cp1251
+    raw = russian + "Ошибка в конце,плохо\n".encode("cp1251").replace("О".encode("cp1251"), b"\x98")
     table = read_csv_bytes(raw)
     assert table.encoding == "cp1251" and "1 unreadable byte replaced by \ufffd" in table.encoding_note
     assert cells(table)[:8] == ROWS["russian"] and cells(table)[-1] == ("\ufffdшибка в конце", "плохо")
@@ -224,7 +228,8 @@ def test_an_uncertain_encoding_becomes_a_warning_in_the_report():
 
 def test_old_reports_without_the_new_fields_still_load():
     old = {"name": "a.csv", "text_column": "text", "label_column": "label", "rows_read": 3, "rows_kept": 3,
-           "rows_missing_text": 0, "rows_missing_label": 0, "malformed_lines_skipped": 0, "encoding": "utf-8", "delimiter": ","}
+           "rows_missing_text": 0, "rows_missing_label": 0, "malformed_lines_skipped": 0, "encoding": "utf-8",
+           "delimiter": ","}
     facts = SourceFacts.from_dict(old)
     assert (facts.encoding_confidence, facts.encoding_note, facts.sampled_from_rows) == (None, "", None)
 

@@ -19,7 +19,8 @@ from support.paths import ROOT  # noqa: E402
 # their size differs from embedding_dim (16 here).
 
 def test_l2_does_not_change_the_count():
-    counts = {estimate.parameter_count(ModelConfig(l2=l2), vocab_size=500, num_classes=3, max_length=40) for l2 in (0.0, 1e-4, 0.5)}
+    counts = {estimate.parameter_count(ModelConfig(l2=l2), vocab_size=500, num_classes=3, max_length=40)
+              for l2 in (0.0, 1e-4, 0.5)}
     assert len(counts) == 1
 
 
@@ -28,7 +29,8 @@ SIZES = {"vocab_size": 5000, "num_classes": 4, "max_length": 100}
 
 def seconds(*overrides: str, rows: int = 1000, **size_overrides) -> float:
     config = apply_overrides(ExperimentConfig(), list(overrides))
-    return estimate.estimate_epoch(config, train_counts=[rows // 2, rows - rows // 2], **{**SIZES, **size_overrides}).seconds_per_epoch
+    return estimate.estimate_epoch(config, train_counts=[rows // 2, rows - rows // 2],
+                                   **{**SIZES, **size_overrides}).seconds_per_epoch
 
 
 def test_more_work_takes_longer():
@@ -79,13 +81,15 @@ def test_rows_after_resampling_per_strategy():
     assert rows("random_over") == (1500, "exact")
     assert rows("random_under") == (20 + 20 + 5, "exact")
     assert rows("adasyn") == (1500, "about")
-    adasyn = estimate.estimate_epoch(apply_overrides(ExperimentConfig(), ["resampling.strategy=adasyn"]), train_counts=counts, **SIZES)
+    adasyn = estimate.estimate_epoch(apply_overrides(ExperimentConfig(), ["resampling.strategy=adasyn"]),
+                                     train_counts=counts, **SIZES)
     assert adasyn.rows_trained == 1500 and adasyn.rows_kind == "about"
     assert any("decides while training" in note for note in adasyn.notes)
 
 
 def test_recurrent_dropout_note():
-    slow = estimate.estimate_epoch(apply_overrides(ExperimentConfig(), ["model.recurrent_dropout=0.25"]), train_counts=[400, 400], **SIZES)
+    slow = estimate.estimate_epoch(apply_overrides(ExperimentConfig(), ["model.recurrent_dropout=0.25"]),
+                                   train_counts=[400, 400], **SIZES)
     fast = estimate.estimate_epoch(ExperimentConfig(), train_counts=[400, 400], **SIZES)
     assert any("Recurrent dropout" in note and "cuDNN" in note for note in slow.notes)
     assert not any("Recurrent dropout" in note for note in fast.notes)
@@ -94,7 +98,8 @@ def test_recurrent_dropout_note():
 def test_k_folds_multiply_the_total():
     config, run = _run("split.k_folds=5")
     per_model = run.epoch_seconds * run.expected_epochs + run.epoch.first_epoch_extra_seconds
-    assert run.trained_models == 5 and run.parts["epochs"] + run.parts["tracing"] == pytest.approx(5 * per_model, rel=0.02)
+    assert (run.trained_models == 5
+            and run.parts["epochs"] + run.parts["tracing"] == pytest.approx(5 * per_model, rel=0.02))
 
 
 def test_default_model_lands_near_the_measured_throughput():
@@ -104,7 +109,8 @@ def test_default_model_lands_near_the_measured_throughput():
 
 @pytest.mark.parametrize(
     "value, text",
-    [(0, "0.0 s"), (0.84, "0.8 s"), (9.4, "9.4 s"), (42.4, "42 s"), (59.6, "1 min"), (185, "3 min 5 s"), (7620, "2 h 7 min")],
+    [(0, "0.0 s"), (0.84, "0.8 s"), (9.4, "9.4 s"), (42.4, "42 s"), (59.6, "1 min"), (185, "3 min 5 s"),
+     (7620, "2 h 7 min")],
 )
 def test_format_seconds(value, text):
     assert estimate.format_seconds(value) == text
@@ -113,7 +119,8 @@ def test_format_seconds(value, text):
 def test_importing_the_estimate_does_not_import_keras():
     code = (
         "import sys, core.model.estimate\n"
-        "heavy = sorted(name for name in ('keras', 'tensorflow', 'torch', 'jax', 'sklearn', 'streamlit') if name in sys.modules)\n"
+        "heavy = sorted(name for name in ('keras', 'tensorflow', 'torch', 'jax', 'sklearn', 'streamlit')"
+        " if name in sys.modules)\n"
         "print(heavy)\n"
         "sys.exit(1 if heavy else 0)\n"
     )
@@ -151,7 +158,8 @@ def _corpus():
 def _run(*overrides: str) -> tuple[ExperimentConfig, "run_estimate.RunEstimate"]:
     dataset, processed = _corpus()
     config = apply_overrides(ExperimentConfig(), list(overrides))
-    return config, run_estimate.estimate_run(config, run_estimate.run_shape(processed, dataset.y, dataset.class_names, config))
+    return config, run_estimate.estimate_run(config,
+                                             run_estimate.run_shape(processed, dataset.y, dataset.class_names, config))
 
 
 def test_a_k_fold_ensemble_counts_each_folds_rows_the_shared_vocabulary_and_every_member():
@@ -200,9 +208,12 @@ def test_the_run_time_adds_up_its_parts_and_says_about_for_times_and_at_most_onl
     assert text.startswith("about ") and "at most" not in text and f"if all {run.epochs} run" in text
     assert f"≈ {run.cpu_seconds:,.0f} CPU-seconds" in text
     _, fixed = _run("training.early_stopping=false", "training.epochs=2")
-    assert fixed.expected_epochs == 2 and fixed.seconds == fixed.seconds_all_epochs and "if all" not in fixed.time_text()
+    assert (fixed.expected_epochs == 2 and fixed.seconds == fixed.seconds_all_epochs
+            and "if all" not in fixed.time_text())
     dataset, processed = _corpus()
-    inside = run_estimate.estimate_run(config, run_estimate.run_shape(processed, dataset.y, dataset.class_names, config), process_start=False)
+    inside = run_estimate.estimate_run(config,
+                                       run_estimate.run_shape(processed, dataset.y, dataset.class_names, config),
+                                       process_start=False)
     assert run.seconds - inside.seconds == pytest.approx(run_estimate.PROCESS_START_SECONDS)
 
 
@@ -223,7 +234,9 @@ def test_random_draws_stay_in_the_searched_ranges_and_repeat_with_the_seed():
 
     space = default_space()
     draws = run_estimate.random_settings(space.params, 30, seed=4)
-    assert draws == run_estimate.random_settings(space.params, 30, seed=4) != run_estimate.random_settings(space.params, 30, seed=5)
+    assert draws == run_estimate.random_settings(space.params, 30, seed=4) != run_estimate.random_settings(
+        space.params, 30, seed=5
+    )
     for draw in draws:
         assert all(spec.contains(draw[spec.name]) for spec in space.params)
         space.config_for(ExperimentConfig(), draw)  # a valid config

@@ -208,7 +208,8 @@ def test_bootstrap_intervals_known_answers():
                     "aopc": np.r_[np.tile([0.0, 1.0], 99), np.nan, np.nan]}}
     wide = fa.bootstrap_intervals(spread, resamples=2000, level=0.9, seed=1)["m"]
     # The mean of 200 coin flips: sd 0.5/sqrt(200) ≈ 0.035, so the 90% interval is about 0.5 ± 0.058.
-    assert wide.comprehensiveness.low == pytest.approx(0.442, abs=0.02) and wide.comprehensiveness.high == pytest.approx(0.558, abs=0.02)
+    assert (wide.comprehensiveness.low == pytest.approx(0.442, abs=0.02)
+            and wide.comprehensiveness.high == pytest.approx(0.558, abs=0.02))
     assert wide.aopc.finite and wide.aopc.low < 0.5 < wide.aopc.high  # texts without a curve are left out, not zeros
     with pytest.raises(ValueError):
         fa.bootstrap_intervals(spread, level=1.5)
@@ -243,7 +244,8 @@ def test_attention_whose_top_tokens_matter_less_than_random_ones_says_so():
 def test_progress_is_reported_and_a_stop_request_ends_the_measurement():
     ids = padded(KEYWORD_ROWS * 30)  # 150 texts: three chunks of occlusion
     heard = []
-    fa.measure_faithfulness(KeywordFake(), ids, methods=["occlusion"], progress=lambda words, done: heard.append((words, done)))
+    fa.measure_faithfulness(KeywordFake(), ids, methods=["occlusion"],
+                            progress=lambda words, done: heard.append((words, done)))
     fractions = [done for _, done in heard]
     assert fractions == sorted(fractions) and 0 <= fractions[0] < fractions[-1] < 1
     assert any("occlusion" in words for words, _ in heard) and any("bootstrap" in words for words, _ in heard)
@@ -261,7 +263,9 @@ def test_progress_is_reported_and_a_stop_request_ends_the_measurement():
 def test_a_report_written_before_intervals_loads_without_them_and_shows_its_most_faithful_method_first():
     from support.paths import GOLDEN
 
-    report = fa.FaithfulnessReport.from_dict(json.loads((GOLDEN / "run" / "faithfulness.json").read_text(encoding="utf-8")))
+    report = fa.FaithfulnessReport.from_dict(
+        json.loads((GOLDEN / "run" / "faithfulness.json").read_text(encoding="utf-8"))
+    )
     assert report.intervals is None and report.tied is None and report.shown_first is None
     assert report.first == report.most_faithful
     assert report.interval("occlusion") is None and report.standing("random") == fa.REFERENCE

@@ -56,7 +56,8 @@ def test_a_measurement_writes_the_report_beside_the_run_and_says_how_far_it_got_
             if progress is not None and "occlusion" in progress.words:
                 break
             worker.join(0.05)
-        assert progress is not None and progress.pid == os.getpid() and 0 < progress.fraction < 1 and progress.error is None
+        assert (progress is not None and progress.pid == os.getpid() and 0 < progress.fraction < 1
+                and progress.error is None)
         assert not (run_dir / inference.FAITHFULNESS_FILE).exists()
     finally:
         pause.set()
@@ -68,7 +69,8 @@ def test_a_measurement_writes_the_report_beside_the_run_and_says_how_far_it_got_
 
 
 def test_a_stopped_measurement_leaves_nothing_and_a_failed_one_leaves_its_sentence(run_dir):
-    assert inference.measure_into_run(run_dir, KeywordPredictor(), ["1", "2"], sample=2, should_stop=lambda: True) is None
+    assert inference.measure_into_run(run_dir, KeywordPredictor(), ["1", "2"], sample=2,
+                                      should_stop=lambda: True) is None
     assert not (run_dir / inference.FAITHFULNESS_FILE).exists() and not (run_dir / inference.PROGRESS_FILE).exists()
 
     class Broken:
@@ -122,10 +124,14 @@ def test_progress_written_by_another_process_is_followed_while_it_lives(run_dir)
         record = inference.MeasuringProgress(pid, 1.0, 2.0, "explaining with occlusion", 0.4, error)
         (run_dir / inference.PROGRESS_FILE).write_text(json.dumps(record.to_dict()), encoding="utf-8")
 
-    measurer = inference.FaithfulnessMeasurer(launch=lambda folder: pytest.fail("a measurement under way was started again"))
+    measurer = inference.FaithfulnessMeasurer(
+        launch=lambda folder: pytest.fail("a measurement under way was started again")
+    )
     progress(os.getpid())  # e.g. the training worker, still measuring
     status = measurer.status(run_dir, test_texts=24, sample=200)
-    assert status.fraction == 0.4 and status.words == "Measuring how faithful each explanation is: explaining with occlusion."
+    assert status.fraction == 0.4 and status.words == (
+        "Measuring how faithful each explanation is: explaining with occlusion."
+    )
     progress(os.getpid(), error="Faithfulness could not be measured: out of memory.")
     assert measurer.status(run_dir, test_texts=24, sample=200).failed
     assert measurer.status(run_dir, test_texts=0, sample=200).failed  # an empty test split: nothing to measure

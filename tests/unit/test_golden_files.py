@@ -45,7 +45,8 @@ def test_the_golden_run_loads_as_the_app_loads_it_and_is_listed():
     assert run.metrics.training.epochs_run == run.info.epochs_run == len(run.history["loss"])
     assert run.vocabulary.tokens[:2] == ("[PAD]", "[UNK]") and run.vocabulary.size == 38
     predictions = run.predictions
-    assert len(predictions) == 24 and all(p.true in run.class_names and p.predicted in run.class_names for p in predictions)
+    assert len(predictions) == 24 and all(p.true in run.class_names and p.predicted in run.class_names
+                                          for p in predictions)
     assert all(len(p.probabilities) == 3 for p in predictions)
     assert run._model is None  # the model was never loaded
     assert [summary.run_id for summary in list_runs(GOLDEN)] == [run.info.id]
@@ -78,7 +79,8 @@ def test_the_golden_faithfulness_report_is_read_from_the_file_not_measured_again
     assert report.most_faithful in (None, *(row.method for row in report.rows)) and report.verdict.endswith(".")
 
 
-@pytest.mark.parametrize("name", ["run.json", "metrics.json", "predictions.json", "vocabulary.json", "faithfulness.json"])
+@pytest.mark.parametrize("name",
+                         ["run.json", "metrics.json", "predictions.json", "vocabulary.json", "faithfulness.json"])
 def test_today_writes_the_golden_run_records_back_byte_for_byte_but_for_empty_new_fields(name, tmp_path):
     from core.evidence.faithfulness import FaithfulnessReport
     from core.runs.results import Prediction, RunInfo, RunMetrics
@@ -98,7 +100,8 @@ def test_today_writes_the_golden_run_records_back_byte_for_byte_but_for_empty_ne
     # without them, today's writer gives the same bytes.
     added = {key: None for key in json.loads(written) if isinstance(payload, dict) and key not in golden(f"run/{name}")}
     assert all(payload[key] is None for key in added), f"fields added since must be empty in an old file: {added}"
-    trimmed = {key: value for key, value in payload.items() if key not in added} if isinstance(payload, dict) else payload
+    trimmed = ({key: value for key, value in payload.items() if key not in added}
+               if isinstance(payload, dict) else payload)
     write_json(tmp_path / name, trimmed)
     assert (tmp_path / name).read_bytes() == (RUN / name).read_bytes()
 

@@ -20,7 +20,9 @@ from support.fakes import make_dataset
 FLIP_RATE = 0.05
 
 
-def flip_labels(y: np.ndarray, rows: np.ndarray, rate: float, num_classes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def flip_labels(
+    y: np.ndarray, rows: np.ndarray, rate: float, num_classes: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """A copy of y with ``rate`` of ``rows`` moved to another class at random; returns (noisy y, flipped rows)."""
     rng = np.random.default_rng(seed)
     noisy = np.array(y, dtype=np.int64)
@@ -59,13 +61,16 @@ def independent_multinomial_probabilities(texts, labels: np.ndarray, seed: int, 
     for train, held_out in StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed).split(texts, labels):
         classes = np.unique(labels[train])
         weights = compute_class_weight("balanced", classes=classes, y=labels[train])
-        vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, max_features=200_000, token_pattern=r"(?u)\b\w+\b")
+        vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, max_features=200_000,
+                                     token_pattern=r"(?u)\b\w+\b")
         model = LogisticRegression(C=10.0 * weights.max(), class_weight=dict(zip(classes, weights / weights.max())),
                                    solver="saga", tol=1e-3, max_iter=500, random_state=0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # saga stops at tol 1e-3 by design
             model.fit(vectorizer.fit_transform([texts[i] for i in train]), labels[train])
-        probabilities[np.ix_(held_out, model.classes_)] = model.predict_proba(vectorizer.transform([texts[i] for i in held_out]))
+        probabilities[np.ix_(held_out, model.classes_)] = model.predict_proba(
+            vectorizer.transform([texts[i] for i in held_out])
+        )
     return probabilities
 
 
@@ -167,7 +172,8 @@ def test_only_the_given_rows_are_read():
 def test_a_class_smaller_than_the_folds_is_left_out_and_said_so():
     dataset = make_dataset({"sports": 40, "tech": 30, "rare": 3}, seed=6)
     rare = dataset.class_names.index("rare")
-    report = find_label_suspects(list(dataset.texts), dataset.y, dataset.class_names, np.arange(len(dataset)), seed=0, folds=5)
+    report = find_label_suspects(list(dataset.texts), dataset.y, dataset.class_names, np.arange(len(dataset)),
+                                 seed=0, folds=5)
     assert report.folds == 5
     assert report.rows_not_checked == 3
     assert report.rows_checked == len(dataset) - 3
@@ -179,7 +185,8 @@ def test_a_class_smaller_than_the_folds_is_left_out_and_said_so():
 
 def test_folds_are_lowered_when_only_one_class_is_large_enough():
     dataset = make_dataset({"sports": 20, "tech": 4, "rare": 2}, seed=7)
-    report = find_label_suspects(list(dataset.texts), dataset.y, dataset.class_names, np.arange(len(dataset)), seed=0, folds=5)
+    report = find_label_suspects(list(dataset.texts), dataset.y, dataset.class_names, np.arange(len(dataset)),
+                                 seed=0, folds=5)
     assert report.folds == 4
     assert any("lowered from 5 to 4" in note for note in report.notes)
     assert report.rows_not_checked == 2  # the two-row class still trains every fold
@@ -210,8 +217,10 @@ def test_empty_texts_raise_a_user_error():
 def test_same_seed_same_report_and_round_trip():
     dataset = make_dataset({"sports": 30, "tech": 30, "food": 30}, seed=10)
     noisy, _ = flip_labels(dataset.y, np.arange(len(dataset)), 0.1, 3, seed=1)
-    first = find_label_suspects(list(dataset.texts), noisy, dataset.class_names, np.arange(len(dataset)), seed=3, limit=4)
-    second = find_label_suspects(list(dataset.texts), noisy, dataset.class_names, np.arange(len(dataset)), seed=3, limit=4)
+    first = find_label_suspects(list(dataset.texts), noisy, dataset.class_names, np.arange(len(dataset)),
+                                seed=3, limit=4)
+    second = find_label_suspects(list(dataset.texts), noisy, dataset.class_names, np.arange(len(dataset)),
+                                 seed=3, limit=4)
     assert first.suspects == second.suspects
     assert len(first.suspects) == 4 and first.suspects_found >= 4
     assert sum(first.suspects_per_class.values()) == first.suspects_found
@@ -237,13 +246,15 @@ def test_extra_probabilities_are_averaged_in():
     assert f"{len(rows) - 1} of {len(rows)}" in merged.sources[1]
     after = {suspect.row: suspect for suspect in merged.suspects}
     assert after[17].given_label_probability == pytest.approx(before[17].given_label_probability / 2, abs=1e-4)
-    assert after[17].suggested_label_probability == pytest.approx((before[17].suggested_label_probability + 1) / 2, abs=1e-4)
+    assert after[17].suggested_label_probability == pytest.approx((before[17].suggested_label_probability + 1) / 2,
+                                                                  abs=1e-4)
     if 60 in after:  # the baseline alone speaks for row 60
         assert after[60] == before[60]
     with pytest.raises(ValueError, match="shape"):
         find_label_suspects(texts, noisy, dataset.class_names, rows, seed=0, extra_pred_probs=extra[:, :2])
     with pytest.raises(ValueError, match="sum to 1"):
-        find_label_suspects(texts, noisy, dataset.class_names, rows, seed=0, extra_pred_probs=np.full((len(rows), 3), 0.5))
+        find_label_suspects(texts, noisy, dataset.class_names, rows, seed=0,
+                            extra_pred_probs=np.full((len(rows), 3), 0.5))
 
 
 def test_rows_without_an_extra_prediction_keep_the_baseline():

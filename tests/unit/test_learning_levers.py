@@ -78,8 +78,9 @@ def test_impossible_combinations_are_refused_in_one_sentence(overrides, words):
 def test_new_settings_round_trip_and_appear_in_the_schema():
     from core.config import config_schema
 
-    config = apply_overrides(ExperimentConfig(), ["split.k_folds=3", "split.ensemble=true", "model.subword_buckets=5000",
-                                                  "model.word_vectors=/tmp/v.txt", "model.freeze_word_vectors=true",
+    config = apply_overrides(ExperimentConfig(), ["split.k_folds=3", "split.ensemble=true",
+                                                  "model.subword_buckets=5000", "model.word_vectors=/tmp/v.txt",
+                                                  "model.freeze_word_vectors=true",
                                                   "resampling.strategy=class_weights_sqrt"])
     assert ExperimentConfig.from_json(config.to_json()) == config
     settings = {entry["setting"]: entry for entry in config_schema()}

@@ -14,7 +14,8 @@ def _keys(config: ExperimentConfig) -> set[str]:
     return {lever.key for lever in levers_for(config)}
 
 
-@pytest.mark.parametrize("config", [ExperimentConfig(), tiny_config(), tiny_config("model.attention=multihead", "training.early_stopping=false")])
+@pytest.mark.parametrize("config", [ExperimentConfig(), tiny_config(),
+                                    tiny_config("model.attention=multihead", "training.early_stopping=false")])
 def test_every_lever_is_a_valid_config_that_differs_from_the_current_one(config):
     levers = levers_for(config)
     assert len({lever.key for lever in levers}) == len(levers) > 20
@@ -26,7 +27,8 @@ def test_every_lever_is_a_valid_config_that_differs_from_the_current_one(config)
         section, name = lever.fields[0].split(".")
         assert getattr(getattr(changed, section), name) != getattr(getattr(config, section), name)
         assert "→" in lever.title
-    assert [lever.category for lever in levers] == sorted((lever.category for lever in levers), key=list(CATEGORIES).index)
+    assert [lever.category for lever in levers] == sorted((lever.category for lever in levers),
+                                                          key=list(CATEGORIES).index)
 
 
 def test_every_other_choice_of_every_choice_field_and_every_toggle_is_offered():
@@ -39,23 +41,27 @@ def test_every_other_choice_of_every_choice_field_and_every_toggle_is_offered():
             current = getattr(getattr(config, section), f.name)
             for choice in field_info(section, f.name).get("choices") or ():  # the defaults make every choice valid
                 assert (f"{section}.{f.name}={choice}" in keys) == (choice != current), (section, f.name, choice)
-    for toggle in ("model.bidirectional=false", "preprocessing.lowercase=false", "preprocessing.strip_punctuation=false",
-                   "preprocessing.strip_numbers=true", "preprocessing.remove_stopwords=true", "training.early_stopping=false"):
+    for toggle in ("model.bidirectional=false", "preprocessing.lowercase=false",
+                   "preprocessing.strip_punctuation=false", "preprocessing.strip_numbers=true",
+                   "preprocessing.remove_stopwords=true", "training.early_stopping=false"):
         assert toggle in keys
 
 
 def test_the_curated_numeric_table_relative_to_the_current_values():
     keys = _keys(ExperimentConfig())  # dropout 0.5, L2 1e-4, 1 layer, 64 units, lr 2e-3, batch 64, min frequency 2
     expected = {"model.dropout=0.4", "model.dropout=0.6", "model.l2=0.0", "model.l2=0.001", "model.lstm_layers=2",
-                "model.lstm_units=32", "model.lstm_units=128", "training.learning_rate=0.001", "training.learning_rate=0.004",
-                "training.batch_size=32", "training.batch_size=128", "vectorizing.min_token_frequency=1",
-                "vectorizing.min_token_frequency=3", "vectorizing.length_percentile=99.0"}
+                "model.lstm_units=32", "model.lstm_units=128", "training.learning_rate=0.001",
+                "training.learning_rate=0.004", "training.batch_size=32", "training.batch_size=128",
+                "vectorizing.min_token_frequency=1", "vectorizing.min_token_frequency=3",
+                "vectorizing.length_percentile=99.0"}
     assert expected <= keys
-    assert {entry.field for entry in NUMERIC_LEVERS} >= {"model.dropout", "model.l2", "training.learning_rate", "training.batch_size"}
+    assert {entry.field for entry in NUMERIC_LEVERS} >= {"model.dropout", "model.l2", "training.learning_rate",
+                                                         "training.batch_size"}
 
 
 def test_levers_that_would_be_invalid_change_nothing_or_be_ignored_are_left_out():
-    at_bounds = tiny_config("model.dropout=0.0", "model.lstm_layers=4", "vectorizing.min_token_frequency=1", "model.l2=0")
+    at_bounds = tiny_config("model.dropout=0.0", "model.lstm_layers=4", "vectorizing.min_token_frequency=1",
+                            "model.l2=0")
     keys = _keys(at_bounds)
     assert "model.dropout=0.1" in keys and not any(key.startswith("model.dropout=-") for key in keys)
     assert not any(key.startswith("model.lstm_layers=") for key in keys)  # 5 layers is over the maximum
@@ -79,7 +85,8 @@ def test_levers_that_would_be_invalid_change_nothing_or_be_ignored_are_left_out(
 def test_categories_group_settings_for_the_ui():
     assert category_of("resampling.strategy") == "imbalance"
     assert category_of("model.attention") == category_of("model.lstm_units") == "architecture"
-    assert category_of("model.dropout") == category_of("model.l2") == category_of("training.early_stopping") == "regularisation"
+    assert (category_of("model.dropout") == category_of("model.l2") == category_of("training.early_stopping")
+            == "regularisation")
     assert category_of("training.learning_rate") == category_of("training.optimizer") == "optimisation"
     assert category_of("preprocessing.normalizer") == "preprocessing"
     assert category_of("vectorizing.min_token_frequency") == "vocabulary"

@@ -118,7 +118,8 @@ def test_the_cap_keeps_the_most_similar_pairs():
 
 def test_crowded_buckets_are_sampled_and_said_so(monkeypatch):
     monkeypatch.setattr(near, "BUCKET_WINDOW", 5)
-    texts = [f"the crew reported a bird strike on the left engine during climb out, report number {i}" for i in range(300)]
+    texts = [f"the crew reported a bird strike on the left engine during climb out, report number {i}"
+             for i in range(300)]
     report = find_near_duplicates(texts, threshold=0.7)
     assert not report.complete and report.notes
     assert report.rows_with_duplicate == 300  # every text still found a near-twin

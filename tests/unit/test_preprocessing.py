@@ -1,4 +1,5 @@
-"""Tests for core.text.preprocessing: tokenizer, every toggle, negations, normalizers, the cache and offline fallbacks."""
+"""Tests for core.text.preprocessing: tokenizer, every toggle, negations, normalizers, the cache and offline
+fallbacks."""
 
 from __future__ import annotations
 
@@ -62,7 +63,8 @@ def run(config: PreprocessingConfig, text: str) -> list[str]:
         ("rock\u2019n\u2019roll students' 'tis", ["rock\u2019n\u2019roll", "students", "'", "'", "tis"]),
         ("paid 1,272 for 3.5 kg in 2014. Then", ["paid", "1,272", "for", "3.5", "kg", "in", "2014", ".", "Then"]),
         ("wow!!!...", ["wow", "!", "!", "!", ".", ".", "."]),
-        ("great 🙂👍🏽 👨\u200d👩\u200d👧 🇫🇷🇩🇪 1\ufe0f\u20e3", ["great", "🙂", "👍🏽", "👨\u200d👩\u200d👧", "🇫🇷", "🇩🇪", "1\ufe0f\u20e3"]),
+        ("great 🙂👍🏽 👨\u200d👩\u200d👧 🇫🇷🇩🇪 1\ufe0f\u20e3",
+         ["great", "🙂", "👍🏽", "👨\u200d👩\u200d👧", "🇫🇷", "🇩🇪", "1\ufe0f\u20e3"]),
         ("我爱北京 and カタカナ", ["我", "爱", "北", "京", "and", "カタカナ"]),
         ("cafe\u0301 हिन्दी Привет мир", ["cafe\u0301", "हिन्दी", "Привет", "мир"]),
         ("hello_world\u200b\x00 tab\tnew\nline", ["hello_world", "tab", "new", "line"]),
@@ -87,7 +89,8 @@ def test_chunked_tokenizing_equals_whole_text_tokenizing() -> None:
     # its tokens must equal tokenize() of the whole text, whatever the whitespace and marks at chunk edges.
     rng = random.Random(5)
     alphabet = ["a", "Z", "1", ",", ".", "'", "\u2019", "\u0301", "\u200d", "\u200c", "\ufe0f", "\u20e3", "🙂",
-                "\U0001f3fb", "🇫", "我", "\U000e0067", "_", "$", " ", "\xa0", "\u3000", "\u2003", "\x1c", "\t", "\n"]  # fmt: skip
+                "\U0001f3fb", "🇫", "我", "\U000e0067", "_", "$", " ", "\xa0", "\u3000", "\u2003", "\x1c",
+                "\t", "\n"]  # fmt: skip
     preprocessor = TextPreprocessor(ALL_OFF)
     for _ in range(2000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 25)))
@@ -103,7 +106,8 @@ def test_strip_markup_html_and_urls() -> None:
     assert tokenize(stripped) == [
         "Laptop", "stolen", "see", ".", "or", ",", "Fish", "&", "chips", "<", "ok", ">", "a", "<", "b", ">", "c",
     ]  # fmt: skip
-    assert tokenize(strip_markup("xhttp://keep.me a_www.keep")) == ["xhttp", ":", "/", "/", "keep", ".", "me", "a_www", ".", "keep"]
+    assert tokenize(strip_markup("xhttp://keep.me a_www.keep")) == ["xhttp", ":", "/", "/", "keep", ".", "me",
+                                                                    "a_www", ".", "keep"]
 
 
 # --- toggles ---------------------------------------------------------------------------------------------------
@@ -117,7 +121,8 @@ SAMPLE = "<b>The</b> 3 Cats aren't running to http://x.org, 1,272 times!! 🙂"
     [
         ({}, ["<", "b", ">", "The", "<", "/", "b", ">", "3", "Cats", "aren't", "running", "to", "http", ":", "/", "/",
               "x", ".", "org", ",", "1,272", "times", "!", "!", "🙂"]),
-        ({"strip_urls_html": True}, ["The", "3", "Cats", "aren't", "running", "to", ",", "1,272", "times", "!", "!", "🙂"]),
+        ({"strip_urls_html": True},
+         ["The", "3", "Cats", "aren't", "running", "to", ",", "1,272", "times", "!", "!", "🙂"]),
         ({"strip_urls_html": True, "lowercase": True},
          ["the", "3", "cats", "aren't", "running", "to", ",", "1,272", "times", "!", "!", "🙂"]),
         ({"strip_urls_html": True, "strip_punctuation": True},
@@ -154,7 +159,8 @@ def test_numbers_only_whole_number_tokens() -> None:
 def test_negations_kept_with_stop_words_removed() -> None:
     config = replace(ALL_OFF, lowercase=True, remove_stopwords=True, keep_negations=True)
     assert run(config, "this is not good") == ["not", "good"]
-    assert run(config, "I don't like it, nor do they; nothing works") == ["don't", "like", ",", "nor", ";", "nothing", "works"]
+    assert run(config, "I don't like it, nor do they; nothing works") == ["don't", "like", ",", "nor", ";", "nothing",
+                                                                          "works"]
     assert run(config, "It WON\u2019T do") == ["won\u2019t"]
 
 
@@ -170,7 +176,8 @@ def test_negations_skip_the_normalizer_when_kept() -> None:
 
 
 def test_negation_set() -> None:
-    assert {"not", "no", "never", "nor", "none", "nobody", "nothing", "neither", "nowhere", "cannot", "n't"} <= NEGATIONS
+    assert {"not", "no", "never", "nor", "none", "nobody", "nothing", "neither", "nowhere", "cannot",
+            "n't"} <= NEGATIONS
 
 
 def test_stopword_list_source() -> None:

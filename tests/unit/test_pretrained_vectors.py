@@ -117,7 +117,8 @@ def test_vocabulary_extension_never_reads_validation_or_test_texts():
     rows = {"train": np.array([0, 1]), "validation": np.array([2]), "test": np.array([3])}
     extension = vocabulary_extension(config)
     first = vectorize(train + held_out, rows, config.vectorizing, extension=extension)
-    other = vectorize(train + ["entirely different words here", "and here"], rows, config.vectorizing, extension=extension)
+    other = vectorize(train + ["entirely different words here", "and here"], rows, config.vectorizing,
+                      extension=extension)
     assert first.vocabulary == other.vocabulary
     index = first.vocabulary.index()
     assert "london" in index and index["london"] >= first.vocabulary.trained  # among GloVe's first 2,000 words
@@ -147,8 +148,8 @@ def test_the_wrong_dimension_sentence_when_projection_is_off(tmp_path):
     from core.evidence.triage import vector_coverage
 
     vocabulary = build_vocabulary(["the cat"], 10, min_frequency=1)
-    with pytest.raises(DataError, match=r"GloVe 6B 50-d \(offline\) holds 50-dimensional vectors but model\.embedding_dim "
-                                        r"is 128: set model\.embedding_dim to 50\."):
+    with pytest.raises(DataError, match=r"GloVe 6B 50-d \(offline\) holds 50-dimensional vectors "
+                                        r"but model\.embedding_dim is 128: set model\.embedding_dim to 50\."):
         load_word_vectors(GLOVE, vocabulary, 128)
     dataset = make_dataset({"sports": 30, "tech": 30}, seed=4)
     path = tmp_path / "vectors.txt"
@@ -162,8 +163,10 @@ def test_the_wrong_dimension_sentence_when_projection_is_off(tmp_path):
         if projected:
             assert problem is None and coverage.dim == 2 and coverage.found == 3 and coverage.extended == 1
         else:
-            assert coverage is None and problem == "vectors.txt holds 2-dimensional vectors but model.embedding_dim is " \
-                                                  "128: set model.embedding_dim to 2."
+            assert coverage is None and problem == (
+                "vectors.txt holds 2-dimensional vectors but model.embedding_dim is "
+                "128: set model.embedding_dim to 2."
+            )
 
 
 # --------------------------------------------------------------------------------------------- the estimate
@@ -179,14 +182,15 @@ def test_the_estimate_counts_fixed_rows_and_the_projection_without_keras():
     rows = {row.name: row for row in estimate.model_summary(glove.model, vocab_size=1500, num_classes=2, max_length=20,
                                                             extension_size=1000)}
     assert rows["embedding"].kind == "PretrainedEmbedding" and rows["embedding"].parameters == 1500 * 50
-    assert rows["vector_projection"].parameters == 50 * 128 and rows["vector_projection"].output_shape == "(None, 20, 128)"
+    assert (rows["vector_projection"].parameters == 50 * 128
+            and rows["vector_projection"].output_shape == "(None, 20, 128)")
     assert extended.parameters == estimate.parameter_count(glove.model, vocab_size=1500, num_classes=2, max_length=20,
                                                            extension_size=1000)
     assert any("1,000 pretrained words join the vocabulary" in note for note in extended.notes)
     assert not any("pretrained words" in note for note in plain.notes)
     naive = _glove_config("model.embedding_dim=50")
-    assert "vector_projection" not in {r.name for r in estimate.model_summary(naive.model, vocab_size=500, num_classes=2,
-                                                                              max_length=20)}
+    assert "vector_projection" not in {r.name for r in estimate.model_summary(naive.model, vocab_size=500,
+                                                                              num_classes=2, max_length=20)}
     assert estimate.vector_width(glove.model) == 50 and estimate.vector_width(glove.model, vector_dim=300) == 300
     assert estimate.vector_width(_glove_config("model.project_word_vectors=false").model) is None
     # The fixed rows are stored, not trained: the optimizer's share of the time matches the 500-word vocabulary's.

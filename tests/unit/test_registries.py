@@ -37,7 +37,8 @@ def test_every_record_has_its_texts_and_reads_only_real_settings(name):
     section_fields = {f.name for f in dataclasses.fields(SECTIONS[section])}
     for record in registry:
         assert record.title.strip() and isinstance(record.texts, Texts)
-        assert all(text.strip().endswith((".", ")")) for text in (record.texts.what, record.texts.when, record.texts.risk)), record.key
+        assert all(text.strip().endswith((".", ")"))
+                   for text in (record.texts.what, record.texts.when, record.texts.risk)), record.key
         assert set(record.settings) <= section_fields, (record.key, record.settings)
 
 
@@ -170,7 +171,8 @@ def test_a_registered_strategy_appears_on_the_resample_page_and_trains(fake_stra
     assert "Halve the largest class (test double)" in compared.value["strategy"].tolist()
 
     dataset = build_dataset(read_csv_bytes(csv_bytes(generated_texts({"sports": 40, "tech": 16, "food": 10}, seed=3))))
-    result = run_experiment(dataset, tiny_config("resampling.strategy=halve_largest", "training.epochs=1"), runs_dir=None)
+    result = run_experiment(dataset, tiny_config("resampling.strategy=halve_largest", "training.epochs=1"),
+                            runs_dir=None)
     assert result.metrics.resampling.method == "fake halving"
     assert result.metrics.resampling.train_after == _halve_preview(result.metrics.resampling.train_before, None)
 

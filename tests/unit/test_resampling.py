@@ -51,7 +51,8 @@ def assert_preview_holds(preview: list[int], kind: str, actual: list[int]) -> No
         assert all(after <= bound for after, bound in zip(actual, preview)), (preview, actual)
     else:
         assert kind == ABOUT
-        assert all(abs(after - guess) <= max(2, 0.05 * guess) for after, guess in zip(actual, preview)), (preview, actual)
+        assert all(abs(after - guess) <= max(2, 0.05 * guess)
+                   for after, guess in zip(actual, preview)), (preview, actual)
 
 
 # The contract every record of the registry meets (imbalanced-learn's habit: one test over every sampler).

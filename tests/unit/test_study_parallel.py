@@ -57,7 +57,8 @@ class _Overlap:
         on_epoch({"val_macro_f1": value})
         with self.lock:
             self.now -= 1
-        return TrialOutcome("completed", {"validation": {"macro_f1": value}, "test": {"macro_f1": value, "accuracy": 0.5},
+        return TrialOutcome("completed", {"validation": {"macro_f1": value},
+                                          "test": {"macro_f1": value, "accuracy": 0.5},
                                           "baseline": {"available": True, "macro_f1": 0.4}}, None, 0.0)
 
 
@@ -74,7 +75,8 @@ def test_two_loops_in_threads_run_two_trials_at_once_and_each_trial_once(dataset
 
 def test_a_loop_error_is_raised_after_both_loops_end(dataset, tmp_path):
     config = ExperimentConfig()
-    create_lever_study(config, data_source(dataset), levers=find_levers(config, KEYS[:1]), seeds=1, name="e", runs_dir=tmp_path)
+    create_lever_study(config, data_source(dataset), levers=find_levers(config, KEYS[:1]), seeds=1, name="e",
+                       runs_dir=tmp_path)
     opened = []
 
     def open_handle():
@@ -88,7 +90,8 @@ def test_a_loop_error_is_raised_after_both_loops_end(dataset, tmp_path):
 
 
 def test_threads_per_trial_share_the_cores_and_two_workers_are_the_default_on_two_cores():
-    assert threads_per_trial(2, cores=2) == 1 and threads_per_trial(1, cores=2) == 2 and threads_per_trial(4, cores=2) == 1
+    assert (threads_per_trial(2, cores=2) == 1 and threads_per_trial(1, cores=2) == 2
+            and threads_per_trial(4, cores=2) == 1)
     assert threads_per_trial(2, cores=16) == 8
     assert default_workers(cores=2) == 2 and default_workers(cores=1) == 1
 
@@ -164,7 +167,8 @@ def test_a_name_keeps_its_journal_inside_the_studies_folder_and_old_names_keep_t
     assert journal_stem("attention none, 2 seeds") != journal_stem("attention none 2 seeds")
     for name in ("../escape", "a/b", "..", "日本語"):
         location = storage_location(name, None, tmp_path)
-        assert location.startswith(str(tmp_path / "studies")) and "/" not in location[len(str(tmp_path / "studies")) + 1:]
+        assert (location.startswith(str(tmp_path / "studies"))
+                and "/" not in location[len(str(tmp_path / "studies")) + 1:])
 
 
 def test_a_study_with_commas_and_spaces_in_its_name_runs_lists_and_reopens(dataset, tmp_path):
@@ -183,8 +187,8 @@ def test_a_study_with_commas_and_spaces_in_its_name_runs_lists_and_reopens(datas
 
 def test_a_finished_lever_study_lists_its_best_mean_score(dataset, tmp_path):
     config = ExperimentConfig()
-    handle = create_lever_study(config, data_source(dataset), levers=find_levers(config, KEYS[:2]), seeds=2, name="best",
-                                runs_dir=tmp_path)
+    handle = create_lever_study(config, data_source(dataset), levers=find_levers(config, KEYS[:2]), seeds=2,
+                                name="best", runs_dir=tmp_path)
     run_study(handle, _Overlap(dataset).executor)
     (info,) = list_studies(tmp_path)
     table = lever_results(handle)

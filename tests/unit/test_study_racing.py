@@ -78,7 +78,8 @@ def _executor(data, calls: list):
         calls.append((arm, seed))
         value = _score(arm, seed) if arm != "combined" else REFERENCE[seed] + 0.08
         on_epoch({"val_macro_f1": value})
-        return TrialOutcome("completed", {"validation": {"macro_f1": value}, "test": {"macro_f1": value, "accuracy": 0.5},
+        return TrialOutcome("completed", {"validation": {"macro_f1": value},
+                                          "test": {"macro_f1": value, "accuracy": 0.5},
                                           "baseline": {"available": True, "macro_f1": 0.4}}, None, 0.0)
 
     return FunctionExecutor(run, data_hash=data.data_hash)
@@ -96,7 +97,8 @@ def _values(keys, seeds=SEEDS):
 def test_every_lever_starts_on_one_seed_and_the_reference_runs_every_seed():
     keys = ["a", "b", "c"]
     state = race(keys, SEEDS, Racing(), {}, {})
-    assert state.wanted == ((ARM_REFERENCE, 42), ("a", 42), ("b", 42), ("c", 42), (ARM_REFERENCE, 43), (ARM_REFERENCE, 44))
+    assert state.wanted == ((ARM_REFERENCE, 42), ("a", 42), ("b", 42), ("c", 42), (ARM_REFERENCE, 43),
+                            (ARM_REFERENCE, 44))
     assert {key: (r.given, r.stopped_by) for key, r in state.levers.items()} == {k: (1, STOP_OPEN) for k in keys}
     assert not state.over
 
@@ -118,7 +120,9 @@ def test_the_strongest_third_of_open_levers_go_on_with_twice_the_seeds_and_the_r
     assert going == {"lever0", "lever3", "lever6"}  # the largest |difference|: a loss counts as much as a gain
     assert all(state.levers[key].given == 2 for key in going)
     assert {r.stopped_by for key, r in state.levers.items() if key not in going} == {STOP_HALVED}
-    assert [pair for pair in state.wanted if pair[1] == 43 and pair[0] != ARM_REFERENCE] == [("lever0", 43), ("lever3", 43), ("lever6", 43)]
+    assert [pair for pair in state.wanted if pair[1] == 43 and pair[0] != ARM_REFERENCE] == [
+        ("lever0", 43), ("lever3", 43), ("lever6", 43)
+    ]
 
 
 def test_a_settled_verdict_stops_a_lever_and_keeps_its_meaning():
@@ -163,14 +167,15 @@ def test_the_rule_is_kept_in_the_plan_and_an_old_plan_without_it_is_exhaustive()
 
 
 def test_a_plan_with_an_unknown_racing_rule_is_refused():
-    raw = {"kind": "levers", "config": {}, "data": {"kind": "builtin", "location": "x", "text_column": "t",
-                                                     "label_column": "l", "data_hash": "h", "rows": 1, "source_name": "x"},
+    raw = {"kind": "levers", "config": {},
+           "data": {"kind": "builtin", "location": "x", "text_column": "t", "label_column": "l", "data_hash": "h",
+                    "rows": 1, "source_name": "x"},
            "planned": 2, "created": "now", "racing": {"rule": "coin flips"}}
     with pytest.raises(ValueError, match="coin flips"):
         StudyPlan.from_dict(raw)
 
 
-# ------------------------------------------------------------------------------------------------ through the study loop
+# ----------------------------------------------------------------------------------------------- through the study loop
 
 
 # Twelve levers, the clear helper and the clear loser among them: enough rounds to halve, quick to run.
@@ -269,4 +274,5 @@ def test_a_golden_exhaustive_study_reads_with_its_stops(tmp_path):
     shutil.copyfile(GOLDEN / "study.journal", tmp_path / "studies" / f"golden-study{JOURNAL_SUFFIX}")
     table = lever_results(open_study("golden-study", runs_dir=tmp_path))
     (row,) = table.rows
-    assert row.stopped_by == STOP_ALL_SEEDS and row.stop_reason == "ran the study's one seed" and table.seeding == EXHAUSTIVE_RULE
+    assert (row.stopped_by == STOP_ALL_SEEDS and row.stop_reason == "ran the study's one seed"
+            and table.seeding == EXHAUSTIVE_RULE)

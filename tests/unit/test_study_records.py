@@ -94,9 +94,11 @@ def test_a_plan_written_today_has_every_key_the_previous_release_reads():
 def test_the_golden_combination_reads_and_writes_back_unchanged():
     raw = _golden_attr("lab_combined")
     assert CombinedPlan.from_dict(raw).to_dict() == raw
-    plan = CombinedPlan(("model.dropout=0.4",), (("model.l2=0.0", "changes model.l2, which an earlier lever already changed"),), {})
+    plan = CombinedPlan(("model.dropout=0.4",),
+                        (("model.l2=0.0", "changes model.l2, which an earlier lever already changed"),), {})
     assert _through_json(plan) == {"applied": ["model.dropout=0.4"], "config": {},
-                                   "skipped": [["model.l2=0.0", "changes model.l2, which an earlier lever already changed"]]}
+                                   "skipped": [["model.l2=0.0",
+                                                "changes model.l2, which an earlier lever already changed"]]}
     assert CombinedPlan.from_dict(_through_json(plan)) == plan
 
 
@@ -111,8 +113,8 @@ def test_a_lever_row_without_an_interval_round_trips():
 
 
 def test_a_lever_table_round_trips_with_its_rows():
-    table = LeverTable("s", "validation macro-F1", VERDICT_RULE, (42, 43, 44), 0.6, 0.01, 3, (_row(), _row("model.l2=0.0")),
-                       True, 9, 9)
+    table = LeverTable("s", "validation macro-F1", VERDICT_RULE, (42, 43, 44), 0.6, 0.01, 3,
+                       (_row(), _row("model.l2=0.0")), True, 9, 9)
     raw = _through_json(table)
     assert raw["rows"][0]["interval"] == [0.013, 0.027] and raw["seeds"] == [42, 43, 44]
     assert LeverTable.from_dict({**raw, "unknown": 1}) == table

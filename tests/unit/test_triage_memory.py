@@ -128,7 +128,8 @@ def test_the_cli_reads_a_sample_when_asked_and_refuses_a_sample_of_nothing(tmp_p
     run = [sys.executable, "-m", "core", "inspect", str(path), "--no-baseline"]
     sampled = subprocess.run([*run, "--sample", "500"], capture_output=True, text=True, env=env, timeout=120)
     assert sampled.returncode == 0, sampled.stderr
-    assert "500 rows kept of 500" in sampled.stdout and "random sample of 500 of the file's 3,000 rows" in sampled.stdout
+    assert ("500 rows kept of 500" in sampled.stdout
+            and "random sample of 500 of the file's 3,000 rows" in sampled.stdout)
     refused = subprocess.run([*run, "--sample", "0"], capture_output=True, text=True, env=env, timeout=120)
     assert refused.returncode == 2 and refused.stderr.strip() == "error: --sample must be at least 1 row."
 
@@ -195,7 +196,8 @@ def reference_duplicates(texts, labels):
         [(text, count) for text, count in sorted(repeated.items(), key=lambda item: -item[1])[:20]],
         len(conflicting),
         sum(sum(c.values()) for c in conflicting.values()),
-        [(text, dict(c.most_common())) for text, c in sorted(conflicting.items(), key=lambda item: -sum(item[1].values()))[:20]],
+        [(text, dict(c.most_common()))
+         for text, c in sorted(conflicting.items(), key=lambda item: -sum(item[1].values()))[:20]],
     )
 
 
@@ -221,7 +223,9 @@ def test_lengths_and_vocabulary_match_token_lists_with_and_without_cached_prepro
     tokens = [text.split() for text in processed]
     lengths, vocabulary_size, kept = _preprocessed_profile(dataset.texts, config.preprocessing, np.array([5, 0, 899]))
     assert lengths.tolist() == [len(t) for t in tokens]
-    assert vocabulary_size == len({token for t in tokens for token in t}) == _vocabulary_size([processed[:7], processed[7:]])
+    assert vocabulary_size == len({token for t in tokens for token in t}) == _vocabulary_size(
+        [processed[:7], processed[7:]]
+    )
     assert kept == {0: processed[0], 5: processed[5], 899: processed[899]}
     with_cache = triage(dataset, config, include_baseline=False, processed=processed)
     assert with_cache == triage(dataset, config, include_baseline=False)
@@ -301,8 +305,8 @@ def test_inspecting_100k_rows_grows_the_process_by_less_than_12_times_the_file(t
 
     path = tmp_path / "faa_100k.csv"
     path.write_bytes(csv_of(100_000))
-    completed = subprocess.run([sys.executable, "-c", _PEAK_SCRIPT, str(path)], cwd=ROOT, capture_output=True, text=True,
-                               env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    completed = subprocess.run([sys.executable, "-c", _PEAK_SCRIPT, str(path)], cwd=ROOT, capture_output=True,
+                               text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
     assert completed.returncode == 0, completed.stderr
     growth = int(completed.stdout.strip())
     assert growth < 12 * path.stat().st_size, f"{growth / MB:.0f} MB for a {path.stat().st_size / MB:.1f} MB file"

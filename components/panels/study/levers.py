@@ -18,13 +18,16 @@ VERDICT_WORDS = {HELPS: "helps", HURTS: "hurts", WITHIN_NOISE: "within noise"}
 
 def lever_rows(table: LeverTable) -> list[dict]:
     """The chart's rows (the table's order: best mean difference first)."""
-    return [{"lever": row.title, "mean": row.mean_delta, "sd": row.sd_delta, "low": row.interval[0] if row.interval else None,
-             "high": row.interval[1] if row.interval else None, "verdict": row.verdict, "n": row.n} for row in table.rows]
+    return [{"lever": row.title, "mean": row.mean_delta, "sd": row.sd_delta,
+             "low": row.interval[0] if row.interval else None,
+             "high": row.interval[1] if row.interval else None, "verdict": row.verdict, "n": row.n}
+            for row in table.rows]
 
 
 def lever_frame(table: LeverTable) -> pd.DataFrame:
     return pd.DataFrame([{
-        "lever": row.title, "verdict": VERDICT_WORDS.get(row.verdict, row.verdict), "Δ mean": row.mean_delta, "± sd": row.sd_delta,
+        "lever": row.title, "verdict": VERDICT_WORDS.get(row.verdict, row.verdict), "Δ mean": row.mean_delta,
+        "± sd": row.sd_delta,
         "90% interval": f"{row.interval[0]:+.3f} to {row.interval[1]:+.3f}" if row.interval else "—",
         "seeds": row.n, "why it stopped": row.stop_reason, "mean validation macro-F1": row.mean_value,
         "group": CATEGORIES.get(row.category, row.category),
@@ -87,7 +90,8 @@ def render_combined(report: StudyReport) -> None:
         return
     if result.validation is not None and result.validation.n:
         row = result.validation
-        st.caption(plain(f"On validation, the combination vs the reference: Δ {row.mean_delta:+.3f} over {row.n} seed(s), "
+        st.caption(plain(f"On validation, the combination vs the reference: Δ {row.mean_delta:+.3f} "
+                         f"over {row.n} seed(s), "
                          f"{VERDICT_WORDS.get(row.verdict, row.verdict)}.", limit=None))
     fitted = f" (fitted on {result.baseline_fitted_on})" if result.baseline_fitted_on else ""
     columns = st.columns(3 if result.test_combined is not None else 2)
@@ -98,12 +102,14 @@ def render_combined(report: StudyReport) -> None:
                                                        if label == "TF-IDF baseline" else "")
         column.metric(f"{label}: test macro-F1", _arm_words(score), help=plain(about, limit=None))
     kinds = {"Combined": "combined", "Reference": "reference", "TF-IDF baseline": "baseline"}
-    arms = [{"arm": label.lower(), "kind": kinds[label], "mean": score.mean, "sd": score.sd, "n": score.n} for label, score in scores]
+    arms = [{"arm": label.lower(), "kind": kinds[label], "mean": score.mean, "sd": score.sd, "n": score.n}
+            for label, score in scores]
     st.altair_chart(study_figures.final_comparison(arms), width="stretch")
     st.dataframe(pd.DataFrame([{"seed": row["seed"], "combined": row["combined"], "reference": row["reference"],
                                 "TF-IDF baseline": row["baseline"]} for row in result.per_seed]),
                  hide_index=True, width="stretch",
-                 column_config={name: st.column_config.NumberColumn(format="%.3f") for name in ("combined", "reference", "TF-IDF baseline")})
+                 column_config={name: st.column_config.NumberColumn(format="%.3f")
+                                for name in ("combined", "reference", "TF-IDF baseline")})
     st.caption(plain(result.note, limit=None))
     if plan.applied and st.button("Load the combined settings into the widgets", key="study_load_combined",
                                   icon=":material/download:"):

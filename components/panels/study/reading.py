@@ -114,8 +114,8 @@ def _report(name: str, location: str, stamp: tuple[int, int], minute_slot: int) 
     if handle.kind == KIND_SWEEP:
         return StudyReport(StudyRef(name, location), info, handle.plan, rows, sweep=sweep_results(handle))
     plan = handle.combined_plan()
-    return StudyReport(StudyRef(name, location), info, handle.plan, rows, levers=lever_results(handle), combined_plan=plan,
-                       combined=combined_results(handle) if plan is not None else None)
+    return StudyReport(StudyRef(name, location), info, handle.plan, rows, levers=lever_results(handle),
+                       combined_plan=plan, combined=combined_results(handle) if plan is not None else None)
 
 
 def read_report(ref: StudyRef) -> StudyReport:
@@ -201,7 +201,8 @@ def studies_table(*, key: str = "runs_studies") -> None:
         "failed": info.failed, "created": info.created,
     } for info in infos])
     # A study with no finished run has no best score: an empty cell, never the word "None".
-    frame["best validation macro-F1"] = pd.to_numeric(frame["best validation macro-F1"], errors="coerce").astype("float64")
+    frame["best validation macro-F1"] = pd.to_numeric(frame["best validation macro-F1"],
+                                                      errors="coerce").astype("float64")
     event = st.dataframe(frame, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
                          key=f"{key}_table", column_config={
                              "study": st.column_config.TextColumn(pinned=True),
@@ -220,7 +221,8 @@ def studies_table(*, key: str = "runs_studies") -> None:
 def _drive(ref: StudyRef, dataset: Dataset, scheduler, folder: Path, *, combine: bool) -> Work:
     """The work of a study thread: open the study (the thread's own Optuna handle) and run what it has left."""
 
-    def work(progress: Callable[[StudyProgress], None], on_epoch: Callable[[dict], None], stop: threading.Event) -> None:
+    def work(progress: Callable[[StudyProgress], None], on_epoch: Callable[[dict], None],
+             stop: threading.Event) -> None:
         # Optuna's importance and SciPy pull in scikit-learn: import it whole, under the dashboard's one import lock.
         lazy.load("sklearn")
         handle = open_study(ref.name, storage=ref.location)
@@ -251,7 +253,8 @@ def _drive(ref: StudyRef, dataset: Dataset, scheduler, folder: Path, *, combine:
                 seed = handle.plan.base_config.seed + next(loops) if handle.kind == KIND_SWEEP else None
                 return open_study(ref.name, storage=ref.location, sampler_seed=seed)
 
-            run_in_threads(open_handle, executor, slots=1 + getattr(scheduler, "study_slots", 0), progress=announce, stop=stop)
+            run_in_threads(open_handle, executor, slots=1 + getattr(scheduler, "study_slots", 0), progress=announce,
+                           stop=stop)
 
     return work
 

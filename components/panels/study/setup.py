@@ -112,8 +112,8 @@ def choose_levers(config: ExperimentConfig) -> list[Lever]:
         if not group:
             continue
         default = [k for k in group if by_key[k].fields[0] in DEFAULT_LEVER_FIELDS]
-        chosen += st.pills(heading, group, selection_mode="multi", default=default, key=f"study_levers_{category}_{version}",
-                           format_func=lambda k: plain(by_key[k].title)) or []
+        chosen += st.pills(heading, group, selection_mode="multi", default=default,
+                           key=f"study_levers_{category}_{version}", format_func=lambda k: plain(by_key[k].title)) or []
     return [by_key[k] for k in by_key if k in chosen]
 
 
@@ -126,7 +126,8 @@ def name_problem(name: str) -> str:
     except ConfigError as exc:
         return str(exc)
     if Path(location).is_file():
-        return f"A study named {name.strip()!r} already exists; choose another name, or open it with the Study picker above."
+        return (f"A study named {name.strip()!r} already exists; "
+                "choose another name, or open it with the Study picker above.")
     return ""
 
 
@@ -147,7 +148,8 @@ def _estimate_line(what: str, estimate: Optional[StudyEstimate]) -> None:
     st.markdown(plain(f"{what}: {estimate.time_text()}.", limit=None))
     st.caption("Estimated from each run's model and data sizes and this server's measured speed: every run starts its "
                "own training process, prepares the data, fits the baseline, trains, scores and saves. Early stopping "
-               "ends runs sooner, pruning stops weak sweep trials early, and other trainings on this server share the queue.")
+               "ends runs sooner, pruning stops weak sweep trials early, "
+               "and other trainings on this server share the queue.")
     busy = busy_note(*server_load())
     if busy:
         st.caption(plain(busy))
@@ -160,7 +162,8 @@ def _lever_setup(data: Dataset, key: str) -> None:
     config = state.config()
     st.markdown("**Levers to try** (each changes one setting of your current settings)")
     levers = choose_levers(config)
-    seeds = int(st.number_input("Seeds per lever", min_value=1, max_value=10, value=DEFAULT_SEEDS, step=1, key="study_seeds",
+    seeds = int(st.number_input("Seeds per lever", min_value=1, max_value=10, value=DEFAULT_SEEDS, step=1,
+                                key="study_seeds",
                                 help="Each seed is its own split and initialisation; the reference runs with the same "
                                      "seeds, so each lever is compared seed by seed. One seed cannot tell a lever from "
                                      "noise; three is a good start."))
@@ -174,7 +177,8 @@ def _lever_setup(data: Dataset, key: str) -> None:
     runs = most_runs(len(levers), seeds, racing)
     lever_configs = [lever.apply(config) for lever in levers]
     # The reference runs every seed; the levers' runs (at most runs - seeds when racing) cost their average.
-    planned = [config] * seeds + [lever_configs[i % len(lever_configs)] for i in range(runs - seeds)] if levers else [config] * seeds
+    planned = ([config] * seeds + [lever_configs[i % len(lever_configs)] for i in range(runs - seeds)] if levers
+               else [config] * seeds)
     estimate = study_estimate(planned, data, key)
     if racing is None:
         what = f"{len(levers)} lever(s) + the reference × {seeds} seed(s) = {runs} runs"
@@ -185,8 +189,8 @@ def _lever_setup(data: Dataset, key: str) -> None:
     if st.button("Start the lever study", key="study_start_levers", type="primary", disabled=not (levers and name_ok),
                  icon=":material/play_arrow:"):
         try:
-            handle = create_lever_study(config, _source_of(data), levers=levers, seeds=seeds, name=name, runs_dir=runs_dir(),
-                                        racing=racing)
+            handle = create_lever_study(config, _source_of(data), levers=levers, seeds=seeds, name=name,
+                                        runs_dir=runs_dir(), racing=racing)
         except UserError as exc:
             st.error(plain(exc))
             return
@@ -215,7 +219,8 @@ def _sweep_setup(data: Dataset, key: str) -> None:
         st.dataframe(_space_rows(chosen), hide_index=True, width="stretch")
     left, right = st.columns(2)
     with left:
-        trials = int(st.number_input("Trials", min_value=2, max_value=500, value=DEFAULT_SWEEP_TRIALS, step=1, key="study_trials"))
+        trials = int(st.number_input("Trials", min_value=2, max_value=500, value=DEFAULT_SWEEP_TRIALS, step=1,
+                                     key="study_trials"))
     with right:
         pruner = st.selectbox("Stop weak trials early (pruning)", PRUNERS, key="study_pruner",
                               format_func=lambda p: PRUNER_TITLES[p].split(":")[0],

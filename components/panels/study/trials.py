@@ -19,7 +19,8 @@ def _what(row: TrialRow, plan: StudyPlan) -> str:
         titles = {lever.key: lever.title for lever in plan.levers}
         titles.update({ARM_REFERENCE: "reference (your settings)", ARM_COMBINED: "combined levers"})
         return titles.get(row.arm or "", row.arm or "")
-    return ", ".join(f"{study_figures.short_setting(name)} {study_figures.short_value(value)}" for name, value in row.params.items())
+    return ", ".join(f"{study_figures.short_setting(name)} {study_figures.short_value(value)}"
+                     for name, value in row.params.items())
 
 
 def _state_words(row: TrialRow) -> str:
@@ -38,7 +39,8 @@ def trial_frame(report: StudyReport) -> pd.DataFrame:
         if report.plan.kind == KIND_LEVERS:
             entry.update({"settings": _what(row, report.plan), "seed": row.seed})
         else:
-            entry.update({study_figures.short_setting(name): study_figures.short_value(value) for name, value in row.params.items()})
+            entry.update({study_figures.short_setting(name): study_figures.short_value(value)
+                          for name, value in row.params.items()})
         entry.update({"state": _state_words(row), OBJECTIVE: row.value, "seconds": row.duration_s,
                       "run": Path(row.run_dir).name if row.run_dir else None})
         rows.append(entry)
@@ -56,4 +58,5 @@ def render(report: StudyReport) -> None:
                  column_config={OBJECTIVE: st.column_config.NumberColumn(format="%.3f"),
                                 "seconds": st.column_config.NumberColumn(format="%.0f")})
     if waiting:
-        st.caption(f"{waiting} more trial(s) waiting. Each trial is also an ordinary run on the Runs and Evaluate pages.")
+        st.caption(f"{waiting} more trial(s) waiting. "
+                   "Each trial is also an ordinary run on the Runs and Evaluate pages.")

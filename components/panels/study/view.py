@@ -32,7 +32,8 @@ def resume_data(plan: StudyPlan, data: Optional[Dataset]) -> tuple[Optional[Call
     if data is not None and data.data_hash == source.data_hash:
         return (lambda: data), ""
     if source.kind == "builtin":
-        return (lambda: cached.dataset(DataSource("builtin", source.location), source.text_column, source.label_column)), ""
+        return (lambda: cached.dataset(DataSource("builtin", source.location), source.text_column,
+                                       source.label_column)), ""
     if source.kind == "csv" and Path(source.location).is_file():
         return (lambda: load_source(source)), ""
     return None, (f"This study ran on the uploaded file {source.source_name} ({source.rows:,} rows; text column "
@@ -115,7 +116,8 @@ def _status(report: StudyReport, live: Optional[LiveView]) -> None:
         words = "Paused between rounds of the race: Resume queues the next seeds where verdicts are still open."
     racing = plan.kind == KIND_LEVERS and plan.racing is not None
     most = most_runs(len(plan.levers), len(plan.seeds), plan.racing) if racing else info.planned
-    fraction = info.done / most if racing and info.state != "finished" else (info.done / info.planned if info.planned else 0.0)
+    fraction = (info.done / most if racing and info.state != "finished"
+                else (info.done / info.planned if info.planned else 0.0))
     counted = (f"{info.done} runs done, at most {most}" if racing and info.state != "finished"
                else f"{info.done} of {info.planned} runs done")
     st.progress(min(1.0, fraction), text=plain(f"{KIND_TITLES.get(plan.kind, plan.kind)} {report.ref.name}: "
@@ -124,7 +126,8 @@ def _status(report: StudyReport, live: Optional[LiveView]) -> None:
     details = [f"data {where} ({plan.data.rows:,} rows)", f"created {plan.created[:16].replace('T', ' ')} UTC"]
     if plan.kind == KIND_LEVERS:
         details.append(f"{len(plan.levers)} lever(s) × seeds {', '.join(map(str, plan.seeds))}")
-        details.append("racing: seeds go to levers whose verdict is still open" if racing else "every lever on every seed")
+        details.append("racing: seeds go to levers whose verdict is still open" if racing
+                       else "every lever on every seed")
     else:
         details.append(f"pruner {plan.pruner}")
     if info.failed:
@@ -145,7 +148,8 @@ def _controls(report: StudyReport, live: Optional[LiveView], data: Optional[Data
                   icon=":material/stop:", help="The running trial ends after its current batch and is queued again; "
                                                "finished trials are kept.")
         return
-    combine = not report.work_left and report.levers is not None and report.levers.complete and report.combined_plan is None
+    combine = (not report.work_left and report.levers is not None and report.levers.complete
+               and report.combined_plan is None)
     if not (report.work_left or combine):
         return
     loader, why = resume_data(report.plan, data)
@@ -153,9 +157,11 @@ def _controls(report: StudyReport, live: Optional[LiveView], data: Optional[Data
         helpers = sum(row.verdict == HELPS for row in report.levers.rows)
         label = (f"Combine the {helpers} lever(s) that helped and run them with the same seeds" if helpers
                  else "No lever helped: keep the reference and score it on the test split")
-        clicked = st.button(label, key="study_combine", type="primary", disabled=loader is None, icon=":material/merge:")
+        clicked = st.button(label, key="study_combine", type="primary", disabled=loader is None,
+                            icon=":material/merge:")
     else:
-        clicked = st.button("Resume", key="study_resume", type="primary", disabled=loader is None, icon=":material/play_arrow:",
+        clicked = st.button("Resume", key="study_resume", type="primary", disabled=loader is None,
+                            icon=":material/play_arrow:",
                             help="Finished trials are kept; the interrupted one runs again.")
     if why:
         st.warning(plain(why))

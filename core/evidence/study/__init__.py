@@ -2,26 +2,26 @@
 
 Two kinds of study, both stored by Optuna (imported lazily: this package is safe on the dashboard's first page):
 
-* A **lever study** answers "which single change of my settings helps?". The reference config and each chosen
-  lever (:mod:`core.evidence.levers`) run with the SAME seeds — seed ``s`` of lever ``L`` is paired with seed ``s`` of the
-  reference, and each seed is its own split — and each lever gets the mean paired difference in validation
-  macro-F1 with a verdict under :data:`VERDICT_RULE`. A racing study (:class:`Racing`, the CLI's and the page's
-  default) spends seeds where verdicts are still open: every lever starts on one seed and successive halving, with the
-  verdict as its stopping test, decides which get more (:mod:`core.evidence.study._racing`); an exhaustive one runs
-  every lever on every seed. :func:`combine_helpers` then runs one config combining the levers that helped; only that
-  config and the reference are ever scored on the sealed test split.
+* A **lever study** answers "which single change of my settings helps?". The reference config and each chosen lever
+  (:mod:`core.evidence.levers`) run with the SAME seeds — seed ``s`` of lever ``L`` is paired with seed ``s`` of the
+  reference, and each seed is its own split — and each lever gets the mean paired difference in validation macro-F1 with
+  a verdict under :data:`VERDICT_RULE`. A racing study (:class:`Racing`, the CLI's and the page's default) spends seeds
+  where verdicts are still open: every lever starts on one seed and successive halving, with the verdict as its stopping
+  test, decides which get more (:mod:`core.evidence.study._racing`); an exhaustive one runs every lever on every seed.
+  :func:`combine_helpers` then runs one config combining the levers that helped; only that config and the reference are
+  ever scored on the sealed test split.
 * A **sweep** searches a space built from the config's field metadata (:func:`default_space`, or a JSON space file:
   :func:`load_space`) with TPE, a trial or time budget, and median or successive-halving pruning on the per-epoch
   validation score.
 
-Every trial is one ordinary run (:func:`core.training.experiment.run_experiment`) saved as a run record tagged with the study
-and trial number, so the Evaluate and Runs pages work on trials unchanged. Runs go through an executor
+Every trial is one ordinary run (:func:`core.training.experiment.run_experiment`) saved as a run record tagged with the
+study and trial number, so the Evaluate and Runs pages work on trials unchanged. Runs go through an executor
 (:class:`InProcessExecutor` for CLI workers, :class:`FunctionExecutor`/:func:`scheduler_executor` for the dashboard's
 job scheduler).
 
-Storage: by default one Optuna journal file per study, ``<runs dir>/studies/<name>.journal`` (safe for several
-processes on one machine); or any SQLAlchemy URL (``postgresql+psycopg2://…``) to share a study across machines.
-Several workers may run one study at once; a trial whose worker dies is retried once (:mod:`core.evidence.study._heartbeat`).
+Storage: by default one Optuna journal file per study, ``<runs dir>/studies/<name>.journal`` (safe for several processes
+on one machine); or any SQLAlchemy URL (``postgresql+psycopg2://…``) to share a study across machines. Several workers
+may run one study at once; a trial whose worker dies is retried once (:mod:`core.evidence.study._heartbeat`).
 
 The modules are private, in Optuna's layout (``optuna/study/``); everything public is named here, and code outside
 this package imports it from here:
@@ -145,13 +145,15 @@ __all__ = [
     "OBJECTIVE", "PRUNERS", "STUDIES_FOLDER", "VERDICT_RULE", "WITHIN_NOISE", "EXHAUSTIVE_RULE", "STOP_ALL_SEEDS",
     "STOP_FAILED", "STOP_HALVED", "STOP_NO_EFFECT", "STOP_OPEN", "STOP_SETTLED",
     # data and space
-    "DataSource", "data_source", "load_source", "ParamSpec", "SearchSpace", "default_space", "load_space", "parse_space",
+    "DataSource", "data_source", "load_source", "ParamSpec", "SearchSpace", "default_space", "load_space",
+    "parse_space",
     # plans and storage
     "CombinedPlan", "Racing", "StudyPlan", "StudyHandle", "StudyNotFound", "NAME_RULE", "check_name", "journal_stem",
     "create_lever_study", "create_sweep",
     "open_study", "storage_location", "studies_folder",
     # running trials
-    "FunctionExecutor", "InProcessExecutor", "StopSignal", "TrialExecutor", "TrialFailed", "TrialOutcome", "TrialRequest",
+    "FunctionExecutor", "InProcessExecutor", "StopSignal", "TrialExecutor", "TrialFailed", "TrialOutcome",
+    "TrialRequest",
     "scheduler_executor", "objective_value", "Heartbeat", "SessionSummary", "StudyProgress", "recover_stale_trials",
     "run_study", "worker_id",
     # several trials at once

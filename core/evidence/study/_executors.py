@@ -57,7 +57,8 @@ class InProcessExecutor:
     """Runs each trial in this process (CLI workers). With ``reuse_preprocessing`` the normalised texts are computed
     once per distinct preprocessing config, not once per trial."""
 
-    def __init__(self, dataset: "Dataset", runs_dir: str | os.PathLike | None = None, *, reuse_preprocessing: bool = True) -> None:
+    def __init__(self, dataset: "Dataset", runs_dir: str | os.PathLike | None = None, *,
+                 reuse_preprocessing: bool = True) -> None:
         from core.runs.store import runs_dir as resolve_runs_dir
 
         self.dataset = dataset
@@ -75,8 +76,8 @@ class InProcessExecutor:
 
         result = run_experiment(self.dataset, request.config, listener=listener, stop=stop, runs_dir=self.runs_dir,
                                 preprocessed=self._preprocess(request.config), tags=request.tags)
-        return TrialOutcome(result.status, _metrics_dict(result.metrics), str(result.run_dir) if result.run_dir else None,
-                            float(result.duration_s))
+        return TrialOutcome(result.status, _metrics_dict(result.metrics),
+                            str(result.run_dir) if result.run_dir else None, float(result.duration_s))
 
     def _preprocess(self, config: ExperimentConfig):
         if not self.reuse_preprocessing:
@@ -95,7 +96,8 @@ class FunctionExecutor:
     """Runs each trial by calling ``function(request, on_epoch, stop) -> TrialOutcome``: the seam for anything that
     trains elsewhere (the dashboard's job scheduler, see :func:`scheduler_executor`)."""
 
-    def __init__(self, function: Callable[[TrialRequest, Callable[[dict], None], StopSignal], TrialOutcome], *, data_hash: str) -> None:
+    def __init__(self, function: Callable[[TrialRequest, Callable[[dict], None], StopSignal], TrialOutcome], *,
+                 data_hash: str) -> None:
         self.function = function
         self.data_hash = data_hash
 
@@ -103,11 +105,11 @@ class FunctionExecutor:
         return self.function(request, on_epoch, stop)
 
 
-def scheduler_executor(scheduler, dataset: "Dataset", runs_dir: str | os.PathLike | None = None, *, poll_s: float = 0.25,
-                       owner: str = "") -> FunctionExecutor:
-    """Trials as :class:`core.training.jobs.TrainingJob` s through a :class:`core.training.jobs.JobScheduler` (spawned processes, one at
-    a time with the user's own jobs). The study loop itself runs in a thread that waits on each job. ``owner`` is
-    the dashboard session the trials belong to (the queue overview marks them "yours")."""
+def scheduler_executor(scheduler, dataset: "Dataset", runs_dir: str | os.PathLike | None = None, *,
+                       poll_s: float = 0.25, owner: str = "") -> FunctionExecutor:
+    """Trials as :class:`core.training.jobs.TrainingJob` s through a :class:`core.training.jobs.JobScheduler` (spawned
+    processes, one at a time with the user's own jobs). The study loop itself runs in a thread that waits on each job.
+    ``owner`` is the dashboard session the trials belong to (the queue overview marks them "yours")."""
     from core.runs.store import runs_dir as resolve_runs_dir
 
     folder = resolve_runs_dir(runs_dir)
@@ -125,7 +127,8 @@ def scheduler_executor(scheduler, dataset: "Dataset", runs_dir: str | os.PathLik
             if view.fold != fold:  # each fold starts fresh curves
                 fold, epochs_seen = view.fold, 0
             while epochs_seen < len(view.epoch_ends):
-                on_epoch({key: values[epochs_seen] for key, values in view.history.items() if len(values) > epochs_seen})
+                on_epoch({key: values[epochs_seen] for key, values in view.history.items()
+                          if len(values) > epochs_seen})
                 epochs_seen += 1
             if stop.is_set() and not view.stop_requested:
                 job.request_stop()

@@ -48,7 +48,8 @@ class Heartbeat:
     def beat(self) -> bool:
         optuna = _optuna()
         try:
-            # Optuna's heartbeat row first: a trial with our timestamp attr then always has one (see recover_stale_trials).
+            # Optuna's heartbeat row first: a trial with our timestamp attr then always has one
+            # (see recover_stale_trials).
             if self.handle.rdb is not None:
                 self.handle.rdb.record_heartbeat(self.trial_id)
             self.handle.storage.set_trial_system_attr(self.trial_id, _HEARTBEAT, time.time())
@@ -86,7 +87,8 @@ def _enqueue_retry(handle: StudyHandle, frozen, *, crash: bool) -> Optional[int]
     return _slot(frozen)
 
 
-def recover_stale_trials(handle: StudyHandle, *, check_local_pids: bool = True, progress: Optional[Callable[[StudyProgress], None]] = None) -> list[int]:
+def recover_stale_trials(handle: StudyHandle, *, check_local_pids: bool = True,
+                         progress: Optional[Callable[[StudyProgress], None]] = None) -> list[int]:
     """Fail RUNNING trials whose worker is gone (stale heartbeat, or a dead process on this machine) and queue each
     once more. Returns the numbers of the trials this call failed."""
     optuna = _optuna()
@@ -121,7 +123,8 @@ def recover_stale_trials(handle: StudyHandle, *, check_local_pids: bool = True, 
         for number in failed:
             retried = any(t.system_attrs.get(_RETRY_HISTORY, [])[-1:] == [number] for t in handle.trials())
             progress(StudyProgress("retry", handle.name, number, state="FAIL",
-                                   message="its worker stopped answering; " + ("queued once more" if retried else "already retried once, given up")))
+                                   message="its worker stopped answering; "
+                                   + ("queued once more" if retried else "already retried once, given up")))
     return failed
 
 

@@ -110,13 +110,15 @@ def lever_results(handle: StudyHandle) -> LeverTable:
 def _lever_phase_runs(handle: StudyHandle, trials: Sequence[Any]) -> tuple[int, int]:
     """(finished, queued) lever-phase runs: one per (arm, seed) of the reference and the levers, not the combined
     config; a retry counts with its original. An exhaustive study queued all of its plan's runs when created."""
-    queued = {(t.user_attrs["arm"], int(t.user_attrs["seed"])) for t in trials if t.user_attrs.get("arm") not in (None, ARM_COMBINED)}
+    queued = {(t.user_attrs["arm"], int(t.user_attrs["seed"])) for t in trials
+              if t.user_attrs.get("arm") not in (None, ARM_COMBINED)}
     finished = {(arm, seed) for arm, seeds in finished_by_arm(trials).items() if arm != ARM_COMBINED for seed in seeds}
     planned = len(queued) if handle.plan.racing is not None else max(len(queued), handle.plan.planned)
     return len(finished & queued), planned
 
 
-def plan_combination(table: LeverTable, levers: Sequence[Lever], base: ExperimentConfig, include: Optional[Sequence[str]] = None) -> CombinedPlan:
+def plan_combination(table: LeverTable, levers: Sequence[Lever], base: ExperimentConfig,
+                     include: Optional[Sequence[str]] = None) -> CombinedPlan:
     """One config from the levers that helped (or those named in ``include``), best first; a lever changing a setting
     an earlier one already changed, or making the config invalid, is skipped with the reason."""
     by_key = {lever.key: lever for lever in levers}
@@ -155,7 +157,8 @@ class ArmScore(Record):
     @classmethod
     def of(cls, values: Sequence[float]) -> "ArmScore":
         values = [v for v in values if v is not None]
-        return cls(statistics.fmean(values) if values else None, statistics.stdev(values) if len(values) > 1 else None, len(values))
+        return cls(statistics.fmean(values) if values else None,
+                   statistics.stdev(values) if len(values) > 1 else None, len(values))
 
 
 @dataclass(frozen=True)
@@ -217,7 +220,8 @@ def combine_helpers(
     plan = plan_combination(table, handle.plan.levers, handle.plan.base_config, include)
     if existing is not None:
         if include is not None and existing.applied != plan.applied:
-            raise ConfigError(f"Study {handle.name!r} already combined {', '.join(existing.applied) or 'nothing'}; start a new study to combine others.")
+            raise ConfigError(f"Study {handle.name!r} already combined {', '.join(existing.applied) or 'nothing'}; "
+                              "start a new study to combine others.")
         plan = existing
     else:
         handle.study.set_user_attr(_COMBINED_ATTR, plan.to_dict())
@@ -227,7 +231,8 @@ def combine_helpers(
         for seed in handle.plan.seeds:
             if seed not in queued:
                 handle.study.enqueue_trial({}, user_attrs={"arm": ARM_COMBINED, "seed": seed})
-        run_study(handle, executor, progress=progress, stop=stop, budget_minutes=budget_minutes, check_local_pids=check_local_pids)
+        run_study(handle, executor, progress=progress, stop=stop, budget_minutes=budget_minutes,
+                  check_local_pids=check_local_pids)
     return combined_results(handle)
 
 
@@ -241,7 +246,8 @@ def combined_results(handle: StudyHandle) -> CombinedResult:
     sealed: dict[str, dict[int, dict]] = {}
     for trial in handle.trials():
         arm = trial.user_attrs.get("arm")
-        if trial.state == optuna.trial.TrialState.COMPLETE and arm in (ARM_REFERENCE, ARM_COMBINED) and _SEALED_TEST in trial.system_attrs:
+        if (trial.state == optuna.trial.TrialState.COMPLETE and arm in (ARM_REFERENCE, ARM_COMBINED)
+                and _SEALED_TEST in trial.system_attrs):
             sealed.setdefault(arm, {}).setdefault(int(trial.user_attrs["seed"]), trial.system_attrs[_SEALED_TEST])
     reference, combined = sealed.get(ARM_REFERENCE, {}), sealed.get(ARM_COMBINED, {})
     per_seed = tuple(
@@ -265,5 +271,6 @@ def combined_results(handle: StudyHandle) -> CombinedResult:
                           combined=ArmScore.of([row["combined"] for row in per_seed]) if plan.applied else None,
                           baseline=ArmScore.of([row["baseline"] for row in per_seed])),
         per_seed=per_seed, note=note,
-        baseline_fitted_on=next((entry.get("baseline_fitted_on") for entry in reference.values() if entry.get("baseline_fitted_on")), None),
+        baseline_fitted_on=next((entry.get("baseline_fitted_on") for entry in reference.values()
+                                 if entry.get("baseline_fitted_on")), None),
     )

@@ -90,7 +90,8 @@ def _study_info(handle: StudyHandle) -> StudyInfo:
     return StudyInfo(
         name=handle.name, kind=handle.kind, location=_shown_location(handle.location), created=handle.plan.created,
         data=handle.plan.data.source_name, planned=slots.planned, done=slots.done, running=len(slots.running),
-        waiting=slots.waiting, failed=sum(t.state == state_enum.FAIL for t in trials), pruned=sum(t.state == state_enum.PRUNED for t in trials),
+        waiting=slots.waiting, failed=sum(t.state == state_enum.FAIL for t in trials),
+        pruned=sum(t.state == state_enum.PRUNED for t in trials),
         best_value=max(values) if values else None,
         state="running" if live else "finished" if finished else "interrupted",
     )

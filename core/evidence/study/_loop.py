@@ -1,6 +1,7 @@
 """The worker loop (like Optuna's ``_optimize``): ask for a trial, run it through an executor with its heartbeat
 beating, tell its result; wait for other workers' trials, recover dead ones, stop on request or at a time budget.
-Several workers, in one process or many, may run one study at once (crash safety: :mod:`core.evidence.study._heartbeat`)."""
+Several workers, in one process or many, may run one study at once (crash safety:
+:mod:`core.evidence.study._heartbeat`)."""
 
 from __future__ import annotations
 
@@ -117,9 +118,11 @@ def _is_surplus(handle: StudyHandle, frozen) -> bool:
             return True
         # Two workers that judged a race round at once both queued its next trials: the later copy is surplus.
         pair = (frozen.user_attrs["arm"], frozen.user_attrs["seed"])
-        return any(t.number < frozen.number and _RETRY_OF not in t.system_attrs and (t.user_attrs.get("arm"), t.user_attrs.get("seed")) == pair
+        return any(t.number < frozen.number and _RETRY_OF not in t.system_attrs
+                   and (t.user_attrs.get("arm"), t.user_attrs.get("seed")) == pair
                    for t in handle.study.get_trials(deepcopy=False) if not t.system_attrs.get(_SURPLUS))
-    earlier_fresh = [t for t in handle.study.get_trials(deepcopy=False) if _RETRY_OF not in t.system_attrs and t.number <= frozen.number]
+    earlier_fresh = [t for t in handle.study.get_trials(deepcopy=False)
+                     if _RETRY_OF not in t.system_attrs and t.number <= frozen.number]
     return len(earlier_fresh) > handle.planned()
 
 
@@ -145,7 +148,8 @@ def _run_one_trial(handle: StudyHandle, executor: TrialExecutor, me: str, emit, 
             _finish(handle, trial, state.FAIL, {"error": str(exc)}, emit, label=f"trial {trial.number}")
             return True
         slots = _slots(handle)
-        emit(StudyProgress("trial_started", handle.name, trial.number, request.label, done=slots.done, planned=slots.planned))
+        emit(StudyProgress("trial_started", handle.name, trial.number, request.label, done=slots.done,
+                           planned=slots.planned))
         pruned = threading.Event()
         steps = [0]
 
@@ -184,13 +188,14 @@ def _run_one_trial(handle: StudyHandle, executor: TrialExecutor, me: str, emit, 
             except UserError as exc:
                 _finish(handle, trial, state.FAIL, {**attrs, "error": str(exc)}, emit, request.label)
                 return True
-            system = {_SEALED_TEST: _sealed_test_scores(outcome.metrics)} if frozen.user_attrs.get("arm") in (ARM_REFERENCE, ARM_COMBINED) else {}
+            system = ({_SEALED_TEST: _sealed_test_scores(outcome.metrics)}
+                      if frozen.user_attrs.get("arm") in (ARM_REFERENCE, ARM_COMBINED) else {})
             _finish(handle, trial, state.COMPLETE, attrs, emit, request.label, value=value, system_attrs=system)
     return True
 
 
-def _finish(handle: StudyHandle, trial, trial_state, user_attrs: dict, emit, label: str, *, value: Optional[float] = None,
-            system_attrs: Optional[dict] = None) -> bool:
+def _finish(handle: StudyHandle, trial, trial_state, user_attrs: dict, emit, label: str, *,
+            value: Optional[float] = None, system_attrs: Optional[dict] = None) -> bool:
     """Record the trial's end; False when another worker had already given it up (its retry counts instead)."""
     optuna = _optuna()
     try:
@@ -201,7 +206,8 @@ def _finish(handle: StudyHandle, trial, trial_state, user_attrs: dict, emit, lab
         handle.study.tell(trial, value if trial_state == optuna.trial.TrialState.COMPLETE else None, state=trial_state)
     except optuna.exceptions.UpdateFinishedTrialError:
         emit(StudyProgress("trial_finished", handle.name, trial.number, label, state="FAIL",
-                           message="another worker gave this trial up after a missed heartbeat; its retry counts instead"))
+                           message=("another worker gave this trial up after a missed heartbeat; "
+                                    "its retry counts instead")))
         return False
     slots = _slots(handle)
     emit(StudyProgress("trial_finished", handle.name, trial.number, label, value=value, state=trial_state.name,
@@ -236,7 +242,8 @@ def _request_for(handle: StudyHandle, trial, frozen) -> TrialRequest:
                 raise ConfigError(f"The study has no lever {arm!r}.")
             config, title = lever.apply(base), lever.title
         tags.update(arm=arm, seed=seed)
-        return TrialRequest(handle.name, trial.number, f"{title}, seed {seed}", dataclasses.replace(config, seed=seed), tags)
+        return TrialRequest(handle.name, trial.number, f"{title}, seed {seed}", dataclasses.replace(config, seed=seed),
+                            tags)
     space = SearchSpace.from_dict(plan.space)
     params = {spec.name: spec.suggest(trial) for spec in space.params}
     label = ", ".join(f"{name.split('.')[-1]}={_short(value)}" for name, value in params.items())

@@ -100,8 +100,8 @@ def run_with_workers(
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
     processes = [context.Process(target=_join, name=f"study-worker-{i + 2}", daemon=True,
-                                 args=(handle.name, handle.location, str(runs_dir), dataset, threads, budget_minutes, echo,
-                                       results))
+                                 args=(handle.name, handle.location, str(runs_dir), dataset, threads, budget_minutes,
+                                       echo, results))
                  for i in range(workers - 1)]
     for process in processes:
         process.start()
@@ -158,4 +158,5 @@ def run_in_threads(
         raise errors[0]
     last = max(summaries, key=lambda s: s.done)
     reason = next((s.reason for s in summaries if s.reason != "finished"), "finished")
-    return SessionSummary(last.study, last.worker, sum(s.trials_run for s in summaries), reason, last.done, last.planned)
+    return SessionSummary(last.study, last.worker, sum(s.trials_run for s in summaries), reason, last.done,
+                          last.planned)

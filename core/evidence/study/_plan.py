@@ -20,8 +20,8 @@ PRUNERS = ("median", "halving", "none")
 
 @dataclass(frozen=True)
 class Racing(Record):
-    """A racing lever study's rule (:mod:`core.evidence.study._racing`): ``start_seeds`` seeds for every lever, then each round keeps the
-    strongest ``1/keep`` of the levers whose verdict is still open and doubles their seeds."""
+    """A racing lever study's rule (:mod:`core.evidence.study._racing`): ``start_seeds`` seeds for every lever, then
+    each round keeps the strongest ``1/keep`` of the levers whose verdict is still open and doubles their seeds."""
 
     rule: str = "successive halving"
     start_seeds: int = 1
@@ -39,7 +39,8 @@ class Racing(Record):
             f"Racing (successive halving over seeds; Jamieson & Talwalkar 2016, Li et al. 2017): every lever starts on "
             f"{start} and the reference runs all {seeds}; after each round a lever stops once its verdict is settled "
             f"(its 90% paired interval clears zero, or lies within ±{MIN_EFFECT}), and of the levers still open the "
-            f"strongest 1/{self.keep} by paired evidence go on with twice the seeds, up to {seeds}; the rest stop there."
+            f"strongest 1/{self.keep} by paired evidence go on with twice the seeds, up to {seeds}; "
+            "the rest stop there."
         )
 
 

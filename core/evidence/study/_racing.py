@@ -125,7 +125,8 @@ def race(levers: Sequence[str], seeds: Sequence[int], racing: Racing, values: Ma
     while alive:
         round_seeds = seeds[:given]
         wanted += [(key, seed) for seed in round_seeds for key in alive]
-        if not all(seed in done for seed in round_seeds) or not all(seed in finished.get(key, set()) for key in alive for seed in round_seeds):
+        if (not all(seed in done for seed in round_seeds)
+                or not all(seed in finished.get(key, set()) for key in alive for seed in round_seeds)):
             states.update((key, LeverRace(key, given)) for key in alive)
             break
         open_: list[tuple[float, int, str]] = []

@@ -29,7 +29,11 @@ def _sealed_test_scores(metrics: Mapping[str, Any]) -> dict:
     return {
         "macro_f1": float(test["macro_f1"]),
         "accuracy": float(test["accuracy"]),
-        "baseline_macro_f1": float(baseline["macro_f1"]) if baseline.get("available", True) and baseline.get("macro_f1") is not None else None,
+        "baseline_macro_f1": (
+            float(baseline["macro_f1"])
+            if baseline.get("available", True) and baseline.get("macro_f1") is not None
+            else None
+        ),
         "baseline_fitted_on": baseline.get("fitted_on"),
     }
 

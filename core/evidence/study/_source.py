@@ -31,7 +31,8 @@ class DataSource(Record):
     source_name: str
 
 
-def data_source(dataset: "Dataset", *, csv_path: str | os.PathLike | None = None, builtin: Optional[str] = None) -> DataSource:
+def data_source(dataset: "Dataset", *, csv_path: str | os.PathLike | None = None,
+                builtin: Optional[str] = None) -> DataSource:
     """Describe where ``dataset`` came from (a CSV path, a built-in key, or neither for an upload)."""
     if csv_path is not None and builtin is not None:
         raise ValueError("a dataset comes from a CSV file or a built-in dataset, not both")
@@ -63,7 +64,8 @@ def load_source(source: DataSource, *, csv_path: str | os.PathLike | None = None
         where = f"the built-in dataset {source.location}"
     else:
         raise DataError(
-            f"This study was started from an uploaded file ({source.source_name}); give the same file as a path with --data."
+            f"This study was started from an uploaded file ({source.source_name}); "
+            "give the same file as a path with --data."
         )
     dataset = build_dataset(table, source.text_column, source.label_column)
     if dataset.data_hash != source.data_hash:

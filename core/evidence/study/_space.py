@@ -111,18 +111,21 @@ def load_space(path: str | os.PathLike) -> SearchSpace:
     except FileNotFoundError:
         raise ConfigError(f"There is no space file at {str(path)!r}; check the path given to --space.") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"The space file {str(path)!r} cannot be read ({exc.__class__.__name__}); save it as UTF-8 JSON.") from None
+        raise ConfigError(f"The space file {str(path)!r} cannot be read ({exc.__class__.__name__}); "
+                          "save it as UTF-8 JSON.") from None
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigError(f"The space file is not valid JSON ({exc.msg} at line {exc.lineno}); see `sweep --help` for its format.") from None
+        raise ConfigError(f"The space file is not valid JSON ({exc.msg} at line {exc.lineno}); "
+                          "see `sweep --help` for its format.") from None
     return parse_space(raw)
 
 
 def parse_space(raw: Any) -> SearchSpace:
     """Validate a space (the JSON format of :func:`load_space`) against the config's field metadata."""
     if not isinstance(raw, dict) or not raw:
-        raise ConfigError('A search space must be a JSON object naming at least one setting, e.g. {"model.dropout": {"low": 0.1, "high": 0.5}}.')
+        raise ConfigError('A search space must be a JSON object naming at least one setting, '
+                          'e.g. {"model.dropout": {"low": 0.1, "high": 0.5}}.')
     return SearchSpace(tuple(_param_spec(name, spec) for name, spec in raw.items()))
 
 
@@ -131,13 +134,16 @@ def _param_spec(name: str, spec: Any) -> ParamSpec:
 
     section, _, leaf = str(name).partition(".")
     if section not in SECTIONS or section == "data" or not leaf:
-        raise ConfigError(f"The space names {name!r}, which is not a searchable setting; use section.field names such as model.dropout.")
+        raise ConfigError(f"The space names {name!r}, which is not a searchable setting; "
+                          "use section.field names such as model.dropout.")
     try:
         info = field_info(section, leaf)
     except KeyError:
-        raise ConfigError(f"The space names {name!r}, which is not a setting; see `config --defaults` for the names.") from None
+        raise ConfigError(f"The space names {name!r}, which is not a setting; "
+                          "see `config --defaults` for the names.") from None
     if not isinstance(spec, dict) or set(spec) - {"low", "high", "log", "choices"}:
-        raise ConfigError(f"The space entry for {name} must be an object with low/high (and log) or choices; got {spec!r}.")
+        raise ConfigError(f"The space entry for {name} must be an object with low/high (and log) or choices; "
+                          f"got {spec!r}.")
     hint = typing.get_type_hints(SECTIONS[section])[leaf]
     base = next((a for a in typing.get_args(hint) if a is not type(None)), hint) if typing.get_args(hint) else hint
     meta_choices = info.get("choices")
@@ -154,11 +160,13 @@ def _param_spec(name: str, spec: Any) -> ParamSpec:
     if not low < high:
         raise ConfigError(f"The space range for {name} needs low below high; got {low} and {high}.")
     if ("min" in info and low < info["min"]) or ("max" in info and high > info["max"]):
-        raise ConfigError(f"The space range for {name} must lie within {info.get('min')}..{info.get('max')}; got {low}..{high}.")
+        raise ConfigError(f"The space range for {name} must lie within {info.get('min')}..{info.get('max')}; "
+                          f"got {low}..{high}.")
     if log and low <= 0:
         raise ConfigError(f"A log-scaled range for {name} must start above 0; got low={low}.")
     kind = "int" if base is int else "float"
-    return ParamSpec(name, kind, low=int(low) if kind == "int" else float(low), high=int(high) if kind == "int" else float(high), log=log)
+    return ParamSpec(name, kind, low=int(low) if kind == "int" else float(low),
+                     high=int(high) if kind == "int" else float(high), log=log)
 
 
 def _categorical_spec(name: str, spec: dict, base: type, meta_choices: Optional[Sequence]) -> ParamSpec:
@@ -170,7 +178,8 @@ def _categorical_spec(name: str, spec: dict, base: type, meta_choices: Optional[
         raise ConfigError(f"The space entry for {name} needs a non-empty list of choices.")
     for choice in choices:
         if meta_choices is not None and choice not in meta_choices:
-            raise ConfigError(f"{choice!r} is not a choice of {name}; its choices are {', '.join(map(str, meta_choices))}.")
+            raise ConfigError(f"{choice!r} is not a choice of {name}; "
+                              f"its choices are {', '.join(map(str, meta_choices))}.")
         if base is bool and not isinstance(choice, bool):
             raise ConfigError(f"{name} is on/off; its choices in the space must be true and/or false, not {choice!r}.")
         if base in (int, float) and (isinstance(choice, bool) or not isinstance(choice, (int, float))):

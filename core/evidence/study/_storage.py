@@ -116,10 +116,12 @@ def _open_storage(location: str, heartbeat_s: int, grace_s: int):
                     heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_CRASH_RETRIES),
                 )
             except ImportError as exc:
-                raise ConfigError(f"The database driver for {_shown_location(location)} is not installed ({exc}); install it or use another URL.") from None
+                raise ConfigError(f"The database driver for {_shown_location(location)} is not installed ({exc}); "
+                                  "install it or use another URL.") from None
             except Exception as exc:  # noqa: BLE001 - SQLAlchemy raises many kinds; the user needs one sentence
                 raise ConfigError(
-                    f"Cannot open the study storage {_shown_location(location)} ({type(exc).__name__}: {str(exc).splitlines()[0][:160]}); "
+                    f"Cannot open the study storage {_shown_location(location)} ({type(exc).__name__}: "
+                    f"{str(exc).splitlines()[0][:160]}); "
                     "check the URL, that the server runs and the password."
                 ) from None
         return rdb, rdb
@@ -131,14 +133,16 @@ def _open_storage(location: str, heartbeat_s: int, grace_s: int):
         path.parent.mkdir(parents=True, exist_ok=True)
         return JournalStorage(JournalFileBackend(str(path))), None
     except OSError as exc:
-        raise ConfigError(f"Cannot create the study file {location!r} ({exc.strerror}); choose a writable --runs-dir.") from None
+        raise ConfigError(f"Cannot create the study file {location!r} ({exc.strerror}); "
+                          "choose a writable --runs-dir.") from None
 
 
 class StudyHandle:
     """An open study: its name, where it lives, its plan and the live Optuna objects. Not shared across processes:
     each worker opens its own with :func:`open_study`."""
 
-    def __init__(self, name: str, location: str, study, storage, rdb, plan: StudyPlan, heartbeat_s: int, grace_s: int) -> None:
+    def __init__(self, name: str, location: str, study, storage, rdb, plan: StudyPlan, heartbeat_s: int,
+                 grace_s: int) -> None:
         self.name, self.location = name, location
         self.study, self.storage, self.rdb = study, storage, rdb
         self.plan = plan
@@ -279,15 +283,18 @@ def open_study(
     name = check_name(name)
     location = storage_location(name, storage, runs_dir)
     if not _is_url(location) and not Path(location).is_file():
-        raise StudyNotFound(f"There is no study named {name!r} in {location}; check --name/--study and --runs-dir (or --storage).")
+        raise StudyNotFound(f"There is no study named {name!r} in {location}; "
+                            "check --name/--study and --runs-dir (or --storage).")
     backend, rdb = _open_storage(location, heartbeat_s, grace_s)
     try:
         study = optuna.load_study(study_name=name, storage=backend)
     except KeyError:
-        raise StudyNotFound(f"There is no study named {name!r} in {_shown_location(location)}; check --study and --storage.") from None
+        raise StudyNotFound(f"There is no study named {name!r} in {_shown_location(location)}; "
+                            "check --study and --storage.") from None
     raw = study.user_attrs.get(_PLAN_ATTR)
     if not raw:
-        raise ConfigError(f"The study {name!r} was not created by this lab (or is still being created); use another name.")
+        raise ConfigError(f"The study {name!r} was not created by this lab (or is still being created); "
+                          "use another name.")
     return _handle(name, location, study, backend, rdb, StudyPlan.from_dict(raw), heartbeat_s, grace_s, sampler_seed)
 
 

@@ -39,8 +39,8 @@ def trial_rows(handle: StudyHandle) -> list[TrialRow]:
         if duration is None and trial.datetime_start and trial.datetime_complete:
             duration = round((trial.datetime_complete - trial.datetime_start).total_seconds(), 2)
         rows.append(TrialRow(
-            number=trial.number, state=trial.state.name, value=trial.value, params=dict(trial.params), duration_s=duration,
-            run_dir=trial.user_attrs.get("run_dir"), retry_of=trial.system_attrs.get(_RETRY_OF),
+            number=trial.number, state=trial.state.name, value=trial.value, params=dict(trial.params),
+            duration_s=duration, run_dir=trial.user_attrs.get("run_dir"), retry_of=trial.system_attrs.get(_RETRY_OF),
             arm=trial.user_attrs.get("arm"), seed=trial.user_attrs.get("seed"), error=trial.user_attrs.get("error"),
         ))
     return rows
@@ -79,12 +79,14 @@ def sweep_results(handle: StudyHandle) -> SweepResult:
     importances, note = _importances(handle, len(complete))
     axes, parallel = _parallel_coordinates(space, complete)
     slots = _slots(handle)
-    return SweepResult(handle.name, slots.planned, slots.done, tuple(rows), best, best_config, importances, note, axes, parallel)
+    return SweepResult(handle.name, slots.planned, slots.done, tuple(rows), best, best_config, importances, note, axes,
+                       parallel)
 
 
 def _importances(handle: StudyHandle, completed: int) -> tuple[Optional[dict[str, float]], str]:
     if completed < MIN_IMPORTANCE_TRIALS:
-        return None, f"Parameter importance needs at least {MIN_IMPORTANCE_TRIALS} completed trials; this sweep has {completed}."
+        return None, (f"Parameter importance needs at least {MIN_IMPORTANCE_TRIALS} completed trials; "
+                      f"this sweep has {completed}.")
     optuna = _optuna()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -94,10 +96,13 @@ def _importances(handle: StudyHandle, completed: int) -> tuple[Optional[dict[str
             return None, f"Parameter importance is not available yet ({exc})."
     if any("will be equal" in str(w.message) for w in caught):
         return None, "Too few distinct results yet to tell the settings apart."
-    return {name: float(value) for name, value in importances.items()}, "PED-ANOVA importance over the completed trials (sums to 1)."
+    return ({name: float(value) for name, value in importances.items()},
+            "PED-ANOVA importance over the completed trials (sums to 1).")
 
 
-def _parallel_coordinates(space: SearchSpace, complete: Sequence[TrialRow]) -> tuple[tuple[dict, ...], tuple[dict, ...]]:
+def _parallel_coordinates(
+    space: SearchSpace, complete: Sequence[TrialRow]
+) -> tuple[tuple[dict, ...], tuple[dict, ...]]:
     axes = [{"name": spec.name, "kind": spec.kind, "low": spec.low, "high": spec.high, "log": spec.log,
              "choices": list(spec.choices) if spec.choices else None} for spec in space.params]
     axes.append({"name": "objective", "kind": "objective", "low": None, "high": None, "log": False, "choices": None})

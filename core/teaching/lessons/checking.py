@@ -49,8 +49,13 @@ def _check_clause(clause: Expectation, result: LessonResult) -> tuple[bool, str]
     verdict = "holds" if holds else "does not hold"
     metric = left_metric or right_metric
     if clause.right.value is not None or clause.left.value is not None:
-        measured, threshold, name = (left, right, left_name) if clause.right.value is not None else (right, left, right_name)
-        sentence = f"{metric} was {measured:.3f} with {name} against the fixed threshold {threshold:g} ({wanted}: {verdict})."
+        measured, threshold, name = (
+            (left, right, left_name) if clause.right.value is not None else (right, left, right_name)
+        )
+        sentence = (
+            f"{metric} was {measured:.3f} with {name} against the fixed threshold {threshold:g} "
+            f"({wanted}: {verdict})."
+        )
     elif left_metric == right_metric:
         sentence = f"{metric} was {left:.3f} with {left_name} and {right:.3f} with {right_name} ({wanted}: {verdict})."
     else:

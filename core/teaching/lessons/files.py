@@ -33,7 +33,9 @@ OPERATORS: dict[str, Callable[[float, float, float], bool]] = {
 }
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-_REQUIRED = ("id", "title", "question", "dataset", "seed", "base", "traded", "lever", "variants", "look_at", "expected", "expect")
+_REQUIRED = (
+    "id", "title", "question", "dataset", "seed", "base", "traded", "lever", "variants", "look_at", "expected", "expect"
+)
 _OPTIONAL = ("subsample",)
 
 
@@ -43,7 +45,8 @@ class LessonError(ConfigError):
 
 @dataclass(frozen=True)
 class Subsample:
-    """Seeded, stratified: either at most ``per_class`` rows of each class, or ``rows`` rows in all in the data's proportions."""
+    """Seeded, stratified: either at most ``per_class`` rows of each class, or ``rows`` rows in all in the data's
+    proportions."""
 
     per_class: Optional[int] = None
     rows: Optional[int] = None
@@ -156,13 +159,17 @@ def load_lessons(folder: str | Path = LESSONS_DIR) -> list[Lesson]:
     """Every ``*.toml`` lesson in ``folder``, in file-name order, each validated; ids must be unique."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise LessonError(f"There is no lessons folder at {folder}: create it or point to the folder that holds the lesson files.")
+        raise LessonError(
+            f"There is no lessons folder at {folder}: create it or point to the folder that holds the lesson files."
+        )
     lessons: list[Lesson] = []
     seen: dict[str, str] = {}
     for path in sorted(folder.glob("*.toml")):
         lesson = load_lesson(path)
         if lesson.id in seen:
-            raise LessonError(f"{path.name}: id {lesson.id!r} is already used by {seen[lesson.id]}; give each lesson its own id.")
+            raise LessonError(
+                f"{path.name}: id {lesson.id!r} is already used by {seen[lesson.id]}; give each lesson its own id."
+            )
         seen[lesson.id] = path.name
         lessons.append(lesson)
     return lessons
@@ -175,7 +182,9 @@ def load_lesson(path: str | Path) -> Lesson:
     except tomllib.TOMLDecodeError as exc:
         raise LessonError(f"{path.name} is not valid TOML ({exc}); fix the file.") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise LessonError(f"{path.name} cannot be read ({exc.__class__.__name__}); check the file is UTF-8 text.") from None
+        raise LessonError(
+            f"{path.name} cannot be read ({exc.__class__.__name__}); check the file is UTF-8 text."
+        ) from None
     return _parse_lesson(raw, path.name)
 
 
@@ -220,13 +229,17 @@ def _parse_lesson(raw: Any, source: str) -> Lesson:
         raise _fail(source, "id", "must use only lower-case letters, digits, '-' and '_'.")
     dataset = _text(raw, "dataset", source)
     if dataset not in BUILTIN_DATASETS:
-        raise _fail(source, "dataset", f"{dataset!r} is not a built-in dataset; choose one of {', '.join(BUILTIN_DATASETS)}.")
+        raise _fail(
+            source, "dataset", f"{dataset!r} is not a built-in dataset; choose one of {', '.join(BUILTIN_DATASETS)}."
+        )
     seed = _whole(raw["seed"], "seed", source, 0)
     base = _texts(raw["base"], "base", source)
     lever = _texts(raw["lever"], "lever", source, allow_empty=False)
     for setting in lever:
         if not _is_setting(setting):
-            raise _fail(source, "lever", f"{setting!r} is not a config setting; write section.field, e.g. model.dropout.")
+            raise _fail(
+                source, "lever", f"{setting!r} is not a config setting; write section.field, e.g. model.dropout."
+            )
     variants = _parse_variants(raw["variants"], lever, source)
     lesson = Lesson(
         id=lesson_id,
@@ -277,7 +290,11 @@ def _parse_variants(raw: Any, lever: tuple[str, ...], source: str) -> tuple[Vari
         for assignment in overrides:
             key = assignment.partition("=")[0].strip()
             if key not in lever:
-                raise _fail(source, f"{where}.overrides", f"sets {key!r}, which is not in the lesson's lever ({', '.join(lever)}); a variant may change only the lever.")
+                raise _fail(
+                    source, f"{where}.overrides",
+                    f"sets {key!r}, which is not in the lesson's lever ({', '.join(lever)}); "
+                    "a variant may change only the lever.",
+                )
         variants.append(Variant(name, _text(item, "label", source, where), overrides))
     names = [variant.name for variant in variants]
     duplicate = next((name for name in names if names.count(name) > 1), None)
@@ -300,7 +317,10 @@ def _parse_subsample(raw: Any, source: str) -> Optional[Subsample]:
 def _parse_expect(raw: Any, variant_names: set[str], source: str) -> tuple[Expectation, ...]:
     clauses = [raw] if isinstance(raw, dict) else raw
     if not isinstance(clauses, list) or not clauses:
-        raise _fail(source, "expect", "must be one or more [[expect]] tables, each with metric, compare and (optionally) margin.")
+        raise _fail(
+            source, "expect",
+            "must be one or more [[expect]] tables, each with metric, compare and (optionally) margin.",
+        )
     parsed = []
     for number, clause in enumerate(clauses, start=1):
         where = f"expect[{number}]"
@@ -312,7 +332,10 @@ def _parse_expect(raw: Any, variant_names: set[str], source: str) -> tuple[Expec
             raise _fail(source, f"{where}.metric", problem)
         compare = clause.get("compare")
         if not isinstance(compare, list) or len(compare) != 3 or compare[1] not in OPERATORS:
-            raise _fail(source, f"{where}.compare", f"must be [left, operator, right] with an operator among {' '.join(OPERATORS)}.")
+            raise _fail(
+                source, f"{where}.compare",
+                f"must be [left, operator, right] with an operator among {' '.join(OPERATORS)}.",
+            )
         margin = clause.get("margin", 0.0)
         if isinstance(margin, bool) or not isinstance(margin, (int, float)) or margin < 0:
             raise _fail(source, f"{where}.margin", f"must be a number of at least 0, not {margin!r}.")
@@ -331,7 +354,10 @@ def _operand(raw: Any, metric: str, variant_names: set[str], source: str, where:
         raise _fail(source, where, f"each side must be a variant name, 'variant:metric' or a number, not {raw!r}.")
     name, sep, own_metric = raw.partition(":")
     if name not in variant_names:
-        raise _fail(source, where, f"names variant {name!r}, which the lesson does not have ({', '.join(sorted(variant_names))}).")
+        raise _fail(
+            source, where,
+            f"names variant {name!r}, which the lesson does not have ({', '.join(sorted(variant_names))}).",
+        )
     if sep:
         problem = metric_path_problem(own_metric)
         if problem:
@@ -355,7 +381,11 @@ def _check_configs(lesson: Lesson, source: str) -> None:
             raise _fail(source, f"variants[{number}].overrides", f"gives an invalid config: {exc.message}") from None
         key = json.dumps(config.to_dict(), sort_keys=True)
         if key in seen:
-            raise _fail(source, "variants", f"'{variant.name}' ends up with the same config as '{seen[key]}'; each variant must set the lever differently.")
+            raise _fail(
+                source, "variants",
+                f"'{variant.name}' ends up with the same config as '{seen[key]}'; "
+                "each variant must set the lever differently.",
+            )
         seen[key] = variant.name
 
 
@@ -365,4 +395,7 @@ def check_class_names(lesson: Lesson, class_names: Sequence[str]) -> None:
         for _, metric in clause.metrics_needed():
             for key, index in split_path(metric) or []:
                 if key == "per_class" and index is not None and index not in class_names:
-                    raise _fail(lesson.source or lesson.id, "expect", f"names class {index!r}, which {lesson.dataset} does not have ({', '.join(class_names)}).")
+                    raise _fail(
+                        lesson.source or lesson.id, "expect",
+                        f"names class {index!r}, which {lesson.dataset} does not have ({', '.join(class_names)}).",
+                    )

@@ -24,15 +24,26 @@ DERIVED_METRICS: dict[str, str] = {
     "truncated_share": "share of the test texts longer than the max_length kept",
     "attention_position_bias": "mean Spearman rho between token position and attention weight over test texts",
     "occlusion_position_bias": "mean Spearman rho between token position and leave-one-token-out importance",
-    "attention_position_strength": "how strongly attention follows position in either direction: |attention_position_bias|",
-    "occlusion_position_strength": "how strongly occlusion follows position in either direction: |occlusion_position_bias|",
+    "attention_position_strength": (
+        "how strongly attention follows position in either direction: |attention_position_bias|"
+    ),
+    "occlusion_position_strength": (
+        "how strongly occlusion follows position in either direction: |occlusion_position_bias|"
+    ),
 }
 # Computed on every variant because they cost nothing; the position-bias ones only when a clause asks for them.
-STANDARD_METRICS = ("test.macro_f1", "baseline.macro_f1", "train_val_gap", "loss_drop", "vocabulary_size", "oov_rate", "truncated_share")
+STANDARD_METRICS = (
+    "test.macro_f1", "baseline.macro_f1", "train_val_gap", "loss_drop", "vocabulary_size", "oov_rate", "truncated_share"
+)
 HISTORY_METRICS = ("train_val_gap", "loss_drop", "val_loss_rise", "vocabulary_size")  # read from metrics + history
 TEXT_METRICS = ("oov_rate", "truncated_share")  # computed over the run's preprocessed test texts
-POSITION_METRICS = ("attention_position_bias", "occlusion_position_bias", "attention_position_strength", "occlusion_position_strength")
-METRIC_ROOTS = ("test", "validation", "baseline", "majority", "split", "resampling", "training", "vectorizing", "preprocessing", "folds")
+POSITION_METRICS = (
+    "attention_position_bias", "occlusion_position_bias", "attention_position_strength", "occlusion_position_strength"
+)
+METRIC_ROOTS = (
+    "test", "validation", "baseline", "majority", "split", "resampling", "training", "vectorizing", "preprocessing",
+    "folds",
+)
 
 
 def metric_path_problem(path: str) -> Optional[str]:
@@ -41,14 +52,20 @@ def metric_path_problem(path: str) -> Optional[str]:
         return None
     segments = split_path(path)
     if segments is None:
-        return f"{path!r} is not a metric path; write e.g. test.macro_f1, test.per_class[<class>].recall or history.loss[-1]."
+        return (
+            f"{path!r} is not a metric path; "
+            "write e.g. test.macro_f1, test.per_class[<class>].recall or history.loss[-1]."
+        )
     root = segments[0][0]
     if root == "history":
         if len(segments) != 2 or segments[1][1] is None or not _is_int(segments[1][1]):
             return f"{path!r}: history paths look like history.<curve>[<epoch index>], e.g. history.val_loss[-1]."
         return None
     if root not in METRIC_ROOTS:
-        return f"{path!r} starts with {root!r}; use one of {', '.join(METRIC_ROOTS)}, history, or a derived metric ({', '.join(DERIVED_METRICS)})."
+        return (
+            f"{path!r} starts with {root!r}; use one of {', '.join(METRIC_ROOTS)}, history, "
+            f"or a derived metric ({', '.join(DERIVED_METRICS)})."
+        )
     return None
 
 
@@ -173,7 +190,11 @@ def describe_metric(metric: str) -> str:
         curves = {"loss": "training loss", "val_loss": "validation loss", "accuracy": "training accuracy",
                   "val_accuracy": "validation accuracy", "learning_rate": "learning rate"}
         index = int(match.group(2))
-        epoch = "the last epoch" if index == -1 else f"epoch {index + 1}" if index >= 0 else f"the epoch {-index} from the end"
+        epoch = (
+            "the last epoch" if index == -1
+            else f"epoch {index + 1}" if index >= 0
+            else f"the epoch {-index} from the end"
+        )
         return f"the {curves.get(match.group(1), match.group(1))} of {epoch}"
     return _path_in_words(metric)
 

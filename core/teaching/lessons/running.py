@@ -93,12 +93,14 @@ def subsample(dataset, plan: Subsample):
     described = f"{plan.per_class} per class" if plan.per_class is not None else f"{len(chosen)} rows"
     return dataclasses.replace(
         dataset, texts=texts, labels=labels, rows_total=len(texts), rows_missing_text=0, rows_missing_label=0,
-        source_name=f"{dataset.source_name} (subsample: {described}, seed {plan.seed})", data_hash=data_hash(texts, labels),
+        source_name=f"{dataset.source_name} (subsample: {described}, seed {plan.seed})",
+        data_hash=data_hash(texts, labels),
     )
 
 
 def _proportional_quota(counts, total: int):
-    """Largest-remainder allocation of ``total`` rows in the classes' proportions, at least 2 per class (or all it has)."""
+    """Largest-remainder allocation of ``total`` rows in the classes' proportions, at least 2 per class (or all it
+    has)."""
     import numpy as np
 
     exact = counts / counts.sum() * total
