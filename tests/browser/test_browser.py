@@ -67,7 +67,7 @@ def test_upload_train_switch_page_and_read_results(tmp_path, hostile_csv):
         epochs = page.get_by_role("spinbutton", name="Epochs")
         epochs.fill("2")
         epochs.press("Tab")
-        expect(page.get_by_text("Up to 2 epochs", exact=False)).to_be_visible()  # the config took the value
+        expect(page.get_by_text("one model × 2 epochs", exact=False)).to_be_visible()  # the config took the value
         _no_injection(page)
 
         # Train: start, wait until training is under way, then switch page once.
@@ -90,7 +90,8 @@ def test_upload_train_switch_page_and_read_results(tmp_path, hostile_csv):
         _no_injection(page)
 
         # A hostile typed sentence, explained by every method side by side; every kind of shading stays inert.
-        page.get_by_label("Type any text").fill('<img src=x onerror=alert(1)> goal "><script>alert(3)</script> team')
+        page.get_by_role("textbox", name="Type any text").fill(
+            '<img src=x onerror=alert(1)> goal "><script>alert(3)</script> team')
         page.get_by_role("button", name="Predict", exact=True).click()
         for method in ("attention", "occlusion", "gradient_x_input", "integrated_gradients"):
             expect(page.locator(f".st-key-token_heatmap_typed_{method} .token-shading")).to_be_visible(timeout=120_000)
@@ -118,7 +119,7 @@ def test_live_curves_stop_button_and_a_second_session_stay_responsive(tmp_path):
         first.get_by_role("spinbutton", name="Epochs").press("Tab")
         first.get_by_role("spinbutton", name="Patience").fill("40")
         first.get_by_role("spinbutton", name="Patience").press("Tab")
-        expect(first.get_by_text("Up to 40 epochs", exact=False)).to_be_visible()
+        expect(first.get_by_text("if all 40 run", exact=False)).to_be_visible()  # the run estimate's sentence
         _nav(first, "Train")
         first.locator(".st-key-train_start button").first.click()
         # it moves by itself
