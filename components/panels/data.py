@@ -211,26 +211,25 @@ def _per_class_lengths(report: TriageReport) -> None:
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 
-# A long text no wider than a medium column: in half a page at 1024 px it pushed the count and the conflicting labels
-# (the columns that say something) out of view.
+# A long text no wider than a medium column, so the count and the conflicting labels (the columns that say something)
+# stay in view at 1024 px.
 _MEDIUM_TEXT = {"text": st.column_config.TextColumn(width="medium")}
 
 
 def _duplicates_and_conflicts(report: TriageReport) -> None:
+    """One table under the other, each the page's width: a conflict's labels ("Precautionary Landing × 22, None ×
+    3, ...") need more room than half a 1024-px page leaves beside a readable text column."""
     duplicates, conflicts = report.duplicates, report.conflicts
-    left, right = st.columns(2)
-    with left:
-        st.subheader("Duplicates")
-        st.caption(plain(f"{duplicates.exact_duplicate_rows:,} rows repeat an earlier row exactly; "
-                         f"{duplicates.repeated_texts:,} texts occur more than once."))
-        if duplicates.examples:
-            st.dataframe(pd.DataFrame([e.to_dict() for e in duplicates.examples]), hide_index=True, width="stretch",
-                         column_config=_MEDIUM_TEXT)
-    with right:
-        st.subheader("Conflicting labels")
-        st.caption(plain(f"{conflicts.texts:,} identical texts carry different labels ({conflicts.rows:,} rows)."))
-        if conflicts.examples:
-            rows = [{"text": c.text, "labels": ", ".join(f"{name} × {n}" for name, n in c.labels.items())}
-                    for c in conflicts.examples]
-            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config=_MEDIUM_TEXT)
+    st.subheader("Duplicates")
+    st.caption(plain(f"{duplicates.exact_duplicate_rows:,} rows repeat an earlier row exactly; "
+                     f"{duplicates.repeated_texts:,} texts occur more than once."))
+    if duplicates.examples:
+        st.dataframe(pd.DataFrame([e.to_dict() for e in duplicates.examples]), hide_index=True, width="stretch",
+                     column_config=_MEDIUM_TEXT)
+    st.subheader("Conflicting labels")
+    st.caption(plain(f"{conflicts.texts:,} identical texts carry different labels ({conflicts.rows:,} rows)."))
+    if conflicts.examples:
+        rows = [{"text": c.text, "labels": ", ".join(f"{name} × {n}" for name, n in c.labels.items())}
+                for c in conflicts.examples]
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config=_MEDIUM_TEXT)
 

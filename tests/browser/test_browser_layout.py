@@ -248,7 +248,7 @@ TABLES = {
     "Data": [(["text", "count"], "whole"), (["text", "labels"], "whole")],
     "Preprocess": [(["label", "before", "after"], "whole")],
     "Resample": [(["class", "train (before)"], "pinned")],
-    "Evaluate": [(["text", "true", "predicted", "confidence"], "whole"), (["Method", "Comprehensiveness ↑"], "pinned")],
+    "Evaluate": [(["text", "true", "predicted", "confidence"], "whole"), (["Method", "AOPC ↑", "Verdict"], "pinned")],
     "Runs": [(["run", "macro-F1"], "pinned"), (["rank", "run", "macro-F1"], "pinned")],
 }
 

@@ -100,7 +100,7 @@ async def _classroom(url: str) -> dict:
         finished = running.get_by_text("finished; the run is saved", exact=False)
         await expect(running.locator(".st-key-train_stop button").first.or_(finished)).to_be_visible()
         await expect(running.get_by_text("Epoch times: 1:", exact=False)).to_be_visible(timeout=150_000)
-        await expect(last.get_by_test_id("stProgress").get_by_text(re.compile(r"epoch [12]/2"))).to_be_visible(
+        await expect(last.get_by_test_id("stProgress").get_by_text(re.compile(r"epoch [12] of 2"))).to_be_visible(
             timeout=150_000)
         await expect(last.get_by_text("Epoch times: 1:", exact=False)).to_be_visible(timeout=150_000)
 

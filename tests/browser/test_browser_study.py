@@ -54,19 +54,21 @@ def test_a_study_shows_trials_arriving_stops_and_resumes(tmp_path):
         seeds = page.get_by_role("spinbutton", name="Seeds per lever")
         seeds.fill("1")
         seeds.press("Tab")
-        expect(page.get_by_text("1 lever(s) + the reference × 1 seed(s) = 2 runs", exact=False)).to_be_visible()
+        planned = "1 lever(s) racing over 1 seed(s) + the reference = at most 2 runs"
+        expect(page.get_by_text(planned, exact=False)).to_be_visible()
         page.locator(".st-key-study_start_levers button").first.click()
 
         # The view moves by itself: the running trial, then its result, with no click.
         expect(page.get_by_text("Running on this server", exact=False)).to_be_visible()
-        expect(page.get_by_text(re.compile(r"Running: trial 0"))).to_be_visible()
-        expect(page.get_by_text(re.compile(r"Trial 0 done, validation macro-F1 0\.\d{3}"))).to_be_visible(
-            timeout=240_000)
+        expect(page.get_by_text(re.compile(r"Running: trial [01]"))).to_be_visible()
+        # Stop while the first trial runs: both trials may be running at once (two slots), so one or two are left.
         page.locator(".st-key-study_stop button").first.click()
-        expect(page.get_by_text(re.compile(r"Paused with 1 run\(s\) left"))).to_be_visible(timeout=180_000)
+        expect(page.get_by_text(re.compile(r"Paused with [12] run\(s\) left"))).to_be_visible(timeout=180_000)
         assert "Finished" not in _progress_text(page)
 
         page.locator(".st-key-study_resume button").first.click()
+        expect(page.get_by_text(re.compile(r"Trial \d done, validation macro-F1 0\.\d{3}"))).to_be_visible(
+            timeout=240_000)
         expect(page.get_by_text(re.compile(r"2 of 2 runs done\. Finished"))).to_be_visible(timeout=240_000)
         # Once: the running view's stale copy fades out when the final rerun ends.
         expect(page.get_by_role("heading", name="Which levers helped")).to_have_count(1)
@@ -79,5 +81,5 @@ def test_a_study_shows_trials_arriving_stops_and_resumes(tmp_path):
     states = [(t.user_attrs.get("arm"), t.state.name) for t in handle.trials()]
     assert sorted(arm for arm, state in states if state == "COMPLETE") == ["model.dropout=0.6", "reference"]
     assert all(state in ("COMPLETE", "FAIL") for _, state in states)  # an interrupted trial is failed and queued again
-    assert sum(state == "FAIL" for _, state in states) <= 1
+    assert sum(state == "FAIL" for _, state in states) <= 2
     assert len([p for p in Path(runs).iterdir() if (p / "run.json").is_file()]) >= 2

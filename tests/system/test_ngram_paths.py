@@ -61,7 +61,10 @@ def test_gradient_explanations_attribute_the_n_gram_path_through_token_presence(
     from core.evidence.explain import Explainer
     from core.model.classifier import NGRAM_LAYER, SEQUENCE_SCORES, build_model
 
-    model = build_model(ModelConfig(embedding_dim=8, lstm_units=4, ngram_path="logits", ngram_buckets=256),
+    # ngram_speed=1: the weights set below are the path's effective weights (at the default 30x they would saturate
+    # the softmax, where gradients vanish and 64 integration steps cannot be complete)
+    model = build_model(ModelConfig(embedding_dim=8, lstm_units=4, ngram_path="logits", ngram_buckets=256,
+                                    ngram_speed=1.0),
                         vocab_size=30, num_classes=3, max_length=9)
     scores = model.get_layer(SEQUENCE_SCORES)
     scores.set_weights([np.zeros_like(w) for w in scores.get_weights()])

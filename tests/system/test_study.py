@@ -56,8 +56,9 @@ from core.evidence.study import (
     sweep_results,
 )
 from support.fakes import csv_bytes, generated_texts, make_dataset, tiny_config
+from support.paths import ROOT
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = ROOT  # the worker processes import core from the repository root
 # The smallest model that still trains: one direction, no attention, 2 epochs.
 FAST = ("model.bidirectional=false", "model.attention=none", "model.embedding_dim=8", "model.lstm_units=4")
 SMALL_SPACE = {"model.dropout": {"low": 0.0, "high": 0.6},
@@ -554,7 +555,7 @@ def test_the_cli_sweep_prints_its_result_as_the_last_json_line(tmp_path, capsys)
                      "training.epochs=2", "vectorizing.max_length=12"):
         sets += ["--set", override]
     code, out, err = _cli(["sweep", str(path), "--trials", "2", "--space", str(space), "--pruner", "none", "--name",
-                           "cli-sweep", "--runs-dir", str(tmp_path), "--json", *sets], capsys)
+                           "cli-sweep", "--runs-dir", str(tmp_path), "--workers", "1", "--json", *sets], capsys)
     assert code == 0, err
     result = json.loads(out.strip().splitlines()[-1])
     assert result["study"] == "cli-sweep" and result["sweep"]["done"] == 2
