@@ -181,9 +181,16 @@ class FaithfulnessReport(Record):
         return self.shown_first or self.most_faithful
 
     def below_random(self, method: str) -> bool:
-        """Whether the method's top tokens matter less than random ones (comprehensiveness below random order's)."""
+        """Whether the method's top tokens matter less than random ones: comprehensiveness below random order's,
+        beyond noise when the report has intervals (random order's interval lies above the method's); a report
+        written before intervals were measured compares the point scores."""
         row = self.row(method)
-        return method != RANDOM and row.comprehensiveness < self.random.comprehensiveness
+        if method == RANDOM or not row.comprehensiveness < self.random.comprehensiveness:
+            return False
+        own, reference = self.interval(method), self.interval(RANDOM)
+        if own is None or reference is None:
+            return True
+        return reference.comprehensiveness.above(own.comprehensiveness)
 
     def standing(self, method: str) -> str:
         """A few words for the table: most faithful, tied for best, below random order, ... (see the constants)."""
@@ -390,22 +397,22 @@ def _verdict(rows: Sequence[FaithfulnessRow], random_row: FaithfulnessRow, stand
     if standing.most_faithful is not None:
         best, interval = by_method[standing.most_faithful], intervals[standing.most_faithful].aopc
         return (f"The most faithful explanation for this model is {best.title.lower()}: deleting its top tokens "
-                f"lowers the predicted probability by {best.aopc:.2f} on average ({level:.0%} interval "
-                f"{interval.low:.2f}–{interval.high:.2f}), against {random_row.aopc:.2f} for random order{tail}.")
+                f"lowers the predicted probability by {best.aopc:.3f} on average ({level:.0%} interval "
+                f"{interval.low:.3f}–{interval.high:.3f}), against {random_row.aopc:.3f} for random order{tail}.")
     if standing.tied:
         lows = [intervals[method].aopc.low for method in standing.tied]
         highs = [intervals[method].aopc.high for method in standing.tied]
         return (f"No single method is the most faithful explanation for this model: "
                 f"{_names([by_method[m].title for m in standing.tied])} are tied within noise (their {level:.0%} "
-                f"intervals of AOPC overlap, {min(lows):.2f}–{max(highs):.2f}, against {random_row.aopc:.2f} "
+                f"intervals of AOPC overlap, {min(lows):.3f}–{max(highs):.3f}, against {random_row.aopc:.3f} "
                 f"for random order); the cheapest, {by_method[standing.first].title.lower()}, is shown first{tail}.")
     finite = [row for row in rows if math.isfinite(row.aopc)]
     if not finite:
         return f"No explanation could be scored on these texts (each needs at least two tokens){tail}."
     best = max(finite, key=lambda row: row.aopc)
     return (f"No explanation beats random token order for this model beyond noise: deleting the top tokens of the "
-            f"best one ({best.title}) lowers the predicted probability by {best.aopc:.2f} on average, against "
-            f"{random_row.aopc:.2f} for random order{tail}.")
+            f"best one ({best.title}) lowers the predicted probability by {best.aopc:.3f} on average, against "
+            f"{random_row.aopc:.3f} for random order{tail}.")
 
 
 class _Steps:

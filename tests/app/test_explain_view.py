@@ -153,8 +153,8 @@ def old_report() -> FaithfulnessReport:
 
 def sample_report() -> FaithfulnessReport:
     """Occlusion and gradient × input tied (the latter cheaper); attention's top tokens matter less than random ones."""
-    def bounds(method, aopc):
-        return ScoreIntervals(method, Interval(0.0, 0.7), Interval(0.0, 0.6), Interval(*aopc))
+    def bounds(method, aopc, comprehensiveness=(0.5, 0.7)):
+        return ScoreIntervals(method, Interval(*comprehensiveness), Interval(0.0, 0.6), Interval(*aopc))
 
     return FaithfulnessReport(
         rows=(_row("attention", 0.05, 0.3, 0.35), _row("occlusion", 0.6, 0.05, 0.7, 0.12),
@@ -164,8 +164,8 @@ def sample_report() -> FaithfulnessReport:
                        PositionBias("gradient_x_input", 0.1, 0.04, 38), PositionBias(RANDOM, 0.01, 0.12, 38)),
         most_faithful=None, rule="highest AOPC", verdict="Tied within noise [x](javascript:alert(1)).",
         k_percents=(1.0, 5.0, 10.0, 20.0, 50.0), max_deletion_steps=20, n_texts=40, seed=0, seconds=1.0,
-        intervals=(bounds("attention", (0.3, 0.4)), bounds("occlusion", (0.65, 0.75)),
-                   bounds("gradient_x_input", (0.64, 0.74)), bounds(RANDOM, (0.15, 0.25))),
+        intervals=(bounds("attention", (0.3, 0.4), (0.02, 0.08)), bounds("occlusion", (0.65, 0.75)),
+                   bounds("gradient_x_input", (0.64, 0.74)), bounds(RANDOM, (0.15, 0.25), (0.09, 0.12))),
         interval_level=0.9, resamples=1000, tied=("occlusion", "gradient_x_input"), shown_first="gradient_x_input",
     )
 

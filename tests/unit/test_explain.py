@@ -70,7 +70,7 @@ def test_faithfulness_arithmetic_on_a_known_answer_model():
     assert report.n_texts == len(ids)
     assert report.verdict.startswith("The most faithful explanation for this model is occlusion: ")
     assert report.verdict.endswith(".") and ". " not in report.verdict  # one sentence
-    assert "0.70 on average (90% interval 0.70–0.70)" in report.verdict  # every text drops by exactly 0.7
+    assert "0.700 on average (90% interval 0.700–0.700)" in report.verdict  # every text drops by exactly 0.7
     assert report.tied == () and report.shown_first == "occlusion" and report.standing("occlusion") == fa.MOST_FAITHFUL
 
 
@@ -239,6 +239,24 @@ def test_attention_whose_top_tokens_matter_less_than_random_ones_says_so():
     attention, random_order = report.bias("attention"), report.bias("random")
     assert attention.last_token_share > 0.5  # rising weights: the top token is the last one unless that is the keyword
     assert random_order is not None and 0 < random_order.last_token_share < 0.6  # random order prints its numbers
+
+
+def test_a_method_is_below_random_only_beyond_the_noise_of_its_interval():
+    """Attention's comprehensiveness under random order's is called below random only when random order's interval
+    lies above attention's; within noise the table says so instead and no note warns. A report from before the
+    intervals compares the point scores."""
+    import dataclasses
+
+    ids = padded(KEYWORD_ROWS * 8)
+    report = fa.measure_faithfulness(KeywordFake(), ids, seed=3, explainer=TwoMethods(keyword_last_then_position))
+    assert report.standing("attention") == fa.BELOW_RANDOM
+    noisy_random = tuple(dataclasses.replace(i, comprehensiveness=fa.Interval(-1.0, 1.0)) if i.method == ex.RANDOM
+                         else i for i in report.intervals)
+    noisy = dataclasses.replace(report, intervals=noisy_random)
+    assert noisy.row("attention").comprehensiveness < noisy.random.comprehensiveness
+    assert noisy.standing("attention") != fa.BELOW_RANDOM and noisy.notes() == ()
+    older = dataclasses.replace(report, intervals=None)
+    assert older.standing("attention") == fa.BELOW_RANDOM and len(older.notes()) == 1
 
 
 def test_progress_is_reported_and_a_stop_request_ends_the_measurement():
