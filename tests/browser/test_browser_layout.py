@@ -280,17 +280,11 @@ def _tables_hiding_their_deciding_columns(page, name: str) -> list[str]:
             if scroller.evaluate(OVERFLOWS):
                 found.append(f"table {deciding} needs sideways scrolling (columns drawn: {headers})")
             continue
-        # A page's poller may redraw the grid while it is read (Evaluate polls for its faithfulness report): read it
-        # scrolled right up to three times; pinned columns show every time once the grid has settled.
-        for _attempt in range(3):
-            scroller.evaluate("scroller => { scroller.scrollLeft = scroller.scrollWidth; }")
-            time.sleep(0.6)
-            after = _grid_headers(grid)
-            scroller.evaluate("scroller => { scroller.scrollLeft = 0; }")
-            if set(deciding) <= set(after):
-                break
-            time.sleep(1.0)
-        else:
+        scroller.evaluate("scroller => { scroller.scrollLeft = scroller.scrollWidth; }")
+        time.sleep(0.6)
+        after = _grid_headers(grid)
+        scroller.evaluate("scroller => { scroller.scrollLeft = 0; }")
+        if not set(deciding) <= set(after):
             found.append(f"table {deciding}: scrolled right it shows {after}, not its pinned columns")
     return found
 
