@@ -7,7 +7,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from support.fakes import csv_bytes, generated_texts, tiny_config
+from support.fakes import FixedJob, csv_bytes, generated_texts, tiny_config
 from support.paths import APP  # noqa: E402
 
 HOSTILE = "<img src=x onerror=alert(1)>"
@@ -312,34 +312,6 @@ def test_every_session_sees_the_queue_and_a_second_start_is_refused():
         _stop_and_wait(first, twin, other)
 
 
-class _FakeJob:
-    """Just what the scheduler and the pages ask of a job, holding a fixed view."""
-
-    def __init__(self, view) -> None:
-        from types import SimpleNamespace
-
-        from core.config import ExperimentConfig
-
-        # What a real job's spec holds that the pages read (the Train page's coach reads the config).
-        self.job_id, self._view = 10**9, view
-        self.spec = SimpleNamespace(owner="", label="", config=ExperimentConfig(), dataset=None, tags=None)
-
-    def poll(self) -> None:
-        pass
-
-    def view(self, queue_position=None):
-        return self._view
-
-    def is_active(self) -> bool:
-        return self._view.active
-
-    def is_queued(self) -> bool:
-        return False
-
-    def request_stop(self) -> None:
-        pass
-
-
 def _job_view(**changes):
     from core.training.jobs import JobView
 
@@ -357,7 +329,7 @@ def _job_view(**changes):
 @pytest.mark.slow
 def test_after_the_last_epoch_the_train_page_names_the_phase_time_left_and_epoch_times(app):
     """Before: the status line stopped at "epoch 3/3" while the run scored and saved, with no time left shown."""
-    app.session_state["lab_job"] = _FakeJob(_job_view())
+    app.session_state["lab_job"] = FixedJob(_job_view())
     app.switch_page("pages/train.py").run()
     _no_failure(app)
     status = app.get("progress")[0].proto.text
@@ -365,7 +337,7 @@ def test_after_the_last_epoch_the_train_page_names_the_phase_time_left_and_epoch
     assert re.search(r"about \d+\.\d s left", _unescaped(status))
     captions = [_unescaped(c.value) for c in app.caption]
     assert "Epoch times: 1: 3.1 s · 2: 2.9 s · 3: 1.2 s (cut short)" in captions
-    app.session_state["lab_job"] = _FakeJob(_job_view(phase="saving", phase_message="Saving the run"))
+    app.session_state["lab_job"] = FixedJob(_job_view(phase="saving", phase_message="Saving the run"))
     app.run()
     assert "Saving: Saving the run" in _unescaped(app.get("progress")[0].proto.text)
 
@@ -380,7 +352,7 @@ def _arrow_column(data: bytes, column: str) -> list:
 @pytest.mark.slow
 def test_a_cut_short_epoch_is_marked_on_the_live_curves(app):
     """Before: the epoch a Stop cut short was drawn and labelled like any full epoch."""
-    app.session_state["lab_job"] = _FakeJob(_job_view(status="stopped", finished_at=time.time(), phase="saving",
+    app.session_state["lab_job"] = FixedJob(_job_view(status="stopped", finished_at=time.time(), phase="saving",
                                                       run_dir="runs/20261129-1200-stopped"))
     app.switch_page("pages/train.py").run()
     _no_failure(app)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from support.fakes import csv_bytes, generated_texts, tiny_config
+from support.fakes import FixedJob, csv_bytes, generated_texts, tiny_config
 from support.paths import APP  # noqa: E402
 
 HOSTILE = "<img src=x onerror=alert(1)>"
@@ -154,32 +154,6 @@ def test_a_variant_progress_line_names_its_phase_and_epoch():
 # ------------------------------------------------------------------------------------------------ the coach
 
 
-class _Job:
-    """What the Train page and the coach ask of a job, holding a fixed view (no process)."""
-
-    def __init__(self, view, config) -> None:
-        from types import SimpleNamespace
-
-        self.job_id, self._view = 10**9, view
-        self.spec = SimpleNamespace(owner="", label="", config=config, dataset=None, tags=None)
-        self.stopped = False
-
-    def poll(self) -> None:
-        pass
-
-    def view(self, queue_position=None):
-        return self._view
-
-    def is_active(self) -> bool:
-        return self._view.active
-
-    def is_queued(self) -> bool:
-        return False
-
-    def request_stop(self) -> None:
-        self.stopped = True
-
-
 @pytest.mark.slow
 def test_the_coach_speaks_live_on_the_train_page_once_an_epoch_shows_it(runs_dir):
     from core.training.jobs import JobView
@@ -191,7 +165,7 @@ def test_the_coach_speaks_live_on_the_train_page_once_an_epoch_shows_it(runs_dir
                    phase_message="", run_dir=None, error=None, started_at=time.time() - 20, finished_at=None,
                    stop_requested=False)
     at = AppTest.from_file(APP, default_timeout=120).run()
-    at.session_state["lab_job"] = _Job(view, tiny_config("training.learning_rate=0.00001"))
+    at.session_state["lab_job"] = FixedJob(view, tiny_config("training.learning_rate=0.00001"))
     at.switch_page("pages/train.py").run()
     _no_failure(at)
     warnings = _texts(at, "warning")
@@ -201,7 +175,7 @@ def test_the_coach_speaks_live_on_the_train_page_once_an_epoch_shows_it(runs_dir
     assert _unescaped(button.label) == "Stop and try this (Learning rate: 0.0001)"
 
     before_any_epoch = JobView(**{**view.__dict__, "history": {}})
-    at.session_state["lab_job"] = _Job(before_any_epoch, tiny_config())
+    at.session_state["lab_job"] = FixedJob(before_any_epoch, tiny_config())
     at.run()
     assert not [b for b in at.button if b.key.startswith("coach_live_try_")]
     assert not any("Learning rate too low" in w for w in _texts(at, "warning"))

@@ -22,7 +22,7 @@ from streamlit.testing.v1 import AppTest
 from core.config import ExperimentConfig, apply_overrides, config_schema
 from core.errors import UserError
 from core.teaching.lessons import DERIVED_METRICS
-from support.fakes import csv_bytes, generated_texts, tiny_config
+from support.fakes import FixedJob, csv_bytes, generated_texts, tiny_config
 from support.paths import APP, GOLDEN
 
 # Every dotted setting ("model.dropout"), a metrics.json path ("test.macro_f1") or a derived lesson metric's name
@@ -268,29 +268,6 @@ def test_the_coach_after_a_run_names_its_change_as_the_widget_does(runs):
 
 
 # ------------------------------------------------------------------------------------------------ Train page
-
-
-class FixedJob:
-    """What the Train page and the coach ask of a job, holding a fixed view (no process)."""
-
-    def __init__(self, view, config) -> None:
-        self.job_id, self._view = 10**9, view
-        self.spec = SimpleNamespace(owner="", label="", config=config, dataset=None, tags=None)
-
-    def poll(self) -> None:
-        pass
-
-    def view(self, queue_position=None):
-        return self._view
-
-    def is_active(self) -> bool:
-        return self._view.active
-
-    def is_queued(self) -> bool:
-        return False
-
-    def request_stop(self) -> None:
-        pass
 
 
 FLAT = {"loss": [1.386, 1.385, 1.385, 1.384], "accuracy": [0.25, 0.26, 0.25, 0.26],

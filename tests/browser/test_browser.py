@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from support.browser import CHROMIUM, CHROMIUM_ARGS, require_browser, streamlit_server
+from support.browser import CHROMIUM, CHROMIUM_ARGS, nav, require_browser, streamlit_server
 from support.fakes import csv_bytes, generated_texts
 
 pytestmark = pytest.mark.browser
@@ -26,10 +26,6 @@ def hostile_csv(tmp_path):
     path = tmp_path / "hostile.csv"
     path.write_bytes(csv_bytes(rows, header=(HOSTILE_COLUMN, "label")))
     return path
-
-
-def _nav(page, name: str) -> None:
-    page.get_by_test_id("stSidebarNavItems").get_by_role("link", name=name, exact=True).click()
 
 
 def _no_injection(page) -> None:
@@ -62,7 +58,7 @@ def test_upload_train_switch_page_and_read_results(tmp_path, hostile_csv):
         _no_injection(page)
 
         # Model: two epochs. The column header shows as text, not as bold markup.
-        _nav(page, "Model")
+        nav(page, "Model")
         expect(page.get_by_text(HOSTILE_COLUMN, exact=False).first).to_be_visible()
         epochs = page.get_by_role("spinbutton", name="Epochs")
         epochs.fill("2")
@@ -71,12 +67,12 @@ def test_upload_train_switch_page_and_read_results(tmp_path, hostile_csv):
         _no_injection(page)
 
         # Train: start, wait until training is under way, then switch page once.
-        _nav(page, "Train")
+        nav(page, "Train")
         expect(page.get_by_text("up to 2 epochs", exact=False)).to_be_visible()
         page.locator(".st-key-train_start button").first.click()
         expect(page.locator(".st-key-train_stop button").first).to_be_visible()
         expect(page.get_by_text(re.compile(r"Starting the training process|epoch \d/2|Queued"))).to_be_visible()
-        _nav(page, "Evaluate")
+        nav(page, "Evaluate")
 
         # Evaluate: when the run ends the page redraws by itself with the confusion matrix, the faithfulness
         # verdict and the misclassified example explained by every method.
@@ -114,13 +110,13 @@ def test_live_curves_stop_button_and_a_second_session_stay_responsive(tmp_path):
         first = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
         first.goto(url)
         expect(first.get_by_text("Class distribution")).to_be_visible()
-        _nav(first, "Model")
+        nav(first, "Model")
         first.get_by_role("spinbutton", name="Epochs").fill("40")
         first.get_by_role("spinbutton", name="Epochs").press("Tab")
         first.get_by_role("spinbutton", name="Patience").fill("40")
         first.get_by_role("spinbutton", name="Patience").press("Tab")
         expect(first.get_by_text("if all 40 run", exact=False)).to_be_visible()  # the run estimate's sentence
-        _nav(first, "Train")
+        nav(first, "Train")
         first.locator(".st-key-train_start button").first.click()
         # it moves by itself
         expect(first.get_by_text(re.compile(r"Training · epoch 2 of 40"))).to_be_visible(timeout=120_000)
@@ -128,7 +124,7 @@ def test_live_curves_stop_button_and_a_second_session_stay_responsive(tmp_path):
         second = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
         second.goto(url)
         expect(second.get_by_text("Class distribution")).to_be_visible()  # another session loads while A trains
-        _nav(second, "Runs")
+        nav(second, "Runs")
         expect(second.get_by_text("No saved runs yet", exact=False)).to_be_visible()
 
         first.locator(".st-key-train_stop button").first.click()

@@ -17,7 +17,6 @@ folder), for a person to look at.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 from pathlib import Path
@@ -25,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from components.frame.navigation import PAGES as NAVIGATION
-from support.browser import CHROMIUM, CHROMIUM_ARGS, require_browser, streamlit_server
+from support.browser import CHROMIUM, CHROMIUM_ARGS, nav, require_browser, screenshots_folder, settle, streamlit_server
 from support.paths import GOLDEN
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -168,28 +167,6 @@ def _runs_folder(root: Path) -> Path:
     return runs
 
 
-def _nav(page, name: str) -> None:
-    page.get_by_test_id("stSidebarNavItems").get_by_role("link", name=name, exact=True).click()
-
-
-def _settle(page, seconds: float = 1.5) -> None:
-    """Wait until the app stops running (no status widget, no spinner), then a moment for charts to draw."""
-    deadline = time.time() + 240
-    time.sleep(seconds)
-    while time.time() < deadline:
-        if (page.locator('[data-testid="stStatusWidget"]').count() == 0
-                and page.locator('[data-testid="stSpinner"]').count() == 0):
-            break
-        time.sleep(0.5)
-    time.sleep(seconds)
-
-
-def _screens(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("LSTM_TEXT_LAB_SCREENSHOTS") or tmp_path / "screens")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 def _shoot(page, folder: Path, name: str, size: dict, limit: int = 16) -> None:
     """The page at the viewport's size, scrolled screen by screen (Streamlit scrolls an inner element)."""
     main = '[data-testid="stMain"]'
@@ -206,17 +183,17 @@ def _open_page(page, name: str) -> None:
     from playwright.sync_api import expect
 
     page.evaluate("() => { window.__chartText = []; }")
-    _nav(page, name)
+    nav(page, name)
     expect(page.get_by_role("heading", name=name, exact=True)).to_be_visible()
     if name == "Lessons":
         page.locator(".st-key-lessons_picker").click()
         page.get_by_role("option", name=LESSON).click()
         expect(page.locator(".st-key-lessons_values")).to_be_visible()
-    _settle(page)
+    settle(page)
     if name == "Evaluate":  # the examples are explained by the model server (TensorFlow starting): wait for them
         expect(page.locator('[class*="st-key-token_heatmap_example_"] .token-shading').first).to_be_visible(
             timeout=240_000)
-        _settle(page)
+        settle(page)
     # Scroll to the bottom and back: charts below the fold draw when they come into view.
     main = '[data-testid="stMain"]'
     height = page.eval_on_selector(main, "element => element.scrollHeight")
@@ -303,7 +280,7 @@ def test_every_page_at_projector_and_laptop_size_clips_nothing_and_draws_readabl
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=90_000)
-    screens = _screens(tmp_path)
+    screens = screenshots_folder(tmp_path)
     problems: dict[str, list[str]] = {}
     with streamlit_server(_runs_folder(tmp_path)) as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

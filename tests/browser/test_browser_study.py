@@ -10,17 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from support.browser import CHROMIUM, CHROMIUM_ARGS, require_browser, streamlit_server
+from support.browser import CHROMIUM, CHROMIUM_ARGS, nav, require_browser, streamlit_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 # Tiny settings through the app's own shareable link: one direction, no attention, two epochs, short texts.
 TINY = "epochs=2&embedding_dim=8&lstm_units=4&bidirectional=false&attention=none&max_length=20&batch_size=128"
 KEEP = "Dropout: 0.5 → 0.6"
-
-
-def _nav(page, name: str) -> None:
-    page.get_by_test_id("stSidebarNavItems").get_by_role("link", name=name, exact=True).click()
 
 
 def _progress_text(page) -> str:
@@ -41,7 +37,7 @@ def test_a_study_shows_trials_arriving_stops_and_resumes(tmp_path):
         page.set_default_timeout(60_000)
         page.goto(f"{url}/?{TINY}")
         expect(page.get_by_text("Class distribution")).to_be_visible()
-        _nav(page, "Study")
+        nav(page, "Study")
         expect(page.get_by_text("Levers to try")).to_be_visible()
 
         # One lever, one seed: two runs. Every other preselected pill is switched off.

@@ -8,14 +8,13 @@ $LSTM_TEXT_LAB_SCREENSHOTS when set (else to the test's temporary folder), for a
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from pathlib import Path
 
 import pytest
 
-from support.browser import CHROMIUM, CHROMIUM_ARGS, require_browser, streamlit_server
+from support.browser import CHROMIUM, CHROMIUM_ARGS, nav, require_browser, screenshots_folder, settle, streamlit_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -24,28 +23,6 @@ PAGES = ("Data", "Preprocess", "Resample", "Model", "Train", "Study", "Evaluate"
 COACH_SAYS = re.compile(r"Learning rate too (high|low)|Overfitting|Underfitting|Still learning|never predicted|"
                         r"Texts cut short|Below the simple baseline|Attention follows position|nothing to flag")
 LESSON = "5. Sequence length: what truncation throws away"  # the shipped lesson with two variants
-
-
-def _nav(page, name: str) -> None:
-    page.get_by_test_id("stSidebarNavItems").get_by_role("link", name=name, exact=True).click()
-
-
-def _settle(page, seconds: float = 1.5) -> None:
-    """Wait until the app stops running (no status widget, no spinner), then a moment for charts to draw."""
-    deadline = time.time() + 180
-    time.sleep(seconds)
-    while time.time() < deadline:
-        if (page.locator('[data-testid="stStatusWidget"]').count() == 0
-                and page.locator('[data-testid="stSpinner"]').count() == 0):
-            break
-        time.sleep(0.5)
-    time.sleep(seconds)
-
-
-def _screens(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("LSTM_TEXT_LAB_SCREENSHOTS") or tmp_path / "screens")
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def _shoot(page, folder: Path, name: str, limit: int = 12) -> None:
@@ -117,7 +94,7 @@ def test_a_lesson_the_coach_the_replay_and_every_page_at_projector_size(tmp_path
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=60_000)
-    screens = _screens(tmp_path)
+    screens = screenshots_folder(tmp_path)
     with streamlit_server(tmp_path / "runs") as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport=PROJECTOR)
@@ -126,7 +103,7 @@ def test_a_lesson_the_coach_the_replay_and_every_page_at_projector_size(tmp_path
         expect(page.get_by_text("Class distribution")).to_be_visible()
 
         # Lessons: choose the two-variant lesson and start it; both runs and the coach's verdict appear.
-        _nav(page, "Lessons")
+        nav(page, "Lessons")
         expect(page.get_by_role("heading", name="Lessons")).to_be_visible()
         page.locator(".st-key-lessons_picker").click()
         page.get_by_role("option", name=LESSON).click()
@@ -147,7 +124,7 @@ def test_a_lesson_the_coach_the_replay_and_every_page_at_projector_size(tmp_path
             expect(line.first).to_be_visible()
         expect(page.get_by_text("The share of truncated test texts was", exact=False)).to_be_visible()
         expect(page.get_by_text(re.compile(r"The lesson took \d"))).to_be_visible()
-        _settle(page)
+        settle(page, timeout=180)
         _no_failure(page)
         _assert_table_whole(page, ".st-key-lessons_values", ["metric", "First 4 tokens", "Suggested length"])
         _shoot(page, screens, "lessons")
@@ -163,14 +140,14 @@ def test_a_lesson_the_coach_the_replay_and_every_page_at_projector_size(tmp_path
         expect(page.get_by_text(re.compile(r"most faithful explanation for this model"
                                            r"|No method beats random"))).to_be_visible(timeout=300_000)
         expect(page.locator(".st-key-coach")).to_contain_text(COACH_SAYS)
-        _settle(page)
+        settle(page, timeout=180)
         replay.scroll_into_view_if_needed()
         last_epoch = page.locator(".st-key-replay_cm").screenshot()
         thumb = page.locator(".st-key-replay_epoch input[type=range]").first  # react-aria's hidden range input
         thumb.focus()
         page.keyboard.press("Home")
         expect(page.get_by_text("Validation split at epoch 1 of 6", exact=False)).to_be_visible()
-        _settle(page)
+        settle(page, timeout=180)
         first_epoch = page.locator(".st-key-replay_cm").screenshot()
         assert first_epoch != last_epoch  # the chart's title and size are the same: only the counts moved
         expect(page.locator('[class*="st-key-replay_example_"] .token-shading').first).to_be_visible()
@@ -179,9 +156,9 @@ def test_a_lesson_the_coach_the_replay_and_every_page_at_projector_size(tmp_path
         _shoot(page, screens, "evaluate", limit=16)
 
         # Runs: the runs table and the leaderboard keep the run and its score in view.
-        _nav(page, "Runs")
+        nav(page, "Runs")
         expect(page.get_by_role("heading", name="Leaderboard")).to_be_visible()
-        _settle(page)
+        settle(page, timeout=180)
         _assert_columns_in_view(page, ".st-key-runs_table_all", ["run", "macro-F1"], whole=False)
         _assert_columns_in_view(page, ".st-key-runs_leaderboard_0", ["rank", "run", "macro-F1"], whole=False)
         expect(page.get_by_text("compared with the defaults (no recommendation was recorded",
@@ -190,9 +167,9 @@ def test_a_lesson_the_coach_the_replay_and_every_page_at_projector_size(tmp_path
 
         # Every page at 1024×768, for a person to look at; none fails.
         for name in PAGES:
-            _nav(page, name)
+            nav(page, name)
             expect(page.get_by_role("heading", name=name, exact=True)).to_be_visible()
-            _settle(page)
+            settle(page, timeout=180)
             _no_failure(page)
             if name not in ("Lessons", "Evaluate"):
                 _shoot(page, screens, name)

@@ -74,3 +74,27 @@ def streamlit_server(runs_dir: Path, *, script: str = "app.py", timeout: float =
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, 9)
+
+
+def nav(page, name: str) -> None:
+    """Open a page by its link in the sidebar's navigation."""
+    page.get_by_test_id("stSidebarNavItems").get_by_role("link", name=name, exact=True).click()
+
+
+def settle(page, seconds: float = 1.5, timeout: float = 240.0) -> None:
+    """Wait until the app stops running (no status widget, no spinner), then a moment for charts to draw."""
+    deadline = time.time() + timeout
+    time.sleep(seconds)
+    while time.time() < deadline:
+        if (page.locator('[data-testid="stStatusWidget"]').count() == 0
+                and page.locator('[data-testid="stSpinner"]').count() == 0):
+            break
+        time.sleep(0.5)
+    time.sleep(seconds)
+
+
+def screenshots_folder(tmp_path: Path) -> Path:
+    """$LSTM_TEXT_LAB_SCREENSHOTS when set (for a person to look at), else the test's temporary folder."""
+    folder = Path(os.environ.get("LSTM_TEXT_LAB_SCREENSHOTS") or tmp_path / "screens")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

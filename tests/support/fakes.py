@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import random
+from types import SimpleNamespace
+from typing import Optional
 
 from core.config import ExperimentConfig, apply_overrides
 from core.data.dataset import Dataset, build_dataset
@@ -60,3 +62,28 @@ TINY_MODEL = [
 
 def tiny_config(*overrides: str) -> ExperimentConfig:
     return apply_overrides(ExperimentConfig(), TINY_MODEL + list(overrides))
+
+
+class FixedJob:
+    """What the scheduler, the Train page and the coach ask of a job, holding a fixed view (no process)."""
+
+    def __init__(self, view, config: Optional[ExperimentConfig] = None) -> None:
+        # What a real job's spec holds that the pages read (the Train page's coach reads the config).
+        self.job_id, self._view = 10**9, view
+        self.spec = SimpleNamespace(owner="", label="", config=config or ExperimentConfig(), dataset=None, tags=None)
+        self.stopped = False
+
+    def poll(self) -> None:
+        pass
+
+    def view(self, queue_position=None):
+        return self._view
+
+    def is_active(self) -> bool:
+        return self._view.active
+
+    def is_queued(self) -> bool:
+        return False
+
+    def request_stop(self) -> None:
+        self.stopped = True

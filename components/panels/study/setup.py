@@ -59,13 +59,17 @@ def study_estimate(configs: list[ExperimentConfig], data: Dataset, key: str, *, 
     process as the job queue runs them; with ``runs``, the first config runs once and the others' average fills the
     remaining runs (``sampled``: they were drawn from a sweep's space). A config that cannot be estimated is left
     out; None when the first cannot."""
-    estimates = []
+    estimates, known = [], {}  # a config listed again (a racing plan repeats the reference) is estimated once
     for config in configs:
-        try:
-            estimates.append(estimate_run(config, run_shape_for(key, data, config)))
-        except (UserError, ValueError, KeyError):
-            if not estimates:
-                return None
+        if id(config) not in known:
+            try:
+                known[id(config)] = estimate_run(config, run_shape_for(key, data, config))
+            except (UserError, ValueError, KeyError):
+                known[id(config)] = None
+        if known[id(config)] is not None:
+            estimates.append(known[id(config)])
+        elif not estimates:
+            return None
     return estimate_study(estimates * repeat, runs, sampled=len(estimates) - 1 if sampled else 0)
 
 
