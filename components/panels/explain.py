@@ -37,8 +37,13 @@ ATTENTION_WARNING = ("Attention weights are not an explanation by themselves: ov
                      "token position (Jain & Wallace 2019). Trust the method the faithfulness table shows first.")
 EXPLAINING = ("Explaining this text with every method: the model server is starting (once per server) or loading "
               "this run's model. The rest of the page works meanwhile; the shading appears here when it is ready.")
-# Pixels of the deciding columns at 1024 px: the ~520 px a 1024-px screen leaves a table beside the open sidebar.
-TABLE_WIDTH_AT_1024 = 520
+# Streamlit unpins every column of a grid whose pinned columns take more than 60 % of its width (its DataFrame
+# component's rule). At 1024 px the grid beside the open sidebar measured 676 px (sidebar 300 px; 720 px beside a
+# 256-px one), and a browser that draws classic scrollbars takes ~17 px more: the deciding columns stay within 390 px.
+PINNED_SHARE_LIMIT = 0.6
+GRID_WIDTH_AT_1024 = 676 - 17
+PINNED_WIDTH_AT_1024 = int(PINNED_SHARE_LIMIT * GRID_WIDTH_AT_1024) - 5
+MIN_VERDICT_WIDTH = 80
 CHARACTER_PX, PADDING_PX = 6.6, 18  # the table's font: ~6.6 px a character, plus the cell's padding
 
 
@@ -71,11 +76,13 @@ def column_width(values: Sequence[str], header: str, *, least: int = 70) -> int:
 
 def faithfulness_columns(report: FaithfulnessReport, table) -> dict:
     """Column config pinning the deciding columns (method, AOPC with its interval, verdict) so they stay in view at
-    1024 px; the others scroll. A verdict wider than what is left is cut with "…" (the full words are in the
-    sentences around the table)."""
+    1024 px; the others scroll. Together they stay within :data:`PINNED_WIDTH_AT_1024`, or Streamlit would unpin
+    them all: a verdict wider than what is left is cut with "…" (the full words are in the sentences around the
+    table)."""
     method, aopc, verdict = deciding_columns(report)
     widths = {method: column_width(table[method], method), aopc: column_width(table[aopc], aopc)}
-    widths[verdict] = max(90, min(column_width(table[verdict], verdict), TABLE_WIDTH_AT_1024 - sum(widths.values())))
+    room = PINNED_WIDTH_AT_1024 - sum(widths.values())
+    widths[verdict] = max(MIN_VERDICT_WIDTH, min(column_width(table[verdict], verdict), room))
     return {name: st.column_config.TextColumn(pinned=True, width=width) for name, width in widths.items()}
 
 
