@@ -10,6 +10,7 @@ import streamlit as st
 from components.frame import cached, state
 from components.frame.navigation import PAGE_PATHS, run_app
 from components.frame.safe import plain
+from core.data.builtin import source_title
 from core.data.dataset import Dataset
 from core.errors import UserError
 
@@ -108,5 +109,5 @@ def next_step(page: str, label: str) -> None:
 
 
 def dataset_caption(data: Dataset) -> None:
-    st.caption(plain(f"{data.source_name} — text column {data.text_column!r}, label column {data.label_column!r}, "
-                     f"{len(data.texts):,} rows, {len(data.class_names)} classes"))
+    st.caption(plain(f"{source_title(data.source_name)} — text column {data.text_column!r}, label column "
+                     f"{data.label_column!r}, {len(data.texts):,} rows, {len(data.class_names)} classes"))

@@ -8,7 +8,7 @@ Public names are listed below and imported from their module on first use (see c
 from core.lazy import exports
 
 __getattr__, __dir__, __all__ = exports(__name__, {
-    "builtin": ["BUILTIN_DATASETS", "BuiltinDataset", "DEFAULT_DATASET", "load_builtin"],
+    "builtin": ["BUILTIN_DATASETS", "BuiltinDataset", "DEFAULT_DATASET", "load_builtin", "source_title"],
     "columns": ["ColumnGuess", "guess_columns"],
     "dataset": ["Dataset", "build_dataset", "class_order", "data_hash", "load_dataset"],
     "encoding": ["ENCODING_UNCERTAIN_BELOW", "encoding_label"],

@@ -74,6 +74,14 @@ DEFAULT_DATASET = "faa-bird-strikes-effect"
 _STDOUT_LOCK = threading.Lock()
 
 
+def source_title(source_name: str) -> str:
+    """What a person reads for a dataset's source: a built-in set's title rather than its ``builtin:key`` name; an
+    uploaded file's name as it is."""
+    key = source_name.removeprefix("builtin:")
+    dataset = BUILTIN_DATASETS.get(key) if source_name.startswith("builtin:") else None
+    return f"Built-in data: {dataset.title}" if dataset else source_name
+
+
 def load_builtin(key: str = DEFAULT_DATASET) -> Table:
     """The built-in dataset ``key`` as a Table of its text and label columns, only rows that have both."""
     if key not in BUILTIN_DATASETS:

@@ -97,6 +97,13 @@ def test_preprocess_toggles_update_the_before_after_table(app):
     assert app.session_state["lab_config"].preprocessing.lowercase is False
 
 
+def test_the_data_line_names_the_builtin_set_by_its_title_not_its_key(app):
+    app.switch_page("pages/preprocess.py").run()
+    _no_failure(app)
+    [line] = [_unescaped(caption.value) for caption in app.caption if "text column" in caption.value]
+    assert line.startswith("Built-in data: FAA wildlife strikes") and "builtin:" not in line
+
+
 def test_impossible_split_is_refused_next_to_the_widget(app):
     app.switch_page("pages/resample.py").run()
     validation = next(n for n in app.number_input if n.label == "Validation fraction")
