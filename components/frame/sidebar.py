@@ -10,6 +10,7 @@ import streamlit as st
 
 from components.frame import job_status, state
 from components.frame.safe import plain
+from core.data.builtin import source_title
 from core.training.jobs import QueueEntry
 
 OWN_POLL_SECONDS = 1.0
@@ -132,7 +133,7 @@ def _data_line(slot) -> None:
     """The data in use (and, for an upload, where it lives), in ``slot``: drawn again replaces what it said."""
     source = state.source()
     with slot.container():
-        st.caption(plain(f"Data: {source.name}"))
+        st.caption(plain(f"Data: {source_title(source.source_id) if source.kind == 'builtin' else source.name}"))
         if source.kind == "upload":
             st.caption("Uploaded files are kept in the server's memory only: a reload keeps yours, a server restart "
                        "does not.")

@@ -22,6 +22,7 @@ from components.frame.safe import plain
 from components.panels.runs import run_name
 from components.services import DataSource, Rerun
 from core.config import ExperimentConfig, apply_overrides
+from core.data.builtin import source_title
 from core.errors import UserError
 from core.runs.store import list_runs, runs_dir
 from core.teaching.coach import WARNING, Diagnosis, diagnose, settings_in_words
@@ -143,7 +144,7 @@ def try_saved(run_dir: str, diagnosis: Diagnosis) -> None:
     run = cached.run_for(run_dir)
     data = dataset_for_run(run)
     if data is None:
-        state.refuse_start(f"This run's data ({run.info.data}) is not loaded: "
+        state.refuse_start(f"This run's data ({source_title(run.info.data)}) is not loaded: "
                            "open it on the Data page, then try again.")
         return
     job = _queue(data, run.config, diagnosis, Path(run_dir).name, run.info.tags or {})
@@ -177,8 +178,8 @@ def after_run(run_dir: str, run, *, position_bias: Optional[float], key: str = "
     else:
         reason = BUSY if job_status.is_active() else None
         if reason is None and dataset_for_run(run) is None:
-            reason = (f"This run's data ({run.info.data}) is not loaded, so it cannot be re-run from here: open it on "
-                      "the Data page first.")
+            reason = (f"This run's data ({source_title(run.info.data)}) is not loaded, so it cannot be re-run from "
+                      "here: open it on the Data page first.")
         render(found, key=key, on_try=lambda diagnosis: try_saved(run_dir, diagnosis), config=run.config,
                disabled_reason=reason)
     refused = state.refuse_start()

@@ -14,6 +14,7 @@ from components.frame import cached, downloads, state
 from components.frame.common import PAGES
 from components.frame.safe import plain
 from core.config import ExperimentConfig, config_differences, setting_in_words, setting_label, setting_value_text
+from core.data.builtin import source_title
 from core.errors import ConfigError, UserError
 from core.runs.store import delete_run, list_runs, zip_run
 from core.training.recommend import recommended_for_run
@@ -49,7 +50,7 @@ def dataset_groups(runs) -> dict[str, str]:
     for run in runs:
         key = run.info.data_hash or run.info.data
         counts[key] = counts.get(key, 0) + 1
-        names.setdefault(key, run.info.data)
+        names.setdefault(key, source_title(run.info.data))
     return {key: f"{names[key]} ({counts[key]} run{'s' if counts[key] != 1 else ''}, #{key[:6]})" for key in counts}
 
 
@@ -70,7 +71,8 @@ def table_rows(runs) -> pd.DataFrame:
         rows.append({
             "run": run_name(info, run.run_id), "macro-F1": info.test_macro_f1,
             "baseline macro-F1": info.baseline_macro_f1,
-            "accuracy": info.test_accuracy, "note": str(tags.get("note", "")), "data": info.data, "status": info.status,
+            "accuracy": info.test_accuracy, "note": str(tags.get("note", "")), "data": source_title(info.data),
+            "status": info.status,
             **{column: _shown_setting(column, settings.get(key)) for column, key in SETTING_COLUMNS.items()},
             "epochs": info.epochs_run, "seconds": info.duration_s, "id": run.run_id, "created": info.created,
         })
@@ -204,7 +206,7 @@ def changed_sentence(row) -> str:
 
 
 def _group_label(key: tuple, items) -> str:
-    data = items[0][0].info.data
+    data = source_title(items[0][0].info.data)
     seed, validation, test = key[1:]
     return (f"{data} · test {test:.0%}, validation {validation:.0%}, seed {seed} · {len(items)} "
             f"run{'s' if len(items) != 1 else ''}")

@@ -79,7 +79,7 @@ def source_title(source_name: str) -> str:
     uploaded file's name as it is."""
     key = source_name.removeprefix("builtin:")
     dataset = BUILTIN_DATASETS.get(key) if source_name.startswith("builtin:") else None
-    return f"Built-in data: {dataset.title}" if dataset else source_name
+    return f"{dataset.title} (built-in)" if dataset else source_name
 
 
 def load_builtin(key: str = DEFAULT_DATASET) -> Table:

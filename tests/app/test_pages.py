@@ -101,7 +101,7 @@ def test_the_data_line_names_the_builtin_set_by_its_title_not_its_key(app):
     app.switch_page("pages/preprocess.py").run()
     _no_failure(app)
     [line] = [_unescaped(caption.value) for caption in app.caption if "text column" in caption.value]
-    assert line.startswith("Built-in data: FAA wildlife strikes") and "builtin:" not in line
+    assert line.startswith("FAA wildlife strikes: what the crew did (built-in) — text column")
 
 
 def test_impossible_split_is_refused_next_to_the_widget(app):

@@ -416,7 +416,8 @@ def test_the_train_page_summary_names_choices_as_their_widgets_do():
 
 def test_the_sidebar_names_an_uploaded_dataset_on_the_rerun_that_loads_it(runs):
     at = AppTest.from_file(APP, default_timeout=120).run()
-    assert "Data: faa-bird-strikes-effect" in [_unescaped(c.value) for c in at.sidebar.caption]
+    sidebar = [_unescaped(c.value) for c in at.sidebar.caption]
+    assert "Data: FAA wildlife strikes: what the crew did (built-in)" in sidebar
     at.segmented_control(key="data_source_choice").set_value("Upload a CSV").run()
     rows = generated_texts({"sports": 30, "tech": 20}, seed=3)
     at.file_uploader(key="data_upload").set_value(("classroom.csv", csv_bytes(rows), "text/csv")).run()

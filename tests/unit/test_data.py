@@ -355,7 +355,7 @@ def test_builtin_tables_are_independent_copies():
 def test_a_builtin_source_reads_as_its_title_and_an_upload_as_its_file_name():
     from core.data.builtin import source_title
 
-    assert source_title(load_builtin().source_name) == "Built-in data: FAA wildlife strikes: what the crew did"
+    assert source_title(load_builtin().source_name) == "FAA wildlife strikes: what the crew did (built-in)"
     assert source_title("reviews.csv") == "reviews.csv"
     assert source_title("builtin:no-such-set") == "builtin:no-such-set"  # never invents a title
 
