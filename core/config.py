@@ -187,7 +187,7 @@ class ModelConfig:
         choices=NGRAM_PATHS,
     )
     ngram_buckets: int = _field(
-        65536, "Hash buckets for word pairs (the n-gram path and the blend's bag-of-words model).",
+        65536, "Hash buckets for the n-gram path's word pairs.",
         min=1024, max=262144, step=1024,
     )
     ngram_l2: float = _field(

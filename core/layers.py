@@ -367,6 +367,14 @@ def _counts_in_row(features, present):
     return ops.where(present > 0, counts, ops.ones_like(counts))
 
 
+def _tfidf_terms(features, present, idf_table):
+    """Per position: its share of the feature's sublinear tf * idf, and its share of the squared norm."""
+    counts = _counts_in_row(features, present)
+    idf = ops.take(idf_table, features, axis=0)
+    weight = (1.0 + ops.log(counts)) * idf * present
+    return weight / counts, weight * weight / counts
+
+
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class BagOfWordsModel(layers.Layer):
     """A fitted, frozen TF-IDF + one-vs-rest logistic regression over the classifier's own words and hashed word
@@ -392,11 +400,7 @@ class BagOfWordsModel(layers.Layer):
         self.built = True
 
     def _terms(self, features, present, idf_table):
-        """Per position: its share of the feature's sublinear tf * idf, and its share of the squared norm."""
-        counts = _counts_in_row(features, present)
-        idf = ops.take(idf_table, features, axis=0)
-        weight = (1.0 + ops.log(counts)) * idf * present
-        return weight / counts, weight * weight / counts
+        return _tfidf_terms(features, present, idf_table)
 
     def call(self, inputs):
         ids, presence = inputs
@@ -425,6 +429,104 @@ class BagOfWordsModel(layers.Layer):
     def get_config(self) -> dict:
         config = super().get_config()
         config.update(classes=self.classes, vocab_size=self.vocab_size, buckets=self.buckets)
+        return config
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class KnownWordIds(layers.Layer):
+    """Maps word IDs at or above ``known_rows`` to the out-of-vocabulary ID (1): a blended model's input carries every
+    development word for its bag-of-words part, while the LSTM keeps reading the words it trained on and OOV for the
+    rest, exactly as before the blend. With subwords only the word column (the first) is mapped."""
+
+    def __init__(self, known_rows: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.known_rows = int(known_rows)
+
+    def call(self, ids):
+        if len(ids.shape) == 3:
+            words = ids[:, :, :1]
+            return ops.concatenate([ops.where(words >= self.known_rows, ops.ones_like(words), words), ids[:, :, 1:]],
+                                   axis=-1)
+        return ops.where(ids >= self.known_rows, ops.ones_like(ids), ids)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(known_rows=self.known_rows)
+        return config
+
+
+NO_PAIR_KEY = -1  # the pair table's first key: no word pair maps to it, so row 0 of its weights stays empty
+
+
+def word_pair_keys(word_ids, vocab_size: int):
+    """One int64 key per adjacent pair of real words, ``first * vocab_size + second`` (exact: no hashing), and
+    NO_PAIR_KEY - 1 where either is padding; shape (rows, steps - 1). NumPy twin in core.model.bag_of_words."""
+    ids = ops.cast(word_ids, "int64")
+    first, second = ids[:, :-1], ids[:, 1:]
+    real = ops.logical_and(ops.not_equal(first, 0), ops.not_equal(second, 0))
+    return ops.where(real, first * vocab_size + second, ops.full_like(first, NO_PAIR_KEY - 1))
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class FairBagOfWords(layers.Layer):
+    """The fair baseline's model (TF-IDF on words and word pairs + one-vs-rest logistic regression, fitted by
+    :func:`core.model.bag_of_words.fit_fair_bag_of_words`) carried over token IDs: each word its own feature and each
+    word pair its own, found in a sorted table of the ``pairs`` pair keys the fit kept (no hash buckets to share).
+    Reproduces scikit-learn's ``predict_proba``: sublinear term frequency times IDF, L2 norm, each class's sigmoid,
+    normalised to sum to 1. Words and pairs the fit never saw weigh nothing."""
+
+    def __init__(self, classes: int, vocab_size: int, pairs: int, **kwargs) -> None:
+        super().__init__(trainable=False, **{k: v for k, v in kwargs.items() if k != "trainable"})
+        self.classes, self.vocab_size, self.pairs = classes, vocab_size, pairs
+        self.supports_masking = True
+
+    def build(self, input_shape) -> None:
+        self.word_weights = self.add_weight(name="word_weights", shape=(self.vocab_size, self.classes),
+                                            initializer="zeros", trainable=False)
+        self.word_idf = self.add_weight(name="word_idf", shape=(self.vocab_size,), initializer="zeros", trainable=False)
+        # row 0: "not a pair the fit kept"; rows 1..pairs follow the sorted keys
+        self.pair_keys = self.add_weight(name="pair_keys", shape=(self.pairs + 1,), initializer="zeros",
+                                         dtype="int64", trainable=False)
+        self.pair_weights = self.add_weight(name="pair_weights", shape=(self.pairs + 1, self.classes),
+                                            initializer="zeros", trainable=False)
+        self.pair_idf = self.add_weight(name="pair_idf", shape=(self.pairs + 1,), initializer="zeros", trainable=False)
+        self.intercept = self.add_weight(name="intercept", shape=(self.classes,), initializer="zeros", trainable=False)
+        self.built = True
+
+    def _pair_rows(self, ids):
+        keys = word_pair_keys(ids, self.vocab_size)
+        flat = ops.reshape(keys, (-1,))
+        found = ops.minimum(ops.cast(ops.searchsorted(self.pair_keys, flat), "int32"), self.pairs)
+        rows = ops.where(ops.equal(ops.take(self.pair_keys, found, axis=0), flat), found, ops.zeros_like(found))
+        return ops.reshape(rows, ops.shape(keys))
+
+    def call(self, inputs):
+        ids, presence = inputs
+        ids = _word_ids(ids)
+        dtype = presence.dtype
+        pairs = self._pair_rows(ids)
+        word_share, word_square = _tfidf_terms(ids, ops.cast(ops.not_equal(ids, 0), dtype), self.word_idf)
+        pair_share, pair_square = _tfidf_terms(pairs, ops.cast(ops.not_equal(pairs, 0), dtype), self.pair_idf)
+        norm = ops.sqrt(ops.sum(word_square, axis=1) + ops.sum(pair_square, axis=1))
+        scores = ops.sum(ops.take(self.word_weights, ids, axis=0) * ops.expand_dims(word_share * presence, -1), axis=1)
+        scores = scores + ops.sum(ops.take(self.pair_weights, pairs, axis=0)
+                                  * ops.expand_dims(pair_share * presence[:, :-1] * presence[:, 1:], -1), axis=1)
+        scores = scores / ops.expand_dims(ops.maximum(norm, 1e-12), -1) + self.intercept
+        sigmoid = ops.sigmoid(scores)
+        return sigmoid / ops.maximum(ops.sum(sigmoid, axis=-1, keepdims=True), 1e-30)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0][0], self.classes)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(classes=self.classes, vocab_size=self.vocab_size, pairs=self.pairs)
         return config
 
 

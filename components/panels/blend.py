@@ -17,7 +17,7 @@ def parts_table(metrics: RunMetrics) -> pd.DataFrame:
     the fair baseline."""
     blend = metrics.blend
     rows = [(blend.label + " — this run", metrics.test), ("LSTM alone", blend.lstm_alone),
-            ("Bag of words alone (TF-IDF + LR over the model's words and word pairs)", blend.bag_of_words_alone)]
+            (bag_of_words_name(metrics), blend.bag_of_words_alone)]
     table = [{"model": name, **{title: round(getattr(scores, key), 3) for key, title in SCORES.items()}}
              for name, scores in rows]
     if metrics.baseline.available:
@@ -25,6 +25,14 @@ def parts_table(metrics: RunMetrics) -> pd.DataFrame:
                                f"fitted on {metrics.baseline.fitted_on})",
                       **{title: round(getattr(metrics.baseline, key), 3) for key, title in SCORES.items()}})
     return pd.DataFrame(table)
+
+
+def bag_of_words_name(metrics: RunMetrics) -> str:
+    blend = metrics.blend
+    if blend.words is None:  # a run blended before the part became the fair baseline's model
+        return "Bag of words alone (TF-IDF + LR over the model's words and hashed word pairs)"
+    return (f"Bag of words alone (the fair baseline's model on each text's first {metrics.vectorizing.max_length:,} "
+            f"tokens: {blend.words:,} words, {blend.word_pairs:,} word pairs)")
 
 
 def weight_sentence(metrics: RunMetrics) -> str:

@@ -106,8 +106,9 @@ BLENDS.register(BlendKind(
     key="validated", title="With TF-IDF + LR, weight chosen on validation", blends=True,
     texts=Texts(
         what="Averages the LSTM's probabilities with those of a TF-IDF + logistic-regression model over the same words "
-             "and word pairs; the weight (0 to 1, in steps of 0.1) is the one that scores best on the validation "
-             "rows, or out of fold with k-fold. The bag-of-words model is then refitted on training + validation.",
+             "and word pairs (the fair baseline's model, reading every word, also those the LSTM's vocabulary drops); "
+             "the weight (0 to 1, in steps of 0.1) is the one that scores best on the validation rows, or out of "
+             "fold with k-fold. The bag-of-words model is then refitted on training + validation.",
         when="Whenever the two disagree in useful ways: the blend is usually above both parts.",
         risk="The label says blend: the result is no longer the LSTM alone (Evaluate shows both). The weight is chosen "
              "on the validation rows, so validation scores flatter it; judge it on the test split.",
@@ -115,9 +116,10 @@ BLENDS.register(BlendKind(
 ))
 
 
-def blend_parameters(config: "ModelConfig", vocab_size: int, classes: int) -> int:
-    """Frozen weights of the blend's bag-of-words model in one member (0 without a blend): a weight per class and
-    an IDF for each word and pair bucket, and the intercepts."""
+def blend_parameters(config: "ModelConfig", classes: int, words: int, pairs: int) -> int:
+    """Fixed weights of the blend's bag-of-words model in one member (0 without a blend): for each of ``words``
+    vocabulary rows a weight per class and an IDF; for each of ``pairs`` word pairs (and the "no pair" row) its key,
+    a weight per class and an IDF; and the intercepts."""
     if not BLENDS.get(config.blend).blends:
         return 0
-    return (vocab_size + config.ngram_buckets + 1) * (classes + 1) + classes
+    return words * (classes + 1) + (pairs + 1) * (classes + 2) + classes

@@ -8,13 +8,13 @@ Public names are listed below and imported from their module on first use (see c
 from core.lazy import exports
 
 __getattr__, __dir__, __all__ = exports(__name__, {
-    "bag_of_words": ["BagOfWordsWeights", "count_matrix", "fit_bag_of_words", "predict_bag_of_words"],
+    "bag_of_words": ["BagOfWordsWeights", "fit_bag_of_words", "predict_bag_of_words", "word_pair_keys"],
     "baseline": [
         "FITTED_ON_DEVELOPMENT", "baseline_on_split", "baseline_test_predictions", "tfidf_baseline",
         "tfidf_pipeline"
     ],
     "classifier": [
-        "ClassifierModels", "EMBEDDING", "NGRAM_LAYER", "PRESENCE", "PROJECTION", "SEQUENCE_SCORES",
+        "ClassifierModels", "EMBEDDING", "NGRAM_LAYER", "PRESENCE", "PROJECTION", "SEQUENCE_SCORES", "TOKEN_INPUT",
         "build_classifier", "build_ensemble", "build_model", "ensemble_members", "explainer", "has_attention",
         "presence_tensor", "set_word_vectors", "token_vector_layer", "token_vector_table"
     ],

@@ -1,10 +1,12 @@
-"""The blend's bag-of-words model: TF-IDF + one-vs-rest logistic regression over the classifier's own words and hashed
-word pairs, fitted with scikit-learn and carried inside the Keras model as a frozen layer
-(:class:`core.layers.BagOfWordsModel`), so a blended run saves, loads in safe mode, predicts and explains as one model.
+"""The blend's bag-of-words part: the fair baseline's model (core.model.baseline: TF-IDF on words and word pairs +
+one-vs-rest logistic regression), fitted with scikit-learn on token IDs and carried inside the Keras model as a
+frozen layer (:class:`core.layers.FairBagOfWords`), so a blended run saves, loads in safe mode, predicts and explains
+as one model.
 
-It reads token IDs, not strings: words the vocabulary does not keep share the out-of-vocabulary ID, and word pairs
-are hashed into ``buckets``. So it is close to, not the same as, the fair baseline (core.model.baseline, fitted on the
-raw text); Evaluate shows each part's own test score beside the blend's.
+It is the baseline's model, not an approximation of it: every development word has its own ID (the blend appends the
+words below the LSTM's frequency floor to the vocabulary, core.training.blending), each word pair is its own feature
+(exact keys, no hash buckets), and the 200,000 most frequent features are kept, as the baseline's vectorizer keeps
+them. What it still shares with the LSTM is the length cut: it reads a text's first ``max_length`` tokens.
 """
 
 from __future__ import annotations
@@ -15,60 +17,84 @@ from dataclasses import dataclass
 import numpy as np
 
 from core import lazy
-from core.text.vectorizing import bigram_bucket_ids
+from core.model.baseline import MAX_FEATURES
+from core.text.vectorizing import OOV_ID
 
-REGULARISATION_C = 10.0  # as the fair baseline's logistic regression
+NO_PAIR_KEY = -1  # the same constant as core.layers.NO_PAIR_KEY (tested equal): the pair table's first key
 ABSENT_CLASS_SCORE = -30.0  # a class missing from the fitted rows gets (almost) no probability
 
 
 @dataclass(frozen=True)
 class BagOfWordsWeights:
-    """What :class:`core.layers.BagOfWordsModel` holds: linear weights per word and pair bucket (IDF folded in at
-    prediction time), the IDF of each, and the intercepts."""
+    """What :class:`core.layers.FairBagOfWords` holds: linear weights and IDF per word ID and per kept word pair
+    (row 0 of the pair arrays is "not a kept pair", its key NO_PAIR_KEY; rows 1.. follow the sorted keys), and the
+    intercepts."""
 
     word_weights: np.ndarray  # (vocab_size, classes)
-    pair_weights: np.ndarray  # (buckets + 1, classes)
-    word_idf: np.ndarray  # (vocab_size,); 0 for words the fit never saw
-    pair_idf: np.ndarray  # (buckets + 1,)
+    word_idf: np.ndarray  # (vocab_size,); 0 for words the fit never saw (and for padding and OOV)
+    pair_keys: np.ndarray  # (pairs + 1,) int64, sorted
+    pair_weights: np.ndarray  # (pairs + 1, classes)
+    pair_idf: np.ndarray  # (pairs + 1,)
     intercept: np.ndarray  # (classes,)
 
+    @property
+    def pairs(self) -> int:
+        return len(self.pair_keys) - 1
+
     def as_layer_weights(self) -> list[np.ndarray]:
-        return [self.word_weights, self.pair_weights, self.word_idf, self.pair_idf, self.intercept]
+        return [self.word_weights, self.word_idf, self.pair_keys, self.pair_weights, self.pair_idf, self.intercept]
 
 
-def count_matrix(word_ids: np.ndarray, vocab_size: int, buckets: int):
-    """Sparse (rows, vocab_size + buckets + 1) counts of each row's words (padding excluded) and pair buckets."""
+def _word_column(word_ids: np.ndarray) -> np.ndarray:
+    ids = np.asarray(word_ids, dtype=np.int64)
+    return ids[:, :, 0] if ids.ndim == 3 else ids
+
+
+def word_pair_keys(word_ids: np.ndarray, vocab_size: int) -> np.ndarray:
+    """NumPy twin of :func:`core.layers.word_pair_keys`: ``first * vocab_size + second`` per adjacent pair of known
+    words, and a key below NO_PAIR_KEY where either is padding or OOV (a pair the baseline's vectorizer would not
+    have kept either)."""
+    ids = _word_column(word_ids)
+    first, second = ids[:, :-1], ids[:, 1:]
+    known = (first > OOV_ID) & (second > OOV_ID)
+    return np.where(known, first * vocab_size + second, NO_PAIR_KEY - 1)
+
+
+def _counts(word_ids: np.ndarray, vocab_size: int, pair_keys: np.ndarray):
+    """Sparse (rows, vocab_size + len(pair_keys)) counts of each row's known words and of its pairs found in
+    ``pair_keys`` (sorted; column vocab_size + i is pair_keys[i])."""
     lazy.load("sklearn")
     from scipy import sparse
 
-    ids = np.asarray(word_ids)
-    if ids.ndim == 3:  # subword input: the word column
-        ids = ids[:, :, 0]
-    pairs = bigram_bucket_ids(ids, buckets)
-    rows_words, cols_words = np.nonzero(ids)
-    rows_pairs, cols_pairs = np.nonzero(pairs)
+    ids = _word_column(word_ids)
+    keys = word_pair_keys(ids, vocab_size)
+    rows_words, cols_words = np.nonzero(ids > OOV_ID)
+    found = np.minimum(np.searchsorted(pair_keys, keys), len(pair_keys) - 1)
+    kept = (pair_keys[found] == keys) & (keys > NO_PAIR_KEY)
+    rows_pairs, cols_pairs = np.nonzero(kept)
     rows = np.concatenate([rows_words, rows_pairs])
-    columns = np.concatenate([ids[rows_words, cols_words], vocab_size + pairs[rows_pairs, cols_pairs]])
-    data = np.ones(len(rows), dtype=np.float64)
-    matrix = sparse.csr_matrix((data, (rows, columns)), shape=(len(ids), vocab_size + buckets + 1))
+    columns = np.concatenate([ids[rows_words, cols_words], vocab_size + found[rows_pairs, cols_pairs]])
+    matrix = sparse.csr_matrix((np.ones(len(rows)), (rows, columns)), shape=(len(ids), vocab_size + len(pair_keys)))
     matrix.sum_duplicates()
     return matrix
 
 
-def fit_bag_of_words(word_ids: np.ndarray, y: np.ndarray, classes: int, vocab_size: int, buckets: int,
-                     *, seed: int = 0) -> BagOfWordsWeights:
-    """Fit TF-IDF (sublinear tf, smoothed idf, L2 norm) + one-vs-rest logistic regression with balanced class weights
-    on ``word_ids``' rows; features never seen weigh nothing (idf 0), as words outside a TfidfVectorizer's
-    vocabulary."""
+def fit_bag_of_words(word_ids: np.ndarray, y: np.ndarray, classes: int, vocab_size: int,
+                     *, max_features: int = MAX_FEATURES) -> BagOfWordsWeights:
+    """The fair baseline's fit on these rows' IDs: the ``max_features`` most frequent words and word pairs, TF-IDF
+    (sublinear tf, smoothed idf, L2 norm) and one-vs-rest liblinear logistic regression with balanced class weights;
+    features never seen weigh nothing (idf 0), as words outside a TfidfVectorizer's vocabulary."""
     lazy.load("sklearn")
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.feature_extraction.text import TfidfTransformer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.multiclass import OneVsRestClassifier
 
-    counts = count_matrix(word_ids, vocab_size, buckets)
-    # Fit on the columns that occur (a few thousand of the ~65k): the same model, 5-20x less work for the solver.
-    seen = np.flatnonzero(np.asarray((counts > 0).sum(axis=0)).ravel())
+    keys = word_pair_keys(word_ids, vocab_size)
+    pair_keys = np.concatenate([[NO_PAIR_KEY], np.unique(keys[keys > NO_PAIR_KEY])]).astype(np.int64)
+    counts = _counts(word_ids, vocab_size, pair_keys)
+    totals = np.asarray(counts.sum(axis=0)).ravel()
+    seen = np.flatnonzero(totals > 0)
+    if len(seen) > max_features:  # the vectorizer's max_features: the most frequent terms over the corpus
+        seen = np.sort(seen[np.argsort(-totals[seen], kind="stable")[:max_features]])
     transformer = TfidfTransformer(sublinear_tf=True, smooth_idf=True, norm="l2")
     features = transformer.fit_transform(counts[:, seen])
     idf = np.zeros(counts.shape[1])
@@ -77,17 +103,9 @@ def fit_bag_of_words(word_ids: np.ndarray, y: np.ndarray, classes: int, vocab_si
     weights = np.zeros((counts.shape[1], classes))
     intercept = np.full(classes, ABSENT_CLASS_SCORE)
     if len(present) >= 2:
-        # One-vs-rest liblinear in the dual, as the fair baseline (core.model.baseline): on the 14.9k FAA phase
-        # remarks the multinomial saga fit stopped far from its optimum at tol 1e-3 (macro-F1 0.19 against 0.26) and
-        # took 4x longer at 1e-4, while one-vs-rest gave 0.26-0.27 in 2 s; on FAA effect and NACE the two were
-        # within 0.003 (3 seeds).
-        model = OneVsRestClassifier(LogisticRegression(solver="liblinear", C=REGULARISATION_C, class_weight="balanced",
-                                                       dual=True, random_state=seed))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", category=ConvergenceWarning)
-            model.fit(features, y)
-        coef = np.vstack([estimator.coef_ for estimator in model.estimators_])
-        bias = np.concatenate([np.atleast_1d(estimator.intercept_) for estimator in model.estimators_])
+            coef, bias = _one_vs_rest(features, y)
         # one estimator scores the second class against the first: p = sigmoid(+s), 1 - p = sigmoid(-s)
         if len(present) == 2:
             weights[seen, present[1]], weights[seen, present[0]] = coef[0], -coef[0]
@@ -98,10 +116,21 @@ def fit_bag_of_words(word_ids: np.ndarray, y: np.ndarray, classes: int, vocab_si
     else:  # one class only: it gets every text
         intercept[present] = 0.0
     return BagOfWordsWeights(
-        word_weights=weights[:vocab_size].astype(np.float32), pair_weights=weights[vocab_size:].astype(np.float32),
-        word_idf=idf[:vocab_size].astype(np.float32), pair_idf=idf[vocab_size:].astype(np.float32),
-        intercept=intercept.astype(np.float32),
+        word_weights=weights[:vocab_size].astype(np.float32), word_idf=idf[:vocab_size].astype(np.float32),
+        pair_keys=pair_keys, pair_weights=weights[vocab_size:].astype(np.float32),
+        pair_idf=idf[vocab_size:].astype(np.float32), intercept=intercept.astype(np.float32),
     )
+
+
+def _one_vs_rest(features, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The baseline's classifier (core.model.baseline.tfidf_pipeline), with its seed: (coefficients, intercepts)."""
+    from core.model.baseline import linear_classifier
+
+    model = linear_classifier()
+    model.fit(features, y)
+    coef = np.vstack([estimator.coef_ for estimator in model.estimators_])
+    bias = np.concatenate([np.atleast_1d(estimator.intercept_) for estimator in model.estimators_])
+    return coef, bias
 
 
 def predict_bag_of_words(weights: BagOfWordsWeights, word_ids: np.ndarray) -> np.ndarray:
@@ -109,7 +138,7 @@ def predict_bag_of_words(weights: BagOfWordsWeights, word_ids: np.ndarray) -> np
     lazy.load("sklearn")
     from sklearn.preprocessing import normalize
 
-    counts = count_matrix(word_ids, len(weights.word_idf), len(weights.pair_idf) - 1)
+    counts = _counts(word_ids, len(weights.word_idf), weights.pair_keys)
     tf = counts.copy()
     tf.data = 1.0 + np.log(tf.data)
     idf = np.concatenate([weights.word_idf, weights.pair_idf]).astype(np.float64)

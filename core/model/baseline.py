@@ -17,27 +17,35 @@ DESCRIPTION = "TF-IDF on words and word pairs + one-vs-rest logistic regression 
 FITTED_ON_TRAIN = "the training split"
 FITTED_ON_DEVELOPMENT = "the training and validation splits"
 SCORING_CHUNK_ROWS = 20_000
+MAX_FEATURES = 200_000  # the most frequent words and word pairs the vectorizer keeps
+
+
+def linear_classifier():
+    """The baseline's classifier on TF-IDF features (the blend's bag-of-words part fits the same one)."""
+    lazy.load("sklearn")
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.multiclass import OneVsRestClassifier
+
+    # One-vs-rest liblinear: as accurate as multinomial lbfgs here and 8-16x faster (100k rows: 13 s vs 95 s).
+    # Solved in the dual (coordinate descent), as liblinear advises when words outnumber texts: the same optimum
+    # (test probabilities within 4e-5, the same predictions on the built-in data, 3 seeds) in 18x less time
+    # (0.14 vs 2.5 CPU s); on 14.9k texts the primal solver did not even converge in 24 s (dual: 1.6 s).
+    # The dual solver visits rows in a random order: seeded, so one data set always gives the same baseline.
+    return OneVsRestClassifier(LogisticRegression(solver="liblinear", C=10.0, class_weight="balanced", dual=True,
+                                                  random_state=0))
 
 
 def tfidf_pipeline():
     """The baseline's unfitted pipeline (also used for out-of-fold probabilities in label-noise triage)."""
     lazy.load("sklearn")
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.multiclass import OneVsRestClassifier
     from sklearn.pipeline import make_pipeline
 
     return make_pipeline(
         # token_pattern keeps one-letter tokens and digits, like the LSTM's tokenizer
-        TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True, max_features=200_000,
+        TfidfVectorizer(ngram_range=(1, 2), min_df=1, sublinear_tf=True, max_features=MAX_FEATURES,
                         token_pattern=r"(?u)\b\w+\b"),
-        # One-vs-rest liblinear: as accurate as multinomial lbfgs here and 8-16x faster (100k rows: 13 s vs 95 s).
-        # Solved in the dual (coordinate descent), as liblinear advises when words outnumber texts: the same optimum
-        # (test probabilities within 4e-5, the same predictions on the built-in data, 3 seeds) in 18x less time
-        # (0.14 vs 2.5 CPU s); on 14.9k texts the primal solver did not even converge in 24 s (dual: 1.6 s).
-        # The dual solver visits rows in a random order: seeded, so one data set always gives the same baseline.
-        OneVsRestClassifier(LogisticRegression(solver="liblinear", C=10.0, class_weight="balanced", dual=True,
-                                               random_state=0)),
+        linear_classifier(),
     )
 
 

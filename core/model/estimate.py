@@ -125,10 +125,11 @@ def _word_rows(config: ModelConfig, steps: int, vocab_size: int, extension_size:
 
 
 def model_summary(config: ModelConfig, *, vocab_size: int, num_classes: int, max_length: int, extension_size: int = 0,
-                  vector_dim: Optional[int] = None) -> list[LayerRow]:
+                  vector_dim: Optional[int] = None, bag_of_words: tuple[int, int] = (0, 0)) -> list[LayerRow]:
     """The layers of ``core.model.classifier.build_model`` in order, with Keras's names, output shapes and parameter
     counts. ``vocab_size`` counts every token ID, ``extension_size`` of them pretrained words appended to the training
-    vocabulary (fixed rows); ``vector_dim`` is the pretrained vectors' dimension (see :func:`vector_width`)."""
+    vocabulary (fixed rows); ``vector_dim`` is the pretrained vectors' dimension (see :func:`vector_width`). With a
+    blend, ``bag_of_words`` is (the vocabulary rows its bag-of-words part reads, the word pairs it keeps)."""
     steps, width, directions = max_length, _width(config), 2 if config.bidirectional else 1
     dim = config.embedding_dim
     words = _word_rows(config, steps, vocab_size, extension_size, vector_dim)
@@ -142,6 +143,8 @@ def model_summary(config: ModelConfig, *, vocab_size: int, num_classes: int, max
         ]
     else:
         rows = [LayerRow("token_ids", "InputLayer", _shape(steps), 0), *words]
+    if BLENDS.get(config.blend).blends:  # the LSTM reads its own words; the others are OOV to it
+        rows.insert(1, LayerRow("lstm_word_ids", "KnownWordIds", rows[0].output_shape, 0))
     rows.append(LayerRow("embedding_dropout", "Dropout", _shape(steps, dim), 0))
     attention = ATTENTION_KINDS.get(config.attention)
     inputs = config.embedding_dim
@@ -153,11 +156,12 @@ def model_summary(config: ModelConfig, *, vocab_size: int, num_classes: int, max
         rows.append(LayerRow(f"{name}_dropout", "Dropout", shape, 0))
         inputs = width
     rows.extend(LayerRow(*row) for row in attention.summary(config, steps, width))
-    rows.extend(_head_rows(config, vocab_size, num_classes, width))
+    rows.extend(_head_rows(config, vocab_size, num_classes, width, bag_of_words))
     return rows
 
 
-def _head_rows(config: ModelConfig, vocab_size: int, num_classes: int, width: int) -> list[LayerRow]:
+def _head_rows(config: ModelConfig, vocab_size: int, num_classes: int, width: int,
+               bag_of_words: tuple[int, int]) -> list[LayerRow]:
     """The output layer, with an n-gram path beside it, and the blend's frozen bag-of-words model when there is one."""
     path = NGRAM_PATHS.get(config.ngram_path)
     units = path.units(config, num_classes)
@@ -175,19 +179,20 @@ def _head_rows(config: ModelConfig, vocab_size: int, num_classes: int, width: in
         rows += [ngram, LayerRow("joined_features", "Concatenate", _shape(joined), 0),
                 LayerRow("probabilities", "Dense", _shape(num_classes), joined * num_classes + num_classes)]
     if blends:
-        rows += [LayerRow(BAG_OF_WORDS_LAYER, "BagOfWordsModel", _shape(num_classes),
-                          blend_parameters(config, vocab_size, num_classes)),
+        words, pairs = max(vocab_size, bag_of_words[0]), bag_of_words[1]
+        rows += [LayerRow(BAG_OF_WORDS_LAYER, "FairBagOfWords", _shape(num_classes),
+                          blend_parameters(config, num_classes, words, pairs)),
                  LayerRow(BLEND_LAYER, "Blend", _shape(num_classes), 0)]
     return rows
 
 
 def parameter_count(config: ModelConfig, *, vocab_size: int, num_classes: int, max_length: int, extension_size: int = 0,
-                    vector_dim: Optional[int] = None) -> int:
+                    vector_dim: Optional[int] = None, bag_of_words: tuple[int, int] = (0, 0)) -> int:
     """Equals ``build_model(config, vocab_size, num_classes, max_length, vector_dim=..., frozen_rows=extension_size)
-    .count_params()`` (trainable and fixed weights together)."""
+    .count_params()`` (trainable and fixed weights together; with a blend, of the blended model)."""
     return sum(row.parameters for row in model_summary(config, vocab_size=vocab_size, num_classes=num_classes,
                                                        max_length=max_length, extension_size=extension_size,
-                                                       vector_dim=vector_dim))
+                                                       vector_dim=vector_dim, bag_of_words=bag_of_words))
 
 
 def ensemble_members(config: ExperimentConfig) -> int:
@@ -237,7 +242,7 @@ def _trainable_parameters(config: ModelConfig, vocab_size: int, num_classes: int
     width = vector_width(config, vector_dim) or config.embedding_dim
     frozen = embedded or (config.word_vectors and config.freeze_word_vectors)
     # the blend's bag-of-words model is fitted by scikit-learn and frozen: the optimizer never updates it
-    total -= blend_parameters(config, vocab_size, num_classes)
+    total -= blend_parameters(config, num_classes, vocab_size, 0)
     return total - (vocab_size if frozen else extension_size) * width
 
 

@@ -83,6 +83,8 @@ class RunShape:
     development_rows: int  # training + validation rows (what k folds divide)
     parts: tuple[PartShape, ...]  # one per fold with k-fold, else the training split
     shared_vocabulary: bool  # the members of an average share one vocabulary (built on every row they may learn from)
+    # with a blend: (vocabulary rows its bag-of-words part reads, distinct word pairs) of the development rows
+    bag_of_words: tuple[int, int] = (0, 0)
 
 
 def run_shape(processed: Sequence[str], y, class_names: Sequence[str], config: ExperimentConfig,
@@ -124,8 +126,23 @@ def run_shape(processed: Sequence[str], y, class_names: Sequence[str], config: E
     shared = config.split.ensemble or config.split.ensemble_seeds > 1
     common = vocabulary_and_length(learned_from) if shared or len(parts) == 1 else None
     shapes = tuple(part(train, held, common or vocabulary_and_length(train)) for train, held in parts)
+    bag_of_words = (0, 0)
+    if BLENDS.get(config.model.blend).blends:
+        bag_of_words = bag_of_words_features([processed[i] for i in development], shapes[0].max_length)
     return RunShape(rows=len(y), classes=classes, test_rows=len(split.test), development_rows=len(development),
-                    parts=shapes, shared_vocabulary=shared)
+                    parts=shapes, shared_vocabulary=shared, bag_of_words=bag_of_words)
+
+
+def bag_of_words_features(texts: Sequence[str], max_length: int) -> tuple[int, int]:
+    """The blend's bag-of-words part on these texts (core.training.blending): the vocabulary rows it reads (every
+    word, with padding and OOV) and the distinct pairs of adjacent words among each text's first ``max_length``."""
+    words: set[str] = set()
+    pairs: set[tuple[str, str]] = set()
+    for text in texts:
+        tokens = text.split()[:max_length]
+        words.update(tokens)
+        pairs.update(zip(tokens, tokens[1:]))
+    return 2 + len(words), len(pairs)
 
 
 @dataclass(frozen=True)
@@ -223,8 +240,10 @@ def estimate_run(config: ExperimentConfig, shape: RunShape, *, process_start: bo
     largest = max(range(len(per_part)), key=lambda i: (per_part[i].rows_trained, per_part[i].parameters))
     epoch, part = per_part[largest], shape.parts[largest]
     members = ensemble_members(config)
+    bag_of_words = (shape.bag_of_words[0] + extension_size, shape.bag_of_words[1])
     per_member = {parameter_count(config.model, vocab_size=p.vocabulary_size + extension_size,
-                                  num_classes=shape.classes, max_length=p.max_length, **words)
+                                  num_classes=shape.classes, max_length=p.max_length, bag_of_words=bag_of_words,
+                                  **words)
                   for p in shape.parts}
     rows = {e.rows_trained for e in per_part}
     rows_kind = epoch.rows_kind if epoch.rows_kind != "exact" else ("at most" if len(rows) > 1 else "exact")

@@ -175,6 +175,8 @@ class BlendSummary(Record):
     lstm_alone: ClassificationMetrics  # the LSTM (or its ensemble) on the test split, before blending
     bag_of_words_alone: ClassificationMetrics  # the bag-of-words model on the test split
     fitted_on: str = "the training and validation splits"
+    words: Optional[int] = None  # the bag-of-words part's features: words and exact word pairs (None: older runs,
+    word_pairs: Optional[int] = None  # whose part read the LSTM's vocabulary and hashed pairs)
 
     @property
     def label(self) -> str:

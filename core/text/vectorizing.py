@@ -30,25 +30,43 @@ class Vocabulary(Record):
     # With a pretrained extension: how many leading tokens (padding and OOV included) came from the training split;
     # the tokens after them are pretrained words whose vectors stay fixed. None: every token came from training.
     trained: Optional[int] = None
+    # With a blend: how many leading tokens the LSTM reads; the words after them (development words below its
+    # frequency floor) only the bag-of-words part reads, and the model maps them to OOV for the LSTM. None: all.
+    read_by_lstm: Optional[int] = None
 
     def __post_init__(self) -> None:
         if len(self.tokens) < 2 or self.tokens[0] != PAD_TOKEN or self.tokens[1] != OOV_TOKEN:
             raise ValueError("vocabulary must start with the padding and OOV tokens")
-        if self.trained is not None and not 2 <= self.trained <= len(self.tokens):
+        if self.trained is not None and not 2 <= self.trained <= self.lstm_size:
             raise ValueError("the vocabulary's trained part must hold the padding and OOV tokens and fit in it")
+        if self.read_by_lstm is not None and not 2 <= self.read_by_lstm <= len(self.tokens):
+            raise ValueError("the LSTM's part of the vocabulary must hold the padding and OOV tokens and fit in it")
 
     @property
     def size(self) -> int:
         return len(self.tokens)
 
     @property
+    def lstm_size(self) -> int:
+        """The token IDs the LSTM reads (every one, unless a blend appended words for its bag-of-words part)."""
+        return self.size if self.read_by_lstm is None else self.read_by_lstm
+
+    @property
     def trained_size(self) -> int:
-        return self.size if self.trained is None else self.trained
+        return self.lstm_size if self.trained is None else self.trained
 
     @property
     def extension_size(self) -> int:
         """Pretrained words appended after the training vocabulary (0 without an extension)."""
-        return self.size - self.trained_size
+        return self.lstm_size - self.trained_size
+
+    def with_words_for_bag_of_words(self, words: Iterable[str]) -> "Vocabulary":
+        """This vocabulary followed by ``words`` it lacks, which only a blend's bag-of-words part reads."""
+        if self.read_by_lstm is not None:
+            raise ValueError("the vocabulary already holds the bag-of-words part's words")
+        known = set(self.tokens)
+        added = tuple(dict.fromkeys(word for word in words if word not in known))
+        return Vocabulary(self.tokens + added, trained=self.trained, read_by_lstm=self.size)
 
     def index(self) -> dict[str, int]:
         return {token: token_id for token_id, token in enumerate(self.tokens)}

@@ -412,7 +412,7 @@ def run_experiment(
 
         _announce(listener, EVALUATING, "Blending with the bag-of-words model (weight chosen on held-out rows)")
         trained, blend_summary = blend(trained, processed, y, [(train, held) for train, held, _, _ in parts],
-                                       split.test, class_names, config.model.ngram_buckets, config.seed)
+                                       split.test, class_names)
     if config.split.k_folds < 2:
         fold_models = []  # seed members are not folds: no fold table
     status = STATUS_STOPPED if stopped else STATUS_COMPLETED
@@ -488,7 +488,7 @@ def _metrics_record(dataset, config, split, trained: TrainedModel, baseline, pre
             parameters=int(trained.models.model.count_params()),
         ),
         vectorizing=VectorizingSummary(
-            vocabulary_size=vectorized.vocabulary.size, max_length=vectorized.max_length,
+            vocabulary_size=vectorized.vocabulary.lstm_size, max_length=vectorized.max_length,
             suggested_max_length=vectorized.suggestion.max_length,
             truncated_share=(
                 vectorized.suggestion.truncated_share

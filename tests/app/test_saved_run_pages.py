@@ -201,3 +201,19 @@ def test_a_blended_run_is_labelled_a_blend_with_each_part_scored_beside_it(saved
     table = next(frame.value for frame in at.dataframe if "model" in frame.value.columns)
     assert list(table["Macro-F1"][1:3]) == [0.61, 0.74]
     assert table["model"][0].startswith("LSTM + bag-of-words blend (weight 0.3)")
+    assert "hashed word pairs" in table["model"][2]  # a run blended before the part became the baseline's model
+
+
+def test_a_blended_runs_bag_of_words_part_is_named_the_fair_baselines_model_with_its_size(saved_run):
+    import json
+
+    from components.panels.blend import bag_of_words_name
+    from core.runs.results import RunMetrics
+
+    metrics = json.loads((saved_run / "metrics.json").read_text(encoding="utf-8"))
+    metrics["blend"] = {"weight": 0.3, "chosen_on": "the validation split (18 rows)", "candidates": {},
+                        "lstm_alone": metrics["test"], "bag_of_words_alone": metrics["test"],
+                        "words": 1234, "word_pairs": 5678}
+    name = bag_of_words_name(RunMetrics.from_dict(metrics))
+    assert name == (f"Bag of words alone (the fair baseline's model on each text's first "
+                    f"{metrics['vectorizing']['max_length']:,} tokens: 1,234 words, 5,678 word pairs)")

@@ -31,11 +31,45 @@ def test_the_keras_pair_buckets_equal_the_numpy_ones():
     assert (np.asarray(bigram_buckets(keras.ops.convert_to_tensor(ids), 1 << 18)) == expected).all()
 
 
-def _bag_of_words_model(weights: BagOfWordsWeights, classes: int, vocab: int, buckets: int):
+def test_the_keras_pair_keys_equal_the_numpy_ones_and_stay_exact_for_large_vocabularies():
+    from core import layers
+    from core.model import bag_of_words
+
+    assert layers.NO_PAIR_KEY == bag_of_words.NO_PAIR_KEY
+    ids = _ids(vocab=1_000_000 - 1, steps=12)
+    ids[ids == 1] = 2  # the NumPy keys also drop pairs with OOV, which the layer's table never holds
+    keras_keys = np.asarray(layers.word_pair_keys(keras.ops.convert_to_tensor(ids), 1_000_000))
+    numpy_keys = bag_of_words.word_pair_keys(ids, 1_000_000)
+    real = (ids[:, :-1] != 0) & (ids[:, 1:] != 0)
+    assert (keras_keys[real] == numpy_keys[real]).all() and (numpy_keys[real] > 1_000_000).all()
+    assert (keras_keys[~real] < layers.NO_PAIR_KEY).all() and (numpy_keys[~real] < layers.NO_PAIR_KEY).all()
+
+
+def test_known_word_ids_send_the_bag_of_words_words_to_oov_for_the_lstm():
+    from core.layers import KnownWordIds
+
+    ids = np.array([[2, 7, 5, 0]], dtype=np.int32)
+    assert np.asarray(KnownWordIds(6)(ids)).tolist() == [[2, 1, 5, 0]]
+    subwords = np.array([[[7, 9, 9], [3, 8, 0]]], dtype=np.int32)  # only the word column is the vocabulary's
+    assert np.asarray(KnownWordIds(6)(subwords)).tolist() == [[[1, 9, 9], [3, 8, 0]]]
+
+
+def test_a_run_saved_with_the_older_hashed_bag_of_words_layer_still_loads(tmp_path):
+    """Blended runs saved before the fair bag-of-words part carry BagOfWordsModel; it stays registered."""
     from core.layers import BagOfWordsModel, TokenPresence
 
     token_ids = keras.Input((None,), dtype="int32")
-    layer = BagOfWordsModel(classes, vocab, buckets)
+    model = keras.Model(token_ids, BagOfWordsModel(3, 30, 64)([token_ids, TokenPresence()(token_ids)]))
+    model.save(tmp_path / "old.keras")
+    loaded = keras.saving.load_model(tmp_path / "old.keras", safe_mode=True)
+    np.testing.assert_allclose(loaded.predict(_ids(), verbose=0), 1 / 3, atol=1e-6)
+
+
+def _bag_of_words_model(weights: BagOfWordsWeights, classes: int, vocab: int):
+    from core.layers import FairBagOfWords, TokenPresence
+
+    token_ids = keras.Input((None,), dtype="int32")
+    layer = FairBagOfWords(classes, vocab, weights.pairs)
     model = keras.Model(token_ids, layer([token_ids, TokenPresence()(token_ids)]))
     layer.set_weights(weights.as_layer_weights())
     return model
@@ -44,9 +78,10 @@ def _bag_of_words_model(weights: BagOfWordsWeights, classes: int, vocab: int, bu
 def test_the_frozen_layer_reproduces_the_fitted_tfidf_logistic_regression():
     ids = _ids(rows=60)
     y = np.arange(60) % 3
-    weights = fit_bag_of_words(ids, y, classes=3, vocab_size=30, buckets=512)
-    model = _bag_of_words_model(weights, 3, 30, 512)
-    ours = model.predict(ids, verbose=0)
+    weights = fit_bag_of_words(ids[:40], y[:40], classes=3, vocab_size=30)
+    assert weights.pairs > 100  # exact pairs: each distinct pair its own row
+    model = _bag_of_words_model(weights, 3, 30)
+    ours = model.predict(ids, verbose=0)  # rows 40.. hold pairs and words the fit never saw
     np.testing.assert_allclose(ours, predict_bag_of_words(weights, ids), atol=1e-5)
     trimmed = model.predict(ids[:, :6], verbose=0)  # batches are cut to their longest row
     short = (ids[:, 6:] == 0).all(axis=1)
@@ -90,10 +125,10 @@ def test_the_estimate_counts_the_n_gram_path_and_the_blend_exactly(path, blend):
                          blend=blend)
     model = build_model(config, vocab_size=50, num_classes=3, max_length=6)
     if blend == "validated":
-        zeros = BagOfWordsWeights(np.zeros((50, 3), "f"), np.zeros((1025, 3), "f"), np.zeros(50, "f"),
-                                  np.zeros(1025, "f"), np.zeros(3, "f"))
-        model = blended_model(model, zeros, 0.5, 3, 50, 1024)
-    rows = estimate.model_summary(config, vocab_size=50, num_classes=3, max_length=6)
+        zeros = BagOfWordsWeights(np.zeros((70, 3), "f"), np.zeros(70, "f"), np.arange(-1, 40, dtype=np.int64),
+                                  np.zeros((41, 3), "f"), np.zeros(41, "f"), np.zeros(3, "f"))
+        model = blended_model(model, zeros, 0.5, 3, 50)
+    rows = estimate.model_summary(config, vocab_size=50, num_classes=3, max_length=6, bag_of_words=(70, 40))
     # Keras orders layers without weights by graph depth (the presence may come before the attention): same layers,
     # same counts, weighted layers in the same order
     assert sorted(row.name for row in rows) == sorted(layer.name for layer in model.layers)
@@ -126,6 +161,15 @@ def test_a_run_with_n_grams_or_a_blend_trains_saves_serves_and_explains(override
         assert blend.lstm_alone.support == blend.bag_of_words_alone.support == metrics.test.support
     run = load_run(result.run_dir)  # Keras safe mode
     assert run.metrics.blend == metrics.blend
+    if blended:  # the saved vocabulary also holds the words only the bag-of-words part reads
+        assert run.vocabulary.lstm_size == metrics.vectorizing.vocabulary_size <= run.vocabulary.size
+        assert metrics.blend.words > 0 and metrics.blend.word_pairs > 0
+        from core.model.run_estimate import run_shape
+        from core.text.preprocessing import preprocess
+
+        processed, _ = preprocess(dataset.texts, result.config.preprocessing)
+        shape = run_shape(processed, dataset.y, dataset.class_names, result.config)
+        assert shape.bag_of_words == (run.vocabulary.size, metrics.blend.word_pairs)  # what the estimate counts
     predictor = Predictor.from_run(run)
     _, ids = predictor.encode([p.text for p in result.predictions])
     np.testing.assert_allclose(predictor.model.predict(ids, verbose=0), result.trained.test_probabilities, atol=1e-5)
@@ -133,3 +177,24 @@ def test_a_run_with_n_grams_or_a_blend_trains_saves_serves_and_explains(override
                                   methods=["occlusion", "gradient_x_input", "integrated_gradients"])[0]
     assert {e.method for e in explained.explanations} == {"occlusion", "gradient_x_input", "integrated_gradients"}
     assert all(len(e.scores) == 3 for e in explained.explanations)
+
+
+@pytest.mark.parametrize("weight", [0.0, 1.0])
+def test_a_word_only_the_bag_of_words_knows_moves_that_part_and_never_the_lstm(weight):
+    """IDs at or above the LSTM's vocabulary reach it as OOV, as in training, while the bag-of-words part reads them."""
+    from core.model.classifier import build_model
+    from core.training.blending import blended_model
+
+    config = ModelConfig(embedding_dim=8, lstm_units=4, blend="validated")
+    model = build_model(config, vocab_size=10, num_classes=3, max_length=4)
+    word_weights = np.zeros((14, 3), "f")
+    word_weights[12] = (4.0, 0.0, 0.0)  # word 12: beyond the LSTM's 10 rows, strongly class 0 for the bag of words
+    word_idf = np.ones(14, "f")
+    weights = BagOfWordsWeights(word_weights, word_idf, np.array([-1], np.int64), np.zeros((1, 3), "f"),
+                                np.zeros(1, "f"), np.zeros(3, "f"))
+    blended = blended_model(model, weights, weight, 3, 10)
+    with_word, with_oov = blended.predict(np.array([[2, 12, 0, 0], [2, 1, 0, 0]], np.int32), verbose=0)
+    if weight == 1.0:  # the LSTM alone: word 12 is OOV to it
+        np.testing.assert_allclose(with_word, with_oov, atol=1e-6)
+    else:
+        assert with_word[0] > with_oov[0] + 0.1

@@ -183,7 +183,11 @@ def test_a_blend_adds_its_frozen_table_to_every_member_and_its_fits_to_the_time(
 
     config, plain = _run("split.k_folds=4", "split.ensemble=true")
     blended_config, blended = _run("split.k_folds=4", "split.ensemble=true", "model.blend=validated")
-    table = blend_parameters(blended_config.model, blended.vocabulary_size, 3)
+    dataset, processed = _corpus()
+    shape = run_estimate.run_shape(processed, dataset.y, dataset.class_names, blended_config)
+    words, pairs = shape.bag_of_words
+    assert words > blended.vocabulary_size and pairs > 0  # every development word, also those below the floor
+    table = blend_parameters(blended_config.model, 3, words, pairs)
     assert blended.parameters == plain.parameters + 4 * table
     assert blended.parts["blend"] > 0 == plain.parts["blend"]
     assert blended.seconds > plain.seconds
