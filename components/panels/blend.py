@@ -14,25 +14,29 @@ SCORES = {"macro_f1": "Macro-F1", "accuracy": "Accuracy", "balanced_accuracy": "
 
 def parts_table(metrics: RunMetrics) -> pd.DataFrame:
     """One row per model scored on the same sealed test rows: the blend, the LSTM alone, the bag of words alone and
-    the fair baseline."""
+    the fair baseline (short names, so every score stays in view at 1024 px; :func:`parts_note` says what each is)."""
     blend = metrics.blend
     rows = [(blend.label + " — this run", metrics.test), ("LSTM alone", blend.lstm_alone),
-            (bag_of_words_name(metrics), blend.bag_of_words_alone)]
+            ("Bag of words alone", blend.bag_of_words_alone)]
     table = [{"model": name, **{title: round(getattr(scores, key), 3) for key, title in SCORES.items()}}
              for name, scores in rows]
     if metrics.baseline.available:
-        table.append({"model": f"Fair baseline ({metrics.baseline.description}, "
-                               f"fitted on {metrics.baseline.fitted_on})",
+        table.append({"model": "Fair baseline",
                       **{title: round(getattr(metrics.baseline, key), 3) for key, title in SCORES.items()}})
     return pd.DataFrame(table)
 
 
-def bag_of_words_name(metrics: RunMetrics) -> str:
+def parts_note(metrics: RunMetrics) -> str:
+    """What the bag of words alone and the fair baseline are, in one or two sentences."""
     blend = metrics.blend
     if blend.words is None:  # a run blended before the part became the fair baseline's model
-        return "Bag of words alone (TF-IDF + LR over the model's words and hashed word pairs)"
-    return (f"Bag of words alone (the fair baseline's model on each text's first {metrics.vectorizing.max_length:,} "
-            f"tokens: {blend.words:,} words, {blend.word_pairs:,} word pairs)")
+        note = "Bag of words alone: TF-IDF + LR over the LSTM's vocabulary and hashed word pairs."
+    else:
+        note = (f"Bag of words alone: the fair baseline's model on each text's first "
+                f"{metrics.vectorizing.max_length:,} tokens ({blend.words:,} words, {blend.word_pairs:,} word pairs).")
+    if metrics.baseline.available:
+        note += f" Fair baseline: {metrics.baseline.description}, fitted on {metrics.baseline.fitted_on}, whole texts."
+    return note
 
 
 def weight_sentence(metrics: RunMetrics) -> str:
@@ -51,3 +55,4 @@ def blend_parts(metrics: RunMetrics) -> None:
     st.info(plain(weight_sentence(metrics)))
     st.dataframe(parts_table(metrics), hide_index=True, width="stretch",
                  column_config={"model": st.column_config.TextColumn(pinned=True)})
+    st.caption(plain(parts_note(metrics)))

@@ -18,6 +18,7 @@ from components.figures import data_setup, evaluation, training
 from components.frame import downloads, state
 from components.frame.safe import plain
 from components.panels import explain
+from core.data.builtin import source_title
 from core.evidence.faithfulness import FaithfulnessReport
 from core.runs.results import Prediction, RunMetrics
 from core.runs.store import list_runs
@@ -31,7 +32,7 @@ def run_picker() -> Optional[str]:
     paths = [str(run.path) for run in runs]
     selected = state.selected_run()
     index = paths.index(selected) if selected in paths else 0
-    labels = {str(run.path): f"{run.run_id} · {run.info.data} · macro-F1 {run.info.test_macro_f1:.3f}"
+    labels = {str(run.path): f"{run.run_id} · {source_title(run.info.data)} · macro-F1 {run.info.test_macro_f1:.3f}"
               for run in runs}
     choice = st.selectbox("Run", paths, index=index, format_func=labels.get, key=state.run_picker_key())
     state.select_run(choice, from_picker=True)

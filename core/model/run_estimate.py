@@ -139,9 +139,10 @@ def bag_of_words_features(texts: Sequence[str], max_length: int) -> tuple[int, i
     words: set[str] = set()
     pairs: set[tuple[str, str]] = set()
     for text in texts:
-        tokens = text.split()[:max_length]
+        tokens = text.split()
         words.update(tokens)
-        pairs.update(zip(tokens, tokens[1:]))
+        kept = tokens[:max_length]
+        pairs.update(zip(kept, kept[1:]))
     return 2 + len(words), len(pairs)
 
 

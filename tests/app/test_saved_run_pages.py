@@ -201,19 +201,36 @@ def test_a_blended_run_is_labelled_a_blend_with_each_part_scored_beside_it(saved
     table = next(frame.value for frame in at.dataframe if "model" in frame.value.columns)
     assert list(table["Macro-F1"][1:3]) == [0.61, 0.74]
     assert table["model"][0].startswith("LSTM + bag-of-words blend (weight 0.3)")
-    assert "hashed word pairs" in table["model"][2]  # a run blended before the part became the baseline's model
+    assert list(table["model"][1:]) == ["LSTM alone", "Bag of words alone", "Fair baseline"]
+    captions = " ".join(e.value for e in at.caption)
+    assert "hashed word pairs" in captions  # a run blended before the part became the baseline's model
 
 
 def test_a_blended_runs_bag_of_words_part_is_named_the_fair_baselines_model_with_its_size(saved_run):
     import json
 
-    from components.panels.blend import bag_of_words_name
+    from components.panels.blend import parts_note
     from core.runs.results import RunMetrics
 
     metrics = json.loads((saved_run / "metrics.json").read_text(encoding="utf-8"))
     metrics["blend"] = {"weight": 0.3, "chosen_on": "the validation split (18 rows)", "candidates": {},
                         "lstm_alone": metrics["test"], "bag_of_words_alone": metrics["test"],
                         "words": 1234, "word_pairs": 5678}
-    name = bag_of_words_name(RunMetrics.from_dict(metrics))
-    assert name == (f"Bag of words alone (the fair baseline's model on each text's first "
-                    f"{metrics['vectorizing']['max_length']:,} tokens: 1,234 words, 5,678 word pairs)")
+    note = parts_note(RunMetrics.from_dict(metrics))
+    assert note.startswith(f"Bag of words alone: the fair baseline's model on each text's first "
+                           f"{metrics['vectorizing']['max_length']:,} tokens (1,234 words, 5,678 word pairs). "
+                           "Fair baseline: TF-IDF")
+
+
+def test_the_run_picker_names_built_in_data_by_its_title(saved_run):
+    import json
+
+    info = json.loads((saved_run / "run.json").read_text(encoding="utf-8"))
+    (saved_run / "run.json").write_text(json.dumps(dict(info, data="builtin:faa-bird-strikes-effect")), encoding="utf-8")
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.session_state["lab_selected_run"] = str(saved_run)
+    at.switch_page("pages/evaluate.py").run()
+    _no_failure(at)
+    picker = next(box for box in at.selectbox if box.label == "Run")
+    assert "FAA wildlife strikes: what the crew did (built-in)" in picker.options[0]
+    assert "builtin:" not in picker.options[0]
