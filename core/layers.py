@@ -434,27 +434,30 @@ class BagOfWordsModel(layers.Layer):
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class KnownWordIds(layers.Layer):
-    """Maps word IDs at or above ``known_rows`` to the out-of-vocabulary ID (1): a blended model's input carries every
-    development word for its bag-of-words part, while the LSTM keeps reading the words it trained on and OOV for the
-    rest, exactly as before the blend. With subwords only the word column (the first) is mapped."""
+    """What the LSTM of a blended model reads: word IDs at or above ``known_rows`` become the out-of-vocabulary ID (1)
+    and positions from ``steps`` on become padding. A blended model's input carries every development word of the
+    whole text for its bag-of-words part, while the LSTM reads exactly what it trained on: its own words, OOV for the
+    rest, the first ``steps`` tokens. With subwords the word column (the first) is mapped and every column cut."""
 
-    def __init__(self, known_rows: int, **kwargs) -> None:
+    def __init__(self, known_rows: int, steps: int, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.known_rows = int(known_rows)
+        self.known_rows, self.steps = int(known_rows), int(steps)
 
     def call(self, ids):
+        kept = ops.cast(ops.arange(ops.shape(ids)[1]) < self.steps, ids.dtype)
         if len(ids.shape) == 3:
             words = ids[:, :, :1]
-            return ops.concatenate([ops.where(words >= self.known_rows, ops.ones_like(words), words), ids[:, :, 1:]],
-                                   axis=-1)
-        return ops.where(ids >= self.known_rows, ops.ones_like(ids), ids)
+            ids = ops.concatenate([ops.where(words >= self.known_rows, ops.ones_like(words), words), ids[:, :, 1:]],
+                                  axis=-1)
+            return ids * ops.reshape(kept, (1, -1, 1))
+        return ops.where(ids >= self.known_rows, ops.ones_like(ids), ids) * ops.expand_dims(kept, 0)
 
     def compute_output_shape(self, input_shape):
         return input_shape
 
     def get_config(self) -> dict:
         config = super().get_config()
-        config.update(known_rows=self.known_rows)
+        config.update(known_rows=self.known_rows, steps=self.steps)
         return config
 
 

@@ -32,8 +32,9 @@ def parts_note(metrics: RunMetrics) -> str:
     if blend.words is None:  # a run blended before the part became the fair baseline's model
         note = "Bag of words alone: TF-IDF + LR over the LSTM's vocabulary and hashed word pairs."
     else:
-        note = (f"Bag of words alone: the fair baseline's model on each text's first "
-                f"{metrics.vectorizing.max_length:,} tokens ({blend.words:,} words, {blend.word_pairs:,} word pairs).")
+        read = f"; texts read up to {blend.tokens_read:,} tokens" if blend.tokens_read else ""
+        note = (f"Bag of words alone: the fair baseline's model, refitted inside the blend ({blend.words:,} words, "
+                f"{blend.word_pairs:,} word pairs{read}).")
     if metrics.baseline.available:
         note += f" Fair baseline: {metrics.baseline.description}, fitted on {metrics.baseline.fitted_on}, whole texts."
     return note

@@ -128,20 +128,23 @@ def run_shape(processed: Sequence[str], y, class_names: Sequence[str], config: E
     shapes = tuple(part(train, held, common or vocabulary_and_length(train)) for train, held in parts)
     bag_of_words = (0, 0)
     if BLENDS.get(config.model.blend).blends:
-        bag_of_words = bag_of_words_features([processed[i] for i in development], shapes[0].max_length)
+        bag_of_words = bag_of_words_features([processed[i] for i in development])
     return RunShape(rows=len(y), classes=classes, test_rows=len(split.test), development_rows=len(development),
                     parts=shapes, shared_vocabulary=shared, bag_of_words=bag_of_words)
 
 
-def bag_of_words_features(texts: Sequence[str], max_length: int) -> tuple[int, int]:
+def bag_of_words_features(texts: Sequence[str]) -> tuple[int, int]:
     """The blend's bag-of-words part on these texts (core.training.blending): the vocabulary rows it reads (every
-    word, with padding and OOV) and the distinct pairs of adjacent words among each text's first ``max_length``."""
+    word, with padding and OOV) and the distinct pairs of adjacent words in the tokens it reads (whole texts, up to
+    core.model.bag_of_words.MAX_TOKENS)."""
+    from core.model.bag_of_words import MAX_TOKENS
+
     words: set[str] = set()
     pairs: set[tuple[str, str]] = set()
     for text in texts:
         tokens = text.split()
         words.update(tokens)
-        kept = tokens[:max_length]
+        kept = tokens[:MAX_TOKENS]
         pairs.update(zip(kept, kept[1:]))
     return 2 + len(words), len(pairs)
 

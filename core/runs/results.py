@@ -177,6 +177,7 @@ class BlendSummary(Record):
     fitted_on: str = "the training and validation splits"
     words: Optional[int] = None  # the bag-of-words part's features: words and exact word pairs (None: older runs,
     word_pairs: Optional[int] = None  # whose part read the LSTM's vocabulary and hashed pairs)
+    tokens_read: Optional[int] = None  # how many tokens of a text the part reads (the longest development text's)
 
     @property
     def label(self) -> str:

@@ -187,13 +187,14 @@ def decode_tokens(row: np.ndarray, vocabulary: Vocabulary) -> list[str]:
 
 
 def oov_rate(texts: Sequence[str], vocabulary: Vocabulary) -> float:
-    """Share of token occurrences that the vocabulary does not know."""
-    index = vocabulary.index()
+    """Share of token occurrences that the vocabulary does not know (that the LSTM reads as OOV: a blend's words for
+    its bag-of-words part alone count as unknown)."""
+    index, known = vocabulary.index(), vocabulary.lstm_size
     total = unknown = 0
     for text in texts:
         for token in text.split():
             total += 1
-            unknown += token not in index
+            unknown += index.get(token, known) >= known
     return unknown / total if total else 0.0
 
 

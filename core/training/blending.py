@@ -7,8 +7,10 @@ weight chosen on rows the LSTM did not train on and never on the test split.
   macro-F1 on those rows wins (ties: the lower log loss); weights run from 0 to 1 in steps of 0.1, so a blend can
   also end up as either part alone, and says so.
 * **Which model.** The fair baseline's (core.model.bag_of_words): the development words below the LSTM's frequency
-  floor are appended to the vocabulary for it alone (the LSTM maps them to OOV, as it did in training), and every
-  word pair is its own feature. The one difference left is the length cut: it reads the first ``max_length`` tokens.
+  floor are appended to the vocabulary for it alone, every word pair is its own feature, and it reads whole texts (up
+  to the longest development text, at most MAX_TOKENS). The blended model's input is that wide; a
+  :class:`core.layers.KnownWordIds` in front of the LSTM gives it exactly what it trained on (its own words, OOV
+  for the others, its first ``max_length`` tokens).
 * **What is kept.** The bag-of-words model is refitted on every row the LSTM may learn from (training + validation),
   like the fair baseline, and copied into each member as a frozen layer followed by a :class:`core.layers.Blend`, so
   an ensemble of blended members equals the blended ensemble, and the run saves, loads, predicts and explains as one
@@ -23,10 +25,10 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from core.model.bag_of_words import BagOfWordsWeights, fit_bag_of_words, predict_bag_of_words
+from core.model.bag_of_words import MAX_TOKENS, BagOfWordsWeights, TokenRows, fit_bag_of_words, predict_bag_of_words
 from core.model.evaluation import classification_metrics
 from core.runs.results import BlendSummary
-from core.text.vectorizing import Vocabulary, encode
+from core.text.vectorizing import Vocabulary, token_lengths
 
 WEIGHTS = tuple(round(0.1 * step, 1) for step in range(11))
 
@@ -55,11 +57,13 @@ def blend(trained, processed: Sequence[str], y: np.ndarray, parts: Sequence[tupl
     ``trained`` kept validation probabilities for choose the weight."""
     vectorized = trained.vectorized
     development = np.unique(np.concatenate([np.concatenate([train, held]) for train, held in parts]))
-    vocabulary = bag_of_words_vocabulary(vectorized.vocabulary, [processed[i] for i in development])
-    max_length, classes = vectorized.max_length, len(class_names)
+    development_texts = [processed[i] for i in development]
+    vocabulary = bag_of_words_vocabulary(vectorized.vocabulary, development_texts)
+    steps = bag_of_words_steps(development_texts, vectorized.max_length)
+    classes = len(class_names)
 
-    def ids(rows: np.ndarray) -> np.ndarray:
-        return encode([processed[i] for i in rows], vocabulary, max_length)
+    def ids(rows: np.ndarray) -> TokenRows:
+        return TokenRows.from_texts([processed[i] for i in rows], vocabulary, steps)
 
     held_out_probabilities: dict[int, np.ndarray] = {}
     for train_rows, held_rows in parts:
@@ -83,10 +87,10 @@ def blend(trained, processed: Sequence[str], y: np.ndarray, parts: Sequence[tupl
     summary = BlendSummary(
         weight=weight, chosen_on=chosen_on, candidates=candidates,
         lstm_alone=trained.test_metrics, bag_of_words_alone=classification_metrics(y[test_rows], bag_test, class_names),
-        words=int((final.word_idf > 0).sum()), word_pairs=int((final.pair_idf > 0).sum()),
+        words=int((final.word_idf > 0).sum()), word_pairs=int((final.pair_idf > 0).sum()), tokens_read=steps,
     )
     models = replace(trained.models, model=blended_model(trained.models.model, final, weight, classes,
-                                                         vectorized.vocabulary.size), explainer=None)
+                                                         vectorized.vocabulary.size, steps), explainer=None)
     validation_probabilities = None
     if trained.validation_probabilities is not None and rows is not None and len(rows):
         validation_probabilities = weight * trained.validation_probabilities + (1.0 - weight) * bag
@@ -99,6 +103,13 @@ def blend(trained, processed: Sequence[str], y: np.ndarray, parts: Sequence[tupl
                    validation_probabilities=validation_probabilities, validation_metrics=validation_metrics), summary
 
 
+def bag_of_words_steps(development_texts: Sequence[str], lstm_steps: int) -> int:
+    """How many tokens of a text the bag-of-words part reads: the longest development text's, at most MAX_TOKENS,
+    never fewer than the LSTM reads."""
+    longest = int(token_lengths(development_texts).max()) if len(development_texts) else 0
+    return max(lstm_steps, min(longest, MAX_TOKENS))
+
+
 def bag_of_words_vocabulary(vocabulary: Vocabulary, development_texts: Sequence[str]) -> Vocabulary:
     """``vocabulary`` followed by the development words it lacks (below the LSTM's frequency floor, or past its
     size), most frequent first, for the bag-of-words part alone; never a word of the test split."""
@@ -107,41 +118,47 @@ def bag_of_words_vocabulary(vocabulary: Vocabulary, development_texts: Sequence[
         token for token, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
-def blended_model(model, weights: BagOfWordsWeights, weight: float, classes: int, lstm_rows: int):
-    """The same model, reading IDs of the wider vocabulary, with each member's probabilities blended with the frozen
-    bag-of-words model's."""
+def blended_model(model, weights: BagOfWordsWeights, weight: float, classes: int, lstm_rows: int, steps: int):
+    """The same model, reading ``steps`` tokens of IDs of the wider vocabulary, with each member's probabilities
+    blended with the frozen bag-of-words model's."""
     from core.model.classifier import build_ensemble, ensemble_members
 
     members = ensemble_members(model)
     if not members:
-        return _blended_member(model, weights, weight, classes, lstm_rows)
-    return build_ensemble([_blended_member(member, weights, weight, classes, lstm_rows) for member in members])
+        return _blended_member(model, weights, weight, classes, lstm_rows, steps)
+    return build_ensemble([_blended_member(member, weights, weight, classes, lstm_rows, steps) for member in members])
 
 
-def _blended_member(member, weights: BagOfWordsWeights, weight: float, classes: int, lstm_rows: int):
+def _blended_member(member, weights: BagOfWordsWeights, weight: float, classes: int, lstm_rows: int, steps: int):
     """A copy of ``member`` behind a :class:`core.layers.KnownWordIds` (the LSTM sees what it saw in training), its
-    layers keeping their names and weights, so explanations find them as before; then the blend."""
+    layers keeping their names and weights, so explanations find them as before; then the blend. One token-presence
+    tensor, over the whole input, gates the bag-of-words part and any n-gram path, so gradient explanations that
+    scale it cover both."""
     import keras
 
-    from core.choices.ngrams import BAG_OF_WORDS_LAYER, BLEND_LAYER
-    from core.layers import Blend, FairBagOfWords, KnownWordIds
-    from core.model.classifier import TOKEN_INPUT, presence_tensor
+    from core.choices.ngrams import BAG_OF_WORDS_LAYER, BLEND_LAYER, PRESENCE
+    from core.layers import Blend, FairBagOfWords, KnownWordIds, TokenPresence
+    from core.model.classifier import TOKEN_INPUT
 
     source = member.inputs[0]
-    token_ids = keras.Input(shape=source.shape[1:], dtype=source.dtype, name=TOKEN_INPUT)
-    known = KnownWordIds(lstm_rows, name="lstm_word_ids")(token_ids)
+    token_ids = keras.Input(shape=(steps, *source.shape[2:]), dtype=source.dtype, name=TOKEN_INPUT)
+    known = KnownWordIds(lstm_rows, int(source.shape[1]), name="lstm_word_ids")(token_ids)
 
     def read_known_ids(layer, *args, **kwargs):
-        """Each copied layer that read the token IDs now reads them through KnownWordIds."""
-        swap = lambda value: known if value is token_ids else value  # noqa: E731
+        """Each copied layer that read the token IDs reads what the LSTM may see; the presence reads them all."""
+        reads = token_ids if layer.name == PRESENCE else known
+        swap = lambda value: reads if value is token_ids else value  # noqa: E731
         return layer(*keras.tree.map_structure(swap, args), **keras.tree.map_structure(swap, kwargs))
 
     copy = keras.models.clone_model(member, input_tensors=token_ids, call_function=read_known_ids)
     for layer in member.layers:
         if layer.weights:
             copy.get_layer(layer.name).set_weights(layer.get_weights())
+    names = {layer.name for layer in copy.layers}
+    presence = (copy.get_layer(PRESENCE).output if PRESENCE in names
+                else TokenPresence(name=PRESENCE)(token_ids))
     bag_of_words = FairBagOfWords(classes, len(weights.word_idf), weights.pairs, name=BAG_OF_WORDS_LAYER)
-    bag_probabilities = bag_of_words([token_ids, presence_tensor(copy)])
+    bag_probabilities = bag_of_words([token_ids, presence])
     bag_of_words.set_weights(weights.as_layer_weights())
     output = Blend(weight, name=BLEND_LAYER)([copy.outputs[0], bag_probabilities])
     return keras.Model(token_ids, output, name=member.name)

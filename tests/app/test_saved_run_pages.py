@@ -215,18 +215,18 @@ def test_a_blended_runs_bag_of_words_part_is_named_the_fair_baselines_model_with
     metrics = json.loads((saved_run / "metrics.json").read_text(encoding="utf-8"))
     metrics["blend"] = {"weight": 0.3, "chosen_on": "the validation split (18 rows)", "candidates": {},
                         "lstm_alone": metrics["test"], "bag_of_words_alone": metrics["test"],
-                        "words": 1234, "word_pairs": 5678}
+                        "words": 1234, "word_pairs": 5678, "tokens_read": 2000}
     note = parts_note(RunMetrics.from_dict(metrics))
-    assert note.startswith(f"Bag of words alone: the fair baseline's model on each text's first "
-                           f"{metrics['vectorizing']['max_length']:,} tokens (1,234 words, 5,678 word pairs). "
-                           "Fair baseline: TF-IDF")
+    assert note.startswith("Bag of words alone: the fair baseline's model, refitted inside the blend (1,234 words, "
+                           "5,678 word pairs; texts read up to 2,000 tokens). Fair baseline: TF-IDF")
 
 
 def test_the_run_picker_names_built_in_data_by_its_title(saved_run):
     import json
 
     info = json.loads((saved_run / "run.json").read_text(encoding="utf-8"))
-    (saved_run / "run.json").write_text(json.dumps(dict(info, data="builtin:faa-bird-strikes-effect")), encoding="utf-8")
+    info["data"] = "builtin:faa-bird-strikes-effect"
+    (saved_run / "run.json").write_text(json.dumps(info), encoding="utf-8")
     at = AppTest.from_file(APP, default_timeout=120).run()
     at.session_state["lab_selected_run"] = str(saved_run)
     at.switch_page("pages/evaluate.py").run()

@@ -49,9 +49,11 @@ def test_known_word_ids_send_the_bag_of_words_words_to_oov_for_the_lstm():
     from core.layers import KnownWordIds
 
     ids = np.array([[2, 7, 5, 0]], dtype=np.int32)
-    assert np.asarray(KnownWordIds(6)(ids)).tolist() == [[2, 1, 5, 0]]
+    assert np.asarray(KnownWordIds(6, steps=4)(ids)).tolist() == [[2, 1, 5, 0]]
+    assert np.asarray(KnownWordIds(6, steps=2)(ids)).tolist() == [[2, 1, 0, 0]]  # the LSTM's length cut
     subwords = np.array([[[7, 9, 9], [3, 8, 0]]], dtype=np.int32)  # only the word column is the vocabulary's
-    assert np.asarray(KnownWordIds(6)(subwords)).tolist() == [[[1, 9, 9], [3, 8, 0]]]
+    assert np.asarray(KnownWordIds(6, steps=2)(subwords)).tolist() == [[[1, 9, 9], [3, 8, 0]]]
+    assert np.asarray(KnownWordIds(6, steps=1)(subwords)).tolist() == [[[1, 9, 9], [0, 0, 0]]]
 
 
 def test_a_run_saved_with_the_older_hashed_bag_of_words_layer_still_loads(tmp_path):
@@ -127,7 +129,7 @@ def test_the_estimate_counts_the_n_gram_path_and_the_blend_exactly(path, blend):
     if blend == "validated":
         zeros = BagOfWordsWeights(np.zeros((70, 3), "f"), np.zeros(70, "f"), np.arange(-1, 40, dtype=np.int64),
                                   np.zeros((41, 3), "f"), np.zeros(41, "f"), np.zeros(3, "f"))
-        model = blended_model(model, zeros, 0.5, 3, 50)
+        model = blended_model(model, zeros, 0.5, 3, 50, 6)
     rows = estimate.model_summary(config, vocab_size=50, num_classes=3, max_length=6, bag_of_words=(70, 40))
     # Keras orders layers without weights by graph depth (the presence may come before the attention): same layers,
     # same counts, weighted layers in the same order
@@ -192,9 +194,13 @@ def test_a_word_only_the_bag_of_words_knows_moves_that_part_and_never_the_lstm(w
     word_idf = np.ones(14, "f")
     weights = BagOfWordsWeights(word_weights, word_idf, np.array([-1], np.int64), np.zeros((1, 3), "f"),
                                 np.zeros(1, "f"), np.zeros(3, "f"))
-    blended = blended_model(model, weights, weight, 3, 10)
-    with_word, with_oov = blended.predict(np.array([[2, 12, 0, 0], [2, 1, 0, 0]], np.int32), verbose=0)
-    if weight == 1.0:  # the LSTM alone: word 12 is OOV to it
+    blended = blended_model(model, weights, weight, 3, 10, 6)  # the LSTM reads 4 tokens, the bag of words 6
+    assert blended.inputs[0].shape[1] == 6
+    rows = np.array([[2, 12, 0, 0, 0, 0], [2, 1, 0, 0, 0, 0],  # word 12 / OOV in the LSTM's reach
+                     [2, 3, 3, 3, 12, 0], [2, 3, 3, 3, 0, 0]], np.int32)  # word 12 / nothing past it
+    with_word, with_oov, past_cut, without = blended.predict(rows, verbose=0)
+    if weight == 1.0:  # the LSTM alone: word 12 is OOV to it, and the fifth token is past its length
         np.testing.assert_allclose(with_word, with_oov, atol=1e-6)
+        np.testing.assert_allclose(past_cut, without, atol=1e-6)
     else:
-        assert with_word[0] > with_oov[0] + 0.1
+        assert with_word[0] > with_oov[0] + 0.1 and past_cut[0] > without[0] + 0.1
