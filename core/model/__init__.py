@@ -8,7 +8,9 @@ Public names are listed below and imported from their module on first use (see c
 from core.lazy import exports
 
 __getattr__, __dir__, __all__ = exports(__name__, {
-    "bag_of_words": ["BagOfWordsWeights", "fit_bag_of_words", "predict_bag_of_words", "word_pair_keys"],
+    "bag_of_words": [
+        "MAX_TOKENS", "BagOfWordsWeights", "TokenRows", "fit_bag_of_words", "predict_bag_of_words", "word_pair_keys"
+    ],
     "baseline": [
         "FITTED_ON_DEVELOPMENT", "baseline_on_split", "baseline_test_predictions", "tfidf_baseline",
         "tfidf_pipeline"
