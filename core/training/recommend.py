@@ -51,13 +51,13 @@ DEFAULT_BUDGET_CPU_SECONDS = 300.0  # "a recommended run stays within ~5 CPU-min
 ENSEMBLES: tuple[tuple[int, int], ...] = ((5, 1), (4, 1), (0, 3), (0, 2))
 # What a run costs comes from core.model.estimate.estimate_run: the same figure, in the same words, as the Model page
 # shows for the recommended settings (its expected epochs, process start, baseline, scoring, blend and saving included).
-# bench/learning_quality.py --dataset all --levers recommended (seeds 42-44, test macro-F1 minus the fair baseline's):
-# FAA effect -0.002 (the LSTM alone -0.016), FAA phase +0.027 (-0.013), NACE +0.011 (-0.163), fine-foods -0.012
-# (-0.025); FAA phase and fine-foods measured again 2026-12-07 with the 5 fold models chosen today. Seeds 42-51:
-# FAA phase +0.021, FAA effect +0.005, NACE -0.004 (bench/README.md, "Ten seeds instead of three").
-BLEND_EVIDENCE = ("Measured on the built-in data (10 seeds each), the blend scored 0.033 and 0.114 macro-F1 above the "
-                  "LSTM alone where the LSTM was the weaker part; against the fair TF-IDF + LR baseline it scored "
-                  "+0.021, +0.005 and -0.004 (at par) on the three corpora (README, learning quality).")
+# bench/learning_quality.py --dataset all --levers recommended --seeds 10, 2026-12-07, with the bag-of-words part that
+# is the fair baseline's model (test macro-F1 minus the fair baseline's, seeds 42-51): FAA phase +0.018, FAA effect
+# +0.011, NACE -0.001; seeds 42-44: +0.022, -0.003, +0.005 (bench/README.md, "Learning quality").
+BLEND_EVIDENCE = ("Measured on the built-in data (10 seeds each), the blend scored 0.030 (phase of flight) and 0.117 "
+                  "(economic section) macro-F1 above the LSTM alone; against the fair TF-IDF + LR baseline it scored "
+                  "+0.018 (phase of flight), +0.011 (what the crew did) and -0.001 (economic section, at par) "
+                  "(README, learning quality).")
 WEIGHTING_TIE = 0.005  # proxy macro-F1 differences below this are noise: prefer the stronger weighting
 
 
