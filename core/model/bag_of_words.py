@@ -6,8 +6,10 @@ as one model.
 It is the baseline's model, not an approximation of it: every development word has its own ID (the blend appends the
 words below the LSTM's frequency floor to the vocabulary, core.training.blending), each word pair is its own feature
 (exact keys, no hash buckets), whole texts are read (the LSTM's length cut does not apply to it), and the 200,000
-most frequent features are kept, as the baseline's vectorizer keeps them. Rows are held ragged (:class:`TokenRows`),
-so one long text does not widen every row.
+most frequent features are kept, as the baseline's vectorizer keeps them. Only the tokens differ: the part reads the
+lab's tokens, which keep one-character words and words with punctuation inside that the baseline's token pattern
+drops or splits (bench/baseline_tokens.py; fitted on the lab's tokens, the baseline scores what the part scores).
+Rows are held ragged (:class:`TokenRows`), so one long text does not widen every row.
 """
 
 from __future__ import annotations
