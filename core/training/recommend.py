@@ -61,8 +61,9 @@ ENSEMBLES: tuple[tuple[int, int], ...] = ((5, 1), (4, 1), (0, 3), (0, 2))
 # bench/learning_quality.py --dataset all --levers recommended --seeds 10, 2026-12-07 (the blend's part the fair
 # baseline's model, GloVe vectors on all three corpora), test macro-F1 minus the fair baseline's, seeds 42-51: FAA
 # phase +0.020, FAA effect +0.015, NACE -0.005; seeds 42-44: +0.031, +0.013, +0.009 (bench/README.md).
-BLEND_EVIDENCE = ("Measured on the built-in data (10 seeds each), the blend scored 0.015 (phase of flight), 0.032 (what "
-                  "the crew did) and 0.079 (economic section) macro-F1 above the LSTM alone; against the fair TF-IDF + "
+BLEND_EVIDENCE = ("Measured on the built-in data (10 seeds each), the blend scored 0.015 (phase of flight), 0.032 "
+                  "(what the crew did) and 0.079 (economic section) macro-F1 above the LSTM alone; against the fair "
+                  "TF-IDF + "
                   "LR baseline it scored +0.020 (phase of flight), +0.015 (what the crew did) and -0.005 (economic "
                   "section, at par) (README, learning quality).")
 WEIGHTING_TIE = 0.005  # proxy macro-F1 differences below this are noise: prefer the stronger weighting
@@ -296,9 +297,9 @@ def _vector_choice(base: ExperimentConfig, train_texts: Sequence[str]) -> tuple[
     except DataError as error:
         return [], f"No pretrained vectors: {error}"
     if coverage < VECTOR_COVERAGE_FLOOR:
-        return [], (f"No pretrained vectors: {record.title} know only {coverage:.0%} of the training split's running "
-                    f"words (at least {VECTOR_COVERAGE_FLOOR:.0%} would start most of them), so every vector is learned "
-                    "from these rows.")
+        return [], (f"No pretrained vectors: {record.title} know only {coverage:.0%} of the training split's "
+                    f"running words (at least {VECTOR_COVERAGE_FLOOR:.0%} would start most of them), so every vector "
+                    "is learned from these rows.")
     overrides = [f"model.word_vectors={VECTOR_SET}"] if model.word_vectors != VECTOR_SET else []
     if model.embedding_dropout != PRETRAINED_EMBEDDING_DROPOUT:
         overrides.append(f"model.embedding_dropout={PRETRAINED_EMBEDDING_DROPOUT}")
