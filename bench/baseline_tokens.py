@@ -57,8 +57,9 @@ def compare(dataset_key: str, seed: int) -> dict:
         pipeline.fit([processed[row] for row in development], dataset.y[development])
         probabilities = pipeline.predict_proba([processed[row] for row in split.test])
         scores[name] = classification_metrics(dataset.y[split.test], probabilities, dataset.class_names).macro_f1
-    kinds = Counter(how_read(token) for token in tokens)
-    split_tokens = Counter(token for token in tokens if how_read(token) == "split")
+    reads = [(token, how_read(token)) for token in tokens]
+    kinds = Counter(kind for _, kind in reads)
+    split_tokens = Counter(token for token, kind in reads if kind == "split")
     return {"seed": seed, **scores, "tokens": len(tokens), "dropped": kinds["dropped"], "split": kinds["split"],
             "examples": [token for token, _ in split_tokens.most_common(4)]}
 

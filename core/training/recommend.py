@@ -31,8 +31,8 @@ Nothing here trains an LSTM, and it imports scikit-learn only inside :func:`pick
 
 from __future__ import annotations
 
-import functools
 import math
+from collections import Counter
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
@@ -48,6 +48,7 @@ from core.model.run_estimate import PartShape, RunEstimate, RunShape, estimate_r
 from core.records import Record
 from core.text.preprocessing import preprocess
 from core.text.vectorizing import build_vocabulary, suggest_max_length, token_lengths
+from core.text.word_vectors import pretrained_words
 
 DEFAULT_BUDGET_CPU_SECONDS = 300.0  # "a recommended run stays within ~5 CPU-minutes on this machine"
 # Averages tried from the most members down; the first whose estimated cost fits the budget is recommended. k-fold
@@ -63,9 +64,8 @@ ENSEMBLES: tuple[tuple[int, int], ...] = ((5, 1), (4, 1), (0, 3), (0, 2))
 # phase +0.020, FAA effect +0.015, NACE -0.005; seeds 42-44: +0.031, +0.013, +0.009 (bench/README.md).
 BLEND_EVIDENCE = ("Measured on the built-in data (10 seeds each), the blend scored 0.015 (phase of flight), 0.032 "
                   "(what the crew did) and 0.079 (economic section) macro-F1 above the LSTM alone; against the fair "
-                  "TF-IDF + "
-                  "LR baseline it scored +0.020 (phase of flight), +0.015 (what the crew did) and -0.005 (economic "
-                  "section, at par) (README, learning quality).")
+                  "TF-IDF + LR baseline it scored +0.020 (phase of flight), +0.015 (what the crew did) and -0.005 "
+                  "(economic section, at par) (README, learning quality).")
 WEIGHTING_TIE = 0.005  # proxy macro-F1 differences below this are noise: prefer the stronger weighting
 VECTOR_SET = "glove-6b-50d"  # the built-in pretrained vectors the recommendation may start the embedding with
 # GloVe's words are English: below this share of the training split's running words (the built-in corpora: 0.94-0.995)
@@ -274,17 +274,14 @@ def recommend(dataset: Dataset, config: Optional[ExperimentConfig] = None, *,
     )
 
 
-@functools.cache
-def _vector_words(key: str) -> frozenset[str]:
-    return frozenset(VECTOR_SETS.get(key).load().words)
-
-
-def vector_coverage(train_texts: Sequence[str], key: str = VECTOR_SET) -> float:
+def vector_coverage(train_texts: Sequence[str], key: str = VECTOR_SET, *, lowercase: bool = True) -> float:
     """The share of the running words in ``train_texts`` (preprocessed) that the vector set ``key`` has a vector
-    for, matched as the run matches them. Raises DataError when the set is not installed."""
-    known = _vector_words(key)
-    tokens = [token for text in train_texts for token in text.split()]
-    return sum(token in known for token in tokens) / len(tokens) if tokens else 0.0
+    for, matched as the run matches them (core.text.word_vectors). Raises DataError when the set is not installed.
+    The vectors' words are streamed past the training split's counts, so no 400,000-word set is kept."""
+    counts = Counter(token for text in train_texts for token in text.split())
+    total = sum(counts.values())
+    known = sum(counts[word] for word in pretrained_words(key, lowercase=lowercase) if word in counts)
+    return known / total if total else 0.0
 
 
 def _vector_choice(base: ExperimentConfig, train_texts: Sequence[str]) -> tuple[list[str], str]:
@@ -293,7 +290,7 @@ def _vector_choice(base: ExperimentConfig, train_texts: Sequence[str]) -> tuple[
     if model.word_vectors and model.word_vectors != VECTOR_SET:
         return [], "Word vectors: the ones already chosen are kept."
     try:
-        coverage = vector_coverage(train_texts)
+        coverage = vector_coverage(train_texts, lowercase=base.preprocessing.lowercase)
     except DataError as error:
         return [], f"No pretrained vectors: {error}"
     if coverage < VECTOR_COVERAGE_FLOOR:

